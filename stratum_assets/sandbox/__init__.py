@@ -1,0 +1,1 @@
+"""The offline GitHub: a synthetic universe and a loopback server that speaks GitHub's API and git."""

@@ -1,0 +1,389 @@
+"""A deterministic synthetic GitHub of AI-agent repositories.
+
+The offline default of the pipeline needs a GitHub whose *shape* matches the
+real one, because the selection methodology is the dataset: power-law stars,
+a few popular example repositories with dozens of forks, copy-paste clones
+that GitHub does not know are copies, stale repositories below the recency
+floors, non-Python look-alikes, repositories deleted after indexing, one
+oversized repository, broken files and multi-framework projects.
+
+Everything is derived from ``(seed, size)`` with :class:`random.Random`, so two
+processes that build the same universe agree byte for byte. Code is not
+stored here: :mod:`stratum_assets.sandbox.codegen` renders it on demand from
+``Repo.code_seed`` so that a 60,000-repository universe stays metadata-only.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+
+FRAMEWORKS = ("LangChain", "LangGraph", "CrewAI", "AutoGen", "LlamaIndex", "Agno", "SmolAgents")
+
+# First public release of each framework: no repository uses one before it existed.
+_FRAMEWORK_BIRTH = {
+    "LangChain": datetime(2022, 11, 1, tzinfo=timezone.utc),
+    "LangGraph": datetime(2024, 1, 20, tzinfo=timezone.utc),
+    "CrewAI": datetime(2023, 11, 15, tzinfo=timezone.utc),
+    "AutoGen": datetime(2023, 9, 25, tzinfo=timezone.utc),
+    "LlamaIndex": datetime(2023, 2, 1, tzinfo=timezone.utc),
+    "Agno": datetime(2025, 1, 20, tzinfo=timezone.utc),
+    "SmolAgents": datetime(2024, 12, 31, tzinfo=timezone.utc),
+}
+
+# How often an original (non-fork, non-clone) repository is built on each framework.
+_FRAMEWORK_WEIGHTS = {
+    "LangChain": 24, "LangGraph": 15, "CrewAI": 17, "AutoGen": 9,
+    "LlamaIndex": 9, "Agno": 5, "SmolAgents": 5,
+}
+
+# Keywords people put in names, descriptions and topics for each framework.
+_FRAMEWORK_WORDS = {
+    "LangChain": ("langchain",),
+    "LangGraph": ("langgraph", "langchain"),
+    "CrewAI": ("crewai",),
+    "AutoGen": ("autogen",),
+    "LlamaIndex": ("llamaindex", "llama-index"),
+    "Agno": ("agno",),
+    "SmolAgents": ("smolagents",),
+}
+
+_DOMAINS = (
+    "travel", "research", "support", "sales", "marketing", "finance", "legal",
+    "code-review", "recruiting", "trading", "medical", "news", "email", "sql",
+    "devops", "security", "tutor", "real-estate", "ecommerce", "content",
+)
+_KINDS = ("agent", "agents", "assistant", "crew", "bot", "copilot", "planner", "workflow")
+_OWNER_WORDS = (
+    "nova", "quant", "acme", "blue", "deep", "open", "lab", "hive", "bright", "iron",
+    "pixel", "north", "swift", "delta", "echo", "sage", "atlas", "orbit", "maple", "zen",
+)
+_PEOPLE = (
+    "alice", "bob", "chen", "diego", "emma", "farid", "gita", "hiro", "ines", "jon",
+    "kofi", "lena", "mateo", "nadia", "omar", "priya", "quinn", "rosa", "sven", "yuki",
+)
+_LICENSES = (("MIT", 45), ("Apache-2.0", 20), (None, 25), ("GPL-3.0", 5), ("BSD-3-Clause", 5))
+_LICENSE_NAMES = {
+    "MIT": ("mit", "MIT License"),
+    "Apache-2.0": ("apache-2.0", "Apache License 2.0"),
+    "GPL-3.0": ("gpl-3.0", "GNU General Public License v3.0"),
+    "BSD-3-Clause": ("bsd-3-clause", 'BSD 3-Clause "New" or "Revised" License'),
+}
+
+SIGNALS = ("dockerfile", "ci", "tests", "lockfile", "env_example")
+
+_EPOCH_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
+# "Now" of the synthetic universe: fixed so that generated dates never drift.
+UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Repo:
+    """One repository of the synthetic GitHub, as much as its metadata says."""
+
+    id: int
+    owner: str
+    name: str
+    description: str | None
+    topics: tuple[str, ...]
+    stars: int
+    created_at: datetime
+    pushed_at: datetime
+    license_spdx: str | None
+    archetype: str
+    frameworks: tuple[str, ...]
+    code_seed: int
+    signals: frozenset[str] = frozenset()
+    has_readme: bool = True
+    parent: str | None = None
+    deleted: bool = False
+    slow: bool = False
+    quirks: frozenset[str] = frozenset()
+    forks_count: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def is_fork(self) -> bool:
+        return self.parent is not None
+
+    @property
+    def node_id(self) -> str:
+        """GitHub's legacy global id format: base64 of ``010:Repository<id>``."""
+        return base64.b64encode(f"010:Repository{self.id}".encode()).decode()
+
+    @property
+    def primary_language(self) -> str:
+        return "TypeScript" if self.archetype == "non_python" else "Python"
+
+    @property
+    def license_info(self) -> dict | None:
+        if self.license_spdx is None:
+            return None
+        key, name = _LICENSE_NAMES[self.license_spdx]
+        return {"key": key, "name": name, "spdx_id": self.license_spdx}
+
+    @property
+    def search_text(self) -> str:
+        """What GitHub's default search looks at: name, description and topics."""
+        return " ".join([self.name, self.description or "", *self.topics])
+
+
+def repo_id_from_node_id(node_id: str) -> int | None:
+    """Inverse of :attr:`Repo.node_id`; ``None`` for anything that is not one."""
+    try:
+        text = base64.b64decode(node_id, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix = "010:Repository"
+    if not text.startswith(prefix) or not text[len(prefix):].isdigit():
+        return None
+    return int(text[len(prefix):])
+
+
+@dataclass
+class Universe:
+    """All repositories of one synthetic GitHub, indexed the ways the emulator needs."""
+
+    seed: int
+    size: int
+    repos: list[Repo] = field(default_factory=list)
+
+    @cached_property
+    def by_full_name(self) -> dict[str, Repo]:
+        return {r.full_name.lower(): r for r in self.repos}
+
+    @cached_property
+    def by_id(self) -> dict[int, Repo]:
+        return {r.id: r for r in self.repos}
+
+    def get(self, full_name: str) -> Repo | None:
+        return self.by_full_name.get(full_name.lower())
+
+    def forks_of(self, full_name: str) -> list[Repo]:
+        return [r for r in self.repos if r.parent and r.parent.lower() == full_name.lower()]
+
+
+def build_universe(seed: int = 7, size: int = 400) -> Universe:
+    """Generate ``size`` repositories: originals, their forks and copy-paste clones."""
+    return _Generator(seed, size).build()
+
+
+class _Generator:
+    """Holds the random stream and the names taken while a universe is built."""
+
+    def __init__(self, seed: int, size: int):
+        if size < 50:
+            raise ValueError(f"a universe needs at least 50 repositories to show every archetype, got {size}")
+        self.seed = seed
+        self.size = size
+        self.rng = random.Random(f"stratum-universe:{seed}:{size}")
+        self.taken: set[str] = set()
+        self.next_id = 700_000_000 + seed * 10_000
+
+    def build(self) -> Universe:
+        n_forks = max(12, self.size * 13 // 100)
+        n_clones = max(6, self.size * 3 // 100)
+        n_originals = self.size - n_forks - n_clones
+        originals = [self._original(i) for i in range(n_originals)]
+        popular = sorted(originals, key=lambda r: (-r.stars, r.id))[:3]
+        popular = [self._make_popular(r) for r in popular]
+        originals = [next((p for p in popular if p.id == r.id), r) for r in originals]
+        forks = self._forks(popular, n_forks)
+        clones = self._clones(popular, n_clones)
+        repos = self._with_fork_counts(originals + forks + clones)
+        repos.sort(key=lambda r: r.id)
+        return Universe(seed=self.seed, size=self.size, repos=repos)
+
+    # -- names, dates, numbers -------------------------------------------------
+    def _id(self) -> int:
+        self.next_id += self.rng.randint(1, 97)
+        return self.next_id
+
+    def _owner(self) -> str:
+        rng = self.rng
+        if rng.random() < 0.6:
+            return f"{rng.choice(_PEOPLE)}{rng.choice(['', '-dev', '-ai', str(rng.randint(1, 999))])}"
+        return f"{rng.choice(_OWNER_WORDS)}-{rng.choice(_OWNER_WORDS)}{rng.choice(['', '-labs', '-ai', '-hq'])}"
+
+    def _unique(self, owner: str, name: str) -> tuple[str, str]:
+        base, n = name, 1
+        while f"{owner}/{name}".lower() in self.taken:
+            n += 1
+            name = f"{base}-{n}"
+        self.taken.add(f"{owner}/{name}".lower())
+        return owner, name
+
+    def _stars(self) -> int:
+        # Pareto tail: most repositories have a handful of stars, a few have thousands.
+        return min(60_000, int((self.rng.paretovariate(1.15) - 1) * 6))
+
+    def _created(self, frameworks: tuple[str, ...]) -> datetime:
+        earliest = max([_EPOCH_START, *(_FRAMEWORK_BIRTH[f] for f in frameworks)])
+        span = (UNIVERSE_NOW - timedelta(days=20) - earliest).total_seconds()
+        # Skewed towards recent dates: agent repositories grow every month.
+        offset = span * (self.rng.random() ** 0.6)
+        return (earliest + timedelta(seconds=int(offset))).replace(microsecond=0)
+
+    def _pushed(self, created: datetime, stale: bool) -> datetime:
+        if stale:
+            latest = min(UNIVERSE_NOW, datetime(2024, 5, 1, tzinfo=timezone.utc))
+            latest = max(latest, created + timedelta(hours=1))
+        else:
+            latest = UNIVERSE_NOW
+        lo = created + timedelta(hours=1)
+        if not stale:
+            lo = max(lo, UNIVERSE_NOW - timedelta(days=400))
+        span = max(0.0, (latest - lo).total_seconds())
+        return (lo + timedelta(seconds=int(span * self.rng.random() ** 0.4))).replace(microsecond=0)
+
+    def _license(self) -> str | None:
+        return self.rng.choices([k for k, _ in _LICENSES], [w for _, w in _LICENSES])[0]
+
+    def _signals(self, stars: int) -> frozenset[str]:
+        boost = min(0.4, stars / 500)
+        base = {"dockerfile": 0.22, "ci": 0.28, "tests": 0.3, "lockfile": 0.35, "env_example": 0.4}
+        return frozenset(s for s, p in base.items() if self.rng.random() < p + boost)
+
+    # -- archetypes ------------------------------------------------------------
+    def _archetype(self) -> tuple[str, tuple[str, ...]]:
+        rng = self.rng
+        roll = rng.random()
+        fws, weights = zip(*_FRAMEWORK_WEIGHTS.items())
+        main = rng.choices(fws, weights)[0]
+        if roll < 0.08:
+            others = [f for f in FRAMEWORKS if f != main]
+            extra = rng.sample(others, rng.choice([1, 1, 2]))
+            if main == "LangGraph" or "LangGraph" in extra:
+                extra = list(dict.fromkeys([*extra, "LangChain"]))
+            return "multi", tuple(sorted({main, *extra}, key=FRAMEWORKS.index))
+        if roll < 0.14:
+            return "no_agents", (main,)
+        if roll < 0.18:
+            return "non_python", (main,)
+        fw = (main, "LangChain") if main == "LangGraph" and rng.random() < 0.5 else (main,)
+        return "single", tuple(sorted(set(fw), key=FRAMEWORKS.index))
+
+    def _text(self, frameworks: tuple[str, ...], archetype: str, domain: str, kind: str) -> tuple[str, tuple[str, ...]]:
+        rng = self.rng
+        words = [rng.choice(_FRAMEWORK_WORDS[f]) for f in frameworks]
+        label = " + ".join(f if rng.random() < 0.5 else w for f, w in zip(frameworks, words))
+        pretty = domain.replace("-", " ")
+        if archetype == "no_agents":
+            desc = rng.choice([f"RAG playground for {pretty} documents with {label}",
+                               f"Notes and notebooks exploring {label} retrieval for {pretty}"])
+        elif archetype == "non_python":
+            desc = rng.choice([f"TypeScript {pretty} agent with {label}.js",
+                               f"{label} JS agents for {pretty} (Node)"])
+        else:
+            noun = rng.choice(["agent", "agents", "multi-agent system", "AI agent", "assistant"])
+            desc = rng.choice([f"{pretty.title()} {noun} built with {label}",
+                               f"An {label} {noun} that automates {pretty} tasks",
+                               f"{label} {kind} for {pretty}: tools, memory and LLM orchestration"])
+        topics = {w.replace(" ", "-") for w in words}
+        topics |= set(rng.sample(["ai-agents", "llm", "python", "openai", "genai", "agents", "rag", domain], rng.randint(0, 4)))
+        if archetype == "non_python":
+            topics.discard("python")
+            topics.add("typescript")
+        return desc, tuple(sorted(topics))
+
+    def _original(self, index: int) -> Repo:
+        rng = self.rng
+        archetype, frameworks = self._archetype()
+        domain, kind = rng.choice(_DOMAINS), rng.choice(_KINDS)
+        fw_word = rng.choice(_FRAMEWORK_WORDS[frameworks[0]])
+        name = rng.choice([f"{domain}-{kind}", f"{fw_word}-{domain}-{kind}", f"{domain}_{kind}", f"{kind}-{domain}"])
+        owner, name = self._unique(self._owner(), name)
+        desc, topics = self._text(frameworks, archetype, domain, kind)
+        created = self._created(frameworks)
+        stale = rng.random() < 0.12
+        stars = self._stars()
+        quirks = set()
+        if rng.random() < 0.06:
+            quirks.add("syntax_error")
+        if rng.random() < 0.03:
+            quirks.add("non_utf8")
+        repo = Repo(
+            id=self._id(), owner=owner, name=name,
+            description=desc if rng.random() > 0.04 else None,
+            topics=topics if rng.random() > 0.3 else (),
+            stars=stars, created_at=created, pushed_at=self._pushed(created, stale),
+            license_spdx=self._license(), archetype=archetype, frameworks=frameworks,
+            code_seed=rng.getrandbits(48), signals=self._signals(stars),
+            has_readme=rng.random() > 0.08, quirks=frozenset(quirks),
+        )
+        return self._special_slot(repo, index)
+
+    def _special_slot(self, repo: Repo, index: int) -> Repo:
+        """Give a few fixed slots the rare archetypes every universe must contain.
+
+        Slot positions scale with the universe so that each rare case appears
+        where a test can count on it, whatever the size.
+        """
+        period = max(1, self.size // 100)
+        if index % (period * 50) == 7:  # oversized and slow to clone
+            return replace(repo, slow=True, archetype="single", quirks=repo.quirks | {"oversized"})
+        if index % (period * 50) == 11:  # a symlink that points outside the checkout
+            return replace(repo, archetype="single", quirks=repo.quirks | {"symlink_escape"})
+        if index % (period * 25) == 3:  # deleted after GitHub indexed it: search finds it, clone 404s
+            return replace(repo, deleted=True)
+        return repo
+
+    def _make_popular(self, repo: Repo) -> Repo:
+        """The most-starred originals become the well-known example repositories."""
+        return replace(repo, stars=max(repo.stars, 2_000 + repo.stars), archetype="single",
+                        has_readme=True, quirks=frozenset(), deleted=False, slow=False,
+                        signals=frozenset(SIGNALS), description=(repo.description or "Agent examples"),
+                        pushed_at=UNIVERSE_NOW - timedelta(days=3))
+
+    def _forks(self, popular: list[Repo], n_forks: int) -> list[Repo]:
+        # One example repository gets most of the forks (30+ in the default universe).
+        shares = [0.65, 0.25, 0.10]
+        forks = []
+        for parent, share in zip(popular, shares):
+            for _ in range(max(1, round(n_forks * share))):
+                if len(forks) >= n_forks:
+                    break
+                owner, name = self._unique(self._owner(), parent.name)
+                created = parent.created_at + timedelta(seconds=self.rng.randint(3600, 400 * 86400))
+                created = min(created, UNIVERSE_NOW - timedelta(days=2))
+                stale = self.rng.random() < 0.5
+                forks.append(replace(
+                    parent, id=self._id(), owner=owner, name=name, stars=self.rng.choice([0, 0, 0, 1, 2, 5]),
+                    created_at=created, pushed_at=max(created, self._pushed(created, stale)),
+                    parent=parent.full_name, forks_count=0, topics=(),
+                ))
+        return forks
+
+    def _clones(self, popular: list[Repo], n_clones: int) -> list[Repo]:
+        """Copy-paste clones: same code (same ``code_seed``), new name, not a fork."""
+        clones = []
+        for i in range(n_clones):
+            source = popular[i % len(popular)]
+            domain = self.rng.choice(_DOMAINS)
+            owner, name = self._unique(self._owner(), f"my-{domain}-{self.rng.choice(_KINDS)}")
+            created = source.created_at + timedelta(days=self.rng.randint(1, 300))
+            created = min(created, UNIVERSE_NOW - timedelta(days=2))
+            desc, topics = self._text(source.frameworks, "single", domain, "agent")
+            clones.append(replace(
+                source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
+                stars=self._stars() // 4, created_at=created, pushed_at=self._pushed(created, False),
+                archetype="clone", forks_count=0, signals=self._signals(0), license_spdx=self._license(),
+            ))
+        return clones
+
+    def _with_fork_counts(self, repos: list[Repo]) -> list[Repo]:
+        counts: dict[str, int] = {}
+        for r in repos:
+            if r.parent:
+                counts[r.parent.lower()] = counts.get(r.parent.lower(), 0) + 1
+        out = []
+        for r in repos:
+            extra = self.rng.randint(0, max(0, r.stars // 20)) if not r.parent else 0
+            out.append(replace(r, forks_count=counts.get(r.full_name.lower(), 0) + extra))
+        return out
