@@ -74,6 +74,37 @@ class _Plan:
 
 def render_files(repo: Repo) -> list[RepoFile]:
     """All files of ``repo``'s default branch, in a stable order."""
+    files = _code_files(repo)
+    files.update(_noise_files(repo, random.Random(repo.code_seed ^ 0x5EED)))
+    entries = [RepoFile(p, d if isinstance(d, bytes) else d.encode()) for p, d in sorted(files.items())]
+    if "symlink_escape" in repo.quirks:
+        entries.append(RepoFile("config/secrets.py", b"/etc/passwd", SYMLINK_MODE))
+        entries.append(RepoFile("vendor_link", b"../../../../../etc", SYMLINK_MODE))
+    return entries
+
+
+def language_bytes(repo: Repo) -> dict[str, int]:
+    """Bytes per language, as GitHub's linguist counts them (data and images are not languages)."""
+    sizes: dict[str, int] = {}
+    for path, data in _code_files(repo).items():
+        language = _language_of(path)
+        if language:
+            sizes[language] = sizes.get(language, 0) + len(data)
+    return dict(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _language_of(path: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    if name == "Dockerfile":
+        return "Dockerfile"
+    return _EXTENSION_LANGUAGES.get(name.rsplit(".", 1)[-1] if "." in name else "")
+
+
+_EXTENSION_LANGUAGES = {"py": "Python", "ts": "TypeScript", "js": "JavaScript", "ipynb": "Jupyter Notebook", "sh": "Shell"}
+
+
+def _code_files(repo: Repo) -> dict[str, bytes | str]:
+    """Source, configuration and README: everything that does not depend on the noise stream."""
     rng = random.Random(repo.code_seed)
     plan = _plan(rng, repo)
     files: dict[str, bytes | str] = {}
@@ -87,14 +118,9 @@ def render_files(repo: Repo) -> list[RepoFile]:
             files.update(_RENDERERS[fw](plan, repo))
         files.update(_dependency_files(repo, rng))
     files.update(_signal_files(repo, plan))
-    files.update(_noise_files(repo, rng))
     if repo.has_readme:
         files["README.md"] = _readme(repo, plan)
-    entries = [RepoFile(p, d if isinstance(d, bytes) else d.encode()) for p, d in sorted(files.items())]
-    if "symlink_escape" in repo.quirks:
-        entries.append(RepoFile("config/secrets.py", b"/etc/passwd", SYMLINK_MODE))
-        entries.append(RepoFile("vendor_link", b"../../../../../etc", SYMLINK_MODE))
-    return entries
+    return files
 
 
 def _plan(rng: random.Random, repo: Repo) -> _Plan:
