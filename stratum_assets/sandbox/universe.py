@@ -78,6 +78,8 @@ SIGNALS = ("dockerfile", "ci", "tests", "lockfile", "env_example")
 _EPOCH_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
 # "Now" of the synthetic universe: fixed so that generated dates never drift.
 UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+# Stale repositories stop before the most permissive recency floor (pushed>2024-06-01).
+_STALE_BEFORE = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -223,23 +225,23 @@ class _Generator:
         # Pareto tail: most repositories have a handful of stars, a few have thousands.
         return min(60_000, int((self.rng.paretovariate(1.15) - 1) * 6))
 
-    def _created(self, frameworks: tuple[str, ...]) -> datetime:
+    def _created(self, frameworks: tuple[str, ...], stale: bool = False) -> datetime:
         earliest = max([_EPOCH_START, *(_FRAMEWORK_BIRTH[f] for f in frameworks)])
-        span = (UNIVERSE_NOW - timedelta(days=20) - earliest).total_seconds()
+        latest = UNIVERSE_NOW - timedelta(days=20)
+        if stale:  # abandoned early: created before the oldest recency floor where the framework allows it
+            latest = max(earliest + timedelta(days=60), _STALE_BEFORE)
+        span = (latest - earliest).total_seconds()
         # Skewed towards recent dates: agent repositories grow every month.
-        offset = span * (self.rng.random() ** 0.6)
+        offset = span * (self.rng.random() ** (1.0 if stale else 0.6))
         return (earliest + timedelta(seconds=int(offset))).replace(microsecond=0)
 
     def _pushed(self, created: datetime, stale: bool) -> datetime:
-        if stale:
-            latest = min(UNIVERSE_NOW, datetime(2024, 5, 1, tzinfo=timezone.utc))
-            latest = max(latest, created + timedelta(hours=1))
-        else:
-            latest = UNIVERSE_NOW
         lo = created + timedelta(hours=1)
-        if not stale:
-            lo = max(lo, UNIVERSE_NOW - timedelta(days=400))
-        span = max(0.0, (latest - lo).total_seconds())
+        if stale:  # last push within a few months of creation
+            hi = min(UNIVERSE_NOW, created + timedelta(days=self.rng.randint(2, 120)))
+        else:  # active: pushed within the last 400 days
+            lo, hi = max(lo, UNIVERSE_NOW - timedelta(days=400)), UNIVERSE_NOW
+        span = max(0.0, (hi - lo).total_seconds())
         return (lo + timedelta(seconds=int(span * self.rng.random() ** 0.4))).replace(microsecond=0)
 
     def _license(self) -> str | None:
@@ -300,8 +302,8 @@ class _Generator:
         name = rng.choice([f"{domain}-{kind}", f"{fw_word}-{domain}-{kind}", f"{domain}_{kind}", f"{kind}-{domain}"])
         owner, name = self._unique(self._owner(), name)
         desc, topics = self._text(frameworks, archetype, domain, kind)
-        created = self._created(frameworks)
         stale = rng.random() < 0.12
+        created = self._created(frameworks, stale)
         stars = self._stars()
         quirks = set()
         if rng.random() < 0.06:
@@ -322,15 +324,15 @@ class _Generator:
     def _special_slot(self, repo: Repo, index: int) -> Repo:
         """Give a few fixed slots the rare archetypes every universe must contain.
 
-        Slot positions scale with the universe so that each rare case appears
-        where a test can count on it, whatever the size.
+        Fixed slot positions put each rare case where a test can count on it,
+        whatever the size: 1% deleted, one oversized and one hostile repository
+        per 5,000.
         """
-        period = max(1, self.size // 100)
-        if index % (period * 50) == 7:  # oversized and slow to clone
+        if index % 5000 == 7:  # oversized and slow to clone
             return replace(repo, slow=True, archetype="single", quirks=repo.quirks | {"oversized"})
-        if index % (period * 50) == 11:  # a symlink that points outside the checkout
+        if index % 5000 == 11:  # a symlink that points outside the checkout
             return replace(repo, archetype="single", quirks=repo.quirks | {"symlink_escape"})
-        if index % (period * 25) == 3:  # deleted after GitHub indexed it: search finds it, clone 404s
+        if index % 100 == 3:  # deleted after GitHub indexed it: search finds it, clone 404s
             return replace(repo, deleted=True)
         return repo
 
@@ -373,7 +375,7 @@ class _Generator:
             clones.append(replace(
                 source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
                 stars=self._stars() // 4, created_at=created, pushed_at=self._pushed(created, False),
-                archetype="clone", forks_count=0, signals=self._signals(0), license_spdx=self._license(),
+                archetype="clone", forks_count=0, license_spdx=self._license(),
             ))
         return clones
 
