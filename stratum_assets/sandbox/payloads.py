@@ -17,7 +17,7 @@ def iso(moment: datetime) -> str:
 
 
 def owner_json(login: str, api: str, web: str) -> dict:
-    is_org = "-" in login and not login.split("-")[-1] in ("dev", "ai")
+    is_org = "-" in login and login.split("-")[-1] not in ("dev", "ai")
     user = f"{api}/users/{login}"
     return {
         "login": login, "id": abs(hash_int(login)) % 90_000_000 + 1_000_000,
@@ -73,8 +73,10 @@ def search_item(repo: Repo, api: str, web: str, score: float) -> dict:
 
 def full_repo(repo: Repo, parent: Repo | None, api: str, web: str) -> dict:
     """``GET /repos/{owner}/{repo}``: adds ``parent``/``source`` for forks and network counts."""
-    body = {**repo_json(repo, api, web), "permissions": _READ_ONLY, "network_count": repo.forks_count,
-            "subscribers_count": max(1, repo.stars // 10)}
+    body = {**repo_json(repo, api, web), "permissions": _READ_ONLY, **_MERGE_SETTINGS, "temp_clone_token": "",
+            "network_count": repo.forks_count, "subscribers_count": max(1, repo.stars // 10)}
+    if body["owner"]["type"] == "Organization":
+        body["organization"] = body["owner"]
     if parent is not None:
         body["parent"] = repo_json(parent, api, web)
         body["source"] = repo_json(parent, api, web)
@@ -85,6 +87,10 @@ def error(message: str, status: int, doc: str = DOCS) -> dict:
     return {"message": message, "documentation_url": doc, "status": str(status)}
 
 
+_MERGE_SETTINGS = {
+    "allow_squash_merge": True, "allow_merge_commit": True, "allow_rebase_merge": True, "allow_auto_merge": False,
+    "delete_branch_on_merge": False, "allow_update_branch": False, "use_squash_pr_title_as_default": False,
+}
 _READ_ONLY = {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True}
 
 _URL_TEMPLATES = {
