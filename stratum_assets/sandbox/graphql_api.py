@@ -108,7 +108,7 @@ class GraphQLApi:
         for definition in document.definitions:
             selection_set = getattr(definition, "selection_set", None)
             for field in selection_set.selections if selection_set else []:
-                if isinstance(field, FieldNode):
+                if isinstance(field, FieldNode) and field.name.value != "rateLimit":  # rateLimit is free
                     fan_out = len(_ids_argument(field, variables)) if field.name.value == "nodes" else 1
                     nodes += fan_out
                     requests += 1 + fan_out * _count_connections(field)
