@@ -1,0 +1,88 @@
+"""Real git clones over loopback smart HTTP, including partial clones."""
+
+import os
+import subprocess
+
+import pytest
+
+from stratum_assets.sandbox.codegen import SYMLINK_MODE, render_files
+from stratum_assets.sandbox.git_store import GitStore, git_env
+from stratum_assets.sandbox.limits import Fault
+
+
+def _git(*args, cwd=None, timeout=60):
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=git_env(), timeout=timeout)
+
+
+def _repo(universe, **want):
+    return next(r for r in universe.repos if all(getattr(r, k) == v for k, v in want.items()))
+
+
+def test_shallow_blobless_clone_then_sparse_checkout_fetches_only_python(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if r.archetype == "single" and not r.deleted and not r.slow
+                and not r.quirks)
+    dest = tmp_path / "clone"
+    cloned = _git("clone", "--depth", "1", "--filter=blob:none", "--no-checkout", emulator.clone_url(repo.full_name),
+                  str(dest))
+    assert cloned.returncode == 0, cloned.stderr
+    files = {f.path: f for f in render_files(repo)}
+    tree = _git("ls-tree", "-r", "--name-only", "HEAD", cwd=dest).stdout.split()
+    assert sorted(tree) == sorted(files), "the tree lists every file even though no blob was fetched"
+    missing = _git("rev-list", "--objects", "--missing=print", "HEAD", cwd=dest).stdout
+    assert sum(line.startswith("?") for line in missing.splitlines()) == len(files), "no blob downloaded yet"
+    assert _git("sparse-checkout", "set", "--no-cone", "*.py", cwd=dest).returncode == 0
+    checkout = _git("checkout", "main", cwd=dest)
+    assert checkout.returncode == 0, checkout.stderr
+    on_disk = {str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert on_disk == {p for p in files if p.endswith(".py")}
+    for path in on_disk:
+        assert (dest / path).read_bytes() == files[path].data
+    date = _git("log", "-1", "--format=%ct", cwd=dest).stdout.strip()
+    assert int(date) == int(repo.pushed_at.timestamp())
+
+
+def test_commits_are_deterministic_across_stores(universe, tmp_path):
+    repo = universe.repos[5]
+    heads = []
+    for name in ("a", "b"):
+        bare = GitStore(tmp_path / name).path_for(repo)
+        heads.append(_git("rev-parse", "HEAD", cwd=bare).stdout.strip())
+    assert heads[0] == heads[1] and len(heads[0]) == 40
+
+
+def test_deleted_repository_clone_says_not_found(emulator, universe, tmp_path):
+    repo = _repo(universe, deleted=True)
+    result = _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(tmp_path / "x"))
+    assert result.returncode == 128
+    assert "not found" in result.stderr
+
+
+def test_unknown_repository_asks_for_credentials_which_are_disabled(emulator, tmp_path):
+    result = _git("clone", "--depth", "1", emulator.clone_url("nobody/never-existed"), str(tmp_path / "x"))
+    assert result.returncode == 128
+    assert "terminal prompts disabled" in result.stderr
+
+
+def test_rate_limited_clone_fails_with_429(emulator, universe, tmp_path):
+    emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=1))
+    repo = _repo(universe, archetype="single", deleted=False, slow=False)
+    result = _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(tmp_path / "x"))
+    assert result.returncode == 128 and "429" in result.stderr
+    again = _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(tmp_path / "y"))
+    assert again.returncode == 0, again.stderr
+
+
+def test_oversized_repository_is_slow_enough_to_time_out(emulator, universe, tmp_path):
+    repo = _repo(universe, slow=True)
+    with pytest.raises(subprocess.TimeoutExpired):
+        _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(tmp_path / "x"), timeout=1.0)
+
+
+def test_hostile_repository_carries_a_symlink_out_of_the_checkout(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if "symlink_escape" in r.quirks)
+    links = [f for f in render_files(repo) if f.mode == SYMLINK_MODE]
+    assert links
+    dest = tmp_path / "x"
+    assert _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(dest)).returncode == 0
+    link = dest / links[0].path
+    assert link.is_symlink() and os.readlink(link) == links[0].data.decode()
