@@ -1,0 +1,80 @@
+"""``stratum-assets``: the terminal entry points.
+
+* ``stratum-assets run`` — build the whole dataset (every stage, every
+  partition) on the embedded offline GitHub, or on real GitHub when
+  ``GITHUB_TOKEN`` is set, and print the quality gates.
+* ``stratum-assets sandbox serve`` — run the loopback GitHub emulator on its
+  own, e.g. for ``dagster dev`` sessions or to poke at it with curl and git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+PROJECT_ROOT = Path.cwd()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stratum-assets", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build every stage and partition, then print the gates")
+    run.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+    sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--size", type=int, default=400)
+    serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return _serve(args)
+
+
+def _run(args) -> int:
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    if args.sandbox:
+        os.environ["STRATUM_SANDBOX"] = "1"
+    import dagster as dg
+
+    from .definitions import defs
+    from .runner import build_everything
+
+    with dg.DagsterInstance.get() as instance:
+        report = build_everything(defs, instance)
+    if report.checks:
+        print("\nQuality gates:")
+        for name, passed, detail in sorted(report.checks):
+            print(f"  {'PASS' if passed else 'FAIL'}  {name}  {detail}")
+    if report.failed_partitions:
+        print(f"\n{len(report.failed_partitions)} partitions failed: {', '.join(report.failed_partitions)}; "
+              "re-run them from the UI (Backfill > failed) or with this command again.")
+    return 0 if report.ok else 1
+
+
+def _serve(args) -> int:
+    from .sandbox.server import GitHubEmulator
+    from .sandbox.universe import build_universe
+
+    universe = build_universe(seed=args.seed, size=args.size)
+    emulator = GitHubEmulator(universe, args.git_root, port=args.port).start()
+    print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url} (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The code location loads the way `dagster dev` and the CLI load it, and the instance config is valid."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_load_and_validate():
+    from stratum_assets.definitions import defs
+
+    assert isinstance(defs, dg.Definitions)
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    code = ("import dagster as dg; i = dg.DagsterInstance.get(); "
+            "print(type(i.run_coordinator).__name__, i.run_retries_enabled, i.run_retries_max_retries)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["QueuedRunCoordinator", "True", "2"]
+    assert (tmp_path / "data" / "dagster" / "storage").is_dir(), "instance state lives under data/"
+
+
+def test_dagster_cli_lists_the_code_location_assets():
+    out = subprocess.run([sys.executable, "-m", "dagster", "asset", "list", "-m", "stratum_assets.definitions"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
