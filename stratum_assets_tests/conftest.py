@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ def reference_json(relative: str):
     """A recorded payload from ``shared/reference`` (real data, written by no one on the team)."""
     path = REFERENCE / relative
     if not path.exists():
+        if os.environ.get("CI"):  # CI always has shared/ beside the clone: a missing file is a failure
+            pytest.fail(f"reference data missing at {path}")
         pytest.skip(f"reference data not available at {path}")
     return json.loads(path.read_text())
 
