@@ -38,10 +38,10 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
     before = [k for k in keys[:first_partitioned] if not graph.get(k).is_partitioned]
     after = [k for k in keys[first_partitioned:] if not graph.get(k).is_partitioned]
     report = BuildReport()
-    job = defs.resolve_implicit_global_asset_job_def()
     if not keys:
         log("The asset graph is empty: nothing to build yet.")
         return report
+    job = defs.resolve_implicit_global_asset_job_def()
     if before:
         log(f"Stage 1/3: {len(before)} assets up to the manifest")
         _run(job, instance, before, None, report)
