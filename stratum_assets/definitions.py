@@ -6,4 +6,10 @@ Assets are thin wiring over the plain modules (``github``, ``discovery``,
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+from .assets.discovery import candidate_assets
+from .resources import DataResource, GitHubResource
+
+defs = dg.Definitions(
+    assets=[*candidate_assets],
+    resources={"github": GitHubResource(), "data": DataResource()},
+)

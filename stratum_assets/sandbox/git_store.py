@@ -71,7 +71,12 @@ class GitStore:
                 _run(["git", "-C", str(staging), "config", key, value])
             _run(["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
                  stdin=_fast_import_stream(repo))
-            staging.rename(target)  # atomic: a concurrent reader sees all or nothing
+            try:
+                staging.rename(target)  # atomic: a concurrent reader sees all or nothing
+            except OSError:
+                if not (target / "HEAD").exists():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)  # another process built it first
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -1,0 +1,87 @@
+"""``candidates_<stratum>``: one asset per stratum of strata.yaml (group ``discovery``)."""
+
+import dagster as dg
+import pyarrow as pa
+
+from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
+from ..discovery.strata import load_strata_file, strata
+from ..resources import DataResource, GitHubResource
+from ..warehouse.files import write_parquet_atomic
+
+
+class DiscoveryConfig(dg.Config):
+    """Per-run overrides of strata.yaml (the launchpad shows these)."""
+
+    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+    target: int | None = None
+    queries: list[str] | None = None
+    pushed_after: str | None = None
+
+
+def candidates_path(data: DataResource, stratum: str):
+    return data.path("candidates", f"{stratum}.parquet")
+
+
+def _candidates_asset(name: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"candidates_{name}",
+        group_name="discovery",
+        kinds={"github", "parquet"},
+        pool="github_api",
+        description=f"Repositories of the `{name}` stratum: search past the 1,000 cap by created: windows, "
+                    "GraphQL enrichment, recency floor, fork policy. Rows carry repo_source_metadata.",
+    )
+    def _asset(context: dg.AssetExecutionContext, config: DiscoveryConfig, github: GitHubResource,
+               data: DataResource) -> dg.MaterializeResult:
+        stratum = strata(config.profile or github.default_profile())[name]
+        overrides = {k: v for k, v in {"target": config.target, "queries": config.queries,
+                                       "pushed_after": config.pushed_after}.items() if v is not None}
+        if overrides:
+            stratum = stratum.model_validate({**stratum.model_dump(), **overrides})
+        client = github.client()
+        checkpoints = data.path("discovery", "checkpoints")
+        result = discover_stratum(client, stratum, checkpoint_dir=checkpoints)
+        table = pa.Table.from_pylist(result.rows, schema=CANDIDATE_SCHEMA)
+        path = write_parquet_atomic(table, candidates_path(data, name))
+        clear_checkpoints(checkpoints, stratum)
+        cost = client.governor.summary()
+        if result.truncated_windows:
+            context.log.warning(f"{len(result.truncated_windows)} search windows returned fewer results than "
+                                "GitHub counted; see metadata 'truncated_windows'")
+        return dg.MaterializeResult(metadata={
+            "rows": len(result.rows),
+            "target": stratum.target,
+            "target_fill_pct": result.fill_pct,
+            "search_hits": result.search_hits,
+            "dropped": dg.MetadataValue.json(dict(result.dropped)),
+            "api_requests": dg.MetadataValue.json(cost["requests"]),
+            "api_requests_total": cost["requests_total"],
+            "requests_per_candidate": round(cost["requests_total"] / max(1, len(result.rows)), 4),
+            "rate_limit_waits": dg.MetadataValue.json(cost["waits"]),
+            "rate_limit_wait_seconds": cost["wait_seconds"],
+            "rate_limit_hits": cost["rate_limit_hits"],
+            "windows_searched": result.windows_searched,
+            "truncated_windows": dg.MetadataValue.json(result.truncated_windows),
+            "duration_s": round(result.seconds, 2),
+            "queries": dg.MetadataValue.json([stratum.search_query(q) for q in stratum.queries]),
+            "path": dg.MetadataValue.path(str(path)),
+            "github": "offline sandbox" if github.is_sandbox else github.api_url,
+        })
+
+    return _asset
+
+
+CANDIDATE_SCHEMA = pa.schema([
+    ("repo_id", pa.int64()), ("node_id", pa.string()), ("full_name", pa.string()), ("html_url", pa.string()),
+    ("default_branch", pa.string()), ("description", pa.string()), ("github_stars", pa.int64()),
+    ("github_forks", pa.int64()), ("last_commit_date", pa.string()), ("repo_created_date", pa.string()),
+    ("is_fork", pa.bool_()), ("fork_parent", pa.string()), ("license", pa.string()),
+    ("github_topics", pa.list_(pa.string())), ("primary_language", pa.string()), ("language_bytes", pa.string()),
+    ("has_readme", pa.bool_()), ("has_dockerfile", pa.bool_()), ("has_ci", pa.bool_()), ("has_tests", pa.bool_()),
+    ("size_kb", pa.int64()), ("frameworks_named", pa.list_(pa.string())), ("discovery_query", pa.string()),
+    ("selection_stratum", pa.string()), ("collected_at", pa.string()),
+])
+assert tuple(CANDIDATE_SCHEMA.names) == COLUMNS
+
+STRATUM_NAMES = tuple(load_strata_file().strata)
+candidate_assets = [_candidates_asset(name) for name in STRATUM_NAMES]

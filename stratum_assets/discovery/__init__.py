@@ -1,0 +1,1 @@
+"""Discovery: from strata configuration to candidate repositories with their source metadata."""

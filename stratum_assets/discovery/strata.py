@@ -1,0 +1,79 @@
+"""The strata configuration (``strata.yaml``) as validated pydantic models."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
+
+# The words that name each framework in a repository's name, description or topics.
+FRAMEWORK_KEYWORDS = {
+    "LangChain": ("langchain",),
+    "LangGraph": ("langgraph",),
+    "CrewAI": ("crewai",),
+    "AutoGen": ("autogen", "ag2"),
+    "LlamaIndex": ("llamaindex", "llama-index", "llama_index"),
+    "Agno": ("agno", "phidata"),
+    "SmolAgents": ("smolagents",),
+}
+
+
+class Stratum(BaseModel):
+    name: str
+    target: int = Field(gt=0)
+    queries: list[str] = Field(min_length=1)
+    pushed_after: date
+    min_frameworks: int = 0
+    maturity: bool = False
+    maturity_stars: int = 100
+    include_forks: bool = False
+
+    @field_validator("queries")
+    @classmethod
+    def _no_date_qualifiers(cls, queries: list[str]) -> list[str]:
+        for q in queries:
+            if "created:" in q or "pushed:" in q:
+                raise ValueError(f"{q!r}: created:/pushed: are added by discovery (windows and recency floor)")
+        return queries
+
+    def search_query(self, query: str) -> str:
+        fork = " fork:true" if self.include_forks else ""
+        return f"{query} pushed:>{self.pushed_after.isoformat()}{fork}"
+
+
+class StrataFile(BaseModel):
+    strata: dict[str, Stratum]
+    profiles: dict[str, dict[str, float]]
+
+    def scaled(self, profile: str) -> dict[str, Stratum]:
+        if profile not in self.profiles:
+            raise ValueError(f"unknown profile {profile!r}; known: {sorted(self.profiles)}")
+        scale = self.profiles[profile].get("target_scale", 1.0)
+        return {name: s.model_copy(update={"target": max(1, round(s.target * scale))})
+                for name, s in self.strata.items()}
+
+
+@lru_cache(maxsize=4)
+def load_strata_file(path: str | None = None) -> StrataFile:
+    raw = yaml.safe_load(Path(path or os.environ.get("STRATUM_STRATA_FILE") or DEFAULT_FILE).read_text())
+    for name, body in raw["strata"].items():
+        body["name"] = name
+    return StrataFile.model_validate(raw)
+
+
+def strata(profile: str = "full", path: str | None = None) -> dict[str, Stratum]:
+    return load_strata_file(path).scaled(profile)
+
+
+def frameworks_named(text: str) -> set[str]:
+    """Frameworks whose keywords appear in ``text`` (name, description and topics joined)."""
+    lowered = text.lower()
+    return {fw for fw, words in FRAMEWORK_KEYWORDS.items()
+            if any(re.search(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", lowered) for w in words)}

@@ -1,0 +1,163 @@
+"""Repository search past GitHub's 1,000-result cap.
+
+GitHub returns at most 1,000 results per query. Splitting the query by
+``created:`` windows gets past it: probe a window, and if it reports more than
+1,000 results cut it into slices sized for about 800 each, recursively, until
+every window fits; a window of a single second that still holds more than
+1,000 results cannot be split further and is reported as truncated, never
+silently cut. Result order is unstable between pages, so items are
+deduplicated by repository id.
+
+Progress is checkpointed after each finished window (items found so far and
+the windows still to do), so an interrupted search resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .client import GitHubClient, SearchCapReached
+
+CAP = 1000
+_TARGET_PER_WINDOW = 800
+GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=timezone.utc)
+
+# The search-item fields the pipeline keeps; the rest of GitHub's ~90 fields are dropped at once.
+SLIM_FIELDS = ("id", "node_id", "full_name", "html_url", "description", "fork", "created_at", "pushed_at",
+               "stargazers_count", "forks_count", "language", "topics", "size", "default_branch", "archived")
+
+
+def slim(item: dict) -> dict:
+    out = {k: item.get(k) for k in SLIM_FIELDS}
+    out["license"] = (item.get("license") or {}).get("spdx_id")
+    return out
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive ``created:`` range, to the second."""
+
+    start: datetime
+    end: datetime
+
+    def qualifier(self) -> str:
+        return f"created:{_iso(self.start)}..{_iso(self.end)}"
+
+    def split(self, parts: int) -> list[Window]:
+        seconds = int((self.end - self.start).total_seconds()) + 1
+        parts = max(2, min(parts, seconds))
+        step = seconds / parts
+        bounds = [self.start + timedelta(seconds=round(i * step)) for i in range(parts + 1)]
+        return [Window(bounds[i], bounds[i + 1] - timedelta(seconds=1)) for i in range(parts)
+                if bounds[i + 1] > bounds[i]]
+
+    @property
+    def splittable(self) -> bool:
+        return self.end > self.start
+
+    def to_json(self) -> list[str]:
+        return [_iso(self.start), _iso(self.end)]
+
+    @classmethod
+    def from_json(cls, pair: list[str]) -> Window:
+        return cls(_parse(pair[0]), _parse(pair[1]))
+
+
+@dataclass
+class SearchOutcome:
+    items: dict[int, dict] = field(default_factory=dict)
+    windows_searched: int = 0
+    truncated: list[dict] = field(default_factory=list)  # windows that returned fewer items than total_count
+
+
+class SearchCheckpoint:
+    """Append-only JSONL of finished windows; the last line also lists the windows still to do."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def load(self) -> tuple[SearchOutcome, list[Window] | None]:
+        outcome, pending = SearchOutcome(), None
+        if not self.path.exists():
+            return outcome, None
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                break  # a line cut by a crash: everything before it is intact
+            outcome.items.update({item["id"]: item for item in entry["items"]})
+            outcome.windows_searched += 1
+            outcome.truncated += entry.get("truncated", [])
+            pending = [Window.from_json(w) for w in entry["pending"]]
+        return outcome, pending
+
+    def record(self, window: Window, items: Iterable[dict], pending: list[Window], truncated: list[dict]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"window": window.to_json(), "items": list(items), "truncated": truncated,
+                           "pending": [w.to_json() for w in pending]})
+        with self.path.open("a") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def search_all(client: GitHubClient, q: str, *, start: datetime = GITHUB_EPOCH, end: datetime | None = None,
+               checkpoint: SearchCheckpoint | None = None) -> SearchOutcome:
+    """Every repository matching ``q`` (which must not contain ``created:`` itself)."""
+    end = end or datetime.now(timezone.utc).replace(microsecond=0)
+    outcome, pending = checkpoint.load() if checkpoint else (SearchOutcome(), None)
+    if pending is None:
+        pending = [Window(start, end)]
+    while pending:
+        window = pending.pop()
+        pages = _pages(client, f"{q} {window.qualifier()}")
+        first = next(pages)
+        total = first["total_count"]
+        if total > CAP and window.splittable:
+            parts = math.ceil(total / _TARGET_PER_WINDOW)
+            pending.extend(reversed(window.split(parts)))  # earliest slice is searched next
+            continue
+        found = _collect([first, *pages])
+        if len(found) < min(total, CAP):
+            # Unstable ordering between pages can skip an item: read the window once more.
+            found.update(_collect(_pages(client, f"{q} {window.qualifier()}")))
+        gaps = []
+        if len(found) < total:
+            gaps = [{"query": q, "window": window.to_json(), "total_count": total, "fetched": len(found),
+                     "reason": "cap: window of one second" if total > CAP else "results missing between pages"}]
+        outcome.items.update(found)
+        outcome.windows_searched += 1
+        outcome.truncated += gaps
+        if checkpoint:
+            checkpoint.record(window, found.values(), pending, gaps)
+    return outcome
+
+
+def _pages(client: GitHubClient, q: str):
+    """Pages of one query; stops quietly at the 1,000-result wall (the caller reports the gap)."""
+    try:
+        yield from client.search_pages(q, per_page=100)
+    except SearchCapReached:
+        return
+
+
+def _collect(pages) -> dict[int, dict]:
+    found: dict[int, dict] = {}
+    for page in pages:
+        found.update({item["id"]: slim(item) for item in page["items"]})
+    return found
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,92 @@
+"""Dagster resources: where GitHub is, and where the data lives.
+
+``GitHubResource`` talks to api.github.com when a token is in the environment,
+and otherwise starts the embedded offline GitHub on loopback for the duration
+of each step, so the same assets run with or without network. The token is
+read from the environment at run time and is never part of the resource's
+config, so it never shows in the UI, in run config or in metadata.
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from .github.client import GitHubClient
+from .github.governor import RateGovernor
+
+SANDBOX_TOKEN = "sandbox-token-not-a-secret"
+
+
+class GitHubResource(dg.ConfigurableResource):
+    """GitHub, real or the embedded offline universe."""
+
+    api_url: str = "https://api.github.com"
+    web_url: str = "https://github.com"
+    token_env_var: str = "GITHUB_TOKEN"
+    sandbox: bool | None = None  # None: offline unless a token is set (STRATUM_SANDBOX=1 forces it)
+    sandbox_url: str | None = None  # an emulator already running (stratum-assets sandbox serve)
+    sandbox_seed: int = 7
+    sandbox_size: int = 400
+    sandbox_git_root: str = "data/sandbox/git"
+    sandbox_search_per_minute: int = 30
+    search_per_minute: int = 30
+
+    _emulator = PrivateAttr(default=None)
+
+    @property
+    def is_sandbox(self) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        if os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes"):
+            return True
+        return not os.environ.get(self.token_env_var)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.is_sandbox and not self.sandbox_url:
+            from .sandbox.server import GitHubEmulator
+            from .sandbox.universe import build_universe
+
+            universe = build_universe(seed=self.sandbox_seed, size=self.sandbox_size)
+            budgets = {"search": (self.sandbox_search_per_minute, 60.0)}
+            self._emulator = GitHubEmulator(universe, Path(self.sandbox_git_root), budgets=budgets).start()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+
+    @property
+    def base_url(self) -> str:
+        if not self.is_sandbox:
+            return self.api_url
+        if self._emulator is not None:
+            return self._emulator.url
+        if self.sandbox_url:
+            return self.sandbox_url
+        raise RuntimeError("the offline GitHub is not running: use the resource inside a Dagster step")
+
+    def client(self) -> GitHubClient:
+        per_minute = self.sandbox_search_per_minute if self.is_sandbox else self.search_per_minute
+        token = SANDBOX_TOKEN if self.is_sandbox else os.environ.get(self.token_env_var)
+        return GitHubClient(self.base_url, token, governor=RateGovernor(search_per_minute=per_minute))
+
+    def clone_url(self, full_name: str) -> str:
+        """Where git clones ``owner/name`` from; never carries a credential."""
+        if self.is_sandbox:
+            return f"{self.base_url}/git/{full_name}.git"
+        return f"{self.web_url}/{full_name}.git"
+
+    def default_profile(self) -> str:
+        """Targets and gates for the sample universe offline, the full scan on real GitHub."""
+        return os.environ.get("STRATUM_PROFILE") or ("sample" if self.is_sandbox else "full")
+
+
+class DataResource(dg.ConfigurableResource):
+    """The data directory: Parquet files, checkpoints, exports, reports, the DuckDB file."""
+
+    root: str = "data"
+
+    def path(self, *parts: str) -> Path:
+        return Path(self.root).joinpath(*parts)

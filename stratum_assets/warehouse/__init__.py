@@ -1,0 +1,1 @@
+"""Storage: atomic Parquet files for concurrently written data, DuckDB for the warehouse views."""
