@@ -81,7 +81,8 @@ class Fault:
     ``server_error`` (``status`` 500/502/503), ``slow`` (sleep ``delay`` seconds
     then answer normally). ``resource``: search, core, graphql or git.
     Fires on the next ``times`` matching requests, or — with ``every`` — on
-    every k-th request, up to ``times`` in all.
+    every k-th request, up to ``times`` in all; ``after`` lets that many
+    matching requests through first (a server that breaks mid-run).
     """
 
     kind: str
@@ -91,6 +92,7 @@ class Fault:
     status: int = 502
     retry_after: int | None = 1
     delay: float = 0.0
+    after: int = 0
     seen: int = field(default=0, repr=False)
     fired: int = field(default=0, repr=False)
 
@@ -124,7 +126,7 @@ class FaultPlan:
                 if fault.resource != resource or fault.fired >= fault.times:
                     continue
                 fault.seen += 1
-                if fault.seen % fault.every == 0:
+                if fault.seen > fault.after and (fault.seen - fault.after) % fault.every == 0:
                     fault.fired += 1
                     return fault
             return None
