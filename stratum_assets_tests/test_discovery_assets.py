@@ -1,0 +1,122 @@
+"""Real Dagster runs of the ten candidates assets against the embedded offline GitHub."""
+
+import json
+from datetime import date
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
+from stratum_assets.discovery.forks import one_fork_per_parent
+from stratum_assets.discovery.strata import frameworks_named, strata
+from stratum_assets.resources import SANDBOX_TOKEN, DataResource, GitHubResource
+
+SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
+                   "license", "github_topics", "primary_language", "language_bytes", "has_readme",
+                   "discovery_query", "selection_stratum", "collected_at")
+
+
+@pytest.fixture(scope="module")
+def discovery_run(tmp_path_factory, universe):
+    root = tmp_path_factory.mktemp("discovery")
+    resources = {
+        "github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"), sandbox_search_per_minute=10_000),
+        "data": DataResource(root=str(root / "data")),
+    }
+    result = dg.materialize(candidate_assets, resources=resources, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    return root / "data", result
+
+
+def test_ten_strata_in_the_discovery_group():
+    assert len(STRATUM_NAMES) == 10
+    assert all(a.group_names_by_key[a.key] == "discovery" for a in candidate_assets)
+    assert {a.key.path[0] for a in candidate_assets} == {f"candidates_{n}" for n in STRATUM_NAMES}
+
+
+def test_every_row_carries_the_source_metadata(discovery_run, universe):
+    data, _ = discovery_run
+    for name in STRATUM_NAMES:
+        rows = pq.read_table(data / "candidates" / f"{name}.parquet").to_pylist()
+        assert rows, name
+        for row in rows:
+            assert all(k in row for k in SOURCE_METADATA)
+            assert row["selection_stratum"] == name
+            repo = universe.get(row["full_name"])
+            assert repo is not None and not repo.deleted, "deleted repositories never become candidates"
+            assert not row["is_fork"], "forks are skipped by default"
+            assert row["github_stars"] == repo.stars and row["license"] == repo.license_spdx
+            assert isinstance(json.loads(row["language_bytes"]), dict)
+
+
+def test_recency_floors_and_stratum_rules_hold(discovery_run):
+    data, _ = discovery_run
+    for name, stratum in strata("sample").items():
+        rows = pq.read_table(data / "candidates" / f"{name}.parquet").to_pylist()
+        assert all(r["last_commit_date"][:10] > stratum.pushed_after.isoformat() for r in rows), name
+    assert strata("full")["high_maturity"].pushed_after == date(2024, 6, 1)
+    for row in pq.read_table(data / "candidates" / "multi_framework.parquet").to_pylist():
+        assert len(row["frameworks_named"]) >= 2
+    for row in pq.read_table(data / "candidates" / "high_maturity.parquet").to_pylist():
+        assert row["github_stars"] > 100 or (row["has_dockerfile"] and row["has_ci"] and row["has_tests"])
+
+
+def test_materialization_metadata_says_what_it_cost(discovery_run):
+    _, result = discovery_run
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        for key in ("rows", "target", "target_fill_pct", "api_requests", "api_requests_total", "rate_limit_waits",
+                    "rate_limit_hits", "duration_s", "truncated_windows", "dropped"):
+            assert key in meta, key
+        assert meta["api_requests"].value.get("search", 0) >= 1
+        text = json.dumps({k: str(v.value) for k, v in meta.items()})
+        assert SANDBOX_TOKEN not in text
+
+
+def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd):
+    secret = "ghp_RealLookingTokenNeverToBeStored00001"
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    resources = {
+        "github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git"),
+                                 sandbox_search_per_minute=10_000),
+        "data": DataResource(root=str(tmp_path / "data")),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([candidate_assets[0]], resources=resources, instance=instance)
+    logs = "".join(str(e) for e in instance.all_logs(result.run_id))
+    out, err = capfd.readouterr()
+    assert secret not in logs + out + err
+    assert secret not in (tmp_path / "data" / "candidates" / f"{STRATUM_NAMES[0]}.parquet").read_bytes().decode(
+        "latin-1")
+
+
+def test_sandbox_is_chosen_without_a_token(monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
+    assert GitHubResource().is_sandbox and GitHubResource().default_profile() == "sample"
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_SecretValue0001")
+    assert not GitHubResource().is_sandbox and GitHubResource().default_profile() == "full"
+    assert GitHubResource().clone_url("a/b") == "https://github.com/a/b.git"
+    assert "ghp_SecretValue0001" not in json.dumps(GitHubResource().model_dump()), "config never holds the token"
+    monkeypatch.setenv("STRATUM_SANDBOX", "1")
+    assert GitHubResource().is_sandbox
+
+
+def test_one_fork_per_parent_keeps_the_most_starred_then_most_recent():
+    rows = [
+        {"full_name": "a/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 3, "last_commit_date": "2025-01-01"},
+        {"full_name": "b/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 3, "last_commit_date": "2025-06-01"},
+        {"full_name": "c/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 1, "last_commit_date": "2026-01-01"},
+        {"full_name": "d/y", "is_fork": True, "fork_parent": "P/Y", "github_stars": 0, "last_commit_date": "2025-01-01"},
+        {"full_name": "p/x", "is_fork": False, "fork_parent": None, "github_stars": 90, "last_commit_date": "2025-01-01"},
+    ]
+    kept, dropped = one_fork_per_parent(rows)
+    assert [r["full_name"] for r in kept] == ["b/x", "d/y", "p/x"]
+    assert sorted(r["full_name"] for r in dropped) == ["a/x", "c/x"]
+
+
+def test_framework_keywords_match_whole_words():
+    assert frameworks_named("agno-team crewai") == {"Agno", "CrewAI"}
+    assert frameworks_named("framework-agnostic tools") == set()
+    assert frameworks_named("llama-index + langgraph") == {"LlamaIndex", "LangGraph"}
