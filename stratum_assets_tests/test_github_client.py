@@ -170,3 +170,21 @@ def test_enrichment_batches_one_hundred_and_reports_deleted_repositories(emulato
 def test_graphql_url_for_enterprise_and_github():
     assert GitHubClient("https://ghe.example.com/api/v3").graphql_url == "https://ghe.example.com/api/graphql"
     assert GitHubClient("https://api.github.com").graphql_url == "https://api.github.com/graphql"
+
+
+def test_a_whole_stratum_survives_faults_on_search_and_graphql(emulator):
+    from stratum_assets.discovery.candidates import discover_stratum
+    from stratum_assets.discovery.strata import strata
+
+    stratum = strata("sample")["crewai"]
+    clean = discover_stratum(_client(emulator), stratum)
+    for fault in (Fault("secondary_403", "search", times=1, retry_after=1),
+                  Fault("server_error", "search", times=1, status=500),
+                  Fault("secondary_429", "graphql", times=1, retry_after=1),
+                  Fault("server_error", "graphql", times=1, status=502)):
+        emulator.faults.add(fault)
+    client = _client(emulator)
+    faulty = discover_stratum(client, stratum)
+    assert emulator.faults.fired() == 4
+    assert [r["full_name"] for r in faulty.rows] == [r["full_name"] for r in clean.rows]
+    assert client.governor.rate_limit_hits == 2
