@@ -5,11 +5,17 @@ Assets are thin wiring over the plain modules (``github``, ``discovery``,
 """
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from .assets.discovery import candidate_assets
+from .assets.manifest import repo_manifest
 from .resources import DataResource, GitHubResource
 
 defs = dg.Definitions(
-    assets=[*candidate_assets],
-    resources={"github": GitHubResource(), "data": DataResource()},
+    assets=[*candidate_assets, repo_manifest],
+    resources={
+        "github": GitHubResource(),
+        "data": DataResource(),
+        "duckdb": DuckDBResource(database="data/stratum.duckdb"),
+    },
 )

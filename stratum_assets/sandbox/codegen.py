@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .universe import Repo
 
@@ -83,6 +84,13 @@ def render_files(repo: Repo) -> list[RepoFile]:
     return entries
 
 
+@lru_cache(maxsize=8192)
+def file_sizes(repo: Repo) -> dict[str, int]:
+    """Path → size of every regular file; what tree lookups need without keeping the bytes."""
+    return {f.path: len(f.data) for f in render_files(repo) if f.mode == FILE_MODE}
+
+
+@lru_cache(maxsize=65536)
 def language_bytes(repo: Repo) -> dict[str, int]:
     """Bytes per language, as GitHub's linguist counts them (data and images are not languages)."""
     sizes: dict[str, int] = {}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from graphql import GraphQLError, build_schema, graphql_sync, parse
 from graphql.language import FieldNode
 
-from .codegen import language_bytes, render_files
+from .codegen import file_sizes, language_bytes
 from .payloads import iso
 from .universe import Repo, Universe, repo_id_from_node_id
 
@@ -187,7 +187,7 @@ class _RepoView:
         return _RepoView(parent, self.universe) if parent else None
 
     def diskUsage(self, info):
-        return sum(len(f.data) for f in render_files(self.repo)) // 1024
+        return sum(file_sizes(self.repo).values()) // 1024
 
     def languages(self, info, first=None, after=None):
         sizes = list(language_bytes(self.repo).items())
@@ -204,18 +204,22 @@ class _RepoView:
         """``HEAD:path`` → the Blob or Tree at that path, or null."""
         _, _, path = expression.partition(":")
         path = path.strip("/")
-        files = render_files(self.repo)
-        for f in files:
-            if f.path == path:
-                return {"__typename": "Blob", "oid": _fake_oid(self.repo, path), "byteSize": len(f.data),
-                        "isBinary": b"\0" in f.data[:512]}
+        sizes = file_sizes(self.repo)
+        if path in sizes:
+            return {"__typename": "Blob", "oid": _fake_oid(self.repo, path), "byteSize": sizes[path],
+                    "isBinary": not path.endswith(_TEXT_SUFFIXES)}
         prefix = f"{path}/" if path else ""
-        children = sorted({f.path[len(prefix):].split("/")[0] for f in files if f.path.startswith(prefix)})
-        if not children:
+        below = [p[len(prefix):] for p in sizes if p.startswith(prefix)]
+        if not below:
             return None
+        children = sorted({p.split("/")[0] for p in below})
+        folders = {p.split("/")[0] for p in below if "/" in p}
         return {"__typename": "Tree", "oid": _fake_oid(self.repo, path),
-                "entries": [{"name": c, "path": f"{prefix}{c}", "type": "tree" if any(
-                    f.path.startswith(f"{prefix}{c}/") for f in files) else "blob"} for c in children]}
+                "entries": [{"name": c, "path": f"{prefix}{c}", "type": "tree" if c in folders else "blob"}
+                            for c in children]}
+
+
+_TEXT_SUFFIXES = (".py", ".md", ".txt", ".yaml", ".yml", ".toml", ".json", ".csv", ".ts", ".lock", ".cfg", "Dockerfile")
 
 
 def _fake_oid(repo: Repo, path: str) -> str:

@@ -1,0 +1,102 @@
+"""``repo_manifest``: the frozen, versioned list of repositories to scan, and its chunk partitions."""
+
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster_duckdb import DuckDBResource
+
+from ..discovery.strata import strata
+from ..manifest.build import build_manifest, fingerprint
+from ..manifest.export import export_jsonl
+from ..manifest.store import ManifestStore
+from ..resources import DataResource, GitHubResource
+from ..warehouse import schema
+from ..warehouse.layout import Layout
+from .discovery import STRATUM_NAMES, candidate_assets
+
+chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
+
+
+class ManifestConfig(dg.Config):
+    """``new_version`` is the only way to change the dataset's repository list once v1 exists."""
+
+    new_version: bool = False
+    chunk_size: int = 100
+    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+
+
+@dg.asset(
+    group_name="manifest",
+    deps=candidate_assets,
+    kinds={"parquet", "duckdb"},
+    description="Union of the candidates, deduplicated by full_name (all matched strata kept, one primary "
+                "selection_stratum), fork index, repo_hash identity, chunk ids. Frozen per version.",
+)
+def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, github: GitHubResource,
+                  data: DataResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    layout = Layout(data.path())
+    profile = config.profile or github.default_profile()
+    targets = {name: s.target for name, s in strata(profile).items()}
+    candidates = {name: pq.read_table(layout.candidates(name)).to_pylist() for name in STRATUM_NAMES}
+    settings = {"targets": targets, "chunk_size": config.chunk_size, "profile": profile}
+    print_ = fingerprint(candidates, settings)
+    store = ManifestStore(layout.manifests)
+    active = store.active()
+    if active is not None and store.meta(active)["fingerprint"] == print_:
+        status = f"unchanged: candidates and settings are those of v{active}; nothing written"
+    elif active is not None and not config.new_version:
+        status = (f"candidates changed since v{active}, which stays frozen and active; "
+                  "materialize with new_version: true to freeze the next version")
+        context.log.warning(status)
+    else:
+        active = (active or 0) + 1
+        build = build_manifest(candidates, targets, version=active, chunk_size=config.chunk_size)
+        table = pa.Table.from_pylist(build.rows)
+        store.freeze(active, table, {"fingerprint": print_, "settings": settings, "rows": len(build.rows),
+                                     "dropped": dict(build.dropped), "per_stratum": build.per_stratum})
+        export_jsonl(table.to_pylist(), layout.manifest_jsonl)
+        status = f"new version v{active} frozen"
+    meta = store.meta(active)
+    chunks = _register_chunks(context.instance, store.read(active).column("chunk_id").to_pylist())
+    with duckdb.get_connection() as conn:
+        schema.refresh(conn, layout, active)
+    context.log.info(status)
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(f"v{active}"),
+        metadata={
+            "version": active,
+            "status": status,
+            "rows": meta["rows"],
+            "chunks": len(chunks),
+            "per_stratum": dg.MetadataValue.json(meta["per_stratum"]),
+            "targets": dg.MetadataValue.json(targets),
+            "dropped": dg.MetadataValue.json(meta["dropped"]),
+            "fingerprint": meta["fingerprint"][:16],
+            "jsonl": dg.MetadataValue.path(str(layout.manifest_jsonl)),
+            "strata": dg.MetadataValue.md(_strata_table(meta["per_stratum"], targets)),
+        },
+    )
+
+
+def _register_chunks(instance: dg.DagsterInstance, chunk_ids: list[str]) -> list[str]:
+    """Make the partitions of ``scan_results`` exactly the chunks of the active version."""
+    wanted = sorted(set(chunk_ids))
+    existing = set(instance.get_dynamic_partitions(chunk_partitions.name))
+    missing = [c for c in wanted if c not in existing]
+    if missing:
+        instance.add_dynamic_partitions(chunk_partitions.name, missing)
+    for stale in sorted(existing - set(wanted)):
+        instance.delete_dynamic_partition(chunk_partitions.name, stale)
+    return wanted
+
+
+def _strata_table(per_stratum: dict, targets: dict) -> str:
+    lines = ["| stratum | selected | target | fill |", "| --- | ---: | ---: | ---: |"]
+    for name, target in targets.items():
+        got = per_stratum.get(name, 0)
+        lines.append(f"| {name} | {got} | {target} | {100 * got / target:.0f}% |")
+    return "\n".join(lines)
+
+
+__all__ = ["repo_manifest", "chunk_partitions"]

@@ -1,0 +1,1 @@
+"""The frozen, versioned manifest: which repositories the dataset scans, and in which chunks."""
