@@ -1,0 +1,166 @@
+"""The frozen manifest, its chunk partitions and the DuckDB warehouse, through real Dagster runs."""
+
+import hashlib
+import json
+import shutil
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
+from stratum_assets.assets.manifest import chunk_partitions, repo_manifest
+from stratum_assets.manifest.build import build_manifest, repo_hash
+from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
+from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets.warehouse import schema
+from stratum_assets.warehouse.files import write_parquet_atomic
+from stratum_assets.warehouse.layout import Layout
+
+
+# -- pure rules -------------------------------------------------------------------------------
+def _cand(name, stratum, **extra):
+    row = {"full_name": name, "is_fork": False, "fork_parent": None, "github_stars": 1,
+           "last_commit_date": "2025-09-01T00:00:00Z", "discovery_query": f"q-{stratum}", "selection_stratum": stratum}
+    return {**row, **extra}
+
+
+def test_repo_hash_is_the_lowercased_sha256_prefix():
+    assert repo_hash("CrewAIInc/crewAI-examples") == hashlib.sha256(b"crewaiinc/crewai-examples").hexdigest()[:16]
+
+
+def test_overlaps_are_shared_by_need_not_swallowed_by_the_first_stratum():
+    names = [f"o/r{i}" for i in range(40)]
+    candidates = {"first": [_cand(n, "first") for n in names], "second": [_cand(n, "second") for n in names]}
+    build = build_manifest(candidates, {"first": 10, "second": 10}, version=1, chunk_size=7)
+    assert build.per_stratum == {"first": 10, "second": 10}
+    assert build.dropped["over_target"] == 20
+    assert all(r["matched_strata"] == ["first", "second"] for r in build.rows)
+    assert all(r["discovery_query"] == f"q-{r['selection_stratum']}" for r in build.rows)
+    assert [r["chunk_id"] for r in build.rows].count("v1-c0000") == 7
+    assert len({r["repo_hash"] for r in build.rows}) == 20
+
+
+def test_dedup_is_case_insensitive_and_forks_never_double_a_parent():
+    candidates = {
+        "a": [_cand("Owner/Repo", "a"), _cand("x/fork1", "a", is_fork=True, fork_parent="owner/repo")],
+        "b": [_cand("owner/repo", "b"), _cand("y/fork2", "b", is_fork=True, fork_parent="z/elsewhere", github_stars=5),
+              _cand("w/fork3", "b", is_fork=True, fork_parent="z/elsewhere")],
+    }
+    build = build_manifest(candidates, {"a": 10, "b": 10}, version=1, chunk_size=10)
+    assert sorted(r["full_name"] for r in build.rows) == ["Owner/Repo", "y/fork2"]
+    assert build.dropped["fork_of_manifest_repo"] == 1 and build.dropped["fork_of_kept_fork"] == 1
+
+
+# -- Dagster: frozen versions, partitions, warehouse -------------------------------------------------
+@pytest.fixture(scope="module")
+def discovered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("candidates")
+    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"),
+                                          sandbox_search_per_minute=10_000),
+                 "data": DataResource(root=str(root / "data"))}
+    assert dg.materialize(candidate_assets, resources=resources, instance=dg.DagsterInstance.ephemeral()).success
+    return root / "data" / "candidates"
+
+
+@pytest.fixture
+def workspace(discovered, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(discovered, data / "candidates")
+    resources = {"github": GitHubResource(sandbox=True), "data": DataResource(root=str(data)),
+                 "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    with dg.instance_for_test() as instance:
+        yield data, resources, instance
+
+
+def _materialize(resources, instance, **config):
+    run_config = {"ops": {"repo_manifest": {"config": config}}} if config else None
+    result = dg.materialize([repo_manifest], resources=resources, instance=instance, run_config=run_config,
+                            selection=[repo_manifest])
+    assert result.success
+    return result.get_asset_materialization_events()[0].materialization.metadata
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_stored_manifest_version_never_changes(workspace):
+    data, resources, instance = workspace
+    first = _materialize(resources, instance)
+    assert first["version"].value == 1 and "new version v1" in first["status"].value
+    v1 = data / "manifest" / "v1" / "manifest.parquet"
+    before = _digest(v1)
+
+    again = _materialize(resources, instance)
+    assert again["version"].value == 1 and again["status"].value.startswith("unchanged")
+    assert _digest(v1) == before
+
+    crewai = data / "candidates" / "crewai.parquet"
+    table = pq.read_table(crewai)
+    pq.write_table(table.slice(1), crewai)  # discovery ran again and found one repository fewer
+    changed = _materialize(resources, instance)
+    assert changed["version"].value == 1 and "stays frozen" in changed["status"].value
+    assert _digest(v1) == before
+
+    bumped = _materialize(resources, instance, new_version=True)
+    assert bumped["version"].value == 2
+    assert _digest(v1) == before and (data / "manifest" / "v2" / "manifest.parquet").exists()
+    with pytest.raises(ManifestFrozenError):
+        ManifestStore(data / "manifest").freeze(1, pa.table({"x": [1]}), {})
+
+
+def test_chunk_partitions_are_registered_for_the_active_version(workspace):
+    data, resources, instance = workspace
+    meta = _materialize(resources, instance, chunk_size=40)
+    chunks = pq.read_table(data / "manifest" / "v1" / "manifest.parquet").column("chunk_id").to_pylist()
+    assert instance.get_dynamic_partitions(chunk_partitions.name) == sorted(set(chunks))
+    assert meta["chunks"].value == len(set(chunks)) >= 3
+    assert max(chunks.count(c) for c in set(chunks)) == 40
+    crewai = data / "candidates" / "crewai.parquet"
+    pq.write_table(pq.read_table(crewai).slice(2), crewai)
+    _materialize(resources, instance, chunk_size=40, new_version=True)
+    assert all(k.startswith("v2-") for k in instance.get_dynamic_partitions(chunk_partitions.name))
+
+
+def test_jsonl_export_has_one_line_per_repository_with_source_metadata(workspace):
+    data, resources, instance = workspace
+    meta = _materialize(resources, instance)
+    lines = [json.loads(line) for line in (data / "repo_manifest.jsonl").read_text().splitlines()]
+    assert len(lines) == meta["rows"].value > 100
+    for line in lines:
+        assert line["repo_hash"] == repo_hash(line["repo_full_name"])
+        assert line["repo_source_metadata"]["selection_stratum"] == line["selection_stratum"]
+        assert isinstance(line["repo_source_metadata"]["language_bytes"], dict)
+    assert set(l["selection_stratum"] for l in lines) == set(STRATUM_NAMES) - {
+        s for s, n in meta["per_stratum"].value.items() if n == 0}
+
+
+def test_join_on_repo_hash_gives_one_row_per_manifest_repository(workspace):
+    data, resources, instance = workspace
+    _materialize(resources, instance, chunk_size=50)
+    layout = Layout(data)
+    manifest = pq.read_table(layout.manifests / "v1" / "manifest.parquet").to_pylist()
+    with duckdb.connect(str(layout.duckdb)) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT outcome) FROM scan_dataset").fetchone() == (
+            len(manifest), 1)
+    # Each partition writes its own files (as the scan stage does): one ping or one quarantine row per repo.
+    by_chunk = {}
+    for i, row in enumerate(manifest):
+        by_chunk.setdefault(row["chunk_id"], []).append((i, row))
+    for chunk, rows in by_chunk.items():
+        pings = [{"repo_hash": r["repo_hash"], "scan_status": "success", "chunk_id": chunk} for i, r in rows if i % 9]
+        bad = [{"repo_hash": r["repo_hash"], "chunk_id": chunk, "errors": "[]", "ping_json": "{}"}
+               for i, r in rows if not i % 9]
+        write_parquet_atomic(pa.Table.from_pylist(pings), layout.scan_results(1, chunk))
+        write_parquet_atomic(pa.Table.from_pylist(bad), layout.quarantine(1, chunk))
+    with duckdb.connect(str(layout.duckdb)) as conn:
+        schema.refresh(conn, layout, 1)
+        rows = dict(conn.execute("SELECT outcome, count(*) FROM scan_dataset GROUP BY 1").fetchall())
+        assert conn.execute("SELECT count(*), count(DISTINCT repo_hash) FROM scan_dataset").fetchone() == (
+            len(manifest), len(manifest))
+    assert rows == {"stored": sum(1 for i in range(len(manifest)) if i % 9),
+                    "quarantined": sum(1 for i in range(len(manifest)) if not i % 9)}
