@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 
 from .github.client import GitHubClient
 from .github.governor import RateGovernor
+from .warehouse.layout import Layout
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 
@@ -88,5 +89,6 @@ class DataResource(dg.ConfigurableResource):
 
     root: str = "data"
 
-    def path(self, *parts: str) -> Path:
-        return Path(self.root).joinpath(*parts)
+    @property
+    def layout(self) -> Layout:
+        return Layout(Path(self.root))

@@ -18,10 +18,6 @@ class DiscoveryConfig(dg.Config):
     pushed_after: str | None = None
 
 
-def candidates_path(data: DataResource, stratum: str):
-    return data.path("candidates", f"{stratum}.parquet")
-
-
 def _candidates_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"candidates_{name}",
@@ -39,10 +35,10 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
         if overrides:
             stratum = stratum.model_validate({**stratum.model_dump(), **overrides})
         client = github.client()
-        checkpoints = data.path("discovery", "checkpoints")
+        checkpoints = data.layout.discovery_checkpoints
         result = discover_stratum(client, stratum, checkpoint_dir=checkpoints)
         table = pa.Table.from_pylist(result.rows, schema=CANDIDATE_SCHEMA)
-        path = write_parquet_atomic(table, candidates_path(data, name))
+        path = write_parquet_atomic(table, data.layout.candidates(name))
         clear_checkpoints(checkpoints, stratum)
         cost = client.governor.summary()
         if result.truncated_windows:

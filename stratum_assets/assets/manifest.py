@@ -12,7 +12,6 @@ from ..manifest.export import export_jsonl
 from ..manifest.store import ManifestStore
 from ..resources import DataResource, GitHubResource
 from ..warehouse import schema
-from ..warehouse.layout import Layout
 from .discovery import STRATUM_NAMES, candidate_assets
 
 chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
@@ -35,7 +34,7 @@ class ManifestConfig(dg.Config):
 )
 def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, github: GitHubResource,
                   data: DataResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    layout = Layout(data.path())
+    layout = data.layout
     profile = config.profile or github.default_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
     candidates = {name: pq.read_table(layout.candidates(name)).to_pylist() for name in STRATUM_NAMES}
