@@ -158,6 +158,10 @@ def _handler_for(emulator: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
 class _Handler(BaseHTTPRequestHandler):
     em: GitHubEmulator
     protocol_version = "HTTP/1.1"
+    # Send headers and body in one segment, without Nagle: otherwise every keep-alive
+    # request waits out a delayed ACK (~40 ms).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "GitHub.com"
