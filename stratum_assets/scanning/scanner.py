@@ -1,0 +1,364 @@
+"""The built-in reference scanner: one flat ping (schema_id 5, schema_version "0.3.2") per checkout.
+
+It walks the checkout without following symlinks, reads Python (``ast``),
+CrewAI YAML configs and dependency files, never executes anything, and emits
+every field of the ping with consistent counts. It emits no source text, no
+file paths and no secrets — only counts, names of frameworks, providers and
+models, rule ids and structure.
+
+Identity (``repo_hash``, ``selection_stratum``) is left empty: the pipeline
+stamps it from the manifest. ``files_total`` counts every file of the
+repository (the caller passes the tree listing when a sparse checkout holds
+only some of them); ``files_scanned`` counts the files actually parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import time
+import tomllib
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from .. import __version__
+from .model import APPROVAL_OPS, RepoModel, build_model
+from .python_facts import parse_module
+from .rules import RULES_BY_ID, evaluate, fix_impact, risk_score
+from .topology import build_graph, metrics, signature
+
+SCHEMA_ID = 5
+SCHEMA_VERSION = "0.3.2"
+MAX_FILE_BYTES = 1_000_000
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+_DEP_FILES = ("requirements.txt", "requirements-dev.txt", "pyproject.toml", "poetry.lock", "uv.lock", "Pipfile.lock",
+              "setup.cfg")
+_LOCKFILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "requirements.lock")
+_PACKAGE_FRAMEWORK = {"langchain": "LangChain", "langgraph": "LangGraph", "crewai": "CrewAI", "pyautogen": "AutoGen",
+                      "autogen-agentchat": "AutoGen", "ag2": "AutoGen", "autogen": "AutoGen",
+                      "llama-index": "LlamaIndex", "llama-index-core": "LlamaIndex", "agno": "Agno",
+                      "smolagents": "SmolAgents"}
+
+
+def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | None = None) -> dict:
+    """Scan a checkout at ``root``; ``all_files`` is the full tree listing when only part is checked out."""
+    started = time.monotonic()
+    root = Path(root)
+    files = list(_walk(root))
+    python = [p for p in files if p.suffix == ".py"]
+    modules, parser_errors = [], 0
+    for path in python:
+        data = _read(path)
+        if data is None:
+            parser_errors += 1
+            continue
+        try:
+            modules.append(parse_module(data))
+        except (SyntaxError, ValueError, RecursionError):
+            parser_errors += 1
+    yaml_agents, yaml_tasks, yaml_count, yaml_errors = _crewai_yaml(root, files)
+    model = build_model(modules, yaml_agents, yaml_tasks)
+    relative = [p.relative_to(root).as_posix() for p in files]
+    signals = _deployment_signals(all_files if all_files is not None else relative)
+    signals["has_env_in_gitignore"] = _env_ignored(root)
+    signals["framework_versions"] = _framework_versions(root, files, model.frameworks)
+    ping = _ping(model, signals, repo_full_name)
+    ping.update(
+        scan_duration_ms=int((time.monotonic() - started) * 1000),
+        files_scanned=len(modules) + yaml_count,
+        files_total=len(all_files) if all_files is not None else len(files),
+        parser_errors=parser_errors + yaml_errors,
+        scan_status="partial" if parser_errors + yaml_errors else "success",
+    )
+    ping["repo_metadata"] = {
+        "python_file_count": len(python), "yaml_config_count": yaml_count,
+        "total_loc": sum(m.loc for m in modules), "primary_framework": ping["repo_metadata"]["primary_framework"],
+        "framework_count": len(model.frameworks),
+    }
+    return ping
+
+
+# -- reading the checkout ------------------------------------------------------------------------
+def _walk(root: Path):
+    """Regular files under root; symlinks are never followed nor read, .git is skipped."""
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in (".git", ".stratum") and not os.path.islink(os.path.join(folder, d)))
+        for name in sorted(names):
+            path = Path(folder) / name
+            if not path.is_symlink() and path.is_file():
+                yield path
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, int, int]:
+    agents, tasks, count, errors = {}, {}, 0, 0
+    for path in files:
+        if path.name not in ("agents.yaml", "agents.yml", "tasks.yaml", "tasks.yml"):
+            continue
+        data = _read(path)
+        try:
+            parsed = yaml.safe_load(data.decode("utf-8", "replace")) if data else None
+        except yaml.YAMLError:
+            errors += 1
+            continue
+        if not isinstance(parsed, dict):
+            continue
+        count += 1
+        target = agents if path.name.startswith("agents") else tasks
+        target.update({str(k): v for k, v in parsed.items() if isinstance(v, dict)})
+    return agents, tasks, count, errors
+
+
+def _deployment_signals(paths: list[str]) -> dict:
+    names = {p.rsplit("/", 1)[-1] for p in paths}
+    signals = {
+        "has_dockerfile": any(n == "Dockerfile" or n.startswith("Dockerfile.") or n in ("docker-compose.yml",
+                                                                                        "compose.yaml") for n in names),
+        "has_ci_config": any(p.startswith((".github/workflows/", ".circleci/")) or p == ".gitlab-ci.yml"
+                             for p in paths),
+        "has_tests": any(p.startswith(("tests/", "test/")) or "/tests/" in p or
+                         re.match(r"(.*/)?test_[^/]+\.py$", p) is not None for p in paths),
+        "has_lockfile": any(n in _LOCKFILES for n in names),
+        "has_env_example": any(n in (".env.example", ".env.sample", ".env.template") for n in names),
+    }
+    signals["deployment_score"] = sum(signals.values())
+    return signals
+
+
+def _env_ignored(root: Path) -> bool:
+    data = _read(root / ".gitignore") if (root / ".gitignore").is_file() and not (root / ".gitignore").is_symlink() else None
+    lines = {line.strip() for line in (data or b"").decode("utf-8", "replace").splitlines()}
+    return bool(lines & {".env", ".env*", "*.env", ".env.*", "/.env"})
+
+
+def _framework_versions(root: Path, files: list[Path], frameworks: set[str]) -> dict:
+    versions: dict[str, str | None] = {fw: None for fw in sorted(frameworks)}
+    for path in files:
+        if path.name not in _DEP_FILES:
+            continue
+        text = (_read(path) or b"").decode("utf-8", "replace")
+        for package, version in _pins(path.name, text):
+            fw = _PACKAGE_FRAMEWORK.get(package.lower().replace("_", "-"))
+            if fw in versions and version and versions[fw] is None:
+                versions[fw] = version
+    return versions
+
+
+def _pins(name: str, text: str):
+    if name.endswith(".lock"):
+        for block in re.finditer(r'name\s*=\s*"([^"]+)"\s*\nversion\s*=\s*"([^"]+)"', text):
+            yield block.group(1), block.group(2)
+        return
+    if name == "pyproject.toml":
+        try:
+            deps = tomllib.loads(text).get("project", {}).get("dependencies", [])
+        except tomllib.TOMLDecodeError:
+            deps = []
+        text = "\n".join(d for d in deps if isinstance(d, str))
+    for line in text.splitlines():
+        match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*==\s*([A-Za-z0-9_.+-]+)", line)
+        if match:
+            yield match.group(1), match.group(2)
+
+
+# -- the ping ---------------------------------------------------------------------------------------
+def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
+    findings = evaluate(model, signals)
+    inst = findings.instances
+    rules = findings.rules
+    severities = {s: sum(1 for r in rules if RULES_BY_ID[r].severity == s) for s in SEVERITIES}
+    confidences = {c: sum(1 for r in rules if RULES_BY_ID[r].confidence == c) for c in ("confirmed", "probable")}
+    instance_counts = {r: len(inst[r]) for r in rules}
+    graph = build_graph(model)
+    topo = metrics(graph)
+    agents = list(model.agents.values())
+    tool_counts = sorted((len(a.tools) for a in agents), reverse=True)
+    crew_sizes = sorted((len(g.members) for g in model.groups), reverse=True)
+    affected_agents = {x for r in rules for x in inst[r]} & set(model.agents)
+    group_findings = [sum(1 for r in rules if set(inst[r]) & (set(g.members) | {g.name})) for g in model.groups]
+    capabilities = sorted({op for t in model.tools.values() for op in t.ops})
+    tool_users = {t: sum(t in a.tools for a in agents) for t in model.tools}
+    guardrail_types = sorted(set(model.guardrails) | ({"iteration_cap"} if any(a.iteration_cap for a in agents) else set()))
+    guarded_agents = sum(1 for a in agents if a.iteration_cap or a.human_approval)
+    sensitive = (["financial"] if any("payment" in t.ops for t in model.tools.values()) else []) + \
+                (["pii"] if any("email" in t.ops for t in model.tools.values()) else [])
+    risky_unapproved = sum(1 for a in agents for t in a.tools if t in model.tools
+                           and model.tools[t].ops & APPROVAL_OPS and not a.human_approval)
+    tools_used = [model.tools[t] for t in model.tools if tool_users.get(t)]
+    primary = max(sorted(model.frameworks), key=lambda fw: sum(a.framework == fw for a in agents), default="")
+    n_agents, n_groups = len(agents), len(model.groups)
+    hitl = any(a.human_approval for a in agents) or any(g.human_approval for g in model.groups)
+    co_occurrence = sorted({tuple(sorted((r1, r2))) for r1 in rules for r2 in rules if r1 < r2
+                            and set(inst[r1]) & set(inst[r2]) & set(model.agents)})
+    checkpoint = max((g.checkpoint for g in model.groups), key=["none", "memory", "persistent"].index, default="none")
+    return {
+        "scan_id": uuid.uuid4().hex[:8],
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "scanner_version": f"stratum-assets-builtin-{__version__}",
+        "repo_hash": "",
+        "schema_id": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "repo_full_name": repo_full_name,
+        "scan_status": "success",
+        "scan_duration_ms": 0,
+        "files_scanned": 0,
+        "files_total": 0,
+        "parser_errors": 0,
+        "failure_reason": None,
+        "archetype_class": _archetype(model),
+        "total_capabilities": len(capabilities),
+        "capability_distribution": dict(sorted(
+            {op: sum(op in t.ops for t in tools_used) for op in capabilities}.items())),
+        "trust_level_distribution": _trust_levels(tools_used),
+        "trust_crossings": {"external_to_action": len(findings.instances.get("STRATUM-006", []))},
+        "total_trust_crossings": len(findings.instances.get("STRATUM-006", [])),
+        "topology_signature_hash": signature(graph),
+        "trust_crossing_adjacency": {},
+        **{k: topo[k] for k in ("graph_node_count", "graph_edge_count", "graph_node_type_distribution",
+                                "graph_edge_type_distribution", "edge_density")},
+        "guardrail_count": len(model.guardrails) + sum(a.iteration_cap for a in agents),
+        "has_any_guardrails": bool(guardrail_types),
+        "guardrail_types": guardrail_types,
+        "guardrail_linked_count": guarded_agents,
+        "control_bypass_count": 0,
+        "control_coverage_pct": round(100.0 * guarded_agents / n_agents, 1) if n_agents else 0.0,
+        "has_hitl_anywhere": hitl,
+        "mcp_server_count": model.mcp_servers,
+        "mcp_remote_count": 0,
+        "mcp_auth_ratio": 0.0,
+        "mcp_pinned_ratio": 0.0,
+        "risk_score": risk_score(inst),
+        "blast_radius_distribution": sorted((n for n in tool_users.values() if n), reverse=True),
+        "max_blast_radius": max(tool_users.values(), default=0),
+        "has_env_in_gitignore": signals["has_env_in_gitignore"],
+        "error_handling_rate": round(sum(t.handled for t in tools_used) / len(tools_used), 3) if tools_used else 0.0,
+        "timeout_rate": round(model.http_calls_with_timeout / model.http_calls, 3) if model.http_calls else 0.0,
+        "checkpoint_type": checkpoint,
+        "has_pii": "pii" in sensitive,
+        "has_financial_data": "financial" in sensitive,
+        "has_financial_tools": "financial" in sensitive,
+        "financial_validation_rate": 0.0,
+        "data_sensitivity_types": sensitive,
+        "has_shared_credentials": model.secrets > 0,
+        "mitigation_coverage": {},
+        "uncontrolled_path_count": risky_unapproved,
+        "max_path_hops": topo["graph_topology_metrics"]["longest_chain"],
+        "downward_trust_crossings": 0,
+        "external_sink_count": topo["graph_node_type_distribution"].get("external", 0),
+        "shared_tool_max_agents": max(tool_users.values(), default=0),
+        "incident_match_count": 0,
+        "incident_ids": [],
+        "regulatory_framework_count": len(_regulatory(sensitive)),
+        "regulatory_surface": _regulatory(sensitive),
+        "has_agent_identity": False,
+        "has_shared_context": any(g.memory for g in model.groups),
+        "has_context_provenance": False,
+        "has_context_rollback": checkpoint == "persistent",
+        "has_memory_store": bool(model.memory_types),
+        "memory_store_types": sorted(model.memory_types),
+        "has_learning_loop": False,
+        "learning_type": "none",
+        "has_eval_framework": model.eval_framework,
+        "has_eval_conflict": False,
+        "has_observability": model.observability,
+        "frameworks": sorted(model.frameworks),
+        "selection_stratum": "",
+        "agent_count": n_agents,
+        "crew_count": n_groups,
+        "finding_rules": rules,
+        "finding_rule_count": len(rules),
+        "finding_severities": severities,
+        "finding_confidences": confidences,
+        "finding_instance_counts": instance_counts,
+        "total_finding_instances": sum(instance_counts.values()),
+        "env_var_count": len(model.env_vars),
+        "telemetry_destination_count": int(model.observability),
+        "crew_size_distribution": crew_sizes,
+        "agent_tool_count_distribution": tool_counts,
+        "finding_coverages": {},
+        "severity_downgrades": {},
+        "crews_clean": sum(1 for n in group_findings if n == 0),
+        "crews_with_findings": sum(1 for n in group_findings if n > 0),
+        "findings_by_class": {},
+        "findings_by_category": dict(sorted(_count(RULES_BY_ID[r].category for r in rules).items())),
+        "normalized_features": {
+            "findings_per_agent": round(len(rules) / n_agents, 2) if n_agents else 0.0,
+            "findings_per_crew": round(len(rules) / n_groups, 2) if n_groups else 0.0,
+            "guardrails_per_agent": round(guarded_agents / n_agents, 2) if n_agents else 0.0,
+            "tools_per_agent": round(sum(tool_counts) / n_agents, 2) if n_agents else 0.0,
+            "external_exposure_ratio": round(len(affected_agents) / n_agents, 2) if n_agents else 0.0,
+            "guardrail_coverage_ratio": round(guarded_agents / n_agents, 2) if n_agents else 0.0,
+        },
+        "framework_versions": signals["framework_versions"],
+        "llm_providers": sorted(model.providers),
+        "llm_models": sorted(model.models),
+        "provider_confidence": "detected" if model.providers else "none",
+        "deployment_signals": {k: signals[k] for k in ("has_dockerfile", "has_ci_config", "has_tests", "has_lockfile",
+                                                       "has_env_example", "deployment_score")},
+        "repo_metadata": {"primary_framework": primary},
+        "inter_crew_edges": 0,
+        "graph_topology_metrics": topo["graph_topology_metrics"],
+        "fix_impact_estimates": fix_impact(inst),
+        "finding_co_occurrence": [list(pair) for pair in co_occurrence],
+        "per_crew_finding_density": _density(group_findings),
+    }
+
+
+def _archetype(model: RepoModel) -> str:
+    if not model.agents:
+        return "no_agents"
+    if len(model.frameworks) > 1:
+        return "multi_framework"
+    if any(g.kind == "graph" for g in model.groups):
+        return "graph_workflow"
+    if model.groups:
+        return "multi_agent_team" if max(len(g.members) for g in model.groups) > 1 else "single_agent"
+    return "single_agent" if len(model.agents) == 1 else "independent_agents"
+
+
+def _trust_levels(tools) -> dict:
+    levels = {"privileged": 0, "external": 0, "internal": 0}
+    for t in tools:
+        if t.ops & {"shell", "exec", "payment", "file_write", "sql"}:
+            levels["privileged"] += 1
+        elif t.ops & {"http", "http_no_timeout", "http_write", "scrape", "web_search", "email"}:
+            levels["external"] += 1
+        else:
+            levels["internal"] += 1
+    return {k: v for k, v in levels.items() if v}
+
+
+def _regulatory(sensitive: list[str]) -> list[str]:
+    return sorted({"financial": "PCI-DSS", "pii": "GDPR"}[s] for s in sensitive)
+
+
+def _count(items) -> dict:
+    out: dict = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
+def _density(values: list[int]) -> dict:
+    if not values:
+        return {"max": 0, "min": 0, "mean": 0.0, "median": 0.0, "stddev": 0.0}
+    return {"max": max(values), "min": min(values), "mean": round(statistics.fmean(values), 2),
+            "median": float(statistics.median(values)), "stddev": round(statistics.pstdev(values), 2)}
+
+
+def ping_json(ping: dict) -> str:
+    return json.dumps(ping, sort_keys=False)

@@ -1,0 +1,163 @@
+"""The agent graph of a project and its structure-only signature.
+
+Nodes: agents, tools, groups (crews, graphs, teams), LLM providers and
+external sinks; edges: member, uses, flows_to, calls, sends. The
+``topology_signature_hash`` is a Weisfeiler–Lehman hash over node *types*
+only, so two copies of the same architecture under other names hash alike and
+different architectures do not. A project with no agents has no topology:
+its hash is "" ("unknown"), never a cluster of duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+
+from .model import RepoModel
+
+_EXTERNAL_OPS = {"http_write", "email", "payment", "http", "http_no_timeout", "scrape", "web_search"}
+
+
+@dataclass
+class Graph:
+    types: dict[str, str] = field(default_factory=dict)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)  # (source, target, type)
+
+    def add(self, node: str, kind: str) -> str:
+        self.types.setdefault(node, kind)
+        return node
+
+
+def build_graph(model: RepoModel) -> Graph:
+    g = Graph()
+    for a in model.agents.values():
+        agent = g.add(f"agent:{a.name}", "agent")
+        for t in a.tools:
+            tool = g.add(f"tool:{t}", "tool")
+            g.edges.append((agent, tool, "uses"))
+            ops = model.tools[t].ops if t in model.tools else set()
+            if ops & _EXTERNAL_OPS:
+                g.edges.append((tool, g.add("external:network", "external"), "sends"))
+            if ops & {"file_write", "file_read", "sql"}:
+                g.edges.append((tool, g.add("data:local", "data_store"), "touches"))
+    for i, grp in enumerate(model.groups):
+        group = g.add(f"group:{i}:{grp.name}", grp.kind)
+        for m in grp.members:
+            g.edges.append((group, g.add(f"agent:{m}", "agent"), "member"))
+        for src, dst in grp.flows:
+            g.edges.append((f"agent:{src}", f"agent:{dst}", "flows_to"))
+    if model.agents:
+        for p in sorted(model.providers):
+            llm = g.add(f"llm:{p}", "llm")
+            for a in model.agents:
+                g.edges.append((f"agent:{a}", llm, "calls"))
+    g.edges = sorted(set(g.edges))
+    return g
+
+
+def signature(g: Graph, rounds: int = 3) -> str:
+    if not any(kind == "agent" for kind in g.types.values()):
+        return ""
+    neighbours = defaultdict(list)
+    for s, t, kind in g.edges:
+        neighbours[s].append(f">{kind}")
+        neighbours[t].append(f"<{kind}")
+    adjacency = defaultdict(list)
+    for s, t, kind in g.edges:
+        adjacency[s].append((kind, t, ">"))
+        adjacency[t].append((kind, s, "<"))
+    labels = {n: kind for n, kind in g.types.items()}
+    for _ in range(rounds):
+        labels = {n: hashlib.sha1((labels[n] + "|" + ",".join(sorted(
+            f"{d}{k}:{labels[m]}" for k, m, d in adjacency[n]))).encode()).hexdigest()[:12] for n in labels}
+    multiset = ",".join(sorted(labels.values()))
+    return hashlib.sha256(multiset.encode()).hexdigest()[:16]
+
+
+def metrics(g: Graph) -> dict:
+    """graph_topology_metrics plus the counts and distributions the ping carries at top level."""
+    nodes = list(g.types)
+    undirected = defaultdict(set)
+    for s, t, _ in g.edges:
+        undirected[s].add(t)
+        undirected[t].add(s)
+    degrees = [len(undirected[n]) for n in nodes]
+    components = _components(nodes, undirected)
+    n, e = len(nodes), len(g.edges)
+    return {
+        "graph_node_count": n,
+        "graph_edge_count": e,
+        "graph_node_type_distribution": dict(sorted(Counter(g.types.values()).items())),
+        "graph_edge_type_distribution": dict(sorted(Counter(k for _, _, k in g.edges).items())),
+        "edge_density": round(e / (n * (n - 1)), 4) if n > 1 else 0.0,
+        "graph_topology_metrics": {
+            "diameter": max((_eccentricity(c[0], undirected, c) for c in components), default=0) if n else 0,
+            "avg_degree": round(sum(degrees) / n, 3) if n else 0.0,
+            "max_degree": max(degrees, default=0),
+            "clustering_coefficient": _clustering(nodes, undirected),
+            "connected_components": len(components),
+            "longest_chain": _longest_chain(g),
+            "hub_score": max(degrees, default=0) - (sorted(degrees)[len(degrees) // 2] if degrees else 0),
+        },
+    }
+
+
+def _components(nodes, undirected) -> list[list[str]]:
+    seen, out = set(), []
+    for start in nodes:
+        if start in seen:
+            continue
+        comp, queue = [], deque([start])
+        seen.add(start)
+        while queue:
+            node = queue.popleft()
+            comp.append(node)
+            for nxt in undirected[node]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        out.append(comp)
+    return out
+
+
+def _eccentricity(start, undirected, component) -> int:
+    """Diameter of a component, exactly (components here are small)."""
+    best = 0
+    for source in component:
+        dist = {source: 0}
+        queue = deque([source])
+        while queue:
+            node = queue.popleft()
+            for nxt in undirected[node]:
+                if nxt not in dist:
+                    dist[nxt] = dist[node] + 1
+                    queue.append(nxt)
+        best = max(best, max(dist.values()))
+    return best
+
+
+def _clustering(nodes, undirected) -> float:
+    values = []
+    for n in nodes:
+        nb = list(undirected[n])
+        k = len(nb)
+        if k < 2:
+            values.append(0.0)
+            continue
+        links = sum(1 for i in range(k) for j in range(i + 1, k) if nb[j] in undirected[nb[i]])
+        values.append(2 * links / (k * (k - 1)))
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def _longest_chain(g: Graph) -> int:
+    """Longest simple path of flows_to edges between agents (cycles counted once)."""
+    flows = defaultdict(list)
+    for s, t, kind in g.edges:
+        if kind == "flows_to":
+            flows[s].append(t)
+
+    def walk(node, seen) -> int:
+        return max((1 + walk(n, seen | {n}) for n in flows[node] if n not in seen), default=0)
+
+    return max((walk(n, {n}) for n in list(flows)), default=0)
