@@ -5,11 +5,14 @@
   ``GITHUB_TOKEN`` is set, and print the quality gates.
 * ``stratum-assets sandbox serve`` — run the loopback GitHub emulator on its
   own, e.g. for ``dagster dev`` sessions or to poke at it with curl and git.
+* ``stratum-assets scan PATH --json`` — the built-in scanner on one checkout:
+  prints one ping (schema 5 / 0.3.2) as JSON, like ``stratum scan``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -24,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
     run.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+    scan = sub.add_parser("scan", help="scan one checkout with the built-in scanner and print its ping")
+    scan.add_argument("path", type=Path)
+    scan.add_argument("--json", action="store_true", help="print the ping as one JSON object (the default)")
+    scan.add_argument("--repo-name", default=None, help="owner/name to put in repo_full_name")
     sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
@@ -34,7 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "scan":
+        return _scan(args)
     return _serve(args)
+
+
+def _scan(args) -> int:
+    from .scanning.scanner import scan_repository
+
+    if not args.path.is_dir():
+        print(f"stratum-assets scan: {args.path} is not a directory", file=sys.stderr)
+        return 2
+    ping = scan_repository(args.path, args.repo_name or args.path.resolve().name)
+    print(json.dumps(ping))
+    return 0
 
 
 def _run(args) -> int:

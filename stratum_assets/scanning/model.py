@@ -118,6 +118,9 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
     _tools(model, modules, calls, ops, handled)
     for extractor in (_langchain, _langgraph, _crewai, _autogen, _llamaindex, _agno, _smolagents):
         extractor(model, modules, calls, lists, yaml_agents, yaml_tasks)
+    for tool in model.tools.values():  # tools first met as agent arguments: their body's ops
+        tool.ops |= ops.get(tool.name, set()) | ops.get(f"{tool.name}._run", set())
+        tool.handled = tool.handled or tool.name in handled
     _llms(model, calls, modules, yaml_agents)
     model.secrets = sum(m.secrets for m in modules)
     model.env_vars = set().union(*(m.env_vars for m in modules)) if modules else set()
@@ -219,17 +222,25 @@ def _langgraph(model, modules, calls, lists, *_):
     graphs = [c for c in calls if _is(c, "LangGraph", "StateGraph", "MessageGraph")]
     if not graphs:
         return
-    nodes = [c.arg_names[-1] if c.arg_names else None for c in calls if c.name.endswith(".add_node")]
-    node_names = [str(c.keywords.get("node", "")) for c in calls if c.name.endswith(".add_node")]
-    edges = [(c.arg_names + [None, None])[:2] for c in calls if c.name.endswith(".add_edge")]
-    compiles = [c for c in calls if c.name.endswith(".compile")]
+    node_ref: dict[str, str] = {}  # graph node name → the variable (agent or function) that runs it
+    for c in calls:
+        if c.name.endswith(".add_node") and c.args:
+            name = c.args[0] if isinstance(c.args[0], str) and not c.args[0].startswith("<") else None
+            ref = c.args[1][6:-1] if len(c.args) > 1 and str(c.args[1]).startswith("<name:") else name
+            if name or ref:
+                node_ref[name or ref] = ref or name
     group = Group(graphs[0].target or "graph", "LangGraph", "graph")
-    for ref in [n for n in nodes if n] + [n for n in node_names if n]:
+    for ref in node_ref.values():
         if ref not in model.agents:
             _add_agent(model, Agent(ref, "LangGraph"), lists)
         group.members.append(ref)
-    group.flows = [(a, b) for a, b in edges if a in group.members and b in group.members]
+    for c in calls:
+        if c.name.endswith(".add_edge") and len(c.args) == 2:
+            a, b = (node_ref.get(x) if isinstance(x, str) else None for x in c.args)
+            if a and b:
+                group.flows.append((a, b))
     group.hierarchical = any(c.name.endswith(".add_conditional_edges") for c in calls)
+    compiles = [c for c in calls if c.name.endswith(".compile")]
     for c in compiles:
         if "checkpointer" in c.keywords:
             group.checkpoint = "memory" if any(_is(x, "LangGraph", "MemorySaver", "InMemorySaver") for x in calls) \
@@ -309,7 +320,7 @@ def _autogen(model, modules, calls, lists, *_):
 def _llamaindex(model, modules, calls, lists, *_):
     for c in calls:
         if _is(c, "LlamaIndex", "from_tools", "ReActAgent", "FunctionAgent", "FunctionCallingAgent", "OpenAIAgent"):
-            tools = [t for t in _tool_refs(c, lists) if t != "from_defaults"]
+            tools = _tool_refs(c, lists)
             _add_agent(model, Agent(c.target or f"agent_{c.line}", "LlamaIndex", tools,
                                     iteration_cap="max_iterations" in c.keywords), lists)
     for c in calls:

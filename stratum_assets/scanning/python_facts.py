@@ -38,6 +38,7 @@ class Call:
     target: str | None   # the variable it is assigned to, if any
     keywords: dict       # keyword → constant value, or "<expr>" / "<name:...>" / "<list:n>"
     arg_names: list      # names referenced in positional args and list arguments
+    args: list           # positional args as simple values: constants, "<name:x>", "<expr>"
     list_kw: dict        # keyword → list of names inside a list literal (tools=[a, b])
     line: int
     function: str | None  # enclosing function
@@ -176,7 +177,8 @@ class _Visitor(ast.NodeVisitor):
                 arg_names += [_name_of(e) for e in arg.elts if _name_of(e)]
             elif _name_of(arg):
                 arg_names.append(_name_of(arg))
-        self.facts.calls.append(Call(name, target, keywords, arg_names, list_kw, node.lineno, self.function))
+        args = [_value(a) for a in node.args]
+        self.facts.calls.append(Call(name, target, keywords, arg_names, args, list_kw, node.lineno, self.function))
         self._risky(name, node, keywords)
 
     def _risky(self, name: str, node: ast.Call, keywords: dict) -> None:
@@ -227,6 +229,9 @@ def _name_of(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Call):
+        for kw in node.keywords:  # FunctionTool.from_defaults(fn=multiply) names the tool "multiply"
+            if kw.arg == "fn" and isinstance(kw.value, (ast.Name, ast.Attribute)):
+                return _name_of(kw.value)
         return _name_of(node.func)
     if isinstance(node, ast.Attribute):
         return node.attr
