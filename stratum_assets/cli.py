@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("path", type=Path)
     scan.add_argument("--json", action="store_true", help="print the ping as one JSON object (the default)")
     scan.add_argument("--repo-name", default=None, help="owner/name to put in repo_full_name")
+    scan.add_argument("--files-from", type=Path, default=None,
+                      help="the repository's full file list, one per line (when the checkout is sparse)")
     sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
@@ -52,7 +54,8 @@ def _scan(args) -> int:
     if not args.path.is_dir():
         print(f"stratum-assets scan: {args.path} is not a directory", file=sys.stderr)
         return 2
-    ping = scan_repository(args.path, args.repo_name or args.path.resolve().name)
+    files = args.files_from.read_text().splitlines() if args.files_from else None
+    ping = scan_repository(args.path, args.repo_name or args.path.resolve().name, all_files=files)
     print(json.dumps(ping))
     return 0
 

@@ -84,6 +84,17 @@ def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | N
     return ping
 
 
+def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, files_total: int = 0) -> dict:
+    """A schema-complete ping with nothing found: what the pipeline stores when a scan could not happen."""
+    signals = _deployment_signals([])
+    signals.update(has_env_in_gitignore=False, framework_versions={})
+    ping = _ping(RepoModel(), signals, repo_full_name)
+    ping.update(scan_status=status, failure_reason=failure_reason, files_total=files_total,
+                repo_metadata={"python_file_count": 0, "yaml_config_count": 0, "total_loc": 0,
+                               "primary_framework": "", "framework_count": 0})
+    return ping
+
+
 # -- reading the checkout ------------------------------------------------------------------------
 def _walk(root: Path):
     """Regular files under root; symlinks are never followed nor read, .git is skipped."""

@@ -1,0 +1,170 @@
+"""Clone → scan → classify → stamp → validate, for one repository and for one chunk.
+
+Zero silent drops: every manifest row yields exactly one ping — a scanner's,
+or a skeleton ping that records why there is nothing more (clone failure,
+timeout, crash) — and every ping is either stored or quarantined with all its
+validation errors. The pipeline, never the scanner, decides the status and
+stamps the identity (``repo_hash``, ``repo_full_name``, ``selection_stratum``)
+from the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clone import clone
+from .ping import validate_ping
+from .runners import ScannerCommand
+from .scanner import empty_ping
+from .storage import ping_row
+
+TRANSIENT = {"clone_rate_limited"}
+
+
+@dataclass
+class ScanSettings:
+    clone_timeout: float = 300.0
+    scan_timeout: float = 300.0
+    clone_attempts: int = 3
+    backoff: float = 2.0
+    partial_clone: bool = True
+    workers: int = 4
+    progress_every: int = 25
+
+
+@dataclass
+class RepoResult:
+    row: dict            # the manifest row
+    ping: dict
+    errors: list[str]    # validation errors: non-empty means quarantine
+    provenance: dict
+    rate_limited: int = 0
+
+    @property
+    def stored(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class ChunkResult:
+    results: list[RepoResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def stored(self) -> list[RepoResult]:
+        return [r for r in self.results if r.stored]
+
+    @property
+    def quarantined(self) -> list[RepoResult]:
+        return [r for r in self.results if not r.stored]
+
+    def stats(self) -> dict:
+        statuses = Counter(r.ping.get("scan_status") for r in self.results)
+        reasons = Counter(r.ping.get("failure_reason") for r in self.results if r.ping.get("failure_reason"))
+        durations = [r.ping.get("scan_duration_ms") or 0 for r in self.stored]
+        return {
+            "repos": len(self.results), "stored": len(self.stored), "quarantined": len(self.quarantined),
+            "by_status": dict(sorted(statuses.items())), "failure_reasons": dict(sorted(reasons.items())),
+            "rate_limit_hits": sum(r.rate_limited for r in self.results),
+            "bytes_fetched": sum(r.provenance.get("bytes_fetched") or 0 for r in self.results),
+            "duration_s": round(self.seconds, 2),
+            "repos_per_min": round(60 * len(self.results) / self.seconds, 1) if self.seconds else 0.0,
+            "avg_scan_duration_ms": round(sum(durations) / len(durations), 1) if durations else 0.0,
+        }
+
+    @property
+    def all_transient_failures(self) -> bool:
+        return bool(self.results) and all(r.ping.get("failure_reason") in TRANSIENT for r in self.results)
+
+
+def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: ScanSettings, work_dir: Path) -> RepoResult:
+    full_name = row["full_name"]
+    provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
+                  "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": None}
+    with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
+        checkout = Path(tmp) / "checkout"
+        cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,
+                       backoff=settings.backoff, partial=settings.partial_clone)
+        provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
+                          clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
+        if cloned.failure:
+            provenance["failure_detail"] = cloned.detail
+            ping = empty_ping(full_name, status="failed", failure_reason=cloned.failure)
+        else:
+            ping = _scan(checkout, full_name, cloned.files, scanner, settings, provenance)
+    ping.update(repo_hash=row["repo_hash"], repo_full_name=full_name, selection_stratum=row["selection_stratum"])
+    return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance, cloned.rate_limited)
+
+
+def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerCommand, settings: ScanSettings,
+          provenance: dict) -> dict:
+    has_python = any(f.endswith(".py") for f in files)
+    outcome = scanner.scan(checkout, full_name, files, settings.scan_timeout)
+    if outcome.failure:
+        provenance["failure_detail"] = outcome.detail
+        status = "partial" if outcome.failure == "parse_timeout" else "failed"
+        return empty_ping(full_name, status=status, failure_reason=outcome.failure, files_total=len(files))
+    ping = outcome.ping
+    if not has_python:
+        ping.update(scan_status="empty", failure_reason="no_python")
+    elif not ping.get("agent_count"):
+        ping.update(scan_status="empty", failure_reason="no_agents")
+    elif ping.get("failure_reason") not in (None, "parse_timeout"):
+        ping["failure_reason"] = None  # the scanner never classifies; the pipeline does
+    return ping
+
+
+def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: ScannerCommand,
+               settings: ScanSettings, work_dir: Path, progress: Callable[[int, int, dict], None] | None = None,
+               ) -> ChunkResult:
+    work_dir = Path(work_dir)
+    shutil.rmtree(work_dir, ignore_errors=True)  # leftovers of a killed run
+    work_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    result = ChunkResult()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
+            futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
+                       for row in rows}
+            for future in as_completed(futures):
+                result.results.append(_result_or_crash(future, futures[future], scanner))
+                done = len(result.results)
+                if progress and (done % settings.progress_every == 0 or done == len(rows)):
+                    progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    result.results.sort(key=lambda r: r.row["repo_hash"])
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
+    """An unexpected error on one repository becomes that repository's failed ping, not a lost chunk."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - classified and recorded, never swallowed
+        ping = empty_ping(row["full_name"], status="failed", failure_reason="parse_crash")
+        ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"],
+                    selection_stratum=row["selection_stratum"])
+        provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
+                      "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": f"internal: {type(exc).__name__}"}
+        return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance)
+
+
+def stored_rows(result: ChunkResult) -> list[dict]:
+    return [ping_row(r.ping, r.provenance) for r in result.stored]
+
+
+def quarantine_rows(result: ChunkResult) -> list[dict]:
+    return [{"repo_hash": r.row["repo_hash"], "repo_full_name": r.row["full_name"], "chunk_id": r.row["chunk_id"],
+             "scan_status": r.ping.get("scan_status"), "failure_reason": r.ping.get("failure_reason"),
+             "errors": r.errors, "ping_json": json.dumps(r.ping, sort_keys=True, default=str)}
+            for r in result.quarantined]

@@ -1,0 +1,96 @@
+"""Run a scanner on a checkout in a child process, with a timeout, and get one ping back.
+
+Two implementations share the same contract: the external ``stratum`` CLI
+(``stratum scan PATH --json --no-telemetry --offline --repo-name NAME``) and
+the built-in scanner (``python -m stratum_assets.cli scan``). Both run in a
+child process so a hang can be killed and a crash cannot take the partition
+down. The external one runs on a copy of the checkout because it writes
+``.stratum/`` into the folder it scans; its stdout may carry log lines around
+the JSON object, which are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ScanOutcome:
+    ping: dict | None
+    failure: str | None = None  # parse_timeout | parse_crash
+    detail: str = ""
+
+
+class ScannerCommand:
+    """Base: build the command line, run it, parse the single JSON object it prints."""
+
+    name = "scanner"
+    copies_checkout = False
+
+    def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
+        raise NotImplementedError
+
+    def scan(self, path: Path, full_name: str, files: list[str], timeout: float) -> ScanOutcome:
+        with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
+            target = path
+            if self.copies_checkout:
+                target = Path(tmp) / "checkout"
+                shutil.copytree(path, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+            files_list = Path(tmp) / "files.txt"
+            files_list.write_text("\n".join(files))
+            try:
+                out = subprocess.run(self.command(target, full_name, files_list), capture_output=True,
+                                     timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp,
+                                     env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+            except subprocess.TimeoutExpired:
+                return ScanOutcome(None, "parse_timeout", f"{self.name} exceeded {timeout:.0f}s")
+            except OSError as exc:
+                return ScanOutcome(None, "parse_crash", f"{self.name} could not start: {type(exc).__name__}")
+        ping = extract_json_object(out.stdout.decode("utf-8", "replace"))
+        if out.returncode != 0 or ping is None:
+            return ScanOutcome(None, "parse_crash", f"{self.name} exited {out.returncode}"
+                               + ("" if ping is not None else ", no JSON ping on stdout"))
+        return ScanOutcome(ping)
+
+
+class BuiltinScanner(ScannerCommand):
+    name = "builtin"
+
+    def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
+        return [sys.executable, "-m", "stratum_assets.cli", "scan", str(path), "--json", "--repo-name", full_name,
+                "--files-from", str(files_list)]
+
+
+class ExternalScanner(ScannerCommand):
+    name = "stratum"
+    copies_checkout = True
+
+    def __init__(self, executable: str = "stratum"):
+        self.executable = executable
+
+    def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
+        return [self.executable, "scan", str(path), "--json", "--no-telemetry", "--offline", "--repo-name", full_name]
+
+
+def extract_json_object(stdout: str) -> dict | None:
+    """The last complete top-level JSON object in ``stdout``, ignoring log noise around it."""
+    decoder = json.JSONDecoder()
+    found = None
+    index = stdout.find("{")
+    while index != -1:
+        try:
+            value, end = decoder.raw_decode(stdout, index)
+        except ValueError:
+            index = stdout.find("{", index + 1)
+            continue
+        if isinstance(value, dict):
+            found = value
+        index = stdout.find("{", end)
+    return found
