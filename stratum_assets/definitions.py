@@ -9,13 +9,15 @@ from dagster_duckdb import DuckDBResource
 
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
-from .resources import DataResource, GitHubResource
+from .assets.scanning import pipeline_run_log, scan_partition
+from .resources import DataResource, GitHubResource, ScannerResource
 
 defs = dg.Definitions(
-    assets=[*candidate_assets, repo_manifest],
+    assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log],
     resources={
         "github": GitHubResource(),
         "data": DataResource(),
         "duckdb": DuckDBResource(database="data/stratum.duckdb"),
+        "scanner": ScannerResource(),
     },
 )

@@ -92,3 +92,20 @@ class DataResource(dg.ConfigurableResource):
     @property
     def layout(self) -> Layout:
         return Layout(Path(self.root))
+
+
+class ScannerResource(dg.ConfigurableResource):
+    """Which scanner runs on each checkout: the built-in one, or the external ``stratum`` CLI."""
+
+    kind: str = "builtin"  # builtin | external
+    external_command: str = "stratum"
+    timeout_s: float = 300.0
+
+    def runner(self):
+        from .scanning.runners import BuiltinScanner, ExternalScanner
+
+        if self.kind == "builtin":
+            return BuiltinScanner()
+        if self.kind == "external":
+            return ExternalScanner(self.external_command)
+        raise ValueError(f"scanner kind must be 'builtin' or 'external', not {self.kind!r}")

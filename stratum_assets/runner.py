@@ -65,7 +65,11 @@ def _run(job, instance, selection, partition, report: BuildReport, raise_on_erro
                                     raise_on_error=raise_on_error)
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
+        if partition is not None:
+            if not evaluation.passed:  # per-partition checks: only failures are worth a line
+                report.checks.append((f"{evaluation.check_name}[{partition}]", False, ""))
+            continue
         detail = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
-                           if k in ("measured", "threshold"))
+                           if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending"))
         report.checks.append((evaluation.check_name, evaluation.passed, detail))
     return result.success

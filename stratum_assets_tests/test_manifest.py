@@ -17,7 +17,8 @@ from stratum_assets.manifest.build import build_manifest, repo_hash
 from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource
 from stratum_assets.warehouse import schema
-from stratum_assets.warehouse.files import write_parquet_atomic
+from stratum_assets.scanning.scanner import empty_ping
+from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.layout import Layout
 
 
@@ -152,11 +153,16 @@ def test_join_on_repo_hash_gives_one_row_per_manifest_repository(workspace):
     for i, row in enumerate(manifest):
         by_chunk.setdefault(row["chunk_id"], []).append((i, row))
     for chunk, rows in by_chunk.items():
-        pings = [{"repo_hash": r["repo_hash"], "scan_status": "success", "chunk_id": chunk} for i, r in rows if i % 9]
-        bad = [{"repo_hash": r["repo_hash"], "chunk_id": chunk, "errors": "[]", "ping_json": "{}"}
-               for i, r in rows if not i % 9]
-        write_parquet_atomic(pa.Table.from_pylist(pings), layout.scan_results(1, chunk))
-        write_parquet_atomic(pa.Table.from_pylist(bad), layout.quarantine(1, chunk))
+        pings, bad = [], []
+        for i, row in rows:
+            ping = empty_ping(row["full_name"], status="empty", failure_reason="no_agents")
+            ping.update(repo_hash=row["repo_hash"], selection_stratum=row["selection_stratum"])
+            if i % 9:
+                pings.append(ping_row(ping, {"chunk_id": chunk}))
+            else:
+                bad.append({"repo_hash": row["repo_hash"], "repo_full_name": row["full_name"], "chunk_id": chunk,
+                            "errors": ["constructed"], "ping_json": "{}"})
+        replace_partition(layout.scan_partition(1, chunk), pings_table(pings), quarantine_table(bad), {})
     with duckdb.connect(str(layout.duckdb)) as conn:
         schema.refresh(conn, layout, 1)
         rows = dict(conn.execute("SELECT outcome, count(*) FROM scan_dataset GROUP BY 1").fetchall())

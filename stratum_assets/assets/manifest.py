@@ -21,7 +21,7 @@ class ManifestConfig(dg.Config):
     """``new_version`` is the only way to change the dataset's repository list once v1 exists."""
 
     new_version: bool = False
-    chunk_size: int = 100
+    chunk_size: int | None = None  # default: 250 repositories for the full scan, 40 for the sample universe
     profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
 
 
@@ -38,7 +38,8 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, git
     profile = config.profile or github.default_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
     candidates = {name: pq.read_table(layout.candidates(name)).to_pylist() for name in STRATUM_NAMES}
-    settings = {"targets": targets, "chunk_size": config.chunk_size, "profile": profile}
+    chunk_size = config.chunk_size or (40 if profile == "sample" else 250)
+    settings = {"targets": targets, "chunk_size": chunk_size, "profile": profile}
     print_ = fingerprint(candidates, settings)
     store = ManifestStore(layout.manifests)
     active = store.active()
@@ -50,7 +51,7 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, git
         context.log.warning(status)
     else:
         active = (active or 0) + 1
-        build = build_manifest(candidates, targets, version=active, chunk_size=config.chunk_size)
+        build = build_manifest(candidates, targets, version=active, chunk_size=chunk_size)
         table = pa.Table.from_pylist(build.rows)
         store.freeze(active, table, {"fingerprint": print_, "settings": settings, "rows": len(build.rows),
                                      "dropped": dict(build.dropped), "per_stratum": build.per_stratum})

@@ -125,7 +125,7 @@ def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerComm
 def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: ScannerCommand,
                settings: ScanSettings, work_dir: Path, progress: Callable[[int, int, dict], None] | None = None,
                ) -> ChunkResult:
-    work_dir = Path(work_dir)
+    work_dir = Path(work_dir).resolve()  # scanners run in other working directories
     shutil.rmtree(work_dir, ignore_errors=True)  # leftovers of a killed run
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

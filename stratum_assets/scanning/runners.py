@@ -38,6 +38,7 @@ class ScannerCommand:
         raise NotImplementedError
 
     def scan(self, path: Path, full_name: str, files: list[str], timeout: float) -> ScanOutcome:
+        path = Path(path).resolve()
         with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
             target = path
             if self.copies_checkout:
@@ -55,8 +56,9 @@ class ScannerCommand:
                 return ScanOutcome(None, "parse_crash", f"{self.name} could not start: {type(exc).__name__}")
         ping = extract_json_object(out.stdout.decode("utf-8", "replace"))
         if out.returncode != 0 or ping is None:
+            last = (out.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
             return ScanOutcome(None, "parse_crash", f"{self.name} exited {out.returncode}"
-                               + ("" if ping is not None else ", no JSON ping on stdout"))
+                               + ("" if ping is not None else ", no JSON ping on stdout") + (f": {last}" if last else ""))
         return ScanOutcome(ping)
 
 

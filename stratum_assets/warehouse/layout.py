@@ -25,13 +25,27 @@ class Layout:
     def manifest_jsonl(self) -> Path:
         return self.root / "repo_manifest.jsonl"
 
-    def scan_results(self, version: int, chunk: str | None = None) -> Path:
-        folder = self.root / "scan_results" / f"v{version}"
-        return folder / f"{chunk}.parquet" if chunk else folder
+    def scans(self, version: int) -> Path:
+        return self.root / "scans" / f"v{version}"
 
-    def quarantine(self, version: int, chunk: str | None = None) -> Path:
-        folder = self.root / "quarantine" / f"v{version}"
-        return folder / f"{chunk}.parquet" if chunk else folder
+    def scan_partition(self, version: int, chunk: str) -> Path:
+        """One directory per partition: scan_results.parquet, quarantine.parquet, stats.json."""
+        return self.scans(version) / chunk
+
+    def scan_results(self, version: int, chunk: str) -> Path:
+        return self.scan_partition(version, chunk) / "scan_results.parquet"
+
+    def quarantine(self, version: int, chunk: str) -> Path:
+        return self.scan_partition(version, chunk) / "quarantine.parquet"
+
+    @property
+    def work(self) -> Path:
+        """Scratch space for clones; emptied at the start of every partition run."""
+        return self.root / "work"
+
+    @property
+    def pipeline_run_log(self) -> Path:
+        return self.root / "pipeline_run_log.json"
 
     @property
     def duckdb(self) -> Path:

@@ -8,8 +8,9 @@ here is idempotent (``CREATE OR REPLACE``), so any asset may call
 :func:`refresh` before it queries.
 
 * ``repo_manifest`` — table, the active frozen manifest version.
-* ``scan_results`` / ``quarantine`` — views over ``scan_results/v<N>/*.parquet``
-  and ``quarantine/v<N>/*.parquet`` (an empty, typed view until a partition ran).
+* ``scan_results`` / ``quarantine`` — views over every partition's
+  ``scans/v<N>/<chunk>/{scan_results,quarantine}.parquet`` (empty, typed views
+  until a partition ran).
 * ``scan_dataset`` — one row per manifest repository, joined **on repo_hash** to
   its stored ping, with ``outcome`` = stored | quarantined | pending.
 """
@@ -21,7 +22,8 @@ import duckdb
 from .layout import Layout
 
 # Columns the views promise even before any partition wrote a file.
-_EMPTY_SCAN_RESULTS = "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id"
+_EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
+                       "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum")
 _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, "
                      "NULL::VARCHAR AS ping_json")
 
@@ -29,24 +31,26 @@ _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
     manifest = layout.manifests / f"v{version}" / "manifest.parquet"
     conn.execute(f"CREATE OR REPLACE TABLE repo_manifest AS SELECT * FROM read_parquet({_sql(manifest)})")
-    _view_over(conn, "scan_results", layout.scan_results(version), _EMPTY_SCAN_RESULTS)
-    _view_over(conn, "quarantine", layout.quarantine(version), _EMPTY_QUARANTINE)
+    # Partition directories are named v<N>-c<NNNN>; a swap's temporary ".v1-c0000.new-*" never matches.
+    _view_over(conn, "scan_results", layout.scans(version), "scan_results.parquet", _EMPTY_SCAN_RESULTS)
+    _view_over(conn, "quarantine", layout.scans(version), "quarantine.parquet", _EMPTY_QUARANTINE)
     conn.execute("""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,
                CASE WHEN s.repo_hash IS NOT NULL THEN 'stored'
                     WHEN q.repo_hash IS NOT NULL THEN 'quarantined'
                     ELSE 'pending' END AS outcome,
-               s.* EXCLUDE (repo_hash, chunk_id)
+               s.* EXCLUDE (repo_hash, chunk_id, repo_full_name, selection_stratum)
         FROM repo_manifest m
         LEFT JOIN scan_results s ON s.repo_hash = m.repo_hash
         LEFT JOIN (SELECT DISTINCT repo_hash FROM quarantine) q ON q.repo_hash = m.repo_hash
     """)
 
 
-def _view_over(conn: duckdb.DuckDBPyConnection, name: str, folder, empty_select: str) -> None:
-    if folder.exists() and any(folder.glob("*.parquet")):
-        source = f"SELECT * FROM read_parquet({_sql(folder / '*.parquet')}, union_by_name = true)"
+def _view_over(conn: duckdb.DuckDBPyConnection, name: str, folder, filename: str, empty_select: str) -> None:
+    files = sorted(folder.glob(f"v*-c*/{filename}")) if folder.exists() else []
+    if files:
+        source = f"SELECT * FROM read_parquet({_sql(folder / 'v*-c*' / filename)}, union_by_name = true)"
     else:
         source = f"{empty_select} WHERE false"
     conn.execute(f"CREATE OR REPLACE VIEW {name} AS {source}")

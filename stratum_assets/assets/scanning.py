@@ -1,0 +1,113 @@
+"""``scan_results`` + ``quarantine`` per manifest chunk, and ``pipeline_run_log`` over all of them."""
+
+import json
+
+import dagster as dg
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from dagster_duckdb import DuckDBResource
+
+from ..manifest.store import ManifestStore
+from ..resources import DataResource, GitHubResource, ScannerResource
+from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
+from ..scanning.storage import pings_table, quarantine_table, replace_partition
+from ..warehouse import runlog, schema
+from ..warehouse.files import write_text_atomic
+from .manifest import chunk_partitions, repo_manifest
+
+
+class ScanConfig(dg.Config):
+    workers: int = 4
+    clone_timeout_s: float = 300.0
+    clone_attempts: int = 3
+    partial_clone: bool = True
+    progress_every: int = 25
+
+
+def chunk_version(chunk: str) -> int:
+    return int(chunk.split("-", 1)[0][1:])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("scan_results", deps=[repo_manifest], partitions_def=chunk_partitions, group_name="scanning",
+                     kinds={"parquet"}, description="One validated ping per repository of the chunk."),
+        dg.AssetSpec("quarantine", deps=[repo_manifest], partitions_def=chunk_partitions, group_name="scanning",
+                     kinds={"parquet"}, description="Pings that failed validation, with every error listed."),
+    ],
+    check_specs=[dg.AssetCheckSpec("every_repo_accounted_for", asset="scan_results",
+                                   description="stored pings + quarantined rows == manifest rows of the chunk")],
+    pool="scan_partitions",
+)
+def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github: GitHubResource,
+                   scanner: ScannerResource, data: DataResource):
+    chunk = context.partition_key
+    version = chunk_version(chunk)
+    layout = data.layout
+    manifest = ManifestStore(layout.manifests).read(version)
+    rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
+    settings = ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
+                            clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
+                            workers=config.workers, progress_every=config.progress_every)
+
+    def progress(done: int, total: int, statuses) -> None:
+        context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
+
+    result = scan_chunk(rows, github.clone_url, scanner.runner(), settings, layout.work / chunk, progress)
+    stats = result.stats()
+    if result.all_transient_failures:
+        raise dg.Failure(f"{chunk}: all {len(rows)} repositories hit GitHub's rate limit; nothing was written, "
+                         "the previous state is intact — retry the partition", metadata=stats)
+    folder = replace_partition(layout.scan_partition(version, chunk), pings_table(stored_rows(result)),
+                               quarantine_table(quarantine_rows(result)), {**stats, "chunk": chunk})
+    stored = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    quarantined = pq.read_table(folder / "quarantine.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    expected = sorted(r["repo_hash"] for r in rows)
+    yield dg.MaterializeResult(asset_key="scan_results", metadata={
+        "stored": len(stored), "manifest_rows": len(rows),
+        "by_status": dg.MetadataValue.json(stats["by_status"]),
+        "failure_reasons": dg.MetadataValue.json(stats["failure_reasons"]),
+        "rate_limit_hits": stats["rate_limit_hits"], "duration_s": stats["duration_s"],
+        "repos_per_min": stats["repos_per_min"], "bytes_fetched": stats["bytes_fetched"],
+        "scanner": scanner.kind, "path": dg.MetadataValue.path(str(folder)),
+    })
+    yield dg.MaterializeResult(asset_key="quarantine", metadata={"quarantined": len(quarantined)})
+    yield dg.AssetCheckResult(
+        check_name="every_repo_accounted_for", asset_key="scan_results",
+        passed=sorted(stored + quarantined) == expected,
+        metadata={"manifest_rows": len(rows), "stored": len(stored), "quarantined": len(quarantined),
+                  "missing": len(set(expected) - set(stored) - set(quarantined)),
+                  "duplicated": len(stored) + len(quarantined) - len(set(stored) | set(quarantined))},
+    )
+
+
+@dg.asset(
+    group_name="scanning",
+    deps=["scan_results", "quarantine"],
+    kinds={"duckdb"},
+    check_specs=[dg.AssetCheckSpec("zero_silent_drops", asset="pipeline_run_log",
+                                   description="every manifest repository has exactly one stored ping or one "
+                                               "quarantine row")],
+    description="Run summary over all partitions: counts by status, failure reasons, frameworks, rate-limit "
+                "hits, durations.",
+)
+def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
+    layout = data.layout
+    version = ManifestStore(layout.manifests).active()
+    with duckdb.get_connection() as conn:
+        schema.refresh(conn, layout, version)
+        log = runlog.summarize(conn, layout, version)
+    write_text_atomic(json.dumps(log, indent=2, sort_keys=True), layout.pipeline_run_log)
+    yield dg.MaterializeResult(metadata={
+        "total_repos": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
+        "pending": log["pending"], "by_status": dg.MetadataValue.json(log["counts_by_status"]),
+        "failure_reasons": dg.MetadataValue.json(log["failure_reasons"]),
+        "framework_distribution": dg.MetadataValue.json(log["framework_distribution"]),
+        "rate_limit_hits": log["rate_limit_hits"], "avg_scan_duration_ms": log["avg_scan_duration_ms"],
+        "path": dg.MetadataValue.path(str(layout.pipeline_run_log)),
+    })
+    yield dg.AssetCheckResult(
+        check_name="zero_silent_drops", passed=log["pending"] == 0 and log["duplicates"] == 0,
+        metadata={"manifest_rows": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
+                  "pending": log["pending"], "duplicates": log["duplicates"]},
+    )
