@@ -89,6 +89,7 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
     full_name = row["full_name"]
     provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
                   "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": None}
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
         checkout = Path(tmp) / "checkout"
         cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,

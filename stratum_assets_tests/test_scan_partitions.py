@@ -1,0 +1,257 @@
+"""Scan partitions: real clones from the loopback GitHub, real scanner processes, zero silent drops."""
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.assets.discovery import candidate_assets
+from stratum_assets.assets.manifest import repo_manifest
+from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.manifest.build import repo_hash
+from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.runner import build_everything
+from stratum_assets.sandbox.limits import Fault
+from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
+from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk, scan_repo
+from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
+from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
+
+from .conftest import REFERENCE
+
+
+def _row(repo, chunk="v1-c0000"):
+    return {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": chunk,
+            "selection_stratum": "crewai"}
+
+
+def _pick(universe, **want):
+    return next(r for r in universe.repos if all(getattr(r, k) == v for k, v in want.items()) and not r.quirks)
+
+
+def _fake_stratum(tmp_path: Path, body: str) -> str:
+    """An executable standing in for the external `stratum` CLI: a real process with the real contract."""
+    script = tmp_path / "stratum"
+    script.write_text(f"#!{sys.executable}\nimport json, os, sys, time\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+FAST = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.2, workers=2)
+
+
+# -- one repository at a time: every failure is classified, every ping stamped ----------------------
+def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_path):
+    repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    assert result.stored, result.errors
+    assert result.ping["repo_hash"] == repo_hash(repo.full_name) and result.ping["selection_stratum"] == "crewai"
+    assert result.ping["scan_status"] == "success" and "CrewAI" in result.ping["frameworks"]
+    assert len(result.provenance["commit_sha"]) == 40 and result.provenance["commit_date"]
+    assert result.ping["files_total"] > result.ping["files_scanned"] > 0, "partial clone still counts every file"
+    assert list(tmp_path.iterdir()) == [], "the clone is removed"
+
+
+def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if r.deleted)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_404")
+    assert result.stored and result.provenance["clone_attempts"] == 1, "a 404 is not retried"
+
+
+def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if r.slow)
+    settings = ScanSettings(clone_timeout=1.0, backoff=0.2)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path)
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
+
+
+def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp_path):
+    repo = _pick(universe, archetype="single")
+    emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=1))
+    ok = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    assert ok.ping["scan_status"] in ("success", "partial") and ok.provenance["clone_attempts"] == 2
+    emulator.faults.add(Fault("secondary_429", "git", times=10, retry_after=1))
+    limited = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    assert limited.ping["failure_reason"] == "clone_rate_limited" and limited.provenance["clone_attempts"] == 3
+
+
+@pytest.mark.parametrize("body, status, reason", [
+    ("sys.stderr.write('Traceback: boom\\n'); sys.exit(1)", "failed", "parse_crash"),
+    ("time.sleep(30)", "partial", "parse_timeout"),
+    ("print('loading plugins...'); print('not json at all')", "failed", "parse_crash"),
+])
+def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_path, body, status, reason):
+    repo = _pick(universe, archetype="single")
+    scanner = ExternalScanner(_fake_stratum(tmp_path, body))
+    settings = ScanSettings(clone_timeout=60, scan_timeout=2, backoff=0.2)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), scanner, settings, tmp_path)
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, reason)
+    assert result.stored, result.errors
+
+
+def test_the_real_reference_ping_is_accepted_through_the_external_scanner_path(emulator, universe, tmp_path):
+    reference = REFERENCE / "stratum-ping-crewai-examples.json"
+    if not reference.exists():
+        pytest.skip("shared/reference not available")
+    body = (f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
+            f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
+            f"print(open({str(reference)!r}).read())")
+    repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), ExternalScanner(_fake_stratum(tmp_path, body)),
+                       FAST, tmp_path / "work")
+    assert result.stored, result.errors
+    assert result.ping["repo_hash"] == repo_hash(repo.full_name), "identity comes from the manifest"
+    assert result.ping["repo_full_name"] == repo.full_name and result.ping["risk_score"] == 69
+
+
+def test_json_is_found_among_log_noise():
+    assert extract_json_object('INFO start\n{"a": 1}\nDEBUG {not json}\n{"b": {"c": 2}}\ndone') == {"b": {"c": 2}}
+    assert extract_json_object("nothing here") is None
+
+
+def test_symlinks_out_of_the_clone_are_removed_before_scanning(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if "symlink_escape" in r.quirks)
+    cloned = clone(emulator.clone_url(repo.full_name), tmp_path / "c", partial=False)
+    assert cloned.failure is None and cloned.symlinks_removed == 2
+    assert not any(p.is_symlink() for p in (tmp_path / "c").rglob("*"))
+    inside = tmp_path / "in"
+    inside.mkdir()
+    (inside / "a.py").write_text("x = 1\n")
+    (inside / "ok_link.py").symlink_to("a.py")
+    assert remove_escaping_symlinks(inside) == 0 and (inside / "ok_link.py").is_symlink()
+
+
+def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
+    repo = next(r for r in universe.repos if "non_utf8" in r.quirks and not r.deleted and not r.slow)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    assert result.stored and result.ping["scan_status"] in ("success", "partial", "empty")
+    assert result.ping["failure_reason"] in (None, "no_agents")
+
+
+def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_path):
+    repo = _pick(universe, archetype="single")
+    partial = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    full_settings = ScanSettings(clone_timeout=60, scan_timeout=60, partial_clone=False)
+    full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), full_settings, tmp_path)
+    assert partial.provenance["bytes_fetched"] < full.provenance["bytes_fetched"]
+    for key in ("finding_rules", "agent_count", "topology_signature_hash", "files_total", "files_scanned", "risk_score"):
+        assert partial.ping[key] == full.ping[key], key
+
+
+# -- a chunk: replace atomically, survive crashes ----------------------------------------------------
+def test_a_chunk_accounts_for_every_row_and_leaves_no_clone_behind(emulator, universe, tmp_path):
+    repos = [r for r in universe.repos if not r.slow][:12]
+    result = scan_chunk([_row(r) for r in repos], emulator.clone_url, BuiltinScanner(), FAST, tmp_path / "work")
+    assert sorted(r.row["repo_hash"] for r in result.results) == sorted(repo_hash(r.full_name) for r in repos)
+    assert not (tmp_path / "work").exists()
+
+
+def test_replacing_a_partition_is_atomic_and_recoverable(tmp_path, monkeypatch):
+    folder = tmp_path / "scans" / "v1" / "v1-c0000"
+    first = pings_table([]), quarantine_table([])
+    replace_partition(folder, *first, {"run": 1})
+    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("stratum_assets.scanning.storage.pq.write_table", crash)
+    with pytest.raises(OSError):
+        replace_partition(folder, *first, {"run": 2})
+    monkeypatch.undo()
+    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}, "a failed run leaves the previous state"
+    assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "no half-written directory left behind"
+    folder.rename(folder.parent / ".v1-c0000.old")  # as if killed between the two renames of a swap
+    recover_partition(folder)
+    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}
+
+
+# -- through Dagster: every partition, then the invariant -------------------------------------------
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("build")
+    data = root / "data"
+    resources = {
+        "github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"), sandbox_search_per_minute=10_000),
+        "data": DataResource(root=str(data)),
+        "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")),
+        "scanner": ScannerResource(),
+    }
+    defs = dg.Definitions(assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log],
+                          resources=resources)
+    with dg.instance_for_test() as instance:
+        report = build_everything(defs, instance, log=lambda _: None)
+        yield data, instance, report, defs
+
+
+def test_every_partition_is_materialized_and_nothing_is_dropped(built):
+    data, instance, report, _ = built
+    assert report.ok and report.failed_partitions == []
+    partitions = instance.get_dynamic_partitions("manifest_chunks")
+    assert len(partitions) >= 3
+    materialized = instance.get_materialized_partitions(dg.AssetKey("scan_results"))
+    assert materialized == set(partitions)
+    assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
+        outcomes = dict(conn.execute("SELECT outcome, count(*) FROM scan_dataset GROUP BY 1").fetchall())
+        per_chunk = conn.execute("""
+            SELECT m.chunk_id, count(*) AS rows,
+                   count(s.repo_hash) + count(q.repo_hash) AS accounted
+            FROM repo_manifest m
+            LEFT JOIN scan_results s USING (repo_hash)
+            LEFT JOIN quarantine q USING (repo_hash)
+            GROUP BY 1""").fetchall()
+    assert sum(outcomes.values()) == manifest_rows and "pending" not in outcomes
+    assert all(rows == accounted for _, rows, accounted in per_chunk)
+    log = json.loads((data / "pipeline_run_log.json").read_text())
+    assert log["stored"] + log["quarantined"] == log["total_repos"] == manifest_rows
+    assert set(log["counts_by_status"]) <= {"success", "partial", "failed", "empty"}
+
+
+def test_rerunning_a_partition_replaces_exactly_that_partition(built):
+    data, instance, _, defs = built
+    chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
+    folder = next((data / "scans").glob(f"v*/{chunk}"))
+    before = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    others = {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.iterdir()
+              if p.name != chunk}
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("scan_results"),
+                                                                       dg.AssetKey("quarantine")],
+                                    partition_key=chunk)
+    assert result.success
+    after = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    assert sorted(after) == sorted(before) and len(after) == len(set(after))
+    assert {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.iterdir()
+            if p.name != chunk} == others, "other partitions untouched"
+
+
+def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_state(built, universe, tmp_path):
+    data, instance, _, defs = built
+    chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[-1]
+    folder = next((data / "scans").glob(f"v*/{chunk}"))
+    before = (folder / "scan_results.parquet").read_bytes()
+    # A separately running offline GitHub (same universe) that throttles every git request.
+    with GitHubEmulator(universe, tmp_path / "git") as throttled:
+        throttled.faults.add(Fault("secondary_429", "git", times=100_000, retry_after=1))
+        github = GitHubResource(sandbox=True, sandbox_url=throttled.url)
+        job = dg.Definitions(assets=defs.assets, resources={**defs.resources, "github": github}
+                             ).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance, partition_key=chunk, raise_on_error=False,
+            run_config={"ops": {"scan_partition": {"config": {"clone_attempts": 1, "workers": 2}}}},
+            asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "rate limit" in failure.event_specific_data.error.message
+    assert (folder / "scan_results.parquet").read_bytes() == before, "nothing written: the previous state is intact"
