@@ -255,3 +255,21 @@ def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_stat
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "rate limit" in failure.event_specific_data.error.message
     assert (folder / "scan_results.parquet").read_bytes() == before, "nothing written: the previous state is intact"
+
+
+def test_builtin_worker_is_killed_on_timeout_and_replaced_after_a_crash(tmp_path):
+    checkout = tmp_path / "repo"
+    checkout.mkdir()
+    (checkout / "a.py").write_text("from crewai import Agent\nx = Agent(role='r')\n")
+    scanner = BuiltinScanner()
+    try:
+        timed_out = scanner.scan(checkout, "o/r", ["a.py"], timeout=0.001)
+        assert timed_out.failure == "parse_timeout"
+        ok = scanner.scan(checkout, "o/r", ["a.py"], timeout=60)
+        assert ok.failure is None and ok.ping["agent_count"] == 1
+        scanner._local.worker.proc.kill()  # the worker dies between two scans
+        scanner._local.worker.proc.wait()
+        again = scanner.scan(checkout, "o/r", ["a.py"], timeout=60)
+        assert again.failure is None and again.ping["agent_count"] == 1
+    finally:
+        scanner.close()

@@ -141,6 +141,7 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
                 if progress and (done % settings.progress_every == 0 or done == len(rows)):
                     progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
     finally:
+        scanner.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     result.results.sort(key=lambda r: r.row["repo_hash"])
     result.seconds = time.monotonic() - started

@@ -1,10 +1,11 @@
 """Run a scanner on a checkout in a child process, with a timeout, and get one ping back.
 
 Two implementations share the same contract: the external ``stratum`` CLI
-(``stratum scan PATH --json --no-telemetry --offline --repo-name NAME``) and
-the built-in scanner (``python -m stratum_assets.cli scan``). Both run in a
-child process so a hang can be killed and a crash cannot take the partition
-down. The external one runs on a copy of the checkout because it writes
+(``stratum scan PATH --json --no-telemetry --offline --repo-name NAME``, one
+process per scan) and the built-in scanner (long-lived worker processes, one
+per thread, see :mod:`stratum_assets.scanning.worker`). Both run outside the
+pipeline's process so a hang can be killed and a crash cannot take the
+partition down. The external one runs on a copy of the checkout because it writes
 ``.stratum/`` into the folder it scans; its stdout may carry log lines around
 the JSON object, which are skipped.
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +40,9 @@ class ScannerCommand:
 
     def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release whatever the scanner keeps between scans (nothing, for a one-shot command)."""
 
     def scan(self, path: Path, full_name: str, files: list[str], timeout: float) -> ScanOutcome:
         path = Path(path).resolve()
@@ -63,11 +70,80 @@ class ScannerCommand:
 
 
 class BuiltinScanner(ScannerCommand):
+    """The built-in scanner in long-lived worker processes, one per calling thread."""
+
     name = "builtin"
 
-    def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
-        return [sys.executable, "-m", "stratum_assets.cli", "scan", str(path), "--json", "--repo-name", full_name,
-                "--files-from", str(files_list)]
+    def __init__(self):
+        self._local = threading.local()
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def scan(self, path: Path, full_name: str, files: list[str], timeout: float) -> ScanOutcome:
+        worker = getattr(self._local, "worker", None)
+        if worker is None or not worker.alive():
+            worker = self._local.worker = _Worker()
+            with self._lock:
+                self._workers.append(worker)
+        request = {"path": str(Path(path).resolve()), "name": full_name, "files": files}
+        try:
+            answer = worker.ask(request, timeout)
+        except TimeoutError:
+            worker.kill()
+            return ScanOutcome(None, "parse_timeout", f"builtin scanner exceeded {timeout:.0f}s")
+        except (EOFError, OSError, ValueError) as exc:
+            worker.kill()
+            return ScanOutcome(None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__})")
+        if "ping" not in answer:
+            return ScanOutcome(None, "parse_crash", f"builtin scanner raised {answer.get('error', 'an error')}")
+        return ScanOutcome(answer["ping"])
+
+    def close(self) -> None:
+        with self._lock:
+            for worker in self._workers:
+                worker.kill()
+            self._workers.clear()
+
+
+class _Worker:
+    """One ``python -m stratum_assets.scanning.worker`` child and its line-based protocol."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        self.buffer = b""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise EOFError("worker exited")
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 class ExternalScanner(ScannerCommand):
