@@ -14,14 +14,18 @@ from stratum_assets.sandbox.universe import build_universe
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
-def reference_json(relative: str):
-    """A recorded payload from ``shared/reference`` (real data, written by no one on the team)."""
+def reference_path(relative: str):
+    """A file of ``shared/reference`` (real data, written by no one on the team)."""
     path = REFERENCE / relative
     if not path.exists():
         if os.environ.get("CI"):  # CI always has shared/ beside the clone: a missing file is a failure
             pytest.fail(f"reference data missing at {path}")
         pytest.skip(f"reference data not available at {path}")
-    return json.loads(path.read_text())
+    return path
+
+
+def reference_json(relative: str):
+    return json.loads(reference_path(relative).read_text())
 
 
 @pytest.fixture(scope="session")

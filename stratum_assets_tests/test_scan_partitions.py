@@ -25,7 +25,7 @@ from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk, scan_repo
 from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
 
-from .conftest import REFERENCE
+from .conftest import reference_path
 
 
 def _row(repo, chunk="v1-c0000"):
@@ -99,9 +99,7 @@ def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_
 
 
 def test_the_real_reference_ping_is_accepted_through_the_external_scanner_path(emulator, universe, tmp_path):
-    reference = REFERENCE / "stratum-ping-crewai-examples.json"
-    if not reference.exists():
-        pytest.skip("shared/reference not available")
+    reference = reference_path("stratum-ping-crewai-examples.json")
     body = (f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
             f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
             f"print(open({str(reference)!r}).read())")
