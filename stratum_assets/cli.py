@@ -7,6 +7,7 @@
   own, e.g. for ``dagster dev`` sessions or to poke at it with curl and git.
 * ``stratum-assets scan PATH --json`` — the built-in scanner on one checkout:
   prints one ping (schema 5 / 0.3.2) as JSON, like ``stratum scan``.
+* ``stratum-assets rules`` — the scanner's rule set as markdown.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--repo-name", default=None, help="owner/name to put in repo_full_name")
     scan.add_argument("--files-from", type=Path, default=None,
                       help="the repository's full file list, one per line (when the checkout is sparse)")
+    sub.add_parser("rules", help="print the built-in scanner's rule set as markdown (docs/RULES.md)")
     sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
@@ -45,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "scan":
         return _scan(args)
+    if args.command == "rules":
+        from .scanning.rules import rules_markdown
+
+        print(rules_markdown(), end="")
+        return 0
     return _serve(args)
 
 

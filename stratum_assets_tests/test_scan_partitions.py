@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from stratum_assets.runner import build_everything
 from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
-from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk, scan_repo
+from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, scan_repo
 from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
 
@@ -271,3 +272,39 @@ def test_builtin_worker_is_killed_on_timeout_and_replaced_after_a_crash(tmp_path
         assert again.failure is None and again.ping["agent_count"] == 1
     finally:
         scanner.close()
+
+
+def _local_repo(path: Path, files: dict[str, str]) -> str:
+    """A real git repository on disk, cloned over file:// like any remote."""
+    path.mkdir(parents=True)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    env = {"PATH": os.environ["PATH"], "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
+        subprocess.run(["git", *cmd], cwd=path, env=env, check=True)
+    return f"file://{path}"
+
+
+def test_a_repository_without_python_is_empty_no_python(tmp_path):
+    url = _local_repo(tmp_path / "ts", {"package.json": "{}", "src/agent.ts": "export const a = 1;\n"})
+    row = {"full_name": "o/ts", "repo_hash": repo_hash("o/ts"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
+    result = scan_repo(row, url, BuiltinScanner(), FAST, tmp_path / "work")
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("empty", "no_python")
+    assert result.stored and result.ping["files_total"] == 2
+
+
+def test_an_inconsistent_ping_is_quarantined_with_every_error(tmp_path):
+    reference = reference_path("stratum-ping-crewai-examples.json")
+    body = (f"ping = json.load(open({str(reference)!r}))\n"
+            "ping.update(risk_score=150, crew_count=2, schema_version='0.2.0')\n"
+            "print(json.dumps(ping))")
+    url = _local_repo(tmp_path / "crew", {"crew.py": "from crewai import Agent\n"})
+    row = {"full_name": "o/crew", "repo_hash": repo_hash("o/crew"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
+    result = scan_chunk([row], lambda _: url, ExternalScanner(_fake_stratum(tmp_path, body)), FAST, tmp_path / "w")
+    assert len(result.quarantined) == 1 and not result.stored
+    (quarantined,) = quarantine_rows(result)
+    assert quarantined["repo_hash"] == row["repo_hash"]
+    assert len(quarantined["errors"]) == 3 and any("risk_score" in e for e in quarantined["errors"])
+    assert json.loads(quarantined["ping_json"])["risk_score"] == 150, "the rejected ping is kept for inspection"

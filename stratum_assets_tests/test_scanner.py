@@ -292,3 +292,10 @@ def test_topology_hash_is_shared_by_copies_and_differs_between_architectures(uni
     assert all(len(hashes) == 1 for hashes in by_seed.values()), "copy-paste clones hash alike"
     distinct = {next(iter(h)) for h in by_seed.values()}
     assert len(distinct) >= 0.6 * len(by_seed), "different architectures mostly hash apart"
+
+
+def test_docs_rules_page_matches_the_rule_set():
+    from stratum_assets.scanning.rules import rules_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "RULES.md"
+    assert page.read_text() == rules_markdown(), "regenerate with: stratum-assets rules > docs/RULES.md"

@@ -155,3 +155,16 @@ def fix_impact(instances: dict[str, list[str]]) -> dict[str, int]:
     base = risk_score(instances)
     return {rid: min(-1, risk_score({k: v for k, v in instances.items() if k != rid}) - base)
             for rid in sorted(instances)}
+
+
+def rules_markdown() -> str:
+    """docs/RULES.md: the rule set as a table (kept in sync by a test)."""
+    lines = ["# Built-in scanner rules", "",
+             "Generated from `stratum_assets/scanning/rules.py` by `stratum-assets rules`; a test keeps it in sync.",
+             "", "Risk score: each fired rule adds its severity weight "
+             f"({', '.join(f'{k} {v:g}' for k, v in SEVERITY_WEIGHT.items())}) times `1 + log2(instances)`; "
+             "`risk_score = round(raw / (raw + 50) * 100)`. A rule's fix impact is how much the score drops "
+             "when only that rule is fixed (at least 1).", "",
+             "| id | severity | confidence | category | finding |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.id} | {r.severity} | {r.confidence} | {r.category} | {r.title} |" for r in RULES]
+    return "\n".join(lines) + "\n"
