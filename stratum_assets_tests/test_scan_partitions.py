@@ -57,7 +57,7 @@ def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_pat
     assert result.ping["repo_hash"] == repo_hash(repo.full_name) and result.ping["selection_stratum"] == "crewai"
     assert result.ping["scan_status"] == "success" and "CrewAI" in result.ping["frameworks"]
     assert len(result.provenance["commit_sha"]) == 40 and result.provenance["commit_date"]
-    assert result.ping["files_total"] > result.ping["files_scanned"] > 0, "partial clone still counts every file"
+    assert result.ping["files_total"] == result.ping["files_scanned"] > 0, "every listed source was fetched and parsed"
     assert list(tmp_path.iterdir()) == [], "the clone is removed"
 
 
@@ -292,7 +292,7 @@ def test_a_repository_without_python_is_empty_no_python(tmp_path):
     row = {"full_name": "o/ts", "repo_hash": repo_hash("o/ts"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
     result = scan_repo(row, url, BuiltinScanner(), FAST, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("empty", "no_python")
-    assert result.stored and result.ping["files_total"] == 2
+    assert result.stored and result.ping["files_total"] == 0
 
 
 def test_an_inconsistent_ping_is_quarantined_with_every_error(tmp_path):

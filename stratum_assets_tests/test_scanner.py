@@ -197,14 +197,15 @@ def test_broken_files_count_as_parser_errors_and_legacy_encodings_parse(tmp_path
     p = _scan(tmp_path, {**LANGCHAIN, "legacy/broken.py": "def nope(:\n", "legacy/latin1.py": "# caf\xe9\nX = 1\n"
                          .encode("latin-1"), "huge.py": b"x = 1\n" * 300_000})
     assert p["parser_errors"] == 2 and p["scan_status"] == "partial"
-    assert p["files_scanned"] == 2 and p["files_total"] == 5
+    assert p["files_scanned"] == 2 and p["files_total"] == 4, "broken and huge files count in total only"
 
 
-def test_files_total_counts_every_file_of_the_tree_files_scanned_only_parsed(tmp_path):
+def test_files_total_counts_every_scannable_file_of_the_tree_files_scanned_only_parsed(tmp_path):
     root = _repo(tmp_path, LANGCHAIN)
-    listing = ["agent.py", "requirements.txt", "docs/a.png", "data/x.csv", "Dockerfile", "tests/test_a.py"]
+    listing = ["agent.py", "requirements.txt", "docs/a.png", "data/x.csv", "Dockerfile", "tests/test_a.py",
+               "src/config/agents.yaml"]
     p = scan_repository(root, "o/r", all_files=listing)
-    assert (p["files_total"], p["files_scanned"]) == (6, 1)
+    assert (p["files_total"], p["files_scanned"]) == (3, 1), "two listed sources are not in the checkout"
     assert p["deployment_signals"]["has_dockerfile"] and p["deployment_signals"]["has_tests"]
 
 

@@ -7,9 +7,12 @@ file paths and no secrets — only counts, names of frameworks, providers and
 models, rule ids and structure.
 
 Identity (``repo_hash``, ``selection_stratum``) is left empty: the pipeline
-stamps it from the manifest. ``files_total`` counts every file of the
-repository (the caller passes the tree listing when a sparse checkout holds
-only some of them); ``files_scanned`` counts the files actually parsed.
+stamps it from the manifest. Coverage: ``files_total`` counts every file of
+the repository that the scanner reads — Python sources and CrewAI agent/task
+YAML — taken from the full tree listing when the caller passes one (a sparse
+checkout holds only some files); ``files_scanned`` counts those it actually
+parsed. Too large, unreadable or broken files count in the first, not the
+second, so ``files_scanned / files_total`` is the scan's coverage (gate G8).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | N
     ping.update(
         scan_duration_ms=int((time.monotonic() - started) * 1000),
         files_scanned=len(modules) + yaml_count,
-        files_total=len(all_files) if all_files is not None else len(files),
+        files_total=sum(map(is_scannable, all_files if all_files is not None else relative)),
         parser_errors=parser_errors + yaml_errors,
         scan_status="partial" if parser_errors + yaml_errors else "success",
     )
@@ -93,6 +96,14 @@ def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, 
                 repo_metadata={"python_file_count": 0, "yaml_config_count": 0, "total_loc": 0,
                                "primary_framework": "", "framework_count": 0})
     return ping
+
+
+def is_scannable(path: str) -> bool:
+    """Files the scanner reads: Python sources and CrewAI agent/task configs."""
+    return path.endswith(".py") or path.rsplit("/", 1)[-1] in _CREW_YAML
+
+
+_CREW_YAML = ("agents.yaml", "agents.yml", "tasks.yaml", "tasks.yml")
 
 
 # -- reading the checkout ------------------------------------------------------------------------
@@ -118,7 +129,7 @@ def _read(path: Path) -> bytes | None:
 def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, int, int]:
     agents, tasks, count, errors = {}, {}, 0, 0
     for path in files:
-        if path.name not in ("agents.yaml", "agents.yml", "tasks.yaml", "tasks.yml"):
+        if path.name not in _CREW_YAML:
             continue
         data = _read(path)
         try:
