@@ -82,6 +82,8 @@ def _run(args) -> int:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
             print(f"  {'PASS' if passed else 'FAIL'}  {name}  {detail}")
+    for stage in report.failed_stages:
+        print(f"\nA stage failed ({stage}); its run is in the Dagster UI with the error.")
     if report.failed_partitions:
         print(f"\n{len(report.failed_partitions)} partitions failed: {', '.join(report.failed_partitions)}; "
               "re-run them from the UI (Backfill > failed) or with this command again.")

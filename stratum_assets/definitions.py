@@ -7,13 +7,15 @@ Assets are thin wiring over the plain modules (``github``, ``discovery``,
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from .assets.audit import audit_report, label_audit_sample, train_test_split
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
 from .resources import DataResource, GitHubResource, ScannerResource
 
 defs = dg.Definitions(
-    assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log],
+    assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
+            label_audit_sample],
     resources={
         "github": GitHubResource(),
         "data": DataResource(),

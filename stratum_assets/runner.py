@@ -22,11 +22,12 @@ class BuildReport:
 
     runs: list[str] = field(default_factory=list)
     failed_partitions: list[str] = field(default_factory=list)
+    failed_stages: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed_partitions
+        return not self.failed_partitions and not self.failed_stages
 
 
 def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
@@ -56,7 +57,8 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
                 report.failed_partitions.append(partition)
     if after:
         log(f"Stage 3/3: {len(after)} assets after the partitions")
-        _run(job, instance, after, None, report, raise_on_error=False)
+        if not _run(job, instance, after, None, report, raise_on_error=False):
+            report.failed_stages.append("after the partitions: " + ", ".join(k.to_user_string() for k in after))
     return report
 
 
@@ -70,6 +72,6 @@ def _run(job, instance, selection, partition, report: BuildReport, raise_on_erro
                 report.checks.append((f"{evaluation.check_name}[{partition}]", False, ""))
             continue
         detail = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
-                           if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending"))
+                           if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
         report.checks.append((evaluation.check_name, evaluation.passed, detail))
     return result.success

@@ -23,7 +23,7 @@ from pathlib import Path
 from .clone import clone
 from .ping import validate_ping
 from .runners import ScannerCommand
-from .scanner import empty_ping
+from .scanner import empty_ping, is_scannable
 from .storage import ping_row
 
 TRANSIENT = {"clone_rate_limited"}
@@ -112,7 +112,8 @@ def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerComm
     if outcome.failure:
         provenance["failure_detail"] = outcome.detail
         status = "partial" if outcome.failure == "parse_timeout" else "failed"
-        return empty_ping(full_name, status=status, failure_reason=outcome.failure, files_total=len(files))
+        return empty_ping(full_name, status=status, failure_reason=outcome.failure,
+                          files_total=sum(map(is_scannable, files)))
     ping = outcome.ping
     if not has_python:
         ping.update(scan_status="empty", failure_reason="no_python")

@@ -48,5 +48,19 @@ class Layout:
         return self.root / "pipeline_run_log.json"
 
     @property
+    def audit_report(self) -> Path:
+        return self.root / "dataset_audit_report.md"
+
+    @property
+    def split(self) -> Path:
+        """assignments.parquet (frozen, grows only) and the train/test exports."""
+        return self.root / "split"
+
+    @property
+    def label_audit(self) -> Path:
+        """sample.csv to review; reviewed.csv once a person has filled it in."""
+        return self.root / "label_audit"
+
+    @property
     def duckdb(self) -> Path:
         return self.root / "stratum.duckdb"

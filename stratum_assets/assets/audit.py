@@ -1,0 +1,171 @@
+"""``audit_report`` with gates G1–G8, ``train_test_split`` and ``label_audit_sample``."""
+
+import os
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster_duckdb import DuckDBResource
+
+from ..audit import label_audit
+from ..audit.gates import GateThresholds
+from ..audit.report import compute, render
+from ..audit.sections import USABLE
+from ..audit.split import FEATURE_COLUMNS, LABEL_COLUMNS, METADATA_COLUMNS, assign
+from ..discovery.strata import strata
+from ..manifest.store import ManifestStore
+from ..resources import DataResource, GitHubResource
+from ..warehouse import schema
+from ..warehouse.files import write_parquet_atomic, write_text_atomic
+
+GATES = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8")
+FRAMEWORK_STRATA = {"LangChain": ("langchain_active", "langchain_mature"), "CrewAI": ("crewai",),
+                    "LangGraph": ("langgraph",), "AutoGen": ("autogen",), "LlamaIndex": ("llamaindex",),
+                    "Agno": ("agno_smolagents_other",)}
+
+
+class AuditConfig(dg.Config):
+    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+    thresholds: dict[str, float] = {}  # e.g. {"g1_min_usable": 30000}: overrides of the profile
+
+
+@dg.asset(
+    group_name="audit",
+    deps=["pipeline_run_log"],
+    kinds={"duckdb"},
+    check_specs=[dg.AssetCheckSpec(g, asset="audit_report", description=d) for g, d in zip(GATES, (
+        "success + partial >= 40,000", "each of LangChain, CrewAI, LangGraph, AutoGen, LlamaIndex >= 1,000 repos",
+        ">= 2,000 repos with deployment_score >= 3", ">= 15 rules fire in >= 100 repos",
+        "<= 5% of repos share a topology_signature_hash with 10+ others", "empty <= 20%", "failed <= 10%",
+        "median files_scanned/files_total >= 0.80"))],
+    description="Dataset audit in DuckDB SQL: volume, frameworks, scores, findings, maturity, duplicates, coverage, "
+                "strata, gates, recommendations. Written to data/dataset_audit_report.md.",
+)
+def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, github: GitHubResource,
+                 data: DataResource, duckdb: DuckDBResource):
+    layout = data.layout
+    version = ManifestStore(layout.manifests).active()
+    profile = config.profile or github.default_profile()
+    targets = {name: s.target for name, s in strata(profile).items()}
+    with duckdb.get_connection() as conn:
+        schema.refresh(conn, layout, version)
+        manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
+        thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
+        framework_targets = {fw: sum(targets.get(s, 0) for s in names) for fw, names in FRAMEWORK_STRATA.items()}
+        results = compute(conn, targets, thresholds, framework_targets)
+    text = render(results, version, profile)
+    write_text_atomic(text, layout.audit_report)
+    gates = results["gates"]
+    context.log.info("Quality gates:\n" + "\n".join(
+        f"  {'PASS' if g.passed else 'FAIL'}  {g.name}  {g.title}: {g.measured} (threshold {g.threshold})"
+        for g in gates))
+    yield dg.MaterializeResult(metadata={
+        "report": dg.MetadataValue.md(text),
+        "path": dg.MetadataValue.path(str(layout.audit_report)),
+        "usable": results["volume"]["usable"], "manifest_version": version, "profile": profile,
+        "gates_passed": sum(g.passed for g in gates), "gates_failed": [g.name for g in gates if not g.passed],
+    })
+    for g in gates:
+        yield dg.AssetCheckResult(check_name=g.name, passed=g.passed, metadata={
+            "measured": g.measured if isinstance(g.measured, (int, float)) else str(g.measured),
+            "threshold": g.threshold, "what": g.title, "profile": profile})
+
+
+class SplitConfig(dg.Config):
+    seed: int = 17
+    min_test_per_stratum: int = 40
+
+
+@dg.asset(
+    group_name="audit",
+    deps=["pipeline_run_log"],
+    kinds={"parquet", "duckdb"},
+    check_specs=[dg.AssetCheckSpec("no_repo_in_both_splits", asset="train_test_split"),
+                 dg.AssetCheckSpec("no_label_among_features", asset="train_test_split")],
+    description="Frozen 80/20 split stratified by framework × deployment_score bucket, deterministic from "
+                "repo_hash and a seed; exported as train/test Parquet and JSONL with features, labels and metadata "
+                "kept apart.",
+)
+def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource,
+                     duckdb: DuckDBResource):
+    layout = data.layout
+    version = ManifestStore(layout.manifests).active()
+    store = layout.split / "assignments.parquet"
+    existing = {r["repo_hash"]: (r["split"], r["stratum"]) for r in pq.read_table(store).to_pylist()} \
+        if store.exists() else {}
+    with duckdb.get_connection() as conn:
+        schema.refresh(conn, layout, version)
+        repos = [{"repo_hash": h, "framework": fw or "none", "deployment_score": score} for h, fw, score in
+                 conn.execute(f"""SELECT repo_hash, coalesce(frameworks[1], 'none'),
+                                         deployment_signals.deployment_score
+                                  FROM scan_dataset WHERE {USABLE} ORDER BY repo_hash""").fetchall()]
+        result = assign(repos, existing, seed=config.seed, min_test=config.min_test_per_stratum)
+        rows = [{"repo_hash": h, "split": s, "stratum": st} for h, (s, st) in sorted(result.assignments.items())]
+        write_parquet_atomic(pa.Table.from_pylist(rows, schema=pa.schema(
+            [("repo_hash", pa.string()), ("split", pa.string()), ("stratum", pa.string())])), store)
+        schema.refresh(conn, layout, version)  # the manifest table now carries the split
+        columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
+        exported = {name: _export(conn, layout.split, name, columns) for name in ("train", "test")}
+        both = conn.execute(f"""SELECT count(*) FROM (SELECT repo_hash FROM read_parquet('{layout.split}/train.parquet')
+                                INTERSECT SELECT repo_hash FROM read_parquet('{layout.split}/test.parquet'))""").fetchone()[0]
+        feature_fields = [f.name for f in pq.read_schema(layout.split / "train.parquet").field("features").type]
+        small = conn.execute("""SELECT stratum, count(*) FROM read_parquet(?) WHERE split = 'test'
+                                GROUP BY 1 HAVING count(*) < ? ORDER BY 1""",
+                             [str(store), config.min_test_per_stratum]).fetchall()
+    counts = {s: sum(1 for v, _ in result.assignments.values() if v == s) for s in ("train", "test")}
+    yield dg.MaterializeResult(metadata={
+        "train": counts["train"], "test": counts["test"], "kept_assignments": result.kept, "new_assignments": result.new,
+        "merged_strata": dg.MetadataValue.json(result.merged),
+        "undersized_test_strata": dg.MetadataValue.json({s: n for s, n in small}),
+        "exports": dg.MetadataValue.json({k: str(v) for k, v in exported.items()}),
+    })
+    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=both == 0, metadata={"in_both": both})
+    leaked = sorted(set(feature_fields) & set(LABEL_COLUMNS))
+    yield dg.AssetCheckResult(check_name="no_label_among_features", passed=not leaked,
+                              metadata={"label_columns_in_features": leaked, "features": len(feature_fields)})
+
+
+def _export(conn, folder, name: str, columns: set[str]) -> str:
+    def pack(wanted) -> str:
+        return "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in wanted if c in columns) + ")"
+
+    select = f"""SELECT repo_hash, full_name AS repo_full_name, split,
+                        {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
+                        {pack(METADATA_COLUMNS)} AS metadata
+                 FROM scan_dataset WHERE {USABLE} AND split = '{name}' ORDER BY repo_hash"""
+    for fmt, suffix in (("PARQUET", "parquet"), ("JSON", "jsonl")):
+        target = folder / f"{name}.{suffix}"
+        tmp = folder / f".{name}.{suffix}.tmp"
+        conn.execute(f"COPY ({select}) TO '{tmp}' (FORMAT {fmt})")
+        os.replace(tmp, target)
+    return str(folder / f"{name}.parquet")
+
+
+@dg.asset(
+    group_name="audit",
+    deps=["pipeline_run_log"],
+    kinds={"csv"},
+    check_specs=[dg.AssetCheckSpec("label_agreement", asset="label_audit_sample",
+                                   description="reviewer vs scanner binary agreement >= 80% (when reviewed)")],
+    description="100 repositories, 20 per risk_score quintile, exported as data/label_audit/sample.csv for human "
+                "review; put the filled copy at data/label_audit/reviewed.csv.",
+)
+def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
+    layout = data.layout
+    version = ManifestStore(layout.manifests).active()
+    with duckdb.get_connection() as conn:
+        schema.refresh(conn, layout, version)
+        rows = label_audit.sample(conn)
+    path = write_text_atomic(label_audit.to_csv(rows), layout.label_audit / "sample.csv")
+    yield dg.MaterializeResult(metadata={"rows": len(rows), "path": dg.MetadataValue.path(str(path))})
+    reviewed = layout.label_audit / "reviewed.csv"
+    if not reviewed.exists():
+        yield dg.AssetCheckResult(check_name="label_agreement", passed=True,
+                                  metadata={"evaluated": False, "status": f"awaiting review: no {reviewed.name}"})
+        return
+    rate, n, problems = label_audit.agreement(reviewed)
+    yield dg.AssetCheckResult(check_name="label_agreement", passed=n > 0 and rate >= 0.8 and not problems,
+                              metadata={"evaluated": True, "agreement": round(rate, 3), "reviewed_rows": n,
+                                        "threshold": 0.8, "problems": dg.MetadataValue.json(problems[:20])})
+
+

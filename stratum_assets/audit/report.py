@@ -1,0 +1,125 @@
+"""Compute every section and render the audit as markdown with ASCII histograms.
+
+The output depends only on the data: no timestamps, no run ids, fixed
+ordering, so the same dataset always gives byte-identical reports.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from . import sections as S
+from .gates import Gate, GateThresholds, evaluate
+
+BAR = 40
+
+
+def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
+            framework_targets: dict[str, int]) -> dict:
+    data = {"volume": S.volume(conn), "frameworks": S.frameworks(conn), "scores": S.scores(conn),
+            "findings": S.findings(conn), "maturity": S.maturity(conn),
+            "duplicates": S.duplicates(conn, thresholds.g5_cluster_size), "coverage": S.coverage(conn),
+            "strata": S.strata(conn, targets)}
+    data["framework_targets"] = framework_targets
+    data["gates"] = evaluate(data, thresholds)
+    return data
+
+
+def histogram(labels: list[str], counts: list[int]) -> str:
+    peak = max(counts, default=0) or 1
+    width = max(len(label) for label in labels)
+    return "\n".join(f"{label:>{width}} | {'#' * round(BAR * c / peak):<{BAR}} {c}" for label, c in zip(labels, counts))
+
+
+def render(d: dict, version: int, profile: str) -> str:
+    v, sc, fi, ma, du, co = d["volume"], d["scores"], d["findings"], d["maturity"], d["duplicates"], d["coverage"]
+    out = [f"# Stratum dataset audit — manifest v{version} ({profile} profile)", ""]
+    out += ["## 1. Volume", "",
+            f"Manifest {v['manifest']} · stored {v['stored']} · quarantined {v['quarantined']} · "
+            f"pending {v['pending']} · usable (success + partial) **{v['usable']}**", "",
+            _table(["status", "repos"], sorted(v["by_status"].items())), "",
+            _table(["failure reason", "repos"], list(v["failure_reasons"].items())) if v["failure_reasons"]
+            else "No failures.", ""]
+    fw_rows = [(f, n, d["framework_targets"].get(f, "-"), _gap(n, d["framework_targets"].get(f)))
+               for f, n in d["frameworks"]["counts"].items()]
+    out += ["## 2. Frameworks", "", _table(["framework", "usable repos", "target", "gap"], fw_rows), "",
+            f"Multi-framework repositories: {d['frameworks']['multi_framework_repos']}.", ""]
+    shape = ("bimodal" if sc["bimodality_coefficient"] and sc["bimodality_coefficient"] > 0.555 else "unimodal")
+    out += ["## 3. Risk scores", "", "```",
+            histogram([f"{b * 10:>2}-{b * 10 + 9 if b < 9 else 100}" for b in range(10)], sc["histogram"]), "```", "",
+            f"n {sc['n']} · mean {sc['mean']} · median {sc['median']} · p10 {sc['p10']} · p90 {sc['p90']} · "
+            f"sd {sc['stddev']}", "",
+            f"Shape: **{shape}** (Sarle's coefficient {sc['bimodality_coefficient']}, peaks at "
+            f"{', '.join(f'{p * 10}-{p * 10 + 9}' for p in sc['peaks']) or 'none'}); tails: "
+            f"{sc['tail_low_share']:.1%} at <= 10, {sc['tail_high_share']:.1%} at >= 90.", ""]
+    out += ["## 4. Findings", "", _table(["rule", "repos", "share"],
+                                          [(r, p["repos"], f"{p['share']:.1%}") for r, p in fi["prevalence"].items()]),
+            "", f"Rules under 1% of usable repos: {', '.join(fi['rare_rules']) or 'none'}.", ""]
+    out += ["## 5. Maturity", "", "```", histogram([str(s) for s in range(6)], ma["histogram"]), "```", "",
+            f"deployment_score >= 3: **{ma['mature']}** ({ma['mature_share']:.1%}).", ""]
+    out += ["## 6. Duplicates", "",
+            f"{du['group_count']} topology signatures shared by more than {du['topology_groups_over']} repos, "
+            f"holding {du['repos_in_groups']} repos ({du['repos_in_groups_share']:.1%}); {du['unknown_topology']} "
+            f"repos have an unknown (empty) signature and are never counted as duplicates.", "",
+            _table(["topology signature", "repos"], [(g["hash"], g["repos"]) for g in du["groups"]])
+            if du["groups"] else "", "",
+            _table(["fork parent", "forks in manifest"], [(g["parent"], g["forks"]) for g in du["fork_parent_groups"]])
+            if du["fork_parent_groups"] else "No fork parent has more than one fork in the manifest.", "",
+            f"Effective dataset size after topology dedup: **{du['effective_size']}** of {v['usable']} usable.", ""]
+    out += ["## 7. Coverage", "", "```",
+            histogram([f"{c / 10:.1f}-{(c + 1) / 10:.1f}" for c in range(10)], co["histogram"]), "```", "",
+            f"Median files_scanned / files_total: **{co['median_ratio']}**. Repositories under 20% Python by "
+            f"language bytes: {co['low_python_repos']} ({co['low_python_share']:.1%}).", ""]
+    out += ["## 8. Strata", "", _table(["stratum", "target", "manifest", "usable", "fill"],
+                                        [(n, s["target"], s["manifest"], s["usable"], f"{s['fill']:.0%}")
+                                         for n, s in d["strata"].items()]), ""]
+    out += ["## 9. Gates", "", _table(["gate", "what", "measured", "threshold", "result"],
+                                       [(g.name, g.title, g.measured, g.threshold, "PASS" if g.passed else "**FAIL**")
+                                        for g in d["gates"]]), ""]
+    out += ["## 10. Recommendations", "", *[f"- {r}" for r in recommendations(d)], ""]
+    return "\n".join(out)
+
+
+def recommendations(d: dict) -> list[str]:
+    recs = []
+    by_gate: dict[str, Gate] = {g.name: g for g in d["gates"]}
+    if not by_gate["G1"].passed:
+        recs.append("G1: too few usable scans — raise stratum targets or widen queries, then freeze a new manifest.")
+    if not by_gate["G2"].passed:
+        short = [f for f in S.GATE_FRAMEWORKS if d["frameworks"]["counts"].get(f, 0) < _min_fw(by_gate["G2"])]
+        recs.append(f"G2: add discovery queries for {', '.join(short)}.")
+    if not by_gate["G3"].passed:
+        recs.append("G3: too few mature repos — raise the high_maturity target or its star floor.")
+    if not by_gate["G4"].passed:
+        recs.append("G4: too few rules fire widely — review the rule set or sample more tool-heavy strata.")
+    if not by_gate["G5"].passed:
+        recs.append("G5: copy-paste clusters dominate — cap repos per topology signature in the split.")
+    if not by_gate["G6"].passed:
+        recs.append("G6: many empty scans — tighten queries to code that builds agents (no_agents / no_python).")
+    if not by_gate["G7"].passed:
+        recs.append("G7: many failed scans — backfill failed partitions; check clone timeouts and rate limits.")
+    if not by_gate["G8"].passed:
+        recs.append("G8: low coverage — check parser errors and file-size limits.")
+    under = [n for n, s in d["strata"].items() if s["fill"] < 0.8]
+    if under:
+        recs.append(f"Strata under 80% of target: {', '.join(under)}.")
+    if d["findings"]["rare_rules"]:
+        recs.append(f"Rare rules (< 1%): {', '.join(d['findings']['rare_rules'])} — too few positives to learn; "
+                    "consider merging or dropping them as labels.")
+    if d["volume"]["pending"]:
+        recs.append(f"{d['volume']['pending']} manifest repos have no result yet: materialize the missing partitions.")
+    return recs or ["All gates pass; no action needed."]
+
+
+def _min_fw(gate: Gate) -> int:
+    return int(gate.threshold.split()[1])
+
+
+def _gap(n: int, target) -> str:
+    return "-" if not target else (f"{target - n} short" if n < target else "met")
+
+
+def _table(header: list[str], rows: list) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
