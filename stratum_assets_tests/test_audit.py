@@ -1,0 +1,243 @@
+"""Audit sections, gates G1–G8 (each both ways), report, split and label audit."""
+
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.assets.audit import audit_report, label_audit_sample, train_test_split
+from stratum_assets.audit import label_audit
+from stratum_assets.audit.gates import GateThresholds, evaluate
+from stratum_assets.audit.report import compute, render
+from stratum_assets.audit.split import LABEL_COLUMNS, assign, position
+from stratum_assets.audit.synthetic import generate
+from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets.warehouse.layout import Layout
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMEWORKS = ["LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex"]
+RULES = [f"R{i:02d}" for i in range(16)]
+THRESHOLDS = GateThresholds(g1_min_usable=150, g2_min_per_framework=30, g3_min_mature=80, g4_min_rules=15,
+                            g4_min_repos_per_rule=50)
+
+
+def constructed(changes: str = "") -> duckdb.DuckDBPyConnection:
+    """200 repositories that pass every gate at THRESHOLDS; ``changes`` is SQL applied to break one."""
+    conn = duckdb.connect()
+    conn.execute(f"""
+        CREATE TABLE scan_dataset AS
+        SELECT i AS n, printf('%016x', i) AS repo_hash, 'stored' AS outcome, 'success' AS scan_status,
+               NULL::VARCHAR AS failure_reason, [{', '.join(repr(f) for f in FRAMEWORKS)}][i % 5 + 1] AS frameworks1,
+               (i * 37) % 101 AS risk_score, {RULES!r} AS finding_rules,
+               {{'deployment_score': CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END}} AS deployment_signals,
+               printf('topo%05d', i) AS topology_signature_hash, 10 AS files_scanned, 10 AS files_total,
+               NULL::VARCHAR AS fork_parent, '{{"Python": 900, "Shell": 100}}' AS language_bytes,
+               'crewai' AS selection_stratum
+        FROM range(200) t(i)""")
+    conn.execute("ALTER TABLE scan_dataset ADD COLUMN frameworks VARCHAR[]")
+    conn.execute("UPDATE scan_dataset SET frameworks = [frameworks1]")
+    if changes:
+        conn.execute(changes)
+    return conn
+
+
+def gates(conn, thresholds=THRESHOLDS) -> dict:
+    data = compute(conn, {"crewai": 200}, thresholds, {})
+    return {g.name: g for g in data["gates"]}
+
+
+BREAKS = {
+    "G1": "UPDATE scan_dataset SET outcome = 'quarantined' WHERE n < 60",
+    "G2": "UPDATE scan_dataset SET frameworks = ['LangChain'] WHERE frameworks = ['AutoGen'] AND n % 2 = 0",
+    "G3": "UPDATE scan_dataset SET deployment_signals = {'deployment_score': 2}",
+    "G4": "UPDATE scan_dataset SET finding_rules = finding_rules[1:3] WHERE n >= 40",
+    "G5": "UPDATE scan_dataset SET topology_signature_hash = 'copied' WHERE n < 20",
+    "G6": "UPDATE scan_dataset SET scan_status = 'empty', failure_reason = 'no_agents' WHERE n < 45",
+    "G7": "UPDATE scan_dataset SET scan_status = 'failed', failure_reason = 'clone_404' WHERE n < 25",
+    "G8": "UPDATE scan_dataset SET files_scanned = 7",
+}
+
+
+def test_constructed_data_passes_every_gate():
+    assert {name: g.passed for name, g in gates(constructed()).items()} == {f"G{i}": True for i in range(1, 9)}
+
+
+@pytest.mark.parametrize("gate", sorted(BREAKS))
+def test_each_gate_fails_on_data_built_to_break_it(gate):
+    result = gates(constructed(BREAKS[gate]))
+    assert result[gate].passed is False, (gate, result[gate])
+
+
+def test_empty_topology_hashes_are_unknown_not_a_duplicate_cluster():
+    result = gates(constructed("UPDATE scan_dataset SET topology_signature_hash = '' WHERE n < 100"))
+    assert result["G5"].passed and result["G5"].measured == 0.0
+
+
+def test_sample_profile_scales_counts_and_keeps_ratios():
+    sample = GateThresholds.for_profile("sample", 500)
+    assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature) == (400, 10, 20)
+    assert sample.g6_max_empty_share == GateThresholds().g6_max_empty_share
+    assert GateThresholds.for_profile("full", 500).g1_min_usable == 40_000
+    assert GateThresholds.for_profile("full", 1, g1_min_usable=7).g1_min_usable == 7
+
+
+# -- the report on synthetic data ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    layout = Layout(root / "data")
+    info = generate(layout, 20_000, seed=3, chunk_size=4_000)
+    return layout, info
+
+
+def _conn(layout: Layout) -> duckdb.DuckDBPyConnection:
+    from stratum_assets.warehouse import schema
+
+    conn = duckdb.connect()
+    schema.refresh(conn, layout, 1)
+    return conn
+
+
+def test_report_has_ten_sections_and_is_deterministic(synthetic):
+    layout, info = synthetic
+    targets = {"crewai": 2000, "langgraph": 1500}
+    first = render(compute(_conn(layout), targets, GateThresholds(), {"CrewAI": 2000}), 1, "full")
+    second = render(compute(_conn(layout), targets, GateThresholds(), {"CrewAI": 2000}), 1, "full")
+    assert first == second
+    headings = [line for line in first.splitlines() if line.startswith("## ")]
+    assert [h.split(". ", 1)[1] for h in headings] == [
+        "Volume", "Frameworks", "Risk scores", "Findings", "Maturity", "Duplicates", "Coverage", "Strata", "Gates",
+        "Recommendations"]
+    assert "#####" in first and "Shape: **bimodal**" in first
+    assert f"quarantined {info['quarantined']}" in first
+    assert "Rules under 1% of usable repos: STRATUM-02" in first
+
+
+def test_synthetic_generator_covers_every_status_and_reason(synthetic):
+    layout, info = synthetic
+    conn = _conn(layout)
+    statuses = dict(conn.execute("SELECT scan_status, count(*) FROM scan_results GROUP BY 1").fetchall())
+    assert set(statuses) == {"success", "partial", "empty", "failed"}
+    reasons = {r for (r,) in conn.execute("SELECT DISTINCT failure_reason FROM scan_results").fetchall()}
+    assert {"clone_404", "clone_timeout", "parse_crash", "no_agents", "no_python", "parse_timeout"} <= reasons
+    assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == info["quarantined"] > 0
+    assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0
+
+
+# -- through Dagster --------------------------------------------------------------------------------
+@pytest.fixture
+def audit_workspace(synthetic, tmp_path):
+    layout, _ = synthetic
+    data = tmp_path / "data"
+    shutil.copytree(layout.root, data)
+    resources = {"github": GitHubResource(sandbox=True), "data": DataResource(root=str(data)),
+                 "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    return data, resources
+
+
+def _materialize(assets, resources, config=None):
+    result = dg.materialize(assets, resources=resources, run_config=config, instance=dg.DagsterInstance.ephemeral(),
+                            selection=assets)
+    assert result.success
+    return result
+
+
+def test_audit_report_asset_writes_the_report_and_evaluates_the_eight_gates(audit_workspace):
+    data, resources = audit_workspace
+    result = _materialize([audit_report], resources, {"ops": {"audit_report": {"config": {"profile": "full"}}}})
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert sorted(checks) == [f"G{i}" for i in range(1, 9)]
+    assert checks["G1"].passed is False, "20,000 synthetic repos cannot reach the full scan's 40,000"
+    assert checks["G1"].metadata["threshold"].value == ">= 40000"
+    assert checks["G7"].passed is True and checks["G8"].passed is True
+    text = (data / "dataset_audit_report.md").read_text()
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["report"].value == text and "## 9. Gates" in text
+
+
+def test_cli_materialize_audit_report_prints_gate_status(audit_workspace, tmp_path):
+    data, _ = audit_workspace
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "audit_report",
+                          "-m", "stratum_assets.definitions"], cwd=tmp_path, capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert "Quality gates:" in log and "G8" in log and ("PASS" in log or "FAIL" in log)
+
+
+def test_split_is_frozen_stratified_and_keeps_labels_out_of_features(audit_workspace):
+    data, resources = audit_workspace
+    result = _materialize([train_test_split], resources)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"no_repo_in_both_splits": True, "no_label_among_features": True}
+    first = {r["repo_hash"]: r["split"] for r in pq.read_table(data / "split" / "assignments.parquet").to_pylist()}
+    test_share = sum(v == "test" for v in first.values()) / len(first)
+    assert 0.19 < test_share < 0.21
+    strata = pq.read_table(data / "split" / "assignments.parquet").to_pandas()
+    per_stratum = strata.groupby("stratum")["split"].apply(lambda s: (s == "test").sum())
+    assert per_stratum.min() >= 40
+    train = pq.read_table(data / "split" / "train.parquet")
+    assert {f.name for f in train.schema} == {"repo_hash", "repo_full_name", "split", "features", "labels", "metadata"}
+    assert not {f.name for f in train.schema.field("features").type} & set(LABEL_COLUMNS)
+    assert {f.name for f in train.schema.field("labels").type} == set(LABEL_COLUMNS)
+    line = json.loads((data / "split" / "test.jsonl").read_text().splitlines()[0])
+    assert set(line) >= {"features", "labels", "metadata"}
+
+    _materialize([train_test_split], resources)  # re-materialize: nobody moves
+    again = {r["repo_hash"]: r["split"] for r in pq.read_table(data / "split" / "assignments.parquet").to_pylist()}
+    assert again == first
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        stored = dict(conn.execute("SELECT repo_hash, split FROM repo_manifest WHERE split IS NOT NULL").fetchall())
+    assert stored == first, "the assignment is stored on the manifest table"
+
+
+def test_split_does_not_depend_on_row_order_and_new_repos_do_not_move_anyone():
+    repos = [{"repo_hash": f"{i:016x}", "framework": random.Random(i).choice(["A", "B"]), "deployment_score": i % 6}
+             for i in range(2_000)]
+    shuffled = repos[:]
+    random.Random(9).shuffle(shuffled)
+    assert assign(repos, {}).assignments == assign(shuffled, {}).assignments
+    first = assign(repos, {}).assignments
+    grown = assign(repos + [{"repo_hash": f"new{i}", "framework": "A", "deployment_score": 0} for i in range(500)],
+                   first).assignments
+    assert all(grown[h] == v for h, v in first.items())
+    new_test = sum(grown[f"new{i}"][0] == "test" for i in range(500)) / 500
+    assert 0.14 < new_test < 0.26
+    assert 0 <= position("abc", 1) < 1 and position("abc", 1) != position("abc", 2)
+
+
+def test_label_audit_samples_twenty_per_quintile_and_checks_agreement(audit_workspace):
+    data, resources = audit_workspace
+    result = _materialize([label_audit_sample], resources)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["evaluated"].value is False
+    rows = list(csv.DictReader(open(data / "label_audit" / "sample.csv")))
+    assert len(rows) == 100 and sorted({r["quintile"] for r in rows}) == ["1", "2", "3", "4", "5"]
+    assert all(sum(r["quintile"] == q for r in rows) == 20 for q in "12345")
+
+    def review(agree_every: int):
+        with open(data / "label_audit" / "reviewed.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=label_audit.COLUMNS)
+            writer.writeheader()
+            for i, r in enumerate(rows):
+                flip = {"yes": "no", "no": "yes"}[r["scanner_risky"]]
+                writer.writerow({**r, "reviewer_risky": flip if i % agree_every == 0 else r["scanner_risky"]})
+
+    review(agree_every=10)  # 90% agreement
+    (good,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
+    assert good.passed and good.metadata["agreement"].value == 0.9
+    review(agree_every=4)  # 75% agreement
+    (bad,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
+    assert not bad.passed and bad.metadata["agreement"].value == 0.75
