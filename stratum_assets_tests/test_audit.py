@@ -19,7 +19,7 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.audit import label_audit
 from stratum_assets.audit.gates import GateThresholds, evaluate
 from stratum_assets.audit.report import compute, render
-from stratum_assets.audit.split import LABEL_COLUMNS, assign, position
+from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
 from stratum_assets.audit.synthetic import generate
 from stratum_assets.resources import DataResource, GitHubResource
 from stratum_assets.warehouse.layout import Layout
@@ -203,19 +203,45 @@ def test_split_is_frozen_stratified_and_keeps_labels_out_of_features(audit_works
     assert stored == first, "the assignment is stored on the manifest table"
 
 
+def _assignments(conn, rows, existing=None) -> dict:
+    conn.execute("CREATE OR REPLACE TABLE input (repo_hash VARCHAR, framework VARCHAR, deployment_score INT)")
+    conn.executemany("INSERT INTO input VALUES (?, ?, ?)", [[r["repo_hash"], r["framework"], r["deployment_score"]]
+                                                            for r in rows])
+    if existing is not None:
+        conn.execute("CREATE OR REPLACE TABLE frozen (repo_hash VARCHAR, split VARCHAR, stratum VARCHAR)")
+        conn.executemany("INSERT INTO frozen VALUES (?, ?, ?)", [[h, s, st] for h, (s, st) in existing.items()])
+    assign_sql(conn, "input", "frozen" if existing is not None else None, seed=17, min_test=40)
+    return {h: (s, st) for h, s, st in conn.execute("SELECT repo_hash, split, stratum FROM split_assignments").fetchall()}
+
+
 def test_split_does_not_depend_on_row_order_and_new_repos_do_not_move_anyone():
     repos = [{"repo_hash": f"{i:016x}", "framework": random.Random(i).choice(["A", "B"]), "deployment_score": i % 6}
              for i in range(2_000)]
     shuffled = repos[:]
     random.Random(9).shuffle(shuffled)
-    assert assign(repos, {}).assignments == assign(shuffled, {}).assignments
-    first = assign(repos, {}).assignments
-    grown = assign(repos + [{"repo_hash": f"new{i}", "framework": "A", "deployment_score": 0} for i in range(500)],
-                   first).assignments
+    conn = duckdb.connect()
+    first = _assignments(conn, repos)
+    assert first == _assignments(conn, shuffled)
+    by_stratum = {}
+    for split, stratum in first.values():
+        by_stratum.setdefault(stratum, []).append(split)
+    assert all(abs(v.count("test") - 0.2 * len(v)) <= 0.5 for v in by_stratum.values()), "exactly 20% per stratum"
+    grown = _assignments(conn, repos + [{"repo_hash": f"new{i}", "framework": "A", "deployment_score": 0}
+                                        for i in range(500)], existing=first)
     assert all(grown[h] == v for h, v in first.items())
     new_test = sum(grown[f"new{i}"][0] == "test" for i in range(500)) / 500
     assert 0.14 < new_test < 0.26
-    assert 0 <= position("abc", 1) < 1 and position("abc", 1) != position("abc", 2)
+    assert all((grown[f"new{i}"][0] == "test") == (position(f"new{i}", 17) < 0.2) for i in range(500))
+
+
+def test_small_strata_are_merged_into_their_framework_then_other():
+    rows = ([{"repo_hash": f"a{i}", "framework": "A", "deployment_score": 0} for i in range(400)]
+            + [{"repo_hash": f"b{i}", "framework": "A", "deployment_score": 5} for i in range(150)]
+            + [{"repo_hash": f"c{i}", "framework": "A", "deployment_score": 2} for i in range(100)]
+            + [{"repo_hash": f"d{i}", "framework": "Tiny", "deployment_score": 0} for i in range(30)])
+    strata = {h: st for h, (_, st) in _assignments(duckdb.connect(), rows).items()}
+    assert strata["a1"] == "A|low" and strata["b1"] == "A|any" and strata["c1"] == "A|any"
+    assert strata["d1"] == "other|any"
 
 
 def test_label_audit_samples_twenty_per_quintile_and_checks_agreement(audit_workspace):

@@ -1,22 +1,17 @@
 """``audit_report`` with gates G1–G8, ``train_test_split`` and ``label_audit_sample``."""
 
-import os
-
 import dagster as dg
-import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster_duckdb import DuckDBResource
 
 from ..audit import label_audit
 from ..audit.gates import GateThresholds
 from ..audit.report import compute, render
-from ..audit.sections import USABLE
-from ..audit.split import FEATURE_COLUMNS, LABEL_COLUMNS, METADATA_COLUMNS, assign
+from ..audit.split import LABEL_COLUMNS, split_and_export
 from ..discovery.strata import strata
 from ..manifest.store import ManifestStore
 from ..resources import DataResource, GitHubResource
 from ..warehouse import schema
-from ..warehouse.files import write_parquet_atomic, write_text_atomic
+from ..warehouse.files import write_text_atomic
 
 GATES = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8")
 FRAMEWORK_STRATA = {"LangChain": ("langchain_active", "langchain_mature"), "CrewAI": ("crewai",),
@@ -90,55 +85,19 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
                      duckdb: DuckDBResource):
     layout = data.layout
     version = ManifestStore(layout.manifests).active()
-    store = layout.split / "assignments.parquet"
-    existing = {r["repo_hash"]: (r["split"], r["stratum"]) for r in pq.read_table(store).to_pylist()} \
-        if store.exists() else {}
     with duckdb.get_connection() as conn:
-        schema.refresh(conn, layout, version)
-        repos = [{"repo_hash": h, "framework": fw or "none", "deployment_score": score} for h, fw, score in
-                 conn.execute(f"""SELECT repo_hash, coalesce(frameworks[1], 'none'),
-                                         deployment_signals.deployment_score
-                                  FROM scan_dataset WHERE {USABLE} ORDER BY repo_hash""").fetchall()]
-        result = assign(repos, existing, seed=config.seed, min_test=config.min_test_per_stratum)
-        rows = [{"repo_hash": h, "split": s, "stratum": st} for h, (s, st) in sorted(result.assignments.items())]
-        write_parquet_atomic(pa.Table.from_pylist(rows, schema=pa.schema(
-            [("repo_hash", pa.string()), ("split", pa.string()), ("stratum", pa.string())])), store)
-        schema.refresh(conn, layout, version)  # the manifest table now carries the split
-        columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
-        exported = {name: _export(conn, layout.split, name, columns) for name in ("train", "test")}
-        both = conn.execute(f"""SELECT count(*) FROM (SELECT repo_hash FROM read_parquet('{layout.split}/train.parquet')
-                                INTERSECT SELECT repo_hash FROM read_parquet('{layout.split}/test.parquet'))""").fetchone()[0]
-        feature_fields = [f.name for f in pq.read_schema(layout.split / "train.parquet").field("features").type]
-        small = conn.execute("""SELECT stratum, count(*) FROM read_parquet(?) WHERE split = 'test'
-                                GROUP BY 1 HAVING count(*) < ? ORDER BY 1""",
-                             [str(store), config.min_test_per_stratum]).fetchall()
-    counts = {s: sum(1 for v, _ in result.assignments.values() if v == s) for s in ("train", "test")}
+        out = split_and_export(conn, layout, version, seed=config.seed, min_test=config.min_test_per_stratum)
     yield dg.MaterializeResult(metadata={
-        "train": counts["train"], "test": counts["test"], "kept_assignments": result.kept, "new_assignments": result.new,
-        "merged_strata": dg.MetadataValue.json(result.merged),
-        "undersized_test_strata": dg.MetadataValue.json({s: n for s, n in small}),
-        "exports": dg.MetadataValue.json({k: str(v) for k, v in exported.items()}),
+        "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
+        "merged_strata": dg.MetadataValue.json(out["merged"]),
+        "undersized_test_strata": dg.MetadataValue.json(out["undersized"]),
+        "exports": dg.MetadataValue.json(out["exports"]),
     })
-    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=both == 0, metadata={"in_both": both})
-    leaked = sorted(set(feature_fields) & set(LABEL_COLUMNS))
+    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out["in_both"] == 0,
+                              metadata={"in_both": out["in_both"]})
+    leaked = sorted(set(out["feature_fields"]) & set(LABEL_COLUMNS))
     yield dg.AssetCheckResult(check_name="no_label_among_features", passed=not leaked,
-                              metadata={"label_columns_in_features": leaked, "features": len(feature_fields)})
-
-
-def _export(conn, folder, name: str, columns: set[str]) -> str:
-    def pack(wanted) -> str:
-        return "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in wanted if c in columns) + ")"
-
-    select = f"""SELECT repo_hash, full_name AS repo_full_name, split,
-                        {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
-                        {pack(METADATA_COLUMNS)} AS metadata
-                 FROM scan_dataset WHERE {USABLE} AND split = '{name}' ORDER BY repo_hash"""
-    for fmt, suffix in (("PARQUET", "parquet"), ("JSON", "jsonl")):
-        target = folder / f"{name}.{suffix}"
-        tmp = folder / f".{name}.{suffix}.tmp"
-        conn.execute(f"COPY ({select}) TO '{tmp}' (FORMAT {fmt})")
-        os.replace(tmp, target)
-    return str(folder / f"{name}.parquet")
+                              metadata={"label_columns_in_features": leaked, "features": len(out["feature_fields"])})
 
 
 @dg.asset(

@@ -16,10 +16,11 @@ BAR = 40
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
             framework_targets: dict[str, int]) -> dict:
-    data = {"volume": S.volume(conn), "frameworks": S.frameworks(conn), "scores": S.scores(conn),
-            "findings": S.findings(conn), "maturity": S.maturity(conn),
-            "duplicates": S.duplicates(conn, thresholds.g5_cluster_size), "coverage": S.coverage(conn),
-            "strata": S.strata(conn, targets)}
+    src = S.snapshot(conn)
+    data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
+            "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
+            "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
+            "strata": S.strata(conn, targets, src)}
     data["framework_targets"] = framework_targets
     data["gates"] = evaluate(data, thresholds)
     return data

@@ -1,7 +1,8 @@
 """The frozen 80/20 train/test split, stratified by framework × deployment-score bucket.
 
 Determinism: a repository's position is ``sha256(seed:repo_hash)`` — never its
-row order — so the same repositories always split the same way.
+row order — so the same repositories always split the same way. It all runs as
+one DuckDB query, so a million repositories split in seconds.
 
 Stratification: within each stratum the repositories are ranked by that hash
 and the first 20% go to test, so every stratum is 20% test up to rounding.
@@ -18,64 +19,60 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ..warehouse import schema
+from .sections import USABLE
 
 TEST_SHARE = 0.2
 
 
-def bucket(deployment_score: int | None) -> str:
-    score = deployment_score or 0
-    return "low" if score <= 1 else "mid" if score <= 3 else "high"
+HEX_DIGITS = 13  # of sha256(seed:repo_hash): the repository's position in [0, 1)
+# position < 0.2  ⇔  the first 13 hex digits <= this (0.2 × 16**13 = 0x3333333333333.33…)
+TEST_PREFIX_MAX = "3333333333333"
 
 
 def position(repo_hash: str, seed: int) -> float:
-    return int(hashlib.sha256(f"{seed}:{repo_hash}".encode()).hexdigest()[:13], 16) / 16**13
+    """The position DuckDB's ``sha256(seed || ':' || repo_hash)`` gives, for tests and explanations."""
+    return int(hashlib.sha256(f"{seed}:{repo_hash}".encode()).hexdigest()[:HEX_DIGITS], 16) / 16**HEX_DIGITS
 
 
-@dataclass
-class SplitResult:
-    assignments: dict[str, tuple[str, str]]  # repo_hash → (split, stratum)
-    merged: dict[str, str] = field(default_factory=dict)  # original stratum → stratum it was merged into
-    kept: int = 0
-    new: int = 0
+def assign_sql(conn, source: str, existing: str | None, *, seed: int, min_test: int) -> None:
+    """Create temp table ``split_assignments(repo_hash, split, stratum)`` from ``source``.
 
-
-def assign(repos: list[dict], existing: dict[str, tuple[str, str]], *, seed: int = 17, min_test: int = 40) -> SplitResult:
-    """``repos``: dicts with repo_hash, framework, deployment_score. ``existing``: frozen assignments."""
-    strata, merged = _strata(repos, min_test)
-    result = SplitResult(assignments=dict(existing), merged=merged)
-    result.kept = sum(1 for r in repos if r["repo_hash"] in existing)
-    fresh = [r for r in repos if r["repo_hash"] not in existing]
-    if not existing:  # first freeze: exact 20% per stratum by hash rank
-        members = defaultdict(list)
-        for r in fresh:
-            members[strata[r["repo_hash"]]].append(r["repo_hash"])
-        for stratum, hashes in members.items():
-            ranked = sorted(hashes, key=lambda h: position(h, seed))
-            n_test = round(TEST_SHARE * len(ranked))
-            for i, h in enumerate(ranked):
-                result.assignments[h] = ("test" if i < n_test else "train", stratum)
-    else:  # later additions: the hash threshold, nobody already assigned moves
-        for r in fresh:
-            h = r["repo_hash"]
-            result.assignments[h] = ("test" if position(h, seed) < TEST_SHARE else "train", strata[h])
-    result.new = len(fresh)
-    return result
-
-
-def _strata(repos: list[dict], min_test: int) -> tuple[dict[str, str], dict[str, str]]:
-    """Stratum of each repository after merging strata too small to give ``min_test`` test repos."""
+    ``source`` has repo_hash, framework, deployment_score; ``existing`` (or None) is a relation of
+    frozen assignments that are kept as they are.
+    """
     need = math.ceil(min_test / TEST_SHARE)
-    fine = {r["repo_hash"]: f"{r['framework']}|{bucket(r['deployment_score'])}" for r in repos}
-    fine_sizes = Counter(fine.values())
-    level1 = {s: s if n >= need else f"{s.split('|')[0]}|any" for s, n in fine_sizes.items()}
-    level1_sizes = Counter()
-    for s, n in fine_sizes.items():
-        level1_sizes[level1[s]] += n
-    level2 = {s: t if t == s or level1_sizes[t] >= need else "other|any" for s, t in level1.items()}
-    merged = {s: t for s, t in level2.items() if t != s}
-    return {h: level2[s] for h, s in fine.items()}, merged
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE split_assignments AS
+        WITH fine AS (
+            SELECT repo_hash, coalesce(framework, 'none') || '|' ||
+                   CASE WHEN coalesce(deployment_score, 0) <= 1 THEN 'low'
+                        WHEN deployment_score <= 3 THEN 'mid' ELSE 'high' END AS s,
+                   sha256('{int(seed)}:' || repo_hash) AS pos
+            FROM {source}),
+        sizes AS (SELECT s, count(*) AS n FROM fine GROUP BY s),
+        level1 AS (SELECT s, n, CASE WHEN n >= {need} THEN s ELSE split_part(s, '|', 1) || '|any' END AS t
+                   FROM sizes),
+        level1_sizes AS (SELECT t, sum(n) AS n FROM level1 GROUP BY t),
+        level2 AS (SELECT l.s, CASE WHEN l.t = l.s OR z.n >= {need} THEN l.t ELSE 'other|any' END AS stratum
+                   FROM level1 l JOIN level1_sizes z USING (t)),
+        placed AS (SELECT f.repo_hash, f.s AS fine, l.stratum, f.pos FROM fine f JOIN level2 l USING (s)),
+        fresh AS (SELECT * FROM placed {f"WHERE repo_hash NOT IN (SELECT repo_hash FROM {existing})" if existing
+                                          else ""}),
+        ranked AS (SELECT *, row_number() OVER (PARTITION BY stratum ORDER BY pos) AS rank,
+                          count(*) OVER (PARTITION BY stratum) AS members FROM fresh)
+        SELECT repo_hash,
+               CASE WHEN {"substr(pos, 1, " + str(HEX_DIGITS) + f") <= '{TEST_PREFIX_MAX}'" if existing
+                          else f"rank <= round({TEST_SHARE} * members)"} THEN 'test' ELSE 'train' END AS split,
+               stratum, fine, 'new' AS origin
+        FROM ranked
+        {f"UNION ALL SELECT repo_hash, split, stratum, NULL, 'kept' FROM {existing}" if existing else ""}
+    """)
 
 
 FEATURE_COLUMNS = (
@@ -89,3 +86,61 @@ LABEL_COLUMNS = ("risk_score", "finding_rules", "finding_severities", "finding_i
 METADATA_COLUMNS = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork",
                     "fork_parent", "license", "github_topics", "primary_language", "language_bytes", "has_readme",
                     "discovery_query", "selection_stratum", "collected_at", "framework_versions", "llm_providers")
+
+
+def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40) -> dict:
+    """Assign the usable repositories, store the frozen assignments, export train/test; returns a summary."""
+    store = layout.split / "assignments.parquet"
+    schema.refresh(conn, layout, version)
+    if store.exists():
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
+                     f"FROM read_parquet('{store}')")
+    conn.execute(f"""CREATE OR REPLACE TEMP VIEW split_input AS
+                     SELECT repo_hash, frameworks[1] AS framework,
+                            deployment_signals.deployment_score AS deployment_score
+                     FROM scan_dataset WHERE {USABLE}""")
+    assign_sql(conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store.parent / ".assignments.parquet.tmp"
+    conn.execute(f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
+                 f"TO '{tmp}' (FORMAT PARQUET)")
+    os.replace(tmp, store)
+    merged = dict(conn.execute("""SELECT DISTINCT fine, stratum FROM split_assignments
+                                  WHERE origin = 'new' AND fine <> stratum ORDER BY 1""").fetchall())
+    kept, new = conn.execute("SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') "
+                             "FROM split_assignments").fetchone()
+    schema.refresh(conn, layout, version)  # the manifest now carries the split
+    columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
+    _stage_exports(conn, columns)
+    exports = {name: _export(conn, layout.split, name) for name in ("train", "test")}
+    in_both = conn.execute(f"""SELECT count(*) FROM (
+        SELECT repo_hash FROM read_parquet('{layout.split / "train.parquet"}')
+        INTERSECT SELECT repo_hash FROM read_parquet('{layout.split / "test.parquet"}'))""").fetchone()[0]
+    undersized = dict(conn.execute(f"""SELECT stratum, count(*) FROM read_parquet('{store}') WHERE split = 'test'
+                                       GROUP BY 1 HAVING count(*) < {int(min_test)} ORDER BY 1""").fetchall())
+    counts = dict(conn.execute(f"SELECT split, count(*) FROM read_parquet('{store}') GROUP BY 1").fetchall())
+    return {"train": counts.get("train", 0), "test": counts.get("test", 0), "kept": kept, "new": new,
+            "merged": merged, "undersized": undersized, "exports": exports, "in_both": in_both,
+            "feature_fields": [f.name for f in pq.read_schema(layout.split / "train.parquet").field("features").type]}
+
+
+def _stage_exports(conn, columns: set[str]) -> None:
+    """One pass over the joined dataset: features, labels and metadata in three separate structs."""
+    def pack(wanted) -> str:
+        return "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in wanted if c in columns) + ")"
+
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE split_export AS
+                     SELECT repo_hash, full_name AS repo_full_name, split,
+                            {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
+                            {pack(METADATA_COLUMNS)} AS metadata
+                     FROM scan_dataset WHERE {USABLE} AND split IS NOT NULL ORDER BY repo_hash""")
+
+
+def _export(conn, folder: Path, name: str) -> str:
+    """train or test as Parquet and JSONL, each written beside its target and renamed into place."""
+    for fmt, suffix in (("PARQUET", "parquet"), ("JSON", "jsonl")):
+        target = folder / f"{name}.{suffix}"
+        tmp = folder / f".{name}.{suffix}.tmp"
+        conn.execute(f"COPY (SELECT * FROM split_export WHERE split = '{name}') TO '{tmp}' (FORMAT {fmt})")
+        os.replace(tmp, target)
+    return str(folder / f"{name}.parquet")

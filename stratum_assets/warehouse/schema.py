@@ -7,8 +7,9 @@ atomically, and the views below read them all. Only unpartitioned assets
 here is idempotent (``CREATE OR REPLACE``), so any asset may call
 :func:`refresh` before it queries.
 
-* ``repo_manifest`` — table, the active frozen manifest version plus each
-  repository's train/test ``split`` once the split exists.
+* ``repo_manifest`` — the active frozen manifest version (a view over its
+  read-only Parquet file) plus each repository's train/test ``split`` once
+  the split exists.
 * ``scan_results`` / ``quarantine`` — views over every partition's
   ``scans/v<N>/<chunk>/{scan_results,quarantine}.parquet`` (empty, typed views
   until a partition ran).
@@ -32,12 +33,16 @@ _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
     manifest = layout.manifests / f"v{version}" / "manifest.parquet"
     assignments = layout.split / "assignments.parquet"
-    if assignments.exists():  # the frozen file stays as it is; the table carries the split beside it
-        conn.execute(f"""CREATE OR REPLACE TABLE repo_manifest AS
+    # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
+    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' "
+                    "AND schema_name = 'main'").fetchone()[0]:
+        conn.execute("DROP TABLE repo_manifest")  # databases written before it became a view
+    if assignments.exists():
+        conn.execute(f"""CREATE OR REPLACE VIEW repo_manifest AS
                          SELECT m.*, s.split FROM read_parquet({_sql(manifest)}) m
                          LEFT JOIN read_parquet({_sql(assignments)}) s USING (repo_hash)""")
     else:
-        conn.execute(f"CREATE OR REPLACE TABLE repo_manifest AS SELECT *, NULL::VARCHAR AS split "
+        conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
                      f"FROM read_parquet({_sql(manifest)})")
     # Partition directories are named v<N>-c<NNNN>; a swap's temporary ".v1-c0000.new-*" never matches.
     _view_over(conn, "scan_results", layout.scans(version), "scan_results.parquet", _EMPTY_SCAN_RESULTS)
