@@ -2,7 +2,7 @@
 
 The sample is deterministic (hash of repo_hash and a seed within each
 quintile). A reviewer fills ``reviewer_risky`` (yes/no) in a copy named
-``label_audit_reviewed.csv``; the check then compares it with the scanner's
+``data/label_audit/reviewed.csv``; the check then compares it with the scanner's
 binary label (risk_score >= 50) and wants at least 80% agreement.
 """
 

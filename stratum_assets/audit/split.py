@@ -90,6 +90,12 @@ METADATA_COLUMNS = ("github_stars", "github_forks", "last_commit_date", "repo_cr
 
 def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40) -> dict:
     """Assign the usable repositories, store the frozen assignments, export train/test; returns a summary."""
+    summary = freeze_assignments(conn, layout, version, seed=seed, min_test=min_test)
+    return summary | export_splits(conn, layout, version)
+
+
+def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40) -> dict:
+    """Keep every stored assignment, assign the repositories without one, store them all (atomically)."""
     store = layout.split / "assignments.parquet"
     schema.refresh(conn, layout, version)
     if store.exists():
@@ -109,38 +115,49 @@ def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: in
                                   WHERE origin = 'new' AND fine <> stratum ORDER BY 1""").fetchall())
     kept, new = conn.execute("SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') "
                              "FROM split_assignments").fetchone()
-    schema.refresh(conn, layout, version)  # the manifest now carries the split
-    columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
-    _stage_exports(conn, columns)
-    exports = {name: _export(conn, layout.split, name) for name in ("train", "test")}
-    in_both = conn.execute(f"""SELECT count(*) FROM (
-        SELECT repo_hash FROM read_parquet('{layout.split / "train.parquet"}')
-        INTERSECT SELECT repo_hash FROM read_parquet('{layout.split / "test.parquet"}'))""").fetchone()[0]
     undersized = dict(conn.execute(f"""SELECT stratum, count(*) FROM read_parquet('{store}') WHERE split = 'test'
                                        GROUP BY 1 HAVING count(*) < {int(min_test)} ORDER BY 1""").fetchall())
     counts = dict(conn.execute(f"SELECT split, count(*) FROM read_parquet('{store}') GROUP BY 1").fetchall())
     return {"train": counts.get("train", 0), "test": counts.get("test", 0), "kept": kept, "new": new,
-            "merged": merged, "undersized": undersized, "exports": exports, "in_both": in_both,
+            "merged": merged, "undersized": undersized}
+
+
+def export_splits(conn, layout, version: int) -> dict:
+    """Write train/test (Parquet + JSONL) from the stored assignments, then verify no repository is in both."""
+    schema.refresh(conn, layout, version)  # the manifest view joins the stored split
+    columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
+    exports = {name: _export(conn, layout.split, name, columns) for name in ("train", "test")}
+    in_both = conn.execute(f"""SELECT count(*) FROM (
+        SELECT repo_hash FROM read_parquet('{layout.split / "train.parquet"}')
+        INTERSECT SELECT repo_hash FROM read_parquet('{layout.split / "test.parquet"}'))""").fetchone()[0]
+    return {"exports": exports, "in_both": in_both,
             "feature_fields": [f.name for f in pq.read_schema(layout.split / "train.parquet").field("features").type]}
 
 
-def _stage_exports(conn, columns: set[str]) -> None:
-    """One pass over the joined dataset: features, labels and metadata in three separate structs."""
+def _export_query(columns: set[str], name: str) -> str:
+    """One split's rows: features, labels and metadata in three separate structs, in repo_hash order."""
     def pack(wanted) -> str:
         return "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in wanted if c in columns) + ")"
 
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE split_export AS
-                     SELECT repo_hash, full_name AS repo_full_name, split,
-                            {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
-                            {pack(METADATA_COLUMNS)} AS metadata
-                     FROM scan_dataset WHERE {USABLE} AND split IS NOT NULL ORDER BY repo_hash""")
+    return f"""SELECT repo_hash, full_name AS repo_full_name, split,
+                      {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
+                      {pack(METADATA_COLUMNS)} AS metadata
+               FROM scan_dataset WHERE {USABLE} AND split = '{name}' ORDER BY repo_hash"""
 
 
-def _export(conn, folder: Path, name: str) -> str:
-    """train or test as Parquet and JSONL, each written beside its target and renamed into place."""
-    for fmt, suffix in (("PARQUET", "parquet"), ("JSON", "jsonl")):
-        target = folder / f"{name}.{suffix}"
-        tmp = folder / f".{name}.{suffix}.tmp"
-        conn.execute(f"COPY (SELECT * FROM split_export WHERE split = '{name}') TO '{tmp}' (FORMAT {fmt})")
-        os.replace(tmp, target)
-    return str(folder / f"{name}.parquet")
+def _export(conn, folder: Path, name: str, columns: set[str]) -> str:
+    """train or test as Parquet, then JSONL from that Parquet (one join, not two), each renamed into place."""
+    parquet, jsonl = folder / f"{name}.parquet", folder / f"{name}.jsonl"
+    tmp_parquet, tmp_jsonl = folder / f".{name}.parquet.tmp", folder / f".{name}.jsonl.tmp"
+    conn.execute(f"COPY ({_export_query(columns, name)}) TO '{tmp_parquet}' (FORMAT PARQUET)")
+    # One thread: DuckDB's parallel, order-preserving JSON writer buffers whole row groups of these wide rows
+    # per thread (out of memory under a 700 MB limit at a million repositories); one thread is as fast here.
+    threads = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+    conn.execute("SET threads = 1")
+    try:
+        conn.execute(f"COPY (SELECT * FROM read_parquet('{tmp_parquet}')) TO '{tmp_jsonl}' (FORMAT JSON)")
+    finally:
+        conn.execute(f"SET threads = {int(threads)}")
+    os.replace(tmp_parquet, parquet)
+    os.replace(tmp_jsonl, jsonl)
+    return str(parquet)
