@@ -3,6 +3,10 @@
 * ``stratum-assets run`` — build the whole dataset (every stage, every
   partition) on the embedded offline GitHub, or on real GitHub when
   ``GITHUB_TOKEN`` is set, and print the quality gates.
+* ``stratum-assets backfill`` — re-run only the partitions that failed or
+  never ran (then the audit stages), like the UI's "failed and missing" backfill.
+* ``stratum-assets status`` — progress, outcomes, failure reasons and ETA,
+  read from the data directory (works while a build runs).
 * ``stratum-assets sandbox serve`` — run the loopback GitHub emulator on its
   own, e.g. for ``dagster dev`` sessions or to poke at it with curl and git.
 * ``stratum-assets scan PATH --json`` — the built-in scanner on one checkout:
@@ -28,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
     run.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+    backfill = sub.add_parser("backfill", help="re-run the failed and missing partitions, then the audit stages")
+    backfill.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+    status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
+    status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     scan = sub.add_parser("scan", help="scan one checkout with the built-in scanner and print its ping")
     scan.add_argument("path", type=Path)
     scan.add_argument("--json", action="store_true", help="print the ping as one JSON object (the default)")
@@ -43,8 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--size", type=int, default=400)
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
     args = parser.parse_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "backfill"):
         return _run(args)
+    if args.command == "status":
+        from .warehouse.status import read_status, render
+        from .warehouse.layout import Layout
+
+        print(render(read_status(Layout(args.data))))
+        return 0
     if args.command == "scan":
         return _scan(args)
     if args.command == "rules":
@@ -74,10 +88,10 @@ def _run(args) -> int:
     import dagster as dg
 
     from .definitions import defs
-    from .runner import build_everything
+    from .runner import backfill_unfinished, build_everything
 
     with dg.DagsterInstance.get() as instance:
-        report = build_everything(defs, instance)
+        report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
@@ -86,7 +100,8 @@ def _run(args) -> int:
         print(f"\nA stage failed ({stage}); its run is in the Dagster UI with the error.")
     if report.failed_partitions:
         print(f"\n{len(report.failed_partitions)} partitions failed: {', '.join(report.failed_partitions)}; "
-              "re-run them from the UI (Backfill > failed) or with this command again.")
+              "re-run just those with `stratum-assets backfill` (or in the UI: scan_results > Partitions > "
+              "Materialize > Failed and missing).")
     return 0 if report.ok else 1
 
 

@@ -30,36 +30,85 @@ class BuildReport:
         return not self.failed_partitions and not self.failed_stages
 
 
+@dataclass
+class _Plan:
+    """The graph cut in three: unpartitioned stages before the partitions, the partitioned ones, the rest."""
+
+    job: dg.JobDefinition
+    before: list[dg.AssetKey]
+    partitioned: list[dg.AssetKey]
+    after: list[dg.AssetKey]
+    partitions_def: dg.PartitionsDefinition | None
+
+    @classmethod
+    def of(cls, defs: dg.Definitions) -> _Plan:
+        graph = defs.resolve_asset_graph()
+        keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
+        partitioned = [k for k in keys if graph.get(k).is_partitioned]
+        first = keys.index(partitioned[0]) if partitioned else len(keys)
+        return cls(job=defs.resolve_implicit_global_asset_job_def(),
+                   before=[k for k in keys[:first] if not graph.get(k).is_partitioned], partitioned=partitioned,
+                   after=[k for k in keys[first:] if not graph.get(k).is_partitioned],
+                   partitions_def=graph.get(partitioned[0]).partitions_def if partitioned else None)
+
+    def partition_keys(self, instance: dg.DagsterInstance) -> list[str]:
+        if self.partitions_def is None:
+            return []
+        return list(self.partitions_def.get_partition_keys(dynamic_partitions_store=instance))
+
+    def unfinished_partitions(self, instance: dg.DagsterInstance) -> list[str]:
+        """Partitions whose latest attempt failed, or that never materialized (not those in progress)."""
+        keys = self.partition_keys(instance)
+        unfinished = set()
+        for asset in self.partitioned:  # e.g. scan_results and quarantine: both must be there
+            status = instance.get_status_by_partition(asset, keys, self.partitions_def) or {}
+            unfinished |= {k for k in keys if status.get(k) in (None, dg.AssetPartitionStatus.FAILED)}
+        return [k for k in keys if k in unfinished]
+
+
 def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
                      log: Callable[[str], None] = print) -> BuildReport:
-    graph = defs.resolve_asset_graph()
-    keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
-    partitioned = [k for k in keys if graph.get(k).is_partitioned]
-    first_partitioned = keys.index(partitioned[0]) if partitioned else len(keys)
-    before = [k for k in keys[:first_partitioned] if not graph.get(k).is_partitioned]
-    after = [k for k in keys[first_partitioned:] if not graph.get(k).is_partitioned]
+    plan = _Plan.of(defs)
     report = BuildReport()
-    if not keys:
+    if not (plan.before or plan.partitioned or plan.after):
         log("The asset graph is empty: nothing to build yet.")
         return report
-    job = defs.resolve_implicit_global_asset_job_def()
-    if before:
-        log(f"Stage 1/3: {len(before)} assets up to the manifest")
-        _run(job, instance, before, None, report)
-    if partitioned:
-        partitions_def = graph.get(partitioned[0]).partitions_def
-        partition_keys = list(partitions_def.get_partition_keys(dynamic_partitions_store=instance))
-        log(f"Stage 2/3: {len(partition_keys)} partitions of {', '.join(k.to_user_string() for k in partitioned)}")
-        for i, partition in enumerate(partition_keys, 1):
-            ok = _run(job, instance, partitioned, partition, report, raise_on_error=False)
-            log(f"  partition {partition} ({i}/{len(partition_keys)}): {'ok' if ok else 'FAILED'}")
-            if not ok:
-                report.failed_partitions.append(partition)
-    if after:
-        log(f"Stage 3/3: {len(after)} assets after the partitions")
-        if not _run(job, instance, after, None, report, raise_on_error=False):
-            report.failed_stages.append("after the partitions: " + ", ".join(k.to_user_string() for k in after))
+    if plan.before:
+        log(f"Stage 1/3: {len(plan.before)} assets up to the manifest")
+        _run(plan.job, instance, plan.before, None, report)
+    _partitions_then_after(plan, instance, plan.partition_keys(instance), report, log)
     return report
+
+
+def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
+                        log: Callable[[str], None] = print) -> BuildReport:
+    """Re-run only the partitions that failed or never ran, then the stages after the partitions.
+
+    The terminal twin of the UI's "Materialize > Failed and missing" backfill: partitions that
+    succeeded are not touched, so their pings and timings stay as they were.
+    """
+    plan = _Plan.of(defs)
+    report = BuildReport()
+    todo = plan.unfinished_partitions(instance)
+    if not todo:
+        log("Every partition is materialized: nothing to backfill.")
+    _partitions_then_after(plan, instance, todo, report, log)
+    return report
+
+
+def _partitions_then_after(plan: _Plan, instance, partition_keys: list[str], report: BuildReport, log) -> None:
+    if partition_keys:
+        log(f"Stage 2/3: {len(partition_keys)} partitions of "
+            f"{', '.join(k.to_user_string() for k in plan.partitioned)}")
+    for i, partition in enumerate(partition_keys, 1):
+        ok = _run(plan.job, instance, plan.partitioned, partition, report, raise_on_error=False)
+        log(f"  partition {partition} ({i}/{len(partition_keys)}): {'ok' if ok else 'FAILED'}")
+        if not ok:
+            report.failed_partitions.append(partition)
+    if plan.after:
+        log(f"Stage 3/3: {len(plan.after)} assets after the partitions")
+        if not _run(plan.job, instance, plan.after, None, report, raise_on_error=False):
+            report.failed_stages.append("after the partitions: " + ", ".join(k.to_user_string() for k in plan.after))
 
 
 def _run(job, instance, selection, partition, report: BuildReport, raise_on_error: bool = True) -> bool:

@@ -1,6 +1,7 @@
 """``scan_results`` + ``quarantine`` per manifest chunk, and ``pipeline_run_log`` over all of them."""
 
 import json
+from datetime import datetime, timezone
 
 import dagster as dg
 import pyarrow.compute as pc
@@ -59,7 +60,8 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         raise dg.Failure(f"{chunk}: all {len(rows)} repositories hit GitHub's rate limit; nothing was written, "
                          "the previous state is intact — retry the partition", metadata=stats)
     folder = replace_partition(layout.scan_partition(version, chunk), pings_table(stored_rows(result)),
-                               quarantine_table(quarantine_rows(result)), {**stats, "chunk": chunk})
+                               quarantine_table(quarantine_rows(result)),
+                               {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()})
     stored = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
     quarantined = pq.read_table(folder / "quarantine.parquet", columns=["repo_hash"]).column(0).to_pylist()
     expected = sorted(r["repo_hash"] for r in rows)

@@ -1,0 +1,114 @@
+"""``stratum-assets status``: where a build stands, read from the warehouse files alone.
+
+It opens an in-memory DuckDB over the Parquet files instead of ``data/stratum.duckdb``, so it
+works while a build holds that file, and it needs no Dagster instance: progress, outcome and
+status breakdowns, failure reasons, and an ETA from the throughput of the partitions finished
+so far (wall clock from the first partition's start to the last one's end, so partitions that
+ran in parallel count once).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+
+from ..manifest.store import ManifestStore
+from . import schema
+from .layout import Layout
+
+
+@dataclass
+class Status:
+    manifest_version: int | None
+    total: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    partitions_total: int = 0
+    partitions_done: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    repos_per_min: float | None = None
+
+    @property
+    def done(self) -> int:
+        return self.stored + self.quarantined
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.done
+
+    @property
+    def eta(self) -> timedelta | None:
+        if not self.pending:
+            return timedelta(0)
+        if not self.repos_per_min:
+            return None
+        return timedelta(minutes=self.pending / self.repos_per_min)
+
+
+def read_status(layout: Layout) -> Status:
+    version = ManifestStore(layout.manifests).active()
+    if version is None:
+        return Status(manifest_version=None)
+    conn = duckdb.connect()
+    schema.refresh(conn, layout, version)
+    total, stored, quarantined, partitions_total = conn.execute("""
+        SELECT count(*), count(*) FILTER (outcome = 'stored'), count(*) FILTER (outcome = 'quarantined'),
+               count(DISTINCT chunk_id) FROM scan_dataset""").fetchone()
+    stats = [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))]
+    return Status(
+        manifest_version=version, total=total, stored=stored, quarantined=quarantined,
+        partitions_total=partitions_total, partitions_done=len(stats),
+        by_status=_counts(conn, "SELECT scan_status, count(*) FROM scan_results GROUP BY 1"),
+        failure_reasons=_counts(conn, "SELECT failure_reason, count(*) FROM scan_results "
+                                      "WHERE failure_reason IS NOT NULL GROUP BY 1"),
+        repos_per_min=throughput(stats),
+    )
+
+
+def throughput(stats: list[dict]) -> float | None:
+    """Repositories per minute over the wall-clock span of the finished partitions."""
+    spans = [(datetime.fromisoformat(s["finished_at"]) - timedelta(seconds=s.get("duration_s", 0)),
+              datetime.fromisoformat(s["finished_at"]), s.get("repos", 0)) for s in stats if s.get("finished_at")]
+    if not spans:
+        return None
+    seconds = (max(end for _, end, _ in spans) - min(start for start, _, _ in spans)).total_seconds()
+    repos = sum(n for _, _, n in spans)
+    return round(60 * repos / seconds, 1) if seconds > 0 else None
+
+
+def _counts(conn, sql: str) -> dict[str, int]:
+    return dict(sorted(conn.execute(sql).fetchall(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def render(status: Status, width: int = 40) -> str:
+    """The terminal view: one progress bar, then the breakdowns."""
+    if status.manifest_version is None:
+        return "No manifest yet: run `stratum-assets run` (or materialize repo_manifest) first."
+    share = status.done / status.total if status.total else 0.0
+    bar = "#" * round(width * share) + "." * (width - round(width * share))
+    lines = [
+        f"manifest v{status.manifest_version}: {status.total:,} repositories in {status.partitions_total} partitions",
+        f"[{bar}] {share:6.1%}  {status.done:,} accounted for, {status.pending:,} pending",
+        f"partitions: {status.partitions_done}/{status.partitions_total} written",
+        f"outcomes: stored {status.stored:,}, quarantined {status.quarantined:,}, pending {status.pending:,}",
+    ]
+    if status.by_status:
+        lines.append("scan status: " + ", ".join(f"{k} {v:,}" for k, v in status.by_status.items()))
+    if status.failure_reasons:
+        lines.append("failure reasons: " + ", ".join(f"{k} {v:,}" for k, v in status.failure_reasons.items()))
+    if status.repos_per_min:
+        eta = status.eta
+        lines.append(f"throughput: {status.repos_per_min:,.1f} repos/min"
+                     + (f"; ETA {_duration(eta)}" if eta else "; done"))
+    elif status.pending:
+        lines.append("throughput: no finished partition yet, no ETA")
+    return "\n".join(lines)
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"

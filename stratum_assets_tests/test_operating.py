@@ -1,0 +1,110 @@
+"""Operating a build: failed partitions backfilled, the status command, audit kept fresh.
+
+One real build on a loopback emulator that breaks mid-run: after the first partition,
+every git request is answered 429 until the second partition has failed, so the build
+ends with failed partitions — the situation a user backfills.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.assets.audit import audit_report, label_audit_sample, train_test_split
+from stratum_assets.assets.discovery import candidate_assets
+from stratum_assets.assets.manifest import repo_manifest
+from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.runner import backfill_unfinished, build_everything
+from stratum_assets.sandbox.limits import Fault
+from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_assets.warehouse.layout import Layout
+from stratum_assets.warehouse.status import read_status, render, throughput
+
+ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
+          label_audit_sample]
+
+
+@pytest.fixture(scope="module")
+def broken_build(universe, tmp_path_factory):
+    """(data, instance, defs, emulator, first report, status seen while the build was broken)."""
+    root = tmp_path_factory.mktemp("operating")
+    data = root / "data"
+    with GitHubEmulator(universe, root / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
+        resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+                     "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
+        defs = dg.Definitions(assets=ASSETS, resources=resources)
+        seen = {}
+
+        def break_after_first_partition(line: str) -> None:
+            if "(1/" in line:  # the first partition is in: GitHub starts refusing every clone
+                em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
+            elif "(2/" in line:  # the second has failed: GitHub recovers; later partitions go through
+                em.faults.clear()
+                seen["status"] = read_status(Layout(data))
+
+        with dg.instance_for_test() as instance:
+            report = build_everything(defs, instance, log=break_after_first_partition)
+            yield data, instance, defs, em, report, seen
+
+
+def test_a_broken_partition_fails_whole_and_the_build_says_so(broken_build):
+    data, instance, _, _, report, seen = broken_build
+    partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
+    assert report.failed_partitions == [partitions[1]]
+    assert not (data / "scans" / "v1" / partitions[1]).exists(), "a rate-limited partition writes nothing"
+    status = seen["status"]
+    assert status.partitions_done == 1 and status.pending > 0 and status.repos_per_min > 0
+    assert status.eta is not None and status.eta.total_seconds() > 0
+
+
+def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broken_build):
+    data, instance, defs, _, _, _ = broken_build
+    partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
+    untouched = {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in partitions
+                 if p != partitions[1]}
+    lines = []
+    report = backfill_unfinished(defs, instance, log=lines.append)
+    assert report.ok, report
+    assert lines[:2] == ["Stage 2/3: 1 partitions of quarantine, scan_results",
+                         f"  partition {partitions[1]} (1/1): ok"], lines
+    assert instance.get_materialized_partitions(dg.AssetKey("scan_results")) == set(partitions)
+    assert {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in untouched} == untouched
+    assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        outcomes = dict(conn.execute("SELECT outcome, count(*) FROM scan_dataset GROUP BY 1").fetchall())
+        manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
+    assert "pending" not in outcomes and sum(outcomes.values()) == manifest_rows
+    log = json.loads((data / "pipeline_run_log.json").read_text())
+    assert log["stored"] + log["quarantined"] == log["total_repos"] == manifest_rows
+    audit = instance.get_latest_materialization_event(dg.AssetKey("audit_report"))
+    assert audit.run_id in report.runs, "the audit was refreshed after the backfill"
+    assert "## 9. Gates" in (data / "dataset_audit_report.md").read_text()
+
+    again = []
+    assert backfill_unfinished(defs, instance, log=again.append).ok
+    assert again[0] == "Every partition is materialized: nothing to backfill."
+
+
+def test_status_command_reads_the_finished_build(broken_build):
+    data = broken_build[0]
+    out = subprocess.run([sys.executable, "-m", "stratum_assets.cli", "status", "--data", str(data)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    status = read_status(Layout(data))
+    assert status.pending == 0 and status.done == status.total > 0
+    assert f"{status.total:,} accounted for, 0 pending" in out
+    assert "scan status: " in out and "failure reasons: " in out and "; done" in out
+    assert render(status) == out.rstrip("\n")
+
+
+def test_status_before_any_manifest_and_throughput_over_overlapping_partitions(tmp_path):
+    assert "No manifest yet" in render(read_status(Layout(tmp_path)))
+    # two partitions of 60 repos that ran side by side for a minute: 120 repos/min, not 60
+    stats = [{"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"},
+             {"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"}]
+    assert throughput(stats) == 120.0
