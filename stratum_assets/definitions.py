@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .assets.audit import audit_report, label_audit_sample, train_test_split
+from .assets.automation import keep_audit_fresh
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
@@ -16,6 +17,7 @@ from .resources import DataResource, GitHubResource, ScannerResource
 defs = dg.Definitions(
     assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
             label_audit_sample],
+    sensors=[keep_audit_fresh],
     resources={
         "github": GitHubResource(),
         "data": DataResource(),

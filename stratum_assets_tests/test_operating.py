@@ -19,6 +19,7 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_assets.runner import backfill_unfinished, build_everything
 from stratum_assets.sandbox.limits import Fault
@@ -89,6 +90,22 @@ def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broke
     again = []
     assert backfill_unfinished(defs, instance, log=again.append).ok
     assert again[0] == "Every partition is materialized: nothing to backfill."
+
+
+def test_rescanning_a_partition_requests_the_audit_once_it_is_done(broken_build):
+    data, instance, defs, _, _, _ = broken_build
+    after_scans = {"pipeline_run_log", "audit_report", "train_test_split", "label_audit_sample"}
+    fresh = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert fresh.total_requested == 0, "everything is up to date after the backfill"
+    chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=instance, partition_key=chunk,
+                                  asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")]).success
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=fresh.cursor)
+    requested = {key for key in after_scans if tick.get_num_requested(dg.AssetKey(key))}
+    assert requested == after_scans and tick.total_requested == len(after_scans), requested
+    sensor = project_defs.resolve_sensor_def("keep_audit_fresh")  # the one `dagster dev` runs, on by default
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_status_command_reads_the_finished_build(broken_build):

@@ -12,6 +12,7 @@ from ..manifest.store import ManifestStore
 from ..resources import DataResource, GitHubResource
 from ..warehouse import schema
 from ..warehouse.files import write_text_atomic
+from .automation import AFTER_THE_SCANS
 
 GATES = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8")
 FRAMEWORK_STRATA = {"LangChain": ("langchain_active", "langchain_mature"), "CrewAI": ("crewai",),
@@ -25,6 +26,7 @@ class AuditConfig(dg.Config):
 
 
 @dg.asset(
+    automation_condition=AFTER_THE_SCANS,
     group_name="audit",
     deps=["pipeline_run_log"],
     kinds={"duckdb"},
@@ -72,6 +74,7 @@ class SplitConfig(dg.Config):
 
 
 @dg.asset(
+    automation_condition=AFTER_THE_SCANS,
     group_name="audit",
     deps=["pipeline_run_log"],
     kinds={"parquet", "duckdb"},
@@ -101,6 +104,7 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
 
 
 @dg.asset(
+    automation_condition=AFTER_THE_SCANS,
     group_name="audit",
     deps=["pipeline_run_log"],
     kinds={"csv"},

@@ -14,6 +14,7 @@ from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, store
 from ..scanning.storage import pings_table, quarantine_table, replace_partition
 from ..warehouse import runlog, schema
 from ..warehouse.files import write_text_atomic
+from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
 
@@ -84,6 +85,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
 
 
 @dg.asset(
+    automation_condition=AFTER_THE_SCANS,
     group_name="scanning",
     deps=["scan_results", "quarantine"],
     kinds={"duckdb"},
