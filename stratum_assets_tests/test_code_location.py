@@ -18,14 +18,23 @@ def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
 
 
+def test_only_discovery_draws_on_the_github_api_pool():
+    from stratum_assets.definitions import defs
+
+    pools = {a.op.name: a.op.pool for a in defs.assets}
+    assert {name for name, pool in pools.items() if pool} == {n for n in pools if n.startswith("candidates_")}
+    assert set(pools.values()) == {"github_api", None}
+
+
 def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    code = ("import dagster as dg; i = dg.DagsterInstance.get(); "
-            "print(type(i.run_coordinator).__name__, i.run_retries_enabled, i.run_retries_max_retries)")
+    code = ("import dagster as dg; i = dg.DagsterInstance.get(); c = i.get_concurrency_config(); "
+            "print(type(i.run_coordinator).__name__, i.run_retries_enabled, i.run_retries_max_retries, "
+            "c.run_queue_config.max_concurrent_runs, c.pool_config.default_pool_limit)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["QueuedRunCoordinator", "True", "2"]
+    assert out.stdout.split() == ["QueuedRunCoordinator", "True", "2", "2", "1"]
     assert (tmp_path / "data" / "dagster" / "storage").is_dir(), "instance state lives under data/"
 
 

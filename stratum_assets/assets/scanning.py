@@ -39,7 +39,6 @@ def chunk_version(chunk: str) -> int:
     ],
     check_specs=[dg.AssetCheckSpec("every_repo_accounted_for", asset="scan_results",
                                    description="stored pings + quarantined rows == manifest rows of the chunk")],
-    pool="scan_partitions",
 )
 def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github: GitHubResource,
                    scanner: ScannerResource, data: DataResource):
