@@ -1,0 +1,143 @@
+"""Scale-out on one machine: Postgres instance storage, the multiprocess executor, parallel partitions.
+
+The test starts its own PostgreSQL server on loopback, points a fresh DAGSTER_HOME at it
+(the project's dagster.yaml with the storage swapped, as docs/SCALE_OUT.md says), and
+drives the code location with the stock ``dagster`` CLI: discovery + manifest in one run
+whose ten steps run in child processes (multiprocess executor, github_api pool limit 1),
+then every scan partition as its own run, all launched at once, then the run log.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    return str(found) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server: (host, port, user, database)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs them")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    # Under /tmp itself: pytest's own temporary folders are private to the user running the tests.
+    folder = Path(tempfile.mkdtemp(prefix="stratum-postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    port = _free_port()
+    cluster = folder / "cluster"
+    subprocess.run([*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True, timeout=120)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+                   check=True, capture_output=True, timeout=120)
+    try:
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="stratum", dbname="postgres")
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        conn.cursor().execute("CREATE DATABASE dagster")
+        conn.close()
+        yield "127.0.0.1", port, "stratum", "dagster"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-m", "fast", "-w", "stop"], capture_output=True,
+                       timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _instance_home(tmp_path: Path, postgres) -> Path:
+    """The project's dagster.yaml with Postgres storage instead of SQLite; nothing else changes."""
+    host, port, user, db = postgres
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["storage"] = {"postgres": {"postgres_db": {"hostname": host, "port": port, "username": user,
+                                                      "password": "", "db_name": db,
+                                                      # SQLAlchemy 2.1 defaults to psycopg 3; dagster-postgres
+                                                      # brings psycopg2
+                                                      "scheme": "postgresql+psycopg2"}}}
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def _dagster(home: Path, *args: str, timeout: int = 600) -> subprocess.Popen:
+    env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1"}
+    env.pop("GITHUB_TOKEN", None)
+    return subprocess.Popen([DAGSTER, *args, "-m", "stratum_assets.definitions"], cwd=home, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path):
+    home = _instance_home(tmp_path, postgres)
+    discovery = ",".join(f"candidates_{name}" for name in (
+        "langchain_active", "langchain_mature", "crewai", "langgraph", "autogen", "llamaindex",
+        "agno_smolagents_other", "multi_framework", "high_maturity", "discovery_pool")) + ",repo_manifest"
+    stage1 = _finish(_dagster(home, "asset", "materialize", "--select", discovery))
+    assert "Executing steps using multiprocess executor" in stage1
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        discovery_run = instance.get_run_records(limit=1)[0].dagster_run.run_id
+        assert _overlaps(_step_windows(instance, discovery_run, "candidates_")) == 0, "github_api pool: one at a time"
+        partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
+    assert len(partitions) >= 3
+
+    launched = [_dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
+                for p in partitions]
+    for proc in launched:
+        _finish(proc)
+    _finish(_dagster(home, "asset", "materialize", "--select", "pipeline_run_log"))
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey("scan_results")) == set(partitions)
+        records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": partitions[0]}))
+        scans = [r for r in instance.get_run_records() if r.dagster_run.tags.get("dagster/partition")]
+        assert len(scans) == len(partitions) and records
+        windows = sorted((r.start_time, r.end_time) for r in scans)
+        assert windows[1][0] < windows[0][1], "partition runs overlapped: they ran in parallel"
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")])
+        evaluation = next(iter(check.values())).event.dagster_event.event_specific_data
+        assert evaluation.passed, evaluation.metadata
+
+
+def _step_windows(instance: dg.DagsterInstance, run_id: str, prefix: str) -> list[tuple[float, float]]:
+    starts, ends = {}, {}
+    for record in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}):
+        step = record.step_key or ""
+        if step.startswith(prefix):
+            (starts if record.dagster_event_type == dg.DagsterEventType.STEP_START else ends)[step] = record.timestamp
+    assert starts and set(starts) == set(ends)
+    return sorted((starts[k], ends[k]) for k in starts)
+
+
+def _overlaps(windows: list[tuple[float, float]]) -> int:
+    return sum(1 for (_, end), (start, _) in zip(windows, windows[1:]) if start < end)
