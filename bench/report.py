@@ -1,7 +1,7 @@
 """Write one benchmark's section into docs/BENCHMARKS.md, leaving the other sections alone.
 
 The page opens with a summary table rebuilt from the sections themselves (each section's
-command and its first ``Ratio:``/``Goals:`` line), so it can never disagree with them.
+command and its ``Ratio:``/``Goals:`` lines), so it can never disagree with them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ HEADER = """# Benchmarks
 
 Every number here comes from a script under `bench/`, run on this project's machine; each section
 gives the command that reproduces it and compares against a baseline measured in the same run.
-`.venv/bin/python bench/run_all.py` re-runs them all, one after the other (about 10 minutes).
+`.venv/bin/python bench/run_all.py` re-runs them all, one after the other (about 6 minutes).
 """
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 SECTION = re.compile(r"^## (?P<title>.+?)\n(?P<body>.*?)(?=^## |\Z)", re.S | re.M)
@@ -39,8 +39,8 @@ def with_summary(text: str) -> str:
         body = match["body"]
         command = re.search(r"Command: `([^`]+)`", body)
         measured = re.search(r"_Measured (\S+?)\._", body)
-        result = re.search(r"^(?:Ratio|Goals): (.+?)(?:\.(?:\s|$)|$)", body, re.M)
-        rows.append(f"| {match['title']} | {result[1].replace('|', '/') if result else '—'} | "
+        results = re.findall(r"^(?:Ratio|Goals): (.+?)(?:\.(?:\s|$)|$)", body, re.M)
+        rows.append(f"| {match['title']} | {'; '.join(results).replace('|', '/') or '—'} | "
                     f"`{command[1] if command else '—'}` | {measured[1] if measured else '—'} |")
     table = "\n".join([START, "", f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}.", "",
                        "| benchmark | result (ratio against the same-run baseline) | command | measured |",
