@@ -7,6 +7,8 @@
   never ran (then the audit stages), like the UI's "failed and missing" backfill.
 * ``stratum-assets status`` — progress, outcomes, failure reasons and ETA,
   read from the data directory (works while a build runs).
+* ``stratum-assets publish DEST`` — copy the finished dataset version to object
+  storage (``s3://bucket/prefix``, ``gs://…``) or another directory.
 * ``stratum-assets sandbox serve`` — run the loopback GitHub emulator on its
   own, e.g. for ``dagster dev`` sessions or to poke at it with curl and git.
 * ``stratum-assets scan PATH --json`` — the built-in scanner on one checkout:
@@ -36,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
     status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
     status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
+    publish = sub.add_parser("publish", help="copy the finished dataset to object storage (s3://bucket/prefix)")
+    publish.add_argument("destination", help="s3://bucket/prefix, gs://bucket/prefix or a directory")
+    publish.add_argument("--endpoint-url", default=None,
+                         help="an S3-compatible server (MinIO, Ceph…); credentials come from the AWS_* environment")
+    publish.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     scan = sub.add_parser("scan", help="scan one checkout with the built-in scanner and print its ping")
     scan.add_argument("path", type=Path)
     scan.add_argument("--json", action="store_true", help="print the ping as one JSON object (the default)")
@@ -53,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("run", "backfill"):
         return _run(args)
+    if args.command == "publish":
+        return _publish(args)
     if args.command == "status":
         from .warehouse.status import read_status, render
         from .warehouse.layout import Layout
@@ -103,6 +112,26 @@ def _run(args) -> int:
               "re-run just those with `stratum-assets backfill` (or in the UI: scan_results > Partitions > "
               "Materialize > Failed and missing).")
     return 0 if report.ok else 1
+
+
+def _publish(args) -> int:
+    from .warehouse.layout import Layout
+    from .warehouse.publish import SUCCESS, PublishError, publish
+
+    filesystem = None
+    if args.endpoint_url:
+        import pyarrow.fs as pafs
+
+        filesystem = pafs.S3FileSystem(endpoint_override=args.endpoint_url,
+                                       region=os.environ.get("AWS_REGION", "us-east-1"))
+    try:
+        done = publish(Layout(args.data), args.destination, filesystem=filesystem)
+    except PublishError as err:
+        print(f"stratum-assets publish: {err}", file=sys.stderr)
+        return 1
+    print(f"published v{done.version} to {done.destination}/v{done.version}: {done.objects} objects, "
+          f"{done.bytes / 2**20:.1f} MiB, {sum(done.rows.values()):,} Parquet rows; {SUCCESS} written last")
+    return 0
 
 
 def _serve(args) -> int:

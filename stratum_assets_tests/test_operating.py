@@ -25,6 +25,7 @@ from stratum_assets.runner import backfill_unfinished, build_everything
 from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 from stratum_assets.warehouse.layout import Layout
+from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput
 
 ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
@@ -48,6 +49,9 @@ def broken_build(universe, tmp_path_factory):
             elif "(2/" in line:  # the second has failed: GitHub recovers; later partitions go through
                 em.faults.clear()
                 seen["status"] = read_status(Layout(data))
+                with pytest.raises(PublishError) as refused:
+                    publish(Layout(data), str(root / "published-too-early"))
+                seen["publish_refused"] = str(refused.value)
 
         with dg.instance_for_test() as instance:
             report = build_everything(defs, instance, log=break_after_first_partition)
@@ -125,3 +129,44 @@ def test_status_before_any_manifest_and_throughput_over_overlapping_partitions(t
     stats = [{"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"},
              {"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"}]
     assert throughput(stats) == 120.0
+
+
+def test_publish_refuses_a_build_with_pending_repositories(broken_build):
+    seen = broken_build[5]
+    assert "still pending" in seen["publish_refused"] and "stratum-assets backfill" in seen["publish_refused"]
+
+
+def test_the_finished_dataset_is_published_to_an_s3_compatible_server(broken_build):
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+    from moto.server import ThreadedMotoServer
+
+    data = broken_build[0]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = "http://%s:%d" % server.get_host_and_port()
+        creds = {"AWS_ACCESS_KEY_ID": "AKIASTRATUMTEST", "AWS_SECRET_ACCESS_KEY": "stratum-secret-value",
+                 "AWS_REGION": "us-east-1"}
+        s3 = pafs.S3FileSystem(access_key=creds["AWS_ACCESS_KEY_ID"], secret_key=creds["AWS_SECRET_ACCESS_KEY"],
+                               endpoint_override=endpoint, region="us-east-1", allow_bucket_creation=True)
+        s3.create_dir("datasets")
+        out = subprocess.run([sys.executable, "-m", "stratum_assets.cli", "publish", "s3://datasets/stratum",
+                              "--endpoint-url", endpoint, "--data", str(data)], env={**os.environ, **creds},
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "published v1 to s3://datasets/stratum/v1" in out.stdout
+        with s3.open_input_stream(f"datasets/stratum/v1/{SUCCESS}") as fh:
+            success = json.loads(fh.read())
+        text = json.dumps(success) + out.stdout + out.stderr
+        assert creds["AWS_SECRET_ACCESS_KEY"] not in text and creds["AWS_ACCESS_KEY_ID"] not in text
+        keys = {e["key"]: e for e in success["objects"]}
+        for key, entry in keys.items():  # every object is there, whole
+            assert s3.get_file_info(f"datasets/stratum/v1/{key}").size == entry["bytes"], key
+        assert {"manifest/v1/manifest.parquet", "split/train.parquet", "split/test.jsonl",
+                "dataset_audit_report.md", "pipeline_run_log.json"} <= set(keys)
+        published = sum(pq.read_metadata(f"datasets/stratum/v1/{k}", filesystem=s3).num_rows
+                        for k in keys if k.endswith(("/scan_results.parquet", "/quarantine.parquet")))
+        assert published == success["repositories"] == success["stored"] + success["quarantined"] > 0
+    finally:
+        server.stop()

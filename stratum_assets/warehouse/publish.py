@@ -1,0 +1,104 @@
+"""Publishing a finished dataset version to object storage (S3, GCS, or any PyArrow filesystem).
+
+The build writes to a POSIX data directory, because partitions commit by renaming a directory
+and object stores cannot rename. Consumers want the dataset in a bucket: ``publish`` copies one
+manifest version's files — frozen manifest, every partition's Parquet and stats, the split and
+its exports, the audit report, run log and label-audit sample — under ``<destination>/v<N>/``,
+and writes ``_SUCCESS.json`` last, listing every object with its size, sha256 and (for Parquet)
+row count. A reader that finds ``_SUCCESS.json`` finds a complete dataset; publishing again
+overwrites the same keys.
+
+Only a complete build is published: a version with pending repositories is refused, so a bucket
+never holds a dataset with silent holes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from ..manifest.store import ManifestStore
+from .layout import Layout
+from .status import read_status
+
+SUCCESS = "_SUCCESS.json"
+
+
+class PublishError(RuntimeError):
+    """The dataset cannot be published as it stands (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    destination: str  # redacted: no credentials, no query string
+    version: int
+    objects: int
+    bytes: int
+    rows: dict[str, int]
+
+
+def dataset_files(layout: Layout, version: int) -> list[tuple[Path, str]]:
+    """(local file, key under v<N>/) for everything a consumer of version ``version`` needs."""
+    root = layout.root
+    picked = [layout.manifests / f"v{version}" / "manifest.parquet", layout.manifests / f"v{version}" / "meta.json"]
+    for partition in sorted(layout.scans(version).glob("v*-c*")):
+        picked += [partition / name for name in ("scan_results.parquet", "quarantine.parquet", "stats.json")]
+    picked += sorted(layout.split.glob("*.parquet")) + sorted(layout.split.glob("*.jsonl"))
+    picked += [layout.audit_report, layout.pipeline_run_log, layout.label_audit / "sample.csv"]
+    return [(path, path.relative_to(root).as_posix()) for path in picked if path.is_file()]
+
+
+def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None = None) -> Published:
+    """Copy the active manifest version to ``destination``; ``_SUCCESS.json`` goes last."""
+    version = ManifestStore(layout.manifests).active()
+    if version is None:
+        raise PublishError("no manifest yet: build the dataset first")
+    status = read_status(layout)
+    if status.pending:
+        raise PublishError(f"{status.pending} of {status.total} repositories are still pending: "
+                           "run `stratum-assets backfill` until none is, then publish")
+    if filesystem is None:
+        filesystem, base = pafs.FileSystem.from_uri(destination)
+    else:
+        base = destination.split("://", 1)[-1]
+    base = f"{base.rstrip('/')}/v{version}"
+    listing, rows = [], {}
+    for path, key in dataset_files(layout, version):
+        target = f"{base}/{key}"
+        filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        pafs.copy_files(str(path), target, source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=filesystem)
+        entry = {"key": key, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+        if path.suffix == ".parquet":
+            entry["rows"] = rows[key] = pq.read_metadata(path).num_rows
+        listing.append(entry)
+    success = {"version": version, "published_at": datetime.now(timezone.utc).isoformat(),
+               "repositories": status.total, "stored": status.stored, "quarantined": status.quarantined,
+               "objects": listing}
+    with filesystem.open_output_stream(f"{base}/{SUCCESS}") as out:
+        out.write(json.dumps(success, indent=2, sort_keys=True).encode())
+    return Published(destination=redact(destination), version=version, objects=len(listing),
+                     bytes=sum(e["bytes"] for e in listing), rows=rows)
+
+
+def redact(uri: str) -> str:
+    """``uri`` without user info or query string (where credentials could ride along)."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
