@@ -8,6 +8,7 @@ then every scan partition as its own run, all launched at once, then the run log
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -69,20 +70,27 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _instance_home(tmp_path: Path, postgres) -> Path:
-    """The project's dagster.yaml with Postgres storage instead of SQLite; nothing else changes."""
+def documented_yaml(top_key: str) -> dict:
+    """The YAML block of docs/SCALE_OUT.md whose top-level keys include ``top_key``."""
+    text = (ROOT / "docs" / "SCALE_OUT.md").read_text()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    found = [b for b in blocks if isinstance(b, dict) and top_key in b]
+    assert len(found) == 1, f"docs/SCALE_OUT.md has {len(found)} YAML blocks with {top_key!r}"
+    return found[0]
+
+
+def _instance_home(tmp_path: Path, postgres) -> tuple[Path, dict]:
+    """The project's dagster.yaml with the documented Postgres storage block, and the variables it reads."""
     host, port, user, db = postgres
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    config["storage"] = {"postgres": {"postgres_db": {"hostname": host, "port": port, "username": user,
-                                                      "password": "", "db_name": db,
-                                                      # SQLAlchemy 2.1 defaults to psycopg 3; dagster-postgres
-                                                      # brings psycopg2
-                                                      "scheme": "postgresql+psycopg2"}}}
+    config["storage"] = documented_yaml("storage")["storage"]
     (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
-    return tmp_path
+    variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
+                 "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}
+    return tmp_path, variables
 
 
-def _dagster(home: Path, *args: str, timeout: int = 600) -> subprocess.Popen:
+def _dagster(home: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1"}
     env.pop("GITHUB_TOKEN", None)
     return subprocess.Popen([DAGSTER, *args, "-m", "stratum_assets.definitions"], cwd=home, env=env,
@@ -95,8 +103,10 @@ def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
     return out
 
 
-def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path):
-    home = _instance_home(tmp_path, postgres)
+def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path, monkeypatch):
+    home, variables = _instance_home(tmp_path, postgres)
+    for name, value in variables.items():  # read by the CLI runs and by this process's instance below
+        monkeypatch.setenv(name, value)
     discovery = ",".join(f"candidates_{name}" for name in (
         "langchain_active", "langchain_mature", "crewai", "langgraph", "autogen", "llamaindex",
         "agno_smolagents_other", "multi_framework", "high_maturity", "discovery_pool")) + ",repo_manifest"
@@ -141,3 +151,26 @@ def _step_windows(instance: dg.DagsterInstance, run_id: str, prefix: str) -> lis
 
 def _overlaps(windows: list[tuple[float, float]]) -> int:
     return sum(1 for (_, end), (start, _) in zip(windows, windows[1:]) if start < end)
+
+
+def test_documented_kubernetes_run_launcher_config_is_valid():
+    from dagster._config import process_config
+    from dagster._config.field import resolve_to_config_type
+    from dagster_k8s import K8sRunLauncher
+
+    launcher = documented_yaml("run_launcher")["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_k8s", "K8sRunLauncher")
+    result = process_config(resolve_to_config_type(K8sRunLauncher.config_type()), launcher["config"])
+    assert result.success, [e.message for e in result.errors]
+
+
+def test_documented_celery_docker_run_config_is_valid(monkeypatch):
+    from dagster._config import process_config
+    from dagster_celery_docker import celery_docker_executor
+
+    monkeypatch.setenv("CELERY_BROKER_URL", "pyamqp://guest@rabbitmq//")  # resolved as the run starts
+    monkeypatch.setenv("CELERY_BACKEND_URL", "rpc://")
+
+    config = documented_yaml("execution")["execution"]["config"]
+    result = process_config(celery_docker_executor.config_schema.config_type, config)
+    assert result.success, [e.message for e in result.errors]
