@@ -30,6 +30,13 @@ PROJECT_ROOT = Path.cwd()
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"run": _run, "backfill": _run, "status": _status, "publish": _publish, "scan": _scan,
+                "rules": _rules, "sandbox": _serve}
+    return handlers[args.command](args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratum-assets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
@@ -57,25 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--size", type=int, default=400)
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
-    args = parser.parse_args(argv)
-    if args.command in ("run", "backfill"):
-        return _run(args)
-    if args.command == "publish":
-        return _publish(args)
-    if args.command == "status":
-        from .warehouse.status import read_status, render
-        from .warehouse.layout import Layout
+    return parser
 
-        print(render(read_status(Layout(args.data))))
-        return 0
-    if args.command == "scan":
-        return _scan(args)
-    if args.command == "rules":
-        from .scanning.rules import rules_markdown
 
-        print(rules_markdown(), end="")
-        return 0
-    return _serve(args)
+def _status(args) -> int:
+    from .warehouse.layout import Layout
+    from .warehouse.status import read_status, render
+
+    print(render(read_status(Layout(args.data))))
+    return 0
+
+
+def _rules(args) -> int:
+    from .scanning.rules import rules_markdown
+
+    print(rules_markdown(), end="")
+    return 0
 
 
 def _scan(args) -> int:
