@@ -155,3 +155,12 @@ def test_audit_report_checks_show_the_eight_gates(webserver, browser):
                  *(f"G{i}" for i in range(1, 9)))
     assert "measured" in text and "threshold" in text and "profile" in text
     _screenshot(browser, "audit-report-checks.png")
+
+
+def test_keep_audit_fresh_sensor_is_listed_and_on(webserver, browser):
+    from selenium.webdriver.common.by import By
+
+    _show(browser, f"{webserver}/automation", "keep_audit_fresh", "Automation condition sensor")
+    switches = browser.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")
+    assert any(s.is_selected() for s in switches), "the sensor's toggle is on by default"
+    _screenshot(browser, "automation.png")
