@@ -101,9 +101,11 @@ def _run(args) -> int:
     import dagster as dg
 
     from .definitions import defs
+    from .pools import ensure_pool_limits
     from .runner import backfill_unfinished, build_everything
 
     with dg.DagsterInstance.get() as instance:
+        ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
         report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
     if report.checks:
         print("\nQuality gates:")

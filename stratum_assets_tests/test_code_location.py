@@ -18,12 +18,22 @@ def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
 
 
-def test_only_discovery_draws_on_the_github_api_pool():
+def test_discovery_and_scan_steps_draw_on_their_pools():
     from stratum_assets.definitions import defs
 
     pools = {a.op.name: a.op.pool for a in defs.assets}
-    assert {name for name, pool in pools.items() if pool} == {n for n in pools if n.startswith("candidates_")}
-    assert set(pools.values()) == {"github_api", None}
+    assert {n for n, p in pools.items() if p == "github_api"} == {n for n in pools if n.startswith("candidates_")}
+    assert pools["scan_partition"] == "git_clones"
+    assert set(pools.values()) == {"github_api", "git_clones", None}
+
+
+def test_pool_limits_are_set_once_and_a_later_change_is_kept():
+    from stratum_assets.pools import ensure_pool_limits
+
+    with dg.instance_for_test() as instance:
+        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 2}
+        instance.event_log_storage.set_concurrency_slots("git_clones", 4)  # `dagster instance concurrency set`
+        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 4}
 
 
 def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):

@@ -20,6 +20,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from stratum_assets.pools import ensure_pool_limits
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
@@ -120,6 +122,8 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
         partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
     assert len(partitions) >= 3
 
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 2}
     launched = [_dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
                 for p in partitions]
     for proc in launched:
@@ -131,8 +135,8 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
         records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": partitions[0]}))
         scans = [r for r in instance.get_run_records() if r.dagster_run.tags.get("dagster/partition")]
         assert len(scans) == len(partitions) and records
-        windows = sorted((r.start_time, r.end_time) for r in scans)
-        assert windows[1][0] < windows[0][1], "partition runs overlapped: they ran in parallel"
+        steps = sorted(w for r in scans for w in _step_windows(instance, r.dagster_run.run_id, "scan_partition"))
+        assert _most_at_once(steps) == 2, "git_clones pool: partitions scanned two at a time, never more"
         check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")])
         evaluation = next(iter(check.values())).event.dagster_event.event_specific_data
@@ -147,6 +151,15 @@ def _step_windows(instance: dg.DagsterInstance, run_id: str, prefix: str) -> lis
             (starts if record.dagster_event_type == dg.DagsterEventType.STEP_START else ends)[step] = record.timestamp
     assert starts and set(starts) == set(ends)
     return sorted((starts[k], ends[k]) for k in starts)
+
+
+def _most_at_once(windows: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
+    running = most = 0
+    for _, delta in events:
+        running += delta
+        most = max(most, running)
+    return most
 
 
 def _overlaps(windows: list[tuple[float, float]]) -> int:

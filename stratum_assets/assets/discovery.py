@@ -5,6 +5,7 @@ import pyarrow as pa
 
 from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
 from ..discovery.strata import load_strata_file, strata
+from ..pools import GITHUB_API
 from ..resources import DataResource, GitHubResource
 from ..warehouse.files import write_parquet_atomic
 
@@ -23,7 +24,7 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
         name=f"candidates_{name}",
         group_name="discovery",
         kinds={"github", "parquet"},
-        pool="github_api",
+        pool=GITHUB_API,
         description=f"Repositories of the `{name}` stratum: search past the 1,000 cap by created: windows, "
                     "GraphQL enrichment, recency floor, fork policy. Rows carry repo_source_metadata.",
     )

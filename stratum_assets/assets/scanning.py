@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from dagster_duckdb import DuckDBResource
 
 from ..manifest.store import ManifestStore
+from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
 from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
 from ..scanning.storage import pings_table, quarantine_table, replace_partition
@@ -39,6 +40,7 @@ def chunk_version(chunk: str) -> int:
     ],
     check_specs=[dg.AssetCheckSpec("every_repo_accounted_for", asset="scan_results",
                                    description="stored pings + quarantined rows == manifest rows of the chunk")],
+    pool=GIT_CLONES,
 )
 def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github: GitHubResource,
                    scanner: ScannerResource, data: DataResource):
