@@ -2,7 +2,10 @@
 
 ``GitHubResource`` talks to api.github.com when a token is in the environment,
 and otherwise starts the embedded offline GitHub on loopback for the duration
-of each step, so the same assets run with or without network. The token is
+of each step, so the same assets run with or without network. With
+``STRATUM_SANDBOX_URL`` set (``stratum-assets sandbox serve``), every step uses
+that one running emulator instead: one search budget shared by all steps, as on
+real GitHub, and faults can be switched on from outside. The token is
 read from the environment at run time and is never part of the resource's
 config, so it never shows in the UI, in run config or in metadata.
 """
@@ -27,7 +30,7 @@ class GitHubResource(dg.ConfigurableResource):
     web_url: str = "https://github.com"
     token_env_var: str = "GITHUB_TOKEN"
     sandbox: bool | None = None  # None: offline unless a token is set (STRATUM_SANDBOX=1 forces it)
-    sandbox_url: str | None = None  # an emulator already running (stratum-assets sandbox serve)
+    sandbox_url: str | None = None  # an emulator already running; default: $STRATUM_SANDBOX_URL
     sandbox_seed: int = 7
     sandbox_size: int = 400
     sandbox_git_root: str = "data/sandbox/git"
@@ -44,8 +47,13 @@ class GitHubResource(dg.ConfigurableResource):
             return True
         return not os.environ.get(self.token_env_var)
 
+    @property
+    def running_sandbox_url(self) -> str | None:
+        """An emulator started outside this step, if any."""
+        return self.sandbox_url or os.environ.get("STRATUM_SANDBOX_URL") or None
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if self.is_sandbox and not self.sandbox_url:
+        if self.is_sandbox and not self.running_sandbox_url:
             from .sandbox.server import GitHubEmulator
             from .sandbox.universe import build_universe
 
@@ -64,8 +72,8 @@ class GitHubResource(dg.ConfigurableResource):
             return self.api_url
         if self._emulator is not None:
             return self._emulator.url
-        if self.sandbox_url:
-            return self.sandbox_url
+        if self.running_sandbox_url:
+            return self.running_sandbox_url
         raise RuntimeError("the offline GitHub is not running: use the resource inside a Dagster step")
 
     def client(self) -> GitHubClient:

@@ -107,7 +107,7 @@ def coverage(conn, src: str = "scan_dataset") -> dict:
         WHERE {USABLE} AND files_total > 0 GROUP BY 1"""))
     median = _one(conn, f"""SELECT median(files_scanned / files_total) FROM {src}
                             WHERE {USABLE} AND files_total > 0""")[0]
-    python_share = f"""
+    python_share = """
         coalesce(try_cast(json_extract(language_bytes, '$.Python') AS DOUBLE), 0) /
         nullif(list_sum(try_cast(json_extract(language_bytes, '$.*') AS BIGINT[])), 0)"""
     low, known = _one(conn, f"""

@@ -1,0 +1,149 @@
+"""Dagster's own backfill of a failed partition, launched over GraphQL and run by the daemon.
+
+What a user does in the UI, end to end: a project home is built with ``stratum-assets run``
+against one loopback GitHub (``STRATUM_SANDBOX_URL``); GitHub then refuses every clone while
+one partition is re-run, so that partition's latest attempt fails; ``dagster dev`` (webserver
+and daemon) serves the home; the GraphQL API — the one the UI calls — lists the failed
+partition and launches a backfill of just it; the daemon runs it; afterwards no partition is
+failed, and the ``keep_audit_fresh`` sensor refreshes the audit on its own.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from stratum_assets.sandbox.limits import Fault
+from stratum_assets.sandbox.server import GitHubEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+PARTITION_STATUSES = """
+query { assetNodeOrError(assetKey: {path: ["scan_results"]}) { ... on AssetNode {
+  assetPartitionStatuses { ... on DefaultPartitionStatuses { materializedPartitions failedPartitions } } } } }"""
+LAUNCH = """
+mutation($partitions: [String!]) { launchPartitionBackfill(backfillParams: {
+    partitionNames: $partitions, assetSelection: [{path: ["scan_results"]}, {path: ["quarantine"]}],
+    title: "failed scan partitions"}) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL = """
+query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
+AUDIT = """
+query { assetNodeOrError(assetKey: {path: ["audit_report"]}) { ... on AssetNode {
+  assetMaterializations(limit: 1) { timestamp } } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(url: str, query: str, **variables) -> dict:
+    answer = requests.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    answer.raise_for_status()
+    body = answer.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def _until(predicate, timeout: float, every: float = 2.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def home_with_a_failed_partition(universe, tmp_path_factory):
+    root = tmp_path_factory.mktemp("dagster-backfill")
+    home = root / "home"
+    home.mkdir()
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with GitHubEmulator(universe, root / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
+        env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", "STRATUM_SANDBOX_URL": em.url}
+        env.pop("GITHUB_TOKEN", None)
+        build = subprocess.run([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, capture_output=True,
+                               text=True, timeout=900)
+        assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+        partition = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
+        em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
+        rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "stratum_assets.definitions",
+                                "--select", "scan_results,quarantine", "--partition", partition,
+                                "--config-json", '{"ops": {"scan_partition": {"config": {"clone_attempts": 1}}}}'],
+                               cwd=home, env=env, capture_output=True, text=True, timeout=600)
+        assert rerun.returncode != 0, "GitHub refused every clone: the partition run must fail"
+        em.faults.clear()
+        yield home, env, partition
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(home_with_a_failed_partition):
+    home, env, _ = home_with_a_failed_partition
+    port = _free_port()
+    server = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "stratum_assets.definitions", "-h", "127.0.0.1",
+                               "-p", str(port)], cwd=home, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _serving(url, server), timeout=180, every=1.0, what="dagster dev")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def _serving(url: str, server: subprocess.Popen) -> bool:
+    assert server.poll() is None, "dagster dev exited"
+    try:
+        return requests.get(f"{url}/server_info", timeout=2).ok
+    except requests.ConnectionError:
+        return False
+
+
+def _statuses(url: str) -> dict:
+    return _graphql(url, PARTITION_STATUSES)["assetNodeOrError"]["assetPartitionStatuses"]
+
+
+def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(home_with_a_failed_partition,
+                                                                         dagster_dev):
+    home, _, partition = home_with_a_failed_partition
+    before = _statuses(dagster_dev)
+    assert before["failedPartitions"] == [partition]
+    audit_before = float(_graphql(dagster_dev, AUDIT)["assetNodeOrError"]["assetMaterializations"][0]["timestamp"])
+
+    launched = _graphql(dagster_dev, LAUNCH, partitions=before["failedPartitions"])["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    status = _until(lambda: _finished(dagster_dev, launched["backfillId"]), timeout=300, what="the backfill")
+    assert status == "COMPLETED_SUCCESS", status
+
+    after = _statuses(dagster_dev)
+    assert after["failedPartitions"] == [] and partition in after["materializedPartitions"]
+    assert (home / "data" / "scans" / "v1" / partition / "scan_results.parquet").exists()
+
+    def audit_refreshed():
+        node = _graphql(dagster_dev, AUDIT)["assetNodeOrError"]
+        return float(node["assetMaterializations"][0]["timestamp"]) > audit_before
+
+    _until(audit_refreshed, timeout=240, every=5.0, what="keep_audit_fresh to refresh audit_report")
+
+
+def _finished(url: str, backfill_id: str) -> str | None:
+    status = _graphql(url, BACKFILL, id=backfill_id)["partitionBackfillOrError"]["status"]
+    return None if status == "REQUESTED" else status
