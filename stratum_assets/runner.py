@@ -111,9 +111,14 @@ def _partitions_then_after(plan: _Plan, instance, partition_keys: list[str], rep
             report.failed_stages.append("after the partitions: " + ", ".join(k.to_user_string() for k in plan.after))
 
 
+# The terminal shows the steps' own messages (progress, gates, errors), not Dagster's DEBUG engine events;
+# the full event log is still recorded in the instance and shown in the UI.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def _run(job, instance, selection, partition, report: BuildReport, raise_on_error: bool = True) -> bool:
     result = job.execute_in_process(instance=instance, asset_selection=selection, partition_key=partition,
-                                    raise_on_error=raise_on_error)
+                                    raise_on_error=raise_on_error, run_config=CONSOLE_INFO)
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
         if partition is not None:
