@@ -7,6 +7,7 @@ ends with failed partitions — the situation a user backfills.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -121,6 +122,13 @@ def test_status_command_reads_the_finished_build(broken_build):
     assert f"{status.total:,} accounted for, 0 pending" in out
     assert "scan status: " in out and "failure reasons: " in out and "; done" in out
     assert render(status) == out.rstrip("\n")
+
+
+def test_status_with_a_manifest_and_no_partition_yet(broken_build, tmp_path):
+    shutil.copytree(broken_build[0] / "manifest", tmp_path / "manifest")  # as right after repo_manifest
+    status = read_status(Layout(tmp_path))
+    assert status.total > 0 and status.pending == status.total and status.partitions_done == 0
+    assert "no finished partition yet, no ETA" in render(status)
 
 
 def test_status_before_any_manifest_and_throughput_over_overlapping_partitions(tmp_path):

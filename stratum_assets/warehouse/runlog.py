@@ -22,7 +22,7 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
     duplicates = one("""
         SELECT (SELECT count(*) - count(DISTINCT repo_hash) FROM scan_results)
              + (SELECT count(*) FROM scan_results s JOIN quarantine q USING (repo_hash))""")[0]
-    stats = [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))]
+    stats = partition_stats(layout, version)
     return {
         "manifest_version": version,
         "total_repos": total, "stored": stored, "quarantined": quarantined, "pending": pending,
@@ -38,3 +38,8 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
         "avg_scan_duration_ms": round(one("SELECT coalesce(avg(scan_duration_ms), 0) FROM scan_results")[0], 1),
         "bytes_fetched": sum(s.get("bytes_fetched", 0) for s in stats),
     }
+
+
+def partition_stats(layout: Layout, version: int) -> list[dict]:
+    """Every written partition's stats.json (counts, timings, finished_at), in chunk order."""
+    return [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))]

@@ -9,14 +9,13 @@ ran in parallel count once).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
 
 from ..manifest.store import ManifestStore
-from . import schema
+from . import runlog, schema
 from .layout import Layout
 
 
@@ -55,17 +54,14 @@ def read_status(layout: Layout) -> Status:
         return Status(manifest_version=None)
     conn = duckdb.connect()
     schema.refresh(conn, layout, version)
-    total, stored, quarantined, partitions_total = conn.execute("""
-        SELECT count(*), count(*) FILTER (outcome = 'stored'), count(*) FILTER (outcome = 'quarantined'),
-               count(DISTINCT chunk_id) FROM scan_dataset""").fetchone()
-    stats = [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))]
+    summary = runlog.summarize(conn, layout, version)
+    partitions_total = conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone()[0]
     return Status(
-        manifest_version=version, total=total, stored=stored, quarantined=quarantined,
-        partitions_total=partitions_total, partitions_done=len(stats),
-        by_status=_counts(conn, "SELECT scan_status, count(*) FROM scan_results GROUP BY 1"),
-        failure_reasons=_counts(conn, "SELECT failure_reason, count(*) FROM scan_results "
-                                      "WHERE failure_reason IS NOT NULL GROUP BY 1"),
-        repos_per_min=throughput(stats),
+        manifest_version=version, total=summary["total_repos"], stored=summary["stored"],
+        quarantined=summary["quarantined"], partitions_total=partitions_total,
+        partitions_done=summary["partitions"], by_status=_largest_first(summary["counts_by_status"]),
+        failure_reasons=_largest_first(summary["failure_reasons"]),
+        repos_per_min=throughput(runlog.partition_stats(layout, version)),
     )
 
 
@@ -80,8 +76,8 @@ def throughput(stats: list[dict]) -> float | None:
     return round(60 * repos / seconds, 1) if seconds > 0 else None
 
 
-def _counts(conn, sql: str) -> dict[str, int]:
-    return dict(sorted(conn.execute(sql).fetchall(), key=lambda kv: (-kv[1], kv[0])))
+def _largest_first(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def render(status: Status, width: int = 40) -> str:
