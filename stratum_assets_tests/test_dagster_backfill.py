@@ -10,7 +10,6 @@ failed, and the ``keep_audit_fresh`` sensor refreshes the audit on its own.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import yaml
 
 from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
+
+from .conftest import build_project_home, free_port, wait_for_dagster_ui
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -39,12 +40,6 @@ query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on Partiti
 AUDIT = """
 query { assetNodeOrError(assetKey: {path: ["audit_report"]}) { ... on AssetNode {
   assetMaterializations(limit: 1) { timestamp } } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _graphql(url: str, query: str, **variables) -> dict:
@@ -74,11 +69,7 @@ def home_with_a_failed_partition(universe, tmp_path_factory):
     config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     with GitHubEmulator(universe, root / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
-        env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", "STRATUM_SANDBOX_URL": em.url}
-        env.pop("GITHUB_TOKEN", None)
-        build = subprocess.run([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, capture_output=True,
-                               text=True, timeout=900)
-        assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+        env = build_project_home(home, STRATUM_SANDBOX_URL=em.url)
         partition = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
         em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
         rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "stratum_assets.definitions",
@@ -93,13 +84,13 @@ def home_with_a_failed_partition(universe, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dagster_dev(home_with_a_failed_partition):
     home, env, _ = home_with_a_failed_partition
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "stratum_assets.definitions", "-h", "127.0.0.1",
                                "-p", str(port)], cwd=home, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _until(lambda: _serving(url, server), timeout=180, every=1.0, what="dagster dev")
+        wait_for_dagster_ui(url, server)
         yield url
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -107,14 +98,6 @@ def dagster_dev(home_with_a_failed_partition):
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-
-
-def _serving(url: str, server: subprocess.Popen) -> bool:
-    assert server.poll() is None, "dagster dev exited"
-    try:
-        return requests.get(f"{url}/server_info", timeout=2).ok
-    except requests.ConnectionError:
-        return False
 
 
 def _statuses(url: str) -> dict:

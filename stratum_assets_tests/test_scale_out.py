@@ -10,7 +10,6 @@ then every scan partition as its own run, all launched at once, then the run log
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import yaml
 
 from stratum_assets.pools import ensure_pool_limits
 
+from .conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
@@ -29,12 +30,6 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 def _pg_bin(name: str) -> str | None:
     found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
     return str(found) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +46,7 @@ def postgres():
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account
         as_user = ["runuser", "-u", "postgres", "--"]
         shutil.chown(folder, "postgres")
-    port = _free_port()
+    port = free_port()
     cluster = folder / "cluster"
     subprocess.run([*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True, timeout=120)

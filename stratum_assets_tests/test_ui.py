@@ -8,26 +8,20 @@ asserted on what it shows and saved as a screenshot under docs/screenshots/ for 
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import requests
+
+from .conftest import build_project_home, free_port, wait_for_dagster_ui
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 BIN = Path(sys.executable).parent
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or \
     "/usr/bin/chromedriver"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,36 +31,18 @@ def webserver(tmp_path_factory):
             pytest.fail("chromium and chromedriver are missing: .ci/run installs Debian's chromium chromium-driver")
         pytest.skip("Debian's chromium and chromium-driver are not installed")
     home = tmp_path_factory.mktemp("ui-home")
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1"}
-    env.pop("GITHUB_TOKEN", None)
-    build = subprocess.run([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, capture_output=True, text=True,
-                           timeout=900)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    port = _free_port()
+    env = build_project_home(home)
+    port = free_port()
     server = subprocess.Popen([str(BIN / "dagster-webserver"), "-m", "stratum_assets.definitions",
                                "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(url, server)
+        wait_for_dagster_ui(url, server)
         yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "dagster-webserver exited"
-        try:
-            if requests.get(f"{url}/server_info", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError("dagster-webserver did not start")
 
 
 @pytest.fixture(scope="module")
