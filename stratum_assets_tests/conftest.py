@@ -18,22 +18,25 @@ from stratum_assets.sandbox.server import GitHubEmulator
 from stratum_assets.sandbox.universe import build_universe
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BIN = Path(sys.executable).parent
 
 
-def reference_path(relative: str):
-    """A file of ``shared/reference`` (real data, written by no one on the team)."""
-    path = REFERENCE / relative
-    if not path.exists():
-        if os.environ.get("CI"):  # CI always has shared/ beside the clone: a missing file is a failure
-            pytest.fail(f"reference data missing at {path}")
-        pytest.skip(f"reference data not available at {path}")
+def fixture_path(relative: str) -> Path:
+    """A file of ``fixtures/``: real data recorded elsewhere (provenance in fixtures/README.md)."""
+    path = FIXTURES / relative
+    assert path.exists(), f"fixture missing: {path}"
     return path
 
 
-def reference_json(relative: str):
-    return json.loads(reference_path(relative).read_text())
+def fixture_json(relative: str):
+    return json.loads(fixture_path(relative).read_text())
+
+
+def reference_pings() -> dict[str, dict]:
+    """Every ping the reference scanner printed, by the repository's full_name."""
+    return {path.stem.replace("__", "/", 1): json.loads(path.read_text())
+            for path in sorted((FIXTURES / "pings").glob("*.json"))}
 
 
 def free_port() -> int:
@@ -69,6 +72,34 @@ def wait_for_dagster_ui(url: str, server: subprocess.Popen, timeout: float = 180
             pass
         time.sleep(0.5)
     raise TimeoutError(f"the Dagster webserver at {url} did not start")
+
+
+# Written by tooling, never by a test: the virtualenv, caches, packaging metadata, mutmut's copy.
+_NOT_THE_PROJECT = {".git", ".venv", ".pytest_cache", "__pycache__", "mutants", "stratum_assets.egg-info"}
+
+
+def _project_files() -> dict[str, tuple[int, int]]:
+    """Every file of the checkout (size, mtime), ignored ones included: ``git status`` would miss ``data/``."""
+    files = {}
+    for path in ROOT.rglob("*"):
+        if _NOT_THE_PROJECT.intersection(path.relative_to(ROOT).parts) or not path.is_file():
+            continue
+        stat = path.stat()
+        files[str(path.relative_to(ROOT))] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_checkout_stays_untouched():
+    """Tests write only into temporary folders: the suite fails if it created or changed a project file."""
+    if ROOT.name == "mutants":  # mutmut's working copy, where mutmut itself writes results as tests run
+        yield
+        return
+    before = _project_files()
+    yield
+    after = _project_files()
+    changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    assert not changed, f"the tests wrote into the checkout: {changed[:20]}"
 
 
 @pytest.fixture(scope="session")

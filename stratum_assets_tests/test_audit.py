@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -140,8 +141,8 @@ def audit_workspace(synthetic, tmp_path):
     layout, _ = synthetic
     data = tmp_path / "data"
     shutil.copytree(layout.root, data)
-    resources = {"github": GitHubResource(sandbox=True), "data": DataResource(root=str(data)),
-                 "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
+                 "data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
     return data, resources
 
 
@@ -165,16 +166,38 @@ def test_audit_report_asset_writes_the_report_and_evaluates_the_eight_gates(audi
     assert meta["report"].value == text and "## 9. Gates" in text
 
 
+GATE_LINE = re.compile(r"^  (PASS|FAIL)  (G[1-8])  .*: (.+) \(threshold (.+)\)$", re.MULTILINE)
+
+
+@pytest.mark.slow
 def test_cli_materialize_audit_report_prints_gate_status(audit_workspace, tmp_path):
-    data, _ = audit_workspace
+    data, resources = audit_workspace
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("STRATUM_PROFILE", None)  # offline: the sample profile
+    # Two overrides make G1 and G7 fail on this data (usable 16,833; failed share 0.0597), so the printed
+    # statuses are a mix and each line has to carry its own gate's result.
+    config = {"ops": {"audit_report": {"config": {"thresholds": {"g1_min_usable": 20_000,
+                                                                 "g7_max_failed_share": 0.05}}}}}
     out = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "audit_report",
-                          "-m", "stratum_assets.definitions"], cwd=tmp_path, capture_output=True, text=True,
-                         env=env, timeout=300)
+                          "-m", "stratum_assets.definitions", "--config-json", json.dumps(config)], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
-    assert "Quality gates:" in log and "G8" in log and ("PASS" in log or "FAIL" in log)
+    assert "Quality gates:" in log
+    printed = {gate: (status, measured, threshold) for status, gate, measured, threshold in GATE_LINE.findall(log)}
+    assert sorted(printed) == [f"G{i}" for i in range(1, 9)], log[-3000:]
+    assert {g: status for g, (status, _, _) in printed.items()} == {
+        **{f"G{i}": "PASS" for i in range(1, 9)}, "G1": "FAIL", "G7": "FAIL"}
+
+    # The same data and config evaluated in-process: the asset checks say exactly what was printed.
+    config["ops"]["audit_report"]["config"]["profile"] = "sample"
+    checks = {e.check_name: e for e in _materialize([audit_report], resources, config).get_asset_check_evaluations()}
+    assert {g: ("PASS" if c.passed else "FAIL", str(c.metadata["measured"].value), c.metadata["threshold"].value)
+            for g, c in checks.items()} == printed
+    # AuditConfig.thresholds is dict[str, float], so the override shows as ">= 20000.0".
+    assert float(printed["G1"][2].removeprefix(">= ")) == 20_000 and printed["G7"][2] == "<= 0.05"
+    assert (printed["G1"][1], printed["G7"][1]) == ("16833", "0.0597")
 
 
 def test_split_is_frozen_stratified_and_keeps_labels_out_of_features(audit_workspace):

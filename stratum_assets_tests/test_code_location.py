@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,7 @@ def test_pool_limits_are_set_once_and_a_later_change_is_kept():
         assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 4}
 
 
+@pytest.mark.slow
 def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     code = ("import dagster as dg; i = dg.DagsterInstance.get(); c = i.get_concurrency_config(); "
@@ -48,12 +50,22 @@ def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
     assert (tmp_path / "data" / "dagster" / "storage").is_dir(), "instance state lives under data/"
 
 
+@pytest.mark.slow
 def test_dagster_cli_lists_the_code_location_assets():
     out = subprocess.run([sys.executable, "-m", "dagster", "asset", "list", "-m", "stratum_assets.definitions"],
                          cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
+    from stratum_assets.assets.discovery import STRATUM_NAMES
+
+    listed = out.stdout.split()
+    expected = {f"candidates_{name}" for name in STRATUM_NAMES} | {
+        "repo_manifest", "scan_results", "quarantine", "pipeline_run_log", "audit_report", "train_test_split",
+        "label_audit_sample"}
+    assert len(STRATUM_NAMES) == 10 and len(expected) == 17
+    assert sorted(listed) == sorted(expected), out.stdout
 
 
+@pytest.mark.slow
 def test_dagster_asset_materialize_runs_a_candidates_asset_offline(tmp_path):
     """What a user types: `dagster asset materialize --select candidates_crewai`, no token, fresh instance."""
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")

@@ -8,6 +8,7 @@ partition and launches a backfill of just it; the daemon runs it; afterwards no 
 failed, and the ``keep_audit_fresh`` sensor refreshes the audit on its own.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import requests
 import yaml
@@ -23,6 +25,8 @@ from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 
 from .conftest import build_project_home, free_port, wait_for_dagster_ui
+
+pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -109,6 +113,11 @@ def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(home_wi
     home, _, partition = home_with_a_failed_partition
     before = _statuses(dagster_dev)
     assert before["failedPartitions"] == [partition]
+    folder = home / "data" / "scans" / "v1" / partition
+    results = folder / "scan_results.parquet"
+    # The failed re-run left the first build's files in place: the backfill has to replace them.
+    written_before = results.stat().st_mtime_ns, results.stat().st_ino
+    finished_before = json.loads((folder / "stats.json").read_text())["finished_at"]
     audit_before = float(_graphql(dagster_dev, AUDIT)["assetNodeOrError"]["assetMaterializations"][0]["timestamp"])
 
     launched = _graphql(dagster_dev, LAUNCH, partitions=before["failedPartitions"])["launchPartitionBackfill"]
@@ -118,7 +127,17 @@ def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(home_wi
 
     after = _statuses(dagster_dev)
     assert after["failedPartitions"] == [] and partition in after["materializedPartitions"]
-    assert (home / "data" / "scans" / "v1" / partition / "scan_results.parquet").exists()
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["chunk"] == partition and stats["finished_at"] > finished_before, "the backfill wrote the partition"
+    assert results.stat().st_mtime_ns > written_before[0] and results.stat().st_ino != written_before[1]
+    manifest = pq.read_table(home / "data" / "manifest" / "v1" / "manifest.parquet",
+                             columns=["repo_hash", "chunk_id"]).to_pylist()
+    expected = sorted(r["repo_hash"] for r in manifest if r["chunk_id"] == partition)
+    stored = pq.read_table(results, columns=["repo_hash", "chunk_id"]).to_pylist()
+    quarantined = pq.read_table(folder / "quarantine.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    assert stored and {r["chunk_id"] for r in stored} == {partition}
+    assert sorted([r["repo_hash"] for r in stored] + quarantined) == expected, "exactly the partition's manifest rows"
+    assert (stats["repos"], stats["stored"], stats["quarantined"]) == (len(expected), len(stored), len(quarantined))
 
     def audit_refreshed():
         node = _graphql(dagster_dev, AUDIT)["assetNodeOrError"]

@@ -1,5 +1,6 @@
 """The emulator's REST API answers like api.github.com (shapes checked against recorded payloads)."""
 
+import math
 import time
 from datetime import datetime, timezone
 
@@ -9,7 +10,7 @@ import requests
 from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 
-from .conftest import reference_json
+from .conftest import fixture_json
 
 
 def _search(em, q, **params):
@@ -26,7 +27,7 @@ def _same_shape(ours: dict, recorded: dict, where: str) -> None:
 
 
 def test_search_page_has_the_recorded_shape(emulator):
-    recorded = reference_json("github/search_repositories_page1.json")
+    recorded = fixture_json("github/search_repositories_page1.json")
     body = _search(emulator, "crewai", per_page=5).json()
     assert set(body) == set(recorded)
     assert body["items"], "crewai must find repositories"
@@ -36,15 +37,35 @@ def test_search_page_has_the_recorded_shape(emulator):
         assert "parent" not in item, "search items never carry the fork parent"
 
 
-def test_search_headers_match_the_recorded_rate_limit_headers(emulator):
-    recorded = reference_json("github/search_repositories_page1_headers.json")["response"]["headers"]
-    first = _search(emulator, "langgraph", per_page=5)
-    second = _search(emulator, "langgraph", per_page=5)
+def test_search_headers_match_the_recorded_rate_limit_headers(universe, tmp_path):
+    recorded = fixture_json("github/search_repositories_page1_headers.json")["response"]["headers"]
+    # A fresh emulator, so its search window opens with the first request, as the recorded answer's did.
+    with GitHubEmulator(universe, tmp_path / "git") as em:
+        sent_at = time.time()
+        first = _search(em, "langgraph", per_page=5)
+        second = _search(em, "langgraph", per_page=5)
+        answered_at = time.time()
+    assert first.status_code == second.status_code == 200
     for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used",
                  "X-RateLimit-Resource", "Link"):
         assert name in first.headers, name
-        if name != "Link":
-            int(first.headers[name]) if name != "X-RateLimit-Resource" else None
+    counters = ("Limit", "Remaining", "Used", "Reset")
+    values = {}
+    for who, headers in (("recorded", recorded), ("first", first.headers), ("second", second.headers)):
+        raw = [headers[f"X-RateLimit-{n}"] for n in counters]
+        assert all(v.isdigit() for v in raw), (who, raw)  # plain decimal integers, as GitHub sends them
+        values[who] = dict(zip(counters, map(int, raw)))
+    for who, v in values.items():
+        assert v["Limit"] == 30 and 0 <= v["Remaining"] <= v["Limit"] and v["Used"] == v["Limit"] - v["Remaining"], \
+            (who, v)
+    # The first request of a window, like the recorded one; the second spends one more.
+    assert [(v["Remaining"], v["Used"]) for v in values.values()] == [(29, 1), (29, 1), (28, 2)]
+    # Reset: the epoch second the one-minute window ends. Recorded: 60 s after its Date header.
+    date = datetime.strptime(recorded["Date"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=timezone.utc)
+    assert values["recorded"]["Reset"] == date.timestamp() + 60
+    assert values["first"]["Reset"] == values["second"]["Reset"], "one window"
+    assert math.ceil(sent_at + 60) <= values["first"]["Reset"] <= math.ceil(answered_at + 60)
+    assert 'rel="next"' in first.headers["Link"] and "page=2" in first.headers["Link"]
     assert first.headers["X-RateLimit-Limit"] == recorded["X-RateLimit-Limit"] == "30"
     assert first.headers["X-RateLimit-Resource"] == recorded["X-RateLimit-Resource"] == "search"
     assert int(second.headers["X-RateLimit-Remaining"]) == int(first.headers["X-RateLimit-Remaining"]) - 1
@@ -106,13 +127,13 @@ def test_forks_are_excluded_unless_asked_for(emulator, universe):
     assert not any(i["fork"] for i in default["items"])
     assert all(i["fork"] for i in only["items"]) and only["total_count"] >= 30
     assert with_forks["total_count"] == default["total_count"] + only["total_count"]
-    recorded = reference_json("github/search_repositories_fork_only.json")
+    recorded = fixture_json("github/search_repositories_fork_only.json")
     assert all(i["fork"] is True and "parent" not in i for i in recorded["items"])
     _same_shape(only["items"][0], recorded["items"][0], "fork:only item")
 
 
 def test_get_repository_carries_the_fork_parent_and_the_recorded_fields(emulator, universe):
-    recorded = reference_json("github/get_repository_raw.json")[0]["response"]
+    recorded = fixture_json("github/get_repository_raw.json")[0]["response"]
     forks = [r for r in universe.repos if r.is_fork and not r.deleted]
     bodies = [requests.get(f"{emulator.url}/repos/{r.full_name}", timeout=30).json() for r in forks[:20]]
     # The recorded repository belongs to an organization, so compare with one that does too.
@@ -141,6 +162,7 @@ def test_rate_limit_endpoint_is_free(emulator):
     assert before["resources"]["core"]["used"] == after["resources"]["core"]["used"]
 
 
+@pytest.mark.slow
 def test_primary_budget_is_enforced_and_resets(universe, tmp_path):
     with GitHubEmulator(universe, tmp_path, budgets={"search": (3, 1.5)}) as em:
         answers = [_search(em, "agent") for _ in range(4)]

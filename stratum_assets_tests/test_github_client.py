@@ -61,6 +61,7 @@ def test_search_is_paced_under_the_per_minute_budget():
     assert gov.requests["search"] == 7 and gov.waits["pacing:search"] == 2
 
 
+@pytest.mark.slow
 def test_an_exhausted_budget_is_waited_out_instead_of_hit(universe, tmp_path):
     with GitHubEmulator(universe, tmp_path, budgets={"search": (2, 1.0)}) as em:
         client = _client(em)
@@ -102,6 +103,7 @@ def test_window_split_covers_every_second_once():
 
 
 # -- faults -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_no_result_is_lost_to_rate_limits_and_server_errors(large_emulator, caplog):
     expected = _expected_ids(large_emulator, "agent")
     for fault in (Fault("secondary_403", "search", times=2, every=3, retry_after=1),
@@ -172,6 +174,7 @@ def test_graphql_url_for_enterprise_and_github():
     assert GitHubClient("https://api.github.com").graphql_url == "https://api.github.com/graphql"
 
 
+@pytest.mark.slow
 def test_a_whole_stratum_survives_faults_on_search_and_graphql(emulator):
     from stratum_assets.discovery.candidates import discover_stratum
     from stratum_assets.discovery.strata import strata

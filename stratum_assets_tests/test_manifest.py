@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import random
 import shutil
 
 import dagster as dg
@@ -56,6 +57,79 @@ def test_dedup_is_case_insensitive_and_forks_never_double_a_parent():
     assert build.dropped["fork_of_manifest_repo"] == 1 and build.dropped["fork_of_kept_fork"] == 1
 
 
+def test_unequal_targets_are_filled_by_need_not_first_with_room():
+    names = [f"o/need{i}" for i in range(6)]
+    candidates = {"first": [_cand(n, "first") for n in names], "second": [_cand(n, "second") for n in names]}
+    build = build_manifest(candidates, {"first": 2, "second": 4}, version=1, chunk_size=10)
+    # Visited in repo_hash order; each goes to the lowest assigned/target, ties to the earlier stratum:
+    # 0/2 = 0/4 → first; 1/2 > 0/4 → second; 1/2 > 1/4 → second; 1/2 = 2/4 → first (tie);
+    # first is full → second, second. "First matched stratum with room" would give first, first, second ×4.
+    assert [r["full_name"] for r in build.rows] == sorted(names, key=repo_hash)
+    assert [r["selection_stratum"] for r in build.rows] == ["first", "second", "second", "first", "second", "second"]
+    assert build.per_stratum == {"first": 2, "second": 4}
+    assert dict(build.dropped) == {"fork_of_kept_fork": 0, "fork_of_manifest_repo": 0}
+
+
+def test_ties_go_to_the_earlier_stratum_of_strata_order_not_the_name():
+    # "zeta" comes first in strata.yaml order although "alpha" sorts first by name.
+    names = [f"o/tie{i}" for i in range(4)]
+    candidates = {"zeta": [_cand(n, "zeta") for n in names], "alpha": [_cand(n, "alpha") for n in names]}
+    build = build_manifest(candidates, {"zeta": 3, "alpha": 3}, version=1, chunk_size=10)
+    # 0/3 = 0/3 → zeta; 1/3 > 0/3 → alpha; 1/3 = 1/3 → zeta; 2/3 > 1/3 → alpha.
+    assert [r["selection_stratum"] for r in build.rows] == ["zeta", "alpha", "zeta", "alpha"]
+    assert all(r["matched_strata"] == ["alpha", "zeta"] for r in build.rows), "matched_strata is sorted"
+    assert all(r["discovery_query"] == f"q-{r['selection_stratum']}" for r in build.rows)
+    reversed_order = build_manifest({"alpha": candidates["alpha"], "zeta": candidates["zeta"]},
+                                    {"zeta": 3, "alpha": 3}, version=1, chunk_size=10)
+    assert [r["selection_stratum"] for r in reversed_order.rows] == ["alpha", "zeta", "alpha", "zeta"]
+
+
+def test_over_target_selection_follows_repo_hash_order_not_input_order():
+    names = [f"o/many{i}" for i in range(30)]
+    build = build_manifest({"only": [_cand(n, "only") for n in names]}, {"only": 10}, version=1, chunk_size=4)
+    assert [r["full_name"] for r in build.rows] == sorted(names, key=repo_hash)[:10]
+    assert [r["repo_hash"] for r in build.rows] == sorted(repo_hash(n) for n in names)[:10]
+    assert build.dropped["over_target"] == 20 and build.per_stratum == {"only": 10}
+    for seed in range(3):
+        shuffled = names[:]
+        random.Random(seed).shuffle(shuffled)
+        again = build_manifest({"only": [_cand(n, "only") for n in shuffled]}, {"only": 10}, version=1, chunk_size=4)
+        assert again.rows == build.rows, f"shuffle {seed}: the manifest must not depend on input order"
+        assert again.dropped == build.dropped
+
+
+def test_chunk_ids_cut_exactly_every_chunk_size_rows():
+    names = [f"o/chunk{i}" for i in range(23)]
+    build = build_manifest({"only": [_cand(n, "only") for n in names]}, {"only": 100}, version=12, chunk_size=2)
+    assert [r["chunk_id"] for r in build.rows] == [f"v12-c{i // 2:04d}" for i in range(23)]
+    assert build.rows[0]["chunk_id"] == "v12-c0000" and build.rows[-1]["chunk_id"] == "v12-c0011"
+    assert all(r["manifest_version"] == 12 for r in build.rows)
+    five = build_manifest({"only": [_cand(n, "only") for n in names]}, {"only": 100}, version=3, chunk_size=5)
+    chunks = [r["chunk_id"] for r in five.rows]
+    assert {c: chunks.count(c) for c in chunks} == {"v3-c0000": 5, "v3-c0001": 5, "v3-c0002": 5, "v3-c0003": 5,
+                                                   "v3-c0004": 3}
+
+
+def test_fork_and_over_target_drops_are_counted_exactly():
+    candidates = {
+        "a": [_cand(f"o/a{i}", "a") for i in range(8)]
+             + [_cand("f/of-a0", "a", is_fork=True, fork_parent="O/A0"),  # parent is in the manifest
+                _cand("f/of-a1", "a", is_fork=True, fork_parent="o/a1"),
+                _cand("f/best", "a", is_fork=True, fork_parent="p/elsewhere", github_stars=9),
+                _cand("f/second", "a", is_fork=True, fork_parent="p/elsewhere", github_stars=3),
+                _cand("f/third", "a", is_fork=True, fork_parent="P/Elsewhere", github_stars=1)],
+        "b": [_cand(f"o/b{i}", "b") for i in range(3)],
+    }
+    build = build_manifest(candidates, {"a": 5, "b": 10}, version=1, chunk_size=100)
+    # "a": 8 repositories + the one surviving fork of p/elsewhere compete for 5 places → 4 over target.
+    a_pool = {f"o/a{i}" for i in range(8)} | {"f/best"}
+    assert {r["full_name"] for r in build.rows if r["selection_stratum"] == "a"} == set(
+        sorted(a_pool, key=repo_hash)[:5])
+    assert {r["full_name"] for r in build.rows if r["selection_stratum"] == "b"} == {"o/b0", "o/b1", "o/b2"}
+    assert build.per_stratum == {"a": 5, "b": 3} and len(build.rows) == 8
+    assert dict(build.dropped) == {"fork_of_kept_fork": 2, "fork_of_manifest_repo": 2, "over_target": 4}
+
+
 # -- Dagster: frozen versions, partitions, warehouse -------------------------------------------------
 @pytest.fixture(scope="module")
 def discovered(tmp_path_factory):
@@ -71,8 +145,8 @@ def discovered(tmp_path_factory):
 def workspace(discovered, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(discovered, data / "candidates")
-    resources = {"github": GitHubResource(sandbox=True), "data": DataResource(root=str(data)),
-                 "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
+                 "data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
     with dg.instance_for_test() as instance:
         yield data, resources, instance
 
@@ -89,6 +163,7 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_stored_manifest_version_never_changes(workspace):
     data, resources, instance = workspace
     first = _materialize(resources, instance)

@@ -29,6 +29,8 @@ from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput
 
+pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
+
 ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
           label_audit_sample]
 

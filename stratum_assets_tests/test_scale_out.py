@@ -23,6 +23,8 @@ from stratum_assets.pools import ensure_pool_limits
 
 from .conftest import free_port
 
+pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 

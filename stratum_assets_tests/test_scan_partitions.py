@@ -1,5 +1,6 @@
 """Scan partitions: real clones from the loopback GitHub, real scanner processes, zero silent drops."""
 
+import hashlib
 import json
 import os
 import stat
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster_duckdb import DuckDBResource
@@ -17,6 +19,7 @@ from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
 from stratum_assets.manifest.build import repo_hash
+from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_assets.runner import build_everything
 from stratum_assets.sandbox.limits import Fault
@@ -26,7 +29,7 @@ from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan
 from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
 
-from .conftest import reference_path
+from .conftest import fixture_path
 
 
 def _row(repo, chunk="v1-c0000"):
@@ -75,6 +78,7 @@ def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path):
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
 
 
+@pytest.mark.slow
 def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp_path):
     repo = _pick(universe, archetype="single")
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=1))
@@ -87,7 +91,7 @@ def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp
 
 @pytest.mark.parametrize("body, status, reason", [
     ("sys.stderr.write('Traceback: boom\\n'); sys.exit(1)", "failed", "parse_crash"),
-    ("time.sleep(30)", "partial", "parse_timeout"),
+    pytest.param("time.sleep(30)", "partial", "parse_timeout", marks=pytest.mark.slow),
     ("print('loading plugins...'); print('not json at all')", "failed", "parse_crash"),
 ])
 def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_path, body, status, reason):
@@ -100,7 +104,7 @@ def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_
 
 
 def test_the_real_reference_ping_is_accepted_through_the_external_scanner_path(emulator, universe, tmp_path):
-    reference = reference_path("stratum-ping-crewai-examples.json")
+    reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
     body = (f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
             f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
             f"print(open({str(reference)!r}).read())")
@@ -130,10 +134,39 @@ def test_symlinks_out_of_the_clone_are_removed_before_scanning(emulator, univers
 
 
 def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
-    repo = next(r for r in universe.repos if "non_utf8" in r.quirks and not r.deleted and not r.slow)
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
-    assert result.stored and result.ping["scan_status"] in ("success", "partial", "empty")
-    assert result.ping["failure_reason"] in (None, "no_agents")
+    # The non_utf8 quirk adds legacy/notes_latin1.py (a Latin-1 comment and `VALUE = 1`) to an otherwise normal
+    # project; in the seed-7 universe the first such repository is a single-crew AutoGen project (3 agents).
+    repo = next(r for r in universe.repos if r.quirks == {"non_utf8"} and r.archetype == "single"
+                and not r.deleted and not r.slow)
+    assert repo.frameworks == ("AutoGen",)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path / "work")
+    ping = result.ping
+    assert result.stored, result.errors
+    assert (ping["scan_status"], ping["failure_reason"], ping["parser_errors"]) == ("success", None, 0)
+    assert ping["files_scanned"] == ping["files_total"] == 4, "the Latin-1 file is parsed, not skipped"
+    assert ping["frameworks"] == ["AutoGen"] and ping["agent_count"] == 3 and ping["crew_count"] == 1
+
+    # The same checkout with and without the Latin-1 file: it adds exactly one scanned file and its one line.
+    checkout = tmp_path / "checkout"
+    assert clone(emulator.clone_url(repo.full_name), checkout, partial=False).failure is None
+    latin1 = checkout / "legacy" / "notes_latin1.py"
+    with pytest.raises(UnicodeDecodeError):
+        latin1.read_bytes().decode("utf-8")
+    scanner = BuiltinScanner()
+    try:
+        with_it = scanner.scan(checkout, repo.full_name, None, timeout=60)
+        latin1.unlink()
+        without = scanner.scan(checkout, repo.full_name, None, timeout=60)
+    finally:
+        scanner.close()
+    assert with_it.failure is None and without.failure is None
+    a, b = with_it.ping, without.ping
+    assert (a["files_scanned"], a["files_total"], a["parser_errors"]) == (b["files_scanned"] + 1, b["files_total"] + 1,
+                                                                          0)
+    assert a["repo_metadata"]["python_file_count"] == b["repo_metadata"]["python_file_count"] + 1
+    assert a["repo_metadata"]["total_loc"] == b["repo_metadata"]["total_loc"] + 1  # `VALUE = 1`; comments don't count
+    for key in ("agent_count", "frameworks", "finding_rules", "topology_signature_hash", "risk_score"):
+        assert a[key] == b[key] == ping[key], key
 
 
 def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_path):
@@ -192,6 +225,7 @@ def built(tmp_path_factory):
         yield data, instance, report, defs
 
 
+@pytest.mark.slow
 def test_every_partition_is_materialized_and_nothing_is_dropped(built):
     data, instance, report, _ = built
     assert report.ok and report.failed_partitions == []
@@ -217,6 +251,7 @@ def test_every_partition_is_materialized_and_nothing_is_dropped(built):
     assert set(log["counts_by_status"]) <= {"success", "partial", "failed", "empty"}
 
 
+@pytest.mark.slow
 def test_rerunning_a_partition_replaces_exactly_that_partition(built):
     data, instance, _, defs = built
     chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
@@ -235,6 +270,7 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(built):
             if p.name != chunk} == others, "other partitions untouched"
 
 
+@pytest.mark.slow
 def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_state(built, universe, tmp_path):
     data, instance, _, defs = built
     chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[-1]
@@ -254,6 +290,61 @@ def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_stat
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "rate limit" in failure.event_specific_data.error.message
     assert (folder / "scan_results.parquet").read_bytes() == before, "nothing written: the previous state is intact"
+
+
+def test_a_partition_materialized_through_the_external_scanner_resource(emulator, universe, tmp_path):
+    """ScannerResource(kind="external") end to end: Dagster → ExternalScanner → a process with the stratum contract."""
+    reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
+    recorded = json.loads(reference.read_text())
+    # The reference ping is accepted by today's ping model (learning_type "context_level", not null).
+    assert recorded["learning_type"] == "context_level"
+    script = _fake_stratum(tmp_path, (
+        "args = sys.argv[1:]\n"
+        "os.makedirs(os.path.join(args[1], '.stratum'), exist_ok=True)  # the real CLI writes into the folder\n"
+        f"ping = json.load(open({str(reference)!r}))\n"
+        "ping['repo_full_name'] = args[args.index('--repo-name') + 1]\n"
+        "ping['stand_in_argv'] = [args[0], *args[2:]]  # the checkout copy's path varies\n"
+        "print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
+        "print(json.dumps(ping))"))
+    repos = [r for r in universe.repos if r.archetype == "single" and not r.quirks and not r.deleted
+             and not r.slow][:3]
+    chunk = "v1-c0000"
+    data = tmp_path / "data"
+    manifest = [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": chunk,
+                 "selection_stratum": "crewai", "manifest_version": 1} for r in repos]
+    ManifestStore(data / "manifest").freeze(1, pa.Table.from_pylist(manifest), {"rows": len(manifest)})
+    resources = {"github": GitHubResource(sandbox=True, sandbox_url=emulator.url),
+                 "data": DataResource(root=str(data)),
+                 "scanner": ScannerResource(kind="external", external_command=script, timeout_s=60)}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("manifest_chunks", [chunk])
+        result = dg.materialize([scan_partition], resources=resources, instance=instance, partition_key=chunk,
+                                run_config={"ops": {"scan_partition": {"config": {"workers": 2}}}})
+    assert result.success
+    meta = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert meta["scan_results"]["scanner"].value == "external" and meta["scan_results"]["stored"].value == 3
+    assert meta["quarantine"]["quarantined"].value == 0
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed
+
+    folder = data / "scans" / "v1" / chunk
+    assert pq.read_table(folder / "quarantine.parquet").num_rows == 0
+    rows = sorted(pq.read_table(folder / "scan_results.parquet").to_pylist(), key=lambda r: r["repo_full_name"])
+    assert [r["repo_full_name"] for r in rows] == sorted(r.full_name for r in repos)
+    for row in rows:
+        name = row["repo_full_name"]
+        # The pipeline's identity and provenance, not the recorded ping's (repo_hash "", stratum "crewai_active").
+        assert row["repo_hash"] == hashlib.sha256(name.lower().encode()).hexdigest()[:16]
+        assert (row["selection_stratum"], row["chunk_id"], row["scanner"]) == ("crewai", chunk, "stratum")
+        assert len(row["commit_sha"]) == 40 and row["clone_attempts"] == 1
+        # What the external scanner printed.
+        assert (row["agent_count"], row["crew_count"], row["risk_score"]) == (56, 30, 69)
+        assert row["finding_rules"] == recorded["finding_rules"] and len(row["finding_rules"]) == 18
+        assert row["frameworks"] == ["CrewAI", "LangChain", "LangGraph"] == recorded["frameworks"]
+        assert (row["scan_status"], row["failure_reason"], row["learning_type"]) == ("success", None, "context_level")
+        assert (row["files_scanned"], row["files_total"]) == (116, 116)
+        assert json.loads(row["extra_json"])["stand_in_argv"] == [
+            "scan", "--json", "--no-telemetry", "--offline", "--repo-name", name]
 
 
 def test_builtin_worker_is_killed_on_timeout_and_replaced_after_a_crash(tmp_path):
@@ -296,7 +387,7 @@ def test_a_repository_without_python_is_empty_no_python(tmp_path):
 
 
 def test_an_inconsistent_ping_is_quarantined_with_every_error(tmp_path):
-    reference = reference_path("stratum-ping-crewai-examples.json")
+    reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
     body = (f"ping = json.load(open({str(reference)!r}))\n"
             "ping.update(risk_score=150, crew_count=2, schema_version='0.2.0')\n"
             "print(json.dumps(ping))")

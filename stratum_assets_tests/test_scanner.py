@@ -14,7 +14,7 @@ from stratum_assets.scanning.ping import REQUIRED_FIELDS, validate_ping
 from stratum_assets.scanning.rules import RULES
 from stratum_assets.scanning.scanner import scan_repository
 
-from .conftest import reference_json
+from .conftest import fixture_json
 
 
 def _repo(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
@@ -234,7 +234,7 @@ def test_rule_set_is_documented_and_large_enough():
 
 
 def test_real_reference_ping_has_exactly_our_fields():
-    reference = reference_json("stratum-ping-crewai-examples.json")
+    reference = fixture_json("pings/crewAIInc__crewAI-examples.json")
     assert set(reference) == set(REQUIRED_FIELDS)
 
 

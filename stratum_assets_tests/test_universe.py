@@ -5,6 +5,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from statistics import median
 
+import pytest
+
 from stratum_assets.sandbox.codegen import SYMLINK_MODE, language_bytes, render_files
 from stratum_assets.sandbox.universe import FRAMEWORKS, SIGNALS, build_universe, repo_id_from_node_id
 
@@ -118,6 +120,7 @@ def test_language_bytes_reflect_the_code(universe):
     assert all(isinstance(v, int) and v > 0 for v in language_bytes(py).values())
 
 
+@pytest.mark.slow
 def test_sixty_thousand_metadata_only_repositories():
     big = build_universe(seed=3, size=60_000)
     assert len(big.repos) == 60_000

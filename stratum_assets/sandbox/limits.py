@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DEFAULT_BUDGETS = {"search": (30, 60.0), "core": (5000, 3600.0), "graphql": (5000, 3600.0)}
 
@@ -111,9 +111,11 @@ class FaultPlan:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> Fault:
+        """Arm a fresh copy of ``fault`` (so one Fault value can be armed again, e.g. by a second test run)."""
+        armed = replace(fault, seen=0, fired=0)
         with self._lock:
-            self._faults.append(fault)
-        return fault
+            self._faults.append(armed)
+        return armed
 
     def clear(self) -> None:
         with self._lock:

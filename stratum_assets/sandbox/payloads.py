@@ -1,6 +1,6 @@
 """REST JSON bodies shaped like api.github.com's (same field names and types).
 
-Checked in the tests against the recorded payloads in ``shared/reference/github``.
+Checked in the tests against real recorded payloads (``stratum_assets_tests/fixtures/github``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The scanner ping (schema_id 5, schema_version "0.3.2") and the checks it must pass before storage.
 
 :class:`Ping` fixes the type of every field of the flat ping that the real
-``stratum`` scanner prints (see shared/reference/stratum-ping-crewai-examples.json).
+``stratum`` scanner prints (real examples in ``stratum_assets_tests/fixtures/pings``).
 :func:`validate_ping` adds the consistency rules the dataset relies on and
 returns *every* error, so a quarantined ping says all that is wrong with it.
 Extra fields are allowed: a newer scanner may add some without breaking storage.
