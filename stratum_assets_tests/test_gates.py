@@ -184,3 +184,30 @@ def test_overrides_win_over_the_profile():
 def test_an_unknown_profile_is_refused(profile):
     with pytest.raises(ValueError, match="unknown gate profile"):
         GateThresholds.for_profile(profile, 178)
+
+
+def test_each_gate_says_what_it_measures():
+    """The titles are what the UI's check descriptions and the report's gate table show."""
+    titles = {name: g.title for name, g in judge(sections()).items()}
+    assert titles == {
+        "G1": "success + partial scans",
+        "G2": f"repos per framework ({', '.join(GATE_FRAMEWORKS)}); weakest shown",
+        "G3": "repos with deployment_score >= 3",
+        "G4": "rules firing in >= 10 repos",
+        "G5": "share of repos sharing a topology with 10+ others",
+        "G6": "empty share",
+        "G7": "failed share",
+        "G8": "median files_scanned / files_total",
+    }
+
+
+def test_a_framework_missing_from_the_counts_is_the_weakest_at_zero():
+    counts = {f: 20 for f in GATE_FRAMEWORKS[1:]}
+    gates = judge(sections(frameworks__counts=counts), T.model_copy(update={"g2_min_per_framework": 1}))
+    assert gates["G2"].measured == f"{GATE_FRAMEWORKS[0]} 0" and gates["G2"].passed is False
+
+
+def test_statuses_never_seen_are_zero_shares():
+    by_status = {"success": 90, "partial": 10}
+    gates = judge(sections(volume__by_status=by_status))
+    assert (gates["G6"].measured, gates["G7"].measured) == (0.0, 0.0)

@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
 from stratum_assets.assets.manifest import chunk_partitions, repo_manifest
-from stratum_assets.manifest.build import build_manifest, repo_hash
+from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash
 from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource
 from stratum_assets.warehouse import schema
@@ -129,6 +129,37 @@ def test_fork_and_over_target_drops_are_counted_exactly():
     assert build.per_stratum == {"a": 5, "b": 3} and len(build.rows) == 8
     assert dict(build.dropped) == {"fork_of_kept_fork": 2, "fork_of_manifest_repo": 2, "over_target": 4}
 
+
+
+def test_a_stratum_without_a_target_takes_nobody():
+    candidates = {"kept": [_cand("o/a", "kept")], "untargeted": [_cand("o/a", "untargeted"), _cand("o/b", "untargeted")]}
+    build = build_manifest(candidates, {"kept": 5}, version=1, chunk_size=10)
+    assert [(r["full_name"], r["selection_stratum"]) for r in build.rows] == [("o/a", "kept")]
+    assert build.dropped["over_target"] == 1 and build.per_stratum == {"kept": 1}
+
+
+def test_a_manifest_row_carries_its_primary_query_and_no_working_fields():
+    candidates = {"a": [_cand("o/r", "a", extra_field=1)], "b": [_cand("o/r", "b")]}
+    (row,) = build_manifest(candidates, {"a": 0, "b": 1}, version=3, chunk_size=10).rows
+    assert set(row) == {"full_name", "is_fork", "fork_parent", "github_stars", "last_commit_date", "extra_field",
+                        "matched_strata", "repo_hash", "selection_stratum", "discovery_query", "manifest_version",
+                        "chunk_id"}
+    assert (row["selection_stratum"], row["discovery_query"], row["manifest_version"]) == ("b", "q-b", 3)
+
+
+def test_fingerprint_changes_with_what_a_version_is_built_from_and_nothing_else():
+    from datetime import date
+
+    candidates = {"a": [_cand("o/One", "a"), _cand("o/two", "a")], "b": [_cand("o/three", "b")]}
+    settings = {"chunk_size": 250, "floor": date(2025, 6, 1), "forks": "one_per_parent"}
+    base = fingerprint(candidates, settings)
+    assert len(base) == 64 and base == hashlib.sha256(
+        json.dumps(settings, sort_keys=True, default=str).encode()
+        + b"\na:o/one,o/two" + b"\nb:o/three").hexdigest()
+    reordered = {"b": candidates["b"], "a": [_cand("O/TWO", "a"), _cand("o/one", "a")]}
+    assert fingerprint(reordered, dict(reversed(list(settings.items())))) == base
+    assert fingerprint(candidates, {**settings, "chunk_size": 251}) != base
+    assert fingerprint({**candidates, "b": [_cand("o/four", "b")]}, settings) != base
 
 # -- Dagster: frozen versions, partitions, warehouse -------------------------------------------------
 @pytest.fixture(scope="module")

@@ -115,8 +115,10 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
                                   WHERE origin = 'new' AND fine <> stratum ORDER BY 1""").fetchall())
     kept, new = conn.execute("SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') "
                              "FROM split_assignments").fetchone()
-    undersized = dict(conn.execute(f"""SELECT stratum, count(*) FROM read_parquet('{store}') WHERE split = 'test'
-                                       GROUP BY 1 HAVING count(*) < {int(min_test)} ORDER BY 1""").fetchall())
+    # Counted per stratum, not over test rows only: a stratum with no test row at all is the most undersized.
+    undersized = dict(conn.execute(f"""SELECT stratum, count(*) FILTER (split = 'test') AS test_rows
+                                       FROM read_parquet('{store}') GROUP BY 1
+                                       HAVING test_rows < {int(min_test)} ORDER BY 1""").fetchall())
     counts = dict(conn.execute(f"SELECT split, count(*) FROM read_parquet('{store}') GROUP BY 1").fetchall())
     return {"train": counts.get("train", 0), "test": counts.get("test", 0), "kept": kept, "new": new,
             "merged": merged, "undersized": undersized}

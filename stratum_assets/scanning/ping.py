@@ -177,15 +177,17 @@ REQUIRED_FIELDS = tuple(Ping.model_fields)
 
 def validate_ping(ping: dict, expected_repo_hash: str) -> list[str]:
     """Every reason ``ping`` must not be stored; an empty list means it is valid."""
+    if not isinstance(ping, dict):
+        return [f"ping: expected a JSON object, got {type(ping).__name__}"]
     try:
         model = Ping.model_validate(ping)
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'ping'}: {e['msg']}" for e in exc.errors()]
-        return errors + _consistency(ping, expected_repo_hash, typed=False)
-    return _consistency(model.model_dump(), expected_repo_hash, typed=True)
+        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return errors + _consistency(ping, expected_repo_hash)
+    return _consistency(model.model_dump(), expected_repo_hash)
 
 
-def _consistency(p: dict, expected_repo_hash: str, typed: bool) -> list[str]:
+def _consistency(p: dict, expected_repo_hash: str) -> list[str]:
     errors: list[str] = []
 
     def check(condition, message):
