@@ -85,15 +85,24 @@ class SearchCheckpoint:
         outcome, pending = SearchOutcome(), None
         if not self.path.exists():
             return outcome, None
-        for line in self.path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                break  # a line cut by a crash: everything before it is intact
-            outcome.items.update({item["id"]: item for item in entry["items"]})
-            outcome.windows_searched += 1
-            outcome.truncated += entry.get("truncated", [])
-            pending = [Window.from_json(w) for w in entry["pending"]]
+        intact = 0  # bytes of whole, readable lines
+        with self.path.open("rb") as fh:
+            for line in fh:
+                try:
+                    entry = json.loads(line) if line.endswith(b"\n") else None
+                except ValueError:
+                    entry = None
+                if entry is None:
+                    break  # a line cut by a crash: everything before it is intact
+                intact += len(line)
+                outcome.items.update({item["id"]: item for item in entry["items"]})
+                outcome.windows_searched += 1
+                outcome.truncated += entry.get("truncated", [])
+                pending = [Window.from_json(w) for w in entry["pending"]]
+        if intact < self.path.stat().st_size:
+            # Cut the torn tail, or the next record would be glued onto it and be unreadable too.
+            with self.path.open("r+b") as fh:
+                fh.truncate(intact)
         return outcome, pending
 
     def record(self, window: Window, items: Iterable[dict], pending: list[Window], truncated: list[dict]) -> None:

@@ -76,7 +76,7 @@ def chunk_id(version: int, index: int) -> str:
 
 
 def _manifest_row(row: dict, primary: str, version: int) -> dict:
-    out = {k: v for k, v in row.items() if k not in ("discovery_queries", "selection_stratum", "discovery_query")}
+    out = {k: v for k, v in row.items() if k != "discovery_queries"}  # the stratum and query are set below
     out["matched_strata"] = sorted(row["matched_strata"])
     out["selection_stratum"] = primary
     out["discovery_query"] = row["discovery_queries"][primary]

@@ -1,0 +1,322 @@
+"""The rate governor's decisions as exact values: pacing, exhausted budgets, the retry rule, waits, summary.
+
+Every test drives the governor through its ``clock``/``sleep`` seam with a fake clock that advances
+only when the governor sleeps, so waits are exact and nothing really sleeps.
+"""
+
+import time
+
+import pytest
+
+from stratum_assets.github.governor import RateGovernor, RetryDecision
+
+
+class FakeTime:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def governor(t: FakeTime, **kwargs) -> RateGovernor:
+    return RateGovernor(clock=t.clock, sleep=t.sleep, **kwargs)
+
+
+# -- defaults ---------------------------------------------------------------------------------
+def test_defaults_are_the_documented_github_budget():
+    gov = RateGovernor()
+    assert (gov.search_per_minute, gov.max_tries, gov.min_secondary_wait, gov.backoff_base, gov.max_wait) \
+        == (30, 6, 60.0, 2.0, 900.0)
+    assert gov.summary() == {"requests": {}, "requests_total": 0, "waits": {}, "wait_seconds": 0.0,
+                             "rate_limit_hits": 0}
+
+
+def test_default_clock_is_wall_time_and_default_sleep_really_sleeps():
+    gov = RateGovernor()
+    reset = int(time.time()) + 100
+    decision = gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    assert decision.reason == "reset"
+    assert 95 <= decision.wait_seconds <= 101.5
+    gov.wait(RetryDecision(0.0, "tiny"))  # time.sleep(0): returns at once
+    assert gov.waits == {"tiny": 1}
+
+
+def test_default_search_budget_is_thirty_requests_a_minute():
+    t = FakeTime()
+    gov = governor(t)
+    for _ in range(30):
+        gov.before_request("search")
+    assert t.slept == []
+    gov.before_request("search")
+    assert t.slept == [60.0]
+
+
+def test_default_tries_backoff_and_cap():
+    t = FakeTime()
+    gov = governor(t)
+    assert [gov.retry_after(a, 403, {}).wait_seconds for a in range(1, 6)] == [60.0, 120.0, 240.0, 480.0, 900.0]
+    assert [gov.retry_after(a, None, {}).wait_seconds for a in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 16.0]
+    assert gov.retry_after(6, 403, {}) is None and gov.retry_after(6, None, {}) is None
+    assert gov.retry_after(1, 429, {"retry-after": "5000"}).wait_seconds == 900.0
+
+
+# -- pacing -----------------------------------------------------------------------------------
+def test_search_pacing_waits_exactly_until_the_oldest_request_leaves_the_minute():
+    t = FakeTime(now=0.0)
+    gov = governor(t, search_per_minute=2)
+    gov.before_request("search")          # t=0
+    t.now = 10.0
+    gov.before_request("search")          # t=10: second of two in the minute, no wait
+    assert t.slept == []
+    t.now = 25.0
+    gov.before_request("search")          # full: waits until t=60, when the t=0 request is a minute old
+    assert t.slept == [35.0] and t.now == 60.0
+    gov.before_request("search")          # full again (10, 60): waits until t=70
+    assert t.slept == [35.0, 10.0] and t.now == 70.0
+    assert gov.requests == {"search": 4}
+    assert gov.waits == {"pacing:search": 2}
+    assert gov.summary()["wait_seconds"] == 45.0
+
+
+def test_a_request_exactly_sixty_seconds_old_no_longer_counts():
+    t = FakeTime(now=0.0)
+    gov = governor(t, search_per_minute=2)
+    gov.before_request("search")
+    gov.before_request("search")          # two at t=0
+    t.now = 60.0                          # both are exactly a minute old: the window is empty again
+    gov.before_request("search")
+    gov.before_request("search")
+    assert t.slept == []
+    gov.before_request("search")          # the two at t=60 fill the window: wait the full minute
+    assert t.slept == [60.0] and t.now == 120.0
+    assert gov.requests["search"] == 5 and gov.waits["pacing:search"] == 1
+
+
+def test_one_request_a_minute_at_the_boundary():
+    t = FakeTime(now=0.0)
+    gov = governor(t, search_per_minute=1)
+    gov.before_request("search")
+    t.now = 60.0
+    gov.before_request("search")          # the t=0 request has left the window
+    assert t.slept == []
+    gov.before_request("search")          # the t=60 one has not
+    assert t.slept == [60.0] and t.now == 120.0
+
+
+def test_a_pacing_wait_below_one_second_is_still_waited():
+    t = FakeTime(now=0.0)
+    gov = governor(t, search_per_minute=1)
+    gov.before_request("search")
+    t.now = 59.5
+    gov.before_request("search")
+    assert t.slept == [0.5] and t.now == 60.0
+    assert gov.waits == {"pacing:search": 1}
+
+
+def test_the_search_budget_does_not_pace_other_resources():
+    t = FakeTime()
+    gov = governor(t, search_per_minute=1)
+    gov.before_request("search")
+    for _ in range(3):
+        gov.before_request("core")
+        gov.before_request("graphql")
+    assert t.slept == []
+    assert gov.requests == {"search": 1, "core": 3, "graphql": 3}
+    assert gov.summary()["requests_total"] == 7
+
+
+def test_fresh_governor_at_clock_zero_does_not_wait():
+    t = FakeTime(now=0.0)
+    gov = governor(t)
+    gov.before_request("core")
+    gov.before_request("search")
+    assert t.slept == [] and gov.requests == {"core": 1, "search": 1}
+
+
+# -- observe: an exhausted budget is waited out -------------------------------------------------
+def test_an_exhausted_resource_waits_for_its_reset_plus_one_second():
+    t = FakeTime(now=1000.0)
+    gov = governor(t)
+    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"})
+    gov.before_request("search")          # another resource is not held up
+    assert t.slept == []
+    gov.before_request("core")
+    assert t.slept == [11.0] and t.now == 1011.0
+    assert gov.waits == {"pacing:core": 1}
+    gov.before_request("core")            # the reset has passed
+    assert t.slept == [11.0]
+    assert gov.requests == {"search": 1, "core": 2}
+
+
+def test_the_resource_header_names_the_budget_that_ran_out():
+    t = FakeTime(now=1000.0)
+    gov = governor(t)
+    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1020",
+                         "x-ratelimit-resource": "search"})
+    gov.before_request("core")
+    assert t.slept == []
+    gov.before_request("search")
+    assert t.slept == [21.0] and gov.waits == {"pacing:search": 1}
+
+
+def test_an_exhausted_search_budget_is_waited_before_the_minute_budget_is_counted():
+    t = FakeTime(now=1000.0)
+    gov = governor(t, search_per_minute=5)
+    gov.observe("search", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
+    gov.before_request("search")
+    assert t.slept == [5.0] and gov.requests == {"search": 1}
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"x-ratelimit-remaining": "0"},
+    {"x-ratelimit-reset": "5000"},
+    {"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5000"},
+    {"x-ratelimit-remaining": "10", "x-ratelimit-reset": "5000"},
+    {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5000"},
+    {"x-ratelimit-remaining": "none", "x-ratelimit-reset": "5000"},
+])
+def test_a_budget_that_is_not_known_to_be_exhausted_is_not_waited(headers):
+    t = FakeTime(now=1000.0)
+    gov = governor(t)
+    gov.observe("core", headers)
+    gov.before_request("core")
+    assert t.slept == [] and gov.waits == {}
+
+
+# -- the retry rule -----------------------------------------------------------------------------
+def test_retry_after_header_is_honoured_exactly_and_capped():
+    t = FakeTime()
+    gov = governor(t, max_wait=100.0)
+    assert gov.retry_after(1, 403, {"retry-after": "17"}) == RetryDecision(17.0, "retry-after")
+    assert gov.retry_after(3, 429, {"retry-after": " 42 "}) == RetryDecision(42.0, "retry-after")
+    assert gov.retry_after(1, 429, {"retry-after": "100"}) == RetryDecision(100.0, "retry-after")
+    assert gov.retry_after(1, 429, {"retry-after": "101"}) == RetryDecision(100.0, "retry-after")
+    assert gov.retry_after(1, 403, {"retry-after": "0"}) == RetryDecision(0.0, "retry-after")
+    assert gov.rate_limit_hits == 5
+
+
+def test_a_retry_after_that_is_not_a_number_falls_through_to_the_reset_or_backoff():
+    t = FakeTime(now=1000.0)
+    gov = governor(t)
+    assert gov.retry_after(1, 403, {"retry-after": "soon"}) == RetryDecision(60.0, "secondary")
+    assert gov.retry_after(1, 403, {"retry-after": ""}) == RetryDecision(60.0, "secondary")
+    assert gov.retry_after(1, 403, {"retry-after": "1.5"}) == RetryDecision(60.0, "secondary")
+    assert gov.retry_after(1, 429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT", "x-ratelimit-remaining": "0",
+                                    "x-ratelimit-reset": "1030"}) == RetryDecision(31.0, "reset")
+    assert gov.rate_limit_hits == 4
+
+
+def test_remaining_zero_waits_until_the_reset_plus_one_second():
+    t = FakeTime(now=1000.0)
+    gov = governor(t, max_wait=50.0)
+    reset = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"}
+    assert gov.retry_after(1, 403, reset) == RetryDecision(31.0, "reset")
+    assert gov.retry_after(4, 403, reset) == RetryDecision(31.0, "reset"), "a reset wait does not back off"
+    t.now = 1010.5
+    assert gov.retry_after(1, 429, reset) == RetryDecision(20.5, "reset")
+    # a reset already past (clock skew) still waits a second, never zero or negative
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"}) \
+        == RetryDecision(1.0, "reset")
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}) \
+        == RetryDecision(1.0, "reset")
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1011"}) \
+        == RetryDecision(1.5, "reset")
+    # capped at max_wait
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9999"}) \
+        == RetryDecision(50.0, "reset")
+
+
+def test_remaining_zero_without_a_usable_reset_backs_off_like_a_secondary_limit():
+    t = FakeTime(now=1000.0)
+    gov = governor(t)
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0"}) == RetryDecision(60.0, "secondary")
+    assert gov.retry_after(2, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}) \
+        == RetryDecision(120.0, "secondary")
+    # a reset with budget left is not a reason to wait for the reset
+    assert gov.retry_after(1, 429, {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "1030"}) \
+        == RetryDecision(60.0, "secondary")
+
+
+def test_secondary_limit_backs_off_exponentially_from_the_minimum_and_is_capped():
+    t = FakeTime()
+    gov = governor(t, max_tries=10, min_secondary_wait=10.0, backoff_base=3.0, max_wait=500.0)
+    waits = [gov.retry_after(a, 429, {}).wait_seconds for a in range(1, 7)]
+    assert waits == [10.0, 30.0, 90.0, 270.0, 500.0, 500.0]
+    assert gov.retry_after(2, 403, {}) == RetryDecision(30.0, "secondary")
+    assert gov.rate_limit_hits == 7
+
+
+def test_server_errors_and_network_errors_back_off_from_one_second():
+    t = FakeTime()
+    gov = governor(t, max_tries=8, backoff_base=3.0, max_wait=20.0)
+    assert gov.retry_after(1, 502, {}) == RetryDecision(1.0, "server_error")
+    assert gov.retry_after(2, 500, {"retry-after": "7"}) == RetryDecision(3.0, "server_error")
+    assert gov.retry_after(3, None, {}) == RetryDecision(9.0, "network")
+    assert gov.retry_after(4, None, {}) == RetryDecision(20.0, "network")
+    assert gov.retry_after(4, 503, {}) == RetryDecision(20.0, "server_error")
+    assert gov.rate_limit_hits == 0, "server and network errors are not rate limits"
+
+
+def test_tries_are_bounded_by_max_tries():
+    t = FakeTime()
+    gov = governor(t, max_tries=3)
+    assert gov.retry_after(2, 403, {"retry-after": "5"}) == RetryDecision(5.0, "retry-after")
+    assert gov.retry_after(2, None, {}) == RetryDecision(2.0, "network")
+    for status in (403, 429, 502, None):
+        assert gov.retry_after(3, status, {"retry-after": "5"}) is None
+        assert gov.retry_after(4, status, {}) is None
+    assert gov.rate_limit_hits == 1, "a refused retry is not counted as a hit"
+
+
+def test_other_statuses_are_treated_as_server_errors_not_rate_limits():
+    t = FakeTime()
+    gov = governor(t)
+    assert gov.retry_after(1, 404, {"retry-after": "7"}) == RetryDecision(1.0, "server_error")
+    assert gov.retry_after(1, 430, {"retry-after": "7"}) == RetryDecision(1.0, "server_error")
+    assert gov.rate_limit_hits == 0
+
+
+# -- waits and the summary ----------------------------------------------------------------------
+def test_waits_are_slept_counted_by_reason_and_summed():
+    t = FakeTime()
+    gov = governor(t)
+    gov.wait(RetryDecision(1.234, "retry-after"))
+    gov.wait(RetryDecision(2.0, "retry-after"))
+    gov.wait(RetryDecision(0.5, "network"))
+    assert t.slept == [1.234, 2.0, 0.5]
+    assert gov.waits == {"retry-after": 2, "network": 1}
+    assert gov.wait_seconds == pytest.approx(3.734)
+
+
+def test_summary_reports_requests_waits_rounded_seconds_and_hits():
+    t = FakeTime(now=1000.0)
+    gov = governor(t, search_per_minute=1)
+    gov.before_request("core")
+    gov.before_request("core")
+    gov.before_request("search")
+    gov.before_request("search")                      # paces for 60 s
+    gov.wait(gov.retry_after(1, 403, {"retry-after": "3"}))
+    gov.wait(gov.retry_after(2, 429, {}))             # 120 s secondary
+    gov.wait(RetryDecision(0.12345, "network"))
+    gov.wait(RetryDecision(0.0049, "network"))
+    summary = gov.summary()
+    assert summary == {"requests": {"core": 2, "search": 2}, "requests_total": 4,
+                       "waits": {"pacing:search": 1, "retry-after": 1, "secondary": 1, "network": 2},
+                       "wait_seconds": 183.13, "rate_limit_hits": 2}
+    assert isinstance(summary["requests"], dict) and isinstance(summary["waits"], dict)
+
+
+def test_summary_rounds_to_two_decimals():
+    t = FakeTime()
+    gov = governor(t)
+    gov.wait(RetryDecision(1.23456, "x"))
+    assert gov.summary()["wait_seconds"] == 1.23
+    gov.wait(RetryDecision(0.00600, "x"))
+    assert gov.summary()["wait_seconds"] == 1.24
