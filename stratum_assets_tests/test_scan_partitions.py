@@ -25,7 +25,8 @@ from stratum_assets.runner import build_everything
 from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
-from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, scan_repo
+from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
+                                             stored_rows)
 from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
 
@@ -103,8 +104,11 @@ def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_
     assert result.stored, result.errors
 
 
-def test_the_real_reference_ping_is_accepted_through_the_external_scanner_path(emulator, universe, tmp_path):
-    reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
+@pytest.mark.parametrize("recorded", sorted(p.name for p in fixture_path("pings").glob("*.json")))
+def test_every_real_reference_ping_is_stored_through_the_external_scanner_path(emulator, universe, tmp_path,
+                                                                                recorded):
+    """The 13 pings the reference scanner printed for real repositories (nulls, ints for floats, "" hashes)."""
+    reference = fixture_path(f"pings/{recorded}")
     body = (f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
             f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
             f"print(open({str(reference)!r}).read())")
@@ -112,8 +116,13 @@ def test_the_real_reference_ping_is_accepted_through_the_external_scanner_path(e
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), ExternalScanner(_fake_stratum(tmp_path, body)),
                        FAST, tmp_path / "work")
     assert result.stored, result.errors
+    expected = json.loads(reference.read_text())
     assert result.ping["repo_hash"] == repo_hash(repo.full_name), "identity comes from the manifest"
-    assert result.ping["repo_full_name"] == repo.full_name and result.ping["risk_score"] == 69
+    assert result.ping["repo_full_name"] == repo.full_name
+    (stored,) = pings_table(stored_rows(ChunkResult([result]))).to_pylist()  # the partition file's row
+    for field in ("risk_score", "finding_rules", "agent_count", "crew_count", "frameworks", "learning_type"):
+        assert result.ping[field] == stored[field] == expected[field], field
+    assert stored["repo_metadata"]["primary_framework"] == expected["repo_metadata"]["primary_framework"]
 
 
 def test_json_is_found_among_log_noise():

@@ -39,7 +39,7 @@ class RepoMetadata(BaseModel):
     python_file_count: Int
     yaml_config_count: Int
     total_loc: Int
-    primary_framework: Str
+    primary_framework: Str | None  # the reference writes null when it finds no framework
     framework_count: Int
 
 
@@ -134,7 +134,7 @@ class Ping(BaseModel):
     has_memory_store: Bool
     memory_store_types: list[Str]
     has_learning_loop: Bool
-    learning_type: Str
+    learning_type: Str | None  # the reference writes null when it finds no learning loop
     has_eval_framework: Bool
     has_eval_conflict: Bool
     has_observability: Bool
