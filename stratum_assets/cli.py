@@ -14,6 +14,8 @@
 * ``stratum-assets scan PATH --json`` — the built-in scanner on one checkout:
   prints one ping (schema 5 / 0.3.2) as JSON, like ``stratum scan``.
 * ``stratum-assets rules`` — the scanner's rule set as markdown.
+* ``stratum-assets validate FILE`` — check pings produced elsewhere (JSON or
+  JSONL) exactly as the pipeline does before storing them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ PROJECT_ROOT = Path.cwd()
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": _run, "backfill": _run, "status": _status, "publish": _publish, "scan": _scan,
-                "rules": _rules, "sandbox": _serve}
+                "rules": _rules, "sandbox": _serve, "validate": _validate}
     return handlers[args.command](args)
 
 
@@ -57,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--files-from", type=Path, default=None,
                       help="the repository's full file list, one per line (when the checkout is sparse)")
     sub.add_parser("rules", help="print the built-in scanner's rule set as markdown (docs/RULES.md)")
+    validate = sub.add_parser("validate", help="validate pings (one JSON object or JSONL) as the pipeline does")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--repo-name", default=None,
+                          help="owner/name: stamp this identity on the (single) ping first, as the pipeline does")
     sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
@@ -92,6 +98,26 @@ def _scan(args) -> int:
     ping = scan_repository(args.path, args.repo_name or args.path.resolve().name, all_files=files)
     print(json.dumps(ping))
     return 0
+
+
+def _validate(args) -> int:
+    from .scanning.ping_file import check_pings
+
+    try:
+        verdicts = list(check_pings(args.file.read_text(errors="replace"), args.repo_name))
+    except (OSError, ValueError) as err:
+        print(f"stratum-assets validate: {err}", file=sys.stderr)
+        return 2
+    if not verdicts:
+        print(f"stratum-assets validate: no ping in {args.file}", file=sys.stderr)
+        return 1
+    for verdict in verdicts:
+        print(f"{'OK' if verdict.valid else 'INVALID'}  {verdict.where}")
+        for error in verdict.errors:
+            print(f"    {error}")
+    invalid = sum(not v.valid for v in verdicts)
+    print(f"{len(verdicts) - invalid} valid, {invalid} invalid")
+    return 1 if invalid else 0
 
 
 def _run(args) -> int:
