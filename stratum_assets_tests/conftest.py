@@ -81,11 +81,11 @@ _NOT_THE_PROJECT = {".git", ".venv", ".pytest_cache", "__pycache__", "mutants", 
 def _project_files() -> dict[str, tuple[int, int]]:
     """Every file of the checkout (size, mtime), ignored ones included: ``git status`` would miss ``data/``."""
     files = {}
-    for path in ROOT.rglob("*"):
-        if _NOT_THE_PROJECT.intersection(path.relative_to(ROOT).parts) or not path.is_file():
-            continue
-        stat = path.stat()
-        files[str(path.relative_to(ROOT))] = (stat.st_size, stat.st_mtime_ns)
+    for folder, subfolders, names in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_THE_PROJECT]
+        for name in names:
+            stat = os.stat(os.path.join(folder, name))
+            files[os.path.relpath(os.path.join(folder, name), ROOT)] = (stat.st_size, stat.st_mtime_ns)
     return files
 
 

@@ -139,7 +139,7 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
             for future in as_completed(futures):
                 result.results.append(_result_or_crash(future, futures[future], scanner))
                 done = len(result.results)
-                if progress and (done % settings.progress_every == 0 or done == len(rows)):
+                if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
                     progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
     finally:
         scanner.close()
