@@ -43,7 +43,7 @@ def constructed(changes: str = "") -> duckdb.DuckDBPyConnection:
                {{'deployment_score': CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END}} AS deployment_signals,
                printf('topo%05d', i) AS topology_signature_hash, 10 AS files_scanned, 10 AS files_total,
                NULL::VARCHAR AS fork_parent, '{{"Python": 900, "Shell": 100}}' AS language_bytes,
-               'crewai' AS selection_stratum
+               'crewai' AS selection_stratum, 'builtin' AS scanner, 'stratum-assets-builtin-0.1.0' AS scanner_version
         FROM range(200) t(i)""")
     conn.execute("ALTER TABLE scan_dataset ADD COLUMN frameworks VARCHAR[]")
     conn.execute("UPDATE scan_dataset SET frameworks = [frameworks1]")

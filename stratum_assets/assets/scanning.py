@@ -92,7 +92,10 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     kinds={"duckdb"},
     check_specs=[dg.AssetCheckSpec("zero_silent_drops", asset="pipeline_run_log",
                                    description="every manifest repository has exactly one stored ping or one "
-                                               "quarantine row")],
+                                               "quarantine row"),
+                 dg.AssetCheckSpec("one_scanner_per_version", asset="pipeline_run_log",
+                                   description="every stored ping of the manifest version was produced by the same "
+                                               "scanner (name and version): mixed scanners conflate labels")],
     description="Run summary over all partitions: counts by status, failure reasons, frameworks, rate-limit "
                 "hits, durations.",
 )
@@ -109,10 +112,15 @@ def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource, duck
         "failure_reasons": dg.MetadataValue.json(log["failure_reasons"]),
         "framework_distribution": dg.MetadataValue.json(log["framework_distribution"]),
         "rate_limit_hits": log["rate_limit_hits"], "avg_scan_duration_ms": log["avg_scan_duration_ms"],
+        "scanners": dg.MetadataValue.json(log["scanners"]),
         "path": dg.MetadataValue.path(str(layout.pipeline_run_log)),
     })
     yield dg.AssetCheckResult(
         check_name="zero_silent_drops", passed=log["pending"] == 0 and log["duplicates"] == 0,
         metadata={"manifest_rows": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
                   "pending": log["pending"], "duplicates": log["duplicates"]},
+    )
+    yield dg.AssetCheckResult(
+        check_name="one_scanner_per_version", passed=len(log["scanners"]) <= 1,
+        metadata={"scanners": dg.MetadataValue.json(log["scanners"])},
     )

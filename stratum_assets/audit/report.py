@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
+from ..warehouse.runlog import scanner_counts
 from . import sections as S
 from .gates import Gate, GateThresholds, evaluate
 
@@ -21,6 +22,7 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
             "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
             "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
             "strata": S.strata(conn, targets, src)}
+    data["scanners"] = scanner_counts(conn, src)
     data["framework_targets"] = framework_targets
     data["gates"] = evaluate(data, thresholds)
     return data
@@ -38,6 +40,7 @@ def render(d: dict, version: int, profile: str) -> str:
     out += ["## 1. Volume", "",
             f"Manifest {v['manifest']} · stored {v['stored']} · quarantined {v['quarantined']} · "
             f"pending {v['pending']} · usable (success + partial) **{v['usable']}**", "",
+            _scanner_line(d["scanners"]), "",
             _table(["status", "repos"], sorted(v["by_status"].items())), "",
             _table(["failure reason", "repos"], list(v["failure_reasons"].items())) if v["failure_reasons"]
             else "No failures.", ""]
@@ -124,3 +127,15 @@ def _table(header: list[str], rows: list) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _scanner_line(scanners: dict[str, int]) -> str:
+    """Which scanner produced the labels: one per manifest version, or a warning that they are not comparable."""
+    if not scanners:
+        return "Scanner: none yet (no scanned ping stored)."
+    if len(scanners) == 1:
+        (name, pings), = scanners.items()
+        return f"Scanner: `{name}` ({pings} pings)."
+    listed = ", ".join(f"`{name}` ({pings})" for name, pings in scanners.items())
+    return (f"Scanner: **{len(scanners)} scanners in one version** — {listed}: their labels are not comparable; "
+            "rescan the version with one scanner.")

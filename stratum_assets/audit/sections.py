@@ -134,7 +134,7 @@ def _r(value, digits: int = 1):
 
 SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks", "risk_score", "finding_rules",
                     "deployment_signals", "topology_signature_hash", "files_scanned", "files_total", "fork_parent",
-                    "language_bytes", "selection_stratum")
+                    "language_bytes", "selection_stratum", "scanner", "scanner_version")
 
 
 def snapshot(conn: duckdb.DuckDBPyConnection, name: str = "audit_snapshot") -> str:

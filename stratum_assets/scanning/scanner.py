@@ -92,7 +92,8 @@ def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, 
     signals = _deployment_signals([])
     signals.update(has_env_in_gitignore=False, framework_versions={})
     ping = _ping(RepoModel(), signals, repo_full_name)
-    ping.update(scan_status=status, failure_reason=failure_reason, files_total=files_total,
+    # No scanner produced it: scanner_version stays empty, so a version's scanner is read off real scans only.
+    ping.update(scan_status=status, failure_reason=failure_reason, files_total=files_total, scanner_version="",
                 repo_metadata={"python_file_count": 0, "yaml_config_count": 0, "total_loc": 0,
                                "primary_framework": "", "framework_count": 0})
     return ping

@@ -37,7 +37,18 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
                       "partition_seconds_max": max((s.get("duration_s", 0) for s in stats), default=0)},
         "avg_scan_duration_ms": round(one("SELECT coalesce(avg(scan_duration_ms), 0) FROM scan_results")[0], 1),
         "bytes_fetched": sum(s.get("bytes_fetched", 0) for s in stats),
+        "scanners": scanner_counts(conn),
     }
+
+
+def scanner_counts(conn: duckdb.DuckDBPyConnection, src: str = "scan_results") -> dict[str, int]:
+    """"<scanner> <scanner_version>" -> stored pings it produced; one manifest version should show one.
+
+    The pipeline's skeleton pings (a clone that failed, a scan that timed out) name no version: no
+    scanner produced them, so they never count as a second scanner.
+    """
+    return dict(conn.execute(f"""SELECT scanner || ' ' || scanner_version, count(*) FROM {src}
+                                 WHERE scanner_version <> '' GROUP BY 1 ORDER BY 1""").fetchall())
 
 
 def partition_stats(layout: Layout, version: int) -> list[dict]:

@@ -26,7 +26,8 @@ from .layout import Layout
 # Columns the views promise even before any partition wrote a file.
 _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
                        "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum, NULL::VARCHAR AS failure_reason, "
-                       "NULL::VARCHAR[] AS frameworks, NULL::BIGINT AS scan_duration_ms")
+                       "NULL::VARCHAR[] AS frameworks, NULL::BIGINT AS scan_duration_ms, NULL::VARCHAR AS scanner, "
+                       "NULL::VARCHAR AS scanner_version")
 _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, "
                      "NULL::VARCHAR AS ping_json")
 
