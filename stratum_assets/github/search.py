@@ -169,4 +169,4 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python >= 3.11 reads the trailing "Z"
