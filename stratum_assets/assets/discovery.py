@@ -42,6 +42,9 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
         path = write_parquet_atomic(table, data.layout.candidates(name))
         clear_checkpoints(checkpoints, stratum)
         cost = client.governor.summary()
+        if result.invalid_names:
+            context.log.warning(f"{len(result.invalid_names)} search hits have a full_name that is not a GitHub "
+                                "owner/name; they are dropped, never cloned (metadata 'invalid_full_names')")
         if result.truncated_windows:
             context.log.warning(f"{len(result.truncated_windows)} search windows returned fewer results than "
                                 "GitHub counted; see metadata 'truncated_windows'")
@@ -59,6 +62,7 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
             "rate_limit_hits": cost["rate_limit_hits"],
             "windows_searched": result.windows_searched,
             "truncated_windows": dg.MetadataValue.json(result.truncated_windows),
+            "invalid_full_names": dg.MetadataValue.json(result.invalid_names[:100]),
             "duration_s": round(result.seconds, 2),
             "queries": dg.MetadataValue.json([stratum.search_query(q) for q in stratum.queries]),
             "path": dg.MetadataValue.path(str(path)),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..github.client import GitHubClient
 from ..github.enrich import Enrichment, enrich
+from ..github.names import full_name_problem
 from ..github.search import SearchCheckpoint, search_all
 from .forks import one_fork_per_parent
 from .strata import Stratum, frameworks_named
@@ -41,6 +42,7 @@ class StratumDiscovery:
     search_hits: int = 0
     dropped: Counter = field(default_factory=Counter)
     truncated_windows: list[dict] = field(default_factory=list)
+    invalid_names: list[dict] = field(default_factory=list)  # {"full_name", "problem"}: never cloned
     windows_searched: int = 0
     seconds: float = 0.0
 
@@ -73,7 +75,10 @@ def discover_stratum(client: GitHubClient, stratum: Stratum, *, checkpoint_dir: 
         if extra is None:
             continue
         row = _row(item, extra, stratum, found_by[repo_id], collected_at)
-        reason = _rejection(row, stratum)
+        problem = full_name_problem(row["full_name"])
+        if problem:
+            result.invalid_names.append({"full_name": str(row["full_name"])[:200], "problem": problem})
+        reason = "invalid_full_name" if problem else _rejection(row, stratum)
         if reason:
             result.dropped[reason] += 1
         else:
