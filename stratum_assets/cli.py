@@ -130,9 +130,15 @@ def _run(args) -> int:
     from .pools import ensure_pool_limits
     from .runner import backfill_unfinished, build_everything
 
+    from .manifest.store import NoManifestError
+
     with dg.DagsterInstance.get() as instance:
         ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
-        report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
+        try:
+            report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
+        except NoManifestError as err:
+            print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
+            return 1
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from .manifest.store import ManifestStore
+
 
 @dataclass
 class BuildReport:
@@ -89,6 +91,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     """
     plan = _Plan.of(defs)
     report = BuildReport()
+    ManifestStore(defs.resources["data"].layout.manifests).require_active()  # nothing to backfill without one
     todo = plan.unfinished_partitions(instance)
     if not todo:
         log("Every partition is materialized: nothing to backfill.")

@@ -5,9 +5,11 @@ Each gate is judged on a constructed sections dict (the shape ``audit.report.com
 every other gate keeps passing, so a flipped or off-by-one comparison fails here.
 """
 
+import re
+
 import pytest
 
-from stratum_assets.audit.gates import FULL_SCAN_SIZE, GateThresholds, evaluate
+from stratum_assets.audit.gates import FULL_SCAN_SIZE, GateThresholds, ThresholdError, evaluate
 from stratum_assets.audit.sections import GATE_FRAMEWORKS
 
 T = GateThresholds(g1_min_usable=100, g2_min_per_framework=20, g3_min_mature=30, g4_min_rules=3,
@@ -211,3 +213,26 @@ def test_statuses_never_seen_are_zero_shares():
     by_status = {"success": 90, "partial": 10}
     gates = judge(sections(volume__by_status=by_status))
     assert (gates["G6"].measured, gates["G7"].measured) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"g1_min_usabel": 3}, "unknown threshold 'g1_min_usabel'; the thresholds are: g1_min_usable, "),
+    ({"g1_min_usable": 0}, "g1_min_usable=0: Input should be greater than or equal to 1"),
+    ({"g2_min_per_framework": -5}, "g2_min_per_framework=-5: Input should be greater than or equal to 1"),
+    ({"g4_min_rules": 10_001}, "g4_min_rules=10001: Input should be less than or equal to 10000"),
+    ({"g6_max_empty_share": 1.5}, "g6_max_empty_share=1.5: Input should be less than or equal to 1"),
+    ({"g8_min_median_coverage": -0.01}, "g8_min_median_coverage=-0.01: Input should be greater than or equal to 0"),
+    ({"g1_min_usable": 20000.5}, "g1_min_usable=20000.5: Input should be a valid integer"),
+])
+@pytest.mark.parametrize("profile", ["full", "sample"])
+def test_misspelt_or_out_of_range_thresholds_are_refused(profile, overrides, message):
+    with pytest.raises(ThresholdError, match=re.escape(message)):
+        GateThresholds.for_profile(profile, 178, **overrides)
+
+
+def test_thresholds_at_the_edges_of_their_ranges_are_accepted_and_a_whole_float_count_stays_a_count():
+    t = GateThresholds.for_profile("full", 178, g1_min_usable=20000.0, g6_max_empty_share=0, g7_max_failed_share=1,
+                                   g4_min_rules=1, g5_cluster_size=10_000_000)
+    assert (t.g1_min_usable, type(t.g1_min_usable), t.g6_max_empty_share, t.g7_max_failed_share) == (
+        20000, int, 0.0, 1.0)
+    assert judge(sections(), t)["G1"].threshold == ">= 20000"

@@ -42,7 +42,7 @@ class AuditConfig(dg.Config):
 def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, github: GitHubResource,
                  data: DataResource, duckdb: DuckDBResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore(layout.manifests).require_active()
     profile = config.profile or github.default_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
     with duckdb.get_connection() as conn:
@@ -88,7 +88,7 @@ class SplitConfig(dg.Config):
 def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource,
                      duckdb: DuckDBResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
         out = split_and_export(conn, layout, version, seed=config.seed, min_test=config.min_test_per_stratum)
     yield dg.MaterializeResult(metadata={
@@ -116,7 +116,7 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
 )
 def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
         schema.refresh(conn, layout, version)
         rows = label_audit.sample(conn)

@@ -101,7 +101,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
 )
 def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
         schema.refresh(conn, layout, version)
         log = runlog.summarize(conn, layout, version)

@@ -11,36 +11,57 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .sections import GATE_FRAMEWORKS
 
 FULL_SCAN_SIZE = 50_000
 
 
+class ThresholdError(ValueError):
+    """A threshold override that names no threshold or lies outside its range."""
+
+
 class GateThresholds(BaseModel):
-    g1_min_usable: int = 40_000
-    g2_min_per_framework: int = 1_000
-    g3_min_mature: int = 2_000
-    g4_min_rules: int = 15
-    g4_min_repos_per_rule: int = 100
-    g5_cluster_size: int = 10
-    g5_max_share_in_clusters: float = 0.05
-    g6_max_empty_share: float = 0.20
-    g7_max_failed_share: float = 0.10
-    g8_min_median_coverage: float = 0.80
+    """Counts are whole repositories or rules (1 to 10 million); shares are fractions (0 to 1)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    g1_min_usable: int = Field(40_000, ge=1, le=10_000_000)
+    g2_min_per_framework: int = Field(1_000, ge=1, le=10_000_000)
+    g3_min_mature: int = Field(2_000, ge=1, le=10_000_000)
+    g4_min_rules: int = Field(15, ge=1, le=10_000)
+    g4_min_repos_per_rule: int = Field(100, ge=1, le=10_000_000)
+    g5_cluster_size: int = Field(10, ge=1, le=10_000_000)
+    g5_max_share_in_clusters: float = Field(0.05, ge=0.0, le=1.0)
+    g6_max_empty_share: float = Field(0.20, ge=0.0, le=1.0)
+    g7_max_failed_share: float = Field(0.10, ge=0.0, le=1.0)
+    g8_min_median_coverage: float = Field(0.80, ge=0.0, le=1.0)
 
     @classmethod
     def for_profile(cls, profile: str, manifest_rows: int, **overrides) -> GateThresholds:
         full = cls()
-        if profile == "full":
-            return full.model_copy(update=overrides)
-        if profile != "sample":
+        if profile not in ("full", "sample"):
             raise ValueError(f"unknown gate profile {profile!r}: full or sample")
-        scale = manifest_rows / FULL_SCAN_SIZE
-        scaled = {k: max(1, math.ceil(getattr(full, k) * scale)) for k in
-                  ("g1_min_usable", "g2_min_per_framework", "g3_min_mature", "g4_min_repos_per_rule")}
-        return full.model_copy(update={**scaled, **overrides})
+        scaled = {}
+        if profile == "sample":
+            scale = manifest_rows / FULL_SCAN_SIZE
+            scaled = {k: max(1, math.ceil(getattr(full, k) * scale)) for k in
+                      ("g1_min_usable", "g2_min_per_framework", "g3_min_mature", "g4_min_repos_per_rule")}
+        return cls.checked({**full.model_dump(), **scaled, **overrides})
+
+    @classmethod
+    def checked(cls, values: dict) -> GateThresholds:
+        """Validated thresholds; a misspelt key or a value out of range is refused with a clear message."""
+        unknown = sorted(set(values) - set(cls.model_fields))
+        if unknown:
+            raise ThresholdError(f"unknown threshold {', '.join(map(repr, unknown))}; the thresholds are: "
+                                 f"{', '.join(cls.model_fields)}")
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            problems = "; ".join(f"{e['loc'][0]}={e['input']!r}: {e['msg']}" for e in err.errors())
+            raise ThresholdError(f"invalid threshold: {problems}") from None
 
 
 @dataclass(frozen=True)

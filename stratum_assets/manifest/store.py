@@ -22,6 +22,10 @@ class ManifestFrozenError(RuntimeError):
     """Someone tried to write a version that already exists."""
 
 
+class NoManifestError(RuntimeError):
+    """A stage that reads the manifest ran on a data directory that has none yet."""
+
+
 class ManifestStore:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -35,6 +39,14 @@ class ManifestStore:
     def active(self) -> int | None:
         versions = self.versions()
         return versions[-1] if versions else None
+
+    def require_active(self) -> int:
+        """The active version, or a clear error saying how to make one (instead of a path with "vNone")."""
+        version = self.active()
+        if version is None:
+            raise NoManifestError(f"no manifest yet under {self.root}: build one first with `stratum-assets run` "
+                                  "(or materialize the candidates_* assets and repo_manifest)")
+        return version
 
     def path(self, version: int) -> Path:
         return self.root / f"v{version}" / "manifest.parquet"
