@@ -266,3 +266,22 @@ def test_rules_that_cannot_be_evaluated_are_left_to_the_type_errors(base):
 @pytest.mark.parametrize("ping, kind", [(None, "NoneType"), ([], "list"), ("{}", "str"), (5, "int")])
 def test_a_ping_that_is_not_a_json_object_is_one_clear_error(ping, kind):
     assert validate_ping(ping, "0" * 16) == [f"ping: expected a JSON object, got {kind}"]
+
+
+def test_text_copied_out_of_a_repository_cannot_grow_a_ping_without_bound(base):
+    """A 999,000-character version specifier (seen in a hostile repository) is refused, not stored."""
+    from stratum_assets.scanning.ping import MAX_ITEMS, MAX_TEXT
+
+    at_limit = copy.deepcopy(base)
+    at_limit["framework_versions"] = {"crewai": "v" * MAX_TEXT}
+    at_limit["llm_models"] = [f"m{i}" for i in range(MAX_ITEMS)]
+    assert validate_ping(at_limit, HASH) == []
+    over = copy.deepcopy(base)
+    over["framework_versions"] = {"crewai": ">=" + "9" * 999_000}
+    over["llm_models"] = [f"m{i}" for i in range(MAX_ITEMS + 1)]
+    over["scan_id"] = "x" * (MAX_TEXT + 1)
+    assert validate_ping(over, HASH) == [
+        "scan_id: String should have at most 1000 characters",
+        "framework_versions.crewai: String should have at most 1000 characters",
+        "llm_models: List should have at most 1000 items after validation, not 1001",
+    ]

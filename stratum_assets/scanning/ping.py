@@ -9,18 +9,24 @@ Extra fields are allowed: a newer scanner may add some without breaking storage.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic import StrictBool as Bool
-from pydantic import StrictFloat, StrictInt, StrictStr
+from pydantic import StrictFloat, StrictInt
 
 SCHEMA_ID = 5
 SCHEMA_VERSION = "0.3.2"
 SIGNAL_KEYS = ("has_dockerfile", "has_ci_config", "has_tests", "has_lockfile", "has_env_example")
 
+# Repositories are strangers: no text a scanner copies out of one (a version specifier, a model name)
+# may grow a stored ping without bound. Far above anything real: run ids, names, hashes, specifiers.
+MAX_TEXT = 1_000
+MAX_ITEMS = 1_000
+
 Int = StrictInt
-Str = StrictStr
+Str = Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+StrList = Annotated[list[Str], Field(max_length=MAX_ITEMS)]
 Float = StrictFloat | StrictInt  # JSON writes 0.0 as 0 in some encoders
 
 
@@ -95,7 +101,7 @@ class Ping(BaseModel):
     edge_density: Float
     guardrail_count: Int
     has_any_guardrails: Bool
-    guardrail_types: list[Str]
+    guardrail_types: StrList
     guardrail_linked_count: Int
     control_bypass_count: Int
     control_coverage_pct: Float
@@ -115,7 +121,7 @@ class Ping(BaseModel):
     has_financial_data: Bool
     has_financial_tools: Bool
     financial_validation_rate: Float
-    data_sensitivity_types: list[Str]
+    data_sensitivity_types: StrList
     has_shared_credentials: Bool
     mitigation_coverage: dict
     uncontrolled_path_count: Int
@@ -124,25 +130,25 @@ class Ping(BaseModel):
     external_sink_count: Int
     shared_tool_max_agents: Int
     incident_match_count: Int
-    incident_ids: list[Str]
+    incident_ids: StrList
     regulatory_framework_count: Int
-    regulatory_surface: list[Str]
+    regulatory_surface: StrList
     has_agent_identity: Bool
     has_shared_context: Bool
     has_context_provenance: Bool
     has_context_rollback: Bool
     has_memory_store: Bool
-    memory_store_types: list[Str]
+    memory_store_types: StrList
     has_learning_loop: Bool
     learning_type: Str | None  # the reference writes null when it finds no learning loop
     has_eval_framework: Bool
     has_eval_conflict: Bool
     has_observability: Bool
-    frameworks: list[Str]
+    frameworks: StrList
     selection_stratum: Str
     agent_count: Int
     crew_count: Int
-    finding_rules: list[Str]
+    finding_rules: StrList
     finding_rule_count: Int
     finding_severities: dict[Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"], Int]
     finding_confidences: dict[str, Int]
@@ -159,16 +165,16 @@ class Ping(BaseModel):
     findings_by_class: dict
     findings_by_category: dict
     normalized_features: dict[str, Float]
-    framework_versions: dict[str, Str | None]
-    llm_providers: list[Str]
-    llm_models: list[Str]
+    framework_versions: Annotated[dict[str, Str | None], Field(max_length=MAX_ITEMS)]
+    llm_providers: StrList
+    llm_models: StrList
     provider_confidence: Str
     deployment_signals: DeploymentSignals
     repo_metadata: RepoMetadata
     inter_crew_edges: Int
     graph_topology_metrics: TopologyMetrics
     fix_impact_estimates: dict[str, Int]
-    finding_co_occurrence: list[list[Str]]
+    finding_co_occurrence: Annotated[list[StrList], Field(max_length=MAX_ITEMS)]
     per_crew_finding_density: Density
 
 
