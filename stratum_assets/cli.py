@@ -42,9 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratum-assets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
-    run.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
     backfill = sub.add_parser("backfill", help="re-run the failed and missing partitions, then the audit stages")
-    backfill.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+    for build in (run, backfill):
+        build.add_argument("--sandbox", action="store_true",
+                           help="use the offline GitHub even if GITHUB_TOKEN is set")
+        build.add_argument("--wait", action="store_true",
+                           help="if another build holds the data directory, wait for it instead of refusing")
     status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
     status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     publish = sub.add_parser("publish", help="copy the finished dataset to object storage (s3://bucket/prefix)")
@@ -74,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _status(args) -> int:
+    from .warehouse.build_lock import current_holder, describe
     from .warehouse.layout import Layout
     from .warehouse.status import read_status, render
 
+    holder = current_holder(args.data)
+    print(f"build running: {describe(holder)}" if holder is not None else "no build running")
     print(render(read_status(Layout(args.data))))
     return 0
 
@@ -131,14 +137,16 @@ def _run(args) -> int:
     from .runner import backfill_unfinished, build_everything
 
     from .manifest.store import NoManifestError
+    from .warehouse.build_lock import BuildLocked, build_lock
 
-    with dg.DagsterInstance.get() as instance:
-        ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
-        try:
+    try:
+        with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
+                dg.DagsterInstance.get() as instance:
+            ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
             report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
-        except NoManifestError as err:
-            print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
-            return 1
+    except (NoManifestError, BuildLocked) as err:
+        print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
+        return 1
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
