@@ -18,6 +18,7 @@ from pydantic import PrivateAttr
 
 from .github.client import GitHubClient
 from .github.governor import RateGovernor
+from .scanning.clone import GitAuth
 from .warehouse.layout import Layout
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
@@ -36,8 +37,12 @@ class GitHubResource(dg.ConfigurableResource):
     sandbox_git_root: str = "data/sandbox/git"
     sandbox_search_per_minute: int = 30
     search_per_minute: int = 30
+    max_required_wait_s: float = 3700.0  # longest wait GitHub may demand before a request fails instead
+    max_total_wait_s: float = 7200.0  # longest one request may wait in all
+    clones_per_minute: float = 120.0  # cap on clone starts per process on real GitHub (the sandbox has none)
 
     _emulator = PrivateAttr(default=None)
+    _log = PrivateAttr(default=None)
 
     @property
     def is_sandbox(self) -> bool:
@@ -53,6 +58,7 @@ class GitHubResource(dg.ConfigurableResource):
         return self.sandbox_url or os.environ.get("STRATUM_SANDBOX_URL") or None
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._log = context.log  # every GitHub wait shows in the run's event log
         if self.is_sandbox and not self.running_sandbox_url:
             from .sandbox.server import GitHubEmulator
             from .sandbox.universe import build_universe
@@ -79,7 +85,21 @@ class GitHubResource(dg.ConfigurableResource):
     def client(self) -> GitHubClient:
         per_minute = self.sandbox_search_per_minute if self.is_sandbox else self.search_per_minute
         token = SANDBOX_TOKEN if self.is_sandbox else os.environ.get(self.token_env_var)
-        return GitHubClient(self.base_url, token, governor=RateGovernor(search_per_minute=per_minute))
+        on_wait = self._log.info if self._log is not None else None
+        return GitHubClient(self.base_url, token, governor=RateGovernor(
+            search_per_minute=per_minute, max_required_wait=self.max_required_wait_s,
+            max_total_wait=self.max_total_wait_s, on_wait=on_wait))
+
+    def git_auth(self) -> GitAuth | None:
+        """The token for the git host only (scoped to its base URL), or None for anonymous clones."""
+        if self.is_sandbox:
+            return GitAuth(self.base_url, SANDBOX_TOKEN)
+        token = os.environ.get(self.token_env_var)
+        return GitAuth(self.web_url, token) if token else None
+
+    def clone_rate_cap(self) -> float:
+        """Clone starts per minute for the whole process: none on the loopback emulator."""
+        return 0.0 if self.is_sandbox else self.clones_per_minute
 
     def clone_url(self, full_name: str) -> str:
         """Where git clones ``owner/name`` from; never carries a credential."""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from stratum_assets.github.governor import RateGovernor, RetryDecision
+from stratum_assets.github.governor import RateGovernor, RetryDecision, WaitTooLong
 
 
 class FakeTime:
@@ -63,7 +63,11 @@ def test_default_tries_backoff_and_cap():
     assert [gov.retry_after(a, 403, {}).wait_seconds for a in range(1, 6)] == [60.0, 120.0, 240.0, 480.0, 900.0]
     assert [gov.retry_after(a, None, {}).wait_seconds for a in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 16.0]
     assert gov.retry_after(6, 403, {}) is None and gov.retry_after(6, None, {}) is None
-    assert gov.retry_after(1, 429, {"retry-after": "5000"}).wait_seconds == 900.0
+    # a wait GitHub demands is never cut short (issue 15): honoured, or refused past max_required_wait (3,700 s)
+    assert gov.retry_after(1, 429, {"retry-after": "5000"}).wait_seconds == 5000.0
+    with pytest.raises(WaitTooLong):
+        gov.wait(gov.retry_after(1, 429, {"retry-after": "5000"}))
+    assert t.slept == []
 
 
 # -- pacing -----------------------------------------------------------------------------------
@@ -197,7 +201,10 @@ def test_retry_after_header_is_honoured_exactly_and_capped():
     assert gov.retry_after(1, 403, {"retry-after": "17"}) == RetryDecision(17.0, "retry-after")
     assert gov.retry_after(3, 429, {"retry-after": " 42 "}) == RetryDecision(42.0, "retry-after")
     assert gov.retry_after(1, 429, {"retry-after": "100"}) == RetryDecision(100.0, "retry-after")
-    assert gov.retry_after(1, 429, {"retry-after": "101"}) == RetryDecision(100.0, "retry-after")
+    # max_wait caps only the governor's own backoff; a longer demanded wait is honoured or refused (issue 15)
+    assert gov.retry_after(1, 429, {"retry-after": "101"}) == RetryDecision(101.0, "retry-after")
+    with pytest.raises(WaitTooLong):
+        governor(t, max_required_wait=100.0).wait(RetryDecision(101.0, "retry-after"))
     assert gov.retry_after(1, 403, {"retry-after": "0"}) == RetryDecision(0.0, "retry-after")
     assert gov.rate_limit_hits == 5
 
@@ -228,9 +235,11 @@ def test_remaining_zero_waits_until_the_reset_plus_one_second():
         == RetryDecision(1.0, "reset")
     assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1011"}) \
         == RetryDecision(1.5, "reset")
-    # capped at max_wait
+    # not capped at max_wait (issue 15): a far reset is refused by wait(), never shortened into a certain 403
     assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9999"}) \
-        == RetryDecision(50.0, "reset")
+        == RetryDecision(8989.5, "reset")
+    with pytest.raises(WaitTooLong):
+        governor(t, max_required_wait=50.0).wait(RetryDecision(8989.5, "reset"))
 
 
 def test_remaining_zero_without_a_usable_reset_backs_off_like_a_secondary_limit():

@@ -50,7 +50,8 @@ def _fake_stratum(tmp_path: Path, body: str) -> str:
     return str(script)
 
 
-FAST = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.2, workers=2)
+# Rate-limited clones back off for minutes by default (issue 15): tests use a fraction of a second.
+FAST = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.2, workers=2, rate_limit_backoff=0.2)
 
 
 # -- one repository at a time: every failure is classified, every ping stamped ----------------------

@@ -25,6 +25,8 @@ class ScanConfig(dg.Config):
     clone_attempts: int = 3
     partial_clone: bool = True
     progress_every: int = 25
+    clones_per_minute: float | None = None  # default: the GitHub resource's cap (none offline)
+    rate_limit_backoff_s: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
 
 
 def chunk_version(chunk: str) -> int:
@@ -51,7 +53,10 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
     settings = ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
                             clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
-                            workers=config.workers, progress_every=config.progress_every)
+                            workers=config.workers, progress_every=config.progress_every,
+                            git_auth=github.git_auth(), rate_limit_backoff=config.rate_limit_backoff_s,
+                            clones_per_minute=github.clone_rate_cap() if config.clones_per_minute is None
+                            else config.clones_per_minute)
 
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")

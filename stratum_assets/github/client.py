@@ -2,9 +2,16 @@
 
 No Dagster in here. The base URL is configurable (api.github.com, a GitHub
 Enterprise ``https://host/api/v3``, or the loopback emulator). The token is
-sent only in the ``Authorization`` header; it is never part of a URL, an error
+sent only in the ``Authorization`` header, and only to the configured API
+origin (scheme, host and port of ``api_url`` or ``graphql_url``): it is a
+per-request header, never a session default, so a redirect elsewhere or a
+link to another host cannot pick it up. It is never part of a URL, an error
 message or anything this module returns, and :func:`redact` scrubs it from
 any text that might carry it.
+
+Answers that are not the JSON they should be (a proxy's HTML page, a body cut
+short) are transient like a 5xx: retried with backoff, a bounded number of
+times, and the final error names the URL.
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import requests
 
-from .governor import RateGovernor
+from .governor import RateGovernor, WaitTooLong
 
 log = logging.getLogger(__name__)
 
@@ -42,78 +50,136 @@ class GitHubClient:
         self.governor = governor or RateGovernor()
         self.timeout = timeout
         self._token = token
+        self._token_origins = {_origin(self.api_url), _origin(self.graphql_url)}
         self._session = requests.Session()
         self._session.headers.update({"Accept": "application/vnd.github+json", "User-Agent": USER_AGENT,
                                       "X-GitHub-Api-Version": "2022-11-28"})
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def __repr__(self) -> str:
+        return f"GitHubClient({self.api_url!r}, token={'***' if self._token else None})"
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
     # -- REST ---------------------------------------------------------------------------
     def get(self, path_or_url: str, params: dict | None = None, resource: str = "core") -> requests.Response:
-        url = path_or_url if path_or_url.startswith("http") else f"{self.api_url}{path_or_url}"
+        """GET a path of the API, or a full URL on the API's own origin (another host is refused)."""
+        url = path_or_url if path_or_url.startswith(("http://", "https://")) else f"{self.api_url}{path_or_url}"
+        self._refuse_other_hosts(url)
         return self._send("GET", url, resource, params=params)
 
     def search_pages(self, q: str, per_page: int = 100) -> Iterator[dict]:
-        """Every page of one search query, following ``Link: rel="next"``."""
-        response = self.get("/search/repositories", {"q": q, "per_page": per_page}, resource="search")
+        """Every page of one search query, following ``Link: rel="next"``.
+
+        A next link to another origin than the API's (scheme, host or port) is refused with a
+        :class:`GitHubError` rather than followed: following it without the token would be
+        possible, but a server that points elsewhere is broken or hostile, and stopping is safer.
+        """
+        response = self._send("GET", f"{self.api_url}/search/repositories", "search",
+                              params={"q": q, "per_page": per_page}, expect=dict)
         while True:
             yield response.json()
             next_url = response.links.get("next", {}).get("url")
             if not next_url:
                 return
-            response = self.get(next_url, resource="search")
+            self._refuse_other_hosts(next_url)
+            response = self._send("GET", next_url, "search", expect=dict)
 
     # -- GraphQL ------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         """``data`` plus ``errors`` (NOT_FOUND errors are part of normal answers)."""
+        waits = _Waits()
+        what = self.redact(f"POST {_path(self.graphql_url)}")
         for attempt in range(1, self.governor.max_tries + 1):
-            response = self._send("POST", self.graphql_url, "graphql", json={"query": query, "variables": variables or {}})
+            response = self._send("POST", self.graphql_url, "graphql", waits=waits, expect=dict,
+                                  json={"query": query, "variables": variables or {}})
             body = response.json()
             errors = body.get("errors") or []
-            if any(e.get("type") == "RATE_LIMITED" for e in errors):
+            if not isinstance(errors, list):
+                errors = [errors]
+            if any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
                 decision = self.governor.retry_after(attempt, 403, _lower(response.headers))
                 if decision is None:
-                    raise GitHubError("GraphQL rate limit: tries used up", 403)
-                self.governor.wait(decision)
+                    raise GitHubError(f"{what}: GraphQL rate limit: tries used up", 403)
+                self._wait(decision, waits, what, 403)
                 continue
             if body.get("data") is None:
-                raise GitHubError(f"GraphQL query failed: {self.redact(json.dumps(errors)[:500])}", response.status_code)
+                raise GitHubError(f"{what}: GraphQL query failed: {self.redact(json.dumps(errors)[:500])}",
+                                  response.status_code)
             return body
-        raise GitHubError("GraphQL: tries used up")
+        raise GitHubError(f"{what}: GraphQL: tries used up")
 
     # -- transport ----------------------------------------------------------------------
-    def _send(self, method: str, url: str, resource: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, url: str, resource: str, *, waits: _Waits | None = None, expect: type | None = None,
+              **kwargs) -> requests.Response:
+        """One request with retries; the answer is JSON (of type ``expect`` when given) or this raises."""
+        waits = waits or _Waits()
+        what = self.redact(f"{method} {_path(url)}")
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token and self._may_see_token(url) else {}
         attempt = 0
         while True:
             attempt += 1
-            self.governor.before_request(resource)
             try:
-                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+                waits.spent += self.governor.before_request(resource, spent=waits.spent, what=what)
+            except WaitTooLong as exc:
+                raise GitHubError(self.redact(str(exc)), 403) from None
+            try:
+                # stream=False (the default) reads the whole body here: a body cut short is a network error
+                response = self._session.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
             except requests.RequestException as exc:
                 decision = self.governor.retry_after(attempt, None, {})
                 if decision is None:
-                    raise GitHubError(f"{method} {_path(url)}: network error after {attempt} tries: "
+                    raise GitHubError(f"{what}: network error after {attempt} tries: "
                                       f"{self.redact(type(exc).__name__)}") from None
-                log.warning("network error on %s %s; retrying in %.1fs", method, _path(url), decision.wait_seconds)
-                self.governor.wait(decision)
+                self._wait(decision, waits, what, None)
                 continue
-            headers = _lower(response.headers)
-            self.governor.observe(resource, headers)
+            headers_in = _lower(response.headers)
+            self.governor.observe(resource, headers_in)
             if response.status_code < 400:
-                return response
+                problem = _not_json(response, expect)
+                if problem is None:
+                    return response
+                decision = self.governor.retry_after(attempt, response.status_code, headers_in,
+                                                     reason="malformed_body")
+                if decision is None:
+                    raise GitHubError(f"{what} answered {response.status_code} but the body is not JSON "
+                                      f"({problem}) after {attempt} tries: {repr(self.redact(response.text)[:80])}",
+                                      response.status_code)
+                log.warning("%s answered %s with a body that is not JSON (%s)", what, response.status_code, problem)
+                self._wait(decision, waits, what, response.status_code)
+                continue
             if response.status_code == 422 and "first 1000 search results" in response.text:
                 raise SearchCapReached("search results past the first 1,000 are not available", 422)
-            retryable = response.status_code >= 500 or _is_rate_limited(response, headers)
-            decision = self.governor.retry_after(attempt, response.status_code, headers) if retryable else None
+            retryable = response.status_code >= 500 or _is_rate_limited(response, headers_in)
+            decision = self.governor.retry_after(attempt, response.status_code, headers_in) if retryable else None
             if decision is None:
-                raise GitHubError(f"{method} {_path(url)} answered {response.status_code}: "
+                raise GitHubError(f"{what} answered {response.status_code}: "
                                   f"{self.redact(_message(response))}", response.status_code)
-            log.warning("%s %s answered %s (%s); retrying in %.1fs", method, _path(url), response.status_code,
-                        decision.reason, decision.wait_seconds)
-            self.governor.wait(decision)
+            self._wait(decision, waits, f"retrying {what} (answered {response.status_code})",
+                       response.status_code)
+
+    def _wait(self, decision, waits: _Waits, what: str, status: int | None) -> None:
+        try:
+            self.governor.wait(decision, spent=waits.spent, what=what)
+        except WaitTooLong as exc:
+            raise GitHubError(self.redact(str(exc)), status) from None
+        waits.spent += decision.wait_seconds
+
+    def _may_see_token(self, url: str) -> bool:
+        return _origin(url) in self._token_origins
+
+    def _refuse_other_hosts(self, url: str) -> None:
+        if not self._may_see_token(url):
+            scheme, host, port = _origin(url)
+            raise GitHubError(f"refusing to follow a link to another host ({scheme}://{host}:{port}): this client "
+                              f"talks only to {self.api_url}, the one host its token is for")
+
+
+class _Waits:
+    """Seconds one request (all its tries) has waited so far, for the governor's total bound."""
+
+    def __init__(self):
+        self.spent = 0.0
 
 
 def _is_rate_limited(response: requests.Response, headers: dict[str, str]) -> bool:
@@ -136,8 +202,35 @@ def _lower(headers) -> dict[str, str]:
 
 
 def _path(url: str) -> str:
-    """The path of a URL without its query: queries are logged by the caller if at all."""
+    """The URL without its query: queries are logged by the caller if at all."""
     return url.split("?", 1)[0]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: what the token is scoped to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches nothing
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _not_json(response: requests.Response, expect: type | None) -> str | None:
+    """Why a successful answer's body is unusable, or None when it is JSON of the expected type."""
+    if response.status_code in (204, 304):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return "empty body" if not response.content.strip() else "not valid JSON: garbled or cut short"
+    if expect is not None and not isinstance(body, expect):
+        return f"JSON {type(body).__name__}, expected an object"
+    return None
 
 
 def _message(response: requests.Response) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .client import GitHubClient
+from .client import GitHubClient, GitHubError
 
 BATCH = 100
 
@@ -80,12 +80,20 @@ def enrich(client: GitHubClient, node_ids: Iterable[str]) -> tuple[dict[str, Enr
     gone: list[str] = []
     for batch in _batches(list(dict.fromkeys(node_ids)), BATCH):
         body = client.graphql(QUERY, {"ids": batch})
-        nodes = body["data"]["nodes"]
+        nodes = body["data"].get("nodes") if isinstance(body["data"], dict) else None
+        if not isinstance(nodes, list) or len(nodes) != len(batch):
+            count = len(nodes) if isinstance(nodes, list) else "no"
+            raise GitHubError(f"POST {client.graphql_url}: enrichment answered {count} nodes for {len(batch)} ids; "
+                              "a short answer would drop repositories silently")
         for node_id, node in zip(batch, nodes):
             if node is None:
                 gone.append(node_id)
-            else:
+                continue
+            try:
                 found[node_id] = _parse(node)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise GitHubError(f"POST {client.graphql_url}: enrichment node {node_id!r} is malformed "
+                                  f"({type(exc).__name__}: {exc})") from None
     return found, gone
 
 

@@ -2,8 +2,18 @@
 
 Safety: git never prompts (``GIT_TERMINAL_PROMPT=0``), never asks a credential
 helper, runs no hooks, never smudges LFS, ignores the machine's and user's git
-configuration, and nothing from the clone is executed. Symlinks that point
-outside the checkout are removed before any scanner sees it.
+configuration, and nothing from the clone is executed. Its environment is
+minimal (:func:`git_env`): nothing of the pipeline's environment but ``PATH``.
+Only ``http(s)://`` and ``file://`` URLs are cloned, always after ``--``.
+Symlinks that point outside the checkout are removed before any scanner sees it.
+
+Authentication (:class:`GitAuth`): with a token for the git host, git gets it
+through its environment configuration only — ``GIT_CONFIG_COUNT`` with
+``http.<git host>/.extraheader`` = ``Authorization: Basic …`` — never in a
+URL, argv or a stored config file, and only for URLs on that host. git sends
+configured headers to wherever a redirect leads for the rest of a clone, so an
+authenticated clone follows no redirect; a repository that redirects (renamed
+or moved) is cloned again anonymously, which follows it without the token.
 
 Cost: a shallow (``--depth 1``) partial clone (``--filter=blob:none``) fetches
 the commit and trees only; a sparse checkout then fetches just the blobs a
@@ -11,30 +21,56 @@ scanner reads (Python, YAML/TOML, requirements and lockfiles, Dockerfiles, CI
 configuration, ``.env.example``). The full tree listing still counts every
 file for ``files_total``.
 
-Failures are classified: ``clone_404`` (missing, deleted or private — GitHub
-answers 401 for those), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout``
-(the remote did not deliver in time, or kept failing). Rate limits and
-network errors are retried with exponential backoff; a timeout is not, since a
-slow repository stays slow.
+Failures are classified by what git said: ``clone_refused`` (a URL git cannot
+use, or a tree git refuses to check out — ``.git/hooks/…``, other invalid
+paths, objects fsck rejects: never retried, the repository will not change its
+mind), ``clone_404`` (missing, deleted or private — GitHub answers 401 for
+those), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout`` (the remote
+did not deliver in time, or kept failing). Network errors are retried with
+exponential backoff (``backoff``); a timeout is not, since a slow repository
+stays slow. A rate limit is retried after minutes, not seconds
+(``rate_limit_backoff`` doubling per hit, plus up to 50 % jitter), and pauses
+every clone of the process through the shared :class:`CloneLimiter`, which
+also caps clone starts per minute. The ``timeout`` bounds one repository's
+whole clone — git, backoffs and its own rate-limit waits — but not the time
+spent waiting for the shared limiter (another worker's pause or the cap).
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import os
+import random
+import re
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .runners import child_env
+
+log = logging.getLogger(__name__)
 
 SCANNED_PATTERNS = (
     "*.py", "*.yaml", "*.yml", "*.toml", "*.cfg", "requirements*.txt", "*.lock", "Dockerfile", "Dockerfile.*",
     ".gitlab-ci.yml", ".env.example", ".env.sample", ".env.template", ".gitignore",
 )
 
-_NOT_FOUND = ("not found", "could not read username", "authentication failed", "terminal prompts disabled",
-              "returned error: 401", "returned error: 403", "returned error: 404")
+# What git says when it will not clone or check out a repository, whatever is tried again.
+_REFUSED = re.compile(
+    r"invalid path '|url using bad/illegal format|malformed input|is not a git command|unable to find remote helper"
+    r"|transport '[^']*' not allowed|fsck error|hasdotgit|bad object|invalid object|is beyond a symbolic link"
+    r"|file name too long|protocol '[^']*' is not supported")
 _RATE_LIMITED = ("returned error: 429", "rate limit", "http 429")
+_REDIRECTED = re.compile(r"returned error: 30[1278]\b")
+_NOT_FOUND = ("not found", "could not read username", "authentication failed", "terminal prompts disabled",
+              "returned error: 401", "returned error: 403", "returned error: 404", "does not exist")
+_SCHEMES = ("http", "https", "file")
 
 
 @dataclass
@@ -57,18 +93,40 @@ class CloneError(Exception):
         self.failure, self.detail, self.transient = failure, detail, transient
 
 
-def git_env(home: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_ASKPASS": "",
-        "SSH_ASKPASS": "",
-        "GIT_LFS_SKIP_SMUDGE": "1",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "LC_ALL": "C",
-    }
+@dataclass(frozen=True)
+class GitAuth:
+    """A token for one git host (``https://github.com``, or the emulator's URL); never shown by ``repr``."""
+
+    base_url: str
+    token: str = field(repr=False)
+
+    def __post_init__(self):
+        base = self.base_url.rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in base) \
+                or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"not a git host base URL: {base!r}")
+        object.__setattr__(self, "base_url", base)
+
+    def covers(self, url: str) -> bool:
+        """Whether ``url`` is on this git host: same scheme, host and port, under the base path."""
+        return _origin(url) == _origin(self.base_url) and \
+            (urlsplit(url).path.rstrip("/") + "/").startswith(urlsplit(self.base_url).path + "/")
+
+    def env(self) -> dict[str, str]:
+        """git's environment configuration: the header for this host only, and no redirect to follow."""
+        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        return {"GIT_CONFIG_COUNT": "2",
+                "GIT_CONFIG_KEY_0": f"http.{self.base_url}/.extraheader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+                "GIT_CONFIG_KEY_1": "http.followRedirects", "GIT_CONFIG_VALUE_1": "false"}
+
+
+def git_env(home: Path, auth: GitAuth | None = None) -> dict[str, str]:
+    """git's whole environment: no prompt, no askpass, no system or global config, English messages."""
+    return child_env(Path(home), LANG="C", LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
+                     GIT_LFS_SKIP_SMUDGE="1", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
+                     **(auth.env() if auth else {}))
 
 
 _SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "credential.helper=", "-c", "protocol.ext.allow=never",
@@ -76,24 +134,92 @@ _SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "credential.helper=", "-
                 "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false")
 
 
+class CloneLimiter:
+    """Clone starts of a whole process: at most ``per_minute`` a minute (0: no cap), and a pause every
+    clone takes after one of them was rate limited. Thread-safe; :func:`shared_limiter` is the process's."""
+
+    def __init__(self, per_minute: float = 0.0, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.per_minute = per_minute
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next: float | None = None
+        self._hold_until = float("-inf")
+
+    def acquire(self) -> float:
+        """Block until a clone may start; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = self._hold_until
+                if self.per_minute > 0 and self._next is not None:
+                    start = max(start, self._next)
+                if start <= now:
+                    self._next = now + 60.0 / self.per_minute if self.per_minute > 0 else None
+                    return waited
+            self._sleep(start - now)
+            waited += start - now
+
+    def hold(self, seconds: float) -> None:
+        """No clone of the process starts for ``seconds`` (a longer pause already set is kept)."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
+
+
+_SHARED = CloneLimiter()
+
+
+def shared_limiter(per_minute: float | None = None) -> CloneLimiter:
+    """The one limiter of this process, with its cap set to ``per_minute`` when given."""
+    if per_minute is not None:
+        with _SHARED._lock:
+            _SHARED.per_minute = per_minute
+    return _SHARED
+
+
 def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, backoff: float = 2.0,
-          partial: bool = True, sleep=time.sleep) -> CloneResult:
-    """Clone ``url`` into ``dest`` (which must not exist); never raises for a remote's failure."""
+          partial: bool = True, sleep=time.sleep, auth: GitAuth | None = None, limiter: CloneLimiter | None = None,
+          rate_limit_backoff: float = 60.0, rng: Callable[[], float] = random.random) -> CloneResult:
+    """Clone ``url`` into ``dest`` (which must not exist); never raises for a remote's failure.
+
+    ``auth`` is used only if ``url`` is on its host. ``limiter`` (the process's :func:`shared_limiter` in
+    the pipeline) paces clone starts and spreads a rate limit's pause to every clone of the process.
+    """
     result = CloneResult()
     deadline = time.monotonic() + timeout
+    refusal = url_refusal(url)
+    if refusal:
+        result.failure, result.detail, result.attempts = "clone_refused", refusal, 1
+        return result
+    if auth is not None and not auth.covers(url):
+        auth = None
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
+        if limiter is not None:
+            deadline += limiter.acquire()  # the process's pace, not this repository's time
         shutil.rmtree(dest, ignore_errors=True)
         try:
-            _clone_once(url, dest, deadline, partial)
+            _clone_once(url, dest, deadline, partial, auth)
             break
         except CloneError as err:
             result.failure, result.detail = err.failure, err.detail
-            result.rate_limited += err.failure == "clone_rate_limited"
-            if not err.transient or attempt == attempts or time.monotonic() + backoff ** attempt >= deadline:
+            if err.failure == "clone_rate_limited":
+                result.rate_limited += 1
+                wait = rate_limit_backoff * 2 ** (result.rate_limited - 1) * (1 + 0.5 * rng())
+                too_late = time.monotonic() + wait >= deadline
+            else:
+                wait = backoff ** (attempt - 1)
+                too_late = time.monotonic() + backoff ** attempt >= deadline
+            if not err.transient or attempt == attempts or too_late:
                 shutil.rmtree(dest, ignore_errors=True)
                 return result
-            sleep(backoff ** (attempt - 1))
+            if err.failure == "clone_rate_limited":
+                log.warning("clone of %s rate limited (HTTP 429): every clone of this process waits %.0fs",
+                            urlsplit(url).path, wait)
+                if limiter is not None:
+                    limiter.hold(wait)
+            sleep(wait)
     result.failure, result.detail = None, ""
     result.path = dest
     result.files = _tree(dest, deadline)
@@ -103,25 +229,57 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
     return result
 
 
-def _clone_once(url: str, dest: Path, deadline: float, partial: bool) -> None:
-    home = dest.parent
+def url_refusal(url: str) -> str | None:
+    """Why git must not be handed ``url`` (None when it may): only http(s) and file URLs, nothing option-like."""
+    if not url or url.startswith("-") or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "not a URL git may clone"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a port
+    except ValueError:
+        return "not a URL git may clone: bad host or port"
+    if parts.scheme.lower() not in _SCHEMES:
+        return f"not a URL git may clone: scheme {parts.scheme or 'missing'!r}"
+    if parts.scheme.lower() != "file" and not parts.hostname:
+        return "not a URL git may clone: no host"
+    return None
+
+
+def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None) -> None:
+    try:
+        _fetch(url, dest, deadline, partial, auth)
+    except CloneError as err:
+        if err.failure != "clone_redirected":
+            raise
+        # The repository moved (a renamed repository answers with a redirect): follow it, without the token.
+        shutil.rmtree(dest, ignore_errors=True)
+        _fetch(url, dest, deadline, partial, None)
+
+
+def _fetch(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None) -> None:
+    env = git_env(dest.parent, auth)
     base = ["git", *_SAFE_CONFIG]
-    if partial:
-        _git([*base, "clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout", "--no-tags",
-              "--single-branch", url, str(dest)], home, deadline)
-        _git([*base, "-C", str(dest), "sparse-checkout", "set", "--no-cone", *SCANNED_PATTERNS], home, deadline)
-        _git([*base, "-C", str(dest), "checkout", "--quiet"], home, deadline)
-    else:
-        _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", url, str(dest)], home,
-             deadline)
+    try:
+        if partial:
+            _git([*base, "clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout", "--no-tags",
+                  "--single-branch", "--", url, str(dest)], env, deadline)
+            _git([*base, "-C", str(dest), "sparse-checkout", "set", "--no-cone", *SCANNED_PATTERNS], env, deadline)
+            _git([*base, "-C", str(dest), "checkout", "--quiet"], env, deadline)
+        else:
+            _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
+                 env, deadline)
+    except CloneError as err:
+        if err.failure == "clone_redirected" and auth is None:  # git follows redirects itself when anonymous
+            raise CloneError("clone_404", err.detail, transient=False) from None
+        raise
 
 
-def _git(cmd: list[str], home: Path, deadline: float) -> str:
+def _git(cmd: list[str], env: dict[str, str], deadline: float) -> str:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise CloneError("clone_timeout", "clone deadline passed", transient=False)
     try:
-        out = subprocess.run(cmd, capture_output=True, env=git_env(home), timeout=remaining, stdin=subprocess.DEVNULL)
+        out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=False) from None
     if out.returncode != 0:
@@ -130,24 +288,47 @@ def _git(cmd: list[str], home: Path, deadline: float) -> str:
 
 
 def classify(stderr: str) -> CloneError:
-    """Map git's error text to a failure reason; the detail keeps no URL (it could carry a credential)."""
+    """Map git's error text to a failure reason; the detail keeps no URL (it could carry a credential).
+
+    A refusal is checked first: git quotes the refused path, and a hostile path may spell anything.
+    """
     text = stderr.lower()
-    detail = " ".join(line for line in stderr.strip().splitlines()[-2:] if "://" not in line)[:200] or "git failed"
+    lines = [line for line in stderr.strip().splitlines() if "://" not in line]
+    said = [line for line in lines if line.lower().startswith(("error:", "fatal:", "remote:"))]
+    detail = " ".join((said or lines)[-2:])[:200] or "git failed"
+    if _REFUSED.search(text):
+        return CloneError("clone_refused", detail, transient=False)
     if any(s in text for s in _RATE_LIMITED):
         return CloneError("clone_rate_limited", detail, transient=True)
+    if _REDIRECTED.search(text):
+        return CloneError("clone_redirected", detail, transient=False)
     if any(s in text for s in _NOT_FOUND):
         return CloneError("clone_404", detail, transient=False)
     return CloneError("clone_timeout", detail, transient=True)  # network errors and 5xx: try again
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def _tree(dest: Path, deadline: float) -> list[str]:
-    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"], dest.parent,
-               deadline)
+    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"],
+               git_env(dest.parent), deadline)
     return [p for p in out.split("\0") if p]
 
 
 def _head(dest: Path, deadline: float) -> tuple[str, str]:
-    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI"], dest.parent, deadline)
+    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI"], git_env(dest.parent),
+               deadline)
     sha, _, date = out.strip().partition("\0")
     return sha, date
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clone import clone
+from .clone import GitAuth, clone, shared_limiter
 from .ping import validate_ping
 from .runners import ScannerCommand
 from .scanner import empty_ping, is_scannable
@@ -38,6 +38,9 @@ class ScanSettings:
     partial_clone: bool = True
     workers: int = 4
     progress_every: int = 25
+    git_auth: GitAuth | None = field(default=None, repr=False)  # a token for the git host; never printed
+    clones_per_minute: float = 0.0  # cap on clone starts of the whole process (0: none)
+    rate_limit_backoff: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
 
 
 @dataclass
@@ -93,7 +96,9 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
         checkout = Path(tmp) / "checkout"
         cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,
-                       backoff=settings.backoff, partial=settings.partial_clone)
+                       backoff=settings.backoff, partial=settings.partial_clone, auth=settings.git_auth,
+                       limiter=shared_limiter(settings.clones_per_minute),
+                       rate_limit_backoff=settings.rate_limit_backoff)
         provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
                           clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
         if cloned.failure:

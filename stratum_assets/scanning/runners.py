@@ -8,6 +8,12 @@ pipeline's process so a hang can be killed and a crash cannot take the
 partition down. The external one runs on a copy of the checkout because it writes
 ``.stratum/`` into the folder it scans; its stdout may carry log lines around
 the JSON object, which are skipped.
+
+Every child gets a minimal environment (:func:`child_env`): ``PATH``, a
+``HOME`` and ``TMPDIR`` of its own that are removed after it, a UTF-8 locale,
+and for the worker ``PYTHONPATH`` pointing at this package. Nothing else of
+the pipeline's environment — a ``GITHUB_TOKEN``, cloud credentials — is
+readable by a scanner, even through ``/proc/<pid>/environ``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds stratum_assets/
+
+
+def child_env(home: Path, *, tmp: Path | None = None, **extra: str) -> dict[str, str]:
+    """The whole environment of a child process: nothing is inherited but ``PATH``."""
+    return {"PATH": os.environ.get("PATH") or os.defpath, "HOME": str(home), "TMPDIR": str(tmp or home),
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **extra}
 
 
 @dataclass
@@ -56,7 +70,7 @@ class ScannerCommand:
             try:
                 out = subprocess.run(self.command(target, full_name, files_list), capture_output=True,
                                      timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp,
-                                     env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                                     env=child_env(Path(tmp), PYTHONDONTWRITEBYTECODE="1"))
             except subprocess.TimeoutExpired:
                 return ScanOutcome(None, "parse_timeout", f"{self.name} exceeded {timeout:.0f}s")
             except OSError as exc:
@@ -109,9 +123,17 @@ class _Worker:
     """One ``python -m stratum_assets.scanning.worker`` child and its line-based protocol."""
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        # Its own HOME and working directory: nothing of the caller's folder is importable or readable by
+        # accident, so the package comes from PYTHONPATH — the very copy the caller runs.
+        self.home = Path(tempfile.mkdtemp(prefix="scan-worker-"))
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         cwd=self.home, env=child_env(self.home, PYTHONDONTWRITEBYTECODE="1",
+                                                                      PYTHONPATH=str(PACKAGE_ROOT)))
+        except BaseException:
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise
         self.buffer = b""
 
     def alive(self) -> bool:
@@ -144,6 +166,7 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 class ExternalScanner(ScannerCommand):
