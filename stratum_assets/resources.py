@@ -37,6 +37,7 @@ class GitHubResource(dg.ConfigurableResource):
     sandbox_git_root: str = "data/sandbox/git"
     sandbox_search_per_minute: int = 30
     search_per_minute: int = 30
+    clone_rate_limit_backoff_s: float = 60.0  # first wait after GitHub answers a clone with 429 (doubles per hit)
     max_required_wait_s: float = 3700.0  # longest wait GitHub may demand before a request fails instead
     max_total_wait_s: float = 7200.0  # longest one request may wait in all
     clones_per_minute: float = 120.0  # cap on clone starts per process on real GitHub (the sandbox has none)
@@ -100,6 +101,10 @@ class GitHubResource(dg.ConfigurableResource):
     def clone_rate_cap(self) -> float:
         """Clone starts per minute for the whole process: none on the loopback emulator."""
         return 0.0 if self.is_sandbox else self.clones_per_minute
+
+    def clone_rate_limit_backoff(self) -> float:
+        """First wait after a clone's HTTP 429: minutes against GitHub, a second against the loopback emulator."""
+        return 1.0 if self.is_sandbox else self.clone_rate_limit_backoff_s
 
     def clone_url(self, full_name: str) -> str:
         """Where git clones ``owner/name`` from; never carries a credential."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from .dead_runs import fail_dead_runs, process_tags
 from .manifest.store import ManifestStore
 
 
@@ -72,6 +73,7 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
                      log: Callable[[str], None] = print) -> BuildReport:
     plan = _Plan.of(defs)
     report = BuildReport()
+    fail_dead_runs(instance, log)
     if not (plan.before or plan.partitioned or plan.after):
         log("The asset graph is empty: nothing to build yet.")
         return report
@@ -92,6 +94,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     plan = _Plan.of(defs)
     report = BuildReport()
     ManifestStore(defs.resources["data"].layout.manifests).require_active()  # nothing to backfill without one
+    fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run
     todo = plan.unfinished_partitions(instance)
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
@@ -121,7 +124,7 @@ CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 def _run(job, instance, selection, partition, report: BuildReport, raise_on_error: bool = True) -> bool:
     result = job.execute_in_process(instance=instance, asset_selection=selection, partition_key=partition,
-                                    raise_on_error=raise_on_error, run_config=CONSOLE_INFO)
+                                    raise_on_error=raise_on_error, run_config=CONSOLE_INFO, tags=process_tags())
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
         if partition is not None:

@@ -236,6 +236,19 @@ def built(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_every_repo_accounted_for_keeps_one_result_per_partition(built):
+    """A partitioned check: each chunk's evaluation is its own, not overwritten by the next chunk's."""
+    _, instance, report, _ = built
+    evaluations = {}
+    for run_id in report.runs:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.dagster_event.event_specific_data
+            if evaluation.check_name == "every_repo_accounted_for":
+                evaluations[evaluation.partition] = evaluation.passed
+    assert evaluations == {chunk: True for chunk in instance.get_dynamic_partitions("manifest_chunks")}
+
+
+@pytest.mark.slow
 def test_every_partition_is_materialized_and_nothing_is_dropped(built):
     data, instance, report, _ = built
     assert report.ok and report.failed_partitions == []

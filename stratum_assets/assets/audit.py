@@ -69,6 +69,20 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, github:
             "threshold": g.threshold, "what": g.title, "profile": profile})
 
 
+def refuse_to_freeze_while_pending(conn, layout, version: int, what: str) -> None:
+    """A frozen artefact (the split, the label-audit sample) is built on a complete dataset or not at all.
+
+    Freezing with repositories pending would assign them later, by another rule of arrival, and a
+    re-run after a crash would differ from a clean build.
+    """
+    schema.refresh(conn, layout, version)
+    pending = conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0]
+    if pending:
+        raise dg.Failure(f"{pending} repositories of manifest v{version} are still pending: {what} is frozen only "
+                         "once every repository is stored or quarantined; finish the scan "
+                         "(`stratum-assets backfill`) first", metadata={"pending": pending})
+
+
 class SplitConfig(dg.Config):
     seed: int = 17
     min_test_per_stratum: int = 40
@@ -90,6 +104,7 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
     layout = data.layout
     version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
+        refuse_to_freeze_while_pending(conn, layout, version, "the train/test split")
         out = split_and_export(conn, layout, version, seed=config.seed, min_test=config.min_test_per_stratum)
     yield dg.MaterializeResult(metadata={
         "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
@@ -118,7 +133,7 @@ def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource, du
     layout = data.layout
     version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
-        schema.refresh(conn, layout, version)
+        refuse_to_freeze_while_pending(conn, layout, version, "the label-audit sample")
         rows = label_audit.sample(conn)
     path = write_text_atomic(label_audit.to_csv(rows), layout.label_audit / "sample.csv")
     yield dg.MaterializeResult(metadata={"rows": len(rows), "path": dg.MetadataValue.path(str(path))})

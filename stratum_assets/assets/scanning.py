@@ -26,7 +26,8 @@ class ScanConfig(dg.Config):
     partial_clone: bool = True
     progress_every: int = 25
     clones_per_minute: float | None = None  # default: the GitHub resource's cap (none offline)
-    rate_limit_backoff_s: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
+    rate_limit_backoff_s: float | None = None  # first wait after a clone's 429 (doubled per hit, plus jitter);
+    # default: the GitHub resource's (60 s on GitHub, 1 s on the loopback emulator)
 
 
 def chunk_version(chunk: str) -> int:
@@ -40,7 +41,8 @@ def chunk_version(chunk: str) -> int:
         dg.AssetSpec("quarantine", deps=[repo_manifest], partitions_def=chunk_partitions, group_name="scanning",
                      kinds={"parquet"}, description="Pings that failed validation, with every error listed."),
     ],
-    check_specs=[dg.AssetCheckSpec("every_repo_accounted_for", asset="scan_results",
+    check_specs=[dg.AssetCheckSpec("every_repo_accounted_for", asset="scan_results", blocking=True,
+                                   partitions_def=chunk_partitions,  # one result per chunk, none overwritten
                                    description="stored pings + quarantined rows == manifest rows of the chunk")],
     pool=GIT_CLONES,
 )
@@ -51,12 +53,12 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     layout = data.layout
     manifest = ManifestStore(layout.manifests).read(version)
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
+    backoff = github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s
+    per_minute = github.clone_rate_cap() if config.clones_per_minute is None else config.clones_per_minute
     settings = ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
                             clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
                             workers=config.workers, progress_every=config.progress_every,
-                            git_auth=github.git_auth(), rate_limit_backoff=config.rate_limit_backoff_s,
-                            clones_per_minute=github.clone_rate_cap() if config.clones_per_minute is None
-                            else config.clones_per_minute)
+                            git_auth=github.git_auth(), rate_limit_backoff=backoff, clones_per_minute=per_minute)
 
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
@@ -95,7 +97,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     group_name="scanning",
     deps=["scan_results", "quarantine"],
     kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec("zero_silent_drops", asset="pipeline_run_log",
+    check_specs=[dg.AssetCheckSpec("zero_silent_drops", asset="pipeline_run_log", blocking=True,
                                    description="every manifest repository has exactly one stored ping or one "
                                                "quarantine row"),
                  dg.AssetCheckSpec("one_scanner_per_version", asset="pipeline_run_log",

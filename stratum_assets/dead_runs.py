@@ -1,0 +1,71 @@
+"""Runs whose process died are failed runs, so every "what is left to do" question counts them.
+
+A build's runs execute inside the ``stratum-assets`` process. Killed (``kill -9``, a lost machine),
+it cannot report anything: its runs stay STARTED and their partitions "in progress" forever, and
+neither ``backfill`` nor the UI's "Failed and missing" would pick them up. Dagster's run monitoring
+only sees the health of workers its run launcher can inspect, which the default launcher cannot.
+
+So each run a build launches carries tags naming its process (host, pid and the pid's start time,
+which tells a reused pid apart), and :func:`fail_dead_runs` marks every unfinished run whose process
+is gone as FAILED, with a message that says so. Dagster then shows its partitions as failed, and a
+backfill re-runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+import dagster as dg
+
+HOST, PID, PID_START = "stratum/host", "stratum/pid", "stratum/pid_start"
+UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
+
+
+def process_tags() -> dict[str, str]:
+    """The tags that let a later build tell whether this process is still running the run."""
+    pid = os.getpid()
+    return {HOST: socket.gethostname(), PID: str(pid), PID_START: _start_time(pid) or ""}
+
+
+def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = print) -> list[str]:
+    """Mark unfinished runs of this host whose process is gone as failed; returns their run ids."""
+    failed = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED)):
+        if run.tags.get(HOST) != socket.gethostname() or not run.tags.get(PID, "").isdigit():
+            continue  # launched elsewhere (UI, daemon, another machine): not ours to judge
+        if _alive(int(run.tags[PID]), run.tags.get(PID_START, "")):
+            continue
+        message = (f"the process that ran it (pid {run.tags[PID]} on {run.tags[HOST]}) is gone: killed or "
+                   "crashed; its partitions count as failed and a backfill re-runs them")
+        instance.report_run_failed(run, message)
+        partition = run.tags.get("dagster/partition")
+        log(f"Run {run.run_id[:8]}{f' (partition {partition})' if partition else ''}: {message}")
+        failed.append(run.run_id)
+    return failed
+
+
+def _alive(pid: int, started: str) -> bool:
+    if pid == os.getpid():
+        return True
+    now = _start_time(pid)
+    if now is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not started  # no /proc to compare start times: trust the pid only when nothing was recorded
+    return not started or now == started
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), which a reused pid does not share."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()  # field 22 of stat; the split above drops the first two
+    except (OSError, IndexError):
+        return None

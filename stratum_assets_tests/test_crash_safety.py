@@ -1,0 +1,101 @@
+"""A kill -9 in the scan stage loses nothing and changes nothing: backfill finishes the build exactly."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.assets.audit import label_audit_sample, train_test_split
+from stratum_assets.resources import DataResource
+
+from .conftest import BIN, ROOT, build_project_home
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_pending(tmp_path):
+    """A partition's directory is gone (never scanned): its repositories are pending."""
+    home = tmp_path / "home"
+    home.mkdir()
+    build_project_home(home)
+    data = home / "data"
+    first_chunk = sorted((data / "scans" / "v1").iterdir())[0]
+    pending = pq.read_table(first_chunk / "scan_results.parquet").num_rows + pq.read_table(
+        first_chunk / "quarantine.parquet").num_rows
+    shutil.rmtree(first_chunk)
+    before = _digest(data / "split" / "assignments.parquet")
+    resources = {"data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    for asset, what in ((train_test_split, "the train/test split"), (label_audit_sample, "the label-audit sample")):
+        result = dg.materialize([asset], resources=resources, raise_on_error=False)
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        message = str(failure.event_specific_data.error)
+        assert f"{pending} repositories of manifest v1 are still pending: {what} is frozen only once" in message
+    assert _digest(data / "split" / "assignments.parquet") == before, "nothing was re-frozen"
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    env = build_project_home(clean)
+
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", crashed / "dagster.yaml")
+    env = {**env, "DAGSTER_HOME": str(crashed)}
+    build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=crashed, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scans, chunks = crashed / "data" / "scans" / "v1", None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and build.poll() is None:
+        manifest = crashed / "data" / "manifest" / "v1" / "manifest.parquet"
+        if chunks is None and manifest.exists():
+            chunks = len(set(pq.read_table(manifest, columns=["chunk_id"]).column(0).to_pylist()))
+        written = len(list(scans.glob("v1-c*/stats.json"))) if scans.exists() else 0
+        if chunks and 1 <= written < chunks and (crashed / "data" / "work").exists() and any(
+                (crashed / "data" / "work").iterdir()):
+            os.killpg(build.pid, signal.SIGKILL)  # the whole build, its scanner workers and git with it
+            break
+        time.sleep(0.05)
+    assert build.wait(timeout=60) == -signal.SIGKILL, "the build was killed in the scan stage"
+
+    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=crashed, env=env,
+                              capture_output=True, text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert "is gone: killed or crashed" in backfill.stdout, "the dead run was found and failed"
+
+    with duckdb.connect(str(crashed / "data" / "stratum.duckdb"), read_only=True) as conn:
+        manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
+        assert conn.execute("SELECT count(*), count(DISTINCT repo_hash) FROM scan_results").fetchone()[0] + \
+            conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == manifest_rows
+        assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0
+    assert _digest(crashed / "data" / "split" / "assignments.parquet") == _digest(
+        clean / "data" / "split" / "assignments.parquet"), "the frozen split is byte-identical"
+    for name in ("train.jsonl", "test.jsonl"):  # the same rows, apart from when each build ran
+        assert _without_clock(crashed / "data" / "split" / name) == _without_clock(clean / "data" / "split" / name)
+
+
+# What differs between any two builds of the same data: when discovery and each scan ran, and how long.
+CLOCK_FIELDS = {"collected_at", "scan_id", "timestamp", "scan_duration_ms"}
+
+
+def _without_clock(path) -> list[dict]:
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in CLOCK_FIELDS}
+        return value
+
+    rows = [strip(json.loads(line)) for line in path.read_text().splitlines()]
+    assert rows, path
+    return rows
