@@ -24,6 +24,7 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_pending(tmp_path):
     """A partition's directory is gone (never scanned): its repositories are pending."""
     home = tmp_path / "home"
