@@ -15,6 +15,7 @@ BENCHMARKS = [
     ["discovery_requests.py", "--size", "60000"],
     ["manifest_build.py", "--size", "70000"],
     ["scanner_speed.py"],
+    ["scanner_agreement.py"],
     ["scan_partitions.py", "--repos", "120", "--workers", "4"],
     ["audit_scale.py", "--sizes", "50000,1000000"],
 ]

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from stratum_assets.sandbox.codegen import SYMLINK_MODE, render_files  # noqa: E402
 from stratum_assets.sandbox.universe import build_universe  # noqa: E402
+from stratum_assets.scanning.rules import RULES  # noqa: E402
 from stratum_assets.scanning.scanner import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
@@ -68,7 +69,7 @@ Python {platform.python_version()}, one process).
 
 | | seconds | repos/s | parsed files/s |
 | --- | ---: | ---: | ---: |
-| built-in scanner (walk, AST facts, model, 24 rules, graph, ping) | {ours:.2f} | **{len(repos) / ours:.0f}** | **{scanned / ours:.0f}** |
+| built-in scanner (walk, AST facts, model, capabilities, {len(RULES)} catalog rules, graph, ping) | {ours:.2f} | **{len(repos) / ours:.0f}** | **{scanned / ours:.0f}** |
 | baseline: read + `ast.parse` of the same Python files only | {baseline:.2f} | {len(repos) / baseline:.0f} | {parsed / baseline:.0f} |
 
 Ratio: the full scan costs {ours / baseline:.1f}x a bare parse of the same files."""

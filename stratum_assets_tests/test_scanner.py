@@ -51,15 +51,16 @@ executor = AgentExecutor(agent=agent, tools=tools, max_iterations=5)
 
 
 def test_langchain_agent_with_shell_and_untimed_http(tmp_path):
-    p = _scan(tmp_path, LANGCHAIN)
+    search = "import httpx\n\ndef search(q):\n    return httpx.get(q)\n"
+    p = _scan(tmp_path, {**LANGCHAIN, "search.py": search})
     assert p["frameworks"] == ["LangChain"] and p["framework_versions"] == {"LangChain": "0.3.7"}
     assert (p["agent_count"], p["crew_count"]) == (1, 0)
     assert p["agent_tool_count_distribution"] == [2] and p["crew_size_distribution"] == []
     assert p["llm_providers"] == ["openai"] and p["llm_models"] == ["gpt-4o"]
-    assert {"STRATUM-002", "STRATUM-005"} <= set(p["finding_rules"])
-    assert "STRATUM-016" not in p["finding_rules"], "max_iterations caps the loop"
-    assert "STRATUM-001" not in p["finding_rules"]
-    assert p["finding_instance_counts"]["STRATUM-002"] == 1
+    # Catalog meanings: ShellTool is host code execution (003); two HTTP calls without a timeout (009).
+    assert {"STRATUM-003", "STRATUM-009"} <= set(p["finding_rules"])
+    assert "STRATUM-001" not in p["finding_rules"], "no data access, so nothing to exfiltrate"
+    assert p["finding_instance_counts"]["STRATUM-003"] == 1
 
 
 def test_langgraph_state_graph_with_checkpointer_and_interrupt(tmp_path):
@@ -86,7 +87,7 @@ graph = builder.compile(checkpointer=MemorySaver(), interrupt_before=["writer"])
     assert p["agent_tool_count_distribution"] == [1, 0] and p["crew_size_distribution"] == [2]
     assert p["checkpoint_type"] == "memory" and p["has_hitl_anywhere"] is True
     assert p["graph_topology_metrics"]["longest_chain"] == 1
-    assert p["llm_providers"] == ["anthropic"] and "STRATUM-014" not in p["finding_rules"]
+    assert p["llm_providers"] == ["anthropic"] and "STRATUM-010" not in p["finding_rules"], "no capabilities"
 
 
 CREW_PROJECT = {
@@ -124,7 +125,7 @@ def test_crewai_yaml_project(tmp_path):
     assert (p["agent_count"], p["crew_count"]) == (2, 1) and p["crew_size_distribution"] == [2]
     assert p["agent_tool_count_distribution"] == [1, 1]
     assert p["repo_metadata"]["yaml_config_count"] == 2 and p["files_scanned"] == 4  # 2 .py + 2 YAML
-    assert p["has_hitl_anywhere"] is True and "STRATUM-003" not in p["finding_rules"], "human_input approves writes"
+    assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["finding_rules"], "human_input approves writes"
     assert p["llm_providers"] == ["groq"] and p["llm_models"] == ["llama-3.3-70b-versatile"]
     assert p["deployment_signals"] == {"has_dockerfile": True, "has_ci_config": True, "has_tests": True,
                                        "has_lockfile": False, "has_env_example": False, "deployment_score": 3}
@@ -143,8 +144,7 @@ manager = GroupChatManager(groupchat=chat, llm_config=config)
 '''})
     assert p["frameworks"] == ["AutoGen"]
     assert (p["agent_count"], p["crew_count"]) == (3, 1) and p["crew_size_distribution"] == [3]
-    assert p["finding_instance_counts"]["STRATUM-001"] == 1
-    assert "STRATUM-016" not in p["finding_rules"], "max_round terminates the chat"
+    assert p["finding_instance_counts"]["STRATUM-003"] == 1, "code_execution_config: host code execution"
 
 
 def test_llamaindex_react_agent(tmp_path):
@@ -176,7 +176,7 @@ team = Team(name="t", mode="coordinate", members=[a, b])
 '''})
     assert p["frameworks"] == ["Agno"]
     assert (p["agent_count"], p["crew_count"]) == (2, 1) and p["agent_tool_count_distribution"] == [1, 0]
-    assert "STRATUM-012" in p["finding_rules"]
+    assert "STRATUM-CR05" not in p["finding_rules"], "no tool is shared inside the team"
 
 
 def test_smolagents_code_agent_executes_code(tmp_path):
@@ -185,7 +185,9 @@ from smolagents import CodeAgent, DuckDuckGoSearchTool, InferenceClientModel
 agent = CodeAgent(tools=[DuckDuckGoSearchTool()], model=InferenceClientModel())
 '''})
     assert p["frameworks"] == ["SmolAgents"] and p["agent_count"] == 1
-    assert "STRATUM-001" in p["finding_rules"] and p["llm_providers"] == ["huggingface"]
+    assert p["llm_providers"] == ["huggingface"]
+    # The catalog counts code execution by calls and tool classes; a CodeAgent's own interpreter is neither.
+    assert "STRATUM-003" not in p["finding_rules"]
 
 
 def test_names_alone_are_not_frameworks(tmp_path):
@@ -216,21 +218,22 @@ def test_symlinks_out_of_the_checkout_are_never_followed(tmp_path):
     (repo / "linked.py").symlink_to(outside / "secret.py")
     (repo / "vendor").symlink_to(outside)
     p = scan_repository(repo, "o/r")
-    assert p["frameworks"] == ["LangChain"] and "STRATUM-004" not in p["finding_rules"]
+    assert p["frameworks"] == ["LangChain"] and "ENV-002" not in p["finding_rules"]
 
 
 def test_hard_coded_secrets_are_found_but_never_emitted(tmp_path):
     secret = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     p = _scan(tmp_path, {**LANGCHAIN, "config.py": f'OPENAI_API_KEY = "{secret}"\n'})
-    assert "STRATUM-004" in p["finding_rules"]
+    assert p["finding_instance_counts"]["ENV-002"] == 1, "hard-coded secret"
     text = json.dumps(p)
     assert secret not in text and "agent.py" not in text and "requests.get" not in text
 
 
 def test_rule_set_is_documented_and_large_enough():
     assert len(RULES) >= 20 and len({r.id for r in RULES}) == len(RULES)
-    assert {r.severity for r in RULES} == {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
-    assert all(r.title and r.category and r.confidence in ("confirmed", "probable") for r in RULES)
+    severities = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+    assert {s for r in RULES for s in severities if s in r.severity} == set(severities)
+    assert all(r.title and r.owasp and r.klass and r.trigger for r in RULES)
 
 
 def test_real_reference_ping_has_exactly_our_fields():

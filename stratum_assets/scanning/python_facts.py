@@ -42,6 +42,10 @@ class Call:
     list_kw: dict        # keyword → list of names inside a list literal (tools=[a, b])
     line: int
     function: str | None  # enclosing function
+    klass: str | None = None  # enclosing class, also inside a method's nested functions
+    nested: dict = field(default_factory=dict)  # keyword → resolved name of the call it is given (provider=X())
+    arg_calls: list = field(default_factory=list)  # per positional arg: resolved name of the call it is, or None
+    module: int = -1  # index of its module among the scanned modules (set by model.build_model)
 
 
 @dataclass
@@ -57,6 +61,9 @@ class ModuleFacts:
     env_vars: set[str] = field(default_factory=set)
     loc: int = 0
     strings: list[str] = field(default_factory=list)  # short configuration-like string constants (models)
+    path: str = ""  # the module's path in the repository (set by the scanner; "" when unknown)
+    imported_names: set[str] = field(default_factory=set)  # "module.name" of every `from module import name`
+    decorated_methods: list[tuple[str, str, str]] = field(default_factory=list)  # (decorator, class, method)
 
 
 def parse_module(source: bytes) -> ModuleFacts:
@@ -93,6 +100,7 @@ class _Visitor(ast.NodeVisitor):
             self.facts.imports.add(node.module)
             for alias in node.names:
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                self.facts.imported_names.add(f"{node.module}.{alias.name}")
 
     def resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -110,6 +118,8 @@ class _Visitor(ast.NodeVisitor):
             name = self.resolve(dec)
             if name:
                 self.facts.decorated.append((name, node.name))
+                if self.klass and self.function == self.klass:
+                    self.facts.decorated_methods.append((name, self.klass, node.name))
         # Methods are named Class.method so that each tool class keeps its own _run.
         qualified = f"{self.klass}.{node.name}" if self.klass and self.function == self.klass else node.name
         outer, self.function = self.function, qualified
@@ -178,7 +188,11 @@ class _Visitor(ast.NodeVisitor):
             elif _name_of(arg):
                 arg_names.append(_name_of(arg))
         args = [_value(a) for a in node.args]
-        self.facts.calls.append(Call(name, target, keywords, arg_names, args, list_kw, node.lineno, self.function))
+        nested = {kw.arg: n for kw in node.keywords if kw.arg and isinstance(kw.value, ast.Call)
+                  and (n := self.resolve(kw.value.func))}
+        arg_calls = [self.resolve(a.func) if isinstance(a, ast.Call) else None for a in node.args]
+        self.facts.calls.append(Call(name, target, keywords, arg_names, args, list_kw, node.lineno, self.function,
+                                     self.klass, nested, arg_calls))
         self._risky(name, node, keywords)
 
     def _risky(self, name: str, node: ast.Call, keywords: dict) -> None:

@@ -22,7 +22,6 @@ import os
 import re
 import statistics
 import time
-import tomllib
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,61 +29,80 @@ from pathlib import Path
 import yaml
 
 from .. import __version__
+from . import dependencies
+from .capabilities import extract as extract_capabilities
+from .capabilities import is_root_file
 from .model import APPROVAL_OPS, RepoModel, build_model
-from .python_facts import parse_module
-from .rules import RULES_BY_ID, evaluate, fix_impact, risk_score
+from .python_facts import ModuleFacts, parse_module
+from .rules import evaluate, external_to_action
 from .topology import build_graph, metrics, signature
 
 SCHEMA_ID = 5
 SCHEMA_VERSION = "0.3.2"
 MAX_FILE_BYTES = 1_000_000
+MAX_DEPENDENCY_BYTES = 20_000_000  # lock files of large projects pass 1 MB
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 
-_DEP_FILES = ("requirements.txt", "requirements-dev.txt", "pyproject.toml", "poetry.lock", "uv.lock", "Pipfile.lock",
-              "setup.cfg")
 _LOCKFILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "requirements.lock")
-_PACKAGE_FRAMEWORK = {"langchain": "LangChain", "langgraph": "LangGraph", "crewai": "CrewAI", "pyautogen": "AutoGen",
-                      "autogen-agentchat": "AutoGen", "ag2": "AutoGen", "autogen": "AutoGen",
-                      "llama-index": "LlamaIndex", "llama-index-core": "LlamaIndex", "agno": "Agno",
-                      "smolagents": "SmolAgents"}
 
 
 def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | None = None) -> dict:
     """Scan a checkout at ``root``; ``all_files`` is the full tree listing when only part is checked out."""
     started = time.monotonic()
     root = Path(root)
-    files = list(_walk(root))
-    python = [p for p in files if p.suffix == ".py"]
-    modules, parser_errors = [], 0
-    for path in python:
-        data = _read(path)
-        if data is None:
-            parser_errors += 1
-            continue
-        try:
-            modules.append(parse_module(data))
-        except (SyntaxError, ValueError, RecursionError):
-            parser_errors += 1
-    yaml_agents, yaml_tasks, yaml_count, yaml_errors = _crewai_yaml(root, files)
-    model = build_model(modules, yaml_agents, yaml_tasks)
+    model, files, modules, python_count, yaml_count, parser_errors = read_repository(root)
     relative = [p.relative_to(root).as_posix() for p in files]
     signals = _deployment_signals(all_files if all_files is not None else relative)
     signals["has_env_in_gitignore"] = _env_ignored(root)
-    signals["framework_versions"] = _framework_versions(root, files, model.frameworks)
+    signals["project"] = project_facts(root, files)
+    signals["framework_versions"], dependency_errors = _framework_versions(root, files, model.frameworks)
+    parser_errors += dependency_errors
     ping = _ping(model, signals, repo_full_name)
     ping.update(
         scan_duration_ms=int((time.monotonic() - started) * 1000),
         files_scanned=len(modules) + yaml_count,
         files_total=sum(map(is_scannable, all_files if all_files is not None else relative)),
-        parser_errors=parser_errors + yaml_errors,
-        scan_status="partial" if parser_errors + yaml_errors else "success",
+        parser_errors=parser_errors,
+        scan_status="partial" if parser_errors else "success",
     )
     ping["repo_metadata"] = {
-        "python_file_count": len(python), "yaml_config_count": yaml_count,
+        "python_file_count": python_count, "yaml_config_count": yaml_count,
         "total_loc": sum(m.loc for m in modules), "primary_framework": ping["repo_metadata"]["primary_framework"],
         "framework_count": len(model.frameworks),
     }
     return ping
+
+
+def read_repository(root: Path) -> tuple[RepoModel, list[Path], list[ModuleFacts], int, int, int]:
+    """(model, files, parsed modules, Python file count, CrewAI YAML configs read, parser errors) of a checkout.
+
+    One file that cannot be read or parsed — too large, broken, or nested deeply enough to exhaust the
+    parser (RecursionError, MemoryError) — is one parser error, never a failed scan.
+    """
+    root = Path(root)
+    files = list(_walk(root))
+    python = [p for p in files if p.suffix == ".py"]
+    modules, parser_errors = [], 0
+    for path in python:
+        facts = _parse_python(path)
+        if facts is None:
+            parser_errors += 1
+            continue
+        facts.path = path.relative_to(root).as_posix()
+        modules.append(facts)
+    yaml_agents, yaml_tasks, yaml_files, yaml_errors = _crewai_yaml(root, files)
+    model = build_model(modules, yaml_agents, yaml_tasks, yaml_files)
+    return model, files, modules, len(python), len(yaml_files), parser_errors + yaml_errors
+
+
+def _parse_python(path: Path) -> ModuleFacts | None:
+    data = _read(path)
+    if data is None:
+        return None
+    try:
+        return parse_module(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, files_total: int = 0) -> dict:
@@ -118,32 +136,67 @@ def _walk(root: Path):
                 yield path
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if path.stat().st_size > limit:
             return None
         return path.read_bytes()
     except OSError:
         return None
 
 
-def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, int, int]:
-    agents, tasks, count, errors = {}, {}, 0, 0
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_VENDORED = {"node_modules", ".venv", "__pycache__", "site-packages"}
+
+
+def project_facts(root: Path, files: list[Path]):
+    """The capability layer's facts (capabilities.py): Python sources, YAML documents, root files."""
+    python, docs, root_files = [], [], {}
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        if _VENDORED & set(rel.split("/")[:-1]):
+            continue  # installed third-party code is not the project's (the reference skips these folders too)
+        if path.suffix == ".py":
+            data = _read(path)
+            if data is not None:
+                python.append((rel, data))
+        elif path.suffix in (".yaml", ".yml"):
+            data = _read(path, MAX_FILE_BYTES // 4)
+            if not data or (path.name not in _CREW_YAML and b"tools" not in data):
+                continue  # only agent/task configs and YAML that lists tools matter to the rules
+            try:
+                docs += [(rel, d) for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)]
+            except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
+                pass
+        elif is_root_file(rel):
+            data = _read(path)
+            if data is not None:
+                root_files[rel] = data
+    return extract_capabilities(python, docs, root_files)
+
+
+def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, dict, int]:
+    """(agents, tasks, per-file entries by repository path, parser errors) of the CrewAI agent/task YAML."""
+    agents, tasks, by_file, errors = {}, {}, {}, 0
     for path in files:
         if path.name not in _CREW_YAML:
             continue
         data = _read(path)
+        if data is None:  # too large or unreadable, like a Python file
+            errors += 1
+            continue
         try:
             parsed = yaml.safe_load(data.decode("utf-8", "replace")) if data else None
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
             errors += 1
             continue
         if not isinstance(parsed, dict):
             continue
-        count += 1
+        entries = {str(k): v for k, v in parsed.items() if isinstance(v, dict)}
+        by_file[path.relative_to(root).as_posix()] = entries
         target = agents if path.name.startswith("agents") else tasks
-        target.update({str(k): v for k, v in parsed.items() if isinstance(v, dict)})
-    return agents, tasks, count, errors
+        target.update(entries)
+    return agents, tasks, by_file, errors
 
 
 def _deployment_signals(paths: list[str]) -> dict:
@@ -168,51 +221,33 @@ def _env_ignored(root: Path) -> bool:
     return bool(lines & {".env", ".env*", "*.env", ".env.*", "/.env"})
 
 
-def _framework_versions(root: Path, files: list[Path], frameworks: set[str]) -> dict:
-    versions: dict[str, str | None] = {fw: None for fw in sorted(frameworks)}
+def _framework_versions(root: Path, files: list[Path], frameworks: set[str]) -> tuple[dict, int]:
+    """(framework → version, dependency files that did not parse); see :mod:`.dependencies`."""
+    sources = []
     for path in files:
-        if path.name not in _DEP_FILES:
-            continue
-        text = (_read(path) or b"").decode("utf-8", "replace")
-        for package, version in _pins(path.name, text):
-            fw = _PACKAGE_FRAMEWORK.get(package.lower().replace("_", "-"))
-            if fw in versions and version and versions[fw] is None:
-                versions[fw] = version
-    return versions
-
-
-def _pins(name: str, text: str):
-    if name.endswith(".lock"):
-        for block in re.finditer(r'name\s*=\s*"([^"]+)"\s*\nversion\s*=\s*"([^"]+)"', text):
-            yield block.group(1), block.group(2)
-        return
-    if name == "pyproject.toml":
-        try:
-            deps = tomllib.loads(text).get("project", {}).get("dependencies", [])
-        except tomllib.TOMLDecodeError:
-            deps = []
-        text = "\n".join(d for d in deps if isinstance(d, str))
-    for line in text.splitlines():
-        match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*==\s*([A-Za-z0-9_.+-]+)", line)
-        if match:
-            yield match.group(1), match.group(2)
+        relative = path.relative_to(root).as_posix()
+        if dependencies.is_dependency_file(relative):
+            data = _read(path, MAX_DEPENDENCY_BYTES)
+            if data is not None:
+                sources.append((relative, data.decode("utf-8", "replace")))
+    return dependencies.framework_versions(sources, frameworks)
 
 
 # -- the ping ---------------------------------------------------------------------------------------
 def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
     findings = evaluate(model, signals)
-    inst = findings.instances
     rules = findings.rules
-    severities = {s: sum(1 for r in rules if RULES_BY_ID[r].severity == s) for s in SEVERITIES}
-    confidences = {c: sum(1 for r in rules if RULES_BY_ID[r].confidence == c) for c in ("confirmed", "probable")}
-    instance_counts = {r: len(inst[r]) for r in rules}
+    severities = findings.severity_counts()
+    confidences = findings.confidence_counts()
+    instance_counts = findings.instance_counts()
+    tags = {r: findings.tags(r) for r in rules}  # the agents and crews each rule id concerns
     graph = build_graph(model)
     topo = metrics(graph)
     agents = list(model.agents.values())
     tool_counts = sorted((len(a.tools) for a in agents), reverse=True)
     crew_sizes = sorted((len(g.members) for g in model.groups), reverse=True)
-    affected_agents = {x for r in rules for x in inst[r]} & set(model.agents)
-    group_findings = [sum(1 for r in rules if set(inst[r]) & (set(g.members) | {g.name})) for g in model.groups]
+    affected_agents = {x for r in rules for x in tags[r]} & set(model.agents)
+    group_findings = [sum(1 for r in rules if tags[r] & (set(g.members) | {g.name})) for g in model.groups]
     capabilities = sorted({op for t in model.tools.values() for op in t.ops})
     tool_users = {t: sum(t in a.tools for a in agents) for t in model.tools}
     guardrail_types = sorted(set(model.guardrails) | ({"iteration_cap"} if any(a.iteration_cap for a in agents) else set()))
@@ -226,7 +261,7 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
     n_agents, n_groups = len(agents), len(model.groups)
     hitl = any(a.human_approval for a in agents) or any(g.human_approval for g in model.groups)
     co_occurrence = sorted({tuple(sorted((r1, r2))) for r1 in rules for r2 in rules if r1 < r2
-                            and set(inst[r1]) & set(inst[r2]) & set(model.agents)})
+                            and tags[r1] & tags[r2] & set(model.agents)})
     checkpoint = max((g.checkpoint for g in model.groups), key=["none", "memory", "persistent"].index, default="none")
     return {
         "scan_id": uuid.uuid4().hex[:8],
@@ -247,8 +282,8 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
         "capability_distribution": dict(sorted(
             {op: sum(op in t.ops for t in tools_used) for op in capabilities}.items())),
         "trust_level_distribution": _trust_levels(tools_used),
-        "trust_crossings": {"external_to_action": len(findings.instances.get("STRATUM-006", []))},
-        "total_trust_crossings": len(findings.instances.get("STRATUM-006", [])),
+        "trust_crossings": {"external_to_action": external_to_action(model)},
+        "total_trust_crossings": external_to_action(model),
         "topology_signature_hash": signature(graph),
         "trust_crossing_adjacency": {},
         **{k: topo[k] for k in ("graph_node_count", "graph_edge_count", "graph_node_type_distribution",
@@ -264,7 +299,7 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
         "mcp_remote_count": 0,
         "mcp_auth_ratio": 0.0,
         "mcp_pinned_ratio": 0.0,
-        "risk_score": risk_score(inst),
+        "risk_score": findings.risk_score,
         "blast_radius_distribution": sorted((n for n in tool_users.values() if n), reverse=True),
         "max_blast_radius": max(tool_users.values(), default=0),
         "has_env_in_gitignore": signals["has_env_in_gitignore"],
@@ -317,7 +352,7 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
         "crews_clean": sum(1 for n in group_findings if n == 0),
         "crews_with_findings": sum(1 for n in group_findings if n > 0),
         "findings_by_class": {},
-        "findings_by_category": dict(sorted(_count(RULES_BY_ID[r].category for r in rules).items())),
+        "findings_by_category": findings.by_category(),
         "normalized_features": {
             "findings_per_agent": round(len(rules) / n_agents, 2) if n_agents else 0.0,
             "findings_per_crew": round(len(rules) / n_groups, 2) if n_groups else 0.0,
@@ -335,7 +370,7 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
         "repo_metadata": {"primary_framework": primary},
         "inter_crew_edges": 0,
         "graph_topology_metrics": topo["graph_topology_metrics"],
-        "fix_impact_estimates": fix_impact(inst),
+        "fix_impact_estimates": findings.fix_impact,
         "finding_co_occurrence": [list(pair) for pair in co_occurrence],
         "per_crew_finding_density": _density(group_findings),
     }

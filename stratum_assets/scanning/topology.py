@@ -150,14 +150,63 @@ def _clustering(nodes, undirected) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def _longest_chain(g: Graph) -> int:
-    """Longest simple path of flows_to edges between agents (cycles counted once)."""
-    flows = defaultdict(list)
+def _longest_chain(g: Graph, budget: int = 50_000) -> int:
+    """Longest simple path of flows_to edges between agents, in edges (cycles counted once).
+
+    On an acyclic flow graph — sequential crews, most graphs — it is exact and linear: the longest path
+    in topological order. With cycles the exact problem is NP-hard (an exhaustive walk took 11.6 s on
+    10 fully connected agents and never ends on 30), so an iterative depth-first search over simple
+    paths, successors in sorted order, stops after ``budget`` steps or as soon as a path visits every
+    node, and reports the longest path found. The number is always the length of a real path, never
+    more than the exact answer; it is exact whenever the search completes (every small graph) and on
+    densely connected graphs its first descent already visits every node (n - 1). Deterministic.
+    """
+    flows: dict[str, list[str]] = defaultdict(list)
     for s, t, kind in g.edges:
-        if kind == "flows_to":
+        if kind == "flows_to" and s != t and t not in flows[s]:
             flows[s].append(t)
+    nodes = sorted(set(flows) | {t for ts in flows.values() for t in ts})
+    if not nodes:
+        return 0
+    order = _topological(nodes, flows)
+    if order is not None:
+        longest = dict.fromkeys(nodes, 0)
+        for node in order:
+            for nxt in flows.get(node, ()):
+                longest[nxt] = max(longest[nxt], longest[node] + 1)
+        return max(longest.values())
+    best, steps, ceiling = 0, 0, len(nodes) - 1
+    for start in nodes:
+        stack, on_path = [(start, iter(sorted(flows.get(start, ()))))], {start}
+        while stack:
+            steps += 1
+            node, successors = stack[-1]
+            nxt = next((n for n in successors if n not in on_path), None)
+            if nxt is None:
+                stack.pop()
+                on_path.discard(node)
+                continue
+            on_path.add(nxt)
+            stack.append((nxt, iter(sorted(flows.get(nxt, ())))))
+            best = max(best, len(stack) - 1)
+            if best == ceiling or steps >= budget:
+                return best
+    return best
 
-    def walk(node, seen) -> int:
-        return max((1 + walk(n, seen | {n}) for n in flows[node] if n not in seen), default=0)
 
-    return max((walk(n, {n}) for n in list(flows)), default=0)
+def _topological(nodes: list[str], flows: dict[str, list[str]]) -> list[str] | None:
+    """Kahn's order of an acyclic graph, or None when it has a cycle."""
+    indegree = dict.fromkeys(nodes, 0)
+    for targets in flows.values():
+        for t in targets:
+            indegree[t] += 1
+    ready = deque(n for n in nodes if indegree[n] == 0)
+    order = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        for t in flows.get(node, ()):
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                ready.append(t)
+    return order if len(order) == len(nodes) else None
