@@ -39,6 +39,21 @@ def reference_pings() -> dict[str, dict]:
             for path in sorted((FIXTURES / "pings").glob("*.json"))}
 
 
+class FakeTime:
+    """A clock that moves only when the code under test sleeps: waits are asserted exactly, never taken."""
+
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,6 +14,8 @@ from stratum_assets.sandbox.limits import Fault
 from stratum_assets.sandbox.server import GitHubEmulator
 from stratum_assets.sandbox.universe import Universe
 
+from .conftest import FakeTime
+
 SECRET = "ghp_ThisIsATestTokenThatMustNeverLeak0001"
 
 
@@ -26,17 +28,6 @@ def _expected_ids(em, q):
 
 
 # -- the retry rule and pacing (pure logic, fake clock) ---------------------------------------
-class FakeTime:
-    def __init__(self):
-        self.now = 1_000_000.0
-        self.slept = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_retry_rule_follows_githubs_documented_order():

@@ -26,10 +26,13 @@ import pytest
 
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.sandbox.limits import Fault
+from stratum_assets.sandbox.server import read_request_body
 from stratum_assets.scanning import clone as clone_module
 from stratum_assets.scanning.clone import classify, clone, git_env
 from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
 from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner
+
+from .conftest import FakeTime
 
 TOKEN = "ghp_CloneTokenThatMustStayWithTheGitHost0007"
 BASIC = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
@@ -126,17 +129,7 @@ class GitProxy:
                 self._forward()
 
             def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
+                return read_request_body(self)
 
             def _forward(self):
                 body = self._body()
@@ -426,23 +419,12 @@ def test_a_refused_clone_is_a_stored_failed_ping(tmp_path):
 
 
 # -- 5. rate-limited clones back off for minutes, under one limiter per process ---------------------------
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_rate_limited_clones_back_off_for_minutes_with_jitter(emulator, universe, tmp_path):
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=2, retry_after=None))
-    t = FakeTime()
+    t = FakeTime(now=0.0)
     result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=3600, attempts=3, sleep=t.sleep,
                    rate_limit_backoff=60.0, rng=lambda: 0.5)
     assert result.failure is None and result.attempts == 3 and result.rate_limited == 2
@@ -454,7 +436,7 @@ def test_jitter_spreads_the_waits(emulator, universe, tmp_path):
     waits = []
     for draw in (0.0, 0.999):
         emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
-        t = FakeTime()
+        t = FakeTime(now=0.0)
         clone(emulator.clone_url(repo.full_name), tmp_path / f"c{draw}", timeout=3600, sleep=t.sleep,
               rate_limit_backoff=60.0, rng=lambda d=draw: d)
         waits += t.slept
@@ -464,14 +446,14 @@ def test_jitter_spreads_the_waits(emulator, universe, tmp_path):
 def test_a_rate_limit_wait_past_the_clone_deadline_is_not_taken(emulator, universe, tmp_path):
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
-    t = FakeTime()
+    t = FakeTime(now=0.0)
     result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=100, sleep=t.sleep,
                    rate_limit_backoff=200.0, rng=lambda: 0.0)
     assert (result.failure, result.attempts, t.slept) == ("clone_rate_limited", 1, [])
 
 
 def test_the_clone_limiter_caps_clones_per_minute_across_threads():
-    t = FakeTime()
+    t = FakeTime(now=0.0)
     limiter = clone_module.CloneLimiter(per_minute=6, clock=t.clock, sleep=t.sleep)
     waited = [limiter.acquire() for _ in range(4)]
     assert waited == [0.0, 10.0, 10.0, 10.0] and t.now == 30.0
@@ -482,7 +464,7 @@ def test_the_clone_limiter_caps_clones_per_minute_across_threads():
 
 
 def test_a_rate_limit_pauses_every_clone_of_the_process():
-    t = FakeTime()
+    t = FakeTime(now=0.0)
     limiter = clone_module.CloneLimiter(per_minute=0, clock=t.clock, sleep=t.sleep)
     limiter.hold(90.0)
     limiter.hold(30.0)  # a shorter pause does not shorten a longer one
@@ -499,7 +481,7 @@ def test_a_rate_limited_clone_holds_the_shared_limiter(emulator, universe, tmp_p
             super().hold(seconds)
 
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
-    t = FakeTime()
+    t = FakeTime(now=0.0)
     limiter = Recording(per_minute=0, clock=t.clock, sleep=t.sleep)
     result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=3600, sleep=t.sleep, limiter=limiter,
                    rate_limit_backoff=60.0, rng=lambda: 0.0)

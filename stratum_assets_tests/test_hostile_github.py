@@ -19,21 +19,10 @@ from stratum_assets.github.client import GitHubClient, GitHubError
 from stratum_assets.github.enrich import enrich
 from stratum_assets.github.governor import RateGovernor, RetryDecision
 
+from .conftest import FakeTime
+
 SECRET = "ghp_HostileServerTestTokenNeverLeaks000042"
 PAGE = {"total_count": 2, "incomplete_results": False, "items": [{"id": 1}, {"id": 2}]}
-
-
-class FakeTime:
-    def __init__(self, now: float = 1_000_000.0):
-        self.now = now
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class Server:

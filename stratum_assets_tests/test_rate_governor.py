@@ -10,18 +10,7 @@ import pytest
 
 from stratum_assets.github.governor import RateGovernor, RetryDecision, WaitTooLong
 
-
-class FakeTime:
-    def __init__(self, now: float = 1_000_000.0):
-        self.now = now
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from .conftest import FakeTime
 
 
 def governor(t: FakeTime, **kwargs) -> RateGovernor:

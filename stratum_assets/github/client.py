@@ -50,7 +50,7 @@ class GitHubClient:
         self.governor = governor or RateGovernor()
         self.timeout = timeout
         self._token = token
-        self._token_origins = {_origin(self.api_url), _origin(self.graphql_url)}
+        self._token_origins = {origin(self.api_url), origin(self.graphql_url)}
         self._session = requests.Session()
         self._session.headers.update({"Accept": "application/vnd.github+json", "User-Agent": USER_AGENT,
                                       "X-GitHub-Api-Version": "2022-11-28"})
@@ -166,11 +166,11 @@ class GitHubClient:
         waits.spent += decision.wait_seconds
 
     def _may_see_token(self, url: str) -> bool:
-        return _origin(url) in self._token_origins
+        return origin(url) in self._token_origins
 
     def _refuse_other_hosts(self, url: str) -> None:
         if not self._may_see_token(url):
-            scheme, host, port = _origin(url)
+            scheme, host, port = origin(url)
             raise GitHubError(f"refusing to follow a link to another host ({scheme}://{host}:{port}): this client "
                               f"talks only to {self.api_url}, the one host its token is for")
 
@@ -209,7 +209,7 @@ def _path(url: str) -> str:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with the scheme's default port filled in: what the token is scoped to."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

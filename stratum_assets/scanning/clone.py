@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..github.client import origin
 from .runners import child_env
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class GitAuth:
 
     def covers(self, url: str) -> bool:
         """Whether ``url`` is on this git host: same scheme, host and port, under the base path."""
-        return _origin(url) == _origin(self.base_url) and \
+        return origin(url) == origin(self.base_url) and \
             (urlsplit(url).path.rstrip("/") + "/").startswith(urlsplit(self.base_url).path + "/")
 
     def env(self) -> dict[str, str]:
@@ -307,17 +308,6 @@ def classify(stderr: str) -> CloneError:
     return CloneError("clone_timeout", detail, transient=True)  # network errors and 5xx: try again
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        port = -1
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def _tree(dest: Path, deadline: float) -> list[str]:
