@@ -133,12 +133,13 @@ class ScannerResource(dg.ConfigurableResource):
     kind: str = "builtin"  # builtin | external
     external_command: str = "stratum"
     timeout_s: float = 300.0
+    memory_limit_mb: int = 1024  # address-space cap of each scanner process (0: none)
 
     def runner(self):
         from .scanning.runners import BuiltinScanner, ExternalScanner
 
         if self.kind == "builtin":
-            return BuiltinScanner()
+            return BuiltinScanner(self.memory_limit_mb)
         if self.kind == "external":
-            return ExternalScanner(self.external_command)
+            return ExternalScanner(self.external_command, self.memory_limit_mb)
         raise ValueError(f"scanner kind must be 'builtin' or 'external', not {self.kind!r}")

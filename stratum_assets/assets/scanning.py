@@ -28,6 +28,9 @@ class ScanConfig(dg.Config):
     clones_per_minute: float | None = None  # default: the GitHub resource's cap (none offline)
     rate_limit_backoff_s: float | None = None  # first wait after a clone's 429 (doubled per hit, plus jitter);
     # default: the GitHub resource's (60 s on GitHub, 1 s on the loopback emulator)
+    max_checkout_files: int = 20_000  # caps of one checkout; a repository over one is stored partial/over_limit
+    max_checkout_mb: int = 200
+    max_file_mb: int = 20
 
 
 def chunk_version(chunk: str) -> int:
@@ -58,7 +61,9 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     settings = ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
                             clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
                             workers=config.workers, progress_every=config.progress_every,
-                            git_auth=github.git_auth(), rate_limit_backoff=backoff, clones_per_minute=per_minute)
+                            git_auth=github.git_auth(), rate_limit_backoff=backoff, clones_per_minute=per_minute,
+                            max_checkout_files=config.max_checkout_files, max_checkout_mb=config.max_checkout_mb,
+                            max_file_mb=config.max_file_mb)
 
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")

@@ -21,6 +21,17 @@ scanner reads (Python, YAML/TOML, requirements and lockfiles, Dockerfiles, CI
 configuration, ``.env.example``). The full tree listing still counts every
 file for ``files_total``.
 
+Size: a stranger's repository cannot fill the disk (:class:`CheckoutLimits`). Before
+the partial clone writes a file, the blobs the sparse checkout wants are fetched
+in one batch (as git's own lazy fetch would) and their sizes read from the
+object store; a blob over ``max_file_bytes``, and every blob past
+``max_files`` files or ``max_bytes`` in all (tree order), is not written — the
+rest is checked out by literal pathspec. A full (non-partial) clone is trimmed
+to the same caps after its checkout. Either way ``CloneResult.over_limit``
+names the caps and what was left out; the pipeline scans what was written and
+marks the ping ``partial`` / ``over_limit``. A tiny compressed blob that expands
+to gigabytes is thus refused by its size before it is ever written.
+
 Failures are classified by what git said: ``clone_refused`` (a URL git cannot
 use, or a tree git refuses to check out — ``.git/hooks/…``, other invalid
 paths, objects fsck rejects: never retried, the repository will not change its
@@ -39,6 +50,7 @@ spent waiting for the shared limiter (another worker's pause or the cap).
 from __future__ import annotations
 
 import base64
+import fnmatch
 import logging
 import os
 import random
@@ -86,6 +98,32 @@ class CloneResult:
     rate_limited: int = 0
     bytes_fetched: int = 0
     symlinks_removed: int = 0
+    over_limit: str = ""  # non-empty: the checkout was capped (CheckoutLimits) and this says how
+
+
+@dataclass(frozen=True)
+class CheckoutLimits:
+    """What one checkout may write: files, bytes in all, bytes per file (0: no cap)."""
+
+    max_files: int = 20_000
+    max_bytes: int = 200 << 20
+    max_file_bytes: int = 20 << 20  # the scanner reads no file above 20 MB (MAX_DEPENDENCY_BYTES)
+
+    def describe(self) -> str:
+        return (f"caps {self.max_files} files, {self.max_bytes >> 20} MB in all, "
+                f"{self.max_file_bytes >> 20} MB per file")
+
+    def admit(self, sizes: list[int]) -> list[bool]:
+        """Which of these files (sizes in order) stay within the caps."""
+        kept, total, out = 0, 0, []
+        for size in sizes:
+            ok = (not self.max_file_bytes or size <= self.max_file_bytes) \
+                and (not self.max_files or kept < self.max_files) \
+                and (not self.max_bytes or total + size <= self.max_bytes)
+            if ok:
+                kept, total = kept + 1, total + size
+            out.append(ok)
+        return out
 
 
 class CloneError(Exception):
@@ -181,12 +219,16 @@ def shared_limiter(per_minute: float | None = None) -> CloneLimiter:
 
 def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, backoff: float = 2.0,
           partial: bool = True, sleep=time.sleep, auth: GitAuth | None = None, limiter: CloneLimiter | None = None,
-          rate_limit_backoff: float = 60.0, rng: Callable[[], float] = random.random) -> CloneResult:
+          rate_limit_backoff: float = 60.0, rng: Callable[[], float] = random.random,
+          limits: CheckoutLimits | None = None) -> CloneResult:
     """Clone ``url`` into ``dest`` (which must not exist); never raises for a remote's failure.
 
     ``auth`` is used only if ``url`` is on its host. ``limiter`` (the process's :func:`shared_limiter` in
     the pipeline) paces clone starts and spreads a rate limit's pause to every clone of the process.
+    ``limits`` bounds what the checkout writes (default :class:`CheckoutLimits`).
     """
+    limits = limits or CheckoutLimits()
+    skipped: list[int] = []
     result = CloneResult()
     deadline = time.monotonic() + timeout
     refusal = url_refusal(url)
@@ -201,7 +243,7 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
             deadline += limiter.acquire()  # the process's pace, not this repository's time
         shutil.rmtree(dest, ignore_errors=True)
         try:
-            _clone_once(url, dest, deadline, partial, auth)
+            skipped = _clone_once(url, dest, deadline, partial, auth, limits)
             break
         except CloneError as err:
             result.failure, result.detail = err.failure, err.detail
@@ -223,10 +265,15 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
             sleep(wait)
     result.failure, result.detail = None, ""
     result.path = dest
-    result.files = _tree(dest, deadline)
-    result.commit_sha, result.commit_date = _head(dest, deadline)
+    if _has_commit(dest, deadline):
+        result.files = _tree(dest, deadline)
+        result.commit_sha, result.commit_date = _head(dest, deadline)
     result.bytes_fetched = _objects_size(dest / ".git")
     result.symlinks_removed = remove_escaping_symlinks(dest)
+    skipped = [*skipped, *trim_checkout(dest, limits)]
+    if skipped:
+        result.over_limit = (f"checkout capped: {len(skipped)} files ({sum(skipped) >> 20} MB) not written, "
+                             + limits.describe())
     return result
 
 
@@ -246,41 +293,107 @@ def url_refusal(url: str) -> str | None:
     return None
 
 
-def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None) -> None:
+def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
+                limits: CheckoutLimits) -> list[int]:
     try:
-        _fetch(url, dest, deadline, partial, auth)
+        return _fetch(url, dest, deadline, partial, auth, limits)
     except CloneError as err:
         if err.failure != "clone_redirected":
             raise
         # The repository moved (a renamed repository answers with a redirect): follow it, without the token.
         shutil.rmtree(dest, ignore_errors=True)
-        _fetch(url, dest, deadline, partial, None)
+        return _fetch(url, dest, deadline, partial, None, limits)
 
 
-def _fetch(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None) -> None:
+def _fetch(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
+           limits: CheckoutLimits) -> list[int]:
+    """Clone and check out; returns the sizes of the files left out by ``limits``."""
     env = git_env(dest.parent, auth)
     base = ["git", *_SAFE_CONFIG]
     try:
         if partial:
             _git([*base, "clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout", "--no-tags",
                   "--single-branch", "--", url, str(dest)], env, deadline)
+            if not _has_commit(dest, deadline):
+                return []  # a repository without a commit: nothing to check out (it is empty, not broken)
             _git([*base, "-C", str(dest), "sparse-checkout", "set", "--no-cone", *SCANNED_PATTERNS], env, deadline)
-            _git([*base, "-C", str(dest), "checkout", "--quiet"], env, deadline)
-        else:
-            _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
-                 env, deadline)
+            return _bounded_checkout(dest, env, deadline, limits)
+        _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
+             env, deadline)
+        return []
     except CloneError as err:
         if err.failure == "clone_redirected" and auth is None:  # git follows redirects itself when anonymous
             raise CloneError("clone_404", err.detail, transient=False) from None
         raise
 
 
-def _git(cmd: list[str], env: dict[str, str], deadline: float) -> str:
+def _sparse(path: str) -> bool:
+    """Whether the sparse checkout (no-cone ``SCANNED_PATTERNS``) wants ``path``: a pattern without a slash
+    matches any component, and a matching folder takes all it holds — a superset is safe here."""
+    return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/") for pattern in SCANNED_PATTERNS)
+
+
+def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float, limits: CheckoutLimits) -> list[int]:
+    """Check out the sparse set, writing no blob the caps refuse; returns the sizes left out."""
+    base = ["git", *_SAFE_CONFIG, "-C", str(dest)]
+    wanted: list[tuple[str, str]] = []  # (blob id, path) in tree order
+    for record in _git([*base, "ls-tree", "-r", "-z", "HEAD"], env, deadline).split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob" and _sparse(path):
+            wanted.append((parts[2], path))
+    ids = sorted({oid for oid, _ in wanted})
+    if ids:
+        missing = {line[1:] for line in _git([*base, "rev-list", "--objects", "--missing=print", "HEAD"], env,
+                                             deadline).splitlines() if line.startswith("?")}
+        fetch = [oid for oid in ids if oid in missing]
+        if fetch:  # one batch, as git's own lazy fetch does it — objects only, no file is written
+            _git([*base, "-c", "fetch.negotiationAlgorithm=noop", "fetch", "origin", "--no-tags",
+                  "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin"], env, deadline,
+                 stdin="\n".join(fetch) + "\n")
+    sizes: dict[str, int] = {}
+    if ids:
+        for line in _git([*base, "cat-file", "--batch-check=%(objectname) %(objectsize)"], env, deadline,
+                         stdin="\n".join(ids) + "\n").splitlines():
+            oid, _, size = line.partition(" ")
+            sizes[oid] = int(size) if size.isdigit() else 0
+    admitted = limits.admit([sizes.get(oid, 0) for oid, _ in wanted])
+    if all(admitted):
+        _git([*base, "checkout", "--quiet"], env, deadline)
+        return []
+    keep = [path for (_, path), ok in zip(wanted, admitted) if ok]
+    if keep:
+        _git([*base, "checkout", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"],
+             {**env, "GIT_LITERAL_PATHSPECS": "1"}, deadline, stdin="\0".join(keep))
+    return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted) if not ok]
+
+
+def trim_checkout(root: Path, limits: CheckoutLimits) -> list[int]:
+    """Delete the checked-out files (not .git) past ``limits``, in sorted walk order; returns their sizes."""
+    files: list[tuple[Path, int]] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(names):
+            path = Path(folder) / name
+            try:
+                files.append((path, path.lstat().st_size))
+            except OSError:
+                pass
+    removed = []
+    for (path, size), ok in zip(files, limits.admit([size for _, size in files])):
+        if not ok:
+            path.unlink(missing_ok=True)
+            removed.append(size)
+    return removed
+
+
+def _git(cmd: list[str], env: dict[str, str], deadline: float, stdin: str | None = None) -> str:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise CloneError("clone_timeout", "clone deadline passed", transient=False)
     try:
-        out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining, stdin=subprocess.DEVNULL)
+        out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining,
+                             **({"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin.encode()}))
     except subprocess.TimeoutExpired:
         raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=False) from None
     if out.returncode != 0:
@@ -310,6 +423,17 @@ def classify(stderr: str) -> CloneError:
 
 
 
+def _has_commit(dest: Path, deadline: float) -> bool:
+    """Whether the clone has a HEAD commit (a repository nobody pushed to has none)."""
+    try:
+        out = subprocess.run(["git", *_SAFE_CONFIG, "-C", str(dest), "rev-parse", "--verify", "--quiet",
+                              "HEAD^{commit}"], capture_output=True, env=git_env(dest.parent),
+                             timeout=max(1.0, deadline - time.monotonic()), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise CloneError("clone_timeout", "git rev-parse timed out", transient=False) from None
+    return out.returncode == 0
+
+
 def _tree(dest: Path, deadline: float) -> list[str]:
     out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"],
                git_env(dest.parent), deadline)
@@ -335,8 +459,11 @@ def remove_escaping_symlinks(root: Path) -> int:
         for name in dirs + files:
             path = Path(folder) / name
             if path.is_symlink():
-                target = (path.parent / os.readlink(path)).resolve()
-                if target != root and root not in target.parents:
+                try:
+                    target = (path.parent / os.readlink(path)).resolve()
+                except (RuntimeError, OSError):  # a symlink loop: it points nowhere, so it goes too
+                    target = None
+                if target is None or (target != root and root not in target.parents):
                     path.unlink()
                     removed += 1
     return removed

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clone import GitAuth, clone, shared_limiter
+from .clone import CheckoutLimits, GitAuth, clone, shared_limiter
 from .ping import validate_ping
 from .runners import ScannerCommand
 from .scanner import empty_ping, is_scannable
@@ -41,6 +41,15 @@ class ScanSettings:
     git_auth: GitAuth | None = field(default=None, repr=False)  # a token for the git host; never printed
     clones_per_minute: float = 0.0  # cap on clone starts of the whole process (0: none)
     rate_limit_backoff: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
+    # What one checkout may write (clone.CheckoutLimits); a repository over a cap is scanned as far as it was
+    # written and stored as partial / over_limit, with the caps in failure_detail.
+    max_checkout_files: int = 20_000
+    max_checkout_mb: int = 200
+    max_file_mb: int = 20
+
+    def checkout_limits(self) -> CheckoutLimits:
+        return CheckoutLimits(max_files=self.max_checkout_files, max_bytes=self.max_checkout_mb << 20,
+                              max_file_bytes=self.max_file_mb << 20)
 
 
 @dataclass
@@ -98,7 +107,7 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
         cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,
                        backoff=settings.backoff, partial=settings.partial_clone, auth=settings.git_auth,
                        limiter=shared_limiter(settings.clones_per_minute),
-                       rate_limit_backoff=settings.rate_limit_backoff)
+                       rate_limit_backoff=settings.rate_limit_backoff, limits=settings.checkout_limits())
         provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
                           clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
         if cloned.failure:
@@ -106,6 +115,11 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
             ping = empty_ping(full_name, status="failed", failure_reason=cloned.failure)
         else:
             ping = _scan(checkout, full_name, cloned.files, scanner, settings, provenance)
+            if cloned.over_limit and ping.get("scan_status") != "failed":
+                # Not scanned whole: whatever the scan of the written part found, the repository is partial.
+                ping.update(scan_status="partial", failure_reason="over_limit")
+                provenance["failure_detail"] = "; ".join(filter(None, [cloned.over_limit,
+                                                                       provenance["failure_detail"]]))
     ping.update(repo_hash=row["repo_hash"], repo_full_name=full_name, selection_stratum=row["selection_stratum"])
     return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance, cloned.rate_limited)
 

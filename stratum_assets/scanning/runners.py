@@ -14,6 +14,15 @@ Every child gets a minimal environment (:func:`child_env`): ``PATH``, a
 and for the worker ``PYTHONPATH`` pointing at this package. Nothing else of
 the pipeline's environment — a ``GITHUB_TOKEN``, cloud credentials — is
 readable by a scanner, even through ``/proc/<pid>/environ``.
+
+Every child also gets a memory cap (``memory_limit_mb``, ``RLIMIT_AS``; 0: none): a
+worker sets it on itself at start, the external scanner is started through a
+tiny ``python -c`` that sets it and ``exec``s the command (no ``preexec_fn``:
+it is unsafe with the pipeline's threads). A scan that hits the cap is that
+repository's ``parse_crash`` whose detail names the cap — a file whose parse
+alone runs out of memory is one parser error inside the worker (a ``partial``
+scan) — and a worker that ran out of memory or died is replaced for the next
+repository.
 """
 
 from __future__ import annotations
@@ -31,6 +40,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds stratum_assets/
+DEFAULT_MEMORY_LIMIT_MB = 1024
+
+# Sets RLIMIT_AS on itself, then becomes the command (argv[1] is the cap in bytes, the command follows).
+_LIMITED_EXEC = ("import os, resource, sys; n = int(sys.argv[1]); "
+                 "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def memory_limited(cmd: list[str], memory_limit_mb: int) -> list[str]:
+    """``cmd`` run under an address-space cap of ``memory_limit_mb`` (unchanged for 0)."""
+    if memory_limit_mb <= 0:
+        return cmd
+    return [sys.executable, "-I", "-S", "-c", _LIMITED_EXEC, str(memory_limit_mb << 20), *cmd]
 
 
 def child_env(home: Path, *, tmp: Path | None = None, **extra: str) -> dict[str, str]:
@@ -51,6 +72,7 @@ class ScannerCommand:
 
     name = "scanner"
     copies_checkout = False
+    memory_limit_mb = DEFAULT_MEMORY_LIMIT_MB
 
     def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
         raise NotImplementedError
@@ -68,7 +90,8 @@ class ScannerCommand:
             files_list = Path(tmp) / "files.txt"
             files_list.write_text("\n".join(files))
             try:
-                out = subprocess.run(self.command(target, full_name, files_list), capture_output=True,
+                out = subprocess.run(memory_limited(self.command(target, full_name, files_list), self.memory_limit_mb),
+                                     capture_output=True,
                                      timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp,
                                      env=child_env(Path(tmp), PYTHONDONTWRITEBYTECODE="1"))
             except subprocess.TimeoutExpired:
@@ -78,7 +101,8 @@ class ScannerCommand:
         ping = extract_json_object(out.stdout.decode("utf-8", "replace"))
         if out.returncode != 0 or ping is None:
             last = (out.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
-            return ScanOutcome(None, "parse_crash", f"{self.name} exited {out.returncode}"
+            cap = f" (memory cap {self.memory_limit_mb} MB)" if self.memory_limit_mb > 0 else ""
+            return ScanOutcome(None, "parse_crash", f"{self.name} exited {out.returncode}{cap}"
                                + ("" if ping is not None else ", no JSON ping on stdout") + (f": {last}" if last else ""))
         return ScanOutcome(ping)
 
@@ -88,7 +112,8 @@ class BuiltinScanner(ScannerCommand):
 
     name = "builtin"
 
-    def __init__(self):
+    def __init__(self, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB):
+        self.memory_limit_mb = memory_limit_mb
         self._local = threading.local()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
@@ -96,7 +121,7 @@ class BuiltinScanner(ScannerCommand):
     def scan(self, path: Path, full_name: str, files: list[str], timeout: float) -> ScanOutcome:
         worker = getattr(self._local, "worker", None)
         if worker is None or not worker.alive():
-            worker = self._local.worker = _Worker()
+            worker = self._local.worker = _Worker(self.memory_limit_mb)
             with self._lock:
                 self._workers.append(worker)
         request = {"path": str(Path(path).resolve()), "name": full_name, "files": files}
@@ -106,11 +131,19 @@ class BuiltinScanner(ScannerCommand):
             worker.kill()
             return ScanOutcome(None, "parse_timeout", f"builtin scanner exceeded {timeout:.0f}s")
         except (EOFError, OSError, ValueError) as exc:
-            worker.kill()
-            return ScanOutcome(None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__})")
+            code = worker.kill()
+            return ScanOutcome(None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__}, exit {code}"
+                               f"{self._cap()})")
         if "ping" not in answer:
-            return ScanOutcome(None, "parse_crash", f"builtin scanner raised {answer.get('error', 'an error')}")
+            error = answer.get("error", "an error")
+            if error == "MemoryError":  # the worker survived, but may be left fragmented: start a fresh one
+                worker.kill()
+                return ScanOutcome(None, "parse_crash", f"builtin scanner ran out of memory{self._cap()}")
+            return ScanOutcome(None, "parse_crash", f"builtin scanner raised {error}")
         return ScanOutcome(answer["ping"])
+
+    def _cap(self) -> str:
+        return f"; memory cap {self.memory_limit_mb} MB" if self.memory_limit_mb > 0 else ""
 
     def close(self) -> None:
         with self._lock:
@@ -122,12 +155,13 @@ class BuiltinScanner(ScannerCommand):
 class _Worker:
     """One ``python -m stratum_assets.scanning.worker`` child and its line-based protocol."""
 
-    def __init__(self):
+    def __init__(self, memory_limit_mb: int = 0):
         # Its own HOME and working directory: nothing of the caller's folder is importable or readable by
         # accident, so the package comes from PYTHONPATH — the very copy the caller runs.
         self.home = Path(tempfile.mkdtemp(prefix="scan-worker-"))
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker",
+                                          "--memory-limit-mb", str(memory_limit_mb)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          cwd=self.home, env=child_env(self.home, PYTHONDONTWRITEBYTECODE="1",
                                                                       PYTHONPATH=str(PACKAGE_ROOT)))
@@ -157,24 +191,27 @@ class _Worker:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line)
 
-    def kill(self) -> None:
+    def kill(self) -> int:
+        """Stop the worker (if it still runs) and remove its home; returns its exit code."""
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait()
+        code = self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
         shutil.rmtree(self.home, ignore_errors=True)
+        return code
 
 
 class ExternalScanner(ScannerCommand):
     name = "stratum"
     copies_checkout = True
 
-    def __init__(self, executable: str = "stratum"):
+    def __init__(self, executable: str = "stratum", memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB):
         self.executable = executable
+        self.memory_limit_mb = memory_limit_mb
 
     def command(self, path: Path, full_name: str, files_list: Path) -> list[str]:
         return [self.executable, "scan", str(path), "--json", "--no-telemetry", "--offline", "--repo-name", full_name]

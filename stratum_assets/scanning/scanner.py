@@ -165,7 +165,8 @@ def project_facts(root: Path, files: list[Path]):
             if not data or (path.name not in _CREW_YAML and b"tools" not in data):
                 continue  # only agent/task configs and YAML that lists tools matter to the rules
             try:
-                docs += [(rel, d) for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)]
+                docs += [(rel, _bounded_yaml(d))
+                         for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)]
             except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
                 pass
         elif is_root_file(rel):
@@ -173,6 +174,26 @@ def project_facts(root: Path, files: list[Path]):
             if data is not None:
                 root_files[rel] = data
     return extract_capabilities(python, docs, root_files)
+
+
+MAX_YAML_NODES = 200_000  # far above any real config; a YAML whose aliases expand past it is a parser error
+
+
+def _bounded_yaml(value, limit: int = MAX_YAML_NODES):
+    """``value`` when walking it (aliases expanded, as every later reader would) visits at most ``limit``
+    nodes; else ValueError — a billion-laughs document is a few lines that expand to 9**9 nodes."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise ValueError("YAML expands past the node limit")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
 
 
 def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, dict, int]:
@@ -186,7 +207,7 @@ def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, dict, int]:
             errors += 1
             continue
         try:
-            parsed = yaml.safe_load(data.decode("utf-8", "replace")) if data else None
+            parsed = _bounded_yaml(yaml.load(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)) if data else None
         except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
             errors += 1
             continue
