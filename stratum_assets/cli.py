@@ -83,7 +83,7 @@ def _status(args) -> int:
 
     holder = current_holder(args.data)
     print(f"build running: {describe(holder)}" if holder is not None else "no build running")
-    print(render(read_status(Layout(args.data))))
+    print(render(read_status(Layout(args.data), build_running=holder is not None)))
     return 0
 
 

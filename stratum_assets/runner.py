@@ -17,6 +17,7 @@ import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags
 from .manifest.store import ManifestStore
+from .warehouse.verify import partition_problems
 
 
 @dataclass
@@ -93,9 +94,13 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     """
     plan = _Plan.of(defs)
     report = BuildReport()
-    ManifestStore(defs.resources["data"].layout.manifests).require_active()  # nothing to backfill without one
+    layout = defs.resources["data"].layout
+    version = ManifestStore(layout.manifests).require_active()  # nothing to backfill without one
     fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run
-    todo = plan.unfinished_partitions(instance)
+    corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
+    for chunk, problem in corrupt.items():
+        log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
+    todo = [k for k in plan.partition_keys(instance) if k in set(plan.unfinished_partitions(instance)) | set(corrupt)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
     _partitions_then_after(plan, instance, todo, report, log)

@@ -100,3 +100,30 @@ def _without_clock(path) -> list[dict]:
     rows = [strip(json.loads(line)) for line in path.read_text().splitlines()]
     assert rows, path
     return rows
+
+
+@pytest.mark.slow
+def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = build_project_home(home)
+    data = home / "data"
+    victim = sorted((data / "scans" / "v1").iterdir())[2]
+    expected_rows = pq.read_table(victim / "scan_results.parquet").num_rows
+    with open(victim / "scan_results.parquet", "r+b") as fh:
+        fh.truncate(5_000)  # a disk that filled up, a copy cut short
+
+    status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert f"corrupt partition {victim.name}: scan_results.parquet unreadable" in status.stdout
+    assert f"no build running: {expected_rows:,}" in status.stdout and f"partition {victim.name} " in status.stdout
+    assert "ETA" not in status.stdout
+
+    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
+                              text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert f"Partition {victim.name} is corrupt" in backfill.stdout
+    assert pq.read_table(victim / "scan_results.parquet").num_rows == expected_rows
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0

@@ -16,7 +16,7 @@ import pytest
 
 from stratum_assets.audit.split import (FEATURE_COLUMNS, LABEL_COLUMNS, METADATA_COLUMNS, assign_sql,
                                         export_splits, freeze_assignments, position, split_and_export)
-from stratum_assets.scanning.storage import PING_SCHEMA
+from stratum_assets.scanning.storage import PING_SCHEMA, quarantine_table
 from stratum_assets.warehouse.layout import Layout
 
 
@@ -222,6 +222,7 @@ def write_dataset(root: Path, version: int, pings: list[dict], pending: list[str
     target = layout.scan_results(version, f"v{version}-c0000")
     target.parent.mkdir(parents=True)
     pq.write_table(table, target)
+    pq.write_table(quarantine_table([]), target.parent / "quarantine.parquet")  # a whole partition has both files
     return layout
 
 

@@ -7,6 +7,7 @@ import json
 import duckdb
 
 from .layout import Layout
+from .verify import partition_problem
 
 
 def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> dict:
@@ -52,5 +53,6 @@ def scanner_counts(conn: duckdb.DuckDBPyConnection, src: str = "scan_results") -
 
 
 def partition_stats(layout: Layout, version: int) -> list[dict]:
-    """Every written partition's stats.json (counts, timings, finished_at), in chunk order."""
-    return [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))]
+    """Every whole partition's stats.json (counts, timings, finished_at), in chunk order."""
+    return [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))
+            if partition_problem(p.parent) is None]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import duckdb
 
 from .layout import Layout
+from .verify import partition_problem
 
 # Columns the views promise even before any partition wrote a file.
 _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
@@ -47,8 +48,11 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
         conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
                      f"FROM read_parquet({_sql(manifest)})")
     # Partition directories are named v<N>-c<NNNN>; a swap's temporary ".v1-c0000.new-*" never matches.
-    _view_over(conn, "scan_results", layout.scans(version), "scan_results.parquet", _EMPTY_SCAN_RESULTS)
-    _view_over(conn, "quarantine", layout.scans(version), "quarantine.parquet", _EMPTY_QUARANTINE)
+    # A partition that is not whole (verify.py) is left out: its repositories read as pending.
+    whole = [p for p in sorted(layout.scans(version).glob("v*-c*")) if p.is_dir() and partition_problem(p) is None] \
+        if layout.scans(version).exists() else []
+    _view_over(conn, "scan_results", [p / "scan_results.parquet" for p in whole], _EMPTY_SCAN_RESULTS)
+    _view_over(conn, "quarantine", [p / "quarantine.parquet" for p in whole], _EMPTY_QUARANTINE)
     conn.execute("""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,
@@ -62,10 +66,9 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
     """)
 
 
-def _view_over(conn: duckdb.DuckDBPyConnection, name: str, folder, filename: str, empty_select: str) -> None:
-    files = sorted(folder.glob(f"v*-c*/{filename}")) if folder.exists() else []
+def _view_over(conn: duckdb.DuckDBPyConnection, name: str, files: list, empty_select: str) -> None:
     if files:
-        source = f"SELECT * FROM read_parquet({_sql(folder / 'v*-c*' / filename)}, union_by_name = true)"
+        source = f"SELECT * FROM read_parquet([{', '.join(map(_sql, files))}], union_by_name = true)"
     else:
         source = f"{empty_select} WHERE false"
     conn.execute(f"CREATE OR REPLACE VIEW {name} AS {source}")

@@ -17,6 +17,7 @@ import duckdb
 from ..manifest.store import ManifestStore
 from . import runlog, schema
 from .layout import Layout
+from .verify import partition_problems
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Status:
     by_status: dict[str, int] = field(default_factory=dict)
     failure_reasons: dict[str, int] = field(default_factory=dict)
     repos_per_min: float | None = None
+    corrupt: dict[str, str] = field(default_factory=dict)  # chunk -> what is wrong: counts as not written
+    pending_partitions: list[str] = field(default_factory=list)
+    build_running: bool | None = None  # None: not asked (no ETA judgement either way)
 
     @property
     def done(self) -> int:
@@ -48,7 +52,7 @@ class Status:
         return timedelta(minutes=self.pending / self.repos_per_min)
 
 
-def read_status(layout: Layout) -> Status:
+def read_status(layout: Layout, build_running: bool | None = None) -> Status:
     version = ManifestStore(layout.manifests).active()
     if version is None:
         return Status(manifest_version=None)
@@ -56,7 +60,11 @@ def read_status(layout: Layout) -> Status:
     schema.refresh(conn, layout, version)
     summary = runlog.summarize(conn, layout, version)
     partitions_total = conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone()[0]
+    pending_partitions = [c for (c,) in conn.execute(
+        "SELECT DISTINCT chunk_id FROM scan_dataset WHERE outcome = 'pending' ORDER BY 1").fetchall()]
     return Status(
+        corrupt=partition_problems(layout, version), pending_partitions=pending_partitions,
+        build_running=build_running,
         manifest_version=version, total=summary["total_repos"], stored=summary["stored"],
         quarantined=summary["quarantined"], partitions_total=partitions_total,
         partitions_done=summary["partitions"], by_status=_largest_first(summary["counts_by_status"]),
@@ -96,13 +104,24 @@ def render(status: Status, width: int = 40) -> str:
         lines.append("scan status: " + ", ".join(f"{k} {v:,}" for k, v in status.by_status.items()))
     if status.failure_reasons:
         lines.append("failure reasons: " + ", ".join(f"{k} {v:,}" for k, v in status.failure_reasons.items()))
-    if status.repos_per_min:
+    for chunk, problem in status.corrupt.items():
+        lines.append(f"corrupt partition {chunk}: {problem}; it counts as not written")
+    if status.pending and status.build_running is False:
+        lines.append(f"no build running: {status.pending:,} repositories pending in "
+                     f"{_listed(status.pending_partitions)} (failed, interrupted, corrupt or never run); "
+                     "re-run them with `stratum-assets backfill`")
+    elif status.repos_per_min:
         eta = status.eta
         lines.append(f"throughput: {status.repos_per_min:,.1f} repos/min"
                      + (f"; ETA {_duration(eta)}" if eta else "; done"))
     elif status.pending:
         lines.append("throughput: no finished partition yet, no ETA")
     return "\n".join(lines)
+
+
+def _listed(chunks: list[str], most: int = 10) -> str:
+    shown = ", ".join(chunks[:most]) + (f" and {len(chunks) - most} more" if len(chunks) > most else "")
+    return f"partition{'s' if len(chunks) != 1 else ''} {shown}"
 
 
 def _duration(delta: timedelta) -> str:
