@@ -14,8 +14,10 @@ backfill re-runs them.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 
@@ -44,6 +46,20 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = pr
         log(f"Run {run.run_id[:8]}{f' (partition {partition})' if partition else ''}: {message}")
         failed.append(run.run_id)
     return failed
+
+
+def sweep_work_dirs(instance: dg.DagsterInstance, work: Path) -> list[str]:
+    """Remove the work directories (``<chunk>.<run_id>``) of runs that are no longer running."""
+    if not work.exists():
+        return []
+    running = {r.run_id for r in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))}
+    swept = []
+    for folder in sorted(work.iterdir()):
+        run_id = folder.name.rpartition(".")[2]
+        if folder.is_dir() and run_id not in running:
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(folder.name)
+    return swept
 
 
 def _alive(pid: int, started: str) -> bool:

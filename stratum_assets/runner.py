@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from .dead_runs import fail_dead_runs, process_tags
+from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .manifest.store import ManifestStore
 from .warehouse.verify import partition_problems
 
@@ -75,6 +75,7 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
     plan = _Plan.of(defs)
     report = BuildReport()
     fail_dead_runs(instance, log)
+    sweep_work_dirs(instance, defs.resources["data"].layout.work)
     if not (plan.before or plan.partitioned or plan.after):
         log("The asset graph is empty: nothing to build yet.")
         return report
@@ -97,6 +98,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     layout = defs.resources["data"].layout
     version = ManifestStore(layout.manifests).require_active()  # nothing to backfill without one
     fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run
+    sweep_work_dirs(instance, layout.work)  # and their clones go
     corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")

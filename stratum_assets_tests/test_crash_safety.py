@@ -127,3 +127,44 @@ def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_pa
     assert pq.read_table(victim / "scan_results.parquet").num_rows == expected_rows
     with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0
+
+
+def test_work_dirs_of_finished_or_dead_runs_are_swept_and_a_running_runs_is_kept(tmp_path):
+    from stratum_assets.dead_runs import sweep_work_dirs
+
+    with dg.instance_for_test() as instance:
+        running = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id="a" * 36,
+                                                 status=dg.DagsterRunStatus.STARTED))
+        work = tmp_path / "work"
+        for name in (f"v1-c0000.{running.run_id}", f"v1-c0000.{'b' * 36}", f"v1-c0001.{'c' * 36}"):
+            (work / name / "repo-x").mkdir(parents=True)
+        assert sweep_work_dirs(instance, work) == [f"v1-c0000.{'b' * 36}", f"v1-c0001.{'c' * 36}"]
+        assert [p.name for p in work.iterdir()] == [f"v1-c0000.{running.run_id}"]
+
+
+def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
+    import threading
+
+    from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
+
+    folder = tmp_path / "scans" / "v1" / "v1-c0000"
+    replace_partition(folder, pings_table([]), quarantine_table([]), {"n": 0})
+    done, missing, seen = threading.Event(), [], [0]
+
+    def read():
+        while not done.is_set():
+            seen[0] += 1
+            if not (folder / "stats.json").exists():
+                missing.append(seen[0])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(1, 120):
+            replace_partition(folder, pings_table([]), quarantine_table([]), {"n": n})
+    finally:
+        done.set()
+        reader.join()
+    assert seen[0] > 1000 and missing == []
+    assert json.loads((folder / "stats.json").read_text()) == {"n": 119}
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["v1-c0000"], "no staging or old copy left"

@@ -68,7 +68,8 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
 
-    result = scan_chunk(rows, github.clone_url, scanner.runner(), settings, layout.work / chunk, progress)
+    work = layout.work / f"{chunk}.{context.run_id}"  # this run's own: another run of the chunk never shares it
+    result = scan_chunk(rows, github.clone_url, scanner.runner(), settings, work, progress)
     stats = result.stats()
     if result.all_transient_failures:
         raise dg.Failure(f"{chunk}: all {len(rows)} repositories hit GitHub's rate limit; nothing was written, "

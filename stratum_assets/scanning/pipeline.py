@@ -147,7 +147,7 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
                settings: ScanSettings, work_dir: Path, progress: Callable[[int, int, dict], None] | None = None,
                ) -> ChunkResult:
     work_dir = Path(work_dir).resolve()  # scanners run in other working directories
-    shutil.rmtree(work_dir, ignore_errors=True)  # leftovers of a killed run
+    shutil.rmtree(work_dir, ignore_errors=True)  # a fresh folder: nothing of an earlier attempt
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     result = ChunkResult()

@@ -11,6 +11,7 @@ run killed half-way leaves the previous pair in place.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -113,11 +114,15 @@ def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, sta
         for f in staging.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        old = folder.parent / f".{folder.name}.old"
-        if folder.exists():
-            folder.rename(old)
-        staging.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists() and _exchange(staging, folder):
+            shutil.rmtree(staging, ignore_errors=True)  # now holds the previous partition
+        else:  # first write, or a filesystem without an atomic exchange: two renames
+            old = folder.parent / f".{folder.name}.old"
+            if folder.exists():
+                folder.rename(old)
+            staging.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(folder.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -132,3 +137,25 @@ def recover_partition(folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.rename(folder)
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader sees the old
+    partition or the new one, never none. False when the system or filesystem cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames themselves durable, not only the files' contents."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
