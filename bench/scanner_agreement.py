@@ -1,6 +1,6 @@
 """Benchmark: does the built-in scanner agree with the reference scanner on real repositories?
 
-For every repository of the real corpus (``../shared/reference/real-corpus`` by default: ``repos/<name>/``
+For every repository of the real corpus (``--corpus`` or ``$STRATUM_REAL_CORPUS``: ``repos/<name>/``
 plus the reference scanner's ping for it under ``pings/<name>.json``), the built-in scanner scans the
 tree and the result is compared with the reference ping: frameworks, agent_count, crew_count, the
 rule-set Jaccard of ``finding_rules``, the |risk_score difference| and the built-in scanner's time
@@ -19,8 +19,8 @@ Rule differences are attributed by *counterfactuals*: the built-in scanner's fac
 with one of its known differences undone (module-level calls dropped, the reference's narrower name
 resolution, the reference's reading of ``npx -y``); the first that reproduces the reference's answer
 for that rule names the cause. The reference CLI is not installed here: its speed (~0.83 s per real
-repository) is the figure recorded in docs/DESIGN, not measured in this run. Writes its section of
-docs/BENCHMARKS.md unless ``--no-write``.
+repository) is the team's earlier measurement (2026-11-26, this machine), not measured in this run.
+Writes its section of docs/BENCHMARKS.md unless ``--no-write``.
 
     .venv/bin/python bench/scanner_agreement.py [--corpus DIR] [--runs 3] [--no-write]
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import platform
 import statistics
 import sys
@@ -48,8 +49,9 @@ from stratum_assets.scanning.scanner import project_facts, read_repository, scan
 
 from report import write_section  # noqa: E402
 
-DEFAULT_CORPUS = ROOT.parent / "shared" / "reference" / "real-corpus"
-REFERENCE_SECONDS = 0.83  # docs/DESIGN: median of the reference CLI on 10 real repositories (recorded, not re-run)
+# Third-party code stays outside the project: the corpus is named on the command line or in the environment.
+DEFAULT_CORPUS = os.environ.get("STRATUM_REAL_CORPUS")
+REFERENCE_SECONDS = 0.83  # measured earlier on this machine: median of the reference CLI on 10 real repositories (recorded, not re-run)
 
 # The reference's framework label table (catalog §3); a label outside it is one the reference cannot give.
 REFERENCE_LABELS = {"CrewAI": ("crewai", "crewai_tools"), "LangGraph": ("langgraph",),
@@ -231,10 +233,14 @@ def disagreements(rows: list[dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                        help="folder with repos/<name>/ and pings/<name>.json (default: %(default)s)")
+                        help="folder with repos/<name>/ and pings/<name>.json (default: $STRATUM_REAL_CORPUS)")
     parser.add_argument("--runs", type=int, default=3, help="scans per repository; the median time is reported")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
+    if args.corpus is None:
+        parser.error("name the real corpus (third-party repositories, kept outside the project): "
+                     "--corpus PATH or STRATUM_REAL_CORPUS=PATH")
+    args.corpus = Path(args.corpus)
     repos = sorted(p for p in (args.corpus / "repos").iterdir() if p.is_dir()
                    and (args.corpus / "pings" / f"{p.name}.json").is_file())
     if not repos:
@@ -250,7 +256,7 @@ def main() -> int:
     all_labels = [lbl for r in rows for lbl in r["labels"]]
     unexplained = sum(lbl.endswith("unexplained") for lbl in all_labels)
     met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
-    body = f"""Command: `.venv/bin/python bench/scanner_agreement.py` (machine: {platform.machine()}, \
+    body = f"""Command: `STRATUM_REAL_CORPUS=<the real corpus> .venv/bin/python bench/scanner_agreement.py` (machine: {platform.machine()}, \
 Python {platform.python_version()}, one process; corpus: `{_shown(args.corpus)}`, {len(rows)} real repositories \
 with the reference scanner's ping for each, stratum-cli 0.3.1 `--offline`).
 
@@ -258,7 +264,7 @@ with the reference scanner's ping for each, stratum-cli 0.3.1 `--offline`).
 
 Medians: rule-set Jaccard **{jaccard:.2f}**, |risk_score difference| **{risk:g}**, built-in scanner \
 **{ms:.0f} ms** per repository (median of {args.runs} scans each). The reference CLI costs ~{REFERENCE_SECONDS} s \
-per real repository — the figure recorded in docs/DESIGN (median of 10 real repositories), not measured in this \
+per real repository — the team's earlier measurement on this machine (median of 10 real repositories), not measured in this \
 run, since the reference CLI is not installed here.
 
 Goals: frameworks agree wherever the reference is not documented as wrong ({met(not unexplained_fw)}: \
@@ -276,11 +282,8 @@ attributed by re-evaluating the built-in scanner's facts with one known differen
 
 
 def _shown(path: Path) -> str:
-    """The corpus as the project sees it (``../shared/…`` for the default)."""
-    try:
-        return "../" + path.resolve().relative_to(ROOT.parent.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    """The corpus by its own name, not by where it lies on this machine."""
+    return path.resolve().name + "/"
 
 
 if __name__ == "__main__":

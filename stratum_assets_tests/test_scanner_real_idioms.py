@@ -1,7 +1,7 @@
 """The built-in scanner on idioms found in real agent repositories (issue 13, item 5).
 
 Each test writes a small synthetic repository into tmp_path that reproduces one idiom seen in the real
-corpus (../shared/reference/real-corpus, never read here): several @CrewBase crews in one repository,
+corpus (the agreement benchmark's, never read here): several @CrewBase crews in one repository,
 dependency pins in every common file format, LLM providers behind OpenAI-compatible clients, densely
 connected agent graphs, pathological files, and the frameworks the reference scanner misses.
 """
