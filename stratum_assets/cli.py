@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="use the offline GitHub even if GITHUB_TOKEN is set")
         build.add_argument("--wait", action="store_true",
                            help="if another build holds the data directory, wait for it instead of refusing")
+        build.add_argument("--parallel", type=_positive, default=None, metavar="N",
+                           help="partition runs at a time (default: dagster.yaml's max_concurrent_runs, at most "
+                                "one per core)")
     status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
     status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     publish = sub.add_parser("publish", help="copy the finished dataset to object storage (s3://bucket/prefix)")
@@ -74,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--size", type=int, default=400)
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _status(args) -> int:
@@ -143,7 +152,8 @@ def _run(args) -> int:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
                 dg.DagsterInstance.get() as instance:
             ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
-            report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance)
+            report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance,
+                                                                                        parallel=args.parallel)
     except (NoManifestError, BuildLocked) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1

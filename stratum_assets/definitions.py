@@ -8,16 +8,20 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .assets.audit import audit_report, label_audit_sample, train_test_split
-from .assets.automation import keep_audit_fresh
+from .assets.automation import keep_audit_fresh, reap_dead_runs
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
 from .resources import DataResource, GitHubResource, ScannerResource
 
+# Every asset of the graph, in one list: the code location below and the partition workers
+# (stratum_assets.partition_pool) build their job from it.
+ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
+          label_audit_sample]
+
 defs = dg.Definitions(
-    assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
-            label_audit_sample],
-    sensors=[keep_audit_fresh],
+    assets=ASSETS,
+    sensors=[keep_audit_fresh, reap_dead_runs],
     resources={
         "github": GitHubResource(),
         "data": DataResource(),

@@ -5,7 +5,8 @@ the one-shot dataset build needs all of them in order: the unpartitioned
 stages up to the manifest, then every chunk partition the manifest registered,
 then the audit and split stages with their checks. Each step is a normal
 Dagster run recorded in the instance, so the UI shows exactly what the CLI did
-and a failed partition can be backfilled from either.
+and a failed partition can be backfilled from either. The partitions run several
+at a time in worker processes, with retries (:mod:`partition_pool`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .manifest.store import ManifestStore
+from .partition_pool import CONSOLE_INFO, default_parallelism, max_retries, run_partitions
 from .warehouse.verify import partition_problems
 
 
@@ -71,7 +73,8 @@ class _Plan:
 
 
 def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
-                     log: Callable[[str], None] = print) -> BuildReport:
+                     log: Callable[[str], None] = print, parallel: int | None = None) -> BuildReport:
+    """Every stage in order; the partitions ``parallel`` at a time (default: what the instance and machine allow)."""
     plan = _Plan.of(defs)
     report = BuildReport()
     fail_dead_runs(instance, log)
@@ -81,13 +84,13 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
         return report
     if plan.before:
         log(f"Stage 1/3: {len(plan.before)} assets up to the manifest")
-        _run(plan.job, instance, plan.before, None, report)
-    _partitions_then_after(plan, instance, plan.partition_keys(instance), report, log)
+        _run(plan.job, instance, plan.before, report)
+    _partitions_then_after(defs, plan, instance, plan.partition_keys(instance), report, log, parallel)
     return report
 
 
 def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
-                        log: Callable[[str], None] = print) -> BuildReport:
+                        log: Callable[[str], None] = print, parallel: int | None = None) -> BuildReport:
     """Re-run only the partitions that failed or never ran, then the stages after the partitions.
 
     The terminal twin of the UI's "Materialize > Failed and missing" backfill: partitions that
@@ -105,39 +108,41 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     todo = [k for k in plan.partition_keys(instance) if k in set(plan.unfinished_partitions(instance)) | set(corrupt)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
-    _partitions_then_after(plan, instance, todo, report, log)
+    _partitions_then_after(defs, plan, instance, todo, report, log, parallel)
     return report
 
 
-def _partitions_then_after(plan: _Plan, instance, partition_keys: list[str], report: BuildReport, log) -> None:
+def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str], report: BuildReport, log,
+                           parallel: int | None) -> None:
     if partition_keys:
+        parallel = min(parallel or default_parallelism(instance), len(partition_keys))
+        retries = max_retries(instance)
         log(f"Stage 2/3: {len(partition_keys)} partitions of "
-            f"{', '.join(k.to_user_string() for k in plan.partitioned)}")
-    for i, partition in enumerate(partition_keys, 1):
-        ok = _run(plan.job, instance, plan.partitioned, partition, report, raise_on_error=False)
-        log(f"  partition {partition} ({i}/{len(partition_keys)}): {'ok' if ok else 'FAILED'}")
-        if not ok:
-            report.failed_partitions.append(partition)
+            f"{', '.join(k.to_user_string() for k in plan.partitioned)}, {parallel} at a time, "
+            f"up to {retries} retries each")
+        finished = []
+
+        def done(partition: str, ok: bool, failed_checks: list[str]) -> None:
+            finished.append(partition)
+            log(f"  partition {partition} ({len(finished)}/{len(partition_keys)}): {'ok' if ok else 'FAILED'}")
+            report.checks.extend((f"{name}[{partition}]", False, "") for name in failed_checks)
+            if not ok:
+                report.failed_partitions.append(partition)
+
+        report.runs += run_partitions(defs.resources, plan.partitioned, partition_keys, instance, parallel, retries,
+                                      on_done=done, log=log)
     if plan.after:
         log(f"Stage 3/3: {len(plan.after)} assets after the partitions")
-        if not _run(plan.job, instance, plan.after, None, report, raise_on_error=False):
+        if not _run(plan.job, instance, plan.after, report, raise_on_error=False):
             report.failed_stages.append("after the partitions: " + ", ".join(k.to_user_string() for k in plan.after))
 
 
-# The terminal shows the steps' own messages (progress, gates, errors), not Dagster's DEBUG engine events;
-# the full event log is still recorded in the instance and shown in the UI.
-CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
-def _run(job, instance, selection, partition, report: BuildReport, raise_on_error: bool = True) -> bool:
-    result = job.execute_in_process(instance=instance, asset_selection=selection, partition_key=partition,
-                                    raise_on_error=raise_on_error, run_config=CONSOLE_INFO, tags=process_tags())
+def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = True) -> bool:
+    """One unpartitioned stage as one run in this process; its checks' outcomes go into the report."""
+    result = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=raise_on_error,
+                                    run_config=CONSOLE_INFO, tags=process_tags())
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
-        if partition is not None:
-            if not evaluation.passed:  # per-partition checks: only failures are worth a line
-                report.checks.append((f"{evaluation.check_name}[{partition}]", False, ""))
-            continue
         detail = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
                            if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
         report.checks.append((evaluation.check_name, evaluation.passed, detail))

@@ -60,8 +60,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_project_home(home: Path, **extra_env: str) -> dict[str, str]:
-    """A project home built by the README's main command, offline; returns the environment it used.
+def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, str]:
+    """A project home built by the README's main command (plus ``args``), offline; returns its environment.
 
     The project's dagster.yaml is copied in unless the test wrote its own first.
     """
@@ -69,7 +69,7 @@ def build_project_home(home: Path, **extra_env: str) -> dict[str, str]:
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **extra_env}
     env.pop("GITHUB_TOKEN", None)
-    build = subprocess.run([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, capture_output=True, text=True,
+    build = subprocess.run([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=env, capture_output=True, text=True,
                            timeout=900)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     return env

@@ -47,9 +47,10 @@ def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_
 
 @pytest.mark.slow
 def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path):
+    """The clean build runs one partition at a time, the crashed one two at a time: the same data."""
     clean = tmp_path / "clean"
     clean.mkdir()
-    env = build_project_home(clean)
+    env = build_project_home(clean, "--parallel", "1")
 
     crashed = tmp_path / "crashed"
     crashed.mkdir()
@@ -168,3 +169,42 @@ def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
     assert seen[0] > 1000 and missing == []
     assert json.loads((folder / "stats.json").read_text()) == {"n": 119}
     assert sorted(p.name for p in folder.parent.iterdir()) == ["v1-c0000"], "no staging or old copy left"
+
+
+@pytest.mark.slow
+def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch):
+    """``dagster asset materialize`` (as the UI or a user would) on one partition, killed -9 mid-scan."""
+    from stratum_assets.assets.automation import reap_dead_runs
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = build_project_home(home)
+    monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
+    chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
+    materialize = subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "stratum_assets.definitions",
+                                    "--select", "scan_results,quarantine", "--partition", chunk],
+                                   cwd=home, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        deadline, run = time.monotonic() + 300, None
+        while time.monotonic() < deadline and run is None and materialize.poll() is None:
+            started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
+                                                              tags={"dagster/partition": chunk}))
+            run = next((r for r in started if "stratum/pid" in r.tags), None)  # the scan step claimed it
+            time.sleep(0.05)
+        assert run is not None, "the scan step tagged its run with its process"
+        os.killpg(materialize.pid, signal.SIGKILL)
+        materialize.wait(timeout=60)
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "nobody said it died"
+
+        outcome = reap_dead_runs(dg.build_sensor_context(instance=instance))
+        assert outcome.skip_message == "1 dead runs failed"
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        status = instance.get_status_by_partition(dg.AssetKey("scan_results"), [chunk],
+                                                  dg.DynamicPartitionsDefinition(name="manifest_chunks"))
+        assert status == {chunk: dg.AssetPartitionStatus.FAILED}
+
+    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
+                              text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert f"  partition {chunk} (1/1): ok" in backfill.stdout

@@ -57,7 +57,7 @@ def broken_build(universe, tmp_path_factory):
                 seen["publish_refused"] = str(refused.value)
 
         with dg.instance_for_test() as instance:
-            report = build_everything(defs, instance, log=break_after_first_partition)
+            report = build_everything(defs, instance, log=break_after_first_partition, parallel=1)
             yield data, instance, defs, em, report, seen
 
 
@@ -79,7 +79,7 @@ def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broke
     lines = []
     report = backfill_unfinished(defs, instance, log=lines.append)
     assert report.ok, report
-    assert lines[:2] == ["Stage 2/3: 1 partitions of quarantine, scan_results",
+    assert lines[:2] == ["Stage 2/3: 1 partitions of quarantine, scan_results, 1 at a time, up to 0 retries each",
                          f"  partition {partitions[1]} (1/1): ok"], lines
     assert instance.get_materialized_partitions(dg.AssetKey("scan_results")) == set(partitions)
     assert {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in untouched} == untouched

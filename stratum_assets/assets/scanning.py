@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dagster_duckdb import DuckDBResource
 
+from ..dead_runs import claim_run
 from ..manifest.store import ManifestStore
 from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
@@ -51,6 +52,7 @@ def chunk_version(chunk: str) -> int:
 )
 def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github: GitHubResource,
                    scanner: ScannerResource, data: DataResource):
+    claim_run(context.instance, context.run)  # so a dead run of this partition is found, whoever launched it
     chunk = context.partition_key
     version = chunk_version(chunk)
     layout = data.layout

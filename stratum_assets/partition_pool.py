@@ -1,0 +1,160 @@
+"""Scan partitions several at a time, each attempt a Dagster run, failed attempts retried.
+
+``stratum-assets run`` and ``backfill`` hand the chunk partitions to a pool of worker
+processes (``spawn``: a fresh interpreter each, nothing inherited from the caller's threads).
+Every attempt is an ordinary run in the instance, executed in its worker and tagged with that
+worker's pid (see :mod:`dead_runs`), so the UI lists every run, a killed worker's run is found
+dead, and the instance's pools (``git_clones``) still limit the scan steps across runs.
+
+Retries follow the instance's ``run_retries`` settings (dagster.yaml: enabled, ``max_retries``)
+and Dagster's own retry tags: a failed partition run is re-run as a new run tagged
+``dagster/parent_run_id``, ``dagster/root_run_id`` and ``dagster/retry_number``, which the UI
+shows as a retry of the first. The runs carry ``dagster/max_retries=0`` so that a daemon
+running at the same time does not retry them a second time.
+
+Workers build the job from the project's assets (:data:`stratum_assets.definitions.ASSETS`)
+with the caller's resources, which travel as their class and field values (a resource object
+itself does not survive pickling).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+
+from .dead_runs import fail_dead_runs, process_tags
+
+PARENT_RUN, ROOT_RUN, RETRY_NUMBER, MAX_RETRIES = (
+    "dagster/parent_run_id", "dagster/root_run_id", "dagster/retry_number", "dagster/max_retries")
+
+# The terminal shows the steps' own messages (progress, gates, errors), not Dagster's DEBUG engine events;
+# the full event log is still recorded in the instance and shown in the UI.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One partition run: which partition, which try, and what came of it."""
+
+    partition: str
+    retry_number: int = 0
+    root_run_id: str | None = None
+    parent_run_id: str | None = None
+
+    def tags(self) -> dict[str, str]:
+        tags = {MAX_RETRIES: "0", RETRY_NUMBER: str(self.retry_number)}
+        if self.parent_run_id:
+            tags |= {PARENT_RUN: self.parent_run_id, ROOT_RUN: self.root_run_id or self.parent_run_id}
+        return tags
+
+    def retry(self, run_id: str | None) -> Attempt:
+        root = self.root_run_id or run_id
+        return Attempt(self.partition, self.retry_number + 1, root, run_id or self.parent_run_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: str | None  # None: the attempt's worker died before its run started
+    success: bool
+    failed_checks: tuple[str, ...] = ()
+
+
+def default_parallelism(instance: dg.DagsterInstance) -> int:
+    """As many partition runs as the instance's run queue allows, and no more than the machine's cores."""
+    queue = instance.get_concurrency_config().run_queue_config
+    allowed = queue.max_concurrent_runs if queue and queue.max_concurrent_runs > 0 else os.cpu_count() or 1
+    return max(1, min(allowed, os.cpu_count() or 1))
+
+
+def max_retries(instance: dg.DagsterInstance) -> int:
+    """Retries per partition: dagster.yaml's ``run_retries.max_retries`` when run retries are enabled."""
+    return instance.run_retries_max_retries if instance.run_retries_enabled else 0
+
+
+def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: list[str],
+                   instance: dg.DagsterInstance, parallel: int, retries: int,
+                   on_done: Callable[[str, bool, list[str]], None],
+                   log: Callable[[str], None] = print) -> list[str]:
+    """Run every partition to success or to its last retry; returns the run ids of every attempt.
+
+    ``on_done(partition, ok, failed_check_names)`` is called once per partition, in the caller's
+    process and thread, when its last attempt has finished.
+    """
+    queue = deque(Attempt(p) for p in partitions)
+    runs: list[str] = []
+
+    def settle(attempt: Attempt, outcome: Outcome) -> None:
+        runs.extend([outcome.run_id] if outcome.run_id else [])
+        if outcome.success or attempt.retry_number >= retries:
+            on_done(attempt.partition, outcome.success, list(outcome.failed_checks))
+        else:
+            log(f"  partition {attempt.partition}: FAILED, retry {attempt.retry_number + 1} of {retries}")
+            queue.append(attempt.retry(outcome.run_id))
+
+    while queue:
+        orphans = []  # attempts whose worker died: settled once the pool is down and their runs are failed
+        with _workers(instance, resources, selection, parallel) as submit:
+            running: dict[Future, Attempt] = {}
+            while (queue and not orphans) or running:
+                while queue and not orphans and len(running) < parallel:
+                    attempt = queue.popleft()
+                    running[submit(attempt)] = attempt
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    attempt, outcome = running.pop(future), _outcome_of(future)
+                    orphans.append(attempt) if outcome is None else settle(attempt, outcome)
+        if orphans:  # a worker died (killed, out of memory): the pool's runs stay STARTED until failed here
+            dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id
+                    for run_id in fail_dead_runs(instance, log)}
+            for attempt in orphans:
+                settle(attempt, Outcome(dead.get(attempt.partition), False))
+    return runs
+
+
+def _outcome_of(future: Future) -> Outcome | None:
+    """The attempt's outcome, or None when its worker process died under it."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return None
+
+
+@contextmanager
+def _workers(instance, resources, selection, parallel) -> Iterator[Callable[[Attempt], Future]]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=context, initializer=_start_worker,
+                             initargs=(instance.get_ref(), _portable(resources), selection)) as pool:
+        yield lambda attempt: pool.submit(_run_in_worker, attempt)
+
+
+def _portable(resources: dict) -> dict[str, tuple[type, dict]]:
+    """Each resource as (class, field values): what a worker needs to build the same resource."""
+    return {key: (type(r), {f: getattr(r, f) for f in type(r).model_fields}) for key, r in resources.items()}
+
+
+# -- inside a worker process ---------------------------------------------------------------------------
+_worker: dict = {}
+
+
+def _start_worker(instance_ref, resources: dict[str, tuple[type, dict]], selection: list[dg.AssetKey]) -> None:
+    from .definitions import ASSETS
+
+    defs = dg.Definitions(assets=ASSETS, resources={key: cls(**fields) for key, (cls, fields) in resources.items()})
+    _worker.update(instance=dg.DagsterInstance.from_ref(instance_ref), selection=selection,
+                   job=defs.resolve_implicit_global_asset_job_def())
+
+
+def _run_in_worker(attempt: Attempt) -> Outcome:
+    result = _worker["job"].execute_in_process(
+        instance=_worker["instance"], asset_selection=_worker["selection"], partition_key=attempt.partition,
+        raise_on_error=False, run_config=CONSOLE_INFO, tags=process_tags() | attempt.tags())
+    failed = tuple(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)
+    return Outcome(result.run_id, result.success, failed)

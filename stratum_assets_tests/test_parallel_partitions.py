@@ -1,0 +1,108 @@
+"""Scan partitions run two at a time in worker processes, each attempt a Dagster run, failures retried.
+
+Real builds on a loopback emulator: one where GitHub refuses every clone until the first retry is
+announced (the retries then succeed), one where a worker process is killed -9 in the middle of its
+partition run (the pool is rebuilt, the dead run failed and its partition retried).
+"""
+
+import os
+import signal
+import threading
+import time
+
+import dagster as dg
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from stratum_assets.definitions import ASSETS
+from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.runner import build_everything
+from stratum_assets.sandbox.limits import Fault
+from stratum_assets.sandbox.server import GitHubEmulator
+
+pytestmark = pytest.mark.slow  # whole builds with worker processes
+
+RETRY_ONCE = {"run_retries": {"enabled": True, "max_retries": 1}}
+
+
+def _defs(em: GitHubEmulator, data) -> dg.Definitions:
+    return dg.Definitions(assets=ASSETS, resources={
+        "github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()})
+
+
+def _partition_runs(instance) -> list[dg.RunRecord]:
+    return [r for r in instance.get_run_records() if r.dagster_run.tags.get("dagster/partition")]
+
+
+def _assert_everything_stored(instance, report) -> None:
+    assert report.ok, report
+    chunks = set(instance.get_dynamic_partitions("manifest_chunks"))
+    assert instance.get_materialized_partitions(dg.AssetKey("scan_results")) == chunks
+    assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
+
+
+def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(universe, tmp_path):
+    lines = []
+    with GitHubEmulator(universe, tmp_path / "git", budgets={"search": (10_000, 60.0)}) as em, \
+            dg.instance_for_test(overrides=RETRY_ONCE) as instance:
+        em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))  # every clone refused…
+
+        def log(line: str) -> None:
+            lines.append(line)
+            if "FAILED, retry 1 of 1" in line:  # …until the first retry is announced
+                em.faults.clear()
+
+        report = build_everything(_defs(em, tmp_path / "data"), instance, log=log)
+        _assert_everything_stored(instance, report)
+        assert lines[1].endswith("2 at a time, up to 1 retries each"), lines
+
+        runs = _partition_runs(instance)
+        retries = [r.dagster_run for r in runs if r.dagster_run.tags.get("dagster/retry_number") == "1"]
+        assert retries, "at least one partition needed its retry"
+        by_id = {r.dagster_run.run_id: r.dagster_run for r in runs}
+        for retry in retries:
+            parent = by_id[retry.tags["dagster/parent_run_id"]]
+            assert parent.status == dg.DagsterRunStatus.FAILURE and retry.status == dg.DagsterRunStatus.SUCCESS
+            assert retry.tags["dagster/root_run_id"] == parent.run_id
+            assert parent.tags["dagster/partition"] == retry.tags["dagster/partition"]
+            assert parent.tags["dagster/retry_number"] == "0"
+        assert {r.dagster_run.run_id for r in runs} <= set(report.runs), "every attempt is in the report"
+
+        first_two = sorted(runs, key=lambda r: r.start_time)[:2]
+        assert first_two[1].start_time < first_two[0].end_time, "two partition runs overlapped in time"
+        assert first_two[0].dagster_run.tags["stratum/pid"] != first_two[1].dagster_run.tags["stratum/pid"]
+        assert all(r.dagster_run.tags["stratum/pid"] != str(os.getpid()) for r in runs), "runs in worker processes"
+
+
+def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(universe, tmp_path):
+    lines, killed = [], {}
+    with GitHubEmulator(universe, tmp_path / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=0.5) as em, \
+            dg.instance_for_test(overrides=RETRY_ONCE) as instance:
+        stop = threading.Event()
+
+        def kill_the_first_partition_worker() -> None:
+            while not stop.is_set():
+                started = [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                           if r.tags.get("dagster/partition")]
+                if started:
+                    killed.update(run_id=started[0].run_id, pid=int(started[0].tags["stratum/pid"]))
+                    os.kill(killed["pid"], signal.SIGKILL)
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_the_first_partition_worker, daemon=True)
+        killer.start()
+        try:
+            report = build_everything(_defs(em, tmp_path / "data"), instance, log=lines.append)
+        finally:
+            stop.set()
+            killer.join()
+        assert killed, "a worker was killed during its partition run"
+        _assert_everything_stored(instance, report)
+        dead = instance.get_run_by_id(killed["run_id"])
+        assert dead.status == dg.DagsterRunStatus.FAILURE
+        assert any(f"pid {killed['pid']}" in line and "is gone: killed or crashed" in line for line in lines), lines
+        retried = [r for r in _partition_runs(instance) if r.dagster_run.tags.get("dagster/partition")
+                   == dead.tags["dagster/partition"] and r.dagster_run.tags.get("dagster/retry_number") == "1"]
+        assert [r.dagster_run.status for r in retried] == [dg.DagsterRunStatus.SUCCESS]
