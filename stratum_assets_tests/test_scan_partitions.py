@@ -31,6 +31,7 @@ from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, ext
 from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
 
 from .conftest import fixture_path
+from .test_companions import assert_source_metadata
 
 
 def _row(repo, chunk="v1-c0000"):
@@ -272,6 +273,38 @@ def test_every_partition_is_materialized_and_nothing_is_dropped(built):
     log = json.loads((data / "pipeline_run_log.json").read_text())
     assert log["stored"] + log["quarantined"] == log["total_repos"] == manifest_rows
     assert set(log["counts_by_status"]) <= {"success", "partial", "failed", "empty"}
+
+
+@pytest.mark.slow
+def test_the_three_companion_files_of_the_build_join_on_repo_hash(built):
+    """What a consumer of the dataset does: plain json over the three files, no DuckDB, no Parquet."""
+    data, instance, _, _ = built
+
+    def lines(name: str) -> list[dict]:
+        return [json.loads(line) for line in (data / name).read_text().splitlines()]
+
+    manifest, stored, quarantined = lines("repo_manifest.jsonl"), lines("scan_results.jsonl"), lines("quarantine.jsonl")
+    run_log = json.loads((data / "pipeline_run_log.json").read_text())
+    found: dict[str, list[dict]] = {}
+    for line in stored + quarantined:
+        found.setdefault(line["repo_hash"], []).append(line)
+    assert len(manifest) > 100 and stored
+    for row in manifest:  # every manifest row has exactly one ping or one quarantine line
+        (outcome,) = found.pop(row["repo_hash"])
+        assert outcome["repo_full_name"] == row["repo_full_name"]
+        assert row["manifest_version"] == "v1"
+        assert_source_metadata(row["repo_source_metadata"])
+    assert found == {}, "no line for a repository outside the manifest"
+    assert [p["repo_hash"] for p in stored] == sorted(p["repo_hash"] for p in stored)
+    assert all(p["schema_id"] == 5 and p["repo_hash"] == repo_hash(p["repo_full_name"]) for p in stored)
+
+    record = run_log["runs"][-1]
+    assert record["run_id"] == instance.get_latest_materialization_event(dg.AssetKey("pipeline_run_log")).run_id
+    assert record["manifest_version"] == "v1" and record["manifest_repo_count"] == len(manifest)
+    assert record["scans_attempted"] == len(manifest), "the build scanned every repository"
+    for status in ("success", "partial", "failed", "empty"):
+        assert record[f"scans_{status}"] == sum(p["scan_status"] == status for p in stored + quarantined)
+    assert record["started_at"] <= record["completed_at"] and record["total_duration_hours"] > 0
 
 
 @pytest.mark.slow

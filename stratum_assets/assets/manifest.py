@@ -8,10 +8,11 @@ from dagster_duckdb import DuckDBResource
 
 from ..discovery.strata import strata
 from ..manifest.build import build_manifest, fingerprint
-from ..manifest.export import export_jsonl
+from ..manifest.export import export_jsonl_from_parquet
 from ..manifest.store import ManifestStore
 from ..resources import DataResource, GitHubResource
 from ..warehouse import schema
+from ..warehouse.companions import clear_scan_companions
 from .discovery import STRATUM_NAMES, candidate_assets
 
 chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
@@ -55,8 +56,9 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, git
         table = pa.Table.from_pylist(build.rows)
         store.freeze(active, table, {"fingerprint": print_, "settings": settings, "rows": len(build.rows),
                                      "dropped": dict(build.dropped), "per_stratum": build.per_stratum})
-        export_jsonl(table.to_pylist(), layout.manifest_jsonl)
+        clear_scan_companions(layout)  # the previous version's pings: v{active}'s come when it is finished
         status = f"new version v{active} frozen"
+    export_jsonl_from_parquet(store.path(active), layout.manifest_jsonl)  # always the active version's, current format
     meta = store.meta(active)
     chunks = _register_chunks(context.instance, store.read(active).column("chunk_id").to_pylist())
     with duckdb.get_connection() as conn:

@@ -1,6 +1,5 @@
 """``scan_results`` + ``quarantine`` per manifest chunk, and ``pipeline_run_log`` over all of them."""
 
-import json
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -14,8 +13,7 @@ from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
 from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
 from ..scanning.storage import pings_table, quarantine_table, replace_partition
-from ..warehouse import runlog, schema
-from ..warehouse.files import write_text_atomic
+from ..warehouse import companions, runlog, schema
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
@@ -111,17 +109,27 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
                  dg.AssetCheckSpec("one_scanner_per_version", asset="pipeline_run_log",
                                    description="every stored ping of the manifest version was produced by the same "
                                                "scanner (name and version): mixed scanners conflate labels")],
-    description="Run summary over all partitions: counts by status, failure reasons, frameworks, rate-limit "
-                "hits, durations.",
+    description="Finishes a manifest version: one pipeline_run_log.json record per execution (counts by status, "
+                "failure reasons, frameworks, rate-limit hits, durations) and, once nothing is pending, the "
+                "scan_results.jsonl and quarantine.jsonl exports.",
 )
 def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
+    started = datetime.now(timezone.utc)
     layout = data.layout
     version = ManifestStore(layout.manifests).require_active()
     with duckdb.get_connection() as conn:
         schema.refresh(conn, layout, version)
         log = runlog.summarize(conn, layout, version)
-    write_text_atomic(json.dumps(log, indent=2, sort_keys=True), layout.pipeline_run_log)
+    exports = companions.refresh_scan_companions(layout, version, log)  # the JSONL of a finished version
+    stats = runlog.stats_by_chunk(layout, version)
+    document, warning = runlog.append_execution(layout.pipeline_run_log, lambda history: runlog.execution_record(
+        log, runlog.scanned_since(history, stats), run_id=context.run.run_id, started_at=started,
+        completed_at=datetime.now(timezone.utc)))
+    if warning:
+        context.log.warning(warning)
     yield dg.MaterializeResult(metadata={
+        "executions_recorded": len(document[runlog.HISTORY]), "scans_attempted": document["scans_attempted"],
+        "companion_files": dg.MetadataValue.json(exports),
         "total_repos": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
         "pending": log["pending"], "by_status": dg.MetadataValue.json(log["counts_by_status"]),
         "failure_reasons": dg.MetadataValue.json(log["failure_reasons"]),

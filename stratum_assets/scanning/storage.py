@@ -71,6 +71,8 @@ def _type(field: str) -> pa.DataType:
     return _B if "bool" in annotation else _I
 
 
+# Ping fields stored as JSON text (their keys vary by scanner version): exports parse them back.
+JSON_TEXT_FIELDS = frozenset(_JSON)
 PING_SCHEMA = pa.schema([(name, _type(name)) for name in Ping.model_fields] + list(PROVENANCE))
 QUARANTINE_SCHEMA = pa.schema([("repo_hash", _S), ("repo_full_name", _S), ("chunk_id", _S), ("scan_status", _S),
                                ("failure_reason", _S), ("errors", pa.list_(_S)), ("ping_json", _S)])

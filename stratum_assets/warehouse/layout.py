@@ -45,7 +45,18 @@ class Layout:
 
     @property
     def pipeline_run_log(self) -> Path:
+        """One record per execution, the latest also at the top level (warehouse/runlog.py)."""
         return self.root / "pipeline_run_log.json"
+
+    @property
+    def scan_results_jsonl(self) -> Path:
+        """Every stored ping of the finished version, one per line, by repo_hash (warehouse/companions.py)."""
+        return self.root / "scan_results.jsonl"
+
+    @property
+    def quarantine_jsonl(self) -> Path:
+        """Every quarantined ping of the finished version with its errors, one per line, by repo_hash."""
+        return self.root / "quarantine.jsonl"
 
     @property
     def audit_report(self) -> Path:

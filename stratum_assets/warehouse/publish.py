@@ -3,9 +3,10 @@
 The build writes to a POSIX data directory, because partitions commit by renaming a directory
 and object stores cannot rename. Consumers want the dataset in a bucket: ``publish`` copies one
 manifest version's files — frozen manifest, every partition's Parquet and stats, the split and
-its exports, the audit report, run log and label-audit sample — under ``<destination>/v<N>/``,
-and writes ``_SUCCESS.json`` last, listing every object with its size, sha256 and (for Parquet)
-row count. A reader that finds ``_SUCCESS.json`` finds a complete dataset; publishing again
+its exports, the audit report, run log and label-audit sample, and the companion files
+(``repo_manifest.jsonl``, ``scan_results.jsonl``, ``quarantine.jsonl``, re-exported first) — under
+``<destination>/v<N>/``, and writes ``_SUCCESS.json`` last, listing every object with its size,
+sha256 and (for Parquet) row count. A reader that finds ``_SUCCESS.json`` finds a complete dataset; publishing again
 overwrites the same keys.
 
 Only a complete build is published: a version with pending repositories is refused, so a bucket
@@ -25,6 +26,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..manifest.store import ManifestStore
+from .companions import write_all_companions
 from .layout import Layout
 from .status import read_status
 
@@ -52,6 +54,7 @@ def dataset_files(layout: Layout, version: int) -> list[tuple[Path, str]]:
         picked += [partition / name for name in ("scan_results.parquet", "quarantine.parquet", "stats.json")]
     picked += sorted(layout.split.glob("*.parquet")) + sorted(layout.split.glob("*.jsonl"))
     picked += [layout.audit_report, layout.pipeline_run_log, layout.label_audit / "sample.csv"]
+    picked += [layout.manifest_jsonl, layout.scan_results_jsonl, layout.quarantine_jsonl]  # the companion files
     return [(path, path.relative_to(root).as_posix()) for path in picked if path.is_file()]
 
 
@@ -68,6 +71,7 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         filesystem, base = pafs.FileSystem.from_uri(destination)
     else:
         base = destination.split("://", 1)[-1]
+    write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
     base = f"{base.rstrip('/')}/v{version}"
     listing, rows = [], {}
     for path, key in dataset_files(layout, version):

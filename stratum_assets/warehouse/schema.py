@@ -22,7 +22,7 @@ from __future__ import annotations
 import duckdb
 
 from .layout import Layout
-from .verify import partition_problem
+from .verify import whole_partitions
 
 # Columns the views promise even before any partition wrote a file.
 _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
@@ -47,10 +47,8 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
     else:
         conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
                      f"FROM read_parquet({_sql(manifest)})")
-    # Partition directories are named v<N>-c<NNNN>; a swap's temporary ".v1-c0000.new-*" never matches.
     # A partition that is not whole (verify.py) is left out: its repositories read as pending.
-    whole = [p for p in sorted(layout.scans(version).glob("v*-c*")) if p.is_dir() and partition_problem(p) is None] \
-        if layout.scans(version).exists() else []
+    whole = whole_partitions(layout, version)
     _view_over(conn, "scan_results", [p / "scan_results.parquet" for p in whole], _EMPTY_SCAN_RESULTS)
     _view_over(conn, "quarantine", [p / "quarantine.parquet" for p in whole], _EMPTY_QUARANTINE)
     conn.execute("""

@@ -39,3 +39,14 @@ def partition_problems(layout: Layout, version: int) -> dict[str, str]:
     folder = layout.scans(version)
     chunks = sorted(p for p in folder.glob("v*-c*") if p.is_dir()) if folder.exists() else []
     return {p.name: problem for p in chunks if (problem := partition_problem(p))}
+
+
+def whole_partitions(layout: Layout, version: int) -> list[Path]:
+    """Every whole partition directory of ``version``, in chunk order: what the views and exports read.
+
+    Directories are named v<N>-c<NNNN>; a swap's temporary ".v1-c0000.new-*" never matches.
+    """
+    folder = layout.scans(version)
+    if not folder.exists():
+        return []
+    return [p for p in sorted(folder.glob("v*-c*")) if p.is_dir() and partition_problem(p) is None]
