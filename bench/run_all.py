@@ -18,7 +18,9 @@ BENCHMARKS = [
     ["scanner_speed.py"],
     ["scanner_agreement.py"],  # needs STRATUM_REAL_CORPUS: skipped without it
     ["scan_partitions.py", "--repos", "120", "--workers", "4"],
+    ["partition_runs.py", "--parallel", "2", "--rounds", "2", "--latency", "1.0"],
     ["audit_scale.py", "--sizes", "50000,1000000"],
+    ["companions_export.py", "--sizes", "50000,1000000"],
 ]
 
 

@@ -93,12 +93,13 @@ class GitHubEmulator:
 
     def __init__(self, universe: Universe, git_root: Path, *, host: str = "127.0.0.1", port: int = 0,
                  budgets: dict[str, tuple[int, float]] | None = None, slow_clone_seconds: float = 4.0,
-                 graphql_requires_token: bool = True):
+                 clone_latency_seconds: float = 0.0, graphql_requires_token: bool = True):
         self.universe = universe
         self.git = GitStore(git_root)
         self.budgets = RateBudgets(budgets)
         self.faults = FaultPlan()
-        self.slow_clone_seconds = slow_clone_seconds
+        self.slow_clone_seconds = slow_clone_seconds  # the universe's slow repositories, every fetch
+        self.clone_latency_seconds = clone_latency_seconds  # every repository's fetch: a network's round trips
         self.graphql_requires_token = graphql_requires_token
         self.requests: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
@@ -342,7 +343,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(value.strip().split()[0])
             elif key:
                 headers[key] = value.strip()
-        throttle = self.em.slow_clone_seconds if repo.slow and method == "POST" else 0.0
+        throttle = 0.0 if method != "POST" else (
+            self.em.clone_latency_seconds + (self.em.slow_clone_seconds if repo.slow else 0.0))
         self._send(status, payload, headers, throttle_seconds=throttle)
 
     # -- control ---------------------------------------------------------------------
