@@ -1,5 +1,6 @@
 """The code location loads the way `dagster dev` and the CLI load it, and the instance config is valid."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +49,24 @@ def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["QueuedRunCoordinator", "True", "2", "2", "1"]
     assert (tmp_path / "data" / "dagster" / "storage").is_dir(), "instance state lives under data/"
+
+
+@pytest.mark.slow
+def test_dg_checks_and_lists_the_project_definitions():
+    """This is a dg project: `dg check defs` passes and `dg list defs` shows the graph from pyproject.toml alone."""
+    dg_cli = str(Path(sys.executable).parent / "dg")
+    check = subprocess.run([dg_cli, "check", "defs"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+    assert "All definitions loaded successfully." in check.stdout
+
+    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    from stratum_assets.definitions import defs
+
+    graph = json.loads(listed.stdout)
+    assert {a["asset_key"] for a in graph["assets"]} == {k.to_user_string() for k in defs.resolve_all_asset_keys()}
+    assert {s["name"] for s in graph["sensors"]} == {"keep_audit_fresh", "reap_dead_runs"}
+    assert {c["key"] for c in graph["asset_checks"]} >= {"audit_report:G1", "scan_results:every_repo_accounted_for"}
 
 
 @pytest.mark.slow
