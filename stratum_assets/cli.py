@@ -97,14 +97,14 @@ def _status(args) -> int:
 
 
 def _rules(args) -> int:
-    from .scanning.rules import rules_markdown
+    from .scanner.rules import rules_markdown
 
     print(rules_markdown(), end="")
     return 0
 
 
 def _scan(args) -> int:
-    from .scanning.scanner import scan_repository
+    from .scanner.engine import scan_repository
 
     if not args.path.is_dir():
         print(f"stratum-assets scan: {args.path} is not a directory", file=sys.stderr)
@@ -116,7 +116,7 @@ def _scan(args) -> int:
 
 
 def _validate(args) -> int:
-    from .scanning.ping_file import check_pings
+    from .scanner.ping_file import check_pings
 
     try:
         verdicts = list(check_pings(args.file.read_text(errors="replace"), args.repo_name))
@@ -191,8 +191,8 @@ def _publish(args) -> int:
 
 
 def _serve(args) -> int:
-    from .sandbox.server import GitHubEmulator
-    from .sandbox.universe import build_universe
+    from stratum_sandbox.server import GitHubEmulator
+    from stratum_sandbox.universe import build_universe
 
     universe = build_universe(seed=args.seed, size=args.size)
     emulator = GitHubEmulator(universe, args.git_root, port=args.port).start()

@@ -61,8 +61,8 @@ class GitHubResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._log = context.log  # every GitHub wait shows in the run's event log
         if self.is_sandbox and not self.running_sandbox_url:
-            from .sandbox.server import GitHubEmulator
-            from .sandbox.universe import build_universe
+            from stratum_sandbox.server import GitHubEmulator
+            from stratum_sandbox.universe import build_universe
 
             universe = build_universe(seed=self.sandbox_seed, size=self.sandbox_size)
             budgets = {"search": (self.sandbox_search_per_minute, 60.0)}

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .clone import CheckoutLimits, GitAuth, clone, shared_limiter
-from .ping import validate_ping
+from ..scanner.ping import validate_ping
 from .runners import ScannerCommand
-from .scanner import empty_ping, is_scannable
+from ..scanner.engine import empty_ping, is_scannable
 from .storage import ping_row
 
 TRANSIENT = {"clone_rate_limited"}

@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .ping import Ping
+from ..scanner.ping import Ping
 
 _I, _F, _B, _S = pa.int64(), pa.float64(), pa.bool_(), pa.string()
 _STRUCTS = {

@@ -14,7 +14,7 @@ import resource
 import sys
 from pathlib import Path
 
-from .scanner import scan_repository
+from ..scanner.engine import scan_repository
 
 
 def limit_memory(argv: list[str]) -> None:

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..manifest.export import export_jsonl_from_parquet
-from ..scanning.ping import Ping
+from ..scanner.ping import Ping
 from ..scanning.storage import JSON_TEXT_FIELDS
 from .files import write_chunks_atomic
 from .layout import Layout

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..discovery.strata import strata
-from ..manifest.store import ManifestStore
-from ..scanning.rules import RULES
-from ..scanning.storage import PING_SCHEMA, QUARANTINE_SCHEMA, replace_partition
-from ..warehouse.layout import Layout
+from stratum_assets.discovery.strata import strata
+from stratum_assets.manifest.store import ManifestStore
+from stratum_assets.scanner.rules import RULES
+from stratum_assets.scanning.storage import PING_SCHEMA, QUARANTINE_SCHEMA, replace_partition
+from stratum_assets.warehouse.layout import Layout
 
 FRAMEWORK_OF_STRATUM = {
     "langchain_active": "LangChain", "langchain_mature": "LangChain", "crewai": "CrewAI", "langgraph": "LangGraph",

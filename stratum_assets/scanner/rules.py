@@ -835,7 +835,7 @@ def rules_markdown() -> str:
     w = scoring.CLASS_WEIGHTS
     lines = [
         "# Built-in scanner rules", "",
-        "Generated from `stratum_assets/scanning/rules.py` by `stratum-assets rules`; a test keeps it in sync.", "",
+        "Generated from `stratum_assets/scanner/rules.py` by `stratum-assets rules`; a test keeps it in sync.", "",
         "The built-in scanner speaks the reference scanner's rule catalog (stratum-cli 0.3.1, "
         "`reference/stratum-rule-catalog.md`): the same id means the same trigger, severity, weight class and "
         "OWASP category, so pings of both scanners can share one dataset. Findings come from a capability layer "

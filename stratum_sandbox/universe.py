@@ -9,7 +9,7 @@ oversized repository, broken files and multi-framework projects.
 
 Everything is derived from ``(seed, size)`` with :class:`random.Random`, so two
 processes that build the same universe agree byte for byte. Code is not
-stored here: :mod:`stratum_assets.sandbox.codegen` renders it on demand from
+stored here: :mod:`stratum_sandbox.codegen` renders it on demand from
 ``Repo.code_seed`` so that a 60,000-repository universe stays metadata-only.
 """
 

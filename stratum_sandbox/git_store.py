@@ -4,7 +4,7 @@ Each repository becomes one deterministic commit (author date = ``pushed_at``)
 written with ``git fast-import``, so the same universe always has the same
 commit SHAs. The repositories allow partial-clone filters and fetching any
 reachable blob by id, which is what ``--filter=blob:none`` plus sparse
-checkout needs; :mod:`stratum_assets.sandbox.server` serves them with
+checkout needs; :mod:`stratum_sandbox.server` serves them with
 ``git http-backend`` (smart HTTP, protocol v2).
 """
 

@@ -7,7 +7,7 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
   results are reachable (422 past them); ``Link`` pagination headers.
 * ``GET /repos/{owner}/{repo}`` (with ``parent``/``source`` for forks) and
   ``GET /repos/{owner}/{repo}/languages``.
-* ``POST /graphql`` — see :mod:`stratum_assets.sandbox.graphql_api`.
+* ``POST /graphql`` — see :mod:`stratum_sandbox.graphql_api`.
 * ``GET /rate_limit`` — free, like GitHub's.
 * ``/git/{owner}/{repo}.git/...`` — git smart HTTP through ``git http-backend``
   (partial-clone filters allowed). Deleted repositories answer 404.
@@ -15,7 +15,7 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
   — control endpoints for tests and for a separately started emulator.
 
 Every answer carries ``x-ratelimit-*`` headers from real-sized budgets;
-:class:`~stratum_assets.sandbox.limits.FaultPlan` injects secondary limits,
+:class:`~stratum_sandbox.limits.FaultPlan` injects secondary limits,
 exhausted primary limits, 5xx and slow answers. Tokens are accepted in the
 ``Authorization`` header and never logged or echoed.
 """
