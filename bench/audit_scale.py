@@ -123,7 +123,7 @@ def _child(kind: str, path: Path, exports: bool) -> tuple[float, int, dict]:
 
 def _generate(n: int, data: Path, jsonl: Path) -> None:
     """Synthetic pings in their own process, so the measured children inherit nothing."""
-    code = ("import sys; from pathlib import Path; from stratum_assets.audit.synthetic import generate; "
+    code = ("import sys; from pathlib import Path; from stratum_sandbox.synthetic_pings import generate; "
             "from stratum_assets.warehouse.layout import Layout; "
             f"generate(Layout(Path({str(data)!r})), {n}, seed=5, chunk_size={max(10_000, n // 20)}, "
             f"jsonl=Path({str(jsonl)!r}))")

@@ -39,7 +39,7 @@ def generate(n: int, data: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stratum_assets.audit.synthetic import generate as synthetic
+    from stratum_sandbox.synthetic_pings import generate as synthetic
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
     from stratum_assets.warehouse.layout import Layout
 
@@ -70,7 +70,7 @@ def baseline(data: Path) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stratum_assets.scanning.ping import Ping
+    from stratum_assets.scanner.ping import Ping
     from stratum_assets.scanning.storage import JSON_TEXT_FIELDS, PING_SCHEMA
     from stratum_assets.warehouse.layout import Layout
     from stratum_assets.warehouse.verify import whole_partitions

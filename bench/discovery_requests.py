@@ -28,8 +28,8 @@ from stratum_assets.discovery.strata import strata  # noqa: E402
 from stratum_assets.github.client import GitHubClient  # noqa: E402
 from stratum_assets.github.governor import RateGovernor  # noqa: E402
 from stratum_assets.github.search import search_all  # noqa: E402
-from stratum_assets.sandbox.server import GitHubEmulator  # noqa: E402
-from stratum_assets.sandbox.universe import build_universe  # noqa: E402
+from stratum_sandbox.server import GitHubEmulator  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
 
 from report import write_section  # noqa: E402
 

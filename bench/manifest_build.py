@@ -30,8 +30,8 @@ from stratum_assets.discovery.strata import strata  # noqa: E402
 from stratum_assets.manifest.build import build_manifest  # noqa: E402
 from stratum_assets.manifest.export import export_jsonl  # noqa: E402
 from stratum_assets.manifest.store import ManifestStore  # noqa: E402
-from stratum_assets.sandbox.payloads import iso  # noqa: E402
-from stratum_assets.sandbox.universe import build_universe  # noqa: E402
+from stratum_sandbox.payloads import iso  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.warehouse import schema  # noqa: E402
 from stratum_assets.warehouse.layout import Layout  # noqa: E402
 

@@ -31,8 +31,8 @@ from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.partition_pool import run_partitions  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
 from stratum_assets.runner import _Plan  # noqa: E402
-from stratum_assets.sandbox.server import GitHubEmulator  # noqa: E402
-from stratum_assets.sandbox.universe import build_universe  # noqa: E402
+from stratum_sandbox.server import GitHubEmulator  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
 
 from report import write_section  # noqa: E402
 

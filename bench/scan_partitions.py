@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from stratum_assets.manifest.build import repo_hash  # noqa: E402
-from stratum_assets.sandbox.server import GitHubEmulator  # noqa: E402
-from stratum_assets.sandbox.universe import build_universe  # noqa: E402
+from stratum_sandbox.server import GitHubEmulator  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.scanning.clone import clone, git_env  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk  # noqa: E402
 from stratum_assets.scanning.runners import BuiltinScanner  # noqa: E402
-from stratum_assets.scanning.scanner import scan_repository  # noqa: E402
+from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 

@@ -42,10 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stratum_assets.scanning import capabilities, scoring  # noqa: E402
-from stratum_assets.scanning.capabilities import BEYOND_REFERENCE, dedupe  # noqa: E402
-from stratum_assets.scanning.rules import evaluate  # noqa: E402
-from stratum_assets.scanning.scanner import project_facts, read_repository, scan_repository  # noqa: E402
+from stratum_assets.scanner import capabilities, scoring  # noqa: E402
+from stratum_assets.scanner.capabilities import BEYOND_REFERENCE, dedupe  # noqa: E402
+from stratum_assets.scanner.rules import evaluate  # noqa: E402
+from stratum_assets.scanner.engine import project_facts, read_repository, scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 

@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stratum_assets.sandbox.codegen import SYMLINK_MODE, render_files  # noqa: E402
-from stratum_assets.sandbox.universe import build_universe  # noqa: E402
-from stratum_assets.scanning.rules import RULES  # noqa: E402
-from stratum_assets.scanning.scanner import scan_repository  # noqa: E402
+from stratum_sandbox.codegen import SYMLINK_MODE, render_files  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
+from stratum_assets.scanner.rules import RULES  # noqa: E402
+from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 

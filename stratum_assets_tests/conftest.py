@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from stratum_assets.sandbox.server import GitHubEmulator
-from stratum_assets.sandbox.universe import build_universe
+from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import build_universe
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.sandbox.limits import Fault
+from stratum_sandbox.limits import Fault
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                               stored_rows)
 from stratum_assets.scanning.runners import ScannerCommand, ScanOutcome

@@ -20,8 +20,8 @@ from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.export import as_date, export_jsonl_from_parquet, manifest_line
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource
-from stratum_assets.scanning.ping import validate_ping
-from stratum_assets.scanning.ping_file import stamp_identity
+from stratum_assets.scanner.ping import validate_ping
+from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse import companions, runlog
 from stratum_assets.warehouse.files import write_chunks_atomic

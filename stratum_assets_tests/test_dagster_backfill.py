@@ -21,8 +21,8 @@ import pytest
 import requests
 import yaml
 
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import build_project_home, free_port, wait_for_dagster_ui
 

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from stratum_assets.sandbox.codegen import SYMLINK_MODE, render_files
-from stratum_assets.sandbox.git_store import GitStore, git_env
-from stratum_assets.sandbox.limits import Fault
+from stratum_sandbox.codegen import SYMLINK_MODE, render_files
+from stratum_sandbox.git_store import GitStore, git_env
+from stratum_sandbox.limits import Fault
 
 
 def _git(*args, cwd=None, timeout=60):

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import fixture_json
 

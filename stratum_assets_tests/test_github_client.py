@@ -10,9 +10,9 @@ from stratum_assets.github.client import GitHubClient, GitHubError
 from stratum_assets.github.enrich import enrich
 from stratum_assets.github.governor import RateGovernor
 from stratum_assets.github.search import SearchCheckpoint, Window, search_all
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
-from stratum_assets.sandbox.universe import Universe
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import Universe
 
 from .conftest import FakeTime
 

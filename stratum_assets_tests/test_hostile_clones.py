@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import read_request_body
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import read_request_body
 from stratum_assets.scanning import clone as clone_module
 from stratum_assets.scanning.clone import classify, clone, git_env
 from stratum_assets.scanning.pipeline import ScanSettings, scan_repo

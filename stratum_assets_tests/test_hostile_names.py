@@ -9,8 +9,8 @@ from stratum_assets.discovery.strata import strata
 from stratum_assets.github.client import GitHubClient
 from stratum_assets.github.governor import RateGovernor
 from stratum_assets.github.names import full_name_problem
-from stratum_assets.sandbox.server import GitHubEmulator
-from stratum_assets.sandbox.universe import Universe
+from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import Universe
 
 
 @pytest.mark.parametrize("name", ["a/b", "crewAIInc/crewAI-examples", "a-b-c/x.y_z-1", "a" * 39 + "/r",

@@ -18,7 +18,7 @@ from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash
 from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource
 from stratum_assets.warehouse import schema
-from stratum_assets.scanning.scanner import empty_ping
+from stratum_assets.scanner.engine import empty_ping
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.layout import Layout
 

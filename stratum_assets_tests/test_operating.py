@@ -23,8 +23,8 @@ from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
 from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_assets.runner import backfill_unfinished, build_everything
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput

@@ -17,8 +17,8 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.definitions import ASSETS
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_assets.runner import build_everything
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 
 pytestmark = pytest.mark.slow  # whole builds with worker processes
 

@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from stratum_assets.scanning.ping import SCHEMA_ID, SCHEMA_VERSION, validate_ping
-from stratum_assets.scanning.scanner import empty_ping
+from stratum_assets.scanner.ping import SCHEMA_ID, SCHEMA_VERSION, validate_ping
+from stratum_assets.scanner.engine import empty_ping
 
 from .conftest import fixture_json
 
@@ -270,7 +270,7 @@ def test_a_ping_that_is_not_a_json_object_is_one_clear_error(ping, kind):
 
 def test_text_copied_out_of_a_repository_cannot_grow_a_ping_without_bound(base):
     """A 999,000-character version specifier (seen in a hostile repository) is refused, not stored."""
-    from stratum_assets.scanning.ping import MAX_ITEMS, MAX_TEXT
+    from stratum_assets.scanner.ping import MAX_ITEMS, MAX_TEXT
 
     at_limit = copy.deepcopy(base)
     at_limit["framework_versions"] = {"crewai": "v" * MAX_TEXT}

@@ -22,8 +22,8 @@ from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_assets.runner import build_everything
-from stratum_assets.sandbox.limits import Fault
-from stratum_assets.sandbox.server import GitHubEmulator
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                              stored_rows)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.sandbox.codegen import SYMLINK_MODE, render_files
-from stratum_assets.scanning.ping import REQUIRED_FIELDS, validate_ping
-from stratum_assets.scanning.rules import RULES
-from stratum_assets.scanning.scanner import scan_repository
+from stratum_sandbox.codegen import SYMLINK_MODE, render_files
+from stratum_assets.scanner.ping import REQUIRED_FIELDS, validate_ping
+from stratum_assets.scanner.rules import RULES
+from stratum_assets.scanner.engine import scan_repository
 
 from .conftest import fixture_json
 
@@ -299,7 +299,7 @@ def test_topology_hash_is_shared_by_copies_and_differs_between_architectures(uni
 
 
 def test_docs_rules_page_matches_the_rule_set():
-    from stratum_assets.scanning.rules import rules_markdown
+    from stratum_assets.scanner.rules import rules_markdown
 
     page = Path(__file__).resolve().parents[1] / "docs" / "RULES.md"
     assert page.read_text() == rules_markdown(), "regenerate with: stratum-assets rules > docs/RULES.md"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.scanning import scoring
-from stratum_assets.scanning.capabilities import extract, is_root_file, same_project
-from stratum_assets.scanning.ping import validate_ping
-from stratum_assets.scanning.rules import DIFFERENCES, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
-from stratum_assets.scanning.scanner import scan_repository
+from stratum_assets.scanner import scoring
+from stratum_assets.scanner.capabilities import extract, is_root_file, same_project
+from stratum_assets.scanner.ping import validate_ping
+from stratum_assets.scanner.rules import DIFFERENCES, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
+from stratum_assets.scanner.engine import scan_repository
 
 
 def scan(tmp_path: Path, files: dict[str, str]) -> dict:

@@ -11,7 +11,7 @@ from stratum_assets.audit.report import _scanner_line
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource
-from stratum_assets.scanning.scanner import empty_ping
+from stratum_assets.scanner.engine import empty_ping
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.layout import Layout
 

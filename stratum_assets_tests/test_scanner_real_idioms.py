@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.scanning import dependencies
-from stratum_assets.scanning.ping import validate_ping
-from stratum_assets.scanning.scanner import read_repository, scan_repository
-from stratum_assets.scanning.topology import Graph, _longest_chain, metrics
+from stratum_assets.scanner import dependencies
+from stratum_assets.scanner.ping import validate_ping
+from stratum_assets.scanner.engine import read_repository, scan_repository
+from stratum_assets.scanner.topology import Graph, _longest_chain, metrics
 
 
 def _repo(root: Path, files: dict[str, str | bytes]) -> Path:

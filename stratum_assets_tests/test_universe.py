@@ -7,8 +7,8 @@ from statistics import median
 
 import pytest
 
-from stratum_assets.sandbox.codegen import SYMLINK_MODE, language_bytes, render_files
-from stratum_assets.sandbox.universe import FRAMEWORKS, SIGNALS, build_universe, repo_id_from_node_id
+from stratum_sandbox.codegen import SYMLINK_MODE, language_bytes, render_files
+from stratum_sandbox.universe import FRAMEWORKS, SIGNALS, build_universe, repo_id_from_node_id
 
 
 def test_same_seed_same_universe_other_seed_other_universe(universe):
