@@ -1,12 +1,20 @@
 """Dagster concurrency pools: what each protects, and its limit.
 
-``dagster.yaml`` can only give pools a default limit (1, the safe value); the limits that
-differ live in the instance. ``ensure_pool_limits`` writes them once — ``stratum-assets run``
-and ``backfill`` call it — and never overrides a limit someone set since
-(``dagster instance concurrency set git_clones 4`` on a bigger machine).
+``dagster.yaml`` can only give pools a default limit (1, the safe value); a pool whose limit
+differs is set in the instance with Dagster's documented command,
+``dagster instance concurrency set <pool> <limit>`` (or the UI's Deployment → Concurrency page).
+:func:`ensure_pool_limits` runs that command once for each pool the instance has no limit for
+yet — ``stratum-assets run`` and ``backfill`` call it — and never overrides a limit someone set
+since (``dagster instance concurrency set git_clones 4`` on a bigger machine).
 """
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,12 +23,29 @@ GIT_CLONES = "git_clones"  # one slot = one scan partition's pool of clone+scan 
 
 LIMITS = {GITHUB_API: 1, GIT_CLONES: 2}
 
+_LIMIT_LINE = re.compile(r'^"(?P<pool>[^"]+)": \d+ / (?P<limit>\d+) slots', re.M)
+
 
 def ensure_pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
     """Set each pool's limit unless the instance already has one; returns the limits in force."""
-    storage = instance.event_log_storage
-    configured = storage.get_concurrency_keys()
+    configured = pool_limits(instance)
     for pool, limit in LIMITS.items():
         if pool not in configured:
-            storage.set_concurrency_slots(pool, limit)
-    return {pool: storage.get_concurrency_info(pool).slot_count for pool in LIMITS}
+            _dagster_cli(instance, "instance", "concurrency", "set", pool, str(limit))
+    return {pool: limit for pool, limit in pool_limits(instance).items() if pool in LIMITS}
+
+
+def pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
+    """Every pool limit set in the instance, as ``dagster instance concurrency get --all`` reports it."""
+    listed = _dagster_cli(instance, "instance", "concurrency", "get", "--all")
+    return {m["pool"]: int(m["limit"]) for m in _LIMIT_LINE.finditer(listed)}
+
+
+def _dagster_cli(instance: dg.DagsterInstance, *args: str) -> str:
+    """Dagster's own CLI on this instance (its home; relative storage paths resolve from here, as for us)."""
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": instance.root_directory}
+    done = subprocess.run([str(dagster), *args], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"`dagster {' '.join(args)}` failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
