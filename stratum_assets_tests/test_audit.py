@@ -170,7 +170,7 @@ GATE_LINE = re.compile(r"^  (PASS|FAIL)  (G[1-8])  .*: (.+) \(threshold (.+)\)$"
 
 
 @pytest.mark.slow
-def test_cli_materialize_audit_report_prints_gate_status(audit_workspace, tmp_path):
+def test_dg_launch_audit_report_prints_gate_status(audit_workspace, tmp_path):
     data, resources = audit_workspace
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1", "PYTHONPATH": str(ROOT)}
@@ -179,8 +179,9 @@ def test_cli_materialize_audit_report_prints_gate_status(audit_workspace, tmp_pa
     # statuses are a mix and each line has to carry its own gate's result.
     config = {"ops": {"audit_report": {"config": {"thresholds": {"g1_min_usable": 20_000,
                                                                  "g7_max_failed_share": 0.05}}}}}
-    out = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "audit_report",
-                          "-m", "stratum_assets.definitions", "--config-json", json.dumps(config)], cwd=tmp_path,
+    dg_cli = str(Path(sys.executable).with_name("dg"))  # the README's command
+    out = subprocess.run([dg_cli, "launch", "--assets", "audit_report", "-m", "stratum_assets.definitions",
+                          "--config-json", json.dumps(config)], cwd=tmp_path,
                          capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr

@@ -173,7 +173,7 @@ def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch):
-    """``dagster asset materialize`` (as the UI or a user would) on one partition, killed -9 mid-scan."""
+    """``dg launch`` (the README's command for one chunk, as a user would) on one partition, killed -9 mid-scan."""
     from stratum_assets.assets.automation import reap_dead_runs
 
     home = tmp_path / "home"
@@ -181,8 +181,8 @@ def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfil
     env = build_project_home(home)
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
     chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
-    materialize = subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "stratum_assets.definitions",
-                                    "--select", "scan_results,quarantine", "--partition", chunk],
+    materialize = subprocess.Popen([str(BIN / "dg"), "launch", "-m", "stratum_assets.definitions",
+                                    "--assets", "scan_results,quarantine", "--partition", chunk],
                                    cwd=home, env=env, start_new_session=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with dg.DagsterInstance.from_config(str(home)) as instance:
