@@ -12,7 +12,7 @@ from .assets.automation import keep_audit_fresh, reap_dead_runs
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
-from .resources import DataResource, GitHubResource, ScannerResource
+from .resources import DataResource, ScannerResource, github_from_environment
 
 # Every asset of the graph, in one list: the code location below and the partition workers
 # (stratum_assets.partition_pool) build their job from it.
@@ -23,7 +23,7 @@ defs = dg.Definitions(
     assets=ASSETS,
     sensors=[keep_audit_fresh, reap_dead_runs],
     resources={
-        "github": GitHubResource(),
+        "github": github_from_environment(),
         "data": DataResource(),
         "duckdb": DuckDBResource(database="data/stratum.duckdb"),
         "scanner": ScannerResource(),

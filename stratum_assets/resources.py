@@ -5,9 +5,10 @@ and otherwise starts the embedded offline GitHub on loopback for the duration
 of each step, so the same assets run with or without network. With
 ``STRATUM_SANDBOX_URL`` set (``stratum-assets sandbox serve``), every step uses
 that one running emulator instead: one search budget shared by all steps, as on
-real GitHub, and faults can be switched on from outside. The token is
-read from the environment at run time and is never part of the resource's
-config, so it never shows in the UI, in run config or in metadata.
+real GitHub, and faults can be switched on from outside. The token is given as
+``dg.EnvVar("GITHUB_TOKEN")`` (:func:`github_from_environment`, what the code location
+uses): the UI, the run config and the metadata show the variable's name, never its value,
+and Dagster reads the value when a run starts.
 """
 
 import os
@@ -22,6 +23,7 @@ from .scanning.clone import GitAuth
 from .warehouse.layout import Layout
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
+TOKEN_ENV_VAR = "GITHUB_TOKEN"
 
 
 class GitHubResource(dg.ConfigurableResource):
@@ -29,7 +31,7 @@ class GitHubResource(dg.ConfigurableResource):
 
     api_url: str = "https://api.github.com"
     web_url: str = "https://github.com"
-    token_env_var: str = "GITHUB_TOKEN"
+    token: str | None = None  # give it as dg.EnvVar("GITHUB_TOKEN"), never as a literal; None: no token
     sandbox: bool | None = None  # None: offline unless a token is set (STRATUM_SANDBOX=1 forces it)
     sandbox_url: str | None = None  # an emulator already running; default: $STRATUM_SANDBOX_URL
     sandbox_seed: int = 7
@@ -51,7 +53,13 @@ class GitHubResource(dg.ConfigurableResource):
             return self.sandbox
         if os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes"):
             return True
-        return not os.environ.get(self.token_env_var)
+        return not self._token()
+
+    def _token(self) -> str | None:
+        """The token's value: Dagster resolved the EnvVar when the run started; outside a run, read it now."""
+        if isinstance(self.token, dg.EnvVar):
+            return self.token.get_value()
+        return self.token or None
 
     @property
     def running_sandbox_url(self) -> str | None:
@@ -85,7 +93,7 @@ class GitHubResource(dg.ConfigurableResource):
 
     def client(self) -> GitHubClient:
         per_minute = self.sandbox_search_per_minute if self.is_sandbox else self.search_per_minute
-        token = SANDBOX_TOKEN if self.is_sandbox else os.environ.get(self.token_env_var)
+        token = SANDBOX_TOKEN if self.is_sandbox else self._token()
         on_wait = self._log.info if self._log is not None else None
         return GitHubClient(self.base_url, token, governor=RateGovernor(
             search_per_minute=per_minute, max_required_wait=self.max_required_wait_s,
@@ -95,7 +103,7 @@ class GitHubResource(dg.ConfigurableResource):
         """The token for the git host only (scoped to its base URL), or None for anonymous clones."""
         if self.is_sandbox:
             return GitAuth(self.base_url, SANDBOX_TOKEN)
-        token = os.environ.get(self.token_env_var)
+        token = self._token()
         return GitAuth(self.web_url, token) if token else None
 
     def clone_rate_cap(self) -> float:
@@ -115,6 +123,14 @@ class GitHubResource(dg.ConfigurableResource):
     def default_profile(self) -> str:
         """Targets and gates for the sample universe offline, the full scan on real GitHub."""
         return os.environ.get("STRATUM_PROFILE") or ("sample" if self.is_sandbox else "full")
+
+
+def github_from_environment(**config) -> GitHubResource:
+    """GitHub as the code location configures it: the token as ``dg.EnvVar("GITHUB_TOKEN")`` when that
+    variable is set (real GitHub), no token otherwise (the offline GitHub). Dagster has no optional
+    EnvVar: one for an unset variable fails every run, hence the choice here, when the code loads."""
+    token = dg.EnvVar(TOKEN_ENV_VAR) if os.environ.get(TOKEN_ENV_VAR) else None
+    return GitHubResource(token=token, **config)
 
 
 class DataResource(dg.ConfigurableResource):

@@ -10,7 +10,7 @@ import pytest
 from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
 from stratum_assets.discovery.forks import one_fork_per_parent
 from stratum_assets.discovery.strata import frameworks_named, strata
-from stratum_assets.resources import SANDBOX_TOKEN, DataResource, GitHubResource
+from stratum_assets.resources import SANDBOX_TOKEN, DataResource, GitHubResource, github_from_environment
 
 SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
                    "license", "github_topics", "primary_language", "language_bytes", "has_readme",
@@ -94,13 +94,32 @@ def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd)
 def test_sandbox_is_chosen_without_a_token(monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
-    assert GitHubResource().is_sandbox and GitHubResource().default_profile() == "sample"
+    offline = github_from_environment()
+    assert offline.token is None and offline.is_sandbox and offline.default_profile() == "sample"
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_SecretValue0001")
-    assert not GitHubResource().is_sandbox and GitHubResource().default_profile() == "full"
-    assert GitHubResource().clone_url("a/b") == "https://github.com/a/b.git"
-    assert "ghp_SecretValue0001" not in json.dumps(GitHubResource().model_dump()), "config never holds the token"
+    real = github_from_environment()
+    assert isinstance(real.token, dg.EnvVar) and real.token.env_var_name == "GITHUB_TOKEN"
+    assert not real.is_sandbox and real.default_profile() == "full"
+    assert real.clone_url("a/b") == "https://github.com/a/b.git"
+    assert real.git_auth().token == "ghp_SecretValue0001", "the value is read from the environment"
+    assert "ghp_SecretValue0001" not in json.dumps(real.model_dump()), "config never holds the token"
     monkeypatch.setenv("STRATUM_SANDBOX", "1")
-    assert GitHubResource().is_sandbox
+    assert github_from_environment().is_sandbox
+
+
+def test_the_code_locations_token_is_an_envvar_resolved_when_the_run_starts(monkeypatch):
+    """The run sees the token's value; what Dagster stores of the resource's config is the variable's name."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_ResolvedAtRunTime0001")
+    seen = {}
+
+    @dg.asset
+    def who_am_i(github: GitHubResource):
+        seen["token"], seen["sandbox"] = github.token, github.is_sandbox
+
+    resource = github_from_environment()
+    result = dg.materialize([who_am_i], resources={"github": resource})
+    assert result.success and seen == {"token": "ghp_ResolvedAtRunTime0001", "sandbox": False}
+    assert resource.model_dump()["token"] == "GITHUB_TOKEN"
 
 
 def test_one_fork_per_parent_keeps_the_most_starred_then_most_recent():

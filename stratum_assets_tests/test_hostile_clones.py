@@ -351,16 +351,17 @@ def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxi
 
 
 def test_the_github_resource_scopes_git_auth_to_its_git_host(monkeypatch, emulator):
-    from stratum_assets.resources import SANDBOX_TOKEN, GitHubResource
+    from stratum_assets.resources import SANDBOX_TOKEN, GitHubResource, github_from_environment
 
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    real = GitHubResource(sandbox=False)
+    real = github_from_environment(sandbox=False)
     auth = real.git_auth()
     assert auth.base_url == "https://github.com" and auth.token == TOKEN
     assert auth.covers(real.clone_url("o/r")) and not auth.covers("https://github.com.evil.example/o/r.git")
     assert not auth.covers("http://github.com/o/r.git"), "no downgrade to plain http"
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert GitHubResource(sandbox=False).git_auth() is None, "no token, anonymous clones"
+    assert github_from_environment(sandbox=False).git_auth() is None, "no token, anonymous clones"
+    assert real.git_auth() is None, "the token was the variable's: gone with it"
     offline = GitHubResource(sandbox=True, sandbox_url=emulator.url)
     assert offline.git_auth().covers(offline.clone_url("o/r")) and offline.git_auth().token == SANDBOX_TOKEN
 
