@@ -41,8 +41,9 @@ def _home(tmp_path, scanned: dict[str, tuple[str, str]]) -> tuple[Layout, dict]:
     return layout, resources
 
 
-def _run_log(resources) -> tuple[dict, dict]:
-    result = dg.materialize([pipeline_run_log], resources=resources)
+def _run_log(resources, expect_success: bool = True) -> tuple[dict, dict]:
+    result = dg.materialize([pipeline_run_log], resources=resources, raise_on_error=False)
+    assert result.success is expect_success, "a failed blocking check fails the step, so nothing downstream runs"
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     return checks["one_scanner_per_version"], result.get_asset_materialization_events()[0].materialization.metadata
 
@@ -63,8 +64,8 @@ def test_one_scanner_passes_and_the_pipeline_skeletons_do_not_count_as_another(t
 def test_a_version_scanned_by_two_scanners_fails_the_check(tmp_path):
     _, resources = _home(tmp_path, {"o/a": ("stratum", "0.3.1"), "o/b": ("builtin", BUILTIN),
                                     "o/c": ("stratum", "0.3.2")})
-    check, _ = _run_log(resources)
-    assert check.passed is False
+    check, _ = _run_log(resources, expect_success=False)
+    assert check.passed is False and check.blocking is True
     assert check.metadata["scanners"].value == {"builtin " + BUILTIN: 1, "stratum 0.3.1": 1, "stratum 0.3.2": 1}
 
 

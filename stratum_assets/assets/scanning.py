@@ -106,7 +106,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     check_specs=[dg.AssetCheckSpec("zero_silent_drops", asset="pipeline_run_log", blocking=True,
                                    description="every manifest repository has exactly one stored ping or one "
                                                "quarantine row"),
-                 dg.AssetCheckSpec("one_scanner_per_version", asset="pipeline_run_log",
+                 dg.AssetCheckSpec("one_scanner_per_version", asset="pipeline_run_log", blocking=True,
                                    description="every stored ping of the manifest version was produced by the same "
                                                "scanner (name and version): mixed scanners conflate labels")],
     description="Finishes a manifest version: one pipeline_run_log.json record per execution (counts by status, "
