@@ -96,7 +96,8 @@ def _report(rows: list[dict], args) -> str:
     lines += ["", f"Ratio: with {args.parallel} partition runs at a time the scan stage takes "
               f"**{network['parallel'] / network['serial']:.2f}x** the time of one at a time when each clone waits "
               f"{network['latency']:.1f} s (as over a network), and {rows[0]['parallel'] / rows[0]['serial']:.2f}x "
-              "at loopback speed, where the 2 cores are already busy with git and the scanner.",
+              "at loopback speed (there git, the scanner and the emulator share the 2 cores, so the gain is what the "
+              "second core adds).",
               "", "Each partition run also pays Dagster's own cost (a run, its events, the step's resources); the "
               "worker processes import the project once each, not once per partition."]
     return "\n".join(lines)
