@@ -67,10 +67,11 @@ def baseline(jsonl: Path, exports: bool) -> dict:
     scores = [p["risk_score"] for p in usable]
     hist = Counter(min(s // 10, 9) for s in scores)
     summary = (statistics.mean(scores), statistics.median(scores), statistics.quantiles(scores, n=10))
+    t = GATE_DEFAULTS  # the full profile
     rules = Counter(r for p in usable for r in p["finding_rules"])
     maturity = Counter(p["deployment_signals"]["deployment_score"] for p in usable)
     topo = Counter(p["topology_signature_hash"] for p in usable if p["topology_signature_hash"])
-    in_groups = sum(n for n in topo.values() if n > 10)
+    in_groups = sum(n for n in topo.values() if n > t["g5_cluster_size"])
     coverage = statistics.median(p["files_scanned"] / p["files_total"] for p in usable if p["files_total"])
     low_python = 0
     for p in pings:
@@ -78,10 +79,13 @@ def baseline(jsonl: Path, exports: bool) -> dict:
         low_python += langs.get("Python", 0) / max(1, sum(langs.values())) < 0.2
     forks = Counter(p["fork_parent"] for p in pings if p["fork_parent"])
     strata = Counter(p["selection_stratum"] for p in usable)
-    gates = [len(usable) >= 40_000, min(frameworks[f] for f in GATE_FRAMEWORKS) >= 1000,
-             sum(n for s, n in maturity.items() if s >= 3) >= 2000, sum(n >= 100 for n in rules.values()) >= 15,
-             in_groups / len(usable) <= 0.05, by_status["empty"] / len(pings) <= 0.2,
-             by_status["failed"] / len(pings) <= 0.1, coverage >= 0.8]
+    gates = [len(usable) >= t["g1_min_usable"],
+             min(frameworks[f] for f in GATE_FRAMEWORKS) >= t["g2_min_per_framework"],
+             sum(n for s, n in maturity.items() if s >= 3) >= t["g3_min_mature"],
+             sum(n >= t["g4_min_repos_per_rule"] for n in rules.values()) >= t["g4_min_rules"],
+             in_groups / len(usable) <= t["g5_max_share_in_clusters"],
+             by_status["empty"] / len(pings) <= t["g6_max_empty_share"],
+             by_status["failed"] / len(pings) <= t["g7_max_failed_share"], coverage >= t["g8_min_median_coverage"]]
     groups = defaultdict(list)
     for p in usable:
         bucket = "low" if p["deployment_signals"]["deployment_score"] <= 1 else "mid"
@@ -100,7 +104,10 @@ def baseline(jsonl: Path, exports: bool) -> dict:
     return {"usable": len(usable), "gates": gates, "test": sum(v == "test" for v in split.values())}
 
 
-GATE_FRAMEWORKS = ("LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex")  # as in audit.sections
+from stratum_assets.domain import frameworks as _frameworks, gates as _gates  # noqa: E402 (stdlib only: light)
+
+GATE_FRAMEWORKS = _frameworks.gated()  # the framework table's, as gate G2 has them
+GATE_DEFAULTS = _gates.defaults()
 
 
 def _peak_rss_bytes() -> int:

@@ -19,6 +19,8 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from stratum_assets.domain import frameworks as framework_table
+
 from .universe import Repo
 
 FILE_MODE = "100644"
@@ -465,11 +467,8 @@ _RENDERERS = {
     "LlamaIndex": _llamaindex, "Agno": _agno, "SmolAgents": _smolagents,
 }
 
-_PACKAGES = {
-    "LangChain": ("langchain", "0.3.{}"), "LangGraph": ("langgraph", "0.2.{}"), "CrewAI": ("crewai", "0.{}.0"),
-    "AutoGen": ("pyautogen", "0.2.{}"), "LlamaIndex": ("llama-index", "0.12.{}"), "Agno": ("agno", "1.{}.0"),
-    "SmolAgents": ("smolagents", "1.{}.0"),
-}
+# The distribution each framework's repositories pin and its version pattern: the framework table's.
+_PACKAGES = {f.label: (f.own_distribution, f.offline_version) for f in framework_table.offline()}
 
 
 def _dependency_files(repo: Repo, rng: random.Random) -> dict[str, str]:

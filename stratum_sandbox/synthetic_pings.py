@@ -12,7 +12,6 @@ seconds; columns the audit does not read are left null.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -20,17 +19,19 @@ import numpy as np
 import pyarrow as pa
 
 from stratum_assets.discovery.strata import strata
+from stratum_assets.domain import frameworks as framework_table
+from stratum_assets.domain.chunks import chunk_id
+from stratum_assets.domain.identity import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.scanner.rules import RULES
 from stratum_assets.scanning.storage import PING_SCHEMA, QUARANTINE_SCHEMA, replace_partition
 from stratum_assets.warehouse.layout import Layout
 
-FRAMEWORK_OF_STRATUM = {
-    "langchain_active": "LangChain", "langchain_mature": "LangChain", "crewai": "CrewAI", "langgraph": "LangGraph",
-    "autogen": "AutoGen", "llamaindex": "LlamaIndex", "agno_smolagents_other": "Agno",
-    "multi_framework": "CrewAI", "high_maturity": "LangChain", "discovery_pool": "LangChain",
-}
-_FRAMEWORKS = np.array(["LangChain", "LangGraph", "CrewAI", "AutoGen", "LlamaIndex", "Agno", "SmolAgents"])
+# A ping's first framework: the one its stratum searches for (the framework table), or for strata of no single
+# framework the one such repositories are mostly built on.
+FRAMEWORK_OF_STRATUM = {**framework_table.framework_of_stratum(),
+                        "multi_framework": "CrewAI", "high_maturity": "LangChain", "discovery_pool": "LangChain"}
+_FRAMEWORKS = np.array([f.label for f in framework_table.offline()])  # the second framework of some pings
 _STATUSES = np.array(["success", "partial", "empty", "failed"])
 _RULE_IDS = [r.id for r in RULES]
 
@@ -40,11 +41,11 @@ def generate(layout: Layout, n: int, *, seed: int = 1, version: int = 1, chunk_s
     """Write manifest v``version`` and its partitions under ``layout``; optionally the pings as JSONL too."""
     rng = np.random.default_rng(seed)
     names = [f"synth-{i % 9973}/agent-repo-{i}" for i in range(n)]
-    hashes = np.array([hashlib.sha256(name.encode()).hexdigest()[:16] for name in names])
+    hashes = np.array([repo_hash(name) for name in names])
     order = np.argsort(hashes)
     names = [names[i] for i in order]
     hashes = hashes[order]
-    chunks = np.array([f"v{version}-c{i // chunk_size:04d}" for i in range(n)])
+    chunks = np.array([chunk_id(version, i // chunk_size) for i in range(n)])
     stratum_names = list(strata("full"))
     weights = np.array([s.target for s in strata("full").values()], dtype=float)
     stratum = np.array(stratum_names)[rng.choice(len(stratum_names), n, p=weights / weights.sum())]

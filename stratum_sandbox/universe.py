@@ -21,35 +21,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
-FRAMEWORKS = ("LangChain", "LangGraph", "CrewAI", "AutoGen", "LlamaIndex", "Agno", "SmolAgents")
+from stratum_assets.domain import frameworks as framework_table
+
+# The frameworks of the offline GitHub, from the framework table (its rows with an offline weight), in its order.
+_OFFLINE = framework_table.offline()
+FRAMEWORKS = tuple(f.label for f in _OFFLINE)
 
 # First public release of each framework: no repository uses one before it existed.
-_FRAMEWORK_BIRTH = {
-    "LangChain": datetime(2022, 11, 1, tzinfo=timezone.utc),
-    "LangGraph": datetime(2024, 1, 20, tzinfo=timezone.utc),
-    "CrewAI": datetime(2023, 11, 15, tzinfo=timezone.utc),
-    "AutoGen": datetime(2023, 9, 25, tzinfo=timezone.utc),
-    "LlamaIndex": datetime(2023, 2, 1, tzinfo=timezone.utc),
-    "Agno": datetime(2025, 1, 20, tzinfo=timezone.utc),
-    "SmolAgents": datetime(2024, 12, 31, tzinfo=timezone.utc),
-}
+_FRAMEWORK_BIRTH = {f.label: datetime(f.released.year, f.released.month, f.released.day, tzinfo=timezone.utc)
+                    for f in _OFFLINE}
 
 # How often an original (non-fork, non-clone) repository is built on each framework.
-_FRAMEWORK_WEIGHTS = {
-    "LangChain": 24, "LangGraph": 15, "CrewAI": 17, "AutoGen": 9,
-    "LlamaIndex": 9, "Agno": 5, "SmolAgents": 5,
-}
+_FRAMEWORK_WEIGHTS = {f.label: f.offline_weight for f in _OFFLINE}
 
 # Keywords people put in names, descriptions and topics for each framework.
-_FRAMEWORK_WORDS = {
-    "LangChain": ("langchain",),
-    "LangGraph": ("langgraph", "langchain"),
-    "CrewAI": ("crewai",),
-    "AutoGen": ("autogen",),
-    "LlamaIndex": ("llamaindex", "llama-index"),
-    "Agno": ("agno",),
-    "SmolAgents": ("smolagents",),
-}
+_FRAMEWORK_WORDS = {f.label: f.offline_words for f in _OFFLINE}
 
 _DOMAINS = (
     "travel", "research", "support", "sales", "marketing", "finance", "legal",

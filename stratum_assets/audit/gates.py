@@ -1,42 +1,34 @@
 """Quality gates G1–G8: measured value, threshold, pass/fail.
 
-Thresholds are configuration. The ``full`` profile holds the full-scan numbers;
-the ``sample`` profile keeps the ratios (G5–G8) and scales the absolute counts
-(G1–G4) by manifest size / 50,000, so the offline universe is judged by the
-same standard in proportion.
+What each gate requires — its thresholds and their defaults, comparison, wording, advice and
+the sample profile's scaling rule — is the gate table, :mod:`stratum_assets.domain.gates`;
+this module measures each gate on the audit's sections and judges it by that table. The
+``full`` profile holds the full-scan numbers; the ``sample`` profile keeps the ratios (G5–G8)
+and scales the absolute counts (G1–G4) by manifest size / 50,000, so the offline universe is
+judged by the same standard in proportion.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .sections import GATE_FRAMEWORKS
+from ..domain import frameworks as framework_table
+from ..domain import gates as gate_table
+from ..domain.gates import FULL_SCAN_SIZE, GATES
 
-FULL_SCAN_SIZE = 50_000
+__all__ = ["FULL_SCAN_SIZE", "GATES", "Gate", "GateThresholds", "ThresholdError", "evaluate"]
 
 
 class ThresholdError(ValueError):
     """A threshold override that names no threshold or lies outside its range."""
 
 
-class GateThresholds(BaseModel):
+class _Thresholds(BaseModel):
     """Counts are whole repositories or rules (1 to 10 million); shares are fractions (0 to 1)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    g1_min_usable: int = Field(40_000, ge=1, le=10_000_000)
-    g2_min_per_framework: int = Field(1_000, ge=1, le=10_000_000)
-    g3_min_mature: int = Field(2_000, ge=1, le=10_000_000)
-    g4_min_rules: int = Field(15, ge=1, le=10_000)
-    g4_min_repos_per_rule: int = Field(100, ge=1, le=10_000_000)
-    g5_cluster_size: int = Field(10, ge=1, le=10_000_000)
-    g5_max_share_in_clusters: float = Field(0.05, ge=0.0, le=1.0)
-    g6_max_empty_share: float = Field(0.20, ge=0.0, le=1.0)
-    g7_max_failed_share: float = Field(0.10, ge=0.0, le=1.0)
-    g8_min_median_coverage: float = Field(0.80, ge=0.0, le=1.0)
 
     @classmethod
     def for_profile(cls, profile: str, manifest_rows: int, **overrides) -> GateThresholds:
@@ -45,9 +37,8 @@ class GateThresholds(BaseModel):
             raise ValueError(f"unknown gate profile {profile!r}: full or sample")
         scaled = {}
         if profile == "sample":
-            scale = manifest_rows / FULL_SCAN_SIZE
-            scaled = {k: max(1, math.ceil(getattr(full, k) * scale)) for k in
-                      ("g1_min_usable", "g2_min_per_framework", "g3_min_mature", "g4_min_repos_per_rule")}
+            scaled = {t.key: gate_table.scale_count(getattr(full, t.key), manifest_rows)
+                      for t in gate_table.thresholds() if t.scaled}
         return cls.checked({**full.model_dump(), **scaled, **overrides})
 
     @classmethod
@@ -64,39 +55,62 @@ class GateThresholds(BaseModel):
             raise ThresholdError(f"invalid threshold: {problems}") from None
 
 
+def _field(t: gate_table.Threshold):
+    if t.share:
+        return float, Field(t.default, ge=0.0, le=1.0)
+    return int, Field(t.default, ge=1, le=t.maximum)
+
+
+# One field per threshold of the gate table, in its order, with the full profile's default.
+GateThresholds = create_model("GateThresholds", __base__=_Thresholds, __module__=__name__,
+                              **{t.key: _field(t) for t in gate_table.thresholds()})
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str
     title: str
     measured: float | int | str
-    threshold: str
+    threshold: str              # as the report shows it (">= 143"); ``limit`` is the number
     passed: bool
+    limit: float | int | None = None
 
 
 def evaluate(s: dict, t: GateThresholds) -> list[Gate]:
     """``s``: the audit sections (volume, frameworks, maturity, findings, duplicates, coverage)."""
+    values = t.model_dump()
+    required = framework_table.gated()
+    measured = _measure(s, t, required)
+    gates = []
+    for spec in GATES:
+        shown, compared = measured[spec.id]
+        gates.append(Gate(spec.id, spec.title_for(values, required), shown, spec.limit_text(values),
+                          spec.passes(compared, values), values[spec.compares]))
+    return gates
+
+
+def _measure(s: dict, t: GateThresholds, required: tuple[str, ...]) -> dict[str, tuple]:
+    """Gate id → (the value shown, the value compared with its threshold)."""
     vol, fw = s["volume"], s["frameworks"]["counts"]
     accounted = vol["stored"] + vol["quarantined"]
-    weakest = min(GATE_FRAMEWORKS, key=lambda f: (fw.get(f, 0), f))
+    weakest = min(required, key=lambda f: (fw.get(f, 0), f))
     rules_ok = sum(1 for v in s["findings"]["prevalence"].values() if v["repos"] >= t.g4_min_repos_per_rule)
     empty = vol["by_status"].get("empty", 0) / accounted if accounted else 0.0
     failed = vol["by_status"].get("failed", 0) / accounted if accounted else 0.0
     coverage = s["coverage"]["median_ratio"] or 0.0
-    return [
-        Gate("G1", "success + partial scans", vol["usable"], f">= {t.g1_min_usable}",
-             vol["usable"] >= t.g1_min_usable),
-        Gate("G2", f"repos per framework ({', '.join(GATE_FRAMEWORKS)}); weakest shown",
-             f"{weakest} {fw.get(weakest, 0)}", f">= {t.g2_min_per_framework} each",
-             all(fw.get(f, 0) >= t.g2_min_per_framework for f in GATE_FRAMEWORKS)),
-        Gate("G3", "repos with deployment_score >= 3", s["maturity"]["mature"], f">= {t.g3_min_mature}",
-             s["maturity"]["mature"] >= t.g3_min_mature),
-        Gate("G4", f"rules firing in >= {t.g4_min_repos_per_rule} repos", rules_ok, f">= {t.g4_min_rules}",
-             rules_ok >= t.g4_min_rules),
-        Gate("G5", f"share of repos sharing a topology with {t.g5_cluster_size}+ others",
-             s["duplicates"]["repos_in_groups_share"], f"<= {t.g5_max_share_in_clusters}",
-             s["duplicates"]["repos_in_groups_share"] <= t.g5_max_share_in_clusters),
-        Gate("G6", "empty share", round(empty, 4), f"<= {t.g6_max_empty_share}", empty <= t.g6_max_empty_share),
-        Gate("G7", "failed share", round(failed, 4), f"<= {t.g7_max_failed_share}", failed <= t.g7_max_failed_share),
-        Gate("G8", "median files_scanned / files_total", coverage, f">= {t.g8_min_median_coverage}",
-             coverage >= t.g8_min_median_coverage),
-    ]
+    share = s["duplicates"]["repos_in_groups_share"]
+    return {
+        "G1": (vol["usable"], vol["usable"]),
+        "G2": (f"{weakest} {fw.get(weakest, 0)}", fw.get(weakest, 0)),  # every framework passes if the weakest does
+        "G3": (s["maturity"]["mature"], s["maturity"]["mature"]),
+        "G4": (rules_ok, rules_ok),
+        "G5": (share, share),
+        "G6": (round(empty, 4), empty),
+        "G7": (round(failed, 4), failed),
+        "G8": (coverage, coverage),
+    }
+
+
+def check_descriptions() -> dict[str, str]:
+    """Gate id → its asset check's description: what it requires in the full profile."""
+    return {spec.id: spec.describe(gate_table.defaults(), framework_table.gated()) for spec in GATES}

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import duckdb
 
+from ..domain import frameworks as framework_table
+from ..domain import gates as gate_table
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
-from .gates import Gate, GateThresholds, evaluate
+from .gates import GateThresholds, evaluate
 
 BAR = 40
 
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
-            framework_targets: dict[str, int]) -> dict:
+            framework_targets: dict[str, int] | None = None) -> dict:
+    """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``."""
     src = S.snapshot(conn)
     data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
             "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
             "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
             "strata": S.strata(conn, targets, src)}
     data["scanners"] = scanner_counts(conn, src)
-    data["framework_targets"] = framework_targets
+    data["framework_targets"] = S.framework_targets(targets) if framework_targets is None else framework_targets
     data["gates"] = evaluate(data, thresholds)
     return data
 
@@ -86,24 +89,14 @@ def render(d: dict, version: int, profile: str) -> str:
 
 def recommendations(d: dict) -> list[str]:
     recs = []
-    by_gate: dict[str, Gate] = {g.name: g for g in d["gates"]}
-    if not by_gate["G1"].passed:
-        recs.append("G1: too few usable scans — raise stratum targets or widen queries, then freeze a new manifest.")
-    if not by_gate["G2"].passed:
-        short = [f for f in S.GATE_FRAMEWORKS if d["frameworks"]["counts"].get(f, 0) < _min_fw(by_gate["G2"])]
-        recs.append(f"G2: add discovery queries for {', '.join(short)}.")
-    if not by_gate["G3"].passed:
-        recs.append("G3: too few mature repos — raise the high_maturity target or its star floor.")
-    if not by_gate["G4"].passed:
-        recs.append("G4: too few rules fire widely — review the rule set or sample more tool-heavy strata.")
-    if not by_gate["G5"].passed:
-        recs.append("G5: copy-paste clusters dominate — cap repos per topology signature in the split.")
-    if not by_gate["G6"].passed:
-        recs.append("G6: many empty scans — tighten queries to code that builds agents (no_agents / no_python).")
-    if not by_gate["G7"].passed:
-        recs.append("G7: many failed scans — backfill failed partitions; check clone timeouts and rate limits.")
-    if not by_gate["G8"].passed:
-        recs.append("G8: low coverage — check parser errors and file-size limits.")
+    for gate in d["gates"]:
+        if gate.passed:
+            continue
+        facts = {}
+        if gate.name == "G2":  # which of the required frameworks are short: by the gate's number, not its text
+            counts = d["frameworks"]["counts"]
+            facts["short"] = ", ".join(f for f in framework_table.gated() if counts.get(f, 0) < gate.limit)
+        recs.append(gate_table.by_id(gate.name).advise(**facts))
     under = [n for n, s in d["strata"].items() if s["fill"] < 0.8]
     if under:
         recs.append(f"Strata under 80% of target: {', '.join(under)}.")
@@ -113,10 +106,6 @@ def recommendations(d: dict) -> list[str]:
     if d["volume"]["pending"]:
         recs.append(f"{d['volume']['pending']} manifest repos have no result yet: materialize the missing partitions.")
     return recs or ["All gates pass; no action needed."]
-
-
-def _min_fw(gate: Gate) -> int:
-    return int(gate.threshold.split()[1])
 
 
 def _gap(n: int, target) -> str:

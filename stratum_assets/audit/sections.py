@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import duckdb
 
+from ..domain import frameworks as framework_table
+
 USABLE = "outcome = 'stored' AND scan_status IN ('success', 'partial')"
-GATE_FRAMEWORKS = ("LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex")
+GATE_FRAMEWORKS = framework_table.gated()  # the frameworks gate G2 requires, as the table had them at import
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
@@ -42,6 +44,11 @@ def frameworks(conn, src: str = "scan_dataset") -> dict:
         GROUP BY 1 ORDER BY 2 DESC, 1"""))
     multi = _one(conn, f"SELECT count(*) FROM {src} WHERE {USABLE} AND len(frameworks) > 1")[0]
     return {"counts": counts, "multi_framework_repos": multi}
+
+
+def framework_targets(stratum_targets: dict[str, int]) -> dict[str, int]:
+    """Framework label → its target: the sum of the targets of the strata that search for it."""
+    return {fw: sum(stratum_targets.get(s, 0) for s in names) for fw, names in framework_table.strata_of().items()}
 
 
 def scores(conn, src: str = "scan_dataset") -> dict:

@@ -11,18 +11,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
-DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
+from ..domain import frameworks as framework_table
 
-# The words that name each framework in a repository's name, description or topics.
-FRAMEWORK_KEYWORDS = {
-    "LangChain": ("langchain",),
-    "LangGraph": ("langgraph",),
-    "CrewAI": ("crewai",),
-    "AutoGen": ("autogen", "ag2"),
-    "LlamaIndex": ("llamaindex", "llama-index", "llama_index"),
-    "Agno": ("agno", "phidata"),
-    "SmolAgents": ("smolagents",),
-}
+DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
 
 
 class Stratum(BaseModel):
@@ -46,6 +37,16 @@ class Stratum(BaseModel):
     def search_query(self, query: str) -> str:
         fork = " fork:true" if self.include_forks else ""
         return f"{query} pushed:>{self.pushed_after.isoformat()}{fork}"
+
+    @property
+    def search_queries(self) -> list[str]:
+        """The GitHub search q strings this stratum sends (before created: windows)."""
+        return [self.search_query(q) for q in self.queries]
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """The frameworks this stratum searches for, by the framework table (empty: no single framework)."""
+        return tuple(f.label for f in framework_table.FRAMEWORKS if self.name in f.strata)
 
 
 class StrataFile(BaseModel):
@@ -72,8 +73,16 @@ def strata(profile: str = "full", path: str | None = None) -> dict[str, Stratum]
     return load_strata_file(path).scaled(profile)
 
 
+@framework_table.derived
+def _keyword_patterns(table) -> tuple[tuple[str, re.Pattern], ...]:
+    """Each framework's keywords (the framework table's) as one whole-word pattern."""
+    def whole_word(word: str) -> str:
+        return rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])"
+
+    return tuple((f.label, re.compile("|".join(map(whole_word, f.keywords)))) for f in table if f.keywords)
+
+
 def frameworks_named(text: str) -> set[str]:
     """Frameworks whose keywords appear in ``text`` (name, description and topics joined)."""
     lowered = text.lower()
-    return {fw for fw, words in FRAMEWORK_KEYWORDS.items()
-            if any(re.search(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", lowered) for w in words)}
+    return {fw for fw, pattern in _keyword_patterns() if pattern.search(lowered)}

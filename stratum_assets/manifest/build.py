@@ -19,11 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..discovery.forks import one_fork_per_parent
+from ..domain.chunks import chunk_id
+from ..domain.identity import repo_hash
 
-
-def repo_hash(full_name: str) -> str:
-    """The pipeline's identity of a repository: ``sha256(lowercased full_name)[:16]``."""
-    return hashlib.sha256(full_name.lower().encode()).hexdigest()[:16]
+__all__ = ["ManifestBuild", "build_manifest", "chunk_id", "fingerprint", "repo_hash"]  # chunk_id, repo_hash: domain
 
 
 @dataclass
@@ -69,10 +68,6 @@ def build_manifest(candidates: Mapping[str, Iterable[dict]], targets: Mapping[st
     for i, row in enumerate(selected):
         row["chunk_id"] = chunk_id(version, i // chunk_size)
     return ManifestBuild(rows=selected, dropped=dropped, per_stratum=dict(assigned))
-
-
-def chunk_id(version: int, index: int) -> str:
-    return f"v{version}-c{index:04d}"
 
 
 def _manifest_row(row: dict, primary: str, version: int) -> dict:

@@ -33,6 +33,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from ..domain import frameworks as framework_table
+
 # -- the catalog's vocabulary ----------------------------------------------------------------------
 OUTBOUND_LIBS = {"requests", "httpx", "aiohttp", "urllib", "smtplib", "sendgrid", "resend", "slack_sdk", "twilio",
                  "stripe"}
@@ -149,8 +151,14 @@ SECRET_PATTERNS = (
     ("postgres_url", re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^:/@\s'\"]+:[^@/\s'\"]+@")),
     ("mongo_url", re.compile(r"mongodb(?:\+srv)?://[^:/@\s'\"]+:[^@/\s'\"]+@")),
 )
-AGENT_FRAMEWORK_ROOTS = {"crewai", "agno", "phi", "autogen", "autogen_agentchat", "ag2", "smolagents", "llama_index",
-                         "langchain", "langgraph", "pydantic_ai", "agents", "google", "semantic_kernel"}
+
+
+@framework_table.derived
+def agent_framework_roots(table) -> frozenset[str]:
+    """Import roots whose agent constructors are agents: every framework's `agent_roots` (domain/frameworks.py)."""
+    return frozenset(root for f in table for root in f.constructor_roots)
+
+
 AGENT_CONSTRUCTORS = {"Agent", "AssistantAgent", "UserProxyAgent", "ConversableAgent", "CodeExecutorAgent",
                       "CodeAgent", "ToolCallingAgent", "ReActAgent", "FunctionAgent", "FunctionCallingAgent",
                       "OpenAIAgent", "AgentExecutor", "initialize_agent", "create_react_agent",
@@ -641,12 +649,13 @@ class _File:
     # agents: role text; model-SDK scopes with their identity and credentials ------------------------------
     def _agents(self) -> None:
         f = self.facts
+        agent_roots = agent_framework_roots()
         for node in self.nodes:
             if not isinstance(node, ast.Call):
                 continue
             name = self.dotted(node.func) or ""
             leaf, root = name.rsplit(".", 1)[-1], name.split(".")[0]
-            if leaf not in AGENT_CONSTRUCTORS or root not in AGENT_FRAMEWORK_ROOTS:
+            if leaf not in AGENT_CONSTRUCTORS or root not in agent_roots:
                 continue
             fn = self.inner.get(id(node))
             keys = {k for k in (self.targets.get(id(node)), fn.name if fn else None) if k}

@@ -29,24 +29,10 @@ from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-# Exact distribution → (framework, rank): rank 0 is the framework's own distribution.
-_DISTRIBUTIONS = {
-    "langchain": ("LangChain", 0), "langchain-core": ("LangChain", 1), "langchain-community": ("LangChain", 2),
-    "langgraph": ("LangGraph", 0),
-    "crewai": ("CrewAI", 0),
-    "pyautogen": ("AutoGen", 0), "autogen-agentchat": ("AutoGen", 0), "ag2": ("AutoGen", 0),
-    "autogen": ("AutoGen", 1), "autogen-core": ("AutoGen", 2),
-    "llama-index": ("LlamaIndex", 0), "llama-index-core": ("LlamaIndex", 1),
-    "agno": ("Agno", 0),
-    "smolagents": ("SmolAgents", 0),
-    "pydantic-ai": ("PydanticAI", 0), "pydantic-ai-slim": ("PydanticAI", 1),
-    "openai-agents": ("OpenAI Agents SDK", 0),
-    "google-adk": ("Google ADK", 0),
-    "semantic-kernel": ("Semantic Kernel", 0),
-    "phidata": ("Phidata", 0),
-}
-# Families of integration packages, versioned apart from the framework: used only when nothing better is there.
-_FAMILIES = (("langchain-", "LangChain"), ("llama-index-", "LlamaIndex"))
+from ..domain import frameworks as framework_table
+
+# Which distributions are which framework: the framework table's `distributions` (rank 0 is the framework's own)
+# and `distribution_family` (integration packages versioned apart: used only when nothing better is there).
 _FAMILY_RANK = 5
 
 # Evidence strength: the higher wins.
@@ -75,11 +61,20 @@ def framework_of(distribution: str) -> str | None:
     return found[0] if found else None
 
 
+@framework_table.derived
+def _distribution_index(table) -> tuple[dict[str, tuple[str, int]], tuple[tuple[str, str], ...]]:
+    """(exact distribution → (framework, rank), (family prefix, framework) pairs) of the framework table."""
+    exact = {normalize(name): (f.label, rank) for f in table for name, rank in f.distributions}
+    families = tuple((normalize(f.distribution_family), f.label) for f in table if f.distribution_family)
+    return exact, families
+
+
 def _framework_rank(distribution: str) -> tuple[str, int] | None:
     name = normalize(distribution)
-    if name in _DISTRIBUTIONS:
-        return _DISTRIBUTIONS[name]
-    for prefix, fw in _FAMILIES:
+    exact, families = _distribution_index()
+    if name in exact:
+        return exact[name]
+    for prefix, fw in families:
         if name.startswith(prefix):
             return fw, _FAMILY_RANK
     return None

@@ -17,28 +17,11 @@ import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urlparse
 
+from ..domain import frameworks as framework_table  # which imports are which framework: the table's `imports`
+from ..domain.frameworks import OPENAI_AGENTS_SDK  # its `agents` import counts only with the SDK's own names
 from .python_facts import Call, ModuleFacts
-
-# Framework label → import packages. "x_*" matches every top-level package starting with "x_";
-# a dotted entry ("google.adk") matches that module and its submodules.
-FRAMEWORK_PACKAGES = {
-    "LangChain": ("langchain", "langchain_*"),
-    "LangGraph": ("langgraph", "langgraph_*"),
-    "CrewAI": ("crewai", "crewai_*"),
-    "AutoGen": ("autogen", "autogen_*", "pyautogen", "ag2"),
-    "LlamaIndex": ("llama_index",),
-    "Agno": ("agno",),
-    "SmolAgents": ("smolagents",),
-    "PydanticAI": ("pydantic_ai",),
-    "Semantic Kernel": ("semantic_kernel",),
-    "Phidata": ("phi", "phidata"),
-    "Google ADK": ("google.adk",),
-    "OpenAI Agents SDK": ("agents",),  # only with the SDK's own names: see _uses_openai_agents_sdk
-}
-OPENAI_AGENTS_SDK = "OpenAI Agents SDK"
 
 # Names the OpenAI Agents SDK exports; a `from agents import …` counts only when every name is one of
 # these and at least one is not a word a local `agents` package would export as well.
@@ -316,18 +299,33 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
 
 
 # -- frameworks ----------------------------------------------------------------------------------------
-@lru_cache(maxsize=65536)
+@framework_table.derived
+def _import_index(table) -> tuple[tuple[tuple[str, str, bool], ...], dict[str, str | None]]:
+    """Every import entry of the table as (label, package or prefix, is a prefix), in table order; and a memo.
+
+    "x_*" matches every top-level package starting with "x_"; a dotted entry ("google.adk") matches that
+    module and its submodules.
+    """
+    entries = tuple((f.label, p[:-1] if p.endswith("_*") else p, p.endswith("_*")) for f in table for p in f.imports)
+    return entries, {}
+
+
+_MEMO_LIMIT = 65536
+
+
 def framework_of(dotted: str) -> str | None:
     """The framework label of a module or resolved call name ("langchain_aws.ChatBedrock" → "LangChain")."""
+    entries, memo = _import_index()
+    if dotted in memo:
+        return memo[dotted]
     root = dotted.split(".")[0]
-    for fw, packages in FRAMEWORK_PACKAGES.items():
-        for package in packages:
-            if package.endswith("_*"):
-                if root.startswith(package[:-1]):
-                    return fw
-            elif dotted == package or dotted.startswith(package + "."):
-                return fw
-    return None
+    found = next((fw for fw, package, prefix in entries
+                  if (root.startswith(package) if prefix else dotted == package or dotted.startswith(package + "."))),
+                 None)
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[dotted] = found
+    return found
 
 
 def detect_frameworks(modules: list[ModuleFacts]) -> set[str]:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..manifest.build import repo_hash
+from ..domain.identity import repo_hash
 from .ping import validate_ping
 
 
