@@ -40,6 +40,7 @@ def generate(n: int, data: Path) -> None:
     import pyarrow.parquet as pq
 
     from stratum_sandbox.synthetic_pings import generate as synthetic
+    from stratum_assets.domain import chunks
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
     from stratum_assets.warehouse.layout import Layout
 
@@ -47,7 +48,7 @@ def generate(n: int, data: Path) -> None:
     synthetic(layout, n, seed=5, chunk_size=max(10_000, n // 20))
     template_ping = json.loads(TEMPLATE.read_text())
     template = pings_table([ping_row(template_ping, {"scanner": "stratum", "clone_attempts": 1})])
-    for folder in sorted(layout.scans(1).glob("v*-c*")):
+    for folder in sorted(layout.scans(1).glob(chunks.GLOB)):
         stored, quarantine = pq.read_table(folder / "scan_results.parquet"), pq.read_table(folder / "quarantine.parquet")
         filler = template.take(pa.array([0] * len(stored)))
         widened = pa.Table.from_arrays([filler.column(f.name) if stored.column(f.name).null_count == len(stored)

@@ -1,7 +1,7 @@
 """Benchmark: the main job's scan stage, partition runs in parallel against one at a time.
 
 The offline build's manifest (the default universe) is built once; then every partition of it is
-scanned through ``stratum-assets``' own partition runner (each partition a Dagster run in a real
+scanned through ``stratum-assets``' own partition pool (each partition a Dagster run in a real
 instance, workers in their own processes), once with one partition run at a time (the baseline)
 and once with ``--parallel`` runs, alternating, ``--rounds`` times each. Twice: clones served at
 loopback speed (CPU-bound: the 2 cores are the limit) and with a per-clone latency that stands for
@@ -25,12 +25,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import dagster as dg  # noqa: E402
-from dagster_duckdb import DuckDBResource  # noqa: E402
 
+from stratum_assets.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.partition_pool import run_partitions  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
-from stratum_assets.runner import _Plan  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 
@@ -53,7 +52,7 @@ def _measure(latency: float, args) -> dict:
                            clone_latency_seconds=latency) as em:
         data = Path(tmp) / "data"
         resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
-                     "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
+                     "scanner": ScannerResource()}
         plan = _Plan.of(dg.Definitions(assets=ASSETS, resources=resources))
         assert plan.job.execute_in_process(instance=instance, asset_selection=plan.before).success
         keys = plan.partition_keys(instance)
@@ -81,7 +80,7 @@ def _report(rows: list[dict], args) -> str:
              f"--latency {args.latency}` (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).",
              "",
              f"The offline build's {rows[0]['repos']} repositories in {rows[0]['partitions']} partitions, scanned "
-             "through the main job's partition runner: every partition a Dagster run in a real instance, in worker "
+             "through the main job's partition pool: every partition a Dagster run in a real instance, in worker "
              f"processes; median of {args.rounds} alternating rounds. Baseline: one partition run at a time (what "
              "`stratum-assets run` did before).",
              "",

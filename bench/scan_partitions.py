@@ -30,7 +30,7 @@ from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.scanning.clone import clone, git_env  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk  # noqa: E402
-from stratum_assets.scanning.runners import BuiltinScanner  # noqa: E402
+from stratum_assets.scanning.scanner_commands import BuiltinScanner  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402

@@ -143,7 +143,7 @@ def _run(args) -> int:
 
     from .definitions import defs
     from .pools import ensure_pool_limits
-    from .runner import backfill_unfinished, build_everything
+    from .build_driver import backfill_unfinished, build_everything
 
     from .manifest.store import NoManifestError
     from .warehouse.build_lock import BuildLocked, build_lock
@@ -160,7 +160,7 @@ def _run(args) -> int:
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
-            print(f"  {'PASS' if passed else 'FAIL'}  {name}  {detail}")
+            print(f"  {'PASS' if passed else 'WARN' if name in report.warnings else 'FAIL'}  {name}  {detail}")
     for stage in report.failed_stages:
         print(f"\nA stage failed ({stage}); its run is in the Dagster UI with the error.")
     if report.failed_partitions:

@@ -5,7 +5,6 @@ Assets are thin wiring over the plain modules (``github``, ``discovery``,
 """
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from .assets.audit import audit_report, label_audit_sample, train_test_split
 from .assets.automation import keep_audit_fresh, reap_dead_runs
@@ -24,8 +23,7 @@ defs = dg.Definitions(
     sensors=[keep_audit_fresh, reap_dead_runs],
     resources={
         "github": github_from_environment(),
-        "data": DataResource(),
-        "duckdb": DuckDBResource(database="data/stratum.duckdb"),
+        "data": DataResource(),  # the data directory, its DuckDB warehouse (data/stratum.duckdb) and the profile
         "scanner": ScannerResource(),
     },
 )

@@ -42,9 +42,10 @@ def pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
 
 
 def _dagster_cli(instance: dg.DagsterInstance, *args: str) -> str:
-    """Dagster's own CLI on this instance (its home; relative storage paths resolve from here, as for us)."""
+    """Dagster's own CLI on this instance: the same $DAGSTER_HOME and working directory (dagster.yaml's
+    relative storage paths resolve from it), or the instance's own folder when no home is set."""
     dagster = Path(sys.executable).with_name("dagster")
-    env = {**os.environ, "DAGSTER_HOME": instance.root_directory}
+    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(Path(instance.root_directory).resolve())}
     done = subprocess.run([str(dagster), *args], env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"`dagster {' '.join(args)}` failed: {done.stderr.strip()[-500:]}")

@@ -1,4 +1,4 @@
-"""Dagster resources: where GitHub is, and where the data lives.
+"""Dagster resources: where GitHub is, where the data lives (and the profile it is built to), which scanner runs.
 
 ``GitHubResource`` talks to api.github.com when a token is in the environment,
 and otherwise starts the embedded offline GitHub on loopback for the duration
@@ -9,18 +9,29 @@ real GitHub, and faults can be switched on from outside. The token is given as
 ``dg.EnvVar("GITHUB_TOKEN")`` (:func:`github_from_environment`, what the code location
 uses): the UI, the run config and the metadata show the variable's name, never its value,
 and Dagster reads the value when a run starts.
+
+``DataResource`` is the data directory: every path in it (:class:`Layout`), the DuckDB
+warehouse over it (:meth:`DataResource.warehouse` hands out a connection whose views show the
+active manifest version) and the profile the dataset is built to (``sample`` or ``full``), so
+the stages that only read the data need neither GitHub nor a database resource of their own.
+``ScannerResource`` says which scanner command runs on each checkout.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from .github.client import GitHubClient
 from .github.governor import RateGovernor
+from .manifest.store import ManifestStore
 from .scanning.clone import GitAuth
 from .warehouse.layout import Layout
+from .warehouse.schema import Warehouse, refresh
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
@@ -51,7 +62,7 @@ class GitHubResource(dg.ConfigurableResource):
     def is_sandbox(self) -> bool:
         if self.sandbox is not None:
             return self.sandbox
-        if os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes"):
+        if sandbox_forced():
             return True
         return not self._token()
 
@@ -120,9 +131,18 @@ class GitHubResource(dg.ConfigurableResource):
             return f"{self.base_url}/git/{full_name}.git"
         return f"{self.web_url}/{full_name}.git"
 
-    def default_profile(self) -> str:
-        """Targets and gates for the sample universe offline, the full scan on real GitHub."""
-        return os.environ.get("STRATUM_PROFILE") or ("sample" if self.is_sandbox else "full")
+
+def sandbox_forced() -> bool:
+    """``STRATUM_SANDBOX=1`` (``stratum-assets run --sandbox``): the offline GitHub even with a token."""
+    return os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes")
+
+
+def default_profile() -> str:
+    """The profile when none is configured: ``$STRATUM_PROFILE``, else the one that suits the code
+    location's GitHub (:func:`github_from_environment`): ``sample`` targets and gates for the offline
+    universe (no ``GITHUB_TOKEN``, or ``STRATUM_SANDBOX=1``), ``full`` for the scan of real GitHub."""
+    offline = sandbox_forced() or not os.environ.get(TOKEN_ENV_VAR)
+    return os.environ.get("STRATUM_PROFILE") or ("sample" if offline else "full")
 
 
 def github_from_environment(**config) -> GitHubResource:
@@ -134,13 +154,41 @@ def github_from_environment(**config) -> GitHubResource:
 
 
 class DataResource(dg.ConfigurableResource):
-    """The data directory: Parquet files, checkpoints, exports, reports, the DuckDB file."""
+    """The data directory: its paths, the DuckDB warehouse over it, and the profile the dataset is built to."""
 
     root: str = "data"
+    profile: str | None = None  # full | sample; default: $STRATUM_PROFILE, else sample offline, full with a token
 
     @property
     def layout(self) -> Layout:
         return Layout(Path(self.root))
+
+    @property
+    def manifest_store(self) -> ManifestStore:
+        """The frozen manifest versions under the data directory."""
+        return ManifestStore.of(self.layout)
+
+    def resolved_profile(self) -> str:
+        """The profile in force (an asset's ``profile`` config, where it has one, wins over it)."""
+        return self.profile or default_profile()
+
+    @contextmanager
+    def warehouse(self) -> Iterator[Warehouse]:
+        """A connection to the DuckDB file (``data/stratum.duckdb``) whose views show the active manifest version.
+
+        Raises :class:`~stratum_assets.manifest.store.NoManifestError`, saying how to make one, when
+        the data directory has no manifest yet. The connection is closed when the block ends.
+        """
+        layout = self.layout
+        version = self.manifest_store.require_active()
+        with DuckDBResource(database=str(layout.duckdb)).get_connection() as conn:  # retries while locked
+            refresh(conn, layout, version)
+            yield Warehouse(conn, layout, version)
+
+    def refresh_views(self) -> int:
+        """Point the warehouse's views at the active manifest version (one was just frozen); returns it."""
+        with self.warehouse() as warehouse:
+            return warehouse.version
 
 
 class ScannerResource(dg.ConfigurableResource):
@@ -151,8 +199,9 @@ class ScannerResource(dg.ConfigurableResource):
     timeout_s: float = 300.0
     memory_limit_mb: int = 1024  # address-space cap of each scanner process (0: none)
 
-    def runner(self):
-        from .scanning.runners import BuiltinScanner, ExternalScanner
+    def command(self):
+        """The :class:`~stratum_assets.scanning.scanner_commands.ScannerCommand` of ``kind``."""
+        from .scanning.scanner_commands import BuiltinScanner, ExternalScanner
 
         if self.kind == "builtin":
             return BuiltinScanner(self.memory_limit_mb)

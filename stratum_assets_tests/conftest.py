@@ -72,6 +72,7 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     build = subprocess.run([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=env, capture_output=True, text=True,
                            timeout=900)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    (home / "run.out").write_text(build.stdout)  # what the terminal showed: gates, partitions
     return env
 
 

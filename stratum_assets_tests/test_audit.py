@@ -153,6 +153,18 @@ def _materialize(assets, resources, config=None):
     return result
 
 
+def test_a_missed_gate_is_an_error_on_the_full_scan_and_a_warning_on_the_sample(audit_workspace):
+    _, resources = audit_workspace
+    severities = {}
+    for profile in ("full", "sample"):
+        config = {"ops": {"audit_report": {"config": {"profile": profile, "thresholds": {"g1_min_usable": 10**7}}}}}
+        checks = {e.check_name: e for e in _materialize([audit_report], resources, config)
+                  .get_asset_check_evaluations()}
+        assert checks["G1"].passed is False
+        severities[profile] = {c.severity for c in checks.values()}
+    assert severities == {"full": {dg.AssetCheckSeverity.ERROR}, "sample": {dg.AssetCheckSeverity.WARN}}
+
+
 def test_audit_report_asset_writes_the_report_and_evaluates_the_eight_gates(audit_workspace):
     data, resources = audit_workspace
     result = _materialize([audit_report], resources, {"ops": {"audit_report": {"config": {"profile": "full"}}}})
@@ -271,7 +283,9 @@ def test_label_audit_samples_twenty_per_quintile_and_checks_agreement(audit_work
     data, resources = audit_workspace
     result = _materialize([label_audit_sample], resources)
     (check,) = result.get_asset_check_evaluations()
-    assert check.passed and check.metadata["evaluated"].value is False
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN), "awaiting review warns"
+    assert check.metadata["evaluated"].value is False
+    assert check.metadata["status"].value == "awaiting review: no reviewed.csv"
     rows = list(csv.DictReader(open(data / "label_audit" / "sample.csv")))
     assert len(rows) == 100 and sorted({r["quintile"] for r in rows}) == ["1", "2", "3", "4", "5"]
     assert all(sum(r["quintile"] == q for r in rows) == 20 for q in "12345")
@@ -286,7 +300,7 @@ def test_label_audit_samples_twenty_per_quintile_and_checks_agreement(audit_work
 
     review(agree_every=10)  # 90% agreement
     (good,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
-    assert good.passed and good.metadata["agreement"].value == 0.9
+    assert good.passed and good.metadata["agreement"].value == 0.9 and good.severity == dg.AssetCheckSeverity.ERROR
     review(agree_every=4)  # 75% agreement
     (bad,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
     assert not bad.passed and bad.metadata["agreement"].value == 0.75

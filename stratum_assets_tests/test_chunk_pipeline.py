@@ -3,8 +3,8 @@
 Repositories are real ``git`` repositories created in a temporary folder and cloned through the real
 :func:`~stratum_assets.scanning.clone.clone` over ``file://``; rate limits and missing repositories come from the
 loopback GitHub. The scanner — the pipeline's collaborator — is a scripted stand-in that implements the
-:class:`~stratum_assets.scanning.runners.ScannerCommand` interface, answers with real reference pings and records
-what the pipeline handed it.
+:class:`~stratum_assets.scanning.scanner_commands.ScannerCommand` interface, answers with real reference pings and
+records what the pipeline handed it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from stratum_assets.manifest.build import repo_hash
 from stratum_sandbox.limits import Fault
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                               stored_rows)
-from stratum_assets.scanning.runners import ScannerCommand, ScanOutcome
+from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
 
 from .conftest import fixture_json
 

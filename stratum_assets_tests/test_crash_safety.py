@@ -51,6 +51,9 @@ def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path):
     clean = tmp_path / "clean"
     clean.mkdir()
     env = build_project_home(clean, "--parallel", "1")
+    printed = (clean / "run.out").read_text()
+    assert "1 at a time" in printed and "  PASS  zero_silent_drops" in printed
+    assert "  WARN  label_agreement  status=awaiting review" in printed, "awaiting review warns, it is no error"
 
     crashed = tmp_path / "crashed"
     crashed.mkdir()

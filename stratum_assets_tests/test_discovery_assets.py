@@ -95,11 +95,11 @@ def test_sandbox_is_chosen_without_a_token(monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
     offline = github_from_environment()
-    assert offline.token is None and offline.is_sandbox and offline.default_profile() == "sample"
+    assert offline.token is None and offline.is_sandbox and DataResource().resolved_profile() == "sample"
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_SecretValue0001")
     real = github_from_environment()
     assert isinstance(real.token, dg.EnvVar) and real.token.env_var_name == "GITHUB_TOKEN"
-    assert not real.is_sandbox and real.default_profile() == "full"
+    assert not real.is_sandbox and DataResource().resolved_profile() == "full"
     assert real.clone_url("a/b") == "https://github.com/a/b.git"
     assert real.git_auth().token == "ghp_SecretValue0001", "the value is read from the environment"
     assert "ghp_SecretValue0001" not in json.dumps(real.model_dump()), "config never holds the token"

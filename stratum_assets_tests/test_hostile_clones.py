@@ -30,7 +30,7 @@ from stratum_sandbox.server import read_request_body
 from stratum_assets.scanning import clone as clone_module
 from stratum_assets.scanning.clone import classify, clone, git_env
 from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
-from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner
+from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
 
 from .conftest import FakeTime
 

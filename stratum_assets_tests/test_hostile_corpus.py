@@ -18,7 +18,7 @@ import pytest
 
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
-from stratum_assets.scanning.runners import BuiltinScanner
+from stratum_assets.scanning.scanner_commands import BuiltinScanner
 
 MEMORY_MB = 150  # the worker alone needs ~60 MB; the 990 KB file below needs ~210 MB to parse
 SETTINGS = ScanSettings(clone_timeout=60, scan_timeout=30, clone_attempts=1, backoff=0.0,
@@ -201,7 +201,7 @@ def test_a_worker_that_cannot_live_under_its_cap_is_a_classified_crash(tmp_path)
 def test_the_external_scanner_runs_under_the_memory_cap(tmp_path):
     import sys
 
-    from stratum_assets.scanning.runners import ExternalScanner
+    from stratum_assets.scanning.scanner_commands import ExternalScanner
 
     script = tmp_path / "stratum"
     script.write_text(f"#!{sys.executable}\nimport json, resource, sys\n"

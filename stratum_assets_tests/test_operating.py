@@ -20,9 +20,9 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.build_driver import backfill_unfinished, build_everything
 from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
-from stratum_assets.runner import backfill_unfinished, build_everything
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.warehouse.layout import Layout

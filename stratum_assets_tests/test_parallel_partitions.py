@@ -14,9 +14,9 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from stratum_assets.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
-from stratum_assets.runner import build_everything
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 

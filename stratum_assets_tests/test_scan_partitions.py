@@ -18,17 +18,18 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.build_driver import build_everything
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
-from stratum_assets.runner import build_everything
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                              stored_rows)
-from stratum_assets.scanning.runners import BuiltinScanner, ExternalScanner, extract_json_object
-from stratum_assets.scanning.storage import pings_table, quarantine_table, recover_partition, replace_partition
+from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
+from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
+from stratum_assets.warehouse.files import recover_directory
 
 from .conftest import fixture_path
 from .test_companions import assert_source_metadata
@@ -214,7 +215,7 @@ def test_replacing_a_partition_is_atomic_and_recoverable(tmp_path, monkeypatch):
     assert json.loads((folder / "stats.json").read_text()) == {"run": 1}, "a failed run leaves the previous state"
     assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "no half-written directory left behind"
     folder.rename(folder.parent / ".v1-c0000.old")  # as if killed between the two renames of a swap
-    recover_partition(folder)
+    recover_directory(folder)
     assert json.loads((folder / "stats.json").read_text()) == {"run": 1}
 
 

@@ -11,11 +11,11 @@ checkout needs; :mod:`stratum_sandbox.server` serves them with
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
+
+from stratum_assets.warehouse.files import new_directory
 
 from .codegen import render_files
 from .universe import Repo
@@ -63,23 +63,16 @@ class GitStore:
             return self._locks.setdefault(key, threading.Lock())
 
     def _build(self, repo: Repo, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{repo.name}-", dir=target.parent))
-        try:
-            _run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(staging)])
-            for key, value in _SERVE_CONFIG.items():
-                _run(["git", "-C", str(staging), "config", key, value])
-            _run(["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
-                 stdin=_fast_import_stream(repo))
-            try:
-                staging.rename(target)  # atomic: a concurrent reader sees all or nothing
-            except OSError:
-                if not (target / "HEAD").exists():
-                    raise
-                shutil.rmtree(staging, ignore_errors=True)  # another process built it first
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        try:  # built beside, renamed in: a concurrent reader sees all or nothing (a cache: no fsync)
+            with new_directory(target, durable=False) as staging:
+                _run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(staging)])
+                for key, value in _SERVE_CONFIG.items():
+                    _run(["git", "-C", str(staging), "config", key, value])
+                _run(["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
+                     stdin=_fast_import_stream(repo))
+        except OSError:
+            if not (target / "HEAD").exists():
+                raise  # else another process built it first, and ours is gone
 
 
 def _fast_import_stream(repo: Repo) -> bytes:

@@ -1,27 +1,26 @@
-"""``audit_report`` with gates G1–G8, ``train_test_split`` and ``label_audit_sample``."""
+"""``audit_report`` with gates G1–G8, ``train_test_split`` and ``label_audit_sample``.
+
+All three read the warehouse through the ``data`` resource (a connection whose views show the
+active manifest version) and need no GitHub: the profile is the data resource's.
+"""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from ..audit import label_audit
-from ..audit.gates import GateThresholds
+from ..audit.gates import GateThresholds, check_descriptions
 from ..audit.report import compute, render
 from ..audit.split import LABEL_COLUMNS, split_and_export
 from ..discovery.strata import strata
-from ..manifest.store import ManifestStore
-from ..resources import DataResource, GitHubResource
-from ..warehouse import schema
+from ..resources import DataResource
 from ..warehouse.files import write_text_atomic
+from ..warehouse.schema import Warehouse
 from .automation import AFTER_THE_SCANS
 
-GATES = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8")
-FRAMEWORK_STRATA = {"LangChain": ("langchain_active", "langchain_mature"), "CrewAI": ("crewai",),
-                    "LangGraph": ("langgraph",), "AutoGen": ("autogen",), "LlamaIndex": ("llamaindex",),
-                    "Agno": ("agno_smolagents_other",)}
+GATE_DESCRIPTIONS = check_descriptions()  # from the gate table (domain/gates.py): G1..G8, full profile
 
 
 class AuditConfig(dg.Config):
-    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
     thresholds: dict[str, float] = {}  # e.g. {"g1_min_usable": 30000}: overrides of the profile
 
 
@@ -30,27 +29,19 @@ class AuditConfig(dg.Config):
     group_name="audit",
     deps=["pipeline_run_log"],
     kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec(g, asset="audit_report", description=d) for g, d in zip(GATES, (
-        *(f"{d} (full profile; the sample profile scales the counts to the manifest size)" for d in (
-            "success + partial >= 40,000", "each of LangChain, CrewAI, LangGraph, AutoGen, LlamaIndex >= 1,000 repos",
-            ">= 2,000 repos with deployment_score >= 3", ">= 15 rules fire in >= 100 repos")),
-        "<= 5% of repos share a topology_signature_hash with 10+ others", "empty <= 20%", "failed <= 10%",
-        "median files_scanned/files_total >= 0.80"))],
+    check_specs=[dg.AssetCheckSpec(g, asset="audit_report", description=d) for g, d in GATE_DESCRIPTIONS.items()],
     description="Dataset audit in DuckDB SQL: volume, frameworks, scores, findings, maturity, duplicates, coverage, "
                 "strata, gates, recommendations. Written to data/dataset_audit_report.md.",
 )
-def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, github: GitHubResource,
-                 data: DataResource, duckdb: DuckDBResource):
+def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: DataResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).require_active()
-    profile = config.profile or github.default_profile()
+    profile = config.profile or data.resolved_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
-    with duckdb.get_connection() as conn:
-        schema.refresh(conn, layout, version)
+    with data.warehouse() as warehouse:
+        conn, version = warehouse.conn, warehouse.version
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
-        framework_targets = {fw: sum(targets.get(s, 0) for s in names) for fw, names in FRAMEWORK_STRATA.items()}
-        results = compute(conn, targets, thresholds, framework_targets)
+        results = compute(conn, targets, thresholds)  # framework targets: the framework table's strata
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
     gates = results["gates"]
@@ -63,23 +54,29 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, github:
         "usable": results["volume"]["usable"], "manifest_version": version, "profile": profile,
         "gates_passed": sum(g.passed for g in gates), "gates_failed": [g.name for g in gates if not g.passed],
     })
+    severity = gate_severity(profile)
     for g in gates:
-        yield dg.AssetCheckResult(check_name=g.name, passed=g.passed, metadata={
+        yield dg.AssetCheckResult(check_name=g.name, passed=g.passed, severity=severity, metadata={
             "measured": g.measured if isinstance(g.measured, (int, float)) else str(g.measured),
             "threshold": g.threshold, "what": g.title, "profile": profile})
 
 
-def refuse_to_freeze_while_pending(conn, layout, version: int, what: str) -> None:
+def gate_severity(profile: str) -> dg.AssetCheckSeverity:
+    """A gate missed on the full scan is an error; on the sample universe (scaled thresholds, a rehearsal of
+    the dataset, not the dataset) it is a warning."""
+    return dg.AssetCheckSeverity.ERROR if profile == "full" else dg.AssetCheckSeverity.WARN
+
+
+def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str) -> None:
     """A frozen artefact (the split, the label-audit sample) is built on a complete dataset or not at all.
 
     Freezing with repositories pending would assign them later, by another rule of arrival, and a
     re-run after a crash would differ from a clean build.
     """
-    schema.refresh(conn, layout, version)
-    pending = conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0]
+    pending = warehouse.conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0]
     if pending:
-        raise dg.Failure(f"{pending} repositories of manifest v{version} are still pending: {what} is frozen only "
-                         "once every repository is stored or quarantined; finish the scan "
+        raise dg.Failure(f"{pending} repositories of manifest v{warehouse.version} are still pending: {what} is "
+                         "frozen only once every repository is stored or quarantined; finish the scan "
                          "(`stratum-assets backfill`) first", metadata={"pending": pending})
 
 
@@ -99,13 +96,11 @@ class SplitConfig(dg.Config):
                 "repo_hash and a seed; exported as train/test Parquet and JSONL with features, labels and metadata "
                 "kept apart.",
 )
-def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource,
-                     duckdb: DuckDBResource):
-    layout = data.layout
-    version = ManifestStore(layout.manifests).require_active()
-    with duckdb.get_connection() as conn:
-        refuse_to_freeze_while_pending(conn, layout, version, "the train/test split")
-        out = split_and_export(conn, layout, version, seed=config.seed, min_test=config.min_test_per_stratum)
+def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource):
+    with data.warehouse() as warehouse:
+        refuse_to_freeze_while_pending(warehouse, "the train/test split")
+        out = split_and_export(warehouse.conn, warehouse.layout, warehouse.version, seed=config.seed,
+                               min_test=config.min_test_per_stratum)
     yield dg.MaterializeResult(metadata={
         "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
         "merged_strata": dg.MetadataValue.json(out["merged"]),
@@ -129,17 +124,17 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
     description="100 repositories, 20 per risk_score quintile, exported as data/label_audit/sample.csv for human "
                 "review; put the filled copy at data/label_audit/reviewed.csv.",
 )
-def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
+def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource):
     layout = data.layout
-    version = ManifestStore(layout.manifests).require_active()
-    with duckdb.get_connection() as conn:
-        refuse_to_freeze_while_pending(conn, layout, version, "the label-audit sample")
-        rows = label_audit.sample(conn)
-    path = write_text_atomic(label_audit.to_csv(rows), layout.label_audit / "sample.csv")
+    with data.warehouse() as warehouse:
+        refuse_to_freeze_while_pending(warehouse, "the label-audit sample")
+        rows = label_audit.sample(warehouse.conn)
+    path = write_text_atomic(label_audit.to_csv(rows), layout.label_audit_sample)
     yield dg.MaterializeResult(metadata={"rows": len(rows), "path": dg.MetadataValue.path(str(path))})
-    reviewed = layout.label_audit / "reviewed.csv"
+    reviewed = layout.label_audit_reviewed
     if not reviewed.exists():
-        yield dg.AssetCheckResult(check_name="label_agreement", passed=True,
+        yield dg.AssetCheckResult(check_name="label_agreement", passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                  description="awaiting review: nobody has checked the sample's labels yet",
                                   metadata={"evaluated": False, "status": f"awaiting review: no {reviewed.name}"})
         return
     rate, n, problems = label_audit.agreement(reviewed)

@@ -13,7 +13,7 @@ from ..warehouse.files import write_parquet_atomic
 class DiscoveryConfig(dg.Config):
     """Per-run overrides of strata.yaml (the launchpad shows these)."""
 
-    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
     target: int | None = None
     queries: list[str] | None = None
     pushed_after: str | None = None
@@ -30,7 +30,7 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: DiscoveryConfig, github: GitHubResource,
                data: DataResource) -> dg.MaterializeResult:
-        stratum = strata(config.profile or github.default_profile())[name]
+        stratum = strata(config.profile or data.resolved_profile())[name]
         overrides = {k: v for k, v in {"target": config.target, "queries": config.queries,
                                        "pushed_after": config.pushed_after}.items() if v is not None}
         if overrides:

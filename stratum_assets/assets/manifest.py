@@ -1,17 +1,18 @@
-"""``repo_manifest``: the frozen, versioned list of repositories to scan, and its chunk partitions."""
+"""``repo_manifest``: the frozen, versioned list of repositories to scan, and its chunk partitions.
+
+It reads the candidates and writes the manifest through the ``data`` resource (paths, profile,
+the warehouse whose views it refreshes); it needs no GitHub.
+"""
 
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster_duckdb import DuckDBResource
 
 from ..discovery.strata import strata
 from ..manifest.build import build_manifest, fingerprint
 from ..manifest.export import export_jsonl_from_parquet
-from ..manifest.store import ManifestStore
-from ..resources import DataResource, GitHubResource
-from ..warehouse import schema
+from ..resources import DataResource
 from ..warehouse.companions import clear_scan_companions
 from .discovery import STRATUM_NAMES, candidate_assets
 
@@ -23,7 +24,7 @@ class ManifestConfig(dg.Config):
 
     new_version: bool = False
     chunk_size: int | None = None  # default: 250 repositories for the full scan, 40 for the sample universe
-    profile: str | None = None  # full | sample; default: sample offline, full on real GitHub
+    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
 
 
 @dg.asset(
@@ -33,16 +34,16 @@ class ManifestConfig(dg.Config):
     description="Union of the candidates, deduplicated by full_name (all matched strata kept, one primary "
                 "selection_stratum), fork index, repo_hash identity, chunk ids. Frozen per version.",
 )
-def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, github: GitHubResource,
-                  data: DataResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
+                  data: DataResource) -> dg.MaterializeResult:
     layout = data.layout
-    profile = config.profile or github.default_profile()
+    profile = config.profile or data.resolved_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
     candidates = {name: pq.read_table(layout.candidates(name)).to_pylist() for name in STRATUM_NAMES}
     chunk_size = config.chunk_size or (40 if profile == "sample" else 250)
     settings = {"targets": targets, "chunk_size": chunk_size, "profile": profile}
     print_ = fingerprint(candidates, settings)
-    store = ManifestStore(layout.manifests)
+    store = data.manifest_store
     active = store.active()
     if active is not None and store.meta(active)["fingerprint"] == print_:
         status = f"unchanged: candidates and settings are those of v{active}; nothing written"
@@ -61,8 +62,7 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, git
     export_jsonl_from_parquet(store.path(active), layout.manifest_jsonl)  # always the active version's, current format
     meta = store.meta(active)
     chunks = _register_chunks(context.instance, store.read(active).column("chunk_id").to_pylist())
-    with duckdb.get_connection() as conn:
-        schema.refresh(conn, layout, active)
+    data.refresh_views()  # the warehouse shows the active version
     context.log.info(status)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(f"v{active}"),

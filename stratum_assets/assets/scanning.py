@@ -1,19 +1,22 @@
-"""``scan_results`` + ``quarantine`` per manifest chunk, and ``pipeline_run_log`` over all of them."""
+"""``scan_results`` + ``quarantine`` per manifest chunk, and ``pipeline_run_log`` over all of them.
+
+The partitions never open the warehouse (each swaps in its own directory, ``scanning/storage.py``);
+``pipeline_run_log`` reads them through the ``data`` resource's warehouse connection.
+"""
 
 from datetime import datetime, timezone
 
 import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from dagster_duckdb import DuckDBResource
 
 from ..dead_runs import claim_run
-from ..manifest.store import ManifestStore
+from ..domain.chunks import version_of
 from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
 from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
 from ..scanning.storage import pings_table, quarantine_table, replace_partition
-from ..warehouse import companions, runlog, schema
+from ..warehouse import companions, runlog
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
@@ -32,10 +35,6 @@ class ScanConfig(dg.Config):
     max_file_mb: int = 20
 
 
-def chunk_version(chunk: str) -> int:
-    return int(chunk.split("-", 1)[0][1:])
-
-
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("scan_results", deps=[repo_manifest], partitions_def=chunk_partitions, group_name="scanning",
@@ -52,9 +51,9 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
                    scanner: ScannerResource, data: DataResource):
     claim_run(context.instance, context.run)  # so a dead run of this partition is found, whoever launched it
     chunk = context.partition_key
-    version = chunk_version(chunk)
+    version = version_of(chunk)
     layout = data.layout
-    manifest = ManifestStore(layout.manifests).read(version)
+    manifest = data.manifest_store.read(version)
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
     backoff = github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s
     per_minute = github.clone_rate_cap() if config.clones_per_minute is None else config.clones_per_minute
@@ -69,7 +68,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
 
     work = layout.work / f"{chunk}.{context.run_id}"  # this run's own: another run of the chunk never shares it
-    result = scan_chunk(rows, github.clone_url, scanner.runner(), settings, work, progress)
+    result = scan_chunk(rows, github.clone_url, scanner.command(), settings, work, progress)
     stats = result.stats()
     if result.all_transient_failures:
         raise dg.Failure(f"{chunk}: all {len(rows)} repositories hit GitHub's rate limit; nothing was written, "
@@ -77,8 +76,8 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     folder = replace_partition(layout.scan_partition(version, chunk), pings_table(stored_rows(result)),
                                quarantine_table(quarantine_rows(result)),
                                {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()})
-    stored = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
-    quarantined = pq.read_table(folder / "quarantine.parquet", columns=["repo_hash"]).column(0).to_pylist()
+    stored = pq.read_table(layout.scan_results(version, chunk), columns=["repo_hash"]).column(0).to_pylist()
+    quarantined = pq.read_table(layout.quarantine(version, chunk), columns=["repo_hash"]).column(0).to_pylist()
     expected = sorted(r["repo_hash"] for r in rows)
     yield dg.MaterializeResult(asset_key="scan_results", metadata={
         "stored": len(stored), "manifest_rows": len(rows),
@@ -113,13 +112,12 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
                 "failure reasons, frameworks, rate-limit hits, durations) and, once nothing is pending, the "
                 "scan_results.jsonl and quarantine.jsonl exports.",
 )
-def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource, duckdb: DuckDBResource):
+def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
     started = datetime.now(timezone.utc)
     layout = data.layout
-    version = ManifestStore(layout.manifests).require_active()
-    with duckdb.get_connection() as conn:
-        schema.refresh(conn, layout, version)
-        log = runlog.summarize(conn, layout, version)
+    with data.warehouse() as warehouse:
+        version = warehouse.version
+        log = runlog.summarize(warehouse.conn, layout, version)
     exports = companions.refresh_scan_companions(layout, version, log)  # the JSONL of a finished version
     stats = runlog.stats_by_chunk(layout, version)
     document, warning = runlog.append_execution(layout.pipeline_run_log, lambda history: runlog.execution_record(

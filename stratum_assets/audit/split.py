@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from ..warehouse import schema
+from ..warehouse.files import replacing
+from ..warehouse.layout import Layout
 from .sections import USABLE
 
 TEST_SHARE = 0.2
@@ -96,7 +96,7 @@ def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: in
 
 def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40) -> dict:
     """Keep every stored assignment, assign the repositories without one, store them all (atomically)."""
-    store = layout.split / "assignments.parquet"
+    store = layout.split_assignments
     schema.refresh(conn, layout, version)
     if store.exists():
         conn.execute(f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
@@ -106,11 +106,9 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
                             deployment_signals.deployment_score AS deployment_score
                      FROM scan_dataset WHERE {USABLE}""")
     assign_sql(conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store.parent / ".assignments.parquet.tmp"
-    conn.execute(f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
-                 f"TO '{tmp}' (FORMAT PARQUET)")
-    os.replace(tmp, store)
+    with replacing(store, mode=0o644) as tmp:
+        conn.execute(f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
+                     f"TO '{tmp}' (FORMAT PARQUET)")
     merged = dict(conn.execute("""SELECT DISTINCT fine, stratum FROM split_assignments
                                   WHERE origin = 'new' AND fine <> stratum ORDER BY 1""").fetchall())
     kept, new = conn.execute("SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') "
@@ -128,12 +126,13 @@ def export_splits(conn, layout, version: int) -> dict:
     """Write train/test (Parquet + JSONL) from the stored assignments, then verify no repository is in both."""
     schema.refresh(conn, layout, version)  # the manifest view joins the stored split
     columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
-    exports = {name: _export(conn, layout.split, name, columns) for name in ("train", "test")}
+    exports = {name: _export(conn, layout, name, columns) for name in ("train", "test")}
+    train, test = layout.split_export("train", ".parquet"), layout.split_export("test", ".parquet")
     in_both = conn.execute(f"""SELECT count(*) FROM (
-        SELECT repo_hash FROM read_parquet('{layout.split / "train.parquet"}')
-        INTERSECT SELECT repo_hash FROM read_parquet('{layout.split / "test.parquet"}'))""").fetchone()[0]
+        SELECT repo_hash FROM read_parquet('{train}')
+        INTERSECT SELECT repo_hash FROM read_parquet('{test}'))""").fetchone()[0]
     return {"exports": exports, "in_both": in_both,
-            "feature_fields": [f.name for f in pq.read_schema(layout.split / "train.parquet").field("features").type]}
+            "feature_fields": [f.name for f in pq.read_schema(train).field("features").type]}
 
 
 def _export_query(columns: set[str], name: str) -> str:
@@ -147,19 +146,18 @@ def _export_query(columns: set[str], name: str) -> str:
                FROM scan_dataset WHERE {USABLE} AND split = '{name}' ORDER BY repo_hash"""
 
 
-def _export(conn, folder: Path, name: str, columns: set[str]) -> str:
-    """train or test as Parquet, then JSONL from that Parquet (one join, not two), each renamed into place."""
-    parquet, jsonl = folder / f"{name}.parquet", folder / f"{name}.jsonl"
-    tmp_parquet, tmp_jsonl = folder / f".{name}.parquet.tmp", folder / f".{name}.jsonl.tmp"
-    conn.execute(f"COPY ({_export_query(columns, name)}) TO '{tmp_parquet}' (FORMAT PARQUET)")
-    # One thread: DuckDB's parallel, order-preserving JSON writer buffers whole row groups of these wide rows
-    # per thread (out of memory under a 700 MB limit at a million repositories); one thread is as fast here.
-    threads = conn.execute("SELECT current_setting('threads')").fetchone()[0]
-    conn.execute("SET threads = 1")
-    try:
-        conn.execute(f"COPY (SELECT * FROM read_parquet('{tmp_parquet}')) TO '{tmp_jsonl}' (FORMAT JSON)")
-    finally:
-        conn.execute(f"SET threads = {int(threads)}")
-    os.replace(tmp_parquet, parquet)
-    os.replace(tmp_jsonl, jsonl)
+def _export(conn, layout: Layout, name: str, columns: set[str]) -> str:
+    """train or test as Parquet, then JSONL from that Parquet (one join, not two), each renamed into place
+    (the Parquet first)."""
+    parquet, jsonl = layout.split_export(name, ".parquet"), layout.split_export(name, ".jsonl")
+    with replacing(jsonl, mode=0o644) as tmp_jsonl, replacing(parquet, mode=0o644) as tmp_parquet:
+        conn.execute(f"COPY ({_export_query(columns, name)}) TO '{tmp_parquet}' (FORMAT PARQUET)")
+        # One thread: DuckDB's parallel, order-preserving JSON writer buffers whole row groups of these wide rows
+        # per thread (out of memory under a 700 MB limit at a million repositories); one thread is as fast here.
+        threads = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+        conn.execute("SET threads = 1")
+        try:
+            conn.execute(f"COPY (SELECT * FROM read_parquet('{tmp_parquet}')) TO '{tmp_jsonl}' (FORMAT JSON)")
+        finally:
+            conn.execute(f"SET threads = {int(threads)}")
     return str(parquet)

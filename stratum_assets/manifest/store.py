@@ -1,21 +1,22 @@
 """Frozen manifest versions on disk: ``manifest/v<N>/{manifest.parquet, meta.json}``.
 
-A version is written once into a staging directory, made read-only and moved
-into place with one rename; after that nothing in this module opens it for
-writing, and :meth:`ManifestStore.freeze` refuses to touch an existing version.
+This module owns the freezing rule. A version is written once into a staging directory, made
+read-only and moved into place with one rename (:func:`~stratum_assets.warehouse.files.new_directory`);
+after that nothing in this module opens it for writing, and :meth:`ManifestStore.freeze` refuses
+to touch an existing version. Where the files are is the layout's (:class:`ManifestFiles`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ..warehouse.files import new_directory
+from ..warehouse.layout import Layout, ManifestFiles
 
 
 class ManifestFrozenError(RuntimeError):
@@ -27,14 +28,17 @@ class NoManifestError(RuntimeError):
 
 
 class ManifestStore:
+    """The versions under ``root``, the data directory's manifest folder (:attr:`Layout.manifests`)."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @classmethod
+    def of(cls, layout: Layout) -> ManifestStore:
+        return cls(layout.manifests)
+
     def versions(self) -> list[int]:
-        if not self.root.exists():
-            return []
-        return sorted(int(p.name[1:]) for p in self.root.iterdir()
-                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+        return ManifestFiles.versions_in(self.root)
 
     def active(self) -> int | None:
         versions = self.versions()
@@ -48,30 +52,26 @@ class ManifestStore:
                                   "(or materialize the candidates_* assets and repo_manifest)")
         return version
 
+    def files(self, version: int) -> ManifestFiles:
+        return ManifestFiles.of(self.root, version)
+
     def path(self, version: int) -> Path:
-        return self.root / f"v{version}" / "manifest.parquet"
+        return self.files(version).table
 
     def meta(self, version: int) -> dict:
-        return json.loads((self.root / f"v{version}" / "meta.json").read_text())
+        return json.loads(self.files(version).meta.read_text())
 
     def read(self, version: int) -> pa.Table:
         return pq.read_table(self.path(version))
 
     def freeze(self, version: int, table: pa.Table, meta: dict) -> Path:
-        target = self.root / f"v{version}"
-        if target.exists():
+        target = self.files(version)
+        if target.folder.exists():
             raise ManifestFrozenError(f"manifest v{version} already exists and is frozen")
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=self.root))
-        try:
-            pq.write_table(table, staging / "manifest.parquet")
-            (staging / "meta.json").write_text(json.dumps({**meta, "version": version}, indent=2, sort_keys=True))
-            for f in staging.iterdir():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
+        with new_directory(target.folder) as staging:
+            staged = ManifestFiles(staging)
+            pq.write_table(table, staged.table)
+            staged.meta.write_text(json.dumps({**meta, "version": version}, indent=2, sort_keys=True))
+            for f in staged.files:
                 f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            staging.rename(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return target / "manifest.parquet"
+        return target.table

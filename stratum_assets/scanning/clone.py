@@ -65,7 +65,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..github.client import origin
-from .runners import child_env
+from .scanner_commands import child_env
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .clone import CheckoutLimits, GitAuth, clone, shared_limiter
 from ..scanner.ping import validate_ping
-from .runners import ScannerCommand
+from .scanner_commands import ScannerCommand
 from ..scanner.engine import empty_ping, is_scannable
 from .storage import ping_row
 

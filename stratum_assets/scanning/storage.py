@@ -1,27 +1,26 @@
-"""Pings and quarantine rows as typed Arrow tables, written per partition, replaced atomically.
+"""Pings and quarantine rows as typed Arrow tables, and one partition's files written as a whole.
 
-Pings are stored column by column with real types (maps, lists, structs), so
-the audit runs as DuckDB SQL over them. Free-form dictionaries whose keys vary
-by scanner version are kept as JSON text. Each partition owns one directory
-``scans/v<N>/<chunk>/`` holding ``scan_results.parquet`` and
-``quarantine.parquet``; a re-run builds a complete new directory beside it and
-swaps it in, so readers see the old pair or the new pair, never a mix, and a
-run killed half-way leaves the previous pair in place.
+This module owns what a scan partition holds: the typed schemas (pings stored column by column
+with real types — maps, lists, structs — so the audit runs as DuckDB SQL over them; free-form
+dictionaries whose keys vary by scanner version kept as JSON text) and the three files of a
+partition directory ``scans/v<N>/<chunk>/`` (names from :class:`PartitionFiles`):
+``scan_results.parquet``, ``quarantine.parquet`` and ``stats.json``. A re-run fills a complete
+new directory and swaps it in (:func:`~stratum_assets.warehouse.files.replacing_directory`), so
+readers see the old partition or the new one, never a mix, and a run killed half-way leaves the
+previous one in place.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..scanner.ping import Ping
+from ..warehouse.files import replacing_directory
+from ..warehouse.layout import PartitionFiles
 
 _I, _F, _B, _S = pa.int64(), pa.float64(), pa.bool_(), pa.string()
 _STRUCTS = {
@@ -83,7 +82,7 @@ def ping_row(ping: dict, provenance: dict) -> dict:
     for name in Ping.model_fields:
         value = ping.get(name)
         if name in _JSON:
-            value = json.dumps(value, sort_keys=True)
+            value = None if value is None else json.dumps(value, sort_keys=True)  # null (unmeasured) stays NULL
         elif name in _MAPS and isinstance(value, dict):
             value = list(value.items())
         elif name in _STRUCTS and isinstance(value, dict):
@@ -105,59 +104,9 @@ def quarantine_table(rows: list[dict]) -> pa.Table:
 
 def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, stats: dict) -> Path:
     """Swap in a complete new partition directory; the previous one survives any crash before the swap."""
-    folder = Path(folder)
-    recover_partition(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
-    try:
-        pq.write_table(results, staging / "scan_results.parquet")
-        pq.write_table(quarantine, staging / "quarantine.parquet")
-        (staging / "stats.json").write_text(json.dumps(stats, sort_keys=True, indent=2))
-        for f in staging.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if folder.exists() and _exchange(staging, folder):
-            shutil.rmtree(staging, ignore_errors=True)  # now holds the previous partition
-        else:  # first write, or a filesystem without an atomic exchange: two renames
-            old = folder.parent / f".{folder.name}.old"
-            if folder.exists():
-                folder.rename(old)
-            staging.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        _fsync_dir(folder.parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
-
-
-def recover_partition(folder: Path) -> None:
-    """If a run died between the two renames of a swap, put the previous directory back."""
-    old = folder.parent / f".{folder.name}.old"
-    if old.exists():
-        if folder.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.rename(folder)
-
-
-_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader sees the old
-    partition or the new one, never none. False when the system or filesystem cannot."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return False
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the renames themselves durable, not only the files' contents."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with replacing_directory(folder) as staging:
+        staged = PartitionFiles(staging)
+        pq.write_table(results, staged.results)
+        pq.write_table(quarantine, staged.quarantine)
+        staged.stats.write_text(json.dumps(stats, sort_keys=True, indent=2))
+    return Path(folder)

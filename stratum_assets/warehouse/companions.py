@@ -36,7 +36,7 @@ from ..manifest.export import export_jsonl_from_parquet
 from ..scanner.ping import Ping
 from ..scanning.storage import JSON_TEXT_FIELDS
 from .files import write_chunks_atomic
-from .layout import Layout
+from .layout import Layout, PartitionFiles
 from .verify import whole_partitions
 
 BATCH_ROWS = 5_000  # finished lines per write: a few MiB of text
@@ -146,12 +146,10 @@ def _hash_ranges(files: list[Path]) -> tuple[list[tuple[str, str, Path]], set[Pa
 
 def write_scan_companions(layout: Layout, version: int) -> dict[str, int]:
     """``scan_results.jsonl`` and ``quarantine.jsonl`` of ``version``'s whole partitions; lines of each."""
-    partitions = whole_partitions(layout, version)
+    partitions = [PartitionFiles(p) for p in whole_partitions(layout, version)]
     return {
-        "scan_results": export_table([p / "scan_results.parquet" for p in partitions], ping_line_sql,
-                                     layout.scan_results_jsonl),
-        "quarantine": export_table([p / "quarantine.parquet" for p in partitions], quarantine_line_sql,
-                                   layout.quarantine_jsonl),
+        "scan_results": export_table([p.results for p in partitions], ping_line_sql, layout.scan_results_jsonl),
+        "quarantine": export_table([p.quarantine for p in partitions], quarantine_line_sql, layout.quarantine_jsonl),
     }
 
 
@@ -167,8 +165,7 @@ def clear_scan_companions(layout: Layout) -> list[str]:
 
 def write_all_companions(layout: Layout, version: int) -> dict[str, int]:
     """All three line files of ``version`` from its frozen files, so they agree with each other (publish)."""
-    manifest = layout.manifests / f"v{version}" / "manifest.parquet"
-    return {"repo_manifest": export_jsonl_from_parquet(manifest, layout.manifest_jsonl),
+    return {"repo_manifest": export_jsonl_from_parquet(layout.manifest(version).table, layout.manifest_jsonl),
             **write_scan_companions(layout, version)}
 
 

@@ -1,67 +1,176 @@
-"""Atomic file writes: a reader, a crash or a concurrent run never sees half a file."""
+"""Atomic writes, every one the build makes: a reader, a crash or a concurrent run never sees half of anything.
+
+This module owns the write-then-rename routines of the project; nothing else renames a
+half-written file or directory into place.
+
+* **A file** (:func:`replacing`, and the writers built on it: :func:`write_parquet_atomic`,
+  :func:`write_text_atomic`, :func:`write_chunks_atomic`) is written under a temporary name
+  beside its target, flushed to disk and renamed over the target: readers see the previous file
+  or the complete new one.
+* **A new directory** (:func:`new_directory`: a frozen manifest version, a sandbox git
+  repository) is filled beside its target and renamed into place in one step; it never
+  replaces one that exists.
+* **A directory replaced** (:func:`replacing_directory`: a scan partition) is filled beside its
+  target and swapped with it in one step (Linux ``renameat2(RENAME_EXCHANGE)``), or, where the
+  filesystem cannot, with two renames that :func:`recover_directory` undoes after a crash between
+  them: the previous directory survives any crash before the swap.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to a temporary file beside ``path``, fsync it, then rename it into place."""
+@contextmanager
+def replacing(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """A temporary path beside ``path`` for the caller (or DuckDB's ``COPY … TO``) to write the new file to.
+
+    When the block ends without an error, the file is flushed to disk, given ``mode`` (None: as
+    written; the temporary file starts private, 0600) and renamed over ``path``. On an error it is
+    removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    tmp = Path(name)
     try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        yield tmp
+        _fsync(tmp)
+        if mode is not None:
+            tmp.chmod(mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to a temporary file beside ``path``, fsync it, then rename it into place."""
+    with replacing(path) as tmp:
+        pq.write_table(table, tmp)
+    return Path(path)
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with replacing(path) as tmp, open(tmp, "w") as fh:
+        fh.write(text)
+    return Path(path)
 
 
 def write_chunks_atomic(chunks: Iterable[str], path: Path) -> Path:
     """Stream ``chunks`` (text, already with their newlines) into ``path`` through a temporary file.
 
     For exports too big to hold as one string (a million JSONL lines): the text never exists
-    whole in memory, and readers still see the previous file or the complete new one.
+    whole in memory, and readers still see the previous file or the complete new one. The file
+    is readable like the Parquet beside it (0644).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with replacing(path, mode=0o644) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+    return Path(path)
+
+
+@contextmanager
+def new_directory(target: Path, *, durable: bool = True) -> Iterator[Path]:
+    """A staging directory beside ``target`` to fill; renamed to ``target`` in one step when the block ends.
+
+    ``target`` must not exist by then (the rename fails: nothing is replaced). With ``durable``
+    the files directly inside are flushed to disk before the rename, and the rename itself after
+    it. On an error the staging directory is removed.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # a dataset file, readable like the Parquet beside it (mkstemp: private)
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        yield staging
+        if durable:
+            _fsync_files(staging)
+        staging.rename(target)
+        if durable:
+            _fsync(target.parent)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
-    return path
+
+
+@contextmanager
+def replacing_directory(folder: Path) -> Iterator[Path]:
+    """A staging directory beside ``folder`` to fill; swapped in for ``folder`` (or renamed to it) when the block ends.
+
+    Readers see the previous directory or the new one, never a mix and never none (where the
+    filesystem can exchange two names in one step); a crash before the swap leaves the previous
+    directory, and one between the fallback's two renames is undone by :func:`recover_directory`.
+    """
+    folder = Path(folder)
+    recover_directory(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    try:
+        yield staging
+        _fsync_files(staging)
+        if folder.exists() and exchange(staging, folder):
+            shutil.rmtree(staging, ignore_errors=True)  # now holds the previous directory
+        else:  # first write, or a filesystem without an atomic exchange: two renames
+            old = _aside(folder)
+            if folder.exists():
+                folder.rename(old)
+            staging.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync(folder.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def recover_directory(folder: Path) -> None:
+    """If a run died between the two renames of a swap, put the previous directory back."""
+    folder = Path(folder)
+    old = _aside(folder)
+    if old.exists():
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(folder)
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader sees the old
+    one or the new one, never none. False when the system or filesystem cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _aside(folder: Path) -> Path:
+    """Where the fallback swap keeps the previous directory between its two renames."""
+    return folder.parent / f".{folder.name}.old"
+
+
+def _fsync_files(folder: Path) -> None:
+    for f in folder.iterdir():
+        if f.is_file():
+            _fsync(f)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's contents, or a directory's entries (the renames themselves), to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,13 +1,79 @@
-"""Where every file of the dataset lives under the data directory, in one place."""
+"""Where every file of the dataset lives under the data directory: the one authority on data paths.
+
+Stages, the warehouse views, the exports, ``status`` and ``publish`` ask a :class:`Layout` for
+their paths. Inside a frozen manifest version and inside a scan partition the file names come
+from :class:`ManifestFiles` and :class:`PartitionFiles`, which also name the files of the staging
+directory that becomes one (``manifest/store.py``, ``scanning/storage.py``). How those files
+are written atomically is :mod:`.files`'s job; what is in them, their writers'.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..domain import chunks
+
+
+@dataclass(frozen=True)
+class ManifestFiles:
+    """One frozen manifest version's directory ``manifest/v<N>/``: the table and its meta."""
+
+    folder: Path
+
+    @classmethod
+    def of(cls, manifests: Path, version: int) -> ManifestFiles:
+        return cls(Path(manifests) / f"v{version}")
+
+    @staticmethod
+    def versions_in(manifests: Path) -> list[int]:
+        """The versions frozen under ``manifests``, oldest first (a staging ``.v<N>.new-*`` is none)."""
+        if not Path(manifests).exists():
+            return []
+        return sorted(int(p.name[1:]) for p in Path(manifests).iterdir()
+                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+
+    @property
+    def table(self) -> Path:
+        return self.folder / "manifest.parquet"
+
+    @property
+    def meta(self) -> Path:
+        return self.folder / "meta.json"
+
+    @property
+    def files(self) -> tuple[Path, Path]:
+        return self.table, self.meta
+
+
+@dataclass(frozen=True)
+class PartitionFiles:
+    """One scan partition's directory ``scans/v<N>/<chunk>/``: stored pings, quarantine rows, stats."""
+
+    folder: Path
+
+    @property
+    def results(self) -> Path:
+        return self.folder / "scan_results.parquet"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.folder / "quarantine.parquet"
+
+    @property
+    def stats(self) -> Path:
+        """Counts and timings of the run that wrote the partition (``verify.py`` checks the counts)."""
+        return self.folder / "stats.json"
+
+    @property
+    def files(self) -> tuple[Path, Path, Path]:
+        return self.results, self.quarantine, self.stats
+
 
 @dataclass(frozen=True)
 class Layout:
+    """Every path of the data directory ``root`` (``data/``, the ``data`` resource's root)."""
+
     root: Path
 
     def candidates(self, stratum: str) -> Path:
@@ -19,7 +85,11 @@ class Layout:
 
     @property
     def manifests(self) -> Path:
+        """One read-only directory per frozen version (``manifest/store.py``)."""
         return self.root / "manifest"
+
+    def manifest(self, version: int) -> ManifestFiles:
+        return ManifestFiles.of(self.manifests, version)
 
     @property
     def manifest_jsonl(self) -> Path:
@@ -29,14 +99,26 @@ class Layout:
         return self.root / "scans" / f"v{version}"
 
     def scan_partition(self, version: int, chunk: str) -> Path:
-        """One directory per partition: scan_results.parquet, quarantine.parquet, stats.json."""
+        """One directory per partition (:class:`PartitionFiles`), swapped in whole by ``scanning/storage.py``."""
         return self.scans(version) / chunk
 
+    def partition_files(self, version: int, chunk: str) -> PartitionFiles:
+        return PartitionFiles(self.scan_partition(version, chunk))
+
     def scan_results(self, version: int, chunk: str) -> Path:
-        return self.scan_partition(version, chunk) / "scan_results.parquet"
+        return self.partition_files(version, chunk).results
 
     def quarantine(self, version: int, chunk: str) -> Path:
-        return self.scan_partition(version, chunk) / "quarantine.parquet"
+        return self.partition_files(version, chunk).quarantine
+
+    def partition_folders(self, version: int) -> list[Path]:
+        """Every partition directory of ``version`` on disk, in chunk order, whole or not (``verify.py`` tells).
+
+        Directories are named by their chunk id (``domain/chunks.py``); a swap's temporary ".v1-c0000.new-*" never
+        matches.
+        """
+        folder = self.scans(version)
+        return sorted(p for p in folder.glob(chunks.GLOB) if p.is_dir()) if folder.exists() else []
 
     @property
     def work(self) -> Path:
@@ -68,10 +150,27 @@ class Layout:
         return self.root / "split"
 
     @property
+    def split_assignments(self) -> Path:
+        return self.split / "assignments.parquet"
+
+    def split_export(self, name: str, suffix: str) -> Path:
+        """``train`` or ``test`` as ``.parquet`` or ``.jsonl``."""
+        return self.split / f"{name}{suffix}"
+
+    @property
     def label_audit(self) -> Path:
         """sample.csv to review; reviewed.csv once a person has filled it in."""
         return self.root / "label_audit"
 
     @property
+    def label_audit_sample(self) -> Path:
+        return self.label_audit / "sample.csv"
+
+    @property
+    def label_audit_reviewed(self) -> Path:
+        return self.label_audit / "reviewed.csv"
+
+    @property
     def duckdb(self) -> Path:
+        """The warehouse: views over the files above, no copies (``warehouse/schema.py``)."""
         return self.root / "stratum.duckdb"

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from ..manifest.store import ManifestStore
 from .companions import write_all_companions
-from .layout import Layout
+from .layout import Layout, PartitionFiles
 from .status import read_status
 
 SUCCESS = "_SUCCESS.json"
@@ -49,18 +49,18 @@ class Published:
 def dataset_files(layout: Layout, version: int) -> list[tuple[Path, str]]:
     """(local file, key under v<N>/) for everything a consumer of version ``version`` needs."""
     root = layout.root
-    picked = [layout.manifests / f"v{version}" / "manifest.parquet", layout.manifests / f"v{version}" / "meta.json"]
-    for partition in sorted(layout.scans(version).glob("v*-c*")):
-        picked += [partition / name for name in ("scan_results.parquet", "quarantine.parquet", "stats.json")]
+    picked = list(layout.manifest(version).files)
+    for partition in layout.partition_folders(version):
+        picked += PartitionFiles(partition).files
     picked += sorted(layout.split.glob("*.parquet")) + sorted(layout.split.glob("*.jsonl"))
-    picked += [layout.audit_report, layout.pipeline_run_log, layout.label_audit / "sample.csv"]
+    picked += [layout.audit_report, layout.pipeline_run_log, layout.label_audit_sample]
     picked += [layout.manifest_jsonl, layout.scan_results_jsonl, layout.quarantine_jsonl]  # the companion files
     return [(path, path.relative_to(root).as_posix()) for path in picked if path.is_file()]
 
 
 def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None = None) -> Published:
     """Copy the active manifest version to ``destination``; ``_SUCCESS.json`` goes last."""
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore.of(layout).active()
     if version is None:
         raise PublishError("no manifest yet: build the dataset first")
     status = read_status(layout)

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 
 from .files import write_text_atomic
-from .layout import Layout
+from .layout import Layout, PartitionFiles
 from .verify import partition_problem, whole_partitions
 
 HISTORY = "runs"
@@ -87,14 +87,14 @@ def scanner_counts(conn: duckdb.DuckDBPyConnection, src: str = "scan_results") -
 
 def partition_stats(layout: Layout, version: int) -> list[dict]:
     """Every whole partition's stats.json (counts, timings, finished_at), in chunk order."""
-    return [json.loads(p.read_text()) for p in sorted(layout.scans(version).glob("v*-c*/stats.json"))
-            if partition_problem(p.parent) is None]
+    return [json.loads(files.stats.read_text()) for files in map(PartitionFiles, layout.partition_folders(version))
+            if files.stats.exists() and partition_problem(files.folder) is None]
 
 
 def stats_by_chunk(layout: Layout, version: int) -> dict[str, dict]:
     """Chunk id -> stats.json of every whole partition ({} for one laid down without stats)."""
-    return {p.name: json.loads((p / "stats.json").read_text()) if (p / "stats.json").exists() else {}
-            for p in whole_partitions(layout, version)}
+    return {files.folder.name: json.loads(files.stats.read_text()) if files.stats.exists() else {}
+            for files in map(PartitionFiles, whole_partitions(layout, version))}
 
 
 def scanned_since(history: list[dict], stats: dict[str, dict]) -> dict[str, dict]:

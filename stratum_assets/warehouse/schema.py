@@ -3,9 +3,12 @@
 DuckDB allows one writer per file, and partitions run in parallel, so scan
 partitions never open the DuckDB file: each writes its own Parquet files
 atomically, and the views below read them all. Only unpartitioned assets
-(manifest, audit, split) open the database, one at a time. Every statement
-here is idempotent (``CREATE OR REPLACE``), so any asset may call
-:func:`refresh` before it queries.
+(manifest, audit, split) open the database, one at a time, through the
+``data`` resource's ``warehouse()``, which calls :func:`refresh` for the
+active manifest version before it hands out the connection (a
+:class:`Warehouse`). Every statement here is idempotent (``CREATE OR
+REPLACE``), so refreshing again after a stage changed files (the split's
+assignments) is safe.
 
 * ``repo_manifest`` — the active frozen manifest version (a view over its
   read-only Parquet file) plus each repository's train/test ``split`` once
@@ -19,9 +22,11 @@ here is idempotent (``CREATE OR REPLACE``), so any asset may call
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
-from .layout import Layout
+from .layout import Layout, PartitionFiles
 from .verify import whole_partitions
 
 # Columns the views promise even before any partition wrote a file.
@@ -33,9 +38,18 @@ _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_
                      "NULL::VARCHAR AS ping_json")
 
 
+@dataclass(frozen=True)
+class Warehouse:
+    """A connection whose views show manifest ``version`` of the data directory laid out by ``layout``."""
+
+    conn: duckdb.DuckDBPyConnection
+    layout: Layout
+    version: int
+
+
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
-    manifest = layout.manifests / f"v{version}" / "manifest.parquet"
-    assignments = layout.split / "assignments.parquet"
+    manifest = layout.manifest(version).table
+    assignments = layout.split_assignments
     # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
     if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' "
                     "AND schema_name = 'main'").fetchone()[0]:
@@ -48,9 +62,9 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
         conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
                      f"FROM read_parquet({_sql(manifest)})")
     # A partition that is not whole (verify.py) is left out: its repositories read as pending.
-    whole = whole_partitions(layout, version)
-    _view_over(conn, "scan_results", [p / "scan_results.parquet" for p in whole], _EMPTY_SCAN_RESULTS)
-    _view_over(conn, "quarantine", [p / "quarantine.parquet" for p in whole], _EMPTY_QUARANTINE)
+    whole = [PartitionFiles(p) for p in whole_partitions(layout, version)]
+    _view_over(conn, "scan_results", [p.results for p in whole], _EMPTY_SCAN_RESULTS)
+    _view_over(conn, "quarantine", [p.quarantine for p in whole], _EMPTY_QUARANTINE)
     conn.execute("""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,

@@ -53,7 +53,7 @@ class Status:
 
 
 def read_status(layout: Layout, build_running: bool | None = None) -> Status:
-    version = ManifestStore(layout.manifests).active()
+    version = ManifestStore.of(layout).active()
     if version is None:
         return Status(manifest_version=None)
     conn = duckdb.connect()

@@ -1,4 +1,8 @@
-"""Take a fresh instance through every stage and every partition of the graph.
+"""The build driver behind ``stratum-assets run`` and ``backfill``: every stage and every partition, in order.
+
+It owns the order of a whole build (:func:`build_everything`: a fresh instance through every
+stage and every partition of the graph) and of a backfill (:func:`backfill_unfinished`: only
+the partitions that failed or never ran, then the stages after them).
 
 ``dagster asset materialize`` runs one selection and at most one partition;
 the one-shot dataset build needs all of them in order: the unpartitioned
@@ -17,7 +21,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
-from .manifest.store import ManifestStore
 from .partition_pool import CONSOLE_INFO, default_parallelism, max_retries, run_partitions
 from .warehouse.verify import partition_problems
 
@@ -30,6 +33,7 @@ class BuildReport:
     failed_partitions: list[str] = field(default_factory=list)
     failed_stages: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    warnings: set[str] = field(default_factory=set)  # checks that failed with WARN severity: not errors
 
     @property
     def ok(self) -> bool:
@@ -98,8 +102,9 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     """
     plan = _Plan.of(defs)
     report = BuildReport()
-    layout = defs.resources["data"].layout
-    version = ManifestStore(layout.manifests).require_active()  # nothing to backfill without one
+    data = defs.resources["data"]
+    layout = data.layout
+    version = data.manifest_store.require_active()  # nothing to backfill without one
     fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run
     sweep_work_dirs(instance, layout.work)  # and their clones go
     corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
@@ -146,4 +151,6 @@ def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = T
         detail = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
                            if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
         report.checks.append((evaluation.check_name, evaluation.passed, detail))
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            report.warnings.add(evaluation.check_name)
     return result.success

@@ -1,4 +1,9 @@
-"""Run a scanner on a checkout in a child process, with a timeout, and get one ping back.
+"""Scanner commands: run a scanner on a checkout in a child process, with a timeout, and get one ping back.
+
+This module owns the :class:`ScannerCommand` contract (``scan(path, full_name, files,
+timeout)`` → :class:`ScanOutcome`) and its two implementations, which the ``scanner`` resource
+chooses between (``ScannerResource.command()``), and the minimal environment of every child
+process the scan stage starts (:func:`child_env`, git's too).
 
 Two implementations share the same contract: the external ``stratum`` CLI
 (``stratum scan PATH --json --no-telemetry --offline --repo-name NAME``, one

@@ -1,0 +1,116 @@
+"""The ``data`` resource: the warehouse connection it hands out, the profile it holds, and the stages
+that need nothing else (no GitHub, no database resource of their own)."""
+
+import json
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from stratum_assets.assets.audit import audit_report
+from stratum_assets.assets.discovery import CANDIDATE_SCHEMA, STRATUM_NAMES
+from stratum_assets.assets.manifest import repo_manifest
+from stratum_assets.manifest.store import ManifestStore, NoManifestError
+from stratum_assets.resources import DataResource, ScannerResource
+from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
+from stratum_assets.warehouse.layout import Layout
+from stratum_sandbox.synthetic_pings import generate
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """The environment of an offline build: no token, no forced profile."""
+    for name in ("GITHUB_TOKEN", "STRATUM_SANDBOX", "STRATUM_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _outcomes(conn) -> dict[str, int]:
+    return dict(conn.execute("SELECT outcome, count(*) FROM scan_dataset GROUP BY 1").fetchall())
+
+
+def test_the_warehouse_connection_shows_the_active_manifest_version(tmp_path):
+    layout = Layout(tmp_path / "data")
+    data = DataResource(root=str(layout.root))
+    with pytest.raises(NoManifestError, match="stratum-assets run"), data.warehouse():
+        pass
+    info = generate(layout, 300, seed=5, chunk_size=100)
+
+    with data.warehouse() as warehouse:  # a new DuckDB file: the views exist only because it refreshed them
+        assert (warehouse.version, warehouse.layout) == (1, layout)
+        assert _outcomes(warehouse.conn) == {"stored": 300 - info["quarantined"], "quarantined": info["quarantined"]}
+    assert layout.duckdb.is_file(), "the warehouse is the layout's DuckDB file"
+    with pytest.raises(duckdb.ConnectionException):
+        warehouse.conn.execute("SELECT 1")  # closed when the block ended
+
+    names = ["o/a", "o/b", "o/c"]  # v2: three repositories, none scanned yet
+    ManifestStore.of(layout).freeze(2, pa.table({"repo_hash": [f"{i:016x}" for i in range(3)], "full_name": names,
+                                                 "chunk_id": ["v2-c0000"] * 3}), {"rows": 3})
+    with data.warehouse() as warehouse:  # the same file, its views now over v2
+        assert warehouse.version == 2
+        assert warehouse.conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0] == 3
+        assert _outcomes(warehouse.conn) == {"pending": 3}
+    assert data.refresh_views() == 2
+
+
+def test_the_profile_is_the_data_resources_and_keeps_the_defaults(offline):
+    assert DataResource().resolved_profile() == "sample", "offline"
+    offline.setenv("GITHUB_TOKEN", "ghp_NotARealToken0001")
+    assert DataResource().resolved_profile() == "full", "real GitHub"
+    offline.setenv("STRATUM_SANDBOX", "1")
+    assert DataResource().resolved_profile() == "sample", "the offline GitHub forced, token or not"
+    offline.setenv("STRATUM_PROFILE", "full")
+    assert DataResource().resolved_profile() == "full"
+    assert DataResource(profile="sample").resolved_profile() == "sample", "configured wins over the environment"
+
+
+def _candidates(layout: Layout, per_stratum: int = 30) -> None:
+    for s, name in enumerate(STRATUM_NAMES):
+        rows = [{"full_name": f"owner{s}/repo-{i}", "is_fork": False, "github_stars": i,
+                 "last_commit_date": "2025-09-01", "discovery_query": f"q-{name}", "selection_stratum": name}
+                for i in range(per_stratum)]
+        path = layout.candidates(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA), path)
+
+
+@pytest.mark.parametrize("configured, profile, chunk_size", [(None, "sample", 40), ("full", "full", 250)])
+def test_repo_manifest_materializes_with_the_data_resource_alone(tmp_path, offline, configured, profile, chunk_size):
+    layout = Layout(tmp_path / "data")
+    _candidates(layout)
+    data = DataResource(root=str(layout.root), profile=configured)
+    result = dg.materialize([repo_manifest], resources={"data": data}, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    meta = json.loads(layout.manifest(1).meta.read_text())
+    assert (meta["settings"]["profile"], meta["settings"]["chunk_size"]) == (profile, chunk_size)
+    with DataResource(root=str(layout.root)).warehouse() as warehouse:  # the asset left the views on v1
+        assert warehouse.conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0] == meta["rows"] > 0
+
+
+@pytest.mark.parametrize("configured, profile, g1", [(None, "sample", ">= 320"), ("full", "full", ">= 40000")])
+def test_audit_report_materializes_with_the_data_resource_alone(tmp_path, offline, configured, profile, g1):
+    layout = Layout(tmp_path / "data")
+    generate(layout, 400, seed=3, chunk_size=200)
+    data = DataResource(root=str(layout.root), profile=configured)
+    result = dg.materialize([audit_report], resources={"data": data}, instance=dg.DagsterInstance.ephemeral(),
+                            selection=[audit_report])
+    assert result.success
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["profile"].value == profile and meta["manifest_version"].value == 1
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["G1"].metadata["threshold"].value == g1
+    assert layout.audit_report.read_text() == meta["report"].value
+
+
+def test_the_scanner_resource_hands_out_its_scanner_command():
+    builtin = ScannerResource(memory_limit_mb=512).command()
+    try:
+        assert isinstance(builtin, BuiltinScanner) and builtin.memory_limit_mb == 512
+    finally:
+        builtin.close()
+    external = ScannerResource(kind="external", external_command="my-stratum").command()
+    assert isinstance(external, ExternalScanner) and external.executable == "my-stratum"
+    with pytest.raises(ValueError, match="'builtin' or 'external'"):
+        ScannerResource(kind="other").command()
