@@ -4,7 +4,8 @@ It walks the checkout without following symlinks, reads Python (``ast``),
 CrewAI YAML configs and dependency files, never executes anything, and emits
 every field of the ping with consistent counts. It emits no source text, no
 file paths and no secrets — only counts, names of frameworks, providers and
-models, rule ids and structure.
+models, rule ids and structure. The fields it has no analysis for are null
+(:data:`UNMEASURED`), never a constant that would read as a measurement.
 
 Identity (``repo_hash``, ``selection_stratum``) is left empty: the pipeline
 stamps it from the manifest. Coverage: ``files_total`` counts every file of
@@ -23,19 +24,22 @@ import re
 import statistics
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import yaml
 
 from .. import __version__
 from . import dependencies
+from .capabilities import ProjectFacts, is_root_file
 from .capabilities import extract as extract_capabilities
-from .capabilities import is_root_file
 from .model import APPROVAL_OPS, RepoModel, build_model
+from .ping import Ping
 from .python_facts import ModuleFacts, parse_module
-from .rules import evaluate, external_to_action
-from .topology import build_graph, metrics, signature
+from .rules import Context, Findings, evaluate, external_to_action
+from .topology import Graph, build_graph, metrics, signature
 
 SCHEMA_ID = 5
 SCHEMA_VERSION = "0.3.2"
@@ -255,35 +259,114 @@ def _framework_versions(root: Path, files: list[Path], frameworks: set[str]) -> 
 
 
 # -- the ping ---------------------------------------------------------------------------------------
+# Ping fields the built-in scanner does not measure, and why. Every ping it writes (and every empty ping
+# the pipeline stores for a scan that could not happen) has null there: a constant such as
+# ``has_agent_identity: false`` would read as a measurement. The reference scanner's pings keep their values
+# (ping.py accepts both). README.md lists them under "Pings"; a test keeps the three in step.
+UNMEASURED: dict[str, str] = {
+    "control_bypass_count": "needs the reference's risk graph (paths that go around a control), not modelled",
+    "mcp_remote_count": "mcp_server_count counts MCP clients built in Python, whose transport is not read",
+    "mcp_auth_ratio": "mcp_server_count counts MCP clients built in Python, whose credentials are not read",
+    "mcp_pinned_ratio": "mcp_server_count counts MCP clients built in Python, whose package versions are not read",
+    "mitigation_coverage": "the reference's per-guard coverage ratios are not computed",
+    "downward_trust_crossings": "needs the reference's risk graph with a trust level per node, not modelled",
+    "incident_match_count": "no database of known incidents to match against",
+    "incident_ids": "no database of known incidents to match against",
+    "has_agent_identity": "identifiers are read only in functions that call a model SDK, not for framework agents",
+    "learning_type": "the reference's kinds of learning are not reproduced (has_learning_loop is measured)",
+    "has_eval_conflict": "no rule or fact of the catalog defines it",
+    "finding_coverages": "a rescan field: needs an earlier scan of the same repository",
+    "severity_downgrades": "a rescan field: needs an earlier scan of the same repository",
+    "findings_by_class": "the reference's finding classes are not the catalog's weight classes",
+    "inter_crew_edges": "the model sees flows inside one crew or graph only, never from one crew to another",
+}
+PING_FIELDS = tuple(Ping.model_fields)  # the schema's order, which is the reference scanner's
+
+
 def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
-    findings = evaluate(model, signals)
-    rules = findings.rules
-    severities = findings.severity_counts()
-    confidences = findings.confidence_counts()
-    instance_counts = findings.instance_counts()
-    tags = {r: findings.tags(r) for r in rules}  # the agents and crews each rule id concerns
-    graph = build_graph(model)
-    topo = metrics(graph)
-    agents = list(model.agents.values())
-    tool_counts = sorted((len(a.tools) for a in agents), reverse=True)
-    crew_sizes = sorted((len(g.members) for g in model.groups), reverse=True)
-    affected_agents = {x for r in rules for x in tags[r]} & set(model.agents)
-    group_findings = [sum(1 for r in rules if tags[r] & (set(g.members) | {g.name})) for g in model.groups]
-    capabilities = sorted({op for t in model.tools.values() for op in t.ops})
-    tool_users = {t: sum(t in a.tools for a in agents) for t in model.tools}
-    guardrail_types = sorted(set(model.guardrails) | ({"iteration_cap"} if any(a.iteration_cap for a in agents) else set()))
-    guarded_agents = sum(1 for a in agents if a.iteration_cap or a.human_approval)
-    sensitive = (["financial"] if any("payment" in t.ops for t in model.tools.values()) else []) + \
-                (["pii"] if any("email" in t.ops for t in model.tools.values()) else [])
-    risky_unapproved = sum(1 for a in agents for t in a.tools if t in model.tools
-                           and model.tools[t].ops & APPROVAL_OPS and not a.human_approval)
-    tools_used = [model.tools[t] for t in model.tools if tool_users.get(t)]
-    primary = max(sorted(model.frameworks), key=lambda fw: sum(a.framework == fw for a in agents), default="")
-    n_agents, n_groups = len(agents), len(model.groups)
-    hitl = any(a.human_approval for a in agents) or any(g.human_approval for g in model.groups)
-    co_occurrence = sorted({tuple(sorted((r1, r2))) for r1 in rules for r2 in rules if r1 < r2
-                            and tags[r1] & tags[r2] & set(model.agents)})
-    checkpoint = max((g.checkpoint for g in model.groups), key=["none", "memory", "persistent"].index, default="none")
+    """Every field of the ping, in the schema's order: each part below fills the fields of one concern, the
+    fields in :data:`UNMEASURED` are null."""
+    s = _Scan.of(model, signals)
+    fields = {**_identity(repo_full_name), **_capabilities(s), **_topology(s), **_controls(s), **_tool_exposure(s),
+              **_data_sensitivity(s), **_memory_and_oversight(s), **_inventory(s), **_findings(s),
+              **_normalized_features(s), **dict.fromkeys(UNMEASURED)}
+    return {name: fields[name] for name in PING_FIELDS}
+
+
+@dataclass
+class _Scan:
+    """What the parts of the ping read — the model, the rules' findings, the agent graph — and the figures
+    several parts share, each computed once."""
+
+    model: RepoModel
+    signals: dict
+    findings: Findings
+    graph: Graph
+    topo: dict
+
+    @classmethod
+    def of(cls, model: RepoModel, signals: dict) -> _Scan:
+        graph = build_graph(model)
+        return cls(model, signals, evaluate(model, signals), graph, metrics(graph))
+
+    @cached_property
+    def facts(self) -> ProjectFacts | None:
+        """The capability layer's facts; None when nothing was scanned (an empty ping)."""
+        return self.signals.get("project")
+
+    @cached_property
+    def agents(self) -> list:
+        return list(self.model.agents.values())
+
+    @cached_property
+    def rules(self) -> list[str]:
+        return self.findings.rules
+
+    @cached_property
+    def tags(self) -> dict[str, set[str]]:
+        """The agents and crews each rule id concerns."""
+        return {r: self.findings.tags(r) for r in self.rules}
+
+    @cached_property
+    def tool_users(self) -> dict[str, int]:
+        """Tool → how many agents use it."""
+        return {t: sum(t in a.tools for a in self.agents) for t in self.model.tools}
+
+    @cached_property
+    def tools_used(self) -> list:
+        return [self.model.tools[t] for t in self.model.tools if self.tool_users.get(t)]
+
+    @cached_property
+    def guarded_agents(self) -> int:
+        return sum(1 for a in self.agents if a.iteration_cap or a.human_approval)
+
+    @cached_property
+    def group_findings(self) -> list[int]:
+        """Per crew or graph: how many rule ids concern it or its members."""
+        return [sum(1 for r in self.rules if self.tags[r] & (set(g.members) | {g.name})) for g in self.model.groups]
+
+    @cached_property
+    def sensitive(self) -> list[str]:
+        tools = self.model.tools.values()
+        return (["financial"] if any("payment" in t.ops for t in tools) else []) + \
+               (["pii"] if any("email" in t.ops for t in tools) else [])
+
+    @cached_property
+    def checkpoint(self) -> str:
+        return max((g.checkpoint for g in self.model.groups), key=["none", "memory", "persistent"].index,
+                   default="none")
+
+    @cached_property
+    def learning_loop(self) -> bool:
+        """The catalog's learning loop (a memory store imported, reads and writes): what LEARNING-001 and
+        CONTEXT-* test first."""
+        return self.facts is not None and Context(self.model, self.facts, self.signals).learning_loop
+
+
+def _identity(repo_full_name: str) -> dict:
+    """Who scanned what, and how it went. The status and coverage fields are placeholders that
+    :func:`scan_repository` overwrites with what it measured; ``repo_hash`` and ``selection_stratum`` stay empty
+    because only the pipeline knows them (it stamps them from the manifest)."""
     return {
         "scan_id": uuid.uuid4().hex[:8],
         "timestamp": datetime.now(timezone.utc).isoformat(),
@@ -298,103 +381,172 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
         "files_total": 0,
         "parser_errors": 0,
         "failure_reason": None,
-        "archetype_class": _archetype(model),
-        "total_capabilities": len(capabilities),
-        "capability_distribution": dict(sorted(
-            {op: sum(op in t.ops for t in tools_used) for op in capabilities}.items())),
-        "trust_level_distribution": _trust_levels(tools_used),
-        "trust_crossings": {"external_to_action": external_to_action(model)},
-        "total_trust_crossings": external_to_action(model),
-        "topology_signature_hash": signature(graph),
-        "trust_crossing_adjacency": {},
+        "selection_stratum": "",
+    }
+
+
+def _capabilities(s: _Scan) -> dict:
+    """What the project's tools can do, at which trust level, and where risk crosses levels: the surface every
+    other risk signal is about."""
+    ops = sorted({op for t in s.model.tools.values() for op in t.ops})
+    levels = _trust_levels(s.tools_used)
+    crossings = external_to_action(s.model)
+    return {
+        "archetype_class": _archetype(s.model),
+        "total_capabilities": len(ops),
+        "capability_distribution": dict(sorted({op: sum(op in t.ops for t in s.tools_used) for op in ops}.items())),
+        "trust_level_distribution": levels,
+        "trust_crossings": {"external_to_action": crossings},
+        "total_trust_crossings": crossings,
+        "trust_crossing_adjacency": _trust_adjacency(levels),
+    }
+
+
+def _topology(s: _Scan) -> dict:
+    """The agent graph's shape (agents, tools, crews, providers, sinks), structure only: what makes two
+    architectures alike or different whatever their names."""
+    topo = s.topo
+    return {
+        "topology_signature_hash": signature(s.graph),
         **{k: topo[k] for k in ("graph_node_count", "graph_edge_count", "graph_node_type_distribution",
-                                "graph_edge_type_distribution", "edge_density")},
-        "guardrail_count": len(model.guardrails) + sum(a.iteration_cap for a in agents),
-        "has_any_guardrails": bool(guardrail_types),
-        "guardrail_types": guardrail_types,
-        "guardrail_linked_count": guarded_agents,
-        "control_bypass_count": 0,
-        "control_coverage_pct": round(100.0 * guarded_agents / n_agents, 1) if n_agents else 0.0,
-        "has_hitl_anywhere": hitl,
-        "mcp_server_count": model.mcp_servers,
-        "mcp_remote_count": 0,
-        "mcp_auth_ratio": 0.0,
-        "mcp_pinned_ratio": 0.0,
-        "risk_score": findings.risk_score,
-        "blast_radius_distribution": sorted((n for n in tool_users.values() if n), reverse=True),
-        "max_blast_radius": max(tool_users.values(), default=0),
-        "has_env_in_gitignore": signals["has_env_in_gitignore"],
-        "error_handling_rate": round(sum(t.handled for t in tools_used) / len(tools_used), 3) if tools_used else 0.0,
-        "timeout_rate": round(model.http_calls_with_timeout / model.http_calls, 3) if model.http_calls else 0.0,
-        "checkpoint_type": checkpoint,
+                                "graph_edge_type_distribution", "edge_density", "graph_topology_metrics")},
+        "max_path_hops": topo["graph_topology_metrics"]["longest_chain"],
+        "external_sink_count": topo["graph_node_type_distribution"].get("external", 0),
+    }
+
+
+def _controls(s: _Scan) -> dict:
+    """Guardrails and human approval, and the risky tool uses they leave uncovered: how much of the surface
+    is controlled."""
+    agents, tools = s.agents, s.model.tools
+    types = sorted(set(s.model.guardrails) | ({"iteration_cap"} if any(a.iteration_cap for a in agents) else set()))
+    return {
+        "guardrail_count": len(s.model.guardrails) + sum(a.iteration_cap for a in agents),
+        "has_any_guardrails": bool(types),
+        "guardrail_types": types,
+        "guardrail_linked_count": s.guarded_agents,
+        "control_coverage_pct": round(100.0 * s.guarded_agents / len(agents), 1) if agents else 0.0,
+        "has_hitl_anywhere": any(a.human_approval for a in agents) or any(g.human_approval for g in s.model.groups),
+        "uncontrolled_path_count": sum(1 for a in agents for t in a.tools if t in tools
+                                       and tools[t].ops & APPROVAL_OPS and not a.human_approval),
+    }
+
+
+def _tool_exposure(s: _Scan) -> dict:
+    """How far one tool's failure spreads (agents sharing it) and how robustly tools call out (error handling,
+    timeouts, secrets): the operational side of the surface."""
+    m, users, used = s.model, s.tool_users, s.tools_used
+    return {
+        "mcp_server_count": m.mcp_servers,
+        "blast_radius_distribution": sorted((n for n in users.values() if n), reverse=True),
+        "max_blast_radius": max(users.values(), default=0),
+        "shared_tool_max_agents": max(users.values(), default=0),
+        "has_env_in_gitignore": s.signals["has_env_in_gitignore"],
+        "error_handling_rate": round(sum(t.handled for t in used) / len(used), 3) if used else 0.0,
+        "timeout_rate": round(m.http_calls_with_timeout / m.http_calls, 3) if m.http_calls else 0.0,
+        "has_shared_credentials": m.secrets > 0,
+        "env_var_count": len(m.env_vars),
+    }
+
+
+def _data_sensitivity(s: _Scan) -> dict:
+    """Which sensitive data the tools touch (payments, mail), the regulations that follow from it, and how
+    often payment calls validate their input: what a leak or a wrong action would cost."""
+    sensitive = s.sensitive
+    return {
         "has_pii": "pii" in sensitive,
         "has_financial_data": "financial" in sensitive,
         "has_financial_tools": "financial" in sensitive,
-        "financial_validation_rate": 0.0,
+        "financial_validation_rate": _financial_validation_rate(s.facts),
         "data_sensitivity_types": sensitive,
-        "has_shared_credentials": model.secrets > 0,
-        "mitigation_coverage": {},
-        "uncontrolled_path_count": risky_unapproved,
-        "max_path_hops": topo["graph_topology_metrics"]["longest_chain"],
-        "downward_trust_crossings": 0,
-        "external_sink_count": topo["graph_node_type_distribution"].get("external", 0),
-        "shared_tool_max_agents": max(tool_users.values(), default=0),
-        "incident_match_count": 0,
-        "incident_ids": [],
         "regulatory_framework_count": len(_regulatory(sensitive)),
         "regulatory_surface": _regulatory(sensitive),
-        "has_agent_identity": False,
-        "has_shared_context": any(g.memory for g in model.groups),
-        "has_context_provenance": False,
-        "has_context_rollback": checkpoint == "persistent",
-        "has_memory_store": bool(model.memory_types),
-        "memory_store_types": sorted(model.memory_types),
-        "has_learning_loop": False,
-        "learning_type": "none",
-        "has_eval_framework": model.eval_framework,
-        "has_eval_conflict": False,
-        "has_observability": model.observability,
-        "frameworks": sorted(model.frameworks),
-        "selection_stratum": "",
-        "agent_count": n_agents,
-        "crew_count": n_groups,
-        "finding_rules": rules,
-        "finding_rule_count": len(rules),
-        "finding_severities": severities,
-        "finding_confidences": confidences,
-        "finding_instance_counts": instance_counts,
-        "total_finding_instances": sum(instance_counts.values()),
-        "env_var_count": len(model.env_vars),
-        "telemetry_destination_count": int(model.observability),
-        "crew_size_distribution": crew_sizes,
-        "agent_tool_count_distribution": tool_counts,
-        "finding_coverages": {},
-        "severity_downgrades": {},
-        "crews_clean": sum(1 for n in group_findings if n == 0),
-        "crews_with_findings": sum(1 for n in group_findings if n > 0),
-        "findings_by_class": {},
-        "findings_by_category": findings.by_category(),
-        "normalized_features": {
-            "findings_per_agent": round(len(rules) / n_agents, 2) if n_agents else 0.0,
-            "findings_per_crew": round(len(rules) / n_groups, 2) if n_groups else 0.0,
-            "guardrails_per_agent": round(guarded_agents / n_agents, 2) if n_agents else 0.0,
-            "tools_per_agent": round(sum(tool_counts) / n_agents, 2) if n_agents else 0.0,
-            "external_exposure_ratio": round(len(affected_agents) / n_agents, 2) if n_agents else 0.0,
-            "guardrail_coverage_ratio": round(guarded_agents / n_agents, 2) if n_agents else 0.0,
-        },
+    }
+
+
+def _memory_and_oversight(s: _Scan) -> dict:
+    """The state agents keep (checkpoints, memory, a learning loop and whether its writes carry provenance) and
+    who watches them (evals, observability): risks that grow over time rather than in one call."""
+    m, loop = s.model, s.learning_loop
+    return {
+        "checkpoint_type": s.checkpoint,
+        "has_shared_context": any(g.memory for g in m.groups),
+        # with a learning loop this is exactly "CONTEXT-001 did not fire"; without one there is no memory to trace
+        "has_context_provenance": loop and any(provenance for *_, provenance in s.facts.writes),
+        "has_context_rollback": s.checkpoint == "persistent",
+        "has_memory_store": bool(m.memory_types),
+        "memory_store_types": sorted(m.memory_types),
+        "has_learning_loop": loop,
+        "has_eval_framework": m.eval_framework,
+        "has_observability": m.observability,
+        "telemetry_destination_count": int(m.observability),
+    }
+
+
+def _inventory(s: _Scan) -> dict:
+    """What the project is built from — frameworks and their versions, agents and crews, LLM providers and
+    models, deployment signals — the context every finding is read in."""
+    m, agents, signals = s.model, s.agents, s.signals
+    primary = max(sorted(m.frameworks), key=lambda fw: sum(a.framework == fw for a in agents), default="")
+    return {
+        "frameworks": sorted(m.frameworks),
+        "agent_count": len(agents),
+        "crew_count": len(m.groups),
+        "crew_size_distribution": sorted((len(g.members) for g in m.groups), reverse=True),
+        "agent_tool_count_distribution": sorted((len(a.tools) for a in agents), reverse=True),
         "framework_versions": signals["framework_versions"],
-        "llm_providers": sorted(model.providers),
-        "llm_models": sorted(model.models),
-        "provider_confidence": "detected" if model.providers else "none",
+        "llm_providers": sorted(m.providers),
+        "llm_models": sorted(m.models),
+        "provider_confidence": "detected" if m.providers else "none",
         "deployment_signals": {k: signals[k] for k in ("has_dockerfile", "has_ci_config", "has_tests", "has_lockfile",
                                                        "has_env_example", "deployment_score")},
-        "repo_metadata": {"primary_framework": primary},
-        "inter_crew_edges": 0,
-        "graph_topology_metrics": topo["graph_topology_metrics"],
-        "fix_impact_estimates": findings.fix_impact,
-        "finding_co_occurrence": [list(pair) for pair in co_occurrence],
-        "per_crew_finding_density": _density(group_findings),
+        "repo_metadata": {"primary_framework": primary},  # scan_repository adds the file counts
     }
+
+
+def _findings(s: _Scan) -> dict:
+    """The catalog's rules on this project — which ids fired, how severe and how sure, the risk score and what
+    fixing each would gain — and how the findings spread over crews: the dataset's labels."""
+    f, rules = s.findings, s.rules
+    instance_counts = f.instance_counts()
+    agents = set(s.model.agents)
+    co_occurrence = sorted({tuple(sorted((r1, r2))) for r1 in rules for r2 in rules
+                            if r1 < r2 and s.tags[r1] & s.tags[r2] & agents})
+    return {
+        "risk_score": f.risk_score,
+        "finding_rules": rules,
+        "finding_rule_count": len(rules),
+        "finding_severities": f.severity_counts(),
+        "finding_confidences": f.confidence_counts(),
+        "finding_instance_counts": instance_counts,
+        "total_finding_instances": sum(instance_counts.values()),
+        "crews_clean": sum(1 for n in s.group_findings if n == 0),
+        "crews_with_findings": sum(1 for n in s.group_findings if n > 0),
+        "findings_by_category": f.by_category(),
+        "fix_impact_estimates": f.fix_impact,
+        "finding_co_occurrence": [list(pair) for pair in co_occurrence],
+        "per_crew_finding_density": _density(s.group_findings),
+    }
+
+
+def _normalized_features(s: _Scan) -> dict:
+    """Findings, guardrails and tools per agent or crew, so projects of different sizes compare (0.0 when there
+    is no agent or crew to divide by)."""
+    n_agents, n_groups, rules = len(s.agents), len(s.model.groups), s.rules
+    affected = {x for r in rules for x in s.tags[r]} & set(s.model.agents)
+    tools = sum(len(a.tools) for a in s.agents)
+
+    def per(count: int, n: int) -> float:
+        return round(count / n, 2) if n else 0.0
+
+    return {"normalized_features": {
+        "findings_per_agent": per(len(rules), n_agents),
+        "findings_per_crew": per(len(rules), n_groups),
+        "guardrails_per_agent": per(s.guarded_agents, n_agents),
+        "tools_per_agent": per(tools, n_agents),
+        "external_exposure_ratio": per(len(affected), n_agents),
+        "guardrail_coverage_ratio": per(s.guarded_agents, n_agents),
+    }}
 
 
 def _archetype(model: RepoModel) -> str:
@@ -419,6 +571,18 @@ def _trust_levels(tools) -> dict:
         else:
             levels["internal"] += 1
     return {k: v for k, v in levels.items() if v}
+
+
+def _trust_adjacency(levels: dict[str, int]) -> dict[str, int]:
+    """Directed crossings between trust levels, ``"a→b"``: the product of the two levels' tool counts (the
+    reference's formula, over the tools of trust_level_distribution)."""
+    return {f"{a}\u2192{b}": na * nb for a, na in levels.items() for b, nb in levels.items() if a != b}
+
+
+def _financial_validation_rate(facts: ProjectFacts | None) -> float:
+    """Share of payment calls whose function validates its input (what STRATUM-007 tests); 0.0 with none."""
+    payments = [c for c in facts.caps if c.kind == "financial"] if facts is not None else []
+    return round(sum(c.validated for c in payments) / len(payments), 3) if payments else 0.0
 
 
 def _regulatory(sensitive: list[str]) -> list[str]:

@@ -5,6 +5,10 @@
 :func:`validate_ping` adds the consistency rules the dataset relies on and
 returns *every* error, so a quarantined ping says all that is wrong with it.
 Extra fields are allowed: a newer scanner may add some without breaking storage.
+A field a scanner does not measure is null, never a constant that reads as a measurement:
+the fields marked ``null: not measured`` accept null (the built-in scanner leaves exactly
+those null, :data:`~stratum_assets.scanner.engine.UNMEASURED`); the reference scanner's
+values there validate as before.
 """
 
 from __future__ import annotations
@@ -103,13 +107,13 @@ class Ping(BaseModel):
     has_any_guardrails: Bool
     guardrail_types: StrList
     guardrail_linked_count: Int
-    control_bypass_count: Int
+    control_bypass_count: Int | None  # null: not measured (engine.UNMEASURED)
     control_coverage_pct: Float
     has_hitl_anywhere: Bool
     mcp_server_count: Int
-    mcp_remote_count: Int
-    mcp_auth_ratio: Float
-    mcp_pinned_ratio: Float
+    mcp_remote_count: Int | None  # null: not measured (engine.UNMEASURED)
+    mcp_auth_ratio: Float | None  # null: not measured (engine.UNMEASURED)
+    mcp_pinned_ratio: Float | None  # null: not measured (engine.UNMEASURED)
     risk_score: Int
     blast_radius_distribution: list[Int]
     max_blast_radius: Int
@@ -123,26 +127,26 @@ class Ping(BaseModel):
     financial_validation_rate: Float
     data_sensitivity_types: StrList
     has_shared_credentials: Bool
-    mitigation_coverage: dict
+    mitigation_coverage: dict | None  # null: not measured (engine.UNMEASURED)
     uncontrolled_path_count: Int
     max_path_hops: Int
-    downward_trust_crossings: Int
+    downward_trust_crossings: Int | None  # null: not measured (engine.UNMEASURED)
     external_sink_count: Int
     shared_tool_max_agents: Int
-    incident_match_count: Int
-    incident_ids: StrList
+    incident_match_count: Int | None  # null: not measured (engine.UNMEASURED)
+    incident_ids: StrList | None  # null: not measured (engine.UNMEASURED)
     regulatory_framework_count: Int
     regulatory_surface: StrList
-    has_agent_identity: Bool
+    has_agent_identity: Bool | None  # null: not measured (engine.UNMEASURED)
     has_shared_context: Bool
     has_context_provenance: Bool
     has_context_rollback: Bool
     has_memory_store: Bool
     memory_store_types: StrList
     has_learning_loop: Bool
-    learning_type: Str | None  # the reference writes null when it finds no learning loop
+    learning_type: Str | None  # the reference: null with no learning loop; the built-in: not measured
     has_eval_framework: Bool
-    has_eval_conflict: Bool
+    has_eval_conflict: Bool | None  # null: not measured (engine.UNMEASURED)
     has_observability: Bool
     frameworks: StrList
     selection_stratum: Str
@@ -158,11 +162,11 @@ class Ping(BaseModel):
     telemetry_destination_count: Int
     crew_size_distribution: list[Int]
     agent_tool_count_distribution: list[Int]
-    finding_coverages: dict
-    severity_downgrades: dict
+    finding_coverages: dict | None  # null: not measured (engine.UNMEASURED)
+    severity_downgrades: dict | None  # null: not measured (engine.UNMEASURED)
     crews_clean: Int
     crews_with_findings: Int
-    findings_by_class: dict
+    findings_by_class: dict | None  # null: not measured (engine.UNMEASURED)
     findings_by_category: dict
     normalized_features: dict[str, Float]
     framework_versions: Annotated[dict[str, Str | None], Field(max_length=MAX_ITEMS)]
@@ -171,7 +175,7 @@ class Ping(BaseModel):
     provider_confidence: Str
     deployment_signals: DeploymentSignals
     repo_metadata: RepoMetadata
-    inter_crew_edges: Int
+    inter_crew_edges: Int | None  # null: not measured (engine.UNMEASURED)
     graph_topology_metrics: TopologyMetrics
     fix_impact_estimates: dict[str, Int]
     finding_co_occurrence: Annotated[list[StrList], Field(max_length=MAX_ITEMS)]
