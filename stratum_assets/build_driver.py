@@ -93,12 +93,33 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
     return report
 
 
+class UnknownPartitions(ValueError):
+    """A partition range whose ends are not partitions of the active manifest."""
+
+
+def partition_range(keys: list[str], spec: str) -> list[str]:
+    """The partitions from ``FIRST...LAST`` (both included, in partition order), or one partition ``KEY``."""
+    first, dots, last = spec.partition("...")
+    last = last if dots else first
+    missing = [k for k in (first, last) if k not in keys]
+    if missing:
+        raise UnknownPartitions(f"no partition {', '.join(missing)}: the partitions are {keys[0]}...{keys[-1]}"
+                                if keys else "no partitions yet: run `stratum-assets run` first")
+    start, end = keys.index(first), keys.index(last)
+    if start > end:
+        raise UnknownPartitions(f"{spec}: the first partition comes after the last")
+    return keys[start:end + 1]
+
+
 def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
-                        log: Callable[[str], None] = print, parallel: int | None = None) -> BuildReport:
+                        log: Callable[[str], None] = print, parallel: int | None = None,
+                        partitions: str | None = None) -> BuildReport:
     """Re-run only the partitions that failed or never ran, then the stages after the partitions.
 
     The terminal twin of the UI's "Materialize > Failed and missing" backfill: partitions that
-    succeeded are not touched, so their pings and timings stay as they were.
+    succeeded are not touched, so their pings and timings stay as they were. With ``partitions``
+    (``FIRST...LAST``), exactly that range is re-scanned, finished or not: a partition range in one
+    command, each partition still its own run (with its retries and its check).
     """
     plan = _Plan.of(defs)
     report = BuildReport()
@@ -110,7 +131,11 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
-    todo = [k for k in plan.partition_keys(instance) if k in set(plan.unfinished_partitions(instance)) | set(corrupt)]
+    keys = plan.partition_keys(instance)
+    if partitions is not None:
+        todo = partition_range(keys, partitions)
+    else:
+        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
     _partitions_then_after(defs, plan, instance, todo, report, log, parallel)

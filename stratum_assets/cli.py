@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
     backfill = sub.add_parser("backfill", help="re-run the failed and missing partitions, then the audit stages")
+    backfill.add_argument("--partitions", default=None, metavar="FIRST...LAST",
+                          help="re-scan exactly this range of partitions (e.g. v1-c0003...v1-c0010), finished or not")
     for build in (run, backfill):
         build.add_argument("--sandbox", action="store_true",
                            help="use the offline GitHub even if GITHUB_TOKEN is set")
@@ -143,7 +145,7 @@ def _run(args) -> int:
 
     from .definitions import defs
     from .pools import ensure_pool_limits
-    from .build_driver import backfill_unfinished, build_everything
+    from .build_driver import UnknownPartitions, backfill_unfinished, build_everything
 
     from .manifest.store import NoManifestError
     from .warehouse.build_lock import BuildLocked, build_lock
@@ -152,9 +154,11 @@ def _run(args) -> int:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
                 dg.DagsterInstance.get() as instance:
             ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
-            report = (build_everything if args.command == "run" else backfill_unfinished)(defs, instance,
-                                                                                        parallel=args.parallel)
-    except (NoManifestError, BuildLocked) as err:
+            if args.command == "run":
+                report = build_everything(defs, instance, parallel=args.parallel)
+            else:
+                report = backfill_unfinished(defs, instance, parallel=args.parallel, partitions=args.partitions)
+    except (NoManifestError, BuildLocked, UnknownPartitions) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
     if report.checks:

@@ -20,7 +20,7 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
-from stratum_assets.build_driver import backfill_unfinished, build_everything
+from stratum_assets.build_driver import UnknownPartitions, backfill_unfinished, build_everything, partition_range
 from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_sandbox.limits import Fault
@@ -97,6 +97,30 @@ def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broke
     again = []
     assert backfill_unfinished(defs, instance, log=again.append).ok
     assert again[0] == "Every partition is materialized: nothing to backfill."
+
+
+def test_a_partition_range_is_rescanned_in_one_command_and_nothing_else(broken_build):
+    data, instance, defs, _, _, _ = broken_build
+    partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
+    stamps = {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in partitions}
+    lines = []
+    report = backfill_unfinished(defs, instance, log=lines.append, partitions=f"{partitions[1]}...{partitions[2]}")
+    assert report.ok, report
+    assert lines[0].startswith("Stage 2/3: 2 partitions of quarantine, scan_results"), lines
+    after = {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in partitions}
+    assert [p for p in partitions if after[p] != stamps[p]] == partitions[1:3], "exactly the range, re-scanned"
+    with pytest.raises(UnknownPartitions, match="no partition v9-c0000"):
+        backfill_unfinished(defs, instance, log=lines.append, partitions=f"{partitions[0]}...v9-c0000")
+
+
+def test_partition_range_reads_first_to_last_in_partition_order():
+    keys = ["v1-c0000", "v1-c0001", "v1-c0002", "v1-c0003"]
+    assert partition_range(keys, "v1-c0001...v1-c0002") == ["v1-c0001", "v1-c0002"]
+    assert partition_range(keys, "v1-c0003") == ["v1-c0003"]
+    with pytest.raises(UnknownPartitions, match="comes after the last"):
+        partition_range(keys, "v1-c0002...v1-c0001")
+    with pytest.raises(UnknownPartitions, match="the partitions are v1-c0000...v1-c0003"):
+        partition_range(keys, "v1-c0001...v1-c0009")
 
 
 def test_rescanning_a_partition_requests_the_audit_once_it_is_done(broken_build):

@@ -46,6 +46,9 @@ class ScanConfig(dg.Config):
                                    partitions_def=chunk_partitions,  # one result per chunk, none overwritten
                                    description="stored pings + quarantined rows == manifest rows of the chunk")],
     pool=GIT_CLONES,
+    # One run per partition, also in a UI backfill: each chunk keeps its own run, retries and check.
+    # A range in one command: `stratum-assets backfill --partitions FIRST...LAST`.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )
 def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github: GitHubResource,
                    scanner: ScannerResource, data: DataResource):
