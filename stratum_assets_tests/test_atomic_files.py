@@ -70,3 +70,14 @@ def test_the_stores_write_where_the_layout_says(tmp_path):
 
     write_parquet_atomic(table, layout.candidates("crewai"))  # its folder made, nothing left beside it
     assert sorted(p.name for p in layout.candidates("crewai").parent.iterdir()) == ["crewai.parquet"]
+
+
+def test_every_writer_leaves_a_file_the_datasets_readers_can_read(tmp_path):
+    """0644 whatever the temporary file started as (mkstemp makes it 0600)."""
+    from stratum_assets.warehouse.files import write_chunks_atomic, write_parquet_atomic, write_text_atomic
+
+    written = [write_text_atomic("report\n", tmp_path / "report.md"),
+               write_parquet_atomic(pa.table({"n": [1]}), tmp_path / "rows.parquet"),
+               write_chunks_atomic(["a\n", "b\n"], tmp_path / "rows.jsonl")]
+    assert {p.name: p.stat().st_mode & 0o777 for p in written} == {
+        "report.md": 0o644, "rows.parquet": 0o644, "rows.jsonl": 0o644}

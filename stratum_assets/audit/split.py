@@ -106,7 +106,7 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
                             deployment_signals.deployment_score AS deployment_score
                      FROM scan_dataset WHERE {USABLE}""")
     assign_sql(conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test)
-    with replacing(store, mode=0o644) as tmp:
+    with replacing(store) as tmp:
         conn.execute(f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
                      f"TO '{tmp}' (FORMAT PARQUET)")
     merged = dict(conn.execute("""SELECT DISTINCT fine, stratum FROM split_assignments
@@ -150,7 +150,7 @@ def _export(conn, layout: Layout, name: str, columns: set[str]) -> str:
     """train or test as Parquet, then JSONL from that Parquet (one join, not two), each renamed into place
     (the Parquet first)."""
     parquet, jsonl = layout.split_export(name, ".parquet"), layout.split_export(name, ".jsonl")
-    with replacing(jsonl, mode=0o644) as tmp_jsonl, replacing(parquet, mode=0o644) as tmp_parquet:
+    with replacing(jsonl) as tmp_jsonl, replacing(parquet) as tmp_parquet:
         conn.execute(f"COPY ({_export_query(columns, name)}) TO '{tmp_parquet}' (FORMAT PARQUET)")
         # One thread: DuckDB's parallel, order-preserving JSON writer buffers whole row groups of these wide rows
         # per thread (out of memory under a 700 MB limit at a million repositories); one thread is as fast here.

@@ -31,12 +31,12 @@ import pyarrow.parquet as pq
 
 
 @contextmanager
-def replacing(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+def replacing(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
     """A temporary path beside ``path`` for the caller (or DuckDB's ``COPY … TO``) to write the new file to.
 
-    When the block ends without an error, the file is flushed to disk, given ``mode`` (None: as
-    written; the temporary file starts private, 0600) and renamed over ``path``. On an error it is
-    removed and ``path`` is untouched.
+    When the block ends without an error, the file is flushed to disk, given ``mode`` (default 0644:
+    every file of the dataset is for reading, whatever private mode the temporary file started
+    with) and renamed over ``path``. On an error it is removed and ``path`` is untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,8 +46,7 @@ def replacing(path: Path, *, mode: int | None = None) -> Iterator[Path]:
     try:
         yield tmp
         _fsync(tmp)
-        if mode is not None:
-            tmp.chmod(mode)
+        tmp.chmod(mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -71,10 +70,9 @@ def write_chunks_atomic(chunks: Iterable[str], path: Path) -> Path:
     """Stream ``chunks`` (text, already with their newlines) into ``path`` through a temporary file.
 
     For exports too big to hold as one string (a million JSONL lines): the text never exists
-    whole in memory, and readers still see the previous file or the complete new one. The file
-    is readable like the Parquet beside it (0644).
+    whole in memory, and readers still see the previous file or the complete new one.
     """
-    with replacing(path, mode=0o644) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         for chunk in chunks:
             fh.write(chunk)
     return Path(path)
