@@ -26,27 +26,39 @@ LIMITS = {GITHUB_API: 1, GIT_CLONES: 2}
 _LIMIT_LINE = re.compile(r'^"(?P<pool>[^"]+)": \d+ / (?P<limit>\d+) slots', re.M)
 
 
-def ensure_pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
-    """Set each pool's limit unless the instance already has one; returns the limits in force."""
-    configured = pool_limits(instance)
+def ensure_pool_limits(instance: dg.DagsterInstance, home: Path | str | None = None) -> dict[str, int]:
+    """Set each pool's limit unless the instance already has one; returns the limits in force.
+
+    ``home`` is the instance's $DAGSTER_HOME (default: the environment's), which Dagster's command
+    needs to open the same instance. The command runs in ``home``, where this project's dagster.yaml
+    expects to be run from (its storage paths are relative: ``data/dagster/…``).
+    """
+    home = _home_of(home)
+    configured = pool_limits(instance, home)
     for pool, limit in LIMITS.items():
         if pool not in configured:
-            _dagster_cli(instance, "instance", "concurrency", "set", pool, str(limit))
-    return {pool: limit for pool, limit in pool_limits(instance).items() if pool in LIMITS}
+            _dagster_cli(home, "instance", "concurrency", "set", pool, str(limit))
+    return {pool: limit for pool, limit in pool_limits(instance, home).items() if pool in LIMITS}
 
 
-def pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
+def pool_limits(instance: dg.DagsterInstance, home: Path | str | None = None) -> dict[str, int]:
     """Every pool limit set in the instance, as ``dagster instance concurrency get --all`` reports it."""
-    listed = _dagster_cli(instance, "instance", "concurrency", "get", "--all")
+    listed = _dagster_cli(_home_of(home), "instance", "concurrency", "get", "--all")
     return {m["pool"]: int(m["limit"]) for m in _LIMIT_LINE.finditer(listed)}
 
 
-def _dagster_cli(instance: dg.DagsterInstance, *args: str) -> str:
-    """Dagster's own CLI on this instance: the same $DAGSTER_HOME and working directory (dagster.yaml's
-    relative storage paths resolve from it), or the instance's own folder when no home is set."""
+def _home_of(home: Path | str | None) -> str:
+    home = home or os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise RuntimeError("set DAGSTER_HOME (or pass home=): Dagster's command must open the same instance")
+    return str(Path(home).resolve())
+
+
+def _dagster_cli(home: str, *args: str) -> str:
+    """Dagster's own CLI on the instance at ``home``, run from ``home``."""
     dagster = Path(sys.executable).with_name("dagster")
-    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(Path(instance.root_directory).resolve())}
-    done = subprocess.run([str(dagster), *args], env=env, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "DAGSTER_HOME": home}
+    done = subprocess.run([str(dagster), *args], cwd=home, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"`dagster {' '.join(args)}` failed: {done.stderr.strip()[-500:]}")
     return done.stdout

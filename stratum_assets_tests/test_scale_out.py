@@ -120,7 +120,7 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
     assert len(partitions) >= 3
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 2}
+        assert ensure_pool_limits(instance, home) == {"github_api": 1, "git_clones": 2}
     launched = [_dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
                 for p in partitions]
     for proc in launched:
