@@ -87,6 +87,8 @@ def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path):
         assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0
     assert _digest(crashed / "data" / "split" / "assignments.parquet") == _digest(
         clean / "data" / "split" / "assignments.parquet"), "the frozen split is byte-identical"
+    first = json.loads((clean / "data" / "split" / "train.jsonl").read_text().splitlines()[0])["metadata"]
+    assert all(len(first[k]) == 10 and first[k][4] == "-" for k in ("last_commit_date", "repo_created_date")), first
     for name in ("train.jsonl", "test.jsonl"):  # the same rows, apart from when each build ran
         assert _without_clock(crashed / "data" / "split" / name) == _without_clock(clean / "data" / "split" / name)
 

@@ -389,3 +389,15 @@ def test_the_split_folder_is_created_with_its_parents(v1):
     summary = split_and_export(duckdb.connect(), layout, 1)
     assert (summary["train"], summary["test"]) == (348, 87)
     assert (v1.root / "published" / "2026" / "split" / "test.jsonl").exists()
+
+
+def test_the_exports_write_the_two_source_dates_as_utc_days_like_the_manifest_jsonl():
+    from stratum_assets.audit.split import _value
+    from stratum_assets.manifest.export import as_date
+
+    rows = duckdb.sql(f"""SELECT {_value('last_commit_date')} AS d, {_value('github_stars')} AS s FROM (VALUES
+        ('2026-10-05T23:48:04-05:00', 3), ('2026-10-05T19:48:04Z', 4), ('2024-02-29', 5), (NULL, 6))
+        AS t(last_commit_date, github_stars)""").fetchall()
+    assert rows == [("2026-10-06", 3), ("2026-10-05", 4), ("2024-02-29", 5), (None, 6)]
+    assert [d for d, _ in rows[:3]] == [as_date(v) for v in ("2026-10-05T23:48:04-05:00", "2026-10-05T19:48:04Z",
+                                                              "2024-02-29")], "the manifest JSONL's rule"

@@ -26,24 +26,9 @@ from stratum_assets.warehouse import companions, schema
 from stratum_assets.warehouse.layout import Layout
 
 from .conftest import ROOT, reference_pings
+from .test_scanner import LANGCHAIN
 
-AGENT = {"agent.py": '''
-import requests
-from langchain.agents import AgentExecutor, create_tool_calling_agent
-from langchain_core.tools import tool
-from langchain_openai import ChatOpenAI
-from langchain_community.tools import ShellTool
-
-@tool
-def fetch(url: str) -> str:
-    """Fetch a page."""
-    return requests.get(url).text
-
-llm = ChatOpenAI(model="gpt-4o")
-tools = [fetch, ShellTool()]
-agent = create_tool_calling_agent(llm, tools, prompt)
-executor = AgentExecutor(agent=agent, tools=tools, max_iterations=5)
-''', "requirements.txt": "langchain==0.3.7\nrequests\n"}
+AGENT = LANGCHAIN  # the scanner tests' LangChain agent: a tool, a shell tool, an iteration cap
 MEMORY = '''
 import chromadb
 client = chromadb.Client()

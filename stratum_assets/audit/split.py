@@ -22,6 +22,7 @@ import math
 
 import pyarrow.parquet as pq
 
+from ..manifest.export import DATE_FIELDS
 from ..warehouse import schema
 from ..warehouse.files import replacing
 from ..warehouse.layout import Layout
@@ -138,12 +139,22 @@ def export_splits(conn, layout, version: int) -> dict:
 def _export_query(columns: set[str], name: str) -> str:
     """One split's rows: features, labels and metadata in three separate structs, in repo_hash order."""
     def pack(wanted) -> str:
-        return "struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in wanted if c in columns) + ")"
+        return "struct_pack(" + ", ".join(f'"{c}" := {_value(c)}' for c in wanted if c in columns) + ")"
 
     return f"""SELECT repo_hash, full_name AS repo_full_name, split,
                       {pack(FEATURE_COLUMNS)} AS features, {pack(LABEL_COLUMNS)} AS labels,
                       {pack(METADATA_COLUMNS)} AS metadata
                FROM scan_dataset WHERE {USABLE} AND split = '{name}' ORDER BY repo_hash"""
+
+
+def _value(column: str) -> str:
+    """A column as the export writes it: the two source dates as ``YYYY-MM-DD`` (UTC day), as in
+    repo_manifest.jsonl (manifest/export.py), so the companion files and the split agree."""
+    if column in DATE_FIELDS:  # GitHub's timestamps end in Z; a value that is already a date stays as it is
+        text = f'CAST("{column}" AS VARCHAR)'
+        return (f"CASE WHEN length({text}) <= 10 THEN {text} "
+                f"ELSE strftime(CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%d') END")
+    return f'"{column}"'
 
 
 def _export(conn, layout: Layout, name: str, columns: set[str]) -> str:
