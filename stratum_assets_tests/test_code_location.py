@@ -58,14 +58,20 @@ def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
 
 
 @pytest.mark.slow
-def test_dg_checks_and_lists_the_project_definitions():
-    """This is a dg project: `dg check defs` passes and `dg list defs` shows the graph from pyproject.toml alone."""
+def test_dg_checks_and_lists_the_project_definitions(tmp_path):
+    """This is a dg project: `dg check defs` passes and `dg list defs` shows the graph from pyproject.toml alone.
+
+    Run from the project root (where dg finds the project) with an instance of its own: without a
+    DAGSTER_HOME, dg opens the project's dagster.yaml and creates its storage under data/.
+    """
     dg_cli = str(Path(sys.executable).parent / "dg")
-    check = subprocess.run([dg_cli, "check", "defs"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    check = subprocess.run([dg_cli, "check", "defs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     assert "All definitions loaded successfully." in check.stdout
 
-    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
     assert listed.returncode == 0, listed.stderr[-2000:]
     from stratum_assets.definitions import defs
 
