@@ -153,7 +153,7 @@ def _run(args) -> int:
     try:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
                 dg.DagsterInstance.get() as instance:
-            ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
+            ensure_pool_limits()  # for the UI's backfills and runs in this instance, too
             if args.command == "run":
                 report = build_everything(defs, instance, parallel=args.parallel)
             else:

@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 GITHUB_API = "github_api"  # the ten discovery steps share one search budget (30/min per token)
 GIT_CLONES = "git_clones"  # one slot = one scan partition's pool of clone+scan workers
 
@@ -26,22 +24,22 @@ LIMITS = {GITHUB_API: 1, GIT_CLONES: 2}
 _LIMIT_LINE = re.compile(r'^"(?P<pool>[^"]+)": \d+ / (?P<limit>\d+) slots', re.M)
 
 
-def ensure_pool_limits(instance: dg.DagsterInstance, home: Path | str | None = None) -> dict[str, int]:
+def ensure_pool_limits(home: Path | str | None = None) -> dict[str, int]:
     """Set each pool's limit unless the instance already has one; returns the limits in force.
 
-    ``home`` is the instance's $DAGSTER_HOME (default: the environment's), which Dagster's command
-    needs to open the same instance. The command runs in ``home``, where this project's dagster.yaml
+    ``home`` is the instance's $DAGSTER_HOME (default: the environment's): Dagster's command opens
+    the instance from there, as every Dagster process does. The command runs in ``home``, where this project's dagster.yaml
     expects to be run from (its storage paths are relative: ``data/dagster/…``).
     """
     home = _home_of(home)
-    configured = pool_limits(instance, home)
+    configured = pool_limits(home)
     for pool, limit in LIMITS.items():
         if pool not in configured:
             _dagster_cli(home, "instance", "concurrency", "set", pool, str(limit))
-    return {pool: limit for pool, limit in pool_limits(instance, home).items() if pool in LIMITS}
+    return {pool: limit for pool, limit in pool_limits(home).items() if pool in LIMITS}
 
 
-def pool_limits(instance: dg.DagsterInstance, home: Path | str | None = None) -> dict[str, int]:
+def pool_limits(home: Path | str | None = None) -> dict[str, int]:
     """Every pool limit set in the instance, as ``dagster instance concurrency get --all`` reports it."""
     listed = _dagster_cli(_home_of(home), "instance", "concurrency", "get", "--all")
     return {m["pool"]: int(m["limit"]) for m in _LIMIT_LINE.finditer(listed)}

@@ -119,8 +119,7 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
         partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
     assert len(partitions) >= 3
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert ensure_pool_limits(instance, home) == {"github_api": 1, "git_clones": 2}
+    assert ensure_pool_limits(home) == {"github_api": 1, "git_clones": 2}
     launched = [_dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
                 for p in partitions]
     for proc in launched:
