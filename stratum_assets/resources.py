@@ -30,6 +30,7 @@ from .github.client import GitHubClient
 from .github.governor import RateGovernor
 from .manifest.store import ManifestStore
 from .scanning.clone import GitAuth
+from .warehouse.blocks import compact_ready
 from .warehouse.layout import Layout
 from .warehouse.schema import Warehouse, refresh
 
@@ -184,6 +185,12 @@ class DataResource(dg.ConfigurableResource):
         with DuckDBResource(database=str(layout.duckdb)).get_connection() as conn:  # retries while locked
             refresh(conn, layout, version)
             yield Warehouse(conn, layout, version)
+
+    def compact(self) -> list[int]:
+        """Rebuild the active version's outdated blocks (``warehouse/blocks.py``) before it is read as a whole;
+        returns the blocks written (none when every block is current or waits for a partition)."""
+        layout = self.layout
+        return compact_ready(layout, self.manifest_store.require_active())
 
     def refresh_views(self) -> int:
         """Point the warehouse's views at the active manifest version (one was just frozen); returns it."""

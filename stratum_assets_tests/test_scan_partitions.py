@@ -29,7 +29,9 @@ from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarant
                                              stored_rows)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
+from stratum_assets.warehouse.blocks import plan
 from stratum_assets.warehouse.files import recover_directory
+from stratum_assets.warehouse.layout import Layout
 
 from .conftest import fixture_path
 from .test_companions import assert_source_metadata
@@ -270,6 +272,8 @@ def test_every_partition_is_materialized_and_nothing_is_dropped(built):
             LEFT JOIN quarantine q USING (repo_hash)
             GROUP BY 1""").fetchall()
     assert sum(outcomes.values()) == manifest_rows and "pending" not in outcomes
+    reading = plan(Layout(data), 1)  # the last partition of the block wrote it: the views read one block
+    assert [b.folder.name for b in reading.blocks] == ["b0000"] and reading.loose == [] and reading.outdated == []
     assert all(rows == accounted for _, rows, accounted in per_chunk)
     log = json.loads((data / "pipeline_run_log.json").read_text())
     assert log["stored"] + log["quarantined"] == log["total_repos"] == manifest_rows
@@ -314,7 +318,7 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(built):
     chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
     folder = next((data / "scans").glob(f"v*/{chunk}"))
     before = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
-    others = {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.iterdir()
+    others = {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*")
               if p.name != chunk}
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("scan_results"),
@@ -323,8 +327,12 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(built):
     assert result.success
     after = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
     assert sorted(after) == sorted(before) and len(after) == len(set(after))
-    assert {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.iterdir()
+    assert {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*")
             if p.name != chunk} == others, "other partitions untouched"
+    written = result.asset_materializations_for_node("scan_partition")[0].metadata["block_written"].value
+    reading = plan(Layout(data), 1)
+    assert written is True and reading.loose == [] and len(reading.blocks) == 1, \
+        "the re-run rebuilt its block: the views read the new partition from it"
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..discovery.strata import strata
+from ..domain.chunks import default_size as default_chunk_size
 from ..manifest.build import build_manifest, fingerprint
 from ..manifest.export import export_jsonl_from_parquet
 from ..resources import DataResource
@@ -23,7 +24,7 @@ class ManifestConfig(dg.Config):
     """``new_version`` is the only way to change the dataset's repository list once v1 exists."""
 
     new_version: bool = False
-    chunk_size: int | None = None  # default: 250 repositories for the full scan, 40 for the sample universe
+    chunk_size: int | None = None  # default: the profile's (domain/chunks.py: 250 full, 40 sample)
     profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
 
 
@@ -40,7 +41,7 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
     profile = config.profile or data.resolved_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
     candidates = {name: pq.read_table(layout.candidates(name)).to_pylist() for name in STRATUM_NAMES}
-    chunk_size = config.chunk_size or (40 if profile == "sample" else 250)
+    chunk_size = config.chunk_size or default_chunk_size(profile)
     settings = {"targets": targets, "chunk_size": chunk_size, "profile": profile}
     print_ = fingerprint(candidates, settings)
     store = data.manifest_store

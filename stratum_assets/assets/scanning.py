@@ -16,7 +16,7 @@ from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
 from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
 from ..scanning.storage import pings_table, quarantine_table, replace_partition
-from ..warehouse import companions, runlog
+from ..warehouse import blocks, companions, runlog
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
@@ -70,7 +70,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
 
-    work = layout.work / f"{chunk}.{context.run_id}"  # this run's own: another run of the chunk never shares it
+    work = layout.work / f"{chunk}.{context.run.run_id}"  # this run's own: another run of the chunk never shares it
     result = scan_chunk(rows, github.clone_url, scanner.command(), settings, work, progress)
     stats = result.stats()
     if result.all_transient_failures:
@@ -79,6 +79,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     folder = replace_partition(layout.scan_partition(version, chunk), pings_table(stored_rows(result)),
                                quarantine_table(quarantine_rows(result)),
                                {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()})
+    completed_block = blocks.compact_block_of(layout, version, chunk)  # the last of its block's chunks: a block
     stored = pq.read_table(layout.scan_results(version, chunk), columns=["repo_hash"]).column(0).to_pylist()
     quarantined = pq.read_table(layout.quarantine(version, chunk), columns=["repo_hash"]).column(0).to_pylist()
     expected = sorted(r["repo_hash"] for r in rows)
@@ -88,7 +89,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         "failure_reasons": dg.MetadataValue.json(stats["failure_reasons"]),
         "rate_limit_hits": stats["rate_limit_hits"], "duration_s": stats["duration_s"],
         "repos_per_min": stats["repos_per_min"], "bytes_fetched": stats["bytes_fetched"],
-        "scanner": scanner.kind, "path": dg.MetadataValue.path(str(folder)),
+        "scanner": scanner.kind, "path": dg.MetadataValue.path(str(folder)), "block_written": completed_block,
     })
     yield dg.MaterializeResult(asset_key="quarantine", metadata={"quarantined": len(quarantined)})
     yield dg.AssetCheckResult(
@@ -118,6 +119,7 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
 def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
     started = datetime.now(timezone.utc)
     layout = data.layout
+    compacted = data.compact()
     with data.warehouse() as warehouse:
         version = warehouse.version
         log = runlog.summarize(warehouse.conn, layout, version)
@@ -129,7 +131,7 @@ def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
     if warning:
         context.log.warning(warning)
     yield dg.MaterializeResult(metadata={
-        "executions_recorded": len(document[runlog.HISTORY]), "scans_attempted": document["scans_attempted"],
+        "executions_recorded": len(document[runlog.HISTORY]), "blocks_written": len(compacted), "scans_attempted": document["scans_attempted"],
         "companion_files": dg.MetadataValue.json(exports),
         "total_repos": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
         "pending": log["pending"], "by_status": dg.MetadataValue.json(log["counts_by_status"]),

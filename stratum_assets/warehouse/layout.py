@@ -71,6 +71,26 @@ class PartitionFiles:
 
 
 @dataclass(frozen=True)
+class BlockFiles:
+    """One block's directory ``scans/v<N>/blocks/b<index>/``: its chunks' pings and quarantine rows in two
+    files, and ``sources.json`` naming each partition copied in, with its fingerprint (``warehouse/blocks.py``)."""
+
+    folder: Path
+
+    @property
+    def results(self) -> Path:
+        return self.folder / "scan_results.parquet"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.folder / "quarantine.parquet"
+
+    @property
+    def sources(self) -> Path:
+        return self.folder / "sources.json"
+
+
+@dataclass(frozen=True)
 class Layout:
     """Every path of the data directory ``root`` (``data/``, the ``data`` resource's root)."""
 
@@ -119,6 +139,21 @@ class Layout:
         """
         folder = self.scans(version)
         return sorted(p for p in folder.glob(chunks.GLOB) if p.is_dir()) if folder.exists() else []
+
+    def blocks(self, version: int) -> Path:
+        """Compacted copies of whole partitions, a few large files for reading (``warehouse/blocks.py``).
+
+        Its name never matches a chunk id, so :meth:`partition_folders` never lists it.
+        """
+        return self.scans(version) / "blocks"
+
+    def block_files(self, version: int, index: int) -> BlockFiles:
+        return BlockFiles(self.blocks(version) / f"b{index:04d}")
+
+    def block_folders(self, version: int) -> list[BlockFiles]:
+        """Every block directory of ``version`` on disk, in block order (a swap's ".b0000.new-*" is none)."""
+        folder = self.blocks(version)
+        return [BlockFiles(p) for p in sorted(folder.glob("b[0-9]*")) if p.is_dir()] if folder.exists() else []
 
     @property
     def work(self) -> Path:

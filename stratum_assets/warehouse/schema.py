@@ -13,9 +13,10 @@ assignments) is safe.
 * ``repo_manifest`` — the active frozen manifest version (a view over its
   read-only Parquet file) plus each repository's train/test ``split`` once
   the split exists.
-* ``scan_results`` / ``quarantine`` — views over every partition's
-  ``scans/v<N>/<chunk>/{scan_results,quarantine}.parquet`` (empty, typed views
-  until a partition ran).
+* ``scan_results`` / ``quarantine`` — views over every whole partition of the
+  version, read from its block where one holds a current copy (``blocks.py``: a
+  few large files) and from ``scans/v<N>/<chunk>/{scan_results,quarantine}.parquet``
+  otherwise (empty, typed views until a partition ran).
 * ``scan_dataset`` — one row per manifest repository, joined **on repo_hash** to
   its stored ping, with ``outcome`` = stored | quarantined | pending.
 """
@@ -26,8 +27,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .layout import Layout, PartitionFiles
-from .verify import whole_partitions
+from .blocks import ReadPlan, plan
+from .layout import Layout
 
 # Columns the views promise even before any partition wrote a file.
 _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
@@ -48,23 +49,12 @@ class Warehouse:
 
 
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
-    manifest = layout.manifest(version).table
-    assignments = layout.split_assignments
-    # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
-    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' "
-                    "AND schema_name = 'main'").fetchone()[0]:
-        conn.execute("DROP TABLE repo_manifest")  # databases written before it became a view
-    if assignments.exists():
-        conn.execute(f"""CREATE OR REPLACE VIEW repo_manifest AS
-                         SELECT m.*, s.split FROM read_parquet({_sql(manifest)}) m
-                         LEFT JOIN read_parquet({_sql(assignments)}) s USING (repo_hash)""")
-    else:
-        conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
-                     f"FROM read_parquet({_sql(manifest)})")
+    """Point every view at ``version``: the manifest (with the stored split) and the scans."""
+    refresh_manifest(conn, layout, version)
     # A partition that is not whole (verify.py) is left out: its repositories read as pending.
-    whole = [PartitionFiles(p) for p in whole_partitions(layout, version)]
-    _view_over(conn, "scan_results", [p.results for p in whole], _EMPTY_SCAN_RESULTS)
-    _view_over(conn, "quarantine", [p.quarantine for p in whole], _EMPTY_QUARANTINE)
+    reading = plan(layout, version)
+    _view_over(conn, "scan_results", reading, "results", _EMPTY_SCAN_RESULTS)
+    _view_over(conn, "quarantine", reading, "quarantine", _EMPTY_QUARANTINE)
     conn.execute("""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,
@@ -78,12 +68,43 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
     """)
 
 
-def _view_over(conn: duckdb.DuckDBPyConnection, name: str, files: list, empty_select: str) -> None:
-    if files:
-        source = f"SELECT * FROM read_parquet([{', '.join(map(_sql, files))}], union_by_name = true)"
+def refresh_manifest(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
+    """Point ``repo_manifest`` at ``version`` with the stored split: after the split changed, only this view
+    changes (``scan_dataset`` reads it by name), so the scans' plan is not made again."""
+    manifest = layout.manifest(version).table
+    assignments = layout.split_assignments
+    # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
+    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' "
+                    "AND schema_name = 'main'").fetchone()[0]:
+        conn.execute("DROP TABLE repo_manifest")  # databases written before it became a view
+    if assignments.exists():
+        conn.execute(f"""CREATE OR REPLACE VIEW repo_manifest AS
+                         SELECT m.*, s.split FROM read_parquet({_sql(manifest)}) m
+                         LEFT JOIN read_parquet({_sql(assignments)}) s USING (repo_hash)""")
     else:
-        source = f"{empty_select} WHERE false"
+        conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
+                     f"FROM read_parquet({_sql(manifest)})")
+
+
+def _view_over(conn: duckdb.DuckDBPyConnection, name: str, reading: ReadPlan, kind: str, empty_select: str) -> None:
+    """View ``name`` over the ``kind`` files (results or quarantine) of the plan's blocks and loose partitions."""
+    parts = []
+    if reading.blocks:
+        outdated = (f" WHERE chunk_id NOT IN ({', '.join(map(_literal, reading.outdated))})"
+                    if reading.outdated else "")
+        parts.append(_read([getattr(b, kind) for b in reading.blocks]) + outdated)
+    if reading.loose:
+        parts.append(_read([getattr(p, kind) for p in reading.loose]))
+    source = " UNION ALL BY NAME ".join(parts) or f"{empty_select} WHERE false"
     conn.execute(f"CREATE OR REPLACE VIEW {name} AS {source}")
+
+
+def _read(files: list) -> str:
+    return f"SELECT * FROM read_parquet([{', '.join(map(_sql, files))}], union_by_name = true)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _sql(path) -> str:
