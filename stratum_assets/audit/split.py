@@ -98,7 +98,7 @@ def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: in
 def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40) -> dict:
     """Keep every stored assignment, assign the repositories without one, store them all (atomically)."""
     store = layout.split_assignments
-    schema.refresh(conn, layout, version)
+    schema.ensure(conn, layout, version)
     if store.exists():
         conn.execute(f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
                      f"FROM read_parquet('{store}')")
@@ -125,7 +125,7 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
 
 def export_splits(conn, layout, version: int) -> dict:
     """Write train/test (Parquet + JSONL) from the stored assignments, then verify no repository is in both."""
-    schema.refresh(conn, layout, version)  # the manifest view joins the stored split
+    schema.ensure(conn, layout, version)  # the manifest view joins the stored split
     columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
     exports = {name: _export(conn, layout, name, columns) for name in ("train", "test")}
     train, test = layout.split_export("train", ".parquet"), layout.split_export("test", ".parquet")

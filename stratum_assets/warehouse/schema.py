@@ -51,6 +51,7 @@ class Warehouse:
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
     """Point every view at ``version``: the manifest (with the stored split) and the scans."""
     refresh_manifest(conn, layout, version)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_SCANS_OF} AS SELECT {_literal(_scans_key(layout, version))} AS key")
     # A partition that is not whole (verify.py) is left out: its repositories read as pending.
     reading = plan(layout, version)
     _view_over(conn, "scan_results", reading, "results", _EMPTY_SCAN_RESULTS)
@@ -66,6 +67,28 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
         LEFT JOIN scan_results s ON s.repo_hash = m.repo_hash
         LEFT JOIN (SELECT DISTINCT repo_hash FROM quarantine) q ON q.repo_hash = m.repo_hash
     """)
+
+
+def ensure(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
+    """The views for a stage that follows another on the same connection (the split after the audit): the
+    manifest view again (the stored split changed), the scan views as this connection already has them for
+    ``version`` — one plan of which files to read per connection (each plan opens a footer per block) —
+    or all of them on a connection that has none."""
+    try:
+        key = conn.execute(f"SELECT key FROM {_SCANS_OF}").fetchone()[0]
+    except duckdb.CatalogException:
+        key = None
+    if key == _scans_key(layout, version):
+        refresh_manifest(conn, layout, version)
+    else:
+        refresh(conn, layout, version)
+
+
+_SCANS_OF = "warehouse_scan_views_of"  # temporary: which data directory and version this connection's views show
+
+
+def _scans_key(layout: Layout, version: int) -> str:
+    return f"{layout.scans(version).resolve()}"
 
 
 def refresh_manifest(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
