@@ -84,6 +84,20 @@ def test_empty_topology_hashes_are_unknown_not_a_duplicate_cluster():
     assert result["G5"].passed and result["G5"].measured == 0.0
 
 
+def test_g5_counts_a_repository_sharing_its_topology_with_ten_others_not_nine():
+    """The strategy's "with 10+ others": a group of 11 counts, a group of 10 (the reference's >= 10) does not;
+    and only usable repositories make a group."""
+    eleven = "UPDATE scan_dataset SET topology_signature_hash = 'eleven' WHERE n < 11"
+    ten = "UPDATE scan_dataset SET topology_signature_hash = 'ten' WHERE n >= 100 AND n < 110"
+    failed = ("UPDATE scan_dataset SET topology_signature_hash = 'ten', scan_status = 'failed' "
+              "WHERE n >= 150 AND n < 155")  # 15 share 'ten', 5 of them failed: 10 usable, still not a group
+    conn = constructed(f"{eleven}; {ten}; {failed}")
+    data = compute(conn, {"crewai": 200}, THRESHOLDS, {})
+    assert [(g["hash"], g["repos"]) for g in data["duplicates"]["groups"]] == [("eleven", 11)]
+    assert data["duplicates"]["repos_in_groups"] == 11
+    assert "share their signature with 10+ others (groups of 11 or more)" in render(data, 1, "full")
+
+
 def test_sample_profile_scales_counts_and_keeps_ratios():
     sample = GateThresholds.for_profile("sample", 500)
     assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature) == (400, 10, 20)

@@ -68,6 +68,10 @@ def render(d: dict, version: int, profile: str) -> str:
             f"{du['group_count']} topology signatures shared by more than {du['topology_groups_over']} repos, "
             f"holding {du['repos_in_groups']} repos ({du['repos_in_groups_share']:.1%}); {du['unknown_topology']} "
             f"repos have an unknown (empty) signature and are never counted as duplicates.", "",
+            f"G5 counts, as the dataset strategy words it, the usable repos that share their signature with "
+            f"{du['topology_groups_over']}+ others (groups of {du['topology_groups_over'] + 1} or more); the "
+            f"reference pipeline's audit.py counts groups of {du['topology_groups_over']} or more over all "
+            f"pings, failed and empty ones included, so its share can differ on the same data.", "",
             _table(["topology signature", "repos"], [(g["hash"], g["repos"]) for g in du["groups"]])
             if du["groups"] else "", "",
             _table(["fork parent", "forks in manifest"], [(g["parent"], g["forks"]) for g in du["fork_parent_groups"]])
