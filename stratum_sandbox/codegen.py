@@ -7,7 +7,10 @@ sometimes a human-approval step, sometimes a hard-coded (fake) key, plus the
 deployment signals (Dockerfile, CI, tests, lockfile, ``.env.example``) and the
 noise around them: READMEs, notebooks, data files, images, broken syntax and
 non-UTF-8 bytes. Copy-paste clones share a ``code_seed`` and so render the same
-architecture under another name.
+architecture under another name; lightly edited clones render their source's code
+(``Repo.source_seed``) and then apply their edits (a renamed function or variable,
+a comment, a docstring, a changed prompt, a file added or removed), drawn from a
+random stream of their own so that no other repository renders differently.
 
 Nothing here is ever executed; it is text that only has to look real.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -115,7 +119,7 @@ _EXTENSION_LANGUAGES = {"py": "Python", "ts": "TypeScript", "js": "JavaScript", 
 
 def _code_files(repo: Repo) -> dict[str, bytes | str]:
     """Source, configuration and README: everything that does not depend on the noise stream."""
-    rng = random.Random(repo.code_seed)
+    rng = random.Random(repo.code_origin)
     plan = _plan(rng, repo)
     files: dict[str, bytes | str] = {}
     if repo.archetype == "non_python":
@@ -130,7 +134,97 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
     files.update(_signal_files(repo, plan))
     if repo.has_readme:
         files["README.md"] = _readme(repo, plan)
+    if repo.edits:
+        _apply_edits(files, repo, random.Random(f"stratum-edit:{repo.code_seed}:{repo.id}"))
     return files
+
+
+# -- light edits of a copy-paste clone ------------------------------------------------
+_HELPERS = (
+    "import logging\nimport os\n\nlogger = logging.getLogger(__name__)\n\n\n"
+    "def env(name: str, default: str = \"\") -> str:\n    value = os.environ.get(name, default)\n"
+    "    if not value:\n        logger.warning(\"%s is not set\", name)\n    return value\n",
+    "import time\n\n\ndef retry(fn, attempts: int = 3, delay: float = 1.0):\n    for attempt in range(attempts):\n"
+    "        try:\n            return fn()\n        except Exception:\n            if attempt == attempts - 1:\n"
+    "                raise\n            time.sleep(delay * (attempt + 1))\n",
+    "import json\nfrom pathlib import Path\n\n\ndef save_result(name: str, result) -> Path:\n"
+    "    path = Path(\"outputs\") / f\"{name}.json\"\n    path.parent.mkdir(exist_ok=True)\n"
+    "    path.write_text(json.dumps(result, indent=2, default=str))\n    return path\n",
+)
+_PROMPT_EDITS = (("You are the ", "You act as the "), ("Start the ", "Kick off the "),
+                 ("Handle the ", "Take care of the "), ("Do the ", "Complete the "))
+_DEFINED = re.compile(r"^(?:def|class) ([A-Za-z_]\w*)|^([A-Za-z_]\w*) = ", re.M)
+
+
+def _apply_edits(files: dict[str, bytes | str], repo: Repo, rng: random.Random) -> None:
+    """Edit the rendered Python files of a lightly edited clone in place, one edit after the other."""
+    for edit in repo.edits:
+        python = sorted(p for p, d in files.items() if p.endswith(".py") and isinstance(d, str) and d.strip())
+        if python:
+            _EDITORS[edit](files, python, rng)
+
+
+def _rename(files: dict, python: list[str], rng: random.Random) -> None:
+    """Rename one function, class or module-level variable everywhere it is written (strings too)."""
+    names = sorted({a or b for p in python for a, b in _DEFINED.findall(files[p])} - {"__all__", "__version__"})
+    if not names:
+        return _add_file(files, python, rng)
+    old = rng.choice(names)
+    new = rng.choice(["my_", "custom_", "team_"]) + old if old[0].islower() else "My" + old
+    pattern = re.compile(rf"\b{re.escape(old)}\b")
+    for path in python:
+        files[path] = pattern.sub(new, files[path])
+
+
+def _add_file(files: dict, python: list[str], rng: random.Random) -> None:
+    """A small helper module the clone's author added."""
+    name = rng.choice(["utils.py", "helpers.py", "common.py"])
+    files[name if name not in files else f"extra_{name}"] = rng.choice(_HELPERS)
+
+
+def _drop_file(files: dict, python: list[str], rng: random.Random) -> None:
+    """Delete the smallest Python file when it holds at most a fifth of the code; else add one instead."""
+    smallest = min(python, key=lambda p: (len(files[p]), p))
+    if len(python) < 2 or 5 * len(files[smallest]) > sum(len(files[p]) for p in python):
+        return _add_file(files, python, rng)
+    del files[smallest]
+
+
+def _docstring(files: dict, python: list[str], rng: random.Random) -> None:
+    """A docstring under the first function of one file (or at the top of the file if it has none)."""
+    path = rng.choice(python)
+    text = rng.choice(["Adapted for our team.", "Entry point of this step.", "TODO: document."])
+    lines = files[path].split("\n")
+    for i, line in enumerate(lines):
+        match = re.match(r"(\s*)(?:async )?def .*:$", line)
+        if match:
+            lines.insert(i + 1, f'{match.group(1)}    """{text}"""')
+            files[path] = "\n".join(lines)
+            return
+    files[path] = f'"""{text}"""\n' + files[path]
+
+
+def _comment(files: dict, python: list[str], rng: random.Random) -> None:
+    """A header comment in every Python file, and one after the first import of one file."""
+    header = rng.choice(["# Based on an example from GitHub.\n", "# Copied and adapted for our use case.\n"])
+    for path in python:
+        files[path] = header + files[path]
+    path = rng.choice(python)
+    files[path] = re.sub(r"^((?:import|from) .*)$", r"\1  # pinned in requirements", files[path], count=1, flags=re.M)
+
+
+def _prompt(files: dict, python: list[str], rng: random.Random) -> None:
+    """Reword the prompts (or, in code without one, the first docstring of each file)."""
+    old, new = rng.choice(_PROMPT_EDITS)
+    count = -1  # every prompt
+    if not any(old in files[p] for p in python):
+        old, new, count = '"""', '"""Our version. ', 1
+    for path in python:
+        files[path] = files[path].replace(old, new, count)
+
+
+_EDITORS = {"rename": _rename, "add_file": _add_file, "drop_file": _drop_file,
+            "docstring": _docstring, "comment": _comment, "prompt": _prompt}
 
 
 def _plan(rng: random.Random, repo: Repo) -> _Plan:

@@ -5,18 +5,25 @@ real one, because the selection methodology is the dataset: power-law stars,
 a few popular example repositories with dozens of forks, copy-paste clones
 that GitHub does not know are copies, stale repositories below the recency
 floors, non-Python look-alikes, repositories deleted after indexing, one
-oversized repository, broken files and multi-framework projects.
+oversized repository, broken files and multi-framework projects, plus lightly
+edited copy-paste clones: the ground truth of the near-duplicate detection
+(:func:`code_families`).
 
 Everything is derived from ``(seed, size)`` with :class:`random.Random`, so two
 processes that build the same universe agree byte for byte. Code is not
 stored here: :mod:`stratum_sandbox.codegen` renders it on demand from
 ``Repo.code_seed`` so that a 60,000-repository universe stays metadata-only.
+
+The edited clones came after the rest, and are drawn from a random stream of
+their own after everything else: every other repository is the same, byte for
+byte, as in a universe built before they existed (tested against a digest).
 """
 
 from __future__ import annotations
 
 import base64
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -61,6 +68,11 @@ _LICENSE_NAMES = {
 
 SIGNALS = ("dockerfile", "ci", "tests", "lockfile", "env_example")
 
+# Light edits of a copy-paste clone, rendered by codegen. Each edited clone gets one that changes the
+# code tokens and maybe one that only a normalising comparison ignores.
+CODE_EDITS = ("rename", "add_file", "drop_file")
+COSMETIC_EDITS = ("docstring", "comment", "prompt")
+
 _EPOCH_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
 # "Now" of the synthetic universe: fixed so that generated dates never drift.
 UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -91,6 +103,9 @@ class Repo:
     slow: bool = False
     quirks: frozenset[str] = frozenset()
     forks_count: int = 0
+    # A lightly edited clone renders the code of ``source_seed`` (its source's ``code_seed``), then ``edits``.
+    source_seed: int | None = None
+    edits: tuple[str, ...] = ()
 
     @property
     def full_name(self) -> str:
@@ -99,6 +114,11 @@ class Repo:
     @property
     def is_fork(self) -> bool:
         return self.parent is not None
+
+    @property
+    def code_origin(self) -> int:
+        """The seed the code is rendered from: shared by a source, its forks and all its clones."""
+        return self.code_seed if self.source_seed is None else self.source_seed
 
     @property
     def node_id(self) -> str:
@@ -157,9 +177,24 @@ class Universe:
         return [r for r in self.repos if r.parent and r.parent.lower() == full_name.lower()]
 
 
-def build_universe(seed: int = 7, size: int = 400) -> Universe:
-    """Generate ``size`` repositories: originals, their forks and copy-paste clones."""
-    return _Generator(seed, size).build()
+def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True) -> Universe:
+    """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones.
+
+    The lightly edited clones (2% of ``size``, at least 6) come on top of ``size``, from their own
+    random stream, so the ``size`` others are those of a universe built without them.
+    """
+    return _Generator(seed, size).build(edited_clones)
+
+
+def code_families(universe: Universe) -> list[tuple[str, ...]]:
+    """Full names that share one source's code: source, forks, clones and edited clones.
+
+    The ground truth of the near-duplicate detection; sorted, families of two or more only.
+    """
+    by_origin: dict[int, list[str]] = defaultdict(list)
+    for repo in universe.repos:
+        by_origin[repo.code_origin].append(repo.full_name)
+    return sorted(tuple(sorted(names)) for names in by_origin.values() if len(names) > 1)
 
 
 class _Generator:
@@ -174,7 +209,7 @@ class _Generator:
         self.taken: set[str] = set()
         self.next_id = 700_000_000 + seed * 10_000
 
-    def build(self) -> Universe:
+    def build(self, edited_clones: bool = True) -> Universe:
         n_forks = max(12, self.size * 13 // 100)
         n_clones = max(6, self.size * 3 // 100)
         n_originals = self.size - n_forks - n_clones
@@ -185,6 +220,8 @@ class _Generator:
         forks = self._forks(popular, n_forks)
         clones = self._clones(popular, n_clones)
         repos = self._with_fork_counts(originals + forks + clones)
+        if edited_clones:
+            repos += self._edited_clones(popular, originals, max(6, self.size * 2 // 100))
         repos.sort(key=lambda r: r.id)
         return Universe(seed=self.seed, size=self.size, repos=repos)
 
@@ -364,6 +401,36 @@ class _Generator:
                 archetype="clone", forks_count=0, license_spdx=self._license(),
             ))
         return clones
+
+    def _edited_clones(self, popular: list[Repo], originals: list[Repo], n: int) -> list[Repo]:
+        """Copy-paste clones with light edits: half of popular examples, half of any Python agent project.
+
+        Drawn last, from a stream of their own (the helpers below read ``self.rng``): nothing drawn
+        before changes, and the ids continue after the last one.
+        """
+        self.rng = random.Random(f"stratum-universe-edited-clones:{self.seed}:{self.size}")
+        candidates = [r for r in originals if r.archetype in ("single", "multi") and not r.deleted
+                      and not r.quirks & {"oversized", "symlink_escape"}]
+        clones = []
+        for i in range(n):
+            source = popular[i % len(popular)] if i % 2 == 0 else self.rng.choice(candidates)
+            clones.append(self._edited_clone(source))
+        return self._with_fork_counts(clones)
+
+    def _edited_clone(self, source: Repo) -> Repo:
+        rng = self.rng
+        domain, kind = rng.choice(_DOMAINS), rng.choice(_KINDS)
+        owner, name = self._unique(self._owner(), rng.choice([f"{domain}-{kind}", f"our-{domain}-{kind}"]))
+        created = min(source.created_at + timedelta(days=rng.randint(1, 300)), UNIVERSE_NOW - timedelta(days=2))
+        desc, topics = self._text(source.frameworks, "single", domain, kind)
+        edits = (rng.choice(CODE_EDITS),) + ((rng.choice(COSMETIC_EDITS),) if rng.random() < 0.6 else ())
+        return replace(
+            source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
+            stars=self._stars() // 4, created_at=created, pushed_at=self._pushed(created, False),
+            archetype="edited_clone", forks_count=0, license_spdx=self._license(), slow=False,
+            quirks=source.quirks - {"oversized", "symlink_escape"}, code_seed=rng.getrandbits(48),
+            source_seed=source.code_seed, edits=edits,
+        )
 
     def _with_fork_counts(self, repos: list[Repo]) -> list[Repo]:
         counts: dict[str, int] = {}

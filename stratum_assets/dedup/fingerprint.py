@@ -1,0 +1,312 @@
+"""Fingerprints of one repository's Python sources: an exact content hash and a MinHash signature.
+
+A copy-paste clone keeps the code and changes the name, so the code is what must be compared.
+Two fingerprints, both computed from the same files the scanner read:
+
+* ``content_hash``: sha256 over the sorted sha256 digests of the non-empty files' bytes. Paths are
+  deliberately left out: a copy that moves ``agents.py`` into ``src/`` (or renames its package) is
+  still the same code, and the features the dataset records come from the contents. Sorting the
+  per-file digests makes the hash independent of the order the files were read in.
+* ``signature``: a MinHash (datasketch, ``affine32`` scheme) of the set of k-token shingles of the
+  normalised token stream of each file. Normalising is what lets a *lightly edited* copy still
+  match: comments, blank lines and layout are dropped by the tokenizer; prose string literals
+  (those with whitespace: prompts, messages, descriptions) become one placeholder token, because
+  a clone's first edits are its prompts and project name (the universe's clones differ from their
+  source only there), while short strings (dict keys, model names, node names) stay, being
+  closer to code; f-strings are always the placeholder; string-only statements (docstrings) are
+  dropped, like comments. Identifiers are kept: with them replaced by a placeholder, every
+  project of a framework looks alike. :class:`NearDupSettings` gives the measured effect of each
+  choice.
+
+Hostile repositories cannot blow up time or memory: each file is read up to ``max_file_bytes``
+(cut at a line end), the tokenizer stops after ``max_tokens`` tokens per repository, and a file
+that does not tokenise (a syntax error, bytes that are not UTF-8, an unterminated string) falls
+back to a linear regular-expression tokenizer instead of failing. A repository with fewer than
+``min_tokens`` code tokens gets neither fingerprint: a few lines (an empty package, a one-line
+helper, a setup script) are shared by unrelated projects and say nothing about copying.
+
+Stdlib and datasketch only, so the scan stage and the audit can both call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import keyword
+import re
+import struct
+import tokenize
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from datasketch import LeanMinHash, MinHash
+
+SCHEME = "affine32"  # datasketch's default since 2.0: uint32 values, collision-free permutations
+_BYTEORDER = "<"  # stored signatures are little-endian on every machine
+STRING = "<str>"  # the placeholder of every string literal when strings are normalised
+NAME = "<id>"  # the placeholder of every identifier when identifiers are normalised
+_CONTENT_DOMAIN = b"stratum-python-content-v1\n"  # a version tag: a change of the rule changes every hash
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """How signatures are computed and compared; stored signatures only compare under equal settings.
+
+    The defaults were chosen against the offline universe's code families (sources, forks,
+    clones, edited clones; ``stratum_assets_tests/test_near_duplicates.py``). Pairwise precision /
+    recall over repositories with agent code, 10-token shingles, threshold 0.85, prose strings:
+    0.997 / 0.999 at the default universe (seed 7, size 400), 0.997 / 0.986 at seed 11, size
+    2,000 (and at seed 3: 0.994 / 0.967 at 2,000, 0.996 / 0.978 at 3,000, 0.988 / 0.970 at
+    10,000). The alternatives, at seed 11, size 2,000: threshold 0.8 0.987 / 0.990 (but 0.900 at
+    seed 3, 3,000: one unrelated template twin chains into the most forked family); 5-token
+    shingles 0.979 / 0.990 (short shingles make unrelated template code look alike); every string
+    a placeholder 0.986 / 0.986; no string normalised 0.999 / 0.952 (clones change their prompts);
+    identifiers normalised 0.811 / 0.996 (every project of a framework looks alike); docstrings
+    kept 0.997 / 0.986 (no effect here). 128 permutations make a 525-byte signature with a
+    standard error of ~0.03 on the Jaccard estimate near the threshold.
+    """
+
+    shingle_size: int = 10
+    num_perm: int = 128
+    threshold: float = 0.85
+    seed: int = 1
+    strings: str = "prose"  # "all": every string literal is the placeholder; "prose": those with whitespace; "keep"
+    normalise_identifiers: bool = False
+    drop_docstrings: bool = True
+    min_tokens: int = 50
+    max_tokens: int = 200_000
+    max_file_bytes: int = 1 << 20
+    verify_pairs: bool = True  # clusters: keep an LSH candidate pair only if its estimated Jaccard >= threshold
+
+    def __post_init__(self) -> None:
+        if self.shingle_size < 1 or self.num_perm < 2 or self.min_tokens < 1:
+            raise ValueError(f"shingle_size, min_tokens must be >= 1 and num_perm >= 2: {self}")
+        if not 0.0 < self.threshold < 1.0:  # LSH needs two bands at least: 0.95 is the highest at 128
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if self.strings not in ("all", "prose", "keep"):
+            raise ValueError(f"strings must be 'all', 'prose' or 'keep', got {self.strings!r}")
+        if self.max_tokens < self.min_tokens or self.max_file_bytes < 1:
+            raise ValueError(f"max_tokens must be >= min_tokens and max_file_bytes >= 1: {self}")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the scan stores beside a ping: never code, only hashes of it."""
+
+    content_hash: str | None  # hex sha256; None without at least min_tokens code tokens
+    signature: bytes | None  # encode_signature() of the MinHash; None likewise
+    tokens: int  # normalised code tokens the signature was built from
+    truncated: bool  # a cap (max_tokens, max_file_bytes) cut the input short
+
+
+def fingerprint(files: Iterable[tuple[str, bytes]], settings: NearDupSettings | None = None) -> Fingerprint:
+    """Both fingerprints of a repository's Python files, given as (relative path, bytes) pairs.
+
+    The caller chooses the files (the scanned ``.py`` files); every file given is read as Python.
+    """
+    settings = settings or NearDupSettings()
+    files = sorted(files)  # read once in path order: the token cap then always keeps the same files
+    per_file, truncated = repository_tokens(files, settings)
+    count = sum(len(tokens) for tokens in per_file)
+    if count < settings.min_tokens:
+        return Fingerprint(None, None, count, truncated)
+    minhash = signature_of(per_file, settings)
+    return Fingerprint(content_hash(files), encode_signature(minhash), count, truncated)
+
+
+def content_hash(files: Iterable[tuple[str, bytes]]) -> str | None:
+    """sha256 over the sorted digests of the non-blank files; paths left out (see the module doc)."""
+    digests = sorted(hashlib.sha256(data).digest() for _, data in files if data.strip())
+    if not digests:
+        return None
+    return hashlib.sha256(_CONTENT_DOMAIN + b"".join(digests)).hexdigest()
+
+
+def repository_tokens(files: list[tuple[str, bytes]], settings: NearDupSettings) -> tuple[list[list[str]], bool]:
+    """Normalised tokens of each file, in order, within the repository's token budget."""
+    budget, per_file, truncated = settings.max_tokens, [], False
+    for _, data in files:
+        if budget <= 0:
+            return per_file, True
+        truncated |= len(data) > settings.max_file_bytes
+        tokens, read = file_tokens(data, settings, budget)
+        budget -= read
+        per_file.append(tokens)
+    return per_file, truncated or budget <= 0
+
+
+def file_tokens(data: bytes, settings: NearDupSettings, limit: int) -> tuple[list[str], int]:
+    """(normalised tokens, raw tokens read) of one file, reading at most ``limit`` raw tokens.
+
+    The stdlib tokenizer first; a file it refuses is re-read by the fallback tokenizer, so a broken
+    file still contributes its code (and a clone carrying the same broken file still matches);
+    that tokenizer knows no statements, so it keeps docstrings as string tokens.
+    """
+    text = decode(head(data, settings.max_file_bytes))
+    try:
+        return _normalised(tokenize.generate_tokens(io.StringIO(text).readline), settings, limit)
+    except (tokenize.TokenError, SyntaxError, ValueError):  # IndentationError is a SyntaxError
+        return _fallback_tokens(text, settings, limit)
+
+
+def head(data: bytes, cap: int) -> bytes:
+    """At most ``cap`` bytes, cut after the last line end within them (a UTF-8 character never spans one)."""
+    if len(data) <= cap:
+        return data
+    cut = data.rfind(b"\n", 0, cap)
+    return data[: cut + 1] if cut >= 0 else data[:cap]
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM); anything else as Latin-1, which decodes every byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+_LAYOUT = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
+_STATEMENT_END = frozenset({tokenize.NEWLINE, tokenize.ENDMARKER})
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings into pieces
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _normalised(tokens: Iterator[tokenize.TokenInfo], settings: NearDupSettings, limit: int) -> tuple[list[str], int]:
+    """Code tokens without layout and comments; docstrings dropped, strings and names normalised.
+
+    A statement made only of string literals (a docstring, a bare string used as a comment) is
+    held until the statement ends: dropped if nothing else came, emitted otherwise.
+    """
+    out: list[str] = []
+    held: list[str] | None = []  # the current statement's strings while it has nothing else
+    read = fstring_depth = 0
+    for tok in tokens:
+        read += 1
+        if read > limit:
+            read = limit
+            break
+        if tok.type == _FSTRING_START or (fstring_depth and tok.type == _FSTRING_END):
+            fstring_depth += 1 if tok.type == _FSTRING_START else -1
+            if tok.type == _FSTRING_END or fstring_depth > 1:
+                continue
+            text = STRING  # a 3.12 f-string is one string token, as it is on 3.11
+        elif fstring_depth:
+            continue
+        elif tok.type in _LAYOUT:
+            continue
+        elif tok.type in _STATEMENT_END:
+            if held and not settings.drop_docstrings:
+                out.extend(held)
+            held = []
+            continue
+        else:
+            text = _token_text(tok.type, tok.string, settings)
+        if held is not None and _is_string(tok) and settings.drop_docstrings:
+            held.append(text)
+            continue
+        if held:
+            out.extend(held)
+        held = None
+        out.append(text)
+    return out, read
+
+
+def _is_string(tok: tokenize.TokenInfo) -> bool:
+    return tok.type == tokenize.STRING or tok.type == _FSTRING_START
+
+
+def _token_text(kind: int, text: str, settings: NearDupSettings) -> str:
+    """One token as it enters a shingle."""
+    if kind == tokenize.STRING:
+        return STRING if _normalise_string(text, settings.strings) else text
+    if kind == tokenize.NAME and settings.normalise_identifiers and not _is_keyword(text):
+        return NAME
+    return text
+
+
+def _normalise_string(literal: str, mode: str) -> bool:
+    """Whether a string literal becomes the placeholder: f-strings always, prose in "prose" mode, all in "all"."""
+    if mode == "all" or _is_fstring(literal):
+        return True
+    return mode == "prose" and any(c.isspace() for c in literal.strip("rRbBuU'\""))
+
+
+def _is_fstring(literal: str) -> bool:
+    """f-strings are always the placeholder: 3.12 tokenises their inside, 3.11 does not."""
+    prefix = literal[: len(literal) - len(literal.lstrip("rRbBuUfF"))]
+    return "f" in prefix.lower()
+
+
+def _is_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name)
+
+
+# Linear on any input: the string alternatives are unrolled loops, an unterminated string runs to the line end
+# (or, triple-quoted, to the end of the text).
+_FALLBACK = re.compile(r"""
+    (?P<comment>\#[^\r\n]*)
+  | (?P<string>[rRbBuUfF]{0,2}(?:'''[\s\S]*?(?:'''|\Z)|\"\"\"[\s\S]*?(?:\"\"\"|\Z)
+        |'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'?|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"?))
+  | (?P<name>[^\W\d]\w*)
+  | (?P<number>\d[\w.]*)
+  | (?P<op>\*\*=?|//=?|>>=?|<<=?|->|:=|\.\.\.|[-+*/%&|^@=!<>]=|[^\s\w])
+""", re.VERBOSE)
+_FALLBACK_KINDS = {"string": tokenize.STRING, "name": tokenize.NAME, "number": tokenize.NUMBER, "op": tokenize.OP}
+
+
+def _fallback_tokens(text: str, settings: NearDupSettings, limit: int) -> tuple[list[str], int]:
+    """Names, numbers, strings and operators of text the stdlib tokenizer refused (comments skipped)."""
+    out: list[str] = []
+    read = 0
+    for match in _FALLBACK.finditer(text):
+        read += 1
+        if read > limit:
+            return out, limit
+        if match.lastgroup != "comment":
+            out.append(_token_text(_FALLBACK_KINDS[match.lastgroup], match.group(), settings))
+    return out, read
+
+
+def shingles(tokens: list[str], size: int) -> set[bytes]:
+    """The distinct runs of ``size`` consecutive tokens; a shorter file is one shingle of all its tokens."""
+    if not tokens:
+        return set()
+    if len(tokens) <= size:
+        return {"\x00".join(tokens).encode("utf-8", "surrogatepass")}
+    return {"\x00".join(tokens[i:i + size]).encode("utf-8", "surrogatepass") for i in range(len(tokens) - size + 1)}
+
+
+def signature_of(per_file: list[list[str]], settings: NearDupSettings) -> LeanMinHash:
+    """MinHash of the union of every file's shingles (shingles never span two files)."""
+    union: set[bytes] = set()
+    for tokens in per_file:
+        union |= shingles(tokens, settings.shingle_size)
+    minhash = MinHash(num_perm=settings.num_perm, seed=settings.seed, scheme=SCHEME,
+                      permutations=_permutations(settings.num_perm, settings.seed))
+    minhash.update_batch(union)
+    return LeanMinHash(minhash)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int):
+    """Drawing the permutations costs more than hashing a small repository: drawn once per settings."""
+    return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+
+
+def encode_signature(minhash: LeanMinHash) -> bytes:
+    """datasketch's LeanMinHash byte format, little-endian: seed, size, scheme, uint32 values (525 bytes at 128)."""
+    buffer = bytearray(minhash.bytesize(_BYTEORDER))
+    minhash.serialize(buffer, _BYTEORDER)
+    return bytes(buffer)
+
+
+def decode_signature(data: bytes) -> LeanMinHash:
+    """The inverse of :func:`encode_signature`; ValueError for bytes that are not one."""
+    try:
+        minhash = LeanMinHash.deserialize(data, _BYTEORDER)
+    except struct.error as exc:
+        raise ValueError(f"not an encoded signature ({len(data)} bytes): {exc}") from None
+    if minhash.bytesize(_BYTEORDER) != len(data):
+        raise ValueError(f"not an encoded signature: {len(data)} bytes for {len(minhash)} values")
+    return minhash

@@ -1,0 +1,353 @@
+"""Code-level near-duplicates: fingerprints, exact groups, LSH clusters, and their ground truth in the universe.
+
+The universe's code families (a source, its forks, its copy-paste clones and its lightly edited
+clones) are what the clusters must find; its other repositories must stay exactly as they were
+before the edited clones existed, because the offline build is compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import random
+import time
+
+import pytest
+
+from stratum_assets.dedup.clusters import (exact_groups, near_duplicate_clusters,
+                                           pairwise_precision_recall)
+from stratum_assets.dedup.fingerprint import (NearDupSettings, decode_signature, encode_signature,
+                                              file_tokens, fingerprint)
+from stratum_sandbox.codegen import FILE_MODE, render_files
+from stratum_sandbox.universe import build_universe, code_families
+
+AGENTS = b'''"""Research agents."""
+import os
+
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o", temperature=0)
+
+
+def search(query: str) -> str:
+    """Search the web."""
+    resp = requests.get("https://duckduckgo.com/html/", params={"q": query}, timeout=30)
+    return resp.text[:2000]
+
+
+def summarise(text: str, limit: int = 400) -> str:
+    prompt = f"Summarise in {limit} words: {text}"
+    return llm.invoke([("system", "You are a careful research assistant."), ("human", prompt)]).content
+
+
+def main() -> None:
+    for topic in os.environ.get("TOPICS", "agents").split(","):
+        print(summarise(search(topic)))
+
+
+if __name__ == "__main__":
+    main()
+'''
+TOOLS = b'''import subprocess
+
+
+def shell(command: str) -> str:
+    result = subprocess.run(command, shell=True, capture_output=True, text=True)
+    return result.stdout + result.stderr
+
+
+def read(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()[:4000]
+'''
+OTHER = b'''import asyncio
+from dataclasses import dataclass
+
+
+@dataclass
+class Job:
+    name: str
+    retries: int = 3
+
+
+async def run(job: Job, queue: asyncio.Queue) -> None:
+    while job.retries:
+        item = await queue.get()
+        if item is None:
+            break
+        job.retries -= 1
+        await asyncio.sleep(0.1 * job.retries)
+    queue.task_done()
+'''
+
+
+def _repo(**files: bytes) -> list[tuple[str, bytes]]:
+    return [(path.replace("__", "/") + ".py", data) for path, data in files.items()]
+
+
+# -- fingerprints ----------------------------------------------------------------------
+def test_fingerprint_is_deterministic_whatever_the_file_order_and_round_trips_through_bytes():
+    files = _repo(agents=AGENTS, tools=TOOLS)
+    first = fingerprint(files)
+    assert fingerprint(list(reversed(files))) == first
+    assert first.tokens > 100 and not first.truncated
+    assert len(first.signature) == 525  # seed, size, scheme code, 128 uint32 values
+    assert len(first.content_hash) == 64
+    minhash = decode_signature(first.signature)
+    assert len(minhash) == 128 and encode_signature(minhash) == first.signature
+    assert minhash.jaccard(decode_signature(fingerprint(files).signature)) == 1.0
+
+
+def test_layout_comments_docstrings_and_prose_change_no_signature_but_code_does():
+    base = fingerprint(_repo(agents=AGENTS, tools=TOOLS))
+    cosmetic = (AGENTS.replace(b"import os\n", b"# a copy of a tutorial\nimport os  # env\n\n\n")
+                .replace(b'"""Search the web."""', b'"""Search the web with DuckDuckGo, return HTML."""')
+                .replace(b"    main()\n", b'    """Entry point."""\n    main()\n')
+                .replace(b"You are a careful research assistant.", b"You are a travel planner."))
+    same = fingerprint(_repo(agents=cosmetic, tools=TOOLS))
+    assert same.signature == base.signature
+    assert same.content_hash != base.content_hash  # the bytes did change
+    renamed = fingerprint(_repo(agents=AGENTS.replace(b"summarise", b"digest"), tools=TOOLS))
+    assert renamed.signature != base.signature
+    similarity = decode_signature(renamed.signature).jaccard(decode_signature(base.signature))
+    assert 0.5 < similarity < 1.0
+
+
+def test_short_strings_are_code_and_prose_strings_are_not():
+    settings = NearDupSettings()
+    tokens, _ = file_tokens(b'x = {"model": "gpt-4o", "prompt": "You are the Researcher."}\n', settings, 100)
+    assert tokens == ["x", "=", "{", '"model"', ":", '"gpt-4o"', ",", '"prompt"', ":", "<str>", "}"]
+    everything, _ = file_tokens(b'x = ["a", f"{y}"]\n', NearDupSettings(strings="all"), 100)
+    kept, _ = file_tokens(b'x = ["a", f"{y}"]\n', NearDupSettings(strings="keep"), 100)
+    assert everything == ["x", "=", "[", "<str>", ",", "<str>", "]"]
+    assert kept == ["x", "=", "[", '"a"', ",", "<str>", "]"]  # an f-string is always the placeholder
+
+
+def test_content_hash_ignores_paths_and_blank_files_but_not_contents():
+    base = fingerprint(_repo(agents=AGENTS, tools=TOOLS))
+    moved = fingerprint(_repo(src__app__agents=AGENTS, src__app__tools=TOOLS, src__app____init__=b"\n"))
+    assert moved.content_hash == base.content_hash and moved.signature == base.signature
+    edited = fingerprint(_repo(agents=AGENTS + b"\n# trailing\n", tools=TOOLS))
+    assert edited.content_hash != base.content_hash
+
+
+def test_too_little_code_gets_no_fingerprint_never_a_fake_one():
+    assert fingerprint([]) == fingerprint([("pkg/__init__.py", b"")])
+    assert fingerprint([]).signature is None and fingerprint([]).content_hash is None
+    tiny = fingerprint([("scripts/setup.py", b"# helper used once to seed the vector store\nprint('seed')\n")])
+    assert (tiny.signature, tiny.content_hash, tiny.tokens) == (None, None, 4)
+    only_docs = fingerprint([("doc.py", b'"""' + b"words " * 500 + b'"""\n')])
+    assert only_docs.signature is None and only_docs.tokens == 0
+
+
+def test_broken_and_non_utf8_files_still_fingerprint_and_match_their_copies():
+    broken = b"def broken(:\n    return agent.run(\n" + TOOLS
+    latin1 = "# R\xe9sum\xe9 des agents\nVALUE = 'caf\xe9'\n".encode("latin-1") + TOOLS
+    for data in (broken, latin1, b"\x00\xff\xfe" * 200 + TOOLS, b'"""never closed\n' + TOOLS, b"x = (" * 500):
+        files = [("legacy/old.py", data), ("agents.py", AGENTS)]
+        one, two = fingerprint(files), fingerprint(list(files))
+        assert one == two and one.signature is not None and one.tokens > 100
+    tokens, _ = file_tokens(broken, NearDupSettings(), 10_000)
+    assert tokens[:6] == ["def", "broken", "(", ":", "return", "agent"]  # the fallback tokenizer kept the code
+
+
+def test_a_huge_repository_is_bounded_in_tokens_and_time():
+    settings = NearDupSettings(max_tokens=50_000, max_file_bytes=1 << 20)
+    huge = [("generated.py", TOOLS * 60_000), ("one_line.py", b"x = [" + b"1, " * 3_000_000 + b"]")]
+    started = time.perf_counter()
+    result = fingerprint(huge, settings)
+    assert time.perf_counter() - started < 10
+    assert result.truncated and result.signature is not None
+    assert result.tokens <= 50_000
+    small = fingerprint([("generated.py", TOOLS * 60_000)], NearDupSettings(max_tokens=50_000, max_file_bytes=1 << 30))
+    assert small.truncated and small.tokens <= 50_000
+
+
+def test_settings_and_signatures_refuse_nonsense():
+    for bad in ({"shingle_size": 0}, {"threshold": 1.0}, {"threshold": 0}, {"strings": "some"},
+                {"max_tokens": 10, "min_tokens": 50}):
+        with pytest.raises(ValueError):
+            NearDupSettings(**bad)
+    with pytest.raises(ValueError):
+        decode_signature(b"not a signature")
+    with pytest.raises(ValueError):
+        decode_signature(fingerprint(_repo(agents=AGENTS)).signature[:-4])
+
+
+# -- groups and clusters -----------------------------------------------------------------
+def test_exact_groups_are_sorted_and_leave_singletons_and_missing_hashes_out():
+    rows = [("h5", "aa"), ("h1", "bb"), ("h3", "aa"), ("h2", None), ("h4", "bb"), ("h6", "cc"), ("h0", "aa")]
+    assert exact_groups(rows) == [("h0", "h3", "h5"), ("h1", "h4")]
+    assert exact_groups(reversed(rows)) == exact_groups(rows)
+
+
+def _signature(*files: bytes) -> bytes:
+    return fingerprint([(f"m{i}.py", data) for i, data in enumerate(files)]).signature
+
+
+def test_clusters_join_edited_copies_and_copies_of_copies_not_unrelated_code():
+    source = _signature(AGENTS, TOOLS)
+    edited = _signature(AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_all()"), TOOLS)
+    edited_again = _signature(AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_all()"),
+                              TOOLS.replace(b"text=True", b"text=True, check=False"))
+    rows = [("a-source", source), ("b-fork", source), ("c-edited", edited), ("d-edited-again", edited_again),
+            ("e-other", _signature(OTHER)), ("f-empty", None), ("g-other-copy", _signature(OTHER))]
+    assert near_duplicate_clusters(rows) == [("a-source", "b-fork", "c-edited", "d-edited-again"),
+                                             ("e-other", "g-other-copy")]
+    assert near_duplicate_clusters(rows, NearDupSettings(threshold=0.95)) == [("a-source", "b-fork"),
+                                                                             ("e-other", "g-other-copy")]
+
+
+def test_clusters_do_not_depend_on_the_order_of_the_rows(universe_fingerprints):
+    rows = [(name, fp.signature) for name, fp in universe_fingerprints.items()]
+    expected = near_duplicate_clusters(rows)
+    assert len(expected) >= 5
+    assert all(list(c) == sorted(c) for c in expected) and expected == sorted(expected)
+    for seed in range(3):
+        shuffled = rows[:]
+        random.Random(seed).shuffle(shuffled)
+        assert near_duplicate_clusters(shuffled) == expected
+    assert near_duplicate_clusters(rows + rows[:50]) == expected  # a row seen twice is one repository
+
+
+def test_conflicting_or_foreign_signatures_are_refused():
+    one, two = _signature(AGENTS, TOOLS), _signature(OTHER)
+    with pytest.raises(ValueError, match="twice"):
+        near_duplicate_clusters([("h1", one), ("h1", two)])
+    with pytest.raises(ValueError, match="permutations"):
+        near_duplicate_clusters([("h1", fingerprint(_repo(agents=AGENTS), NearDupSettings(num_perm=64)).signature)])
+
+
+def test_pairwise_precision_and_recall_count_pairs_from_overlaps():
+    truth = [("a", "b", "c", "d"), ("e", "f")]
+    predicted = [("a", "b", "c"), ("d", "e", "f", "g")]
+    # predicted pairs: ab ac bc | de df dg ef eg fg = 9; true: 6 + 1 = 7; both: ab ac bc ef = 4
+    assert pairwise_precision_recall(predicted, truth, "abcdefg") == (4 / 9, 4 / 7)
+    # "g" has no signature: its pairs count on neither side
+    assert pairwise_precision_recall(predicted, truth, "abcdef") == (4 / 6, 4 / 7)
+    assert pairwise_precision_recall([], truth, "abcdef") == (1.0, 0.0)
+
+
+# -- the universe's ground truth ------------------------------------------------------------
+def _python_files(repo) -> list[tuple[str, bytes]]:
+    return [(f.path, f.data) for f in render_files(repo) if f.mode == FILE_MODE and f.path.endswith(".py")]
+
+
+def _fingerprints(universe) -> dict:
+    return {r.full_name: fingerprint(_python_files(r)) for r in universe.repos}
+
+
+@pytest.fixture(scope="module")
+def universe_fingerprints(universe):
+    return _fingerprints(universe)
+
+
+@pytest.fixture(scope="module")
+def bigger_universe():
+    return build_universe(seed=11, size=2000)
+
+
+def _agreement(universe, fingerprints, archetypes=None) -> tuple[float, float]:
+    clusters = near_duplicate_clusters([(name, fp.signature) for name, fp in fingerprints.items()])
+    members = {r.full_name for r in universe.repos if fingerprints[r.full_name].signature
+               and (archetypes is None or r.archetype in archetypes)}
+    return pairwise_precision_recall(clusters, code_families(universe), members)
+
+
+AGENT_CODE = ("single", "multi", "clone", "edited_clone")
+
+
+def test_clusters_find_the_universes_code_families(universe, universe_fingerprints):
+    precision, recall = _agreement(universe, universe_fingerprints, AGENT_CODE)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.999
+
+
+def test_clusters_find_the_code_families_of_a_bigger_universe(bigger_universe):
+    precision, recall = _agreement(bigger_universe, _fingerprints(bigger_universe), AGENT_CODE)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.986
+
+
+def test_no_agent_originals_share_one_template_so_they_cluster_together(universe, universe_fingerprints):
+    """Not a detector error: the universe renders every no-agents project from one template.
+
+    Their ingest.py is the same code whatever the code_seed (only its docstring names the
+    project), so they form clusters the families do not know about. Over every repository with
+    a signature the precision is therefore lower (measured 0.884 at the default universe, 0.923
+    at seed 11 size 2000); the missing part is exactly these template twins.
+    """
+    clusters = near_duplicate_clusters([(name, fp.signature) for name, fp in universe_fingerprints.items()])
+    archetype = {r.full_name: r.archetype for r in universe.repos}
+    no_agents = [c for c in clusters if any(archetype[m] == "no_agents" for m in c)]
+    assert no_agents and all(archetype[m] == "no_agents" for c in no_agents for m in c)
+    assert sum(len(c) for c in no_agents) >= 15
+    precision, recall = _agreement(universe, universe_fingerprints)
+    assert 0.75 < precision < 0.95 and recall >= 0.95, (precision, recall)
+    without = [c for c in clusters if c not in no_agents]
+    members = {n for n, fp in universe_fingerprints.items() if fp.signature}
+    assert pairwise_precision_recall(without, code_families(universe), members)[0] >= 0.95
+
+
+def test_exact_groups_hold_byte_identical_copies_only(universe, universe_fingerprints):
+    groups = exact_groups((name, fp.content_hash) for name, fp in universe_fingerprints.items())
+    by_name = universe.by_full_name
+    families = {name: i for i, family in enumerate(code_families(universe)) for name in family}
+    assert groups
+    for group in groups:
+        assert len({families.get(name) for name in group}) == 1  # never across families
+        assert all(by_name[name.lower()].archetype != "edited_clone" for name in group)
+        assert len({tuple(_python_files(by_name[name.lower()])) for name in group}) == 1
+
+
+# Every repository of build_universe() (seed 7, size 400) as it was before the edited clones existed:
+# metadata fields, then each file's path, mode and sha256. Computed from the code of commit 7b67c26.
+UNIVERSE_DIGEST = "5356713e8c7af4feec2c31e2aa4fa5e391e2e2d637edd570f4b52a88b890d021"
+_FIELDS = ("id", "owner", "name", "description", "topics", "stars", "created_at", "pushed_at", "license_spdx",
+           "archetype", "frameworks", "code_seed", "signals", "has_readme", "parent", "deleted", "slow", "quirks",
+           "forks_count")
+
+
+def _digest(repos) -> str:
+    digest = hashlib.sha256()
+    for repo in sorted(repos, key=lambda r: r.id):
+        meta = [getattr(repo, name) for name in _FIELDS]
+        digest.update(repr([sorted(v) if isinstance(v, frozenset) else v for v in meta]).encode())
+        for f in render_files(repo):
+            digest.update(f"{f.path}\0{f.mode}\0".encode() + hashlib.sha256(f.data).digest())
+    return digest.hexdigest()
+
+
+def test_the_universes_other_repositories_render_exactly_as_before(universe):
+    before = [r for r in universe.repos if r.archetype != "edited_clone"]
+    assert len(before) == 400
+    assert _digest(before) == UNIVERSE_DIGEST
+    assert build_universe(seed=7, size=400, edited_clones=False).repos == before
+    edited = [r for r in universe.repos if r.archetype == "edited_clone"]
+    assert len(edited) == 8 and min(r.id for r in edited) > max(r.id for r in before)
+
+
+def test_edited_clones_copy_a_source_lightly_and_still_parse(universe, universe_fingerprints):
+    by_seed = {r.code_seed: r for r in universe.repos if r.archetype in ("single", "multi")}
+    families = code_families(universe)
+    edited = [r for r in universe.repos if r.archetype == "edited_clone"]
+    assert {e for r in edited for e in r.edits} >= {"rename", "add_file", "drop_file"}
+    for clone in edited:
+        source = by_seed[clone.source_seed]
+        assert not clone.is_fork and clone.name != source.name and clone.code_seed != source.code_seed
+        assert any(clone.full_name in f and source.full_name in f for f in families)
+        mine, theirs = universe_fingerprints[clone.full_name], universe_fingerprints[source.full_name]
+        assert mine.content_hash != theirs.content_hash
+        similarity = decode_signature(mine.signature).jaccard(decode_signature(theirs.signature))
+        assert 0.6 <= similarity < 1.0 or "rename" not in clone.edits, (clone.full_name, clone.edits, similarity)
+        for path, data in _python_files(clone):
+            if not path.startswith("legacy/"):  # the planted broken files of the source's quirks
+                ast.parse(data)
+
+
+def test_code_families_hold_a_source_with_its_forks_and_clones(universe):
+    families = code_families(universe)
+    seen = [name for family in families for name in family]
+    assert len(seen) == len(set(seen)) and all(list(f) == sorted(f) for f in families)
+    popular = max(families, key=len)
+    archetypes = {universe.get(name).archetype for name in popular}
+    assert archetypes == {"single", "clone", "edited_clone"} and len(popular) >= 35
+    assert sum(universe.get(name).is_fork for name in popular) >= 30
