@@ -211,6 +211,7 @@ def test_a_stored_manifest_version_never_changes(workspace):
     pq.write_table(table.slice(1), crewai)  # discovery ran again and found one repository fewer
     changed = _materialize(resources, instance)
     assert changed["version"].value == 1 and "stays frozen" in changed["status"].value
+    assert "changed since v1 (candidates)" in changed["status"].value, "the settings did not change"
     assert _digest(v1) == before
 
     bumped = _materialize(resources, instance, new_version=True)

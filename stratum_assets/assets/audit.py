@@ -42,7 +42,8 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
         conn, version = warehouse.conn, warehouse.version
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
-        results = compute(conn, targets, thresholds)  # framework targets: the framework table's strata
+        results = compute(conn, targets, thresholds,  # framework targets: the framework table's strata
+                          manifest_meta=data.manifest_store.meta(version))  # Volume: what opt-outs left out
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
     gates = results["gates"]

@@ -10,6 +10,7 @@ import duckdb
 
 from ..domain import frameworks as framework_table
 from ..domain import gates as gate_table
+from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
 from .gates import GateThresholds, evaluate
@@ -18,8 +19,9 @@ BAR = 40
 
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
-            framework_targets: dict[str, int] | None = None) -> dict:
-    """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``."""
+            framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None) -> dict:
+    """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``;
+    ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds."""
     src = S.snapshot(conn)
     data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
             "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
@@ -28,6 +30,7 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
     data["scanners"] = scanner_counts(conn, src)
     data["framework_targets"] = S.framework_targets(targets) if framework_targets is None else framework_targets
     data["gates"] = evaluate(data, thresholds)
+    data["exclusions"] = (manifest_meta or {}).get("exclusions")
     return data
 
 
@@ -43,7 +46,7 @@ def render(d: dict, version: int, profile: str) -> str:
     out += ["## 1. Volume", "",
             f"Manifest {v['manifest']} · stored {v['stored']} · quarantined {v['quarantined']} · "
             f"pending {v['pending']} · usable (success + partial) **{v['usable']}**", "",
-            _scanner_line(d["scanners"]), "",
+            _scanner_line(d["scanners"]), "", exclusions_line(d.get("exclusions")), "",
             _table(["status", "repos"], sorted(v["by_status"].items())), "",
             _table(["failure reason", "repos"], list(v["failure_reasons"].items())) if v["failure_reasons"]
             else "No failures.", ""]

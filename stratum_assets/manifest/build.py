@@ -8,6 +8,10 @@ by the order of strata.yaml. A stratum that reached its target takes no more;
 a repository whose matched strata are all full is left out as ``over_target``.
 So overlaps go where they are needed, no stratum swallows them because it was
 searched first, and the sample inside each stratum is unbiased.
+
+Opt-outs and the licence allowlist (``exclusions.py``) are applied first, right
+after the union: a repository left out there takes no stratum slot and no
+fork-family place, and is never cloned because it is in no chunk.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from dataclasses import dataclass, field
 from ..discovery.forks import one_fork_per_parent
 from ..domain.chunks import chunk_id
 from ..domain.identity import repo_hash
+from .exclusions import Exclusions
 
-__all__ = ["ManifestBuild", "build_manifest", "chunk_id", "fingerprint", "repo_hash"]  # chunk_id, repo_hash: domain
+__all__ = ["ManifestBuild", "build_manifest", "chunk_id", "fingerprint", "repo_hash", "what_changed"]  # chunk_id, repo_hash: domain
 
 
 @dataclass
@@ -30,11 +35,12 @@ class ManifestBuild:
     rows: list[dict]
     dropped: Counter = field(default_factory=Counter)
     per_stratum: dict[str, int] = field(default_factory=dict)
+    opt_out_matches: Counter = field(default_factory=Counter)  # opt-out entry → repositories it left out
 
 
 def build_manifest(candidates: Mapping[str, Iterable[dict]], targets: Mapping[str, int], *, version: int,
-                   chunk_size: int) -> ManifestBuild:
-    """``candidates``: stratum name → candidate rows, in strata.yaml order."""
+                   chunk_size: int, exclusions: Exclusions | None = None) -> ManifestBuild:
+    """``candidates``: stratum name → candidate rows, in strata.yaml order; ``exclusions``: none by default."""
     order = {name: i for i, name in enumerate(candidates)}
     merged: dict[str, dict] = {}
     for stratum, rows in candidates.items():
@@ -45,7 +51,8 @@ def build_manifest(candidates: Mapping[str, Iterable[dict]], targets: Mapping[st
             merged[key]["matched_strata"].append(stratum)
             merged[key]["discovery_queries"][stratum] = row["discovery_query"]
     dropped: Counter = Counter()
-    rows = list(merged.values())
+    rows, left_out, matches = (exclusions or Exclusions()).apply(merged.values())
+    dropped.update(left_out)
     rows, forks = one_fork_per_parent(rows)
     dropped["fork_of_kept_fork"] = len(forks)
     present = {r["full_name"].lower() for r in rows}
@@ -67,7 +74,7 @@ def build_manifest(candidates: Mapping[str, Iterable[dict]], targets: Mapping[st
         selected.append(_manifest_row(row, primary, version))
     for i, row in enumerate(selected):
         row["chunk_id"] = chunk_id(version, i // chunk_size)
-    return ManifestBuild(rows=selected, dropped=dropped, per_stratum=dict(assigned))
+    return ManifestBuild(rows=selected, dropped=dropped, per_stratum=dict(assigned), opt_out_matches=matches)
 
 
 def _manifest_row(row: dict, primary: str, version: int) -> dict:
@@ -86,3 +93,16 @@ def fingerprint(candidates: Mapping[str, Iterable[dict]], settings: Mapping) -> 
         names = sorted(r["full_name"].lower() for r in candidates[stratum])
         digest.update(f"\n{stratum}:{','.join(names)}".encode())
     return digest.hexdigest()
+
+
+def what_changed(candidates: Mapping[str, Iterable[dict]], settings: Mapping, frozen: Mapping) -> list[str]:
+    """Why ``frozen`` (a version's meta) no longer matches: "candidates" and/or the settings keys that differ.
+
+    Says which, so an edited opt-out list reads as ``opt_outs`` changed and not as new search results.
+    """
+    before = frozen.get("settings", {})
+    changed = sorted(k for k in {*before, *settings} if json.dumps(before.get(k), sort_keys=True, default=str)
+                     != json.dumps(settings.get(k), sort_keys=True, default=str))
+    if fingerprint(candidates, before) != frozen.get("fingerprint"):
+        changed.insert(0, "candidates")
+    return changed
