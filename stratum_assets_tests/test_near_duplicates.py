@@ -8,6 +8,7 @@ before the edited clones existed, because the offline build is compared byte for
 from __future__ import annotations
 
 import ast
+import os
 import hashlib
 import random
 import time
@@ -351,3 +352,21 @@ def test_code_families_hold_a_source_with_its_forks_and_clones(universe):
     archetypes = {universe.get(name).archetype for name in popular}
     assert archetypes == {"single", "clone", "edited_clone"} and len(popular) >= 35
     assert sum(universe.get(name).is_fork for name in popular) >= 30
+
+
+# -- the scan stage's reader of a checkout ------------------------------------------------------------
+def test_a_checkout_is_fingerprinted_from_its_regular_python_files_only(tmp_path):
+    """A symlink (even to a file inside), a FIFO (would block a reader forever) and non-Python files are skipped;
+    a file over the per-file cap is read only up to the cap and marked truncated."""
+    from stratum_assets.scanning.code_fingerprints import checkout_fingerprint
+
+    (tmp_path / "tools.py").write_bytes(TOOLS)
+    (tmp_path / "link.py").symlink_to(tmp_path / "tools.py")
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "README.md").write_text("# not code\n" * 100)
+    listed = ["README.md", "link.py", "pipe.py", "tools.py", "gone.py"]
+    assert checkout_fingerprint(tmp_path, listed, NearDupSettings()) == fingerprint([("tools.py", TOOLS)])
+    (tmp_path / "big.py").write_bytes(TOOLS * 200)
+    capped = NearDupSettings(max_file_bytes=len(TOOLS) * 2)
+    result = checkout_fingerprint(tmp_path, ["big.py"], capped)
+    assert result.truncated and result == fingerprint([("big.py", TOOLS * 2 + TOOLS[:1])], capped)

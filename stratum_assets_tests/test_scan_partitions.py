@@ -19,11 +19,14 @@ from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
 from stratum_assets.build_driver import build_everything
+from stratum_assets.dedup.clusters import near_duplicate_clusters
+from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import code_families
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                              stored_rows)
@@ -310,6 +313,33 @@ def test_the_three_companion_files_of_the_build_join_on_repo_hash(built):
     for status in ("success", "partial", "failed", "empty"):
         assert record[f"scans_{status}"] == sum(p["scan_status"] == status for p in stored + quarantined)
     assert record["started_at"] <= record["completed_at"] and record["total_duration_hours"] > 0
+
+
+@pytest.mark.slow
+def test_code_fingerprints_are_stored_beside_the_pings_and_find_the_universes_copies(built, universe):
+    """Hashes of the code, never code, for every stored ping with enough Python; clusters match the ground truth."""
+    data, *_ = built
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        rows = conn.execute("""SELECT f.repo_hash, m.full_name, f.content_hash, f.minhash, f.signature_key,
+                                      d.outcome, d.scan_status
+                               FROM code_fingerprints f JOIN repo_manifest m USING (repo_hash)
+                               JOIN scan_dataset d USING (repo_hash)""").fetchall()
+        columns = {c[0]: c[1] for c in conn.execute("DESCRIBE code_fingerprints").fetchall()}
+    assert len(rows) > 100 and len({r[0] for r in rows}) == len(rows), "one row per repository"
+    assert columns["minhash"] == "BLOB" and columns["content_hash"] == "VARCHAR"
+    assert all(len(r[2]) == 64 and len(r[3]) == 525 for r in rows)
+    assert {r[4] for r in rows} == {NearDupSettings().signature_key}
+    assert {r[5] for r in rows} == {"stored"}
+    name = {r[0]: r[1].lower() for r in rows}
+    found = [{name[h] for h in cluster} for cluster in near_duplicate_clusters([(r[0], r[3]) for r in rows])]
+    fingerprinted = set(name.values())
+    truth = [{n.lower() for n in family} & fingerprinted for family in code_families(universe)]
+    truth = [family for family in truth if len(family) > 1]
+    assert truth, "the manifest holds copies of some repository"
+    for family in truth:  # every family that reached the dataset is inside one cluster
+        assert any(family <= cluster for cluster in found), family
+    edited = {r.full_name.lower() for r in universe.repos if r.archetype == "edited_clone"}
+    assert edited & set().union(*truth), "some lightly edited clone reached the dataset with a family member"
 
 
 @pytest.mark.slow

@@ -11,11 +11,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..dead_runs import claim_run
+from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
 from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
-from ..scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows
-from ..scanning.storage import pings_table, quarantine_table, replace_partition
+from ..scanning.pipeline import ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk, stored_rows
+from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
 from ..warehouse import blocks, companions, runlog
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
@@ -33,6 +34,10 @@ class ScanConfig(dg.Config):
     max_checkout_files: int = 20_000  # caps of one checkout; a repository over one is stored partial/over_limit
     max_checkout_mb: int = 200
     max_file_mb: int = 20
+    # Code fingerprints beside each ping (dedup/): k-token shingles and MinHash permutations. One value per
+    # manifest version: signatures made with other settings are never compared (their signature_key differs).
+    near_dup_shingle_size: int = 10
+    near_dup_num_perm: int = 128
 
 
 @dg.multi_asset(
@@ -65,7 +70,9 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
                             workers=config.workers, progress_every=config.progress_every,
                             git_auth=github.git_auth(), rate_limit_backoff=backoff, clones_per_minute=per_minute,
                             max_checkout_files=config.max_checkout_files, max_checkout_mb=config.max_checkout_mb,
-                            max_file_mb=config.max_file_mb)
+                            max_file_mb=config.max_file_mb,
+                            near_dup=NearDupSettings(shingle_size=config.near_dup_shingle_size,
+                                                     num_perm=config.near_dup_num_perm))
 
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
@@ -78,7 +85,8 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
                          "the previous state is intact — retry the partition", metadata=stats)
     folder = replace_partition(layout.scan_partition(version, chunk), pings_table(stored_rows(result)),
                                quarantine_table(quarantine_rows(result)),
-                               {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()})
+                               {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()},
+                               fingerprints_table(fingerprint_rows(result, settings.near_dup)))
     completed_block = blocks.compact_block_of(layout, version, chunk)  # the last of its block's chunks: a block
     stored = pq.read_table(layout.scan_results(version, chunk), columns=["repo_hash"]).column(0).to_pylist()
     quarantined = pq.read_table(layout.quarantine(version, chunk), columns=["repo_hash"]).column(0).to_pylist()

@@ -79,6 +79,13 @@ class NearDupSettings:
     max_file_bytes: int = 1 << 20
     verify_pairs: bool = True  # clusters: keep an LSH candidate pair only if its estimated Jaccard >= threshold
 
+    @property
+    def signature_key(self) -> str:
+        """What makes two signatures comparable: stored with each, so signatures made under other settings
+        (another shingle size, permutation count, seed or normalisation) are never compared."""
+        return (f"minhash-k{self.shingle_size}-p{self.num_perm}-s{self.seed}-{self.strings}"
+                f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}")
+
     def __post_init__(self) -> None:
         if self.shingle_size < 1 or self.num_perm < 2 or self.min_tokens < 1:
             raise ValueError(f"shingle_size, min_tokens must be >= 1 and num_perm >= 2: {self}")

@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dedup.fingerprint import Fingerprint, NearDupSettings
 from .clone import CheckoutLimits, GitAuth, clone, shared_limiter
+from .code_fingerprints import checkout_fingerprint
 from ..scanner.ping import validate_ping
 from .scanner_commands import ScannerCommand
 from ..scanner.engine import empty_ping, is_scannable
@@ -46,6 +48,8 @@ class ScanSettings:
     max_checkout_files: int = 20_000
     max_checkout_mb: int = 200
     max_file_mb: int = 20
+    # The code fingerprints stored beside each ping (dedup/): shingles, permutations, caps.
+    near_dup: NearDupSettings = field(default_factory=NearDupSettings)
 
     def checkout_limits(self) -> CheckoutLimits:
         return CheckoutLimits(max_files=self.max_checkout_files, max_bytes=self.max_checkout_mb << 20,
@@ -59,6 +63,7 @@ class RepoResult:
     errors: list[str]    # validation errors: non-empty means quarantine
     provenance: dict
     rate_limited: int = 0
+    code: Fingerprint | None = None  # of the checkout's Python files; None when nothing was cloned
 
     @property
     def stored(self) -> bool:
@@ -102,6 +107,7 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
     provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
                   "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": None}
     Path(work_dir).mkdir(parents=True, exist_ok=True)
+    code = None
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
         checkout = Path(tmp) / "checkout"
         cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,
@@ -115,13 +121,14 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
             ping = empty_ping(full_name, status="failed", failure_reason=cloned.failure)
         else:
             ping = _scan(checkout, full_name, cloned.files, scanner, settings, provenance)
+            code = checkout_fingerprint(checkout, cloned.files, settings.near_dup)
             if cloned.over_limit and ping.get("scan_status") != "failed":
                 # Not scanned whole: whatever the scan of the written part found, the repository is partial.
                 ping.update(scan_status="partial", failure_reason="over_limit")
                 provenance["failure_detail"] = "; ".join(filter(None, [cloned.over_limit,
                                                                        provenance["failure_detail"]]))
     ping.update(repo_hash=row["repo_hash"], repo_full_name=full_name, selection_stratum=row["selection_stratum"])
-    return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance, cloned.rate_limited)
+    return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance, cloned.rate_limited, code)
 
 
 def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerCommand, settings: ScanSettings,
@@ -183,6 +190,15 @@ def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
 
 def stored_rows(result: ChunkResult) -> list[dict]:
     return [ping_row(r.ping, r.provenance) for r in result.stored]
+
+
+def fingerprint_rows(result: ChunkResult, settings: NearDupSettings) -> list[dict]:
+    """One row per stored ping whose checkout had enough Python code to fingerprint."""
+    key = settings.signature_key
+    return [{"repo_hash": r.row["repo_hash"], "chunk_id": r.row["chunk_id"], "content_hash": r.code.content_hash,
+             "minhash": r.code.signature, "signature_key": key, "code_tokens": r.code.tokens,
+             "truncated": r.code.truncated}
+            for r in result.stored if r.code is not None and r.code.signature is not None]
 
 
 def quarantine_rows(result: ChunkResult) -> list[dict]:

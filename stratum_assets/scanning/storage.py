@@ -4,7 +4,7 @@ This module owns what a scan partition holds: the typed schemas (pings stored co
 with real types — maps, lists, structs — so the audit runs as DuckDB SQL over them; free-form
 dictionaries whose keys vary by scanner version kept as JSON text) and the three files of a
 partition directory ``scans/v<N>/<chunk>/`` (names from :class:`PartitionFiles`):
-``scan_results.parquet``, ``quarantine.parquet`` and ``stats.json``. A re-run fills a complete
+``scan_results.parquet``, ``quarantine.parquet``, ``code_fingerprints.parquet`` and ``stats.json``. A re-run fills a complete
 new directory and swaps it in (:func:`~stratum_assets.warehouse.files.replacing_directory`), so
 readers see the old partition or the new one, never a mix, and a run killed half-way leaves the
 previous one in place.
@@ -73,6 +73,9 @@ def _type(field: str) -> pa.DataType:
 # Ping fields stored as JSON text (their keys vary by scanner version): exports parse them back.
 JSON_TEXT_FIELDS = frozenset(_JSON)
 PING_SCHEMA = pa.schema([(name, _type(name)) for name in Ping.model_fields] + list(PROVENANCE))
+# Beside each stored ping whose checkout had enough Python code (dedup/): hashes of the code, never code.
+FINGERPRINT_SCHEMA = pa.schema([("repo_hash", _S), ("chunk_id", _S), ("content_hash", _S), ("minhash", pa.binary()),
+                                ("signature_key", _S), ("code_tokens", _I), ("truncated", _B)])
 QUARANTINE_SCHEMA = pa.schema([("repo_hash", _S), ("repo_full_name", _S), ("chunk_id", _S), ("scan_status", _S),
                                ("failure_reason", _S), ("errors", pa.list_(_S)), ("ping_json", _S)])
 
@@ -102,11 +105,17 @@ def quarantine_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
 
 
-def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, stats: dict) -> Path:
+def fingerprints_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FINGERPRINT_SCHEMA)
+
+
+def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, stats: dict,
+                      fingerprints: pa.Table | None = None) -> Path:
     """Swap in a complete new partition directory; the previous one survives any crash before the swap."""
     with replacing_directory(folder) as staging:
         staged = PartitionFiles(staging)
         pq.write_table(results, staged.results)
         pq.write_table(quarantine, staged.quarantine)
+        pq.write_table(fingerprints if fingerprints is not None else fingerprints_table([]), staged.fingerprints)
         staged.stats.write_text(json.dumps(stats, sort_keys=True, indent=2))
     return Path(folder)

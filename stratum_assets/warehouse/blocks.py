@@ -5,11 +5,11 @@ repositories at the full profile: 200 directories at 50,000 repositories, 4,000 
 But every file costs its reader a footer, a schema of ~110 typed columns and a thread hand-off:
 over 4,000 partitions the audit spent most of its time, and more than its memory budget, opening
 files (docs/BENCHMARKS.md). A *block* is a copy of :data:`~stratum_assets.domain.chunks.CHUNKS_PER_BLOCK`
-consecutive whole partitions in two Parquet files, swapped in as one directory (``BlockFiles``).
+consecutive whole partitions in three Parquet files, swapped in as one directory (``BlockFiles``).
 
 The partitions stay the one source of truth; a block is only a faster way to read them:
-``sources.json`` records the fingerprint of every partition copied in (``verify.fingerprint``), and
-:func:`plan` reads a chunk from its block only while that fingerprint is current. A partition
+``sources.json`` records the stamp of every partition copied in (``verify.stamp``: inode, sizes, times),
+and :func:`plan` reads a chunk from its block only while that stamp is current. A partition
 re-run, edited or removed since is read from its own files (or is pending) until its block is
 rebuilt — never both, never stale data.
 
@@ -29,9 +29,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..domain.chunks import block_of
+from ..scanning.storage import fingerprints_table
 from .files import replacing_directory
 from .layout import BlockFiles, Layout, PartitionFiles
-from .verify import block_coverage, block_record, fingerprint, partition_problem
+from .verify import block_coverage, block_record, partition_problem, stamp
 
 
 @dataclass(frozen=True)
@@ -73,28 +74,31 @@ def compact_block(layout: Layout, version: int, index: int, members: list[str]) 
     True when a new block was swapped in. Nothing is written while a chunk of the block is missing or
     not whole, or when a partition changed while it was being copied (its re-run compacts again).
     """
-    prints = {c: fingerprint(layout.scan_partition(version, c)) for c in members}
+    prints = {c: stamp(layout.scan_partition(version, c)) for c in members}
     if not members or None in prints.values():
         return False
     block = layout.block_files(version, index)
     record = block_record(block) if block.folder.exists() else None
-    if record is not None and {c: e["fingerprint"] for c, e in record.items()} == prints:
+    if record is not None and {c: e["stamp"] for c, e in record.items()} == prints:
         return False  # current
     if any(partition_problem(layout.scan_partition(version, c)) for c in members):
         return False
-    results, quarantine, sources = [], [], {}
+    results, quarantine, fingerprints, sources = [], [], [], {}
     for chunk in members:
         files = layout.partition_files(version, chunk)
         results.append(pq.ParquetFile(files.results).read())
         quarantine.append(pq.ParquetFile(files.quarantine).read())
-        sources[chunk] = {"fingerprint": prints[chunk], "stored": results[-1].num_rows,
-                          "quarantined": quarantine[-1].num_rows}
-    if any(fingerprint(layout.scan_partition(version, c)) != prints[c] for c in members):
+        fingerprints.append(pq.ParquetFile(files.fingerprints).read() if files.fingerprints.exists()
+                            else fingerprints_table([]))
+        sources[chunk] = {"stamp": prints[chunk], "stored": results[-1].num_rows,
+                          "quarantined": quarantine[-1].num_rows, "fingerprinted": fingerprints[-1].num_rows}
+    if any(stamp(layout.scan_partition(version, c)) != prints[c] for c in members):
         return False  # a partition was swapped while it was read: its run compacts the block again
     with replacing_directory(block.folder) as staging:
         staged = BlockFiles(staging)
         pq.write_table(_concat(results), staged.results)
         pq.write_table(_concat(quarantine), staged.quarantine)
+        pq.write_table(_concat(fingerprints), staged.fingerprints)
         staged.sources.write_text(json.dumps({"chunks": sources}, sort_keys=True, indent=1))
     return True
 

@@ -48,7 +48,8 @@ class ManifestFiles:
 
 @dataclass(frozen=True)
 class PartitionFiles:
-    """One scan partition's directory ``scans/v<N>/<chunk>/``: stored pings, quarantine rows, stats."""
+    """One scan partition's directory ``scans/v<N>/<chunk>/``: stored pings, quarantine rows, code fingerprints,
+    stats."""
 
     folder: Path
 
@@ -59,6 +60,11 @@ class PartitionFiles:
     @property
     def quarantine(self) -> Path:
         return self.folder / "quarantine.parquet"
+
+    @property
+    def fingerprints(self) -> Path:
+        """Code fingerprints of the stored pings (``dedup/``); partitions written before them have none."""
+        return self.folder / "code_fingerprints.parquet"
 
     @property
     def stats(self) -> Path:
@@ -66,14 +72,14 @@ class PartitionFiles:
         return self.folder / "stats.json"
 
     @property
-    def files(self) -> tuple[Path, Path, Path]:
-        return self.results, self.quarantine, self.stats
+    def files(self) -> tuple[Path, Path, Path, Path]:
+        return self.results, self.quarantine, self.fingerprints, self.stats
 
 
 @dataclass(frozen=True)
 class BlockFiles:
-    """One block's directory ``scans/v<N>/blocks/b<index>/``: its chunks' pings and quarantine rows in two
-    files, and ``sources.json`` naming each partition copied in, with its fingerprint (``warehouse/blocks.py``)."""
+    """One block's directory ``scans/v<N>/blocks/b<index>/``: its chunks' pings, quarantine rows and code
+    fingerprints in three files, and ``sources.json`` naming each partition copied in, with its fingerprint (``warehouse/blocks.py``)."""
 
     folder: Path
 
@@ -84,6 +90,10 @@ class BlockFiles:
     @property
     def quarantine(self) -> Path:
         return self.folder / "quarantine.parquet"
+
+    @property
+    def fingerprints(self) -> Path:
+        return self.folder / "code_fingerprints.parquet"
 
     @property
     def sources(self) -> Path:

@@ -17,6 +17,8 @@ assignments) is safe.
   version, read from its block where one holds a current copy (``blocks.py``: a
   few large files) and from ``scans/v<N>/<chunk>/{scan_results,quarantine}.parquet``
   otherwise (empty, typed views until a partition ran).
+* ``code_fingerprints`` — the code fingerprints stored beside the pings (content
+  hash, MinHash signature; ``dedup/``), from the same blocks and partitions.
 * ``scan_dataset`` — one row per manifest repository, joined **on repo_hash** to
   its stored ping, with ``outcome`` = stored | quarantined | pending.
 """
@@ -35,6 +37,9 @@ _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan
                        "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum, NULL::VARCHAR AS failure_reason, "
                        "NULL::VARCHAR[] AS frameworks, NULL::BIGINT AS scan_duration_ms, NULL::VARCHAR AS scanner, "
                        "NULL::VARCHAR AS scanner_version")
+_EMPTY_FINGERPRINTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS content_hash, "
+                       "NULL::BLOB AS minhash, NULL::VARCHAR AS signature_key, NULL::BIGINT AS code_tokens, "
+                       "NULL::BOOLEAN AS truncated")
 _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, "
                      "NULL::VARCHAR AS ping_json")
 
@@ -56,6 +61,7 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
     reading = plan(layout, version)
     _view_over(conn, "scan_results", reading, "results", _EMPTY_SCAN_RESULTS)
     _view_over(conn, "quarantine", reading, "quarantine", _EMPTY_QUARANTINE)
+    _view_over(conn, "code_fingerprints", reading, "fingerprints", _EMPTY_FINGERPRINTS)
     conn.execute("""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,
@@ -116,8 +122,9 @@ def _view_over(conn: duckdb.DuckDBPyConnection, name: str, reading: ReadPlan, ki
         outdated = (f" WHERE chunk_id NOT IN ({', '.join(map(_literal, reading.outdated))})"
                     if reading.outdated else "")
         parts.append(_read([getattr(b, kind) for b in reading.blocks]) + outdated)
-    if reading.loose:
-        parts.append(_read([getattr(p, kind) for p in reading.loose]))
+    loose = [path for path in (getattr(p, kind) for p in reading.loose) if path.exists()]  # fingerprints: optional
+    if loose:
+        parts.append(_read(loose))
     source = " UNION ALL BY NAME ".join(parts) or f"{empty_select} WHERE false"
     conn.execute(f"CREATE OR REPLACE VIEW {name} AS {source}")
 

@@ -5,8 +5,8 @@ exists but is not the partition that was written. Such a partition counts as not
 leave it out (its repositories are pending), ``status`` names it and ``backfill`` rebuilds it.
 
 Checking means opening two Parquet footers per partition (~1 ms): 4 s at a million repositories.
-A block (``warehouse/blocks.py``) records the *fingerprint* of every partition it copied, checked
-whole at the time; a partition whose fingerprint is still the same has not been touched since, so
+A block (``warehouse/blocks.py``) records the *stamp* of every partition it copied, checked
+whole at the time; a partition whose stamp is still the same has not been touched since, so
 the block vouches for it and only the partitions no block vouches for are opened. A block is
 checked the same way: readable, its row counts those of its record.
 """
@@ -37,10 +37,13 @@ def partition_problem(folder: Path) -> str | None:
             return problem
         if counted in stats and rows != stats[counted]:
             return f"{path.name} has {rows} rows, its {files.stats.name} says {stats[counted]}"
+    if files.fingerprints.exists():  # partitions written before code fingerprints have none: not a fault
+        problem, _ = _rows(files.fingerprints)
+        return problem
     return None
 
 
-def fingerprint(folder: Path) -> str | None:
+def stamp(folder: Path) -> str | None:
     """What identifies a partition directory as written: its inode and each file's size and modification time.
 
     A re-run swaps in a new directory (a new inode); an edit, a truncation or a removed file changes a
@@ -65,15 +68,16 @@ _PARTITION_FILE_NAMES = tuple(path.name for path in PartitionFiles(Path(".")).fi
 
 
 def block_record(block: BlockFiles) -> dict[str, dict] | None:
-    """Chunk id -> {fingerprint, stored, quarantined} of every partition copied into a whole block; None when
+    """Chunk id -> {stamp, stored, quarantined, fingerprinted} of every partition copied into a whole block; None when
     the block is not whole (unreadable record or file, or row counts that are not the record's)."""
     try:
         record = json.loads(block.sources.read_text())["chunks"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    for path, counted in ((block.results, "stored"), (block.quarantine, "quarantined")):
+    for path, counted in ((block.results, "stored"), (block.quarantine, "quarantined"),
+                          (block.fingerprints, "fingerprinted")):
         problem, rows = _rows(path)
-        if problem or rows != sum(entry[counted] for entry in record.values()):
+        if problem or rows != sum(entry.get(counted, 0) for entry in record.values()):
             return None
     return record
 
@@ -96,7 +100,7 @@ def block_coverage(layout: Layout, version: int) -> list[BlockCoverage]:
             continue
         scans = os.fspath(layout.scans(version))
         current = frozenset(c for c, entry in record.items()
-                            if fingerprint(os.path.join(scans, c)) == entry["fingerprint"])
+                            if stamp(os.path.join(scans, c)) == entry["stamp"])
         if current:
             out.append(BlockCoverage(block, current, frozenset(record) - current))
     return out
