@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from stratum_assets.audit.split import (FEATURE_COLUMNS, LABEL_COLUMNS, METADATA_COLUMNS, assign_sql,
-                                        export_splits, freeze_assignments, position, split_and_export)
+                                        export_splits, freeze_assignments, groups_in_both_splits, position,
+                                        share_deviations, split_and_export)
 from stratum_assets.scanning.storage import PING_SCHEMA, quarantine_table
 from stratum_assets.warehouse.layout import Layout
 
@@ -25,8 +26,10 @@ def repos(prefix: str, n: int, framework: str | None, score: int | None) -> list
     return [(f"{prefix}{i:04d}", framework, score) for i in range(n)]
 
 
-def assign(rows, *, existing: dict | None = None, seed: int = 17, min_test: int = 40, conn=None) -> dict:
-    """repo_hash -> (split, stratum, fine, origin) as assign_sql leaves them in split_assignments."""
+def assign(rows, *, existing: dict | None = None, seed: int = 17, min_test: int = 40, conn=None,
+           groups: dict | None = None) -> dict:
+    """repo_hash -> (split, stratum, fine, origin) as assign_sql leaves them in split_assignments;
+    ``groups`` is repo_hash -> group_id (table ``grp``)."""
     conn = conn or duckdb.connect()
     source = pa.table({"repo_hash": pa.array([r[0] for r in rows], pa.string()),
                        "framework": pa.array([r[1] for r in rows], pa.string()),
@@ -38,7 +41,12 @@ def assign(rows, *, existing: dict | None = None, seed: int = 17, min_test: int 
                            "stratum": [v[1] for v in existing.values()]})
         conn.register("frozen_arrow", frozen)
         conn.execute("CREATE OR REPLACE TABLE frozen AS SELECT * FROM frozen_arrow")
-    assign_sql(conn, "src", "frozen" if existing is not None else None, seed=seed, min_test=min_test)
+    if groups is not None:
+        conn.register("groups_arrow", pa.table({"repo_hash": pa.array(list(groups), pa.string()),
+                                                "group_id": pa.array(list(groups.values()), pa.string())}))
+        conn.execute("CREATE OR REPLACE TABLE grp AS SELECT * FROM groups_arrow")
+    assign_sql(conn, "src", "frozen" if existing is not None else None, seed=seed, min_test=min_test,
+               groups="grp" if groups is not None else None)
     out = conn.execute("SELECT repo_hash, split, stratum, fine, origin FROM split_assignments").fetchall()
     result = {h: (s, st, f, o) for h, s, st, f, o in out}
     assert len(result) == len(out), "one row per repository"
@@ -401,3 +409,212 @@ def test_the_exports_write_the_two_source_dates_as_utc_days_like_the_manifest_js
     assert rows == [("2026-10-06", 3), ("2026-10-05", 4), ("2024-02-29", 5), (None, 6)]
     assert [d for d, _ in rows[:3]] == [as_date(v) for v in ("2026-10-05T23:48:04-05:00", "2026-10-05T19:48:04Z",
                                                               "2024-02-29")], "the manifest JSONL's rule"
+
+
+# -- groups: a fork family, topology group or near-duplicate cluster goes to one side whole -----------
+def hash_at(prefix: str, lo: float, hi: float, seed: int = 17) -> str:
+    """The first ``prefix{i}`` whose position is in [lo, hi)."""
+    return next(f"{prefix}{i}" for i in range(100_000) if lo <= position(f"{prefix}{i}", seed) < hi)
+
+
+def family(gid: str, k: int) -> list[str]:
+    """k members; gid is the smallest repo_hash, as the groups relation has it."""
+    return [gid] + [f"{gid}-{j:03d}" for j in range(1, k)]
+
+
+def power_law_set(n: int, seed: int = 7) -> tuple[list[tuple], dict]:
+    """~n repositories; a third of the draws are groups of Pareto(1.1) sizes (up to 150), mostly one framework."""
+    rnd = random.Random(seed)
+    rows, groups = [], {}
+    while len(rows) < n:
+        size = min(int(rnd.paretovariate(1.1)), 150) if rnd.random() < 0.35 else 1
+        framework, gid = rnd.choice(["A", "A", "B", "C"]), f"{rnd.getrandbits(48):012x}"
+        members = [gid] + [f"{gid}{j:03d}" for j in range(1, size)]
+        rows += [(h, framework if rnd.random() < 0.9 else rnd.choice(["A", "B", "C"]), rnd.randint(0, 5))
+                 for h in members]
+        if size > 1:
+            groups.update(dict.fromkeys(members, gid))
+    return rows, groups
+
+
+def sides(result: dict, members) -> set[str]:
+    return {result[h][0] for h in members}
+
+
+def test_without_groups_the_split_is_the_groupless_split():
+    rows = (repos("a", 300, "A", 0) + repos("b", 120, "B", 3) + repos("c", 90, None, None)
+            + repos("d", 230, "A", 4))
+    plain = assign(rows)
+    assert by_stratum(plain) == {"A|low": {"train": 240, "test": 60}, "A|high": {"train": 184, "test": 46},
+                                 "other|any": {"train": 168, "test": 42}}
+    for stratum in ("A|low", "A|high", "other|any"):  # the stored expectation: the lowest fifth by position
+        members = [h for h, (_, st, *_) in plain.items() if st == stratum]
+        assert {h for h in members if plain[h][0] == "test"} == lowest_positions(members, round(0.2 * len(members)))
+    assert assign(rows, groups={}) == plain
+    assert assign(rows, groups={h: h for h, _, _ in rows}) == plain, "every repository listed as its own group"
+    frozen = {h: plain[h][:2] for h in sorted(plain)[:400]}
+    grown = rows + repos("new", 150, "A", 0)
+    assert assign(grown, existing=frozen, groups={}) == assign(grown, existing=frozen)
+
+
+@pytest.mark.parametrize("k", [7, 25])
+def test_a_fork_family_goes_to_one_side_whole_by_its_group_id_position(k):
+    early, late = family(hash_at("fam", 0.0, 0.05), k), family(hash_at("fam", 0.5, 1.0), k)
+    assert {position(h, 17) < 0.2 for h in early + late} == {True, False}, "alone, the members would split"
+    singles = repos("s", 300, "A", 0)
+    groups = dict.fromkeys(early, early[0]) | dict.fromkeys(late, late[0])
+    result = assign(singles + [(h, "A", 0) for h in early + late], groups=groups)
+    assert sides(result, early) == {"test"} and sides(result, late) == {"train"}
+    n = 300 + 2 * k
+    assert by_stratum(result) == {"A|low": {"train": n - round(0.2 * n), "test": round(0.2 * n)}}
+    # the singletons fill the rest of the fifth in position order
+    assert {h for h, _, _ in singles if result[h][0] == "test"} == lowest_positions([h for h, _, _ in singles],
+                                                                                 round(0.2 * n) - k)
+
+
+def test_a_group_takes_the_stratum_most_of_its_members_have():
+    majority, tie = family("g0", 3), family("t0", 2)
+    rows = (repos("a", 20, "A", 0) + repos("h", 20, "A", 5) + [(majority[0], "A", 5)]
+            + [(h, "A", 0) for h in majority[1:]] + [(tie[0], "A", 5), (tie[1], "A", 0)])
+    result = assign(rows, groups=dict.fromkeys(majority, "g0") | dict.fromkeys(tie, "t0"), min_test=1)
+    assert {h: result[h][1:] for h in majority + tie} == {
+        "g0": ("A|low", "A|high", "new"), "g0-001": ("A|low", "A|low", "new"), "g0-002": ("A|low", "A|low", "new"),
+        "t0": ("A|high", "A|high", "new"), "t0-001": ("A|high", "A|low", "new")}, "a tie: the smallest member's"
+    assert len(sides(result, majority)) == len(sides(result, tie)) == 1
+
+
+def test_stratum_shares_stay_within_one_point_with_power_law_groups():
+    rows, groups = power_law_set(6_000)
+    conn = duckdb.connect()
+    result = assign(rows, groups=groups, conn=conn)
+    members: dict[str, list[str]] = {}
+    for h, g in groups.items():
+        members.setdefault(g, []).append(h)
+    sizes = sorted(len(m) for m in members.values())
+    assert len(rows) >= 6_000 and sizes[-1] == 150 and sum(s >= 20 for s in sizes) >= 10, "a heavy tail"
+    assert all(len(sides(result, m)) == 1 for m in members.values())
+    grouped_test = sum(len(m) for m in members.values() if sides(result, m) == {"test"})
+    assert 0 < grouped_test < sum(sizes), "groups on both sides"
+    shares = {st: c["test"] / (c["test"] + c["train"]) for st, c in by_stratum(result).items()}
+    assert len(shares) == 9 and all(abs(s - 0.2) <= 0.01 for s in shares.values()), shares
+    assert share_deviations(conn, "split_assignments") == {}
+    assert groups_in_both_splits(conn, "split_assignments", "grp") == []
+    # the same repositories split one by one, as before groups: families leak
+    assign(rows, conn=conn)
+    leaks = groups_in_both_splits(conn, "split_assignments", "grp")
+    assert len(leaks) > 50 and all(x["train"] > 0 and x["test"] > 0 for x in leaks)
+
+
+def test_the_grouped_split_does_not_depend_on_row_order():
+    rows, groups = power_law_set(2_000, seed=3)
+    first = assign(rows, groups=groups)
+    shuffled, pairs = rows[:], list(groups.items())
+    random.Random(4).shuffle(shuffled)
+    random.Random(5).shuffle(pairs)
+    assert assign(shuffled, groups=dict(pairs)) == first
+    assert assign(rows[::-1], groups=dict(pairs[::-1])) == first
+
+
+@pytest.mark.parametrize("size, group_side, test_rows", [(2, "test", 21), (3, "train", 20)])
+def test_a_group_may_take_the_fifth_to_21_percent_but_no_further(size, group_side, test_rows):
+    singles = repos("s", 100 - size, "A", 0)
+    ranked = sorted(position(h, 17) for h, _, _ in singles)
+    group = family(hash_at("g", ranked[18], ranked[19]), size)  # after 19 singletons, before the 20th
+    result = assign(singles + [(h, "A", 0) for h in group], groups=dict.fromkeys(group, group[0]), min_test=1)
+    assert sides(result, group) == {group_side}
+    assert by_stratum(result) == {"A|low": {"train": 100 - test_rows, "test": test_rows}}
+
+
+def test_a_group_too_big_for_its_stratum_is_reported_not_hidden():
+    giant = family(hash_at("big", 0.0, 0.1), 90)
+    conn = duckdb.connect()
+    result = assign([(h, "A", 0) for h in giant] + repos("s", 10, "A", 0),
+                    groups=dict.fromkeys(giant, giant[0]), min_test=1, conn=conn)
+    assert sides(result, giant) == {"train"}, "90 members do not fit in a fifth of 100"
+    assert sides(result, [f"s{i:04d}" for i in range(10)]) == {"test"}
+    assert share_deviations(conn, "split_assignments") == {"A|low": {"members": 100, "test": 10, "share": 0.1}}
+
+
+def test_groups_in_both_splits_reports_a_constructed_leak():
+    conn = duckdb.connect()
+    conn.execute("""CREATE TABLE a AS SELECT * FROM (VALUES ('f0', 'train'), ('f0-1', 'test'), ('f0-2', 'test'),
+                    ('c0', 'train'), ('c0-1', 'train'), ('solo', 'test'), ('x', 'train')) t(repo_hash, split)""")
+    # f0's own row is absent from the groups: it is still the group f0 (a group of its own with that id)
+    conn.execute("""CREATE TABLE g AS SELECT * FROM (VALUES ('f0-1', 'f0'), ('f0-2', 'f0'), ('c0', 'c0'),
+                    ('c0-1', 'c0'), ('x', 'x')) t(repo_hash, group_id)""")
+    assert groups_in_both_splits(conn, "a", "g") == [{"group_id": "f0", "train": 1, "test": 2}]
+    conn.execute("UPDATE a SET split = 'train' WHERE repo_hash = 'f0-2'")
+    conn.execute("INSERT INTO g VALUES ('solo', 'c0')")
+    assert groups_in_both_splits(conn, "a", "g") == [{"group_id": "c0", "train": 2, "test": 1},
+                                                     {"group_id": "f0", "train": 2, "test": 1}]
+
+
+def test_frozen_new_members_join_their_groups_side():
+    high = lambda gid: hash_at(f"{gid}-n", 0.5, 1.0)  # noqa: E731  a new member that alone would be train
+    low = lambda gid: hash_at(f"{gid}-n", 0.0, 0.2)  # noqa: E731   ... and one that alone would be test
+    existing = {"f": ("test", "A|low"), "f-1": ("test", "old|any"),           # one side: test
+                "m": ("train", "A|low"), "m-1": ("test", "A|low"), "m-2": ("test", "A|low"),  # leak, gid stored
+                "j-1": ("test", "A|low"), "j-2": ("train", "B|low"), "j-3": ("train", "A|low"),  # gid not stored
+                "t-1": ("test", "T|low"), "t-2": ("train", "A|low")}          # a tie: the smallest member's
+    new_group = family(hash_at("n", 0.0, 0.2), 4) + family(hash_at("n", 0.2, 1.0), 4)
+    joining = {high("f"): "f", high("m"): "m", low("j"): "j", high("t"): "t"}
+    groups = ({h: h.split("-")[0] for h in existing} | joining | dict.fromkeys(new_group[:4], new_group[0])
+              | dict.fromkeys(new_group[4:], new_group[4]))
+    newcomers = list(joining) + new_group + ["solo1", "solo2"]
+    rows = [(h, "A", 0) for h in list(existing) + newcomers]
+    result = assign(rows, existing=existing, groups=groups, min_test=1)
+    assert {h: result[h][:2] for h in existing} == existing, "nobody moves"
+    assert {h: result[h][:2] for h in joining} == {high("f"): ("test", "A|low"), high("m"): ("train", "A|low"),
+                                                    low("j"): ("train", "B|low"), high("t"): ("test", "T|low")}
+    assert sides(result, new_group[:4]) == {"test"} and sides(result, new_group[4:]) == {"train"}
+    assert {result[h][0] for h in ("solo1", "solo2")} == {("test" if position(h, 17) < 0.2 else "train")
+                                                          for h in ("solo1", "solo2")}
+    conn = duckdb.connect()
+    assign(rows, existing=existing, groups=groups, min_test=1, conn=conn)
+    assert groups_in_both_splits(conn, "split_assignments", "grp") == [
+        {"group_id": "j", "train": 3, "test": 1}, {"group_id": "m", "train": 2, "test": 2},
+        {"group_id": "t", "train": 1, "test": 2}]
+
+
+GROUPS_V1 = ([(f"cl{i:04d}", "cl0000") for i in range(10)] + [(f"cm{i:04d}", "cm0000") for i in range(5)]
+             + [("ch0000", "ch0000"), ("lh0000", "ch0000"), ("nx0000", "ch0000")])
+
+
+def register_groups(conn, pairs) -> str:
+    conn.execute("CREATE OR REPLACE TEMP TABLE repo_groups (repo_hash VARCHAR, group_id VARCHAR)")
+    conn.executemany("INSERT INTO repo_groups VALUES (?, ?)", [list(p) for p in pairs])
+    return "repo_groups"
+
+
+def test_freeze_with_groups_keeps_groups_whole_and_reports_leaks(v1, tmp_path):
+    conn = duckdb.connect()
+    summary = split_and_export(conn, v1, 1, groups=register_groups(conn, GROUPS_V1))
+    assert set(summary) == {"train", "test", "kept", "new", "merged", "undersized", "exports", "in_both",
+                            "feature_fields", "joined", "groups_in_both", "share_deviations"}
+    assert {k: summary[k] for k in ("train", "test", "new", "joined", "groups_in_both", "share_deviations",
+                                    "in_both", "merged")} == {
+        "train": 348, "test": 87, "new": 435, "joined": 0, "groups_in_both": [], "share_deviations": {},
+        "in_both": 0, "merged": V1_MERGED}
+    assignments = stored(v1)
+    by_group: dict[str, set] = {}
+    for h, g in GROUPS_V1:
+        by_group.setdefault(g, set()).add(assignments[h])
+    assert all(len(v) == 1 for v in by_group.values()), by_group
+    assert by_group["ch0000"] == {(assignments["ch0000"][0], "other|any")}, "two of its three are other|any"
+
+    # a leak frozen before the groups existed: one member of the cl family moved to the other side
+    other = {"test": "train", "train": "test"}
+    flipped = dict(assignments, cl0009=(other[assignments["cl0009"][0]], assignments["cl0009"][1]))
+    pq.write_table(pa.table({"repo_hash": list(flipped), "split": [v[0] for v in flipped.values()],
+                             "stratum": [v[1] for v in flipped.values()]}), v1.split / "assignments.parquet")
+    write_dataset(tmp_path / "data", 2, V1 + pings("zz", 3, "LangChain", 5))
+    pairs = GROUPS_V1 + [("zz0000", "cl0000"), ("zz0001", "cm0000")]
+    summary = freeze_assignments(conn, v1, 2, groups=register_groups(conn, pairs))
+    after = stored(v1)
+    assert {h: after[h] for h in flipped} == flipped, "nobody moves, not even the leaking member"
+    assert after["zz0000"] == assignments["cl0000"] and after["zz0001"] == assignments["cm0000"]
+    assert after["zz0002"][0] == ("test" if position("zz0002", 17) < 0.2 else "train")
+    side = assignments["cl0000"][0]
+    assert summary["groups_in_both"] == [{"group_id": "cl0000", "train": 10 if side == "train" else 1,
+                                          "test": 10 if side == "test" else 1}]
+    assert (summary["kept"], summary["new"], summary["joined"]) == (435, 3, 2)
