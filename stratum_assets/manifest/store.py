@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..warehouse.files import new_directory
+from ..warehouse.files import new_directory, read_parquet
 from ..warehouse.layout import Layout, ManifestFiles
 
 
@@ -62,7 +62,7 @@ class ManifestStore:
         return json.loads(self.files(version).meta.read_text())
 
     def read(self, version: int) -> pa.Table:
-        return pq.read_table(self.path(version))
+        return read_parquet(self.path(version))
 
     def freeze(self, version: int, table: pa.Table, meta: dict) -> Path:
         target = self.files(version)

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from ..domain.chunks import block_of
 from ..scanning.storage import fingerprints_table
-from .files import replacing_directory
+from .files import read_parquet, replacing_directory
 from .layout import BlockFiles, Layout, PartitionFiles
 from .verify import block_coverage, block_record, partition_problem, stamp
 
@@ -56,7 +56,7 @@ def plan(layout: Layout, version: int) -> ReadPlan:
 
 def manifest_chunks(layout: Layout, version: int) -> list[str]:
     """Every chunk id of manifest ``version``, in order."""
-    column = pq.read_table(layout.manifest(version).table, columns=["chunk_id"]).column(0)
+    column = read_parquet(layout.manifest(version).table, columns=["chunk_id"]).column(0)
     return sorted(set(column.to_pylist()))
 
 
@@ -86,9 +86,9 @@ def compact_block(layout: Layout, version: int, index: int, members: list[str]) 
     results, quarantine, fingerprints, sources = [], [], [], {}
     for chunk in members:
         files = layout.partition_files(version, chunk)
-        results.append(pq.ParquetFile(files.results).read())
-        quarantine.append(pq.ParquetFile(files.quarantine).read())
-        fingerprints.append(pq.ParquetFile(files.fingerprints).read() if files.fingerprints.exists()
+        results.append(read_parquet(files.results))
+        quarantine.append(read_parquet(files.quarantine))
+        fingerprints.append(read_parquet(files.fingerprints) if files.fingerprints.exists()
                             else fingerprints_table([]))
         sources[chunk] = {"stamp": prints[chunk], "stored": results[-1].num_rows,
                           "quarantined": quarantine[-1].num_rows, "fingerprinted": fingerprints[-1].num_rows}

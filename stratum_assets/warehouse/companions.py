@@ -30,12 +30,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..manifest.export import export_jsonl_from_parquet
 from ..scanner.ping import Ping
 from ..scanning.storage import JSON_TEXT_FIELDS
-from .files import write_chunks_atomic
+from .files import read_parquet, write_chunks_atomic
 from .layout import Layout, PartitionFiles
 from .verify import whole_partitions
 
@@ -133,7 +132,7 @@ def _hash_ranges(files: list[Path]) -> tuple[list[tuple[str, str, Path]], set[Pa
     """
     ranges, presorted = [], set()
     for path in map(Path, files):
-        hashes = pq.read_table(path, columns=["repo_hash"]).column(0).combine_chunks()
+        hashes = read_parquet(path, columns=["repo_hash"]).column(0).combine_chunks()
         if hashes.null_count:
             ranges.append(("", _AFTER_EVERY_HASH, path))
         elif len(hashes):
