@@ -32,7 +32,7 @@ from .manifest.store import ManifestStore
 from .scanning.clone import GitAuth
 from .warehouse.blocks import compact_ready
 from .warehouse.layout import Layout
-from .warehouse.schema import Warehouse, refresh
+from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
@@ -159,6 +159,7 @@ class DataResource(dg.ConfigurableResource):
 
     root: str = "data"
     profile: str | None = None  # full | sample; default: $STRATUM_PROFILE, else sample offline, full with a token
+    memory_limit: str = MEMORY_LIMIT  # DuckDB's cap for the warehouse connection (warehouse/schema.py)
 
     @property
     def layout(self) -> Layout:
@@ -183,6 +184,7 @@ class DataResource(dg.ConfigurableResource):
         layout = self.layout
         version = self.manifest_store.require_active()
         with DuckDBResource(database=str(layout.duckdb)).get_connection() as conn:  # retries while locked
+            conn.execute("SET memory_limit = ?", [self.memory_limit])
             refresh(conn, layout, version)
             yield Warehouse(conn, layout, version)
 

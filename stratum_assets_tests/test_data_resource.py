@@ -40,6 +40,8 @@ def test_the_warehouse_connection_shows_the_active_manifest_version(tmp_path):
 
     with data.warehouse() as warehouse:  # a new DuckDB file: the views exist only because it refreshed them
         assert (warehouse.version, warehouse.layout) == (1, layout)
+        limit = warehouse.conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit == "667.5 MiB", "700MB (warehouse/schema.py), not DuckDB's 80% of the machine"
         assert _outcomes(warehouse.conn) == {"stored": 300 - info["quarantined"], "quarantined": info["quarantined"]}
     assert layout.duckdb.is_file(), "the warehouse is the layout's DuckDB file"
     with pytest.raises(duckdb.ConnectionException):
@@ -53,6 +55,8 @@ def test_the_warehouse_connection_shows_the_active_manifest_version(tmp_path):
         assert warehouse.conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0] == 3
         assert _outcomes(warehouse.conn) == {"pending": 3}
     assert data.refresh_views() == 2
+    with DataResource(root=str(layout.root), memory_limit="300MB").warehouse() as warehouse:
+        assert warehouse.conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
 
 
 def test_the_profile_is_the_data_resources_and_keeps_the_defaults(offline):

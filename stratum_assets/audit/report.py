@@ -31,6 +31,7 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
     data["framework_targets"] = S.framework_targets(targets) if framework_targets is None else framework_targets
     data["gates"] = evaluate(data, thresholds)
     data["exclusions"] = (manifest_meta or {}).get("exclusions")
+    conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
     return data
 
 

@@ -246,13 +246,23 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
     counts = dict(conn.execute(f"SELECT split, count(*) FROM read_parquet('{store}') GROUP BY 1").fetchall())
     summary = {"train": counts.get("train", 0), "test": counts.get("test", 0), "kept": kept, "new": new,
                "merged": merged, "undersized": undersized}
-    if groups is None:
-        return summary
-    stored = f"read_parquet('{store}')"
-    joined = conn.execute("SELECT count(*) FROM split_assignments WHERE origin = 'new' "
-                          "AND group_id IN (SELECT gid FROM split_joined)").fetchone()[0]
-    return summary | {"joined": joined, "groups_in_both": groups_in_both_splits(conn, stored, groups),
-                      "share_deviations": share_deviations(conn, stored)}
+    if groups is not None:
+        stored = f"read_parquet('{store}')"
+        joined = conn.execute("SELECT count(*) FROM split_assignments WHERE origin = 'new' "
+                              "AND group_id IN (SELECT gid FROM split_joined)").fetchone()[0]
+        summary |= {"joined": joined, "groups_in_both": groups_in_both_splits(conn, stored, groups),
+                    "share_deviations": share_deviations(conn, stored)}
+    _drop_work_tables(conn)  # a million rows each: the exports that follow get their memory back
+    return summary
+
+
+WORK_TABLES = ("split_frozen", "split_fresh", "split_joined", "split_groups", "split_walk", "split_decided",
+               "split_assignments")
+
+
+def _drop_work_tables(conn) -> None:
+    for table in WORK_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def export_splits(conn, layout, version: int) -> dict:

@@ -32,6 +32,11 @@ import duckdb
 from .blocks import ReadPlan, plan
 from .layout import Layout
 
+# DuckDB's own cap for a warehouse connection (it spills beyond it to <database>.tmp; its default is 80% of the
+# machine's memory): with Python and Arrow around it, the audit and the split of a million repositories stay
+# under 1 GiB (bench/audit_scale.py). The data resource's ``memory_limit`` overrides it.
+MEMORY_LIMIT = "700MB"
+
 # Columns the views promise even before any partition wrote a file.
 _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
                        "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum, NULL::VARCHAR AS failure_reason, "
