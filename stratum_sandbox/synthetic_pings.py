@@ -130,11 +130,18 @@ def _pings(rng, n, names, hashes, chunks, stratum) -> pa.Table:
 
 
 def _write_jsonl(path: Path, manifest: pa.Table, pings: pa.Table, invalid: np.ndarray) -> None:
-    """The same data as one JSON object per repository: what the baseline audit reads."""
-    wanted = ["repo_hash", "scan_status", "failure_reason", "frameworks", "risk_score", "finding_rules",
-              "topology_signature_hash", "files_total", "files_scanned", "deployment_signals", "selection_stratum"]
-    m = manifest.select(["fork_parent", "language_bytes"]).to_pylist()
-    p = pings.select(wanted).to_pylist()
+    """The same data as one JSON object per repository: what the baseline audit reads.
+
+    Whole pings, every field of the stored row (null where the generator leaves a column empty), maps
+    as objects: what a pipeline that keeps its pings as JSON lines reads back, so the baseline parses
+    the same pings the warehouse stores, not a digest of them. Written 20,000 rows at a time.
+    """
+    maps = [f.name for f in pings.schema if pa.types.is_map(f.type)]
+    meta = manifest.select(["fork_parent", "language_bytes"])
     with open(path, "w") as fh:
-        for meta, ping, bad in zip(m, p, invalid):
-            fh.write(json.dumps({**ping, **meta, "quarantined": bool(bad)}) + "\n")
+        for start in range(0, pings.num_rows, 20_000):
+            rows = pings.slice(start, 20_000).to_pylist()
+            for ping, extra, bad in zip(rows, meta.slice(start, 20_000).to_pylist(), invalid[start:start + 20_000]):
+                for name in maps:
+                    ping[name] = None if ping[name] is None else dict(ping[name])
+                fh.write(json.dumps({**ping, **extra, "quarantined": bool(bad)}) + "\n")
