@@ -26,6 +26,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from .dedup.fingerprint import NearDupSettings
 from .github.client import GitHubClient
 from .github.governor import RateGovernor
 from .manifest.store import ManifestStore
@@ -160,6 +161,9 @@ class DataResource(dg.ConfigurableResource):
     root: str = "data"
     profile: str | None = None  # full | sample; default: $STRATUM_PROFILE, else sample offline, full with a token
     memory_limit: str = MEMORY_LIMIT  # DuckDB's cap for the warehouse connection (warehouse/schema.py)
+    # Estimated Jaccard at which two repositories' code signatures are near-duplicates (audit report and split
+    # groups, audit/groups.py): one value for both, so the split keeps whole the groups the report shows.
+    near_duplicate_threshold: float = NearDupSettings.threshold
 
     @property
     def layout(self) -> Layout:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster_duckdb import DuckDBResource
@@ -230,8 +231,15 @@ def test_split_is_frozen_stratified_and_keeps_labels_out_of_features(audit_works
     data, resources = audit_workspace
     result = _materialize([train_test_split], resources)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"no_repo_in_both_splits": True, "no_label_among_features": True}
+    assert checks == {"no_repo_in_both_splits": True, "no_group_in_both_splits": True, "no_label_among_features": True}
     first = {r["repo_hash"]: r["split"] for r in pq.read_table(data / "split" / "assignments.parquet").to_pylist()}
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:  # the synthetic pings' copies
+        topology = conn.execute("""SELECT topology_signature_hash, list(repo_hash) FROM scan_dataset
+                                   WHERE outcome = 'stored' AND scan_status IN ('success', 'partial')
+                                   AND topology_signature_hash LIKE 'cluster%' GROUP BY 1""").fetchall()
+    assert len(topology) == 30
+    for _, members in topology:  # each cluster of one topology (~20 repositories) on one side
+        assert len({first[h] for h in members}) == 1
     test_share = sum(v == "test" for v in first.values()) / len(first)
     assert 0.19 < test_share < 0.21
     strata = pq.read_table(data / "split" / "assignments.parquet").to_pandas()
@@ -250,6 +258,31 @@ def test_split_is_frozen_stratified_and_keeps_labels_out_of_features(audit_works
     with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
         stored = dict(conn.execute("SELECT repo_hash, split FROM repo_manifest WHERE split IS NOT NULL").fetchall())
     assert stored == first, "the assignment is stored on the manifest table"
+
+
+def test_a_group_split_across_train_and_test_fails_no_group_in_both_splits(audit_workspace):
+    """Assignments frozen before the groups existed (or edited by hand) that split a group: reported, not hidden."""
+    data, resources = audit_workspace
+    _materialize([train_test_split], resources)
+    store = data / "split" / "assignments.parquet"
+    rows = pq.read_table(store).to_pylist()
+    with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
+        members = conn.execute("""SELECT list(repo_hash ORDER BY repo_hash) FROM scan_dataset
+                                  WHERE outcome = 'stored' AND scan_status IN ('success', 'partial')
+                                  AND topology_signature_hash LIKE 'cluster%' GROUP BY topology_signature_hash
+                                  ORDER BY 1 LIMIT 1""").fetchone()[0]
+    moved = members[-1]
+    for row in rows:
+        if row["repo_hash"] == moved:
+            row["split"] = "test" if row["split"] == "train" else "train"
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(store)), store)
+    result = _materialize([train_test_split], resources)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["no_group_in_both_splits"].passed is False
+    assert checks["no_group_in_both_splits"].metadata["groups_in_both"].value == 1
+    assert checks["no_repo_in_both_splits"].passed, "each repository is still on one side"
+    kept = {r["repo_hash"]: r["split"] for r in pq.read_table(store).to_pylist()}
+    assert kept[moved] == next(r["split"] for r in rows if r["repo_hash"] == moved), "stored assignments never move"
 
 
 def _assignments(conn, rows, existing=None) -> dict:

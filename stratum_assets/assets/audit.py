@@ -8,6 +8,7 @@ import dagster as dg
 
 from ..audit import label_audit
 from ..audit.gates import GateThresholds, check_descriptions
+from ..audit.groups import duplicate_groups
 from ..audit.report import compute, render
 from ..audit.split import LABEL_COLUMNS, split_and_export
 from ..discovery.strata import strata
@@ -43,7 +44,8 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
         results = compute(conn, targets, thresholds,  # framework targets: the framework table's strata
-                          manifest_meta=data.manifest_store.meta(version))  # Volume: what opt-outs left out
+                          manifest_meta=data.manifest_store.meta(version),  # Volume: what opt-outs left out
+                          groups=duplicate_groups(conn, data.near_duplicate_threshold))
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
     gates = results["gates"]
@@ -93,22 +95,32 @@ class SplitConfig(dg.Config):
     deps=["pipeline_run_log"],
     kinds={"parquet", "duckdb"},
     check_specs=[dg.AssetCheckSpec("no_repo_in_both_splits", asset="train_test_split"),
+                 dg.AssetCheckSpec("no_group_in_both_splits", asset="train_test_split",
+                                   description="no duplicate group (fork family, exact or near-duplicate code, "
+                                               "topology; audit/groups.py) has members in both train and test"),
                  dg.AssetCheckSpec("no_label_among_features", asset="train_test_split")],
     description="Frozen 80/20 split stratified by framework × deployment_score bucket, deterministic from "
-                "repo_hash and a seed; exported as train/test Parquet and JSONL with features, labels and metadata "
-                "kept apart.",
+                "repo_hash and a seed, each duplicate group (audit/groups.py) whole on one side; exported as "
+                "train/test Parquet and JSONL with features, labels and metadata kept apart.",
 )
 def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource):
     with data.warehouse() as warehouse:
         refuse_to_freeze_while_pending(warehouse, "the train/test split")
+        groups = duplicate_groups(warehouse.conn, data.near_duplicate_threshold)
+        warehouse.conn.register("split_groups_input", groups.table())
         out = split_and_export(warehouse.conn, warehouse.layout, warehouse.version, seed=config.seed,
-                               min_test=config.min_test_per_stratum)
+                               min_test=config.min_test_per_stratum, groups="split_groups_input")
     yield dg.MaterializeResult(metadata={
         "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
         "merged_strata": dg.MetadataValue.json(out["merged"]),
         "undersized_test_strata": dg.MetadataValue.json(out["undersized"]),
         "exports": dg.MetadataValue.json(out["exports"]),
+        "duplicate_groups": groups.summary()["joined"]["groups"],
+        "stratum_share_deviations": dg.MetadataValue.json(out["share_deviations"]),
     })
+    yield dg.AssetCheckResult(check_name="no_group_in_both_splits", passed=not out["groups_in_both"],
+                              metadata={"groups": len(groups.joined), "groups_in_both": len(out["groups_in_both"]),
+                                        "examples": dg.MetadataValue.json(out["groups_in_both"][:20])})
     yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out["in_both"] == 0,
                               metadata={"in_both": out["in_both"]})
     leaked = sorted(set(out["feature_fields"]) & set(LABEL_COLUMNS))

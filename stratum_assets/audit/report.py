@@ -14,14 +14,17 @@ from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
 from .gates import GateThresholds, evaluate
+from .groups import DuplicateGroups
 
 BAR = 40
 
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
-            framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None) -> dict:
+            framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None,
+            groups: DuplicateGroups | None = None) -> dict:
     """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``;
-    ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds."""
+    ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds;
+    ``groups`` (audit/groups.py) the duplicates four ways, side by side."""
     src = S.snapshot(conn)
     data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
             "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
@@ -31,6 +34,7 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
     data["framework_targets"] = S.framework_targets(targets) if framework_targets is None else framework_targets
     data["gates"] = evaluate(data, thresholds)
     data["exclusions"] = (manifest_meta or {}).get("exclusions")
+    data["duplicate_groups"] = groups.summary() if groups is not None else None
     conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
     return data
 
@@ -80,7 +84,8 @@ def render(d: dict, version: int, profile: str) -> str:
             if du["groups"] else "", "",
             _table(["fork parent", "forks in manifest"], [(g["parent"], g["forks"]) for g in du["fork_parent_groups"]])
             if du["fork_parent_groups"] else "No fork parent has more than one fork in the manifest.", "",
-            f"Effective dataset size after topology dedup: **{du['effective_size']}** of {v['usable']} usable.", ""]
+            f"Effective dataset size after topology dedup: **{du['effective_size']}** of {v['usable']} usable.", "",
+            *_duplicate_kinds(d["duplicate_groups"])]
     out += ["## 7. Coverage", "", "```",
             histogram([f"{c / 10:.1f}-{(c + 1) / 10:.1f}" for c in range(10)], co["histogram"]), "```", "",
             f"Median files_scanned / files_total: **{co['median_ratio']}**. Repositories under 20% Python by "
@@ -93,6 +98,28 @@ def render(d: dict, version: int, profile: str) -> str:
                                         for g in d["gates"]]), ""]
     out += ["## 10. Recommendations", "", *[f"- {r}" for r in recommendations(d)], ""]
     return "\n".join(out)
+
+
+_KIND_LABELS = {"fork_family": "fork family (a parent and its forks)",
+                "exact_code": "exact code copy (same content hash)",
+                "near_duplicate_code": "near-duplicate code (MinHash LSH)",
+                "topology": "same topology signature (non-empty)"}
+
+
+def _duplicate_kinds(groups: dict | None) -> list[str]:
+    """The four ways of being a copy side by side, and the split's groups (all four joined)."""
+    if groups is None:
+        return []
+    rows = [(_KIND_LABELS[kind], r["groups"], r["repos_in_groups"], r["largest"], r["effective_size"])
+            for kind, r in groups["kinds"].items()]
+    j = groups["joined"]
+    rows.append(("**all four joined: the split's groups**", j["groups"], j["repos_in_groups"], j["largest"],
+                 f"**{j['effective_size']}**"))
+    return ["Duplicates four ways (usable repositories; effective size = each group counted once):", "",
+            _table(["grouping", "groups", "repos in groups", "largest", "effective size"], rows), "",
+            f"Code fingerprints: {groups['fingerprinted']} of {groups['usable']} usable repositories "
+            f"({', '.join(groups['signature_keys']) or 'none'}); the others have too little Python code. "
+            "The train/test split keeps each joined group on one side.", ""]
 
 
 def recommendations(d: dict) -> list[str]:

@@ -19,9 +19,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from datasketch import LeanMinHash, MinHashLSH
+from typing import TYPE_CHECKING
 
 from .fingerprint import NearDupSettings, decode_signature
+
+if TYPE_CHECKING:  # imported where LSH runs: datasketch imports scipy (0.4 s of every process)
+    from datasketch import LeanMinHash
 
 
 def exact_groups(rows: Iterable[tuple[str, str | None]]) -> list[tuple[str, ...]]:
@@ -42,6 +45,8 @@ def near_duplicate_clusters(rows: Iterable[tuple[str, bytes | None]],
     """
     settings = settings or NearDupSettings()
     by_signature = _members_by_signature(rows)
+    if not by_signature:  # a version scanned before fingerprints, or without Python: datasketch never imported
+        return []
     signatures = sorted(by_signature)  # an index per distinct signature, whatever the input order
     minhashes = [_decoded(data, settings) for data in signatures]
     parent = list(range(len(signatures)))
@@ -56,6 +61,8 @@ def near_duplicate_clusters(rows: Iterable[tuple[str, bytes | None]],
 
 def candidate_pairs(minhashes: list[LeanMinHash], settings: NearDupSettings) -> set[tuple[int, int]]:
     """Index pairs (i < j) that share at least one LSH band: the only pairs ever compared."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=settings.threshold, num_perm=settings.num_perm)
     with lsh.insertion_session() as session:
         for i, minhash in enumerate(minhashes):

@@ -38,15 +38,21 @@ import struct
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # datasketch is imported where a signature is made or read: it imports scipy (0.4 s)
+    from datasketch import LeanMinHash
 from functools import lru_cache
 
-from datasketch import LeanMinHash, MinHash
 
 SCHEME = "affine32"  # datasketch's default since 2.0: uint32 values, collision-free permutations
 _BYTEORDER = "<"  # stored signatures are little-endian on every machine
 STRING = "<str>"  # the placeholder of every string literal when strings are normalised
 NAME = "<id>"  # the placeholder of every identifier when identifiers are normalised
 _CONTENT_DOMAIN = b"stratum-python-content-v1\n"  # a version tag: a change of the rule changes every hash
+
+
+_SIGNATURE_KEY = re.compile(r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)")
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,17 @@ class NearDupSettings:
         (another shingle size, permutation count, seed or normalisation) are never compared."""
         return (f"minhash-k{self.shingle_size}-p{self.num_perm}-s{self.seed}-{self.strings}"
                 f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}")
+
+    @classmethod
+    def from_signature_key(cls, key: str, **overrides) -> NearDupSettings:
+        """The settings a stored ``signature_key`` was made with (to compare those signatures), plus ``overrides``
+        of the comparison-only settings (threshold, verify_pairs). ValueError for a key this code did not write."""
+        match = _SIGNATURE_KEY.fullmatch(key or "")
+        if match is None:
+            raise ValueError(f"not a signature key: {key!r}")
+        k, p, seed, strings, ident, doc, least = match.groups()
+        return cls(shingle_size=int(k), num_perm=int(p), seed=int(seed), strings=strings,
+                   normalise_identifiers=ident == "1", drop_docstrings=doc == "1", min_tokens=int(least), **overrides)
 
     def __post_init__(self) -> None:
         if self.shingle_size < 1 or self.num_perm < 2 or self.min_tokens < 1:
@@ -286,6 +303,8 @@ def shingles(tokens: list[str], size: int) -> set[bytes]:
 
 def signature_of(per_file: list[list[str]], settings: NearDupSettings) -> LeanMinHash:
     """MinHash of the union of every file's shingles (shingles never span two files)."""
+    from datasketch import LeanMinHash, MinHash
+
     union: set[bytes] = set()
     for tokens in per_file:
         union |= shingles(tokens, settings.shingle_size)
@@ -298,6 +317,8 @@ def signature_of(per_file: list[list[str]], settings: NearDupSettings) -> LeanMi
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int):
     """Drawing the permutations costs more than hashing a small repository: drawn once per settings."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
@@ -310,6 +331,8 @@ def encode_signature(minhash: LeanMinHash) -> bytes:
 
 def decode_signature(data: bytes) -> LeanMinHash:
     """The inverse of :func:`encode_signature`; ValueError for bytes that are not one."""
+    from datasketch import LeanMinHash
+
     try:
         minhash = LeanMinHash.deserialize(data, _BYTEORDER)
     except struct.error as exc:
