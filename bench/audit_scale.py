@@ -50,6 +50,7 @@ def ours(data: Path, exports: bool) -> dict:
     import duckdb
 
     from stratum_assets.audit.gates import GateThresholds
+    from stratum_assets.audit.groups import duplicate_groups
     from stratum_assets.audit.report import compute, render
     from stratum_assets.audit.split import export_splits, freeze_assignments
     from stratum_assets.discovery.strata import strata
@@ -63,9 +64,10 @@ def ours(data: Path, exports: bool) -> dict:
     conn.execute("SET memory_limit = ?", [schema.MEMORY_LIMIT])  # the warehouse connection's
     schema.refresh(conn, layout, 1)
     targets = {k: s.target for k, s in strata("full").items()}
-    results = compute(conn, targets, GateThresholds(), {})
+    results = compute(conn, targets, GateThresholds(), {}, groups=duplicate_groups(conn))
     render(results, 1, "full")
-    split = freeze_assignments(conn, layout, 1)
+    groups = duplicate_groups(conn).register(conn, "split_groups_input")  # the split asset computes them again
+    split = freeze_assignments(conn, layout, 1, groups=groups)
     if exports:
         export_splits(conn, layout, 1)
     return {"usable": results["volume"]["usable"], "gates": [g.passed for g in results["gates"]],
@@ -135,14 +137,24 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def _child(kind: str, path: Path, exports: bool) -> tuple[float, int, dict]:
-    """Run one side in a fresh interpreter; returns (seconds, peak RSS bytes, its result)."""
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(int(exports))],
-                         capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    peak, result = out.stdout.strip().splitlines()[-1].split(" ", 1)
-    return seconds, int(peak), json.loads(result)
+def _child(kind: str, path: Path, exports: bool, rounds: int = 1) -> tuple[float, int, dict]:
+    """Run one side in a fresh interpreter ``rounds`` times; returns (median seconds, highest peak RSS bytes,
+    the last result)."""
+    times, peaks = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(int(exports))],
+                             capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - started)
+        peak, result = out.stdout.strip().splitlines()[-1].split(" ", 1)
+        peaks.append(int(peak))
+    return statistics.median(times), max(peaks), json.loads(result)
+
+
+# The reference pipeline's audit.py itself, measured on this machine on the same kind of pings (DESIGN.md's
+# performance facts; its code is not part of this project): seconds without and with its train/test files, the
+# lower end of each range. The goals are judged against the faster of it and the model measured in the run.
+REFERENCE_SECONDS = {50_000: (2.5, 3.8), 1_000_000: (52.0, 78.0)}
 
 
 CHUNK_SIZE = default_chunk_size("full")  # the pipeline's partitions at the full profile
@@ -167,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="50000,1000000")
     parser.add_argument("--child", nargs=3)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per side up to 100,000 pings (median); 1 above")
     args = parser.parse_args()
     if args.child:
         kind, path, exports = args.child
@@ -185,8 +198,9 @@ def main() -> None:
             compacted[n] = _child("compaction", data, False)
             print(f"{n:,}: {compacted[n][2]['blocks']} blocks written in {compacted[n][0]:.1f} s", flush=True)
             for exports, label in ((False, "audit + gates + split"), (True, "… + train/test exports")):
-                o = _child("ours", data, exports)
-                b = _child("baseline", jsonl, exports)
+                rounds = args.rounds if n <= 100_000 else 1
+                o = _child("ours", data, exports, rounds)
+                b = _child("baseline", jsonl, exports, rounds)
                 # same usable count and gates; test sizes differ only by the baseline's simpler strata rounding
                 assert o[2]["usable"] == b[2]["usable"] and o[2]["gates"] == b[2]["gates"], (o[2], b[2])
                 assert abs(o[2]["test"] - b[2]["test"]) <= 0.01 * o[2]["test"], (o[2], b[2])
@@ -194,13 +208,22 @@ def main() -> None:
                 rows.append(_row(label, n, o, b))
                 print(rows[-1], flush=True)
     sizes = sorted({n for n, _ in runs})
-    small_e, big, big_e = runs[(sizes[0], True)], runs[(sizes[-1], False)], runs[(sizes[-1], True)]
+    small, large = sizes[0], sizes[-1]
+    small_e, big, big_e = runs[(small, True)], runs[(large, False)], runs[(large, True)]
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    def speedup(run) -> float:
-        return run[1][0] / run[0][0]
+    def speedup(run, n: int, exports: bool) -> float:
+        """Against the faster of the model measured here and the reference's recorded time."""
+        reference = REFERENCE_SECONDS.get(n, (float("inf"), float("inf")))[exports]
+        return min(run[1][0], reference) / run[0][0]
+
+    reference_rows = "\n".join(
+        f"| {n:,} | {label} | {REFERENCE_SECONDS[n][e]:.1f} | {runs[(n, e)][1][0]:.1f} | {runs[(n, e)][0][0]:.1f} | "
+        f"**{speedup(runs[(n, e)], n, e):.1f}x** |"
+        for n in sizes if n in REFERENCE_SECONDS for e, label in ((False, "audit + gates + split"),
+                                                                   (True, "… + train/test files")))
 
     blocks = "\n".join(f"| {n:,} | {n // CHUNK_SIZE:,} | {c[2]['blocks']} | {c[0]:.1f} | {c[1] / 2**20:.0f} |"
                        for n, c in compacted.items())
@@ -210,22 +233,25 @@ def main() -> None:
 Synthetic scan results (all statuses, ~1% quarantined, bimodal scores, rare rules, topology clusters) written
 as the pipeline writes them — one partition directory per chunk of {CHUNK_SIZE} repositories, the full profile's
 size — plus the same rows as JSONL for the baseline. Each side runs in a fresh process; wall time includes
-interpreter start and imports; peak memory is the process's own high-water mark (VmHWM).
+interpreter start and imports (median of {args.rounds} runs up to 100,000 pings, one run above); peak memory is
+the process's own high-water mark (VmHWM).
 
 | pings | work | stratum_assets s | peak MiB | baseline (JSONL → dicts) s | peak MiB | speed-up |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
 {chr(10).join(rows)}
 
-stratum_assets = what `audit_report` and `train_test_split` run: blocks current (checked), views, ten
-sections in DuckDB SQL, gates G1–G8, rendered report and the frozen split assignment stored as Parquet; the
+stratum_assets = what `audit_report` and `train_test_split` run: blocks current (checked), views, duplicate
+groups four ways (no code signatures in synthetic pings: see the near-duplicate benchmark), ten sections in
+DuckDB SQL, gates G1–G8, rendered report and the frozen split assignment stored as Parquet; the
 second row of each size adds the train/test exports (Parquet + JSONL, features/labels/metadata apart).
 Baseline = a model of the reference pipeline's `audit.py` (JSONL → Python dicts in one process): the same
 sections, gates and split assignment over dicts (plus json.dumps of the train/test rows). Both sides agree on
-the usable count and on every gate. The model is the faster of the two baselines: the reference itself,
-measured on this machine on the same kind of pings, took 2.5 s / 325 MiB at 50,000 (3.8–4.0 s with its
-train/test files) and 52 s / 6.1 GiB at 1,000,000 (78–85 s with the files).
+the usable count and on every gate. The reference itself, measured on this machine on the same kind of
+pings, took 2.5 s / 325 MiB at 50,000 (3.8–4.0 s with its train/test files) and 52 s / 6.1 GiB at
+1,000,000 (78–85 s with the files): the model matches it at 50,000 and is slower at a million (its dicts
+hold every field), so the goals below use whichever is faster.
 
-The partitions are read through blocks (`warehouse/blocks.py`): 40 partitions copied into two files by the
+The partitions are read through blocks (`warehouse/blocks.py`): 40 partitions copied into three files by the
 partition run that completes them, while the scan goes on. Their cost belongs to the scan stage (a few
 tenths of a second per block, against hours of scanning); here they are written all at once, timed apart:
 
@@ -233,11 +259,19 @@ tenths of a second per block, against hours of scanning); here they are written 
 | --- | ---: | ---: | ---: | ---: |
 {blocks}
 
-Goals: at {sizes[0]:,} with the train/test files >= 3x faster \
-({verdict(speedup(small_e) >= 3)}: {speedup(small_e):.1f}x); at {sizes[-1]:,}: audit + gates + split >= 10x \
-faster ({verdict(speedup(big) >= 10)}: {speedup(big):.1f}x) and <= 1 GiB ({verdict(big[0][1] <= 2**30)}: \
-{big[0][1] / 2**20:.0f} MiB); with the train/test files >= 3x ({verdict(speedup(big_e) >= 3)}: \
-{speedup(big_e):.1f}x) and <= 1 GiB ({verdict(big_e[0][1] <= 2**30)}: {big_e[0][1] / 2**20:.0f} MiB)."""
+The goals are judged against the faster baseline: the model above or the reference's recorded time (the
+lower end of its range), seconds:
+
+| pings | work | reference (recorded) | model (this run) | stratum_assets | speed-up against the faster |
+| --- | --- | ---: | ---: | ---: | ---: |
+{reference_rows}
+
+Goals: at {small:,} with the train/test files >= 3x faster \
+({verdict(speedup(small_e, small, True) >= 3)}: {speedup(small_e, small, True):.1f}x); at {large:,}: audit + \
+gates + split >= 10x faster ({verdict(speedup(big, large, False) >= 10)}: {speedup(big, large, False):.1f}x) and \
+<= 1 GiB ({verdict(big[0][1] <= 2**30)}: {big[0][1] / 2**20:.0f} MiB); with the train/test files >= 3x \
+({verdict(speedup(big_e, large, True) >= 3)}: {speedup(big_e, large, True):.1f}x) and <= 1 GiB \
+({verdict(big_e[0][1] <= 2**30)}: {big_e[0][1] / 2**20:.0f} MiB)."""
     write_section("Audit, gates and split at scale", body)
     print(body)
 

@@ -107,9 +107,9 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
     with data.warehouse() as warehouse:
         refuse_to_freeze_while_pending(warehouse, "the train/test split")
         groups = duplicate_groups(warehouse.conn, data.near_duplicate_threshold)
-        warehouse.conn.register("split_groups_input", groups.table())
         out = split_and_export(warehouse.conn, warehouse.layout, warehouse.version, seed=config.seed,
-                               min_test=config.min_test_per_stratum, groups="split_groups_input")
+                               min_test=config.min_test_per_stratum,
+                               groups=groups.register(warehouse.conn, "split_groups_input"))
     yield dg.MaterializeResult(metadata={
         "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
         "merged_strata": dg.MetadataValue.json(out["merged"]),

@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
 from ..dedup.clusters import exact_groups, near_duplicate_clusters
 from ..dedup.fingerprint import NearDupSettings
 from .sections import USABLE
@@ -50,11 +48,19 @@ class DuplicateGroups:
         return {"usable": self.usable, "fingerprinted": self.fingerprinted, "signature_keys": self.signature_keys,
                 "kinds": rows, "joined": self._row(self.joined)}
 
-    def table(self) -> pa.Table:
-        """(repo_hash, group_id) of every usable repository in a joined group; group_id = its smallest repo_hash."""
+    def register(self, conn, name: str) -> str:
+        """Temporary table ``name`` (repo_hash, group_id) of every usable repository in a joined group, group_id
+        its smallest repo_hash: the split's ``groups`` relation. Returns ``name``.
+
+        Filled from Python lists (``unnest``), not by registering an Arrow table: DuckDB imports pandas to
+        look at any Python object it is handed (0.3 s of every short process).
+        """
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (repo_hash VARCHAR, group_id VARCHAR)")
         hashes = [h for g in self.joined for h in g]
-        return pa.table({"repo_hash": pa.array(hashes, pa.string()),
-                         "group_id": pa.array([g[0] for g in self.joined for _ in g], pa.string())})
+        if hashes:
+            conn.execute(f"INSERT INTO {name} SELECT unnest(?), unnest(?)", [hashes, [g[0] for g in self.joined
+                                                                               for _ in g]])
+        return name
 
     def _row(self, groups: list[tuple[str, ...]]) -> dict:
         return {"groups": len(groups), "repos_in_groups": sum(map(len, groups)),
