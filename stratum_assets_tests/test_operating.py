@@ -93,6 +93,9 @@ def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broke
     audit = instance.get_latest_materialization_event(dg.AssetKey("audit_report"))
     assert audit.run_id in report.runs, "the audit was refreshed after the backfill"
     assert "## 9. Gates" in (data / "dataset_audit_report.md").read_text()
+    checks = {name: ok for name, ok, _ in report.checks}  # the split froze once nothing was pending
+    assert checks["no_group_in_both_splits"] is True and checks["no_repo_in_both_splits"] is True
+    assert "| **all four joined: the split's groups** |" in (data / "dataset_audit_report.md").read_text()
 
     again = []
     assert backfill_unfinished(defs, instance, log=again.append).ok
