@@ -1,13 +1,14 @@
 """Benchmark: the companion export (scan_results.jsonl + quarantine.jsonl) at 50,000 and 1,000,000 pings.
 
-For each size, scan results are written once as the pipeline writes them (manifest, partitions):
+For each size, scan results are written once as the pipeline writes them (manifest, one partition per
+chunk of the full profile's 250 repositories, and the blocks the scan stage compacts them into):
 the audit benchmark's synthetic generator (statuses, frameworks, rules, ~1% quarantined), with every
 column it leaves null filled from a real reference ping, so each stored ping is as wide as a real
 one (~100 fields, ~3 KiB of JSON) and each quarantine row carries a whole ping. Then, each in a
 fresh child process so peak memory is its own:
 
 * stratum_assets: ``companions.write_scan_companions`` — the code the finishing stage and
-  ``publish`` run: DuckDB renders each line from the Parquet, Python writes batches of lines;
+  ``publish`` run: DuckDB renders each line from the blocks' Parquet, Python writes batches of lines;
 * baseline: the same files in Python, partition by partition (rows → dicts → the ping rebuilt
   → ``json.dumps``), the straightforward way that still never holds every ping at once.
 
@@ -42,10 +43,11 @@ def generate(n: int, data: Path) -> None:
     from stratum_sandbox.synthetic_pings import generate as synthetic
     from stratum_assets.domain import chunks
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
+    from stratum_assets.warehouse.blocks import compact_ready
     from stratum_assets.warehouse.layout import Layout
 
     layout = Layout(data)
-    synthetic(layout, n, seed=5, chunk_size=max(10_000, n // 20))
+    synthetic(layout, n, seed=5, chunk_size=chunks.default_size("full"))  # the pipeline's partitions
     template_ping = json.loads(TEMPLATE.read_text())
     template = pings_table([ping_row(template_ping, {"scanner": "stratum", "clone_attempts": 1})])
     for folder in sorted(layout.scans(1).glob(chunks.GLOB)):
@@ -57,6 +59,7 @@ def generate(n: int, data: Path) -> None:
                                            pa.array([json.dumps(template_ping)] * len(quarantine), pa.string()))
         stats = json.loads((folder / "stats.json").read_text())
         replace_partition(folder, widened, quarantine, stats)
+    compact_ready(layout, 1)  # the blocks, as the scan stage leaves them when every partition is done
 
 
 def ours(data: Path) -> dict:
@@ -185,8 +188,8 @@ def main() -> None:
     body = f"""Command: `.venv/bin/python bench/companions_export.py --sizes {args.sizes}` \
 (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).
 
-Scan results written as the pipeline writes them (the audit benchmark's synthetic partitions, ~1%
-quarantined, every column the generator leaves null filled from a real reference ping, so each ping is
+Scan results written as the pipeline writes them (the audit benchmark's synthetic partitions, one per chunk
+of 250 repositories, and their blocks; ~1% quarantined, every column the generator leaves null filled from a real reference ping, so each ping is
 as wide as a real one), exported to `scan_results.jsonl` + `quarantine.jsonl`, ordered by repo_hash.
 Each side runs in a fresh process; wall time includes interpreter start and imports; peak memory is the
 process's own high-water mark (VmHWM). Both sides write the same pings in the same order (checked).
@@ -196,9 +199,9 @@ process's own high-water mark (VmHWM). Both sides write the same pings in the sa
 {chr(10).join(rows)}
 
 stratum_assets = `companions.write_scan_companions`, what the finishing stage (`pipeline_run_log`) and
-`publish` run: DuckDB (memory limit 512 MB) renders each ping's line from the partition Parquet in
-repo_hash order (partitions are hash ranges, each written in order by the scan stage, so it streams
-without a sort; a partition out of order would be sorted) and Python writes the lines 5,000 at a time to
+`publish` run: DuckDB (memory limit 512 MB) renders each ping's line from the blocks' Parquet (40
+partitions each, `warehouse/blocks.py`) in repo_hash order (partitions are hash ranges, each written in
+order by the scan stage, so it streams without a sort; a file out of order would be sorted) and Python writes the lines 5,000 at a time to
 a temporary file renamed into place. Baseline = each partition's rows as Python dicts, sorted, the ping
 rebuilt and `json.dumps`-ed.
 

@@ -25,6 +25,7 @@ from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse import companions, runlog
 from stratum_assets.warehouse.files import write_chunks_atomic
+from stratum_assets.warehouse.blocks import compact_ready, plan
 from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.publish import publish
 
@@ -158,6 +159,28 @@ def test_the_same_data_always_gives_the_same_bytes(tmp_path):
     companions.write_scan_companions(layout, 1)
     assert (layout.scan_results_jsonl.read_bytes(), layout.quarantine_jsonl.read_bytes()) == first
     assert first[0].endswith(b"}\n") and first[0].count(b"\n") == 11
+
+
+def test_read_through_blocks_the_exports_are_the_same_bytes(tmp_path):
+    """Blocks (warehouse/blocks.py) are only a faster way to read the partitions: same lines, same order; a
+    partition re-run since its block was written is exported as it is now, never as the block's old copy."""
+    names = _names(13)
+    chunks = _by_hash(names, 3)
+    layout, _, pings = _home(tmp_path, chunks, quarantined={names[2]})
+    companions.write_scan_companions(layout, 1)
+    partitions_only = layout.scan_results_jsonl.read_bytes(), layout.quarantine_jsonl.read_bytes()
+    assert compact_ready(layout, 1) == [0] and plan(layout, 1).loose == []
+    companions.write_scan_companions(layout, 1)
+    assert (layout.scan_results_jsonl.read_bytes(), layout.quarantine_jsonl.read_bytes()) == partitions_only
+    chunk = next(iter(chunks))
+    rescored = [{**pings[n], "scan_duration_ms": 4242} for n in chunks[chunk]]
+    write_partition(layout, chunk, rescored, {names[2]})  # a re-run after the blocks were written
+    assert plan(layout, 1).outdated == [chunk]
+    companions.write_scan_companions(layout, 1)
+    lines = _lines(layout.scan_results_jsonl)
+    durations = {p["repo_full_name"]: p["scan_duration_ms"] for p in lines}
+    assert {durations[n] for n in chunks[chunk] if n != names[2]} == {4242}
+    assert len(lines) == len(durations) == 12, "each repository once"
 
 
 def test_quarantine_lines_carry_every_error_and_the_ping_as_printed(tmp_path):
