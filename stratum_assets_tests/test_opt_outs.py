@@ -1,12 +1,10 @@
 """Opt-outs and the licence allowlist: parsed with line numbers, applied before strata, recorded, versioned."""
 
-import shutil
 from collections import Counter
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from stratum_assets.assets.discovery import STRATUM_NAMES
 from stratum_assets.assets.manifest import chunk_partitions, repo_manifest
@@ -14,10 +12,10 @@ from stratum_assets.audit.report import compute, render
 from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash, what_changed
 from stratum_assets.manifest.exclusions import (DEFAULT_FILE, ENV_VAR, ExclusionsError, exclusions_path,
                                                 load_exclusions, parse_exclusions, summary_line)
-from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets.resources import DataResource
 
 from .test_audit import THRESHOLDS, constructed
-from .test_manifest import discovered  # noqa: F401  (the candidates of the sample universe, once per module)
+from .test_manifest import discovered, workspace  # noqa: F401  (the sample universe's candidates; a home)
 
 OPT_OUTS = """\
 # who asked
@@ -262,16 +260,6 @@ def test_the_summary_line_gives_the_counts_the_list_and_the_allowlist():
 
 
 # -- through Dagster: the real asset on the sample universe's candidates ----------------------------------------------
-@pytest.fixture
-def workspace(discovered, tmp_path):  # noqa: F811
-    data = tmp_path / "data"
-    shutil.copytree(discovered, data / "candidates")
-    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
-                 "data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
-    with dg.instance_for_test() as instance:
-        yield data, resources, instance
-
-
 def _materialize(resources, instance, **config):
     return dg.materialize([repo_manifest], resources=resources, instance=instance, raise_on_error=False,
                           run_config={"ops": {"repo_manifest": {"config": config}}})

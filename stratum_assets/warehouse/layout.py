@@ -47,9 +47,9 @@ class ManifestFiles:
 
 
 @dataclass(frozen=True)
-class PartitionFiles:
-    """One scan partition's directory ``scans/v<N>/<chunk>/``: stored pings, quarantine rows, code fingerprints,
-    stats."""
+class ScanFiles:
+    """The three Parquet files a scan partition and a block both hold: stored pings, quarantine rows, code
+    fingerprints (``dedup/``; partitions written before them have none)."""
 
     folder: Path
 
@@ -63,8 +63,12 @@ class PartitionFiles:
 
     @property
     def fingerprints(self) -> Path:
-        """Code fingerprints of the stored pings (``dedup/``); partitions written before them have none."""
         return self.folder / "code_fingerprints.parquet"
+
+
+@dataclass(frozen=True)
+class PartitionFiles(ScanFiles):
+    """One scan partition's directory ``scans/v<N>/<chunk>/``: the scan files and the run's stats."""
 
     @property
     def stats(self) -> Path:
@@ -77,23 +81,9 @@ class PartitionFiles:
 
 
 @dataclass(frozen=True)
-class BlockFiles:
-    """One block's directory ``scans/v<N>/blocks/b<index>/``: its chunks' pings, quarantine rows and code
-    fingerprints in three files, and ``sources.json`` naming each partition copied in, with its fingerprint (``warehouse/blocks.py``)."""
-
-    folder: Path
-
-    @property
-    def results(self) -> Path:
-        return self.folder / "scan_results.parquet"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.folder / "quarantine.parquet"
-
-    @property
-    def fingerprints(self) -> Path:
-        return self.folder / "code_fingerprints.parquet"
+class BlockFiles(ScanFiles):
+    """One block's directory ``scans/v<N>/blocks/b<index>/``: the scan files of its chunks together, and
+    ``sources.json`` naming each partition copied in, with its stamp (``warehouse/blocks.py``)."""
 
     @property
     def sources(self) -> Path:
