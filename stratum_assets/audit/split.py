@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import math
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..manifest.export import DATE_FIELDS
@@ -156,14 +155,14 @@ def _fill_strata(conn) -> None:
         if test < target and test + size <= ceiling:
             chosen.append(gid)
             count[stratum] = test + size
-    conn.register("split_walk_chosen", pa.table({"gid": pa.array(chosen, pa.string())}))
-    try:
-        conn.execute("""CREATE OR REPLACE TEMP TABLE split_decided AS
-                        SELECT gid, CASE WHEN stuck IS NULL OR before < stuck THEN before < target
-                                         ELSE gid IN (SELECT gid FROM split_walk_chosen) END AS test
-                        FROM split_walk""")
-    finally:
-        conn.unregister("split_walk_chosen")
+    # From a Python list (unnest), not a registered Arrow table: DuckDB imports pandas to look at any Python object
+    # it is handed (0.3 s of a short process).
+    conn.execute("CREATE OR REPLACE TEMP TABLE split_walk_chosen AS SELECT unnest(?::VARCHAR[]) AS gid", [chosen])
+    conn.execute("""CREATE OR REPLACE TEMP TABLE split_decided AS
+                    SELECT gid, CASE WHEN stuck IS NULL OR before < stuck THEN before < target
+                                     ELSE gid IN (SELECT gid FROM split_walk_chosen) END AS test
+                    FROM split_walk""")
+    conn.execute("DROP TABLE split_walk_chosen")
 
 
 def share_deviations(conn, assignments: str) -> dict:
