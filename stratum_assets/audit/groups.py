@@ -70,33 +70,46 @@ class DuplicateGroups:
 def duplicate_groups(conn, threshold: float = NearDupSettings.threshold, src: str = "scan_dataset") -> DuplicateGroups:
     """Every grouping of the usable repositories of ``src`` (the warehouse views must be current); signatures are
     compared under the settings they were made with (their signature_key) at ``threshold``."""
-    usable = conn.execute(f"SELECT count(*) FROM {src} WHERE {USABLE}").fetchone()[0]
-    keys = [k for (k,) in conn.execute(f"""SELECT DISTINCT f.signature_key FROM code_fingerprints f
-                                           JOIN {src} d USING (repo_hash) WHERE {USABLE} ORDER BY 1""").fetchall()]
+    # The usable rows' four keys, read once (each read of the view joins the manifest and the scans again).
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {_USABLE_KEYS} AS
+                     SELECT d.repo_hash, lower(d.full_name) AS name, lower(d.fork_parent) AS parent,
+                            d.topology_signature_hash, f.content_hash, f.minhash, f.signature_key
+                     FROM {src} d LEFT JOIN code_fingerprints f USING (repo_hash) WHERE {USABLE}""")
+    try:
+        return _groups(conn, threshold)
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {_USABLE_KEYS}")
+
+
+_USABLE_KEYS = "duplicate_group_keys"
+
+
+def _groups(conn, threshold: float) -> DuplicateGroups:
+    src = _USABLE_KEYS
+    usable = conn.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    keys = [k for (k,) in conn.execute(f"SELECT DISTINCT signature_key FROM {src} WHERE signature_key IS NOT NULL "
+                                       "ORDER BY 1").fetchall()]
     if len(keys) > 1:
         raise ValueError(f"code signatures made with different settings in one version ({', '.join(keys)}): "
                          "they cannot be compared; rescan the version with one setting")
     settings = (NearDupSettings.from_signature_key(keys[0], threshold=threshold) if keys
                 else NearDupSettings(threshold=threshold))
-    fingerprinted = f"(SELECT f.* FROM code_fingerprints f JOIN {src} d USING (repo_hash) WHERE {USABLE})"
-    signatures = conn.execute(f"SELECT repo_hash, minhash FROM {fingerprinted} ORDER BY 1").fetchall()
+    signatures = conn.execute(f"SELECT repo_hash, minhash FROM {src} WHERE minhash IS NOT NULL ORDER BY 1").fetchall()
     by_kind = {
         "fork_family": _fork_families(conn, src),
-        "exact_code": exact_groups((h, c) for c, h in _shared(conn, fingerprinted, "content_hash")),
+        "exact_code": exact_groups((h, c) for c, h in _shared(conn, src, "content_hash")),
         "near_duplicate_code": near_duplicate_clusters(signatures, settings),
-        "topology": _groups_of(_shared(conn, f"(SELECT * FROM {src} WHERE {USABLE})", "topology_signature_hash")),
+        "topology": _groups_of(_shared(conn, src, "topology_signature_hash")),
     }
     return DuplicateGroups(usable=usable, by_kind=by_kind, joined=_joined(by_kind.values()),
                            fingerprinted=len(signatures), signature_keys=keys)
 
 
-def _fork_families(conn, src: str) -> list[tuple[str, ...]]:
+def _fork_families(conn, usable: str) -> list[tuple[str, ...]]:
     """Usable forks of one parent, with the parent when it is a usable repository of the manifest too."""
     rows = conn.execute(f"""
-        WITH usable AS (SELECT repo_hash, lower(full_name) AS name, lower(fork_parent) AS parent
-                        FROM {src} WHERE {USABLE})
-        SELECT coalesce(u.parent, u.name) AS family, u.repo_hash FROM usable u
-        WHERE u.parent IS NOT NULL OR u.name IN (SELECT parent FROM usable WHERE parent IS NOT NULL)""").fetchall()
+        SELECT coalesce(u.parent, u.name) AS family, u.repo_hash FROM {usable} u
+        WHERE u.parent IS NOT NULL OR u.name IN (SELECT parent FROM {usable} WHERE parent IS NOT NULL)""").fetchall()
     return _groups_of(rows)
 
 
