@@ -16,7 +16,7 @@ HEADER = """# Benchmarks
 
 Every number here comes from a script under `bench/`, run on this project's machine; each section
 gives the command that reproduces it and compares against a baseline measured in the same run.
-`.venv/bin/python bench/run_all.py` re-runs them all, one after the other (about 6 minutes).
+`.venv/bin/python bench/run_all.py` re-runs them all, one after the other (about 40 minutes).
 """
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 SECTION = re.compile(r"^## (?P<title>.+?)\n(?P<body>.*?)(?=^## |\Z)", re.S | re.M)

@@ -21,6 +21,9 @@ BENCHMARKS = [
     ["partition_runs.py", "--parallel", "2", "--rounds", "2", "--latency", "1.0"],
     ["audit_scale.py", "--sizes", "50000,1000000"],
     ["companions_export.py", "--sizes", "50000,1000000"],
+    ["near_duplicates.py", "--size", "50000", "--sample", "2000"],
+    # Last: it cites the audit and manifest sections written above. Uses STRATUM_REAL_CORPUS when set.
+    ["main_job_cost.py", "--chunks", "5", "--rounds", "1", "--throughput-repos", "80", "--discovery-size", "75000"],
 ]
 
 
