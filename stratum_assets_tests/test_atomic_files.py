@@ -1,8 +1,10 @@
 """warehouse/files.py is the one place that renames written files and directories into place, and the
 data directory's paths are the layout's: the manifest store and the partition storage write where it says."""
 
+import locale
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
@@ -11,7 +13,16 @@ import pytest
 
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse.files import new_directory, replacing, write_parquet_atomic
+from stratum_assets.warehouse import files
+from stratum_assets.warehouse.files import (
+    exchange,
+    new_directory,
+    recover_directory,
+    replacing,
+    replacing_directory,
+    write_chunks_atomic,
+    write_parquet_atomic,
+)
 from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.verify import whole_partitions
 
@@ -81,3 +92,50 @@ def test_every_writer_leaves_a_file_the_datasets_readers_can_read(tmp_path):
                write_chunks_atomic(["a\n", "b\n"], tmp_path / "rows.jsonl")]
     assert {p.name: p.stat().st_mode & 0o777 for p in written} == {
         "report.md": 0o644, "rows.parquet": 0o644, "rows.jsonl": 0o644}
+
+
+def test_streamed_exports_are_utf8_whatever_the_locale(tmp_path):
+    """An ASCII locale (LC_CTYPE=C) would make a plain ``open`` refuse the first non-ASCII description."""
+    lines = ['{"description": "café agents"}\r\n', "naïve ☃\n"]
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        path = write_chunks_atomic(lines, tmp_path / "rows.jsonl")
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert path.read_bytes() == "".join(lines).encode("utf-8")
+
+
+def test_recovery_after_a_finished_swap_drops_the_copy_set_aside(tmp_path):
+    folder = tmp_path / "v1-c0000"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "stats.json").write_text("new")
+    aside = tmp_path / ".v1-c0000.old"
+    (aside / "sub").mkdir(parents=True)
+    (aside / "sub" / "stats.json").write_text("previous")
+    recover_directory(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1-c0000"]
+    assert (folder / "stats.json").read_text() == "new"
+
+
+def test_exchange_swaps_two_directories_named_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b"):
+        Path(name).mkdir()
+        (Path(name) / "owner.txt").write_text(name)
+    assert exchange(Path("a"), Path("b")) is True
+    assert ((tmp_path / "a" / "owner.txt").read_text(), (tmp_path / "b" / "owner.txt").read_text()) == ("b", "a")
+
+
+def test_without_renameat2_exchange_declines_and_a_partition_is_replaced_by_two_renames(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "ctypes", SimpleNamespace(CDLL=lambda *args, **kwargs: SimpleNamespace()))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert exchange(tmp_path / "a", tmp_path / "b") is False
+    folder = tmp_path / "scans" / "v1-c0000"
+    folder.mkdir(parents=True)
+    (folder / "stats.json").write_text("previous")
+    with replacing_directory(folder) as staging:
+        (staging / "stats.json").write_text("new")
+    assert [(p.name, p.read_text()) for p in folder.iterdir()] == [("stats.json", "new")]
+    assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "nothing left aside or staged"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import textwrap
 from dataclasses import replace
 
@@ -248,3 +249,78 @@ def test_repo_hash_is_the_lowercased_full_name_digest_and_one_function():
     assert repo_hash("Priya-AI/Tutor-Agents") == hashlib.sha256(b"priya-ai/tutor-agents").hexdigest()[:16]
     assert build.repo_hash is repo_hash and ping_file.repo_hash is repo_hash
     assert build.chunk_id is chunks.chunk_id
+
+
+@pytest.mark.parametrize("version, index", [(0, 0), (0, 5), (1, -1), (-2, -1)])
+def test_no_chunk_id_for_a_version_below_one_or_a_negative_index(version, index):
+    with pytest.raises(ValueError, match=re.escape(f"no chunk id for version {version}, index {index}")):
+        chunks.chunk_id(version, index)
+
+
+@pytest.mark.parametrize("value", [None, 1, b"v1-c0000", ("v1-c0000",)])
+def test_a_chunk_id_that_is_not_text_is_refused_like_any_other(value):
+    assert not chunks.is_chunk_id(value)
+    with pytest.raises(ValueError, match="is not a chunk id"):
+        chunks.parse(value)
+
+
+# -- the tables' lookups -------------------------------------------------------------------------------
+GATED_LABELS = ["LangChain", "CrewAI"]
+
+
+def test_a_check_description_names_the_frameworks_and_only_a_scaled_gate_carries_the_scaling_note():
+    values = gate_table.defaults()
+    assert gate_table.by_id("G2").describe(values, GATED_LABELS) == (
+        "each of LangChain, CrewAI >= 1,000 repos" + gate_table.SCALED_NOTE)
+    assert gate_table.by_id("G6").describe(values, GATED_LABELS) == "empty <= 20%"
+    assert gate_table.by_id("G5").describe(values, GATED_LABELS) == (
+        "<= 5% of repos share a topology_signature_hash with 10+ others")
+
+
+def test_an_unknown_gate_is_refused_with_the_gates_there_are():
+    assert gate_table.by_id("G4").compares == "g4_min_rules"
+    with pytest.raises(KeyError, match=re.escape("no gate 'G9'; the gates are G1, G2, G3, G4, G5, G6, G7, G8")):
+        gate_table.by_id("G9")
+
+
+def test_the_gate_table_helpers_build_a_count_and_a_share():
+    Threshold = gate_table.Threshold
+    assert gate_table._count("k", 7) == Threshold("k", 7, share=False, maximum=10_000_000, scaled=False)
+    assert gate_table._count("k", 7, scaled=True, maximum=99) == Threshold("k", 7, share=False, maximum=99,
+                                                                           scaled=True)
+    assert gate_table._share("s", 0.25) == Threshold("s", 0.25, share=True, maximum=10_000_000, scaled=False)
+
+
+ALL_LABELS = ("LangChain", "LangGraph", "CrewAI", "AutoGen", "LlamaIndex", "Agno", "SmolAgents", "PydanticAI",
+              "Semantic Kernel", "Phidata", "Google ADK", "OpenAI Agents SDK")
+
+
+def test_frameworks_are_found_by_label_and_an_unknown_label_is_refused_with_the_known_ones():
+    assert framework_table.labels() == ALL_LABELS
+    assert framework_table.by_label("CrewAI") is framework_table.FRAMEWORKS[2]
+    assert framework_table.by_label("OpenAI Agents SDK").own_distribution == "openai-agents"
+    with pytest.raises(KeyError, match=re.escape("no framework 'Crew AI' in the table; known: LangChain, LangGraph, "
+                                                 "CrewAI, AutoGen")):
+        framework_table.by_label("Crew AI")
+    assert [f.label for f in framework_table.named_by_keywords()] == list(ALL_LABELS[:7])
+
+
+def test_a_framework_built_offline_even_rarely_is_in_the_offline_draw(monkeypatch):
+    rare = Framework("RareAgents", ("rareagents",), offline_weight=1)
+    monkeypatch.setattr(framework_table, "FRAMEWORKS", (*framework_table.FRAMEWORKS, rare))
+    assert [f.label for f in framework_table.offline()] == [*ALL_LABELS[:7], "RareAgents"]
+
+
+def test_a_derived_index_is_built_once_per_table_and_again_for_a_replaced_table(monkeypatch):
+    built = []
+
+    def build(table):
+        built.append(table)
+        return {f.label for f in table}
+
+    index = framework_table.derived(build)
+    assert index() == set(ALL_LABELS) and index() is index()
+    assert built == [framework_table.FRAMEWORKS] and index.__name__ == "build"
+    monkeypatch.setattr(framework_table, "FRAMEWORKS", (*framework_table.FRAMEWORKS, FAKE))
+    assert index() == {*ALL_LABELS, "FakeAgents"} and index() is index()
+    assert built == [built[0], framework_table.FRAMEWORKS], "built again for the new table, once"

@@ -236,3 +236,29 @@ def test_thresholds_at_the_edges_of_their_ranges_are_accepted_and_a_whole_float_
     assert (t.g1_min_usable, type(t.g1_min_usable), t.g6_max_empty_share, t.g7_max_failed_share) == (
         20000, int, 0.0, 1.0)
     assert judge(sections(), t)["G1"].threshold == ">= 20000"
+
+
+def test_every_misspelt_or_invalid_threshold_is_named_in_one_message():
+    with pytest.raises(ThresholdError, match=re.escape("unknown threshold 'g1_min_usabel', 'g9_max'; the thresholds "
+                                                       "are: g1_min_usable, g2_min_per_framework, ")):
+        GateThresholds.for_profile("full", 178, g9_max=1, g1_min_usabel=3)
+    with pytest.raises(ThresholdError, match=re.escape(
+            "invalid threshold: g1_min_usable=0: Input should be greater than or equal to 1; "
+            "g6_max_empty_share=1.5: Input should be less than or equal to 1")):
+        GateThresholds.for_profile("full", 178, g6_max_empty_share=1.5, g1_min_usable=0)
+
+
+def test_a_threshold_of_the_table_becomes_a_field_with_its_default_and_its_range():
+    from pydantic import ValidationError, create_model
+
+    from stratum_assets.audit.gates import _field
+    from stratum_assets.domain.gates import Threshold
+
+    probe = create_model("Probe", share=_field(Threshold("share", 0.25, share=True)),
+                         count=_field(Threshold("count", 5, maximum=9)))
+    assert probe().model_dump() == {"share": 0.25, "count": 5}
+    assert probe(share=0, count=1).model_dump() == {"share": 0.0, "count": 1}
+    assert probe(share=1, count=9).model_dump() == {"share": 1.0, "count": 9}
+    for outside in ({"share": -0.01}, {"share": 1.01}, {"count": 0}, {"count": 10}):
+        with pytest.raises(ValidationError):
+            probe(**outside)

@@ -4,11 +4,12 @@ Every test drives the governor through its ``clock``/``sleep`` seam with a fake 
 only when the governor sleeps, so waits are exact and nothing really sleeps.
 """
 
+import logging
 import time
 
 import pytest
 
-from stratum_assets.github.governor import RateGovernor, RetryDecision, WaitTooLong
+from stratum_assets.github.governor import RateGovernor, RetryDecision, WaitTooLong, header_int
 
 from .conftest import FakeTime
 
@@ -318,3 +319,116 @@ def test_summary_rounds_to_two_decimals():
     assert gov.summary()["wait_seconds"] == 1.23
     gov.wait(RetryDecision(0.00600, "x"))
     assert gov.summary()["wait_seconds"] == 1.24
+
+
+# -- the wait bounds and what every wait says -----------------------------------------------------
+def governor_log(caplog) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "stratum_assets.github"]
+
+
+def test_default_wait_bounds_are_an_hour_with_slack_per_wait_and_two_hours_per_request():
+    gov = RateGovernor()
+    assert (gov.max_required_wait, gov.max_total_wait) == (3700.0, 7200.0)
+
+
+def test_a_header_of_twelve_digits_is_read_and_one_of_thirteen_is_not():
+    assert header_int("999999999999") == 999_999_999_999
+    assert header_int(" 7 ") == 7
+    assert header_int("1" * 13) is None
+
+
+def test_the_refusal_says_which_bound_it_passed_and_for_what():
+    err = WaitTooLong("retry-after", 5000, 3700)
+    assert (err.reason, err.seconds, err.bound, err.total) == ("retry-after", 5000, 3700, False)
+    assert str(err) == "a wait of 5000s (retry-after) is more than the bound of 3700s; not waiting"
+    assert str(WaitTooLong("reset", 5000, 3700, what="GET /x")) == (
+        "GET /x: a wait of 5000s (reset) is more than the bound of 3700s; not waiting")
+    assert str(WaitTooLong("reset", 7300.4, 7200, total=True)) == (
+        "waiting (reset) would make 7300s in total for this request, more than the bound of 7200s; not waiting")
+
+
+def test_a_wait_exactly_at_a_bound_is_waited_and_one_past_it_is_refused():
+    t = FakeTime(now=0.0)
+    gov = governor(t, max_required_wait=10.0, max_total_wait=30.0)
+    gov.wait(RetryDecision(10.0, "retry-after"))             # exactly the per-wait bound
+    gov.wait(RetryDecision(20.0, "secondary"), spent=10.0)   # exactly the total bound
+    gov.wait(RetryDecision(30.0, "network"))                 # nothing spent before: exactly the total bound
+    assert t.slept == [10.0, 20.0, 30.0]
+    with pytest.raises(WaitTooLong) as err:
+        gov.wait(RetryDecision(10.5, "retry-after"), what="GET /repos/o/r")
+    assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == ("retry-after", 10.5, 10.0, False)
+    with pytest.raises(WaitTooLong) as err:
+        gov.wait(RetryDecision(5.0, "network"), spent=26.0, what="GET /repos/o/r")
+    assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == ("network", 31.0, 30.0, True)
+    assert str(err.value) == ("GET /repos/o/r: waiting (network) would make 31s in total for this request, more than "
+                              "the bound of 30s; not waiting")
+    assert t.slept == [10.0, 20.0, 30.0], "a refused wait is not slept"
+
+
+def test_every_wait_and_every_refusal_is_logged_in_its_words_and_at_its_level(caplog):
+    t = FakeTime()
+    seen = []
+    gov = governor(t, max_required_wait=100.0, max_total_wait=150.0, on_wait=seen.append)
+    with caplog.at_level(logging.INFO, logger="stratum_assets.github"):
+        gov.wait(RetryDecision(3.0, "retry-after"), what="GET /repos/o/r")
+        gov.wait(RetryDecision(60.0, "secondary"))
+        gov.wait(RetryDecision(2.0, "network"))
+        gov.wait(RetryDecision(1.0, "malformed_body"), what="GET /search/repositories")
+        for decision, spent, what in [(RetryDecision(101.0, "reset"), 0.0, ""),
+                                      (RetryDecision(60.0, "secondary"), 100.0, "GET /x"),
+                                      (RetryDecision(151.0, "network"), 0.0, "")]:
+            with pytest.raises(WaitTooLong):
+                gov.wait(decision, spent=spent, what=what)
+    assert governor_log(caplog) == [
+        ("WARNING", "GitHub: waiting 3.0s (retry-after) before GET /repos/o/r"),
+        ("WARNING", "GitHub: waiting 60.0s (secondary)"),
+        ("INFO", "GitHub: waiting 2.0s (network)"),
+        ("INFO", "GitHub: waiting 1.0s (malformed_body) before GET /search/repositories"),
+        ("WARNING", "GitHub: not waiting 101.0s (reset): more than the bound of 100s"),
+        ("WARNING", "GET /x: not waiting 60.0s (secondary): this request would wait 160.0s in total, more than the "
+                    "bound of 150s"),
+        ("WARNING", "GitHub: not waiting 151.0s (network): this request would wait 151.0s in total, more than the "
+                    "bound of 150s"),
+    ]
+    assert seen == [message for _, message in governor_log(caplog)[:4]], "the sink gets the waits, not the refusals"
+    assert t.slept == [3.0, 60.0, 2.0, 1.0]
+
+
+def test_a_request_held_by_a_reset_then_by_the_search_minute_waits_both_and_returns_their_sum(caplog):
+    t = FakeTime(now=1000.0)
+    gov = governor(t, search_per_minute=1)
+    gov.before_request("search")                                            # t=1000: the minute's one request
+    gov.observe("search", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
+    with caplog.at_level(logging.INFO, logger="stratum_assets.github"):
+        assert gov.before_request("search", what="GET /search/repositories") == 60.0
+    assert t.slept == [5.0, 55.0] and t.now == 1060.0
+    assert governor_log(caplog) == [
+        ("WARNING", "GitHub: waiting 5.0s (reset of the search budget) before GET /search/repositories"),
+        ("INFO", "GitHub: waiting 55.0s (pacing of the search budget) before GET /search/repositories")]
+    assert gov.waits == {"pacing:search": 2} and gov.requests == {"search": 2}
+
+
+def test_the_total_bound_counts_every_wait_this_request_already_made():
+    t = FakeTime(now=1000.0)
+    gov = governor(t, search_per_minute=1, max_total_wait=59.0)
+    gov.before_request("search")
+    gov.observe("search", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
+    with pytest.raises(WaitTooLong) as err:
+        gov.before_request("search")      # 5 s to the reset, then 55 s to the minute: 60 s in all
+    assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == (
+        "pacing of the search budget", 60.0, 59.0, True)
+    assert t.slept == [5.0]
+
+
+def test_a_reset_wait_is_one_github_demands_and_bounded_as_such():
+    t = FakeTime(now=1000.0)
+    seen = []
+    gov = governor(t, max_required_wait=5.0, max_total_wait=5.0, on_wait=seen.append)
+    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
+    assert gov.before_request("core") == 5.0, "exactly both bounds, nothing spent before: waited"
+    assert seen == ["GitHub: waiting 5.0s (reset of the core budget)"]
+    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"})
+    with pytest.raises(WaitTooLong) as err:
+        gov.before_request("core")        # 6 s: past the bound of a wait GitHub demands, refused as that
+    assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == (
+        "reset of the core budget", 6.0, 5.0, False)
