@@ -31,7 +31,7 @@ def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_
     home.mkdir()
     build_project_home(home)
     data = home / "data"
-    first_chunk = sorted((data / "scans" / "v1").iterdir())[0]
+    first_chunk = sorted((data / "scans" / "v1").glob("v1-c*"))[0]
     pending = pq.read_table(first_chunk / "scan_results.parquet").num_rows + pq.read_table(
         first_chunk / "quarantine.parquet").num_rows
     shutil.rmtree(first_chunk)
@@ -114,7 +114,7 @@ def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_pa
     home.mkdir()
     env = build_project_home(home)
     data = home / "data"
-    victim = sorted((data / "scans" / "v1").iterdir())[2]
+    victim = sorted((data / "scans" / "v1").glob("v1-c*"))[2]
     expected_rows = pq.read_table(victim / "scan_results.parquet").num_rows
     with open(victim / "scan_results.parquet", "r+b") as fh:
         fh.truncate(5_000)  # a disk that filled up, a copy cut short
@@ -185,7 +185,7 @@ def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfil
     home.mkdir()
     env = build_project_home(home)
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
-    chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
+    chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
     materialize = subprocess.Popen([str(BIN / "dg"), "launch", "-m", "stratum_assets.definitions",
                                     "--assets", "scan_results,quarantine", "--partition", chunk],
                                    cwd=home, env=env, start_new_session=True,

@@ -74,7 +74,7 @@ def home_with_a_failed_partition(universe, tmp_path_factory):
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     with GitHubEmulator(universe, root / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
         env = build_project_home(home, STRATUM_SANDBOX_URL=em.url)
-        partition = sorted(p.name for p in (home / "data" / "scans" / "v1").iterdir())[1]
+        partition = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
         em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
         rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "stratum_assets.definitions",
                                 "--select", "scan_results,quarantine", "--partition", partition,
