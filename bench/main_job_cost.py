@@ -64,7 +64,7 @@ from stratum_assets.resources import DataResource, GitHubResource, ScannerResour
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows  # noqa: E402
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition  # noqa: E402
-from stratum_sandbox.codegen import SYMLINK_MODE, render_files  # noqa: E402
+from stratum_sandbox.codegen import write_checkout  # noqa: E402
 from stratum_sandbox.limits import DEFAULT_BUDGETS  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
@@ -225,14 +225,7 @@ def synthetic_scans(repos: list, root: Path) -> dict:
         if repo.deleted:
             continue
         tree = root / str(repo.id)
-        rendered = render_files(repo)
-        for f in rendered:
-            path = tree / f.path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if f.mode == SYMLINK_MODE:
-                path.symlink_to(f.data.decode())
-            else:
-                path.write_bytes(f.data)
+        rendered = write_checkout(repo, tree)
         started = time.perf_counter()
         scan_repository(tree, repo.full_name)
         seconds.append(time.perf_counter() - started)

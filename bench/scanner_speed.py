@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stratum_sandbox.codegen import SYMLINK_MODE, render_files  # noqa: E402
+from stratum_sandbox.codegen import write_checkout  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.scanner.rules import RULES  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
@@ -36,13 +36,7 @@ def main() -> None:
         roots = []
         for repo in repos:
             root = Path(tmp) / str(repo.id)
-            for f in render_files(repo):
-                path = root / f.path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if f.mode == SYMLINK_MODE:
-                    path.symlink_to(f.data.decode())
-                else:
-                    path.write_bytes(f.data)
+            write_checkout(repo, root)
             roots.append((repo, root))
         started = time.perf_counter()
         pings = [scan_repository(root, repo.full_name) for repo, root in roots]

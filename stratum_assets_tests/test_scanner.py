@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_sandbox.codegen import SYMLINK_MODE, render_files
+from stratum_sandbox.codegen import write_checkout
 from stratum_assets.scanner.ping import REQUIRED_FIELDS, validate_ping
 from stratum_assets.scanner.rules import RULES
 from stratum_assets.scanner.engine import scan_repository
@@ -252,13 +252,7 @@ def test_cli_prints_one_json_ping(tmp_path):
 
 # -- over the whole offline universe -----------------------------------------------------------------
 def _checkout(repo, root: Path) -> Path:
-    for f in render_files(repo):
-        path = root / f.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if f.mode == SYMLINK_MODE:
-            path.symlink_to(f.data.decode())
-        else:
-            path.write_bytes(f.data)
+    write_checkout(repo, root)
     return root
 
 

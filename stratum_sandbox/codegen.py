@@ -22,6 +22,7 @@ import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from stratum_assets.domain import frameworks as framework_table
 
@@ -88,6 +89,20 @@ def render_files(repo: Repo) -> list[RepoFile]:
         entries.append(RepoFile("config/secrets.py", b"/etc/passwd", SYMLINK_MODE))
         entries.append(RepoFile("vendor_link", b"../../../../../etc", SYMLINK_MODE))
     return entries
+
+
+def write_checkout(repo: Repo, root: Path) -> list[RepoFile]:
+    """``repo``'s files written under ``root`` as a checkout would have them (symlinks as symlinks, not followed:
+    the escaping ones point outside on purpose); returns them. For scanning without cloning."""
+    rendered = render_files(repo)
+    for f in rendered:
+        path = Path(root) / f.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if f.mode == SYMLINK_MODE:
+            path.symlink_to(f.data.decode())
+        else:
+            path.write_bytes(f.data)
+    return rendered
 
 
 @lru_cache(maxsize=8192)
