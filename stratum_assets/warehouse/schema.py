@@ -61,7 +61,7 @@ class Warehouse:
 def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
     """Point every view at ``version``: the manifest (with the stored split) and the scans."""
     refresh_manifest(conn, layout, version)
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_SCANS_OF} AS SELECT {_literal(_scans_key(layout, version))} AS key")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_SCANS_OF} AS SELECT {_sql(_scans_key(layout, version))} AS key")
     # A partition that is not whole (verify.py) is left out: its repositories read as pending.
     reading = plan(layout, version)
     _view_over(conn, "scan_results", reading, "results", _EMPTY_SCAN_RESULTS)
@@ -99,7 +99,7 @@ _SCANS_OF = "warehouse_scan_views_of"  # temporary: which data directory and ver
 
 
 def _scans_key(layout: Layout, version: int) -> str:
-    return f"{layout.scans(version).resolve()}"
+    return str(layout.scans(version).resolve())
 
 
 def refresh_manifest(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> None:
@@ -124,7 +124,7 @@ def _view_over(conn: duckdb.DuckDBPyConnection, name: str, reading: ReadPlan, ki
     """View ``name`` over the ``kind`` files (results or quarantine) of the plan's blocks and loose partitions."""
     parts = []
     if reading.blocks:
-        outdated = (f" WHERE chunk_id NOT IN ({', '.join(map(_literal, reading.outdated))})"
+        outdated = (f" WHERE chunk_id NOT IN ({', '.join(map(_sql, reading.outdated))})"
                     if reading.outdated else "")
         parts.append(_read([getattr(b, kind) for b in reading.blocks]) + outdated)
     loose = [path for path in (getattr(p, kind) for p in reading.loose) if path.exists()]  # fingerprints: optional
@@ -136,10 +136,6 @@ def _view_over(conn: duckdb.DuckDBPyConnection, name: str, reading: ReadPlan, ki
 
 def _read(files: list) -> str:
     return f"SELECT * FROM read_parquet([{', '.join(map(_sql, files))}], union_by_name = true)"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _sql(path) -> str:
