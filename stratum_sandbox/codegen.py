@@ -26,6 +26,7 @@ from pathlib import Path
 
 from stratum_assets.domain import frameworks as framework_table
 
+from .bulk import bulk_files
 from .universe import Repo
 
 FILE_MODE = "100644"
@@ -149,6 +150,8 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
     files.update(_signal_files(repo, plan))
     if repo.has_readme:
         files["README.md"] = _readme(repo, plan)
+    if repo.size_profile == "real":
+        files.update(bulk_files(repo.code_origin, len(files), python=repo.archetype != "non_python"))
     if repo.edits:
         _apply_edits(files, repo, random.Random(f"stratum-edit:{repo.code_seed}:{repo.id}"))
     return files

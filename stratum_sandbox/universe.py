@@ -106,6 +106,9 @@ class Repo:
     # A lightly edited clone renders the code of ``source_seed`` (its source's ``code_seed``), then ``edits``.
     source_seed: int | None = None
     edits: tuple[str, ...] = ()
+    # How many files the repository has beyond its agent code: "compact" (a handful, for tests) or "real"
+    # (the real corpus's file counts and Python share; :mod:`stratum_sandbox.bulk`).
+    size_profile: str = "compact"
 
     @property
     def full_name(self) -> str:
@@ -177,13 +180,24 @@ class Universe:
         return [r for r in self.repos if r.parent and r.parent.lower() == full_name.lower()]
 
 
-def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True) -> Universe:
+SIZE_PROFILES = ("compact", "real")
+
+
+def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True,
+                   size_profile: str = "compact") -> Universe:
     """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones.
 
     The lightly edited clones (2% of ``size``, at least 6) come on top of ``size``, from their own
-    random stream, so the ``size`` others are those of a universe built without them.
+    random stream, so the ``size`` others are those of a universe built without them. ``size_profile``
+    only changes how many files each repository renders (``"real"``: as many as real agent
+    repositories have); the metadata, and so discovery and the manifest, are the same.
     """
-    return _Generator(seed, size).build(edited_clones)
+    if size_profile not in SIZE_PROFILES:
+        raise ValueError(f"size_profile must be one of {SIZE_PROFILES}, got {size_profile!r}")
+    universe = _Generator(seed, size).build(edited_clones)
+    if size_profile != "compact":
+        universe.repos = [replace(r, size_profile=size_profile) for r in universe.repos]
+    return universe
 
 
 def code_families(universe: Universe) -> list[tuple[str, ...]]:
