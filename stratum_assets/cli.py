@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--size", type=int, default=400)
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
+    serve.add_argument("--size-profile", choices=("compact", "real"), default="compact",
+                       help="files per repository: compact (~10) or real (the real corpus's, median 27)")
+    serve.add_argument("--max-repos", type=_positive, default=2000,
+                       help="bare repositories kept on disk; the least recently cloned idle ones are dropped "
+                            "and rebuilt identically if asked for again (default: 2000)")
+    serve.add_argument("--search-per-minute", type=_positive, default=30,
+                       help="the search budget, as GitHub's (default: 30 per minute)")
     return parser
 
 
@@ -198,8 +205,9 @@ def _serve(args) -> int:
     from stratum_sandbox.server import GitHubEmulator
     from stratum_sandbox.universe import build_universe
 
-    universe = build_universe(seed=args.seed, size=args.size)
-    emulator = GitHubEmulator(universe, args.git_root, port=args.port).start()
+    universe = build_universe(seed=args.seed, size=args.size, size_profile=args.size_profile)
+    emulator = GitHubEmulator(universe, args.git_root, port=args.port, max_repos=args.max_repos,
+                              budgets={"search": (args.search_per_minute, 60.0)}).start()
     print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url} (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -209,6 +217,9 @@ def _serve(args) -> int:
     except KeyboardInterrupt:
         pass
     emulator.stop()
+    stats = emulator.stats()
+    print(f"served requests: {json.dumps(stats['requests'], sort_keys=True)}; bare repositories built: "
+          f"{emulator.git.built}, dropped: {emulator.git.evicted}", flush=True)
     return 0
 
 

@@ -49,6 +49,8 @@ class GitHubResource(dg.ConfigurableResource):
     sandbox_url: str | None = None  # an emulator already running; default: $STRATUM_SANDBOX_URL
     sandbox_seed: int = 7
     sandbox_size: int = 400
+    sandbox_size_profile: str = "compact"  # "real": repositories with the real corpus's file counts (rehearsals)
+    sandbox_max_repos: int = 2000  # bare repositories the offline GitHub keeps on disk; older idle ones are rebuilt on demand
     sandbox_git_root: str = "data/sandbox/git"
     sandbox_search_per_minute: int = 30
     search_per_minute: int = 30
@@ -85,9 +87,11 @@ class GitHubResource(dg.ConfigurableResource):
             from stratum_sandbox.server import GitHubEmulator
             from stratum_sandbox.universe import build_universe
 
-            universe = build_universe(seed=self.sandbox_seed, size=self.sandbox_size)
+            universe = build_universe(seed=self.sandbox_seed, size=self.sandbox_size,
+                                      size_profile=self.sandbox_size_profile)
             budgets = {"search": (self.sandbox_search_per_minute, 60.0)}
-            self._emulator = GitHubEmulator(universe, Path(self.sandbox_git_root), budgets=budgets).start()
+            self._emulator = GitHubEmulator(universe, Path(self.sandbox_git_root), budgets=budgets,
+                                            max_repos=self.sandbox_max_repos).start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._emulator is not None:

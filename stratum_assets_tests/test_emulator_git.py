@@ -86,3 +86,63 @@ def test_hostile_repository_carries_a_symlink_out_of_the_checkout(emulator, univ
     assert _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(dest)).returncode == 0
     link = dest / links[0].path
     assert link.is_symlink() and os.readlink(link) == links[0].data.decode()
+
+
+def _live(universe, n):
+    return [r for r in universe.repos if not r.deleted and not r.slow][:n]
+
+
+def test_bounded_store_keeps_the_most_recently_served_and_rebuilds_the_dropped_identically(universe, tmp_path):
+    store = GitStore(tmp_path / "git", max_repos=3, idle_seconds=0)
+    repos = _live(universe, 5)
+    heads = {}
+    for i, repo in enumerate(repos):
+        bare = store.path_for(repo)
+        os.utime(bare, (1_000 + i, 1_000 + i))  # served in this order
+        heads[repo.full_name] = _git("rev-parse", "HEAD", cwd=bare).stdout.strip()
+    store.path_for(repos[0])  # served again just now: the most recent of all
+    assert store.evict() == 2
+    kept = {p.relative_to(store.root).as_posix() for p in store.on_disk()}
+    assert kept == {f"{r.owner}/{r.name}.git" for r in (repos[0], repos[3], repos[4])}
+    assert not any((store.root / ".evicted").iterdir()), "an evicted repository is removed, not parked"
+    again = store.path_for(repos[1])
+    assert _git("rev-parse", "HEAD", cwd=again).stdout.strip() == heads[repos[1].full_name]
+    assert store.built == 6 and store.evicted == 2
+
+
+def test_bounded_store_never_drops_a_repository_served_within_its_idle_time(universe, tmp_path):
+    store = GitStore(tmp_path / "git", max_repos=1, idle_seconds=3600)
+    for repo in _live(universe, 3):
+        store.path_for(repo)
+    assert store.evict() == 0 and len(store.on_disk()) == 3
+    assert GitStore(tmp_path / "unbounded").evict() == 0
+    with pytest.raises(ValueError, match="max_repos"):
+        GitStore(tmp_path / "bad", max_repos=0)
+
+
+def test_bounded_store_sweeps_while_it_builds(universe, tmp_path, monkeypatch):
+    """Builds trigger the sweep: a long build never holds more than the bound plus one sweep's worth."""
+    import stratum_sandbox.git_store as git_store
+
+    monkeypatch.setattr(git_store, "SWEEP_EVERY", 4)
+    store = GitStore(tmp_path / "git", max_repos=2, idle_seconds=0)
+    for repo in _live(universe, 12):
+        store.path_for(repo)
+        assert len(store.on_disk()) <= 2 + 4
+    assert store.evicted >= 8
+
+
+def test_clones_keep_working_through_an_emulator_that_drops_repositories(universe, tmp_path):
+    from stratum_sandbox.server import GitHubEmulator
+
+    repos = _live(universe, 4)
+    with GitHubEmulator(universe, tmp_path / "git", max_repos=1) as emulator:
+        emulator.git.idle_seconds = 0
+        for round_ in range(2):
+            for repo in repos:
+                dest = tmp_path / f"{round_}-{repo.name}"
+                cloned = _git("clone", "--depth", "1", emulator.clone_url(repo.full_name), str(dest))
+                assert cloned.returncode == 0, cloned.stderr
+                emulator.git.evict()
+                assert len(emulator.git.on_disk()) <= 1
+    assert emulator.git.built == 8  # every clone found its repository dropped and rebuilt it

@@ -6,13 +6,21 @@ commit SHAs. The repositories allow partial-clone filters and fetching any
 reachable blob by id, which is what ``--filter=blob:none`` plus sparse
 checkout needs; :mod:`stratum_sandbox.server` serves them with
 ``git http-backend`` (smart HTTP, protocol v2).
+
+A 50k universe does not fit on disk as 50k bare repositories (a real-profile one is ~150 KB), and
+needs not: with ``max_repos`` the store keeps only the most recently served ones and removes the
+rest once they have been idle for ``idle_seconds``. A removed repository is rebuilt, byte for byte,
+if it is asked for again (a retried clone). Several emulator processes may share one root.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
+import time
+import uuid
 from pathlib import Path
 
 from stratum_assets.warehouse.files import new_directory
@@ -39,24 +47,81 @@ def git_env(**extra: str) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **GIT_ENV, **extra}
 
 
-class GitStore:
-    """Bare repositories under ``root/<owner>/<name>.git``; thread-safe lazy builds."""
+# How many builds pass between two sweeps of a bounded store: a sweep lists every repository on disk.
+SWEEP_EVERY = 50
 
-    def __init__(self, root: Path):
+
+class GitStore:
+    """Bare repositories under ``root/<owner>/<name>.git``; thread-safe lazy builds, optionally bounded."""
+
+    def __init__(self, root: Path, max_repos: int | None = None, idle_seconds: float = 120.0):
+        if max_repos is not None and max_repos < 1:
+            raise ValueError(f"max_repos must be at least 1, got {max_repos}")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.max_repos = max_repos
+        self.idle_seconds = idle_seconds
+        self.built = 0  # repositories this store built (a rebuilt one counts again)
+        self.evicted = 0
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def path_for(self, repo: Repo) -> Path:
-        """The bare repository of ``repo``, built if it is not on disk yet."""
+        """The bare repository of ``repo``, built if it is not on disk yet; marks it as just served."""
         target = self.root / repo.owner / f"{repo.name}.git"
-        if (target / "HEAD").exists():
+        if (target / "HEAD").exists() and self._touch(target):
             return target
         with self._lock(repo.full_name):
             if not (target / "HEAD").exists():
                 self._build(repo, target)
+                self._count_build()
         return target
+
+    def on_disk(self) -> list[Path]:
+        """Every bare repository in the store now."""
+        return [p for p in self.root.glob("*/*.git") if (p / "HEAD").exists()]
+
+    def evict(self) -> int:
+        """Remove the least recently served repositories beyond ``max_repos``, idle ones only; returns how many."""
+        if self.max_repos is None:
+            return 0
+        served = []
+        for path in self.on_disk():
+            try:
+                served.append((path.stat().st_mtime, path))
+            except FileNotFoundError:  # another process evicted it meanwhile
+                continue
+        idle_before = time.time() - self.idle_seconds
+        victims = [p for when, p in sorted(served) if when < idle_before][:max(0, len(served) - self.max_repos)]
+        trash = self.root / ".evicted"
+        trash.mkdir(exist_ok=True)
+        removed = 0
+        for path in victims:
+            doomed = trash / uuid.uuid4().hex
+            try:  # renamed away first: a concurrent request sees the repository whole or not at all
+                path.rename(doomed)
+            except OSError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed += 1
+        with self._guard:
+            self.evicted += removed
+        return removed
+
+    def _touch(self, target: Path) -> bool:
+        """Mark ``target`` as just served (its directory's mtime); False if it vanished meanwhile."""
+        try:
+            os.utime(target)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def _count_build(self) -> None:
+        with self._guard:
+            self.built += 1
+            sweep = self.max_repos is not None and self.built % SWEEP_EVERY == 0
+        if sweep:
+            self.evict()
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -66,13 +131,23 @@ class GitStore:
         try:  # built beside, renamed in: a concurrent reader sees all or nothing (a cache: no fsync)
             with new_directory(target, durable=False) as staging:
                 _run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(staging)])
-                for key, value in _SERVE_CONFIG.items():
-                    _run(["git", "-C", str(staging), "config", key, value])
+                _serve_config(staging / "config")
                 _run(["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
                      stdin=_fast_import_stream(repo))
         except OSError:
             if not (target / "HEAD").exists():
                 raise  # else another process built it first, and ours is gone
+
+
+def _serve_config(config: Path) -> None:
+    """Append the serving settings to a new repository's config file: one write instead of a ``git config``
+    process per key (a 50k rehearsal builds every repository, and process starts are what it costs)."""
+    sections: dict[str, list[str]] = {}
+    for key, value in _SERVE_CONFIG.items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, []).append(f"\t{name} = {value}\n")
+    with config.open("a") as out:
+        out.writelines(f"[{section}]\n" + "".join(lines) for section, lines in sections.items())
 
 
 def _fast_import_stream(repo: Repo) -> bytes:

@@ -93,9 +93,10 @@ class GitHubEmulator:
 
     def __init__(self, universe: Universe, git_root: Path, *, host: str = "127.0.0.1", port: int = 0,
                  budgets: dict[str, tuple[int, float]] | None = None, slow_clone_seconds: float = 4.0,
-                 clone_latency_seconds: float = 0.0, graphql_requires_token: bool = True):
+                 clone_latency_seconds: float = 0.0, graphql_requires_token: bool = True,
+                 max_repos: int | None = None):
         self.universe = universe
-        self.git = GitStore(git_root)
+        self.git = GitStore(git_root, max_repos=max_repos)
         self.budgets = RateBudgets(budgets)
         self.faults = FaultPlan()
         self.slow_clone_seconds = slow_clone_seconds  # the universe's slow repositories, every fetch
