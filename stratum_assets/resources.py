@@ -138,6 +138,11 @@ class GitHubResource(dg.ConfigurableResource):
         return f"{self.web_url}/{full_name}.git"
 
 
+# The offline GitHub's search budget per minute when it is not GitHub's 30: the budget an emulator started
+# with `stratum-assets sandbox serve --search-per-minute N` serves (STRATUM_SANDBOX_URL), for a rehearsal.
+SANDBOX_SEARCH_ENV_VAR = "STRATUM_SANDBOX_SEARCH_PER_MINUTE"
+
+
 def sandbox_forced() -> bool:
     """``STRATUM_SANDBOX=1`` (``stratum-assets run --sandbox``): the offline GitHub even with a token."""
     return os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes")
@@ -156,6 +161,8 @@ def github_from_environment(**config) -> GitHubResource:
     variable is set (real GitHub), no token otherwise (the offline GitHub). Dagster has no optional
     EnvVar: one for an unset variable fails every run, hence the choice here, when the code loads."""
     token = dg.EnvVar(TOKEN_ENV_VAR) if os.environ.get(TOKEN_ENV_VAR) else None
+    if os.environ.get(SANDBOX_SEARCH_ENV_VAR):  # an emulator serving a bigger budget (a rehearsal's)
+        config.setdefault("sandbox_search_per_minute", dg.EnvVar.int(SANDBOX_SEARCH_ENV_VAR))
     return GitHubResource(token=token, **config)
 
 

@@ -122,6 +122,22 @@ def test_the_code_locations_token_is_an_envvar_resolved_when_the_run_starts(monk
     assert resource.model_dump()["token"] == "GITHUB_TOKEN"
 
 
+def test_an_emulators_bigger_search_budget_reaches_the_clients_pacing(monkeypatch):
+    """A rehearsal serves a bigger search budget (`sandbox serve --search-per-minute`); the client paces to it."""
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    paced = {}
+
+    @dg.asset
+    def pacing(github: GitHubResource):
+        paced["per_minute"] = github.client().governor.search_per_minute
+
+    assert github_from_environment().sandbox_search_per_minute == 30  # unset: GitHub's own budget
+    monkeypatch.setenv("STRATUM_SANDBOX_SEARCH_PER_MINUTE", "600")
+    resource = github_from_environment(sandbox_url="http://127.0.0.1:9")
+    assert dg.materialize([pacing], resources={"github": resource}).success
+    assert paced == {"per_minute": 600}
+
+
 def test_one_fork_per_parent_keeps_the_most_starred_then_most_recent():
     rows = [
         {"full_name": "a/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 3, "last_commit_date": "2025-01-01"},
