@@ -1,6 +1,9 @@
 """Re-run every benchmark, one after the other, so docs/BENCHMARKS.md is measured in one sitting.
 
     .venv/bin/python bench/run_all.py
+
+Not included: ``bench/rehearsal.py``, the whole 50k build through Dagster (about two hours on two
+cores); run it on its own when the build's end-to-end behaviour at scale may have changed.
 """
 
 from __future__ import annotations

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import build_universe
@@ -153,3 +156,74 @@ def large_emulator(large_universe, tmp_path_factory):
     budgets = {"search": (100_000, 60.0)}
     with GitHubEmulator(large_universe, tmp_path_factory.mktemp("large-git"), budgets=budgets) as em:
         yield em
+
+
+# -- scale-out: a throwaway PostgreSQL server and the documented configuration (docs/SCALE_OUT.md) ----------------
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    return str(found) if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server: (host, port, user, database)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs them")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    # Under /tmp itself: pytest's own temporary folders are private to the user running the tests.
+    folder = Path(tempfile.mkdtemp(prefix="stratum-postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    port = free_port()
+    cluster = folder / "cluster"
+    subprocess.run([*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True, timeout=120)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+                   check=True, capture_output=True, timeout=120)
+    try:
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="stratum", dbname="postgres")
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        conn.cursor().execute("CREATE DATABASE dagster")
+        conn.close()
+        yield "127.0.0.1", port, "stratum", "dagster"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-m", "fast", "-w", "stop"], capture_output=True,
+                       timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def documented_yaml(top_key: str, section: str | None = None) -> dict:
+    """The YAML block of docs/SCALE_OUT.md whose top-level keys include ``top_key``.
+
+    With ``section``, only the blocks under the ``## section`` heading count: two sections may
+    document the same kind of file (the Celery workers' and the Celery/Docker run config).
+    """
+    text = (ROOT / "docs" / "SCALE_OUT.md").read_text()
+    if section is not None:
+        parts = [p for p in re.split(r"^## ", text, flags=re.M) if p.startswith(section + "\n")]
+        assert len(parts) == 1, f"docs/SCALE_OUT.md has {len(parts)} sections '## {section}'"
+        text = parts[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    found = [b for b in blocks if isinstance(b, dict) and top_key in b]
+    assert len(found) == 1, f"docs/SCALE_OUT.md has {len(found)} YAML blocks with {top_key!r}"
+    return found[0]
+
+
+def postgres_instance_home(home: Path, postgres) -> tuple[Path, dict[str, str]]:
+    """The project's dagster.yaml with the documented Postgres storage block, and the variables it reads."""
+    host, port, user, db = postgres
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["storage"] = documented_yaml("storage")["storage"]
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
+                 "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}
+    return home, variables

@@ -20,8 +20,8 @@ LAYERS = (
     {"stratum_sandbox"},  # the offline GitHub and synthetic pings: built from the stages' data shapes
     {"stratum_assets.resources", "stratum_assets.pools", "stratum_assets.dead_runs"},  # Dagster resources, helpers
     {"stratum_assets.assets"},  # thin Dagster wiring
-    {"stratum_assets.definitions", "stratum_assets.partition_pool", "stratum_assets.build_driver",
-     "stratum_assets.runner", "stratum_assets.cli"},  # the code location and the commands
+    {"stratum_assets.definitions", "stratum_assets.celery_location", "stratum_assets.partition_pool",
+     "stratum_assets.build_driver", "stratum_assets.runner", "stratum_assets.cli"},  # code locations, commands
 )
 WITHOUT_DAGSTER = 4  # layers below this index never import dagster
 

@@ -8,85 +8,20 @@ then every scan partition as its own run, all launched at once, then the run log
 """
 
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from stratum_assets.pools import ensure_pool_limits
 
-from .conftest import free_port
+from .conftest import documented_yaml, postgres_instance_home
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
-ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
-    return str(found) if found else None
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A throwaway PostgreSQL server: (host, port, user, database)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: .ci/run installs them")
-        pytest.skip("PostgreSQL server binaries are not installed")
-    # Under /tmp itself: pytest's own temporary folders are private to the user running the tests.
-    folder = Path(tempfile.mkdtemp(prefix="stratum-postgres-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(folder, "postgres")
-    port = free_port()
-    cluster = folder / "cluster"
-    subprocess.run([*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, timeout=120)
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-                   check=True, capture_output=True, timeout=120)
-    try:
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=port, user="stratum", dbname="postgres")
-        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-        conn.cursor().execute("CREATE DATABASE dagster")
-        conn.close()
-        yield "127.0.0.1", port, "stratum", "dagster"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-m", "fast", "-w", "stop"], capture_output=True,
-                       timeout=120)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def documented_yaml(top_key: str) -> dict:
-    """The YAML block of docs/SCALE_OUT.md whose top-level keys include ``top_key``."""
-    text = (ROOT / "docs" / "SCALE_OUT.md").read_text()
-    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
-    found = [b for b in blocks if isinstance(b, dict) and top_key in b]
-    assert len(found) == 1, f"docs/SCALE_OUT.md has {len(found)} YAML blocks with {top_key!r}"
-    return found[0]
-
-
-def _instance_home(tmp_path: Path, postgres) -> tuple[Path, dict]:
-    """The project's dagster.yaml with the documented Postgres storage block, and the variables it reads."""
-    host, port, user, db = postgres
-    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    config["storage"] = documented_yaml("storage")["storage"]
-    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
-    variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
-                 "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}
-    return tmp_path, variables
 
 
 def _dagster(home: Path, *args: str) -> subprocess.Popen:
@@ -103,7 +38,7 @@ def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
 
 
 def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path, monkeypatch):
-    home, variables = _instance_home(tmp_path, postgres)
+    home, variables = postgres_instance_home(tmp_path, postgres)
     for name, value in variables.items():  # read by the CLI runs and by this process's instance below
         monkeypatch.setenv(name, value)
     discovery = ",".join(f"candidates_{name}" for name in (
@@ -180,6 +115,7 @@ def test_documented_celery_docker_run_config_is_valid(monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", "pyamqp://guest@rabbitmq//")  # resolved as the run starts
     monkeypatch.setenv("CELERY_BACKEND_URL", "rpc://")
 
-    config = documented_yaml("execution")["execution"]["config"]
+    documented = documented_yaml("execution", section="Celery + Docker (configuration, not run here)")
+    config = documented["execution"]["config"]
     result = process_config(celery_docker_executor.config_schema.config_type, config)
     assert result.success, [e.message for e in result.errors]
