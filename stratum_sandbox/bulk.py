@@ -19,7 +19,8 @@ import math
 import random
 import statistics
 
-# The real corpus (../shared/reference/real-corpus, 2026-11): files and Python files per repository.
+# The real corpus (12 public agent repositories, counted 2026-11; fixtures/real_corpus_sizes.json in the tests):
+# files and Python files per repository.
 REAL_CORPUS_FILES = (65, 126, 182, 25, 40, 12, 29, 20, 24, 25, 24, 41)
 REAL_CORPUS_PYTHON_FILES = (20, 68, 93, 12, 26, 4, 15, 14, 1, 11, 17, 30)
 REAL_CORPUS_MEDIAN_PYTHON_BYTES = 2_700  # median over the corpus of (Python bytes / Python files)
