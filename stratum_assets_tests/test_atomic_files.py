@@ -139,3 +139,15 @@ def test_without_renameat2_exchange_declines_and_a_partition_is_replaced_by_two_
         (staging / "stats.json").write_text("new")
     assert [(p.name, p.read_text()) for p in folder.iterdir()] == [("stats.json", "new")]
     assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "nothing left aside or staged"
+
+
+def test_a_removed_directory_is_gone_whole_and_a_missing_one_is_reported(tmp_path):
+    repo = tmp_path / "store" / "r.git"
+    (repo / "objects").mkdir(parents=True)
+    (repo / "HEAD").write_text("ref: refs/heads/main\n")
+    trash = tmp_path / "store" / ".evicted"
+    assert files.remove_directory(repo, trash) is True
+    assert not repo.exists()
+    assert list(trash.iterdir()) == [], "nothing left behind in the trash"
+    assert files.remove_directory(repo, trash) is False, "already gone: reported, not raised"
+    assert list(trash.iterdir()) == []

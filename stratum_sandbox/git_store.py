@@ -16,14 +16,12 @@ if it is asked for again (a retried clone). Several emulator processes may share
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from stratum_assets.warehouse.files import new_directory
+from stratum_assets.warehouse.files import new_directory, remove_directory
 
 from .codegen import render_files
 from .universe import Repo
@@ -94,16 +92,7 @@ class GitStore:
         idle_before = time.time() - self.idle_seconds
         victims = [p for when, p in sorted(served) if when < idle_before][:max(0, len(served) - self.max_repos)]
         trash = self.root / ".evicted"
-        trash.mkdir(exist_ok=True)
-        removed = 0
-        for path in victims:
-            doomed = trash / uuid.uuid4().hex
-            try:  # renamed away first: a concurrent request sees the repository whole or not at all
-                path.rename(doomed)
-            except OSError:
-                continue
-            shutil.rmtree(doomed, ignore_errors=True)
-            removed += 1
+        removed = sum(remove_directory(path, trash) for path in victims)
         with self._guard:
             self.evicted += removed
         return removed

@@ -14,6 +14,8 @@ half-written file or directory into place.
   target and swapped with it in one step (Linux ``renameat2(RENAME_EXCHANGE)``), or, where the
   filesystem cannot, with two renames that :func:`recover_directory` undoes after a crash between
   them: the previous directory survives any crash before the swap.
+* **A directory removed** (:func:`remove_directory`: an evicted sandbox repository) is renamed
+  away first, then deleted: a concurrent reader sees it whole or not at all.
 """
 
 from __future__ import annotations
@@ -134,6 +136,20 @@ def replacing_directory(folder: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def remove_directory(folder: Path, trash: Path) -> bool:
+    """Rename ``folder`` into ``trash`` (same filesystem) and delete it there: a concurrent reader sees the
+    whole directory or none, never one half deleted. False if it could not be moved (gone, or busy)."""
+    trash.mkdir(parents=True, exist_ok=True)
+    doomed = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=trash))
+    try:
+        folder.rename(doomed)  # over the empty placeholder: a directory may replace an empty one
+    except OSError:
+        doomed.rmdir()
+        return False
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
 
 
 def recover_directory(folder: Path) -> None:
