@@ -27,7 +27,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from stratum_sandbox.loopback import free_port, wait_for_dagster_ui  # noqa: E402 (after the path)
 BIN = Path(sys.executable).parent
 GITHUB_SEARCH_PER_MINUTE = 30
 STAGES = ("discovery", "repo_manifest", "scan_results", "pipeline_run_log", "audit_report", "train_test_split",
@@ -102,12 +102,6 @@ class PeakMemory(threading.Thread):
 
 
 # -- the build ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_emulator(home: Path, size: int, max_repos: int, per_minute: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(home / "emulator.log", "w")
@@ -228,7 +222,7 @@ def ui_timings(home: Path, env: dict[str, str], repeats: int = 3) -> dict:
     pages = {"scan_results partitions": (f"{url}/assets/scan_results?view=partitions", ("v1-c0000", "Materialized (")),
              "audit_report checks": (f"{url}/assets/audit_report?view=checks", ("Checks (8)", "G1", "G8"))}
     try:
-        _wait_for(url, server)
+        wait_for_dagster_ui(url, server, timeout=300)
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
                                   options=options)
         driver.set_page_load_timeout(120)
@@ -250,22 +244,6 @@ def ui_timings(home: Path, env: dict[str, str], repeats: int = 3) -> dict:
         server.terminate()
         server.wait(timeout=60)
     return {"seconds": dict(out), "checks_page_text": driver_text[:2000]}
-
-
-def _wait_for(url: str, server: subprocess.Popen, timeout: float = 300) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the Dagster webserver exited")
-        try:
-            if requests.get(f"{url}/server_info", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError("the Dagster webserver did not start")
 
 
 # -- report -------------------------------------------------------------------------------------

@@ -6,17 +6,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
+from stratum_sandbox.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import build_universe
 
@@ -57,12 +55,6 @@ class FakeTime:
         self.now += seconds
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, str]:
     """A project home built by the README's main command (plus ``args``), offline; returns its environment.
 
@@ -77,20 +69,6 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     (home / "run.out").write_text(build.stdout)  # what the terminal showed: gates, partitions
     return env
-
-
-def wait_for_dagster_ui(url: str, server: subprocess.Popen, timeout: float = 180) -> None:
-    """Until the webserver at ``url`` answers /server_info; fails at once if its process exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the Dagster webserver exited"
-        try:
-            if requests.get(f"{url}/server_info", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"the Dagster webserver at {url} did not start")
 
 
 # Written by tooling, never by a test: the virtualenv, caches, packaging metadata, mutmut's copy.

@@ -44,9 +44,10 @@ from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.pools import ensure_pool_limits
 from stratum_assets.warehouse.layout import Layout, PartitionFiles
 from stratum_assets.warehouse.status import read_status
+from stratum_sandbox.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 
-from .conftest import BIN, build_project_home, documented_yaml, free_port, postgres_instance_home
+from .conftest import BIN, build_project_home, documented_yaml, postgres_instance_home
 
 # Starts Redis, Postgres and two workers, and makes two whole builds (1.5-2.5 min on 2 cores, by load): the
 # fixture's time counts towards the first test, hence a bound above the suite's 300 s.

@@ -22,9 +22,10 @@ import requests
 import yaml
 
 from stratum_sandbox.limits import Fault
+from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
 from stratum_sandbox.server import GitHubEmulator
 
-from .conftest import build_project_home, free_port, wait_for_dagster_ui
+from .conftest import build_project_home
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import build_project_home, free_port, wait_for_dagster_ui
+from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
+
+from .conftest import build_project_home
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
