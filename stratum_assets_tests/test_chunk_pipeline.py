@@ -25,6 +25,7 @@ from stratum_assets.manifest.build import repo_hash
 from stratum_sandbox.limits import Fault
 from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
                                               stored_rows)
+from stratum_assets.scanning.clone import clone
 from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
 
 from .conftest import fixture_json
@@ -172,6 +173,17 @@ def test_a_full_clone_checks_out_every_file_and_an_existing_work_dir_is_reused(r
     assert [c["on_disk"] for c in scanner.calls] == [sorted(CREW_FILES)] * 2
     assert [c["timeout"] for c in scanner.calls] == [9.0, 9.0]
     assert second.provenance["commit_sha"] == sha and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("partial", [True, False], ids=["partial", "full"])
+def test_a_repository_nobody_pushed_to_clones_with_no_commit_and_no_files(tmp_path, partial):
+    source = tmp_path / "empty"
+    source.mkdir()
+    _git(source, "init", "-q", "-b", "main")
+    result = clone(source.as_uri(), tmp_path / "checkout", timeout=60, partial=partial)
+    assert result.failure is None, result.detail
+    assert (result.commit_sha, result.commit_date, result.files) == (None, None, []), "empty, not broken"
+    assert result.over_limit == "" and result.path == tmp_path / "checkout"
 
 
 @pytest.mark.parametrize("answer, status, reason", [

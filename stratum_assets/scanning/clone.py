@@ -228,7 +228,7 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
     ``limits`` bounds what the checkout writes (default :class:`CheckoutLimits`).
     """
     limits = limits or CheckoutLimits()
-    skipped: list[int] = []
+    fetched = _Fetched()
     result = CloneResult()
     deadline = time.monotonic() + timeout
     refusal = url_refusal(url)
@@ -243,7 +243,7 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
             deadline += limiter.acquire()  # the process's pace, not this repository's time
         shutil.rmtree(dest, ignore_errors=True)
         try:
-            skipped = _clone_once(url, dest, deadline, partial, auth, limits)
+            fetched = _clone_once(url, dest, deadline, partial, auth, limits)
             break
         except CloneError as err:
             result.failure, result.detail = err.failure, err.detail
@@ -265,12 +265,12 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
             sleep(wait)
     result.failure, result.detail = None, ""
     result.path = dest
-    if _has_commit(dest, deadline):
-        result.files = _tree(dest, deadline)
-        result.commit_sha, result.commit_date = _head(dest, deadline)
+    if fetched.head is not None:
+        result.files = fetched.files
+        result.commit_sha, result.commit_date = fetched.head
     result.bytes_fetched = _objects_size(dest / ".git")
     result.symlinks_removed = remove_escaping_symlinks(dest)
-    skipped = [*skipped, *trim_checkout(dest, limits)]
+    skipped = [*fetched.skipped, *trim_checkout(dest, limits)]
     if skipped:
         result.over_limit = (f"checkout capped: {len(skipped)} files ({sum(skipped) >> 20} MB) not written, "
                              + limits.describe())
@@ -293,8 +293,17 @@ def url_refusal(url: str) -> str | None:
     return None
 
 
+@dataclass
+class _Fetched:
+    """What one clone found out on its way, so nothing asks git twice (each question is a process)."""
+
+    skipped: list[int] = field(default_factory=list)  # sizes of the files the checkout limits left out
+    files: list[str] = field(default_factory=list)  # every path of HEAD's tree
+    head: tuple[str, str] | None = None  # (commit sha, commit date); None: nobody pushed a commit
+
+
 def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
-                limits: CheckoutLimits) -> list[int]:
+                limits: CheckoutLimits) -> _Fetched:
     try:
         return _fetch(url, dest, deadline, partial, auth, limits)
     except CloneError as err:
@@ -306,21 +315,24 @@ def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitA
 
 
 def _fetch(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
-           limits: CheckoutLimits) -> list[int]:
-    """Clone and check out; returns the sizes of the files left out by ``limits``."""
+           limits: CheckoutLimits) -> _Fetched:
+    """Clone and check out; returns the head commit, the tree's paths and the sizes left out by ``limits``."""
     env = git_env(dest.parent, auth)
     base = ["git", *_SAFE_CONFIG]
     try:
         if partial:
             _git([*base, "clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout", "--no-tags",
                   "--single-branch", "--", url, str(dest)], env, deadline)
-            if not _has_commit(dest, deadline):
-                return []  # a repository without a commit: nothing to check out (it is empty, not broken)
+            head = _head(dest, deadline)
+            if head is None:
+                return _Fetched()  # a repository without a commit: nothing to check out (it is empty, not broken)
             _git([*base, "-C", str(dest), "sparse-checkout", "set", "--no-cone", *SCANNED_PATTERNS], env, deadline)
-            return _bounded_checkout(dest, env, deadline, limits)
+            skipped, files = _bounded_checkout(dest, env, deadline, limits)
+            return _Fetched(skipped, files, head)
         _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
              env, deadline)
-        return []
+        head = _head(dest, deadline)
+        return _Fetched([], _tree(dest, deadline) if head else [], head)
     except CloneError as err:
         if err.failure == "clone_redirected" and auth is None:  # git follows redirects itself when anonymous
             raise CloneError("clone_404", err.detail, transient=False) from None
@@ -333,12 +345,17 @@ def _sparse(path: str) -> bool:
     return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/") for pattern in SCANNED_PATTERNS)
 
 
-def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float, limits: CheckoutLimits) -> list[int]:
-    """Check out the sparse set, writing no blob the caps refuse; returns the sizes left out."""
+def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float,
+                      limits: CheckoutLimits) -> tuple[list[int], list[str]]:
+    """Check out the sparse set, writing no blob the caps refuse; returns the sizes left out, and every path
+    of HEAD's tree (the listing it reads anyway)."""
     base = ["git", *_SAFE_CONFIG, "-C", str(dest)]
     wanted: list[tuple[str, str]] = []  # (blob id, path) in tree order
+    files: list[str] = []
     for record in _git([*base, "ls-tree", "-r", "-z", "HEAD"], env, deadline).split("\0"):
         meta, _, path = record.partition("\t")
+        if path:
+            files.append(path)
         parts = meta.split()
         if len(parts) == 3 and parts[1] == "blob" and _sparse(path):
             wanted.append((parts[2], path))
@@ -360,12 +377,12 @@ def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float, limits: 
     admitted = limits.admit([sizes.get(oid, 0) for oid, _ in wanted])
     if all(admitted):
         _git([*base, "checkout", "--quiet"], env, deadline)
-        return []
+        return [], files
     keep = [path for (_, path), ok in zip(wanted, admitted) if ok]
     if keep:
         _git([*base, "checkout", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"],
              {**env, "GIT_LITERAL_PATHSPECS": "1"}, deadline, stdin="\0".join(keep))
-    return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted) if not ok]
+    return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted) if not ok], files
 
 
 def trim_checkout(root: Path, limits: CheckoutLimits) -> list[int]:
@@ -423,28 +440,22 @@ def classify(stderr: str) -> CloneError:
 
 
 
-def _has_commit(dest: Path, deadline: float) -> bool:
-    """Whether the clone has a HEAD commit (a repository nobody pushed to has none)."""
-    try:
-        out = subprocess.run(["git", *_SAFE_CONFIG, "-C", str(dest), "rev-parse", "--verify", "--quiet",
-                              "HEAD^{commit}"], capture_output=True, env=git_env(dest.parent),
-                             timeout=max(1.0, deadline - time.monotonic()), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise CloneError("clone_timeout", "git rev-parse timed out", transient=False) from None
-    return out.returncode == 0
-
-
 def _tree(dest: Path, deadline: float) -> list[str]:
     out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"],
                git_env(dest.parent), deadline)
     return [p for p in out.split("\0") if p]
 
 
-def _head(dest: Path, deadline: float) -> tuple[str, str]:
-    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI"], git_env(dest.parent),
-               deadline)
-    sha, _, date = out.strip().partition("\0")
-    return sha, date
+def _head(dest: Path, deadline: float) -> tuple[str, str] | None:
+    """HEAD's commit and its date; None when the clone has no commit (a repository nobody pushed to)."""
+    try:
+        out = subprocess.run(["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI", "HEAD"],
+                             capture_output=True, env=git_env(dest.parent), stdin=subprocess.DEVNULL,
+                             timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise CloneError("clone_timeout", "git log timed out", transient=False) from None
+    sha, _, date = out.stdout.decode("utf-8", "replace").strip().partition("\0")
+    return (sha, date) if out.returncode == 0 and sha else None
 
 
 def _objects_size(git_dir: Path) -> int:
