@@ -15,8 +15,13 @@ Chromium takes to show the ``scan_results`` partitions page and the audit checks
 in the instance. The search budget is GitHub's (30 requests/min) unless ``--search-per-minute``
 raises it; the section then also gives the time the same requests take at GitHub's quota.
 
-    .venv/bin/python bench/rehearsal.py [--size 72500] [--workdir DIR] [--search-per-minute 30]
+    .venv/bin/python bench/rehearsal.py [--size 205000] [--workdir DIR] [--search-per-minute 30]
         [--max-repos 2000] [--no-ui] [--no-write]
+    .venv/bin/python bench/rehearsal.py --workdir DIR --resume   # after the machine killed a sitting
+
+A build longer than a machine's session is resumed: every process killed, then ``--resume`` starts the
+emulator as before (same universe, same port: the manifest's clone URLs carry it) and runs
+``stratum-assets backfill``, which fails the dead runs and re-runs their partitions.
 """
 
 from __future__ import annotations
@@ -102,9 +107,9 @@ class PeakMemory(threading.Thread):
 
 
 # -- the build ---------------------------------------------------------------------------------
-def start_emulator(home: Path, size: int, max_repos: int, per_minute: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = open(home / "emulator.log", "w")
+def start_emulator(home: Path, size: int, max_repos: int, per_minute: int, port: int) -> tuple[subprocess.Popen, str]:
+    """The offline GitHub on ``port``: the same port in every sitting, since the manifest's clone URLs carry it."""
+    log = open(home / "emulator.log", "a")
     proc = subprocess.Popen([str(BIN / "stratum-assets"), "sandbox", "serve", "--port", str(port), "--seed", "3",
                              "--size", str(size), "--size-profile", "real", "--max-repos", str(max_repos),
                              "--search-per-minute", str(per_minute), "--git-root", str(home / "sandbox-git")],
@@ -113,7 +118,7 @@ def start_emulator(home: Path, size: int, max_repos: int, per_minute: int) -> tu
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the emulator exited: {(home / 'emulator.log').read_text()[-2000:]}")
-        if "GitHub emulator for" in (home / "emulator.log").read_text():
+        if (home / "emulator.log").read_text().count("GitHub emulator for") > sittings(home):
             return proc, url
         time.sleep(0.5)
     proc.kill()
@@ -126,18 +131,60 @@ def build_env(home: Path, url: str, search_per_minute: int) -> dict[str, str]:
             "STRATUM_SANDBOX_SEARCH_PER_MINUTE": str(search_per_minute), "STRATUM_PROFILE": "full"}
 
 
-def run_build(home: Path, env: dict[str, str], emulator: subprocess.Popen) -> dict:
+SETTINGS = "rehearsal-settings.json"  # size, port, budget: what a resumed sitting must start the same way
+SITTINGS = "build.json"  # one entry per sitting, rewritten every HEARTBEAT_S while it runs
+HEARTBEAT_S = 30
+
+
+def run_build(home: Path, env: dict[str, str], emulator: subprocess.Popen, command: str) -> None:
+    """One sitting: ``stratum-assets run`` (the first) or ``backfill`` (resuming after a kill). Its entry in
+    build.json (wall time, peaks; exit code None while it runs) is kept current, so a sitting killed with the
+    machine's session still counts up to its last heartbeat."""
+    done = json.loads((home / SITTINGS).read_text()) if (home / SITTINGS).exists() else []
     started = time.time()
-    with open(home / "run.out", "w") as out:
-        build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, stdout=out,
+    with open(home / "run.out", "a") as out:
+        build = subprocess.Popen([str(BIN / "stratum-assets"), command], cwd=home, env=env, stdout=out,
                                  stderr=subprocess.STDOUT)
         memory = PeakMemory(build.pid, emulator.pid)
         memory.start()
-        code = build.wait(timeout=12 * 3600)
+        code = None
+        while code is None:
+            try:
+                code = build.wait(timeout=HEARTBEAT_S)
+            except subprocess.TimeoutExpired:
+                pass
+            sitting = {"command": command, "exit_code": code, "wall_s": time.time() - started,
+                       "peak_tree_mib": memory.peak_tree, "peak_process_mib": memory.peak_process,
+                       "peak_emulator_mib": memory.peak_emulator,
+                       "mean_load": statistics.mean(memory.loads) if memory.loads else None}
+            (home / SITTINGS).write_text(json.dumps([*done, sitting]))
         memory.stop()
-    return {"exit_code": code, "wall_s": time.time() - started, "peak_tree_mib": memory.peak_tree,
-            "peak_process_mib": memory.peak_process, "peak_emulator_mib": memory.peak_emulator,
-            "mean_load": statistics.mean(memory.loads) if memory.loads else None}
+
+
+def sittings(home: Path) -> int:
+    path = home / SITTINGS
+    return len(json.loads(path.read_text())) if path.exists() else 0
+
+
+def whole_build(parts: list[dict]) -> dict:
+    """The sittings as one build: wall times added (the time between sittings is nobody's), peaks the highest,
+    the exit code the last sitting's."""
+    peak = lambda key: max((p[key] for p in parts if p.get(key) is not None), default=0.0)  # noqa: E731
+    loads = [p["mean_load"] for p in parts if p.get("mean_load") is not None]
+    return {"exit_code": parts[-1]["exit_code"] if parts[-1]["exit_code"] is not None else -9, "wall_s": sum(p["wall_s"] for p in parts), "sittings": len(parts),
+            "commands": [p["command"] for p in parts], "peak_tree_mib": peak("peak_tree_mib"),
+            "peak_process_mib": peak("peak_process_mib"), "peak_emulator_mib": peak("peak_emulator_mib"),
+            "mean_load": statistics.mean(loads) if loads else None}
+
+
+def covered(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one interval: a stage's wall time without the gap between two sittings."""
+    total, end = 0.0, float("-inf")
+    for lo, hi in sorted(intervals):
+        if hi > end:
+            total += hi - max(lo, end)
+            end = hi
+    return total
 
 
 # -- what the instance recorded -----------------------------------------------------------------
@@ -156,7 +203,7 @@ def instance_figures(home: Path) -> dict:
 
     kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        spans: dict[str, list[float]] = defaultdict(list)
+        spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
         steps_of: dict[str, int] = defaultdict(int)
         partition_runs = []
         for record in instance.get_run_records():
@@ -167,14 +214,14 @@ def instance_figures(home: Path) -> dict:
             for event in instance.all_logs(run.run_id, of_type=kinds):
                 by_step[event.step_key].append(event.timestamp)
             for step_key, times in by_step.items():
-                spans[stage_of(step_key)] += [min(times), max(times)]
+                spans[stage_of(step_key)].append((min(times), max(times)))
                 steps_of[stage_of(step_key)] += 1
             if "scan_partition" in by_step:
                 times = by_step["scan_partition"]
                 partition_runs.append({"start": record.start_time, "run": record.end_time - record.start_time,
                                        "step": max(times) - min(times),
                                        "status": run.status.value, "partition": run.tags.get("dagster/partition")})
-    stages = {s: {"runs": steps_of[s], "wall_s": max(v) - min(v)} for s, v in spans.items()}
+    stages = {s: {"runs": steps_of[s], "wall_s": covered(v)} for s, v in spans.items()}
     return {"stages": stages, "partition_runs": partition_runs}
 
 
@@ -268,6 +315,11 @@ def section(args, figures: dict) -> str:
     ui = figures.get("ui", {}).get("seconds", {})
     ui_rows = "\n".join(f"| {name} | {v[0]:.1f} | {statistics.median(v[1:] or v):.1f} |" for name, v in ui.items())
     quota = ""
+    sittings_note = ""
+    if build.get("sittings", 1) > 1:
+        sittings_note = (f" in {build['sittings']} sittings ({' then '.join(f'`stratum-assets {c}`' for c in build['commands'])}:"
+                         " the machine's session ended during the scan and killed every process; the next one resumed"
+                         " with `--resume`, and the wall times here add the sittings, without the time between them)")
     if args.search_per_minute != GITHUB_SEARCH_PER_MINUTE and searches:
         quota = (f" The search budget here was {args.search_per_minute} requests/min; at GitHub's "
                  f"{GITHUB_SEARCH_PER_MINUTE}/min the same {searches:,} search requests need "
@@ -282,7 +334,7 @@ on disk at once; production settings from dagster.yaml (2 partition runs at a ti
 **{acc['manifest_rows']:,} manifest rows in {partitions} partitions: {acc['stored']:,} stored pings +
 {acc['quarantined']:,} quarantined = {acc['stored'] + acc['quarantined']:,}; {acc['unaccounted']} unaccounted
 (zero drops {'met' if acc['unaccounted'] == 0 else 'NOT met'}).** Build exit code {build['exit_code']}; whole build
-{build['wall_s'] / 60:,.1f} min; mean one-minute load average {build.get('mean_load') or 0:.1f} on {os.cpu_count()} cores
+{build['wall_s'] / 60:,.1f} min{sittings_note}; mean one-minute load average {build.get('mean_load') or 0:.1f} on {os.cpu_count()} cores
 (the build alone keeps it near 2; more means other work shared the machine).
 
 | stage | steps | wall s | share of the build |
@@ -316,8 +368,9 @@ dominates is **{dominant}** ({stages.get(dominant, {}).get('wall_s', 0) / build[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=72_500,
-                        help="universe size (the full profile keeps ~69%% of it: 72,500 gives ~50k manifest rows)")
+    parser.add_argument("--size", type=int, default=205_000,
+                        help="universe size: the strata of the rarest repositories (langchain_mature, high_maturity, "
+                             "discovery_pool) reach their targets at ~200,000 (96,000 gave 40,250 manifest rows)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/stratum-rehearsal"))
     parser.add_argument("--search-per-minute", type=int, default=GITHUB_SEARCH_PER_MINUTE)
     parser.add_argument("--max-repos", type=int, default=2000)
@@ -326,25 +379,34 @@ def main() -> int:
     parser.add_argument("--title", default="Rehearsal: 50,000 repositories through Dagster")
     parser.add_argument("--report-only", action="store_true",
                         help="measure and report a build already made in --workdir (its build.json)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a build in --workdir that was killed (a machine's session ended): the same "
+                             "emulator settings, then `stratum-assets backfill`; the sittings' times are added")
     args = parser.parse_args()
 
     home = args.workdir.resolve()
-    if args.report_only:
-        build = json.loads((home / "build.json").read_text())
-        env = build_env(home, "http://127.0.0.1:9", args.search_per_minute)  # the UI never calls GitHub
-    else:
+    if args.resume:
+        vars(args).update(json.loads((home / SETTINGS).read_text()))
+    elif not args.report_only:
         if home.exists():
             shutil.rmtree(home)
         home.mkdir(parents=True)
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-        emulator, url = start_emulator(home, args.size, args.max_repos, args.search_per_minute)
+        settings = {"size": args.size, "max_repos": args.max_repos, "search_per_minute": args.search_per_minute,
+                    "port": free_port()}
+        (home / SETTINGS).write_text(json.dumps(settings))
+        vars(args).update(settings)
+    if args.report_only:
+        env = build_env(home, "http://127.0.0.1:9", args.search_per_minute)  # the UI never calls GitHub
+    else:
+        emulator, url = start_emulator(home, args.size, args.max_repos, args.search_per_minute, args.port)
         env = build_env(home, url, args.search_per_minute)
         try:
-            build = run_build(home, env, emulator)
+            run_build(home, env, emulator, "backfill" if args.resume else "run")
         finally:
             emulator.terminate()
             emulator.wait(timeout=60)
-        (home / "build.json").write_text(json.dumps(build))
+    build = whole_build(json.loads((home / SITTINGS).read_text()))
     figures = {"build": build, "drops": drops(home), "instance_mib": folder_mib(home / "data" / "dagster"),
                "data_mib": folder_mib(home / "data"),
                "git_repos_on_disk": len(list((home / "sandbox-git").glob("*/*.git"))),
