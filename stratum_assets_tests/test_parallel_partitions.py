@@ -1,19 +1,22 @@
 """Scan partitions run two at a time in worker processes, each attempt a Dagster run, failures retried.
 
 Real builds on a loopback emulator: one where GitHub refuses every clone until the first retry is
-announced (the retries then succeed), one where a worker process is killed -9 in the middle of its
-partition run (the pool is rebuilt, the dead run failed and its partition retried).
+announced (the retries then succeed; each worker process replaced after two runs), one where a worker
+process is killed -9 in the middle of its partition run (its slot gets a fresh process, the dead run is
+failed and its partition retried while the other slot's run goes on).
 """
 
 import os
 import signal
 import threading
 import time
+from collections import Counter
 
 import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from stratum_assets import partition_pool
 from stratum_assets.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
@@ -42,7 +45,9 @@ def _assert_everything_stored(instance, report) -> None:
     assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
 
 
-def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(universe, tmp_path):
+def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(universe, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setattr(partition_pool, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
     lines = []
     with GitHubEmulator(universe, tmp_path / "git", budgets={"search": (10_000, 60.0)}) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
@@ -73,6 +78,8 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
         assert first_two[1].start_time < first_two[0].end_time, "two partition runs overlapped in time"
         assert first_two[0].dagster_run.tags["stratum/pid"] != first_two[1].dagster_run.tags["stratum/pid"]
         assert all(r.dagster_run.tags["stratum/pid"] != str(os.getpid()) for r in runs), "runs in worker processes"
+        runs_per_process = Counter(r.dagster_run.tags["stratum/pid"] for r in runs)
+        assert max(runs_per_process.values()) == 2 and len(runs_per_process) >= len(runs) / 2, runs_per_process
 
 
 def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(universe, tmp_path):
