@@ -335,7 +335,8 @@ on disk at once; production settings from dagster.yaml (2 partition runs at a ti
 {acc['quarantined']:,} quarantined = {acc['stored'] + acc['quarantined']:,}; {acc['unaccounted']} unaccounted
 (zero drops {'met' if acc['unaccounted'] == 0 else 'NOT met'}).** Build exit code {build['exit_code']}; whole build
 {build['wall_s'] / 60:,.1f} min{sittings_note}; mean one-minute load average {build.get('mean_load') or 0:.1f} on {os.cpu_count()} cores
-(the build alone keeps it near 2; more means other work shared the machine).
+(the build's own processes: two partition runs, their eight clone+scan workers, git on both sides and the
+emulator keep it near 9 on their own).{(' ' + args.remark) if args.remark else ''}
 
 | stage | steps | wall s | share of the build |
 | --- | ---: | ---: | ---: |
@@ -379,6 +380,7 @@ def main() -> int:
     parser.add_argument("--title", default="Rehearsal: 50,000 repositories through Dagster")
     parser.add_argument("--report-only", action="store_true",
                         help="measure and report a build already made in --workdir (its build.json)")
+    parser.add_argument("--remark", default="", help="a sentence for the report: what else shared the machine")
     parser.add_argument("--resume", action="store_true",
                         help="continue a build in --workdir that was killed (a machine's session ended): the same "
                              "emulator settings, then `stratum-assets backfill`; the sittings' times are added")
@@ -414,6 +416,8 @@ def main() -> int:
     figures["instance"] = instance_figures(home)
     if not args.no_ui:
         figures["ui"] = ui_timings(home, env)
+    elif args.report_only and (home / "rehearsal.json").exists():  # the UI measured when the build ended
+        figures["ui"] = json.loads((home / "rehearsal.json").read_text()).get("ui", {})
     (home / "rehearsal.json").write_text(json.dumps(figures, indent=2, default=str))
     body = section(args, figures)
     print(body)
