@@ -387,7 +387,7 @@ def main() -> int:
     args = parser.parse_args()
 
     home = args.workdir.resolve()
-    if args.resume:
+    if args.resume or args.report_only:  # the build's own settings, whatever the command line says
         vars(args).update(json.loads((home / SETTINGS).read_text()))
     elif not args.report_only:
         if home.exists():
