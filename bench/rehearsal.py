@@ -362,8 +362,7 @@ UI with {partitions} partitions in the instance (Chromium, headless; seconds fro
 | --- | ---: | ---: |
 {ui_rows or '| not measured (--no-ui) | | |'}
 
-Ratio: {acc['manifest_rows']:,} repositories end to end in {build['wall_s'] / 60:,.0f} min with {acc['unaccounted']} drops; the stage that
-dominates is **{dominant}** ({stages.get(dominant, {}).get('wall_s', 0) / build['wall_s']:.0%} of the wall time).
+Ratio: {acc['manifest_rows']:,} repositories end to end in {build['wall_s'] / 60:,.0f} min with {acc['unaccounted']} drops; the stage that dominates is **{dominant}** ({stages.get(dominant, {}).get('wall_s', 0) / build['wall_s']:.0%} of the wall time).
 """
 
 
