@@ -47,12 +47,14 @@ def compaction(data: Path, _exports: bool) -> dict:
 
 
 def ours(data: Path, exports: bool) -> dict:
+    """What ``audit_report`` and ``train_test_split`` run (assets/audit.py), one after the other."""
     import duckdb
 
     from stratum_assets.audit.gates import GateThresholds
     from stratum_assets.audit.groups import duplicate_groups
-    from stratum_assets.audit.report import compute, render
-    from stratum_assets.audit.split import export_splits, freeze_assignments
+    from stratum_assets.audit.report import audit, render
+    from stratum_assets.audit.split import export_splits, freeze_assignments, snapshot
+    from stratum_assets.dedup.fingerprint import NearDupSettings
     from stratum_assets.discovery.strata import strata
     from stratum_assets.warehouse import schema
     from stratum_assets.warehouse.blocks import compact_ready
@@ -64,10 +66,14 @@ def ours(data: Path, exports: bool) -> dict:
     conn.execute("SET memory_limit = ?", [schema.MEMORY_LIMIT])  # the warehouse connection's
     schema.refresh(conn, layout, 1)
     targets = {k: s.target for k, s in strata("full").items()}
-    results = compute(conn, targets, GateThresholds(), {}, groups=duplicate_groups(conn))
+    threshold = NearDupSettings.threshold  # the data resource's default
+    results = audit(conn, targets, GateThresholds(), near_duplicate_threshold=threshold, manifest_meta={})
     render(results, 1, "full")
-    groups = duplicate_groups(conn).register(conn, "split_groups_input")  # the split asset computes them again
-    split = freeze_assignments(conn, layout, 1, groups=groups)
+    src = snapshot(conn)  # the split asset's own snapshot, pending check and groups
+    assert conn.execute(f"SELECT count(*) FROM {src} WHERE outcome = 'pending'").fetchone()[0] == 0
+    groups = duplicate_groups(conn, threshold, src=src).register(conn, "split_groups_input")
+    split = freeze_assignments(conn, layout, 1, groups=groups, src=src)
+    conn.execute(f"DROP TABLE {src}")
     if exports:
         export_splits(conn, layout, 1)
     return {"usable": results["volume"]["usable"], "gates": [g.passed for g in results["gates"]],

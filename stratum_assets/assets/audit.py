@@ -9,8 +9,8 @@ import dagster as dg
 from ..audit import label_audit
 from ..audit.gates import GateThresholds, check_descriptions
 from ..audit.groups import duplicate_groups
-from ..audit.report import compute, render
-from ..audit.split import LABEL_COLUMNS, split_and_export
+from ..audit.report import audit, render
+from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_snapshot
 from ..discovery.strata import strata
 from ..resources import DataResource
 from ..warehouse.files import write_text_atomic
@@ -43,9 +43,8 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
         conn, version = warehouse.conn, warehouse.version
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
-        results = compute(conn, targets, thresholds,  # framework targets: the framework table's strata
-                          manifest_meta=data.manifest_store.meta(version),  # Volume: what opt-outs left out
-                          groups=duplicate_groups(conn, data.near_duplicate_threshold))
+        results = audit(conn, targets, thresholds, near_duplicate_threshold=data.near_duplicate_threshold,
+                        manifest_meta=data.manifest_store.meta(version))  # Volume: what opt-outs left out
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
     gates = results["gates"]
@@ -71,13 +70,13 @@ def gate_severity(profile: str) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity.ERROR if profile == "full" else dg.AssetCheckSeverity.WARN
 
 
-def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str) -> None:
+def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str, src: str = "scan_dataset") -> None:
     """A frozen artefact (the split, the label-audit sample) is built on a complete dataset or not at all.
 
     Freezing with repositories pending would assign them later, by another rule of arrival, and a
-    re-run after a crash would differ from a clean build.
+    re-run after a crash would differ from a clean build. ``src``: the view or a snapshot of it.
     """
-    pending = warehouse.conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0]
+    pending = warehouse.conn.execute(f"SELECT count(*) FROM {src} WHERE outcome = 'pending'").fetchone()[0]
     if pending:
         raise dg.Failure(f"{pending} repositories of manifest v{warehouse.version} are still pending: {what} is "
                          "frozen only once every repository is stored or quarantined; finish the scan "
@@ -105,11 +104,12 @@ class SplitConfig(dg.Config):
 )
 def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, data: DataResource):
     with data.warehouse() as warehouse:
-        refuse_to_freeze_while_pending(warehouse, "the train/test split")
-        groups = duplicate_groups(warehouse.conn, data.near_duplicate_threshold)
+        src = split_snapshot(warehouse.conn)  # the view's joins once, not three times
+        refuse_to_freeze_while_pending(warehouse, "the train/test split", src)
+        groups = duplicate_groups(warehouse.conn, data.near_duplicate_threshold, src=src)
         out = split_and_export(warehouse.conn, warehouse.layout, warehouse.version, seed=config.seed,
                                min_test=config.min_test_per_stratum,
-                               groups=groups.register(warehouse.conn, "split_groups_input"))
+                               groups=groups.register(warehouse.conn, "split_groups_input"), src=src)
     yield dg.MaterializeResult(metadata={
         "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
         "merged_strata": dg.MetadataValue.json(out["merged"]),

@@ -14,18 +14,28 @@ from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
 from .gates import GateThresholds, evaluate
-from .groups import DuplicateGroups
+from .groups import DuplicateGroups, duplicate_groups
 
 BAR = 40
 
 
+def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds, *,
+          near_duplicate_threshold: float, manifest_meta: dict | None = None) -> dict:
+    """What ``audit_report`` computes: every section and the duplicate groups four ways, all from one
+    snapshot of ``scan_dataset`` (the view's joins run once per audit)."""
+    src = S.snapshot(conn)
+    groups = duplicate_groups(conn, near_duplicate_threshold, src=src)
+    return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src)
+
+
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
             framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None,
-            groups: DuplicateGroups | None = None) -> dict:
+            groups: DuplicateGroups | None = None, src: str | None = None) -> dict:
     """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``;
     ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds;
-    ``groups`` (audit/groups.py) the duplicates four ways, side by side."""
-    src = S.snapshot(conn)
+    ``groups`` (audit/groups.py) the duplicates four ways, side by side; ``src`` what to read: a snapshot of
+    the view (sections.snapshot; made here when None, dropped at the end) or ``scan_dataset`` itself."""
+    src = src or S.snapshot(conn)
     data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
             "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
             "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
@@ -35,7 +45,8 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
     data["gates"] = evaluate(data, thresholds)
     data["exclusions"] = (manifest_meta or {}).get("exclusions")
     data["duplicate_groups"] = groups.summary() if groups is not None else None
-    conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
+    if src != "scan_dataset":
+        conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
     return data
 
 

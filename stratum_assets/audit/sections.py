@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from ..domain import frameworks as framework_table
+from ..warehouse import schema
 
 USABLE = "outcome = 'stored' AND scan_status IN ('success', 'partial')"
 GATE_FRAMEWORKS = framework_table.gated()  # the frameworks gate G2 requires, as the table had them at import
@@ -139,12 +140,12 @@ def _r(value, digits: int = 1):
     return None if value is None else round(float(value), digits)
 
 
+# What the sections read, and what the duplicate groups read (full_name; audit/groups.py).
 SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks", "risk_score", "finding_rules",
                     "deployment_signals", "topology_signature_hash", "files_scanned", "files_total", "fork_parent",
-                    "language_bytes", "selection_stratum", "scanner", "scanner_version")
+                    "language_bytes", "selection_stratum", "scanner", "scanner_version", "full_name")
 
 
 def snapshot(conn: duckdb.DuckDBPyConnection, name: str = "audit_snapshot") -> str:
-    """Materialize the columns the sections read, once, as a temporary table; returns its name."""
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM scan_dataset")
-    return name
+    """Materialize the columns the audit reads, once, as a temporary table; returns its name."""
+    return schema.snapshot(conn, SNAPSHOT_COLUMNS, name)
