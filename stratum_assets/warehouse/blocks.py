@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..domain.chunks import block_of
@@ -57,7 +58,7 @@ def plan(layout: Layout, version: int) -> ReadPlan:
 def manifest_chunks(layout: Layout, version: int) -> list[str]:
     """Every chunk id of manifest ``version``, in order."""
     column = read_parquet(layout.manifest(version).table, columns=["chunk_id"]).column(0)
-    return sorted(set(column.to_pylist()))
+    return sorted(pc.unique(column).to_pylist())  # unique in Arrow: a million ids never become Python strings
 
 
 def blocks_of(chunks: list[str]) -> dict[int, list[str]]:
