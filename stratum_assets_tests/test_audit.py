@@ -38,7 +38,7 @@ def constructed(changes: str = "") -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect()
     conn.execute(f"""
         CREATE TABLE scan_dataset AS
-        SELECT i AS n, printf('%016x', i) AS repo_hash, printf('owner/repo%05d', i) AS full_name, 'stored' AS outcome, 'success' AS scan_status,
+        SELECT i AS n, printf('%016x', i) AS repo_hash, 'stored' AS outcome, 'success' AS scan_status,
                NULL::VARCHAR AS failure_reason, [{', '.join(repr(f) for f in FRAMEWORKS)}][i % 5 + 1] AS frameworks1,
                (i * 37) % 101 AS risk_score, {RULES!r} AS finding_rules,
                {{'deployment_score': CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END}} AS deployment_signals,

@@ -18,6 +18,7 @@ from stratum_assets.audit import split as split_module
 from stratum_assets.audit.gates import GateThresholds
 from stratum_assets.audit.groups import duplicate_groups
 from stratum_assets.audit.report import audit, compute
+from stratum_assets.audit.sections import USABLE
 from stratum_assets.audit.split import snapshot, split_and_export
 from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.discovery.strata import strata
@@ -60,22 +61,26 @@ def test_the_audit_from_its_snapshot_is_the_audit_of_the_view(data):
         "the snapshot's memory is given back"
 
 
-def test_the_split_from_its_snapshot_is_the_split_of_the_view(data, tmp_path):
-    view_root, snap_root = copy_of(data, tmp_path / "view"), copy_of(data, tmp_path / "snap")
-    conn = connect(view_root)
-    groups = duplicate_groups(conn, THRESHOLD).register(conn, "g")
-    from_view = split_and_export(conn, Layout(view_root), 1, groups=groups)
-    conn = connect(snap_root)
+def test_the_split_reads_from_its_snapshot_what_the_view_holds(data, tmp_path):
+    root = copy_of(data, tmp_path)
+    conn = connect(root)
     src = snapshot(conn)
+    assert duplicate_groups(conn, THRESHOLD, src=src) == duplicate_groups(conn, THRESHOLD), "the same groups"
     groups = duplicate_groups(conn, THRESHOLD, src=src).register(conn, "g")
-    once = split_and_export(conn, Layout(snap_root), 1, groups=groups, src=src)
-    assert once == {**from_view, "exports": {k: v.replace(str(view_root), str(snap_root))
-                                             for k, v in from_view["exports"].items()}}
-    assert once["test"] > 300 and once["joined"] == 0
-    for name in SPLIT_FILES:
-        assert (snap_root / "split" / name).read_bytes() == (view_root / "split" / name).read_bytes(), name
+    grouped = {h for (h,) in conn.execute("SELECT repo_hash FROM g").fetchall()}  # take their group's stratum
+    summary = split_and_export(conn, Layout(root), 1, groups=groups, src=src)
+    assert summary["test"] > 300 and summary["groups_in_both"] == [] and summary["in_both"] == 0
     assert not conn.execute(f"SELECT * FROM duckdb_tables() WHERE table_name = '{src}'").fetchall(), \
         "the snapshot is dropped before the exports"
+    view = {h: (fw, score) for h, fw, score in conn.execute(f"""
+        SELECT repo_hash, coalesce(frameworks[1], 'none'), coalesce(deployment_signals.deployment_score, 0)
+        FROM scan_dataset WHERE {USABLE}""").fetchall()}
+    stored = {r["repo_hash"]: r["stratum"] for r in pq.read_table(root / "split" / "assignments.parquet").to_pylist()}
+    assert set(stored) == set(view), "every usable repository of the view, no other"
+    bucket = lambda score: "low" if score <= 1 else "mid" if score <= 3 else "high"  # noqa: E731
+    unmerged = {h: s for h, s in stored.items() if not s.endswith("|any") and h not in grouped}
+    assert len(unmerged) > 500
+    assert {h: s for h, s in unmerged.items() if s != f"{view[h][0]}|{bucket(view[h][1])}"} == {}
 
 
 def test_train_and_test_written_side_by_side_are_the_files_written_one_after_the_other(data, tmp_path, monkeypatch):

@@ -122,6 +122,21 @@ def test_a_damaged_block_is_ignored_and_rebuilt(layout):
     assert compact_ready(layout, 1) == [1] and plan(layout, 1).loose == []
 
 
+def test_a_block_damaged_in_place_after_its_footers_were_read_is_judged_again(layout):
+    """Footers are read once per file version (verify._rows): a rewrite that keeps the size but moves the
+    modification time (any write does) is a new version."""
+    compact_ready(layout, 1)
+    assert [b.folder.name for b in plan(layout, 1).blocks] == ["b0000", "b0001", "b0002"], "footers read: whole"
+    block = layout.block_files(1, 1)
+    size, mtime = block.results.stat().st_size, block.results.stat().st_mtime_ns
+    with open(block.results, "r+b") as f:
+        f.seek(size - 8)
+        f.write(b"\0" * 8)  # the footer's length and magic, same size
+    os.utime(block.results, ns=(mtime + 1_000, mtime + 1_000))  # a write within the clock's tick still moves it
+    assert block.results.stat().st_size == size
+    assert [b.folder.name for b in plan(layout, 1).blocks] == ["b0000", "b0002"]
+
+
 def test_a_partition_removed_after_compaction_is_pending(layout):
     compact_ready(layout, 1)
     chunk = chunk_id(1, 81)

@@ -142,11 +142,11 @@ def _scan_dataset(rows: list[tuple[str, list[str]]]) -> duckdb.DuckDBPyConnectio
         failure_reason VARCHAR, frameworks VARCHAR[], risk_score BIGINT, finding_rules VARCHAR[],
         deployment_signals STRUCT(deployment_score BIGINT), topology_signature_hash VARCHAR, files_scanned BIGINT,
         files_total BIGINT, fork_parent VARCHAR, language_bytes VARCHAR, selection_stratum VARCHAR, scanner VARCHAR,
-        scanner_version VARCHAR, full_name VARCHAR)""")
+        scanner_version VARCHAR)""")
     for i, (stratum, fws) in enumerate(rows):
         conn.execute("INSERT INTO scan_dataset VALUES (?, 'stored', 'success', NULL, ?, 40, ['EVAL-002'], "
-                     "{'deployment_score': 3}, ?, 9, 10, NULL, '{\"Python\": 100}', ?, 'builtin', '1', ?)",
-                     [repo_hash(f"o/r{i}"), fws, f"{i:016x}", stratum, f"o/r{i}"])
+                     "{'deployment_score': 3}, ?, 9, 10, NULL, '{\"Python\": 100}', ?, 'builtin', '1')",
+                     [repo_hash(f"o/r{i}"), fws, f"{i:016x}", stratum])
     return conn
 
 

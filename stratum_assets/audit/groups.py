@@ -67,6 +67,10 @@ class DuplicateGroups:
                 "largest": max(map(len, groups), default=0), "effective_size": self.effective_size(groups)}
 
 
+# What duplicate_groups reads of ``src`` (besides the code fingerprints): a snapshot for it holds these.
+KEY_COLUMNS = ("repo_hash", "outcome", "scan_status", "full_name", "fork_parent", "topology_signature_hash")
+
+
 def duplicate_groups(conn, threshold: float = NearDupSettings.threshold, src: str = "scan_dataset") -> DuplicateGroups:
     """Every grouping of the usable repositories of ``src`` (the warehouse views must be current); signatures are
     compared under the settings they were made with (their signature_key) at ``threshold``."""

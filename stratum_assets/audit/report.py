@@ -14,7 +14,7 @@ from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
 from .gates import GateThresholds, evaluate
-from .groups import DuplicateGroups, duplicate_groups
+from .groups import KEY_COLUMNS, DuplicateGroups, duplicate_groups
 
 BAR = 40
 
@@ -23,7 +23,7 @@ def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: 
           near_duplicate_threshold: float, manifest_meta: dict | None = None) -> dict:
     """What ``audit_report`` computes: every section and the duplicate groups four ways, all from one
     snapshot of ``scan_dataset`` (the view's joins run once per audit)."""
-    src = S.snapshot(conn)
+    src = S.snapshot(conn, extra=KEY_COLUMNS)
     groups = duplicate_groups(conn, near_duplicate_threshold, src=src)
     return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src)
 

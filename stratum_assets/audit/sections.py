@@ -140,12 +140,11 @@ def _r(value, digits: int = 1):
     return None if value is None else round(float(value), digits)
 
 
-# What the sections read, and what the duplicate groups read (full_name; audit/groups.py).
 SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks", "risk_score", "finding_rules",
                     "deployment_signals", "topology_signature_hash", "files_scanned", "files_total", "fork_parent",
-                    "language_bytes", "selection_stratum", "scanner", "scanner_version", "full_name")
+                    "language_bytes", "selection_stratum", "scanner", "scanner_version")
 
 
-def snapshot(conn: duckdb.DuckDBPyConnection, name: str = "audit_snapshot") -> str:
-    """Materialize the columns the audit reads, once, as a temporary table; returns its name."""
-    return schema.snapshot(conn, SNAPSHOT_COLUMNS, name)
+def snapshot(conn: duckdb.DuckDBPyConnection, name: str = "audit_snapshot", extra: tuple[str, ...] = ()) -> str:
+    """Materialize the columns the sections read, and ``extra`` ones, once, as a temporary table; returns its name."""
+    return schema.snapshot(conn, tuple(dict.fromkeys(SNAPSHOT_COLUMNS + extra)), name)

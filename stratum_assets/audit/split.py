@@ -43,6 +43,7 @@ from ..manifest.export import DATE_FIELDS
 from ..warehouse import schema
 from ..warehouse.files import replacing
 from ..warehouse.layout import Layout
+from .groups import KEY_COLUMNS
 from .sections import USABLE
 
 TEST_SHARE = 0.2
@@ -112,26 +113,25 @@ def assign_sql(conn, source: str, existing: str | None, *, seed: int, min_test: 
         CREATE OR REPLACE TEMP TABLE split_groups AS
         WITH votes AS (SELECT gid, cascade, count(*) AS n, min(repo_hash) AS first FROM split_fresh
                        WHERE gid NOT IN (SELECT gid FROM split_joined) GROUP BY gid, cascade),
-        grouped AS (SELECT gid, cascade AS stratum, sum(n) OVER (PARTITION BY gid) AS size FROM votes
-                    QUALIFY row_number() OVER (PARTITION BY gid ORDER BY n DESC, first) = 1)
+        grouped AS (SELECT gid, arg_min(cascade, (-n, first)) AS stratum, sum(n) AS size FROM votes GROUP BY gid)
         SELECT gid, stratum, CAST(size AS BIGINT) AS size, sha256('{seed}:' || gid) AS pos FROM grouped""")
     if existing:  # frozen: a new group goes by its position threshold, as a single repository always did
         conn.execute(f"""CREATE OR REPLACE TEMP TABLE split_decided AS
-                         SELECT gid, substr(pos, 1, {HEX_DIGITS}) <= '{TEST_PREFIX_MAX}' AS test FROM split_groups""")
+                         SELECT gid, stratum, substr(pos, 1, {HEX_DIGITS}) <= '{TEST_PREFIX_MAX}' AS test
+                         FROM split_groups""")
     else:
         _fill_strata(conn)
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE split_assignments AS
         SELECT f.repo_hash, coalesce(j.side, CASE WHEN d.test THEN 'test' ELSE 'train' END) AS split,
-               coalesce(j.stratum, g.stratum) AS stratum, f.fine, 'new' AS origin, f.gid AS group_id, f.cascade
-        FROM split_fresh f LEFT JOIN split_joined j USING (gid) LEFT JOIN split_groups g USING (gid)
-             LEFT JOIN split_decided d USING (gid)
+               coalesce(j.stratum, d.stratum) AS stratum, f.fine, 'new' AS origin, f.gid AS group_id, f.cascade
+        FROM split_fresh f LEFT JOIN split_joined j USING (gid) LEFT JOIN split_decided d USING (gid)
         {f"UNION ALL SELECT repo_hash, split, stratum, NULL, 'kept', gid, NULL FROM ({stored})" if existing else ""}
     """)
 
 
 def _fill_strata(conn) -> None:
-    """Table ``split_decided(gid, test)``: within each stratum, groups ranked by position go to test whole.
+    """Table ``split_decided(gid, stratum, test)``: within each stratum, groups ranked by position go to test whole.
 
     A group goes to test while the stratum's test count is below its target round(0.2 × members) and the group
     fits under the ceiling max(target, ⌊0.21 × members⌋); a group that does not fit is skipped (train) and the
@@ -162,7 +162,7 @@ def _fill_strata(conn) -> None:
     # it is handed (0.3 s of a short process).
     conn.execute("CREATE OR REPLACE TEMP TABLE split_walk_chosen AS SELECT unnest(?::VARCHAR[]) AS gid", [chosen])
     conn.execute("""CREATE OR REPLACE TEMP TABLE split_decided AS
-                    SELECT gid, CASE WHEN stuck IS NULL OR before < stuck THEN before < target
+                    SELECT gid, stratum, CASE WHEN stuck IS NULL OR before < stuck THEN before < target
                                      ELSE gid IN (SELECT gid FROM split_walk_chosen) END AS test
                     FROM split_walk""")
     conn.execute("DROP TABLE split_walk_chosen")
@@ -206,46 +206,46 @@ METADATA_COLUMNS = ("github_stars", "github_forks", "last_commit_date", "repo_cr
                     "discovery_query", "selection_stratum", "collected_at", "framework_versions", "llm_providers")
 
 
-# What the split and its duplicate groups (audit/groups.py) read of scan_dataset.
-SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "full_name", "fork_parent", "topology_signature_hash",
-                    "frameworks", "deployment_signals")
+# What the assignment reads of scan_dataset: of a repository's frameworks and deployment signals its fine stratum
+# needs only the first framework and the deployment score.
+ASSIGNMENT_COLUMNS = ("repo_hash", "outcome", "scan_status", "frameworks[1] AS framework",
+                      "deployment_signals.deployment_score AS deployment_score")
 
 
-def snapshot(conn) -> str:
-    """What the split reads, once (schema.snapshot): the pending check, the groups and the assignment read it."""
-    return schema.snapshot(conn, SNAPSHOT_COLUMNS, "split_snapshot")
+def snapshot(conn, *, for_groups: bool = True) -> str:
+    """What the split reads, once (schema.snapshot): the pending check, the assignment and, ``for_groups``, the
+    duplicate groups (audit/groups.py) read it."""
+    columns = ASSIGNMENT_COLUMNS + (KEY_COLUMNS if for_groups else ())
+    return schema.snapshot(conn, tuple(dict.fromkeys(columns)), "split_snapshot")
 
 
 def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,
-                     groups: str | None = None, src: str = "scan_dataset") -> dict:
-    """Assign the usable repositories of ``src`` (the view or its :func:`snapshot`, dropped once the assignments
-    are stored), store the frozen assignments, export train/test; returns a summary."""
+                     groups: str | None = None, src: str | None = None) -> dict:
+    """Assign the usable repositories, store the frozen assignments, export train/test; returns a summary.
+    ``src`` as in :func:`freeze_assignments`: its memory goes back before the exports."""
     summary = freeze_assignments(conn, layout, version, seed=seed, min_test=min_test, groups=groups, src=src)
-    if src != "scan_dataset":
-        conn.execute(f"DROP TABLE IF EXISTS {src}")  # its memory goes to the exports
     return summary | export_splits(conn, layout, version)
 
 
 def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,
-                       groups: str | None = None, src: str = "scan_dataset") -> dict:
+                       groups: str | None = None, src: str | None = None) -> dict:
     """Keep every stored assignment, assign the repositories without one, store them all (atomically).
 
     ``groups`` (a relation on ``conn``: repo_hash, group_id) makes whole groups go to one side; the summary
     then also has "groups_in_both" (groups_in_both_splits over the stored assignments: empty unless
     assignments frozen before the groups already split one), "share_deviations" (share_deviations over
     the stored assignments) and "joined" (new repositories that took the side of their group's stored members).
-    Without ``groups`` the summary keeps its old keys. ``src`` is ``scan_dataset`` or a snapshot of it
-    (:func:`snapshot`).
+    Without ``groups`` the summary keeps its old keys. ``src`` is the split's :func:`snapshot` (made here when
+    None); it is dropped once the assignments are stored.
     """
     store = layout.split_assignments
     schema.ensure(conn, layout, version)
     if store.exists():
         conn.execute(f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
                      f"FROM read_parquet('{store}')")
+    src = src or snapshot(conn, for_groups=False)
     conn.execute(f"""CREATE OR REPLACE TEMP VIEW split_input AS
-                     SELECT repo_hash, frameworks[1] AS framework,
-                            deployment_signals.deployment_score AS deployment_score
-                     FROM {src} WHERE {USABLE}""")
+                     SELECT repo_hash, framework, deployment_score FROM {src} WHERE {USABLE}""")
     assign_sql(conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test,
                groups=groups)
     with replacing(store) as tmp:
@@ -269,6 +269,8 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
         summary |= {"joined": joined, "groups_in_both": groups_in_both_splits(conn, stored, groups),
                     "share_deviations": share_deviations(conn, stored)}
     _drop_work_tables(conn)  # a million rows each: the exports that follow get their memory back
+    conn.execute("DROP VIEW split_input")
+    conn.execute(f"DROP TABLE {src}")
     return summary
 
 
