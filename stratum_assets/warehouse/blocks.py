@@ -26,7 +26,6 @@ import json
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..domain.chunks import block_of
@@ -57,8 +56,9 @@ def plan(layout: Layout, version: int) -> ReadPlan:
 
 def manifest_chunks(layout: Layout, version: int) -> list[str]:
     """Every chunk id of manifest ``version``, in order."""
-    column = read_parquet(layout.manifest(version).table, columns=["chunk_id"]).column(0)
-    return sorted(pc.unique(column).to_pylist())  # unique in Arrow: a million ids never become Python strings
+    # Read dictionary-encoded: the distinct ids are the dictionaries, and a million ids never become Python strings.
+    column = read_parquet(layout.manifest(version).table, columns=["chunk_id"], dictionary=["chunk_id"]).column(0)
+    return sorted({chunk for part in column.chunks for chunk in part.dictionary.to_pylist()})
 
 
 def blocks_of(chunks: list[str]) -> dict[int, list[str]]:
