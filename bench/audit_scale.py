@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -212,6 +213,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             data, jsonl = Path(tmp) / "data", Path(tmp) / "pings.jsonl"
             _generate(n, data, jsonl)
+            os.sync()  # GBs just written: their writeback is not to run during the measured runs
             compacted[n] = _child("compaction", data, False)
             print(f"{n:,}: {compacted[n][2]['blocks']} blocks written in {compacted[n][0]:.1f} s", flush=True)
             for exports, label in ((False, "audit + gates + split"), (True, "… + train/test exports")):
@@ -260,7 +262,9 @@ memory is the process's own high-water mark (VmHWM).
 stratum_assets = what `audit_report` and `train_test_split` run: blocks current (checked), views, duplicate
 groups four ways (no code signatures in synthetic pings: see the near-duplicate benchmark), ten sections in
 DuckDB SQL, gates G1–G8, rendered report and the frozen split assignment stored as Parquet; the
-second row of each size adds the train/test exports (Parquet + JSONL, features/labels/metadata apart).
+second row of each size adds the train/test exports (Parquet + JSONL, features/labels/metadata apart). Each
+asset reads `scan_dataset` once, into a snapshot of the columns it needs; train and test are written side by side
+(one DuckDB thread each) up to 200,000 assigned repositories, one after the other above.
 Baseline = a model of the reference pipeline's `audit.py` (JSONL → Python dicts in one process): the same
 sections, gates and split assignment over dicts (plus json.dumps of the train/test rows). Both sides agree on
 the usable count and on every gate. The reference itself, measured on this machine on the same kind of
