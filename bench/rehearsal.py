@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,6 +241,28 @@ def drops(home: Path) -> dict:
             "by_status": status.by_status, "failure_reasons": status.failure_reasons}
 
 
+def partition_content(home: Path) -> dict[str, dict]:
+    """Per partition of the active version: the scanner's own seconds over its stored pings (scan_duration_ms)
+    and its most common selection stratum — what a partition's step time depends on besides the build's state."""
+    import duckdb
+
+    from stratum_assets.warehouse import schema
+    from stratum_assets.warehouse.layout import Layout
+
+    layout = Layout(home / "data")
+    with duckdb.connect() as conn:
+        schema.refresh(conn, layout, layout_version(layout))
+        rows = conn.execute("""SELECT chunk_id, sum(scan_duration_ms) / 1000.0, mode(selection_stratum)
+                               FROM scan_dataset GROUP BY 1""").fetchall()
+    return {chunk: {"scan_s": scan_s or 0.0, "stratum": stratum} for chunk, scan_s, stratum in rows}
+
+
+def layout_version(layout) -> int:
+    from stratum_assets.manifest.store import ManifestStore
+
+    return ManifestStore(layout.manifests).require_active()
+
+
 def search_requests(home: Path) -> int | None:
     text = (home / "emulator.log").read_text()
     found = re.findall(r"^served requests: (\{.*?\});", text, re.M)
@@ -302,6 +324,7 @@ def section(args, figures: dict) -> str:
     tenth = max(1, len(ok_runs) // 10)
     first, last = (statistics.median(r["step"] for r in part) if part else 0.0
                    for part in (ok_runs[:tenth], ok_runs[-tenth:]))
+    growth = _growth_per_scan_second(ok_runs[:tenth], ok_runs[-tenth:], figures.get("partitions", {}))
     overhead = [r["run"] - r["step"] for r in ok_runs]
     scan_wall = stages.get("scan_results", {}).get("wall_s", 0.0)
     partitions = acc["partitions"]
@@ -349,7 +372,7 @@ Partitions: {len(ok_runs)} successful partition runs (of {len(runs)} launched, r
 Dagster's overhead per partition run (run span − step span): median {statistics.median(overhead) if overhead else 0:.2f} s
 (max {max(overhead, default=0):.2f} s); the partition runs' steps were {statistics.median([r['step'] for r in ok_runs]) if ok_runs else 0:.1f} s (median).
 Growth: the first tenth of the partition runs ({tenth}) took {first:.1f} s each (median step), the last tenth
-{last:.1f} s: {'no growth with the number of partitions already done' if last <= 1.15 * first else 'slower as the build goes on'}.
+{last:.1f} s ({last / first - 1 if first else 0:+.0%}){growth}
 
 Instance storage (`data/dagster/`): {figures['instance_mib']:,.0f} MiB. Peak resident memory: build process tree
 {build['peak_tree_mib']:,.0f} MiB (largest single process {build['peak_process_mib']:,.0f} MiB), emulator
@@ -364,6 +387,29 @@ UI with {partitions} partitions in the instance (Chromium, headless; seconds fro
 
 Ratio: {acc['manifest_rows']:,} repositories end to end in {build['wall_s'] / 60:,.0f} min with {acc['unaccounted']} drops; the stage that dominates is **{dominant}** ({stages.get(dominant, {}).get('wall_s', 0) / build['wall_s']:.0%} of the wall time).
 """
+
+
+def _growth_per_scan_second(first: list[dict], last: list[dict], content: dict[str, dict]) -> str:
+    """The verdict on growth: the step time per second of the scanner's own work, first tenth against last. A
+    build that slows as it goes on slows per second of scanning too; bigger repositories late in the manifest
+    make the steps longer but not that ratio."""
+    def per_scan_second(runs) -> float:
+        ratios = [r["step"] / content[r["partition"]]["scan_s"] for r in runs
+                  if content.get(r["partition"], {}).get("scan_s")]
+        return statistics.median(ratios) if ratios else 0.0
+
+    def strata(runs) -> str:
+        counts = Counter(content[r["partition"]]["stratum"] for r in runs if r["partition"] in content)
+        return ", ".join(f"{name} {n}" for name, n in counts.most_common())
+
+    a, b = per_scan_second(first), per_scan_second(last)
+    if not (a and b):
+        return ": no partition content to judge it by."
+    verdict = ("the build does not slow down as it goes on; its later partitions hold heavier repositories"
+               if b <= 1.15 * a else "the build itself slows down as it goes on")
+    return (f". Per second of the scanner's own work in those partitions (their pings' scan_duration_ms) the step"
+            f" took {a:.2f} s and {b:.2f} s ({b / a - 1:+.0%}): {verdict} (partitions by most common stratum,"
+            f" first tenth: {strata(first)}; last tenth: {strata(last)}).")
 
 
 def main() -> int:
@@ -413,6 +459,7 @@ def main() -> int:
                "git_repos_on_disk": len(list((home / "sandbox-git").glob("*/*.git"))),
                "search_requests": search_requests(home)}
     figures["instance"] = instance_figures(home)
+    figures["partitions"] = partition_content(home)
     if not args.no_ui:
         figures["ui"] = ui_timings(home, env)
     elif args.report_only and (home / "rehearsal.json").exists():  # the UI measured when the build ended
