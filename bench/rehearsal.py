@@ -246,21 +246,16 @@ def partition_content(home: Path) -> dict[str, dict]:
     and its most common selection stratum — what a partition's step time depends on besides the build's state."""
     import duckdb
 
+    from stratum_assets.manifest.store import ManifestStore
     from stratum_assets.warehouse import schema
     from stratum_assets.warehouse.layout import Layout
 
     layout = Layout(home / "data")
     with duckdb.connect() as conn:
-        schema.refresh(conn, layout, layout_version(layout))
+        schema.refresh(conn, layout, ManifestStore(layout.manifests).require_active())
         rows = conn.execute("""SELECT chunk_id, sum(scan_duration_ms) / 1000.0, mode(selection_stratum)
                                FROM scan_dataset GROUP BY 1""").fetchall()
     return {chunk: {"scan_s": scan_s or 0.0, "stratum": stratum} for chunk, scan_s, stratum in rows}
-
-
-def layout_version(layout) -> int:
-    from stratum_assets.manifest.store import ManifestStore
-
-    return ManifestStore(layout.manifests).require_active()
 
 
 def search_requests(home: Path) -> int | None:

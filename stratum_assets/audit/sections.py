@@ -147,4 +147,4 @@ SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "fr
 
 def snapshot(conn: duckdb.DuckDBPyConnection, name: str = "audit_snapshot", extra: tuple[str, ...] = ()) -> str:
     """Materialize the columns the sections read, and ``extra`` ones, once, as a temporary table; returns its name."""
-    return schema.snapshot(conn, tuple(dict.fromkeys(SNAPSHOT_COLUMNS + extra)), name)
+    return schema.snapshot(conn, SNAPSHOT_COLUMNS + extra, name)

@@ -215,8 +215,7 @@ ASSIGNMENT_COLUMNS = ("repo_hash", "outcome", "scan_status", "frameworks[1] AS f
 def snapshot(conn, *, for_groups: bool = True) -> str:
     """What the split reads, once (schema.snapshot): the pending check, the assignment and, ``for_groups``, the
     duplicate groups (audit/groups.py) read it."""
-    columns = ASSIGNMENT_COLUMNS + (KEY_COLUMNS if for_groups else ())
-    return schema.snapshot(conn, tuple(dict.fromkeys(columns)), "split_snapshot")
+    return schema.snapshot(conn, ASSIGNMENT_COLUMNS + (KEY_COLUMNS if for_groups else ()), "split_snapshot")
 
 
 def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,

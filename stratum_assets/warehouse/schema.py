@@ -81,13 +81,13 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
 
 
 def snapshot(conn: duckdb.DuckDBPyConnection, columns: tuple[str, ...], name: str) -> str:
-    """Temporary table ``name`` of ``columns`` of every ``scan_dataset`` row; returns ``name``.
+    """Temporary table ``name`` of ``columns`` (each once, in order) of every ``scan_dataset`` row; returns ``name``.
 
     Each read of the view joins the manifest, the stored split, the pings and the quarantine again
     (~0.5 s at a million repositories): a stage that reads the same rows several times (sections,
     duplicate groups, the split's input) reads them once, from here.
     """
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(columns)} FROM scan_dataset")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(dict.fromkeys(columns))} FROM scan_dataset")
     return name
 
 
