@@ -173,9 +173,34 @@ def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = T
                                     run_config=CONSOLE_INFO, tags=process_tags())
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
-        detail = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
-                           if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
-        report.checks.append((evaluation.check_name, evaluation.passed, detail))
+        report.checks.append((evaluation.check_name, evaluation.passed, check_detail(evaluation)))
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
             report.warnings.add(evaluation.check_name)
     return result.success
+
+
+def check_detail(evaluation) -> str:
+    """The numbers of a check's evaluation that say why it passed or failed, on one line."""
+    return ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
+                     if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
+
+
+def latest_check_evaluations(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[tuple[str, str, str]]:
+    """(check, PASS/WARN/FAIL or "not evaluated", detail) for every check of the unpartitioned assets, from
+    the latest evaluation stored in the instance: the gate status without running anything."""
+    graph = defs.resolve_asset_graph()
+    keys = sorted((key for key in graph.asset_check_keys if graph.get(key.asset_key).partitions_def is None),
+                  key=lambda key: (key.asset_key.to_user_string(), key.name))
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    rows = []
+    for key in keys:
+        record = records.get(key)
+        dagster_event = record.event.dagster_event if record is not None and record.event is not None else None
+        evaluation = dagster_event.event_specific_data if dagster_event is not None else None
+        name = f"{key.asset_key.to_user_string()}:{key.name}"
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            rows.append((name, "not evaluated", ""))
+            continue
+        verdict = "PASS" if evaluation.passed else "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "FAIL"
+        rows.append((name, verdict, check_detail(evaluation)))
+    return rows

@@ -5,6 +5,8 @@
   ``GITHUB_TOKEN`` is set, and print the quality gates.
 * ``stratum-assets backfill`` — re-run only the partitions that failed or
   never ran (then the audit stages), like the UI's "failed and missing" backfill.
+* ``stratum-assets gates`` — the latest evaluation of every quality gate (G1–G8) and
+  check, read from the Dagster instance (what the UI's Checks tabs show).
 * ``stratum-assets status`` — progress, outcomes, failure reasons and ETA,
   read from the data directory (works while a build runs).
 * ``stratum-assets publish DEST`` — copy the finished dataset version to object
@@ -33,7 +35,7 @@ PROJECT_ROOT = Path.cwd()
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "backfill": _run, "status": _status, "publish": _publish, "scan": _scan,
+    handlers = {"run": _run, "backfill": _run, "gates": _gates, "status": _status, "publish": _publish, "scan": _scan,
                 "rules": _rules, "sandbox": _serve, "validate": _validate}
     return handlers[args.command](args)
 
@@ -53,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         build.add_argument("--parallel", type=_positive, default=None, metavar="N",
                            help="partition runs at a time (default: dagster.yaml's max_concurrent_runs, at most "
                                 "one per core)")
+        build.add_argument("--scanner", choices=("builtin", "external"), default=None,
+                           help="the scanner of every partition run (default: $STRATUM_SCANNER, else builtin); "
+                                "one manifest version is scanned by one scanner")
+        build.add_argument("--scanner-command", default=None, metavar="PATH",
+                           help="the external `stratum` CLI (default: $STRATUM_SCANNER_COMMAND, else `stratum` on "
+                                "PATH), e.g. the one in its own Python 3.12 venv")
+    sub.add_parser("gates", help="the latest evaluation of every quality gate and check, from the instance")
     status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
     status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     publish = sub.add_parser("publish", help="copy the finished dataset to object storage (s3://bucket/prefix)")
@@ -105,6 +114,22 @@ def _status(args) -> int:
     return 0
 
 
+def _gates(args) -> int:
+    """Like the UI's Checks tabs, for the terminal: exit 1 when a check's latest evaluation failed (not WARN)."""
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    import dagster as dg
+
+    from .build_driver import latest_check_evaluations
+    from .definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        rows = latest_check_evaluations(defs, instance)
+    width = max(len(name) for name, _, _ in rows)
+    for name, verdict, detail in rows:
+        print(f"{verdict:<13}  {name:<{width}}  {detail}".rstrip())
+    return 1 if any(verdict == "FAIL" for _, verdict, _ in rows) else 0
+
+
 def _rules(args) -> int:
     from .scanner.rules import rules_markdown
 
@@ -144,13 +169,27 @@ def _validate(args) -> int:
     return 1 if invalid else 0
 
 
-def _run(args) -> int:
+def choose_build_environment(args) -> None:
+    """The choices of ``run``/``backfill`` that the code location reads when it is assembled, as environment
+    variables: every partition run (worker processes inherit them) and every retry sees the same ones."""
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     if args.sandbox:
         os.environ["STRATUM_SANDBOX"] = "1"
+    if args.scanner:
+        os.environ["STRATUM_SCANNER"] = args.scanner
+    if args.scanner_command:
+        os.environ["STRATUM_SCANNER_COMMAND"] = args.scanner_command
+
+
+def _run(args) -> int:
+    choose_build_environment(args)
     import dagster as dg
 
-    from .definitions import defs
+    try:
+        from .definitions import defs
+    except ValueError as err:  # a configuration choice that does not exist (e.g. STRATUM_SCANNER=other)
+        print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
+        return 2
     from .pools import ensure_pool_limits
     from .build_driver import UnknownPartitions, backfill_unfinished, build_everything
 

@@ -11,7 +11,7 @@ from .assets.automation import keep_audit_fresh, reap_dead_runs
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
-from .resources import DataResource, ScannerResource, github_from_environment
+from .resources import DataResource, github_from_environment, scanner_from_environment
 
 # Every asset of the graph, in one list: the code location below and the partition workers
 # (stratum_assets.partition_pool) build their job from it.
@@ -24,6 +24,6 @@ defs = dg.Definitions(
     resources={
         "github": github_from_environment(),
         "data": DataResource(),  # the data directory, its DuckDB warehouse (data/stratum.duckdb) and the profile
-        "scanner": ScannerResource(),
+        "scanner": scanner_from_environment(),  # $STRATUM_SCANNER, $STRATUM_SCANNER_COMMAND
     },
 )

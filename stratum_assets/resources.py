@@ -18,6 +18,7 @@ the stages that only read the data need neither GitHub nor a database resource o
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,6 +216,11 @@ class DataResource(dg.ConfigurableResource):
             return warehouse.version
 
 
+SCANNER_KINDS = ("builtin", "external")
+SCANNER_ENV_VAR = "STRATUM_SCANNER"  # builtin (default) | external
+SCANNER_COMMAND_ENV_VAR = "STRATUM_SCANNER_COMMAND"  # the external CLI, e.g. /opt/stratum-venv/bin/stratum
+
+
 class ScannerResource(dg.ConfigurableResource):
     """Which scanner runs on each checkout: the built-in one, or the external ``stratum`` CLI."""
 
@@ -224,11 +230,39 @@ class ScannerResource(dg.ConfigurableResource):
     memory_limit_mb: int = 1024  # address-space cap of each scanner process (0: none)
 
     def command(self):
-        """The :class:`~stratum_assets.scanning.scanner_commands.ScannerCommand` of ``kind``."""
+        """The :class:`~stratum_assets.scanning.scanner_commands.ScannerCommand` of ``kind``.
+
+        An external command that is not there fails the step (the partition stays backfillable): a scanner
+        missing from this machine is a fault of the machine, never a fact about the repositories.
+        """
         from .scanning.scanner_commands import BuiltinScanner, ExternalScanner
 
         if self.kind == "builtin":
             return BuiltinScanner(self.memory_limit_mb)
         if self.kind == "external":
+            if shutil.which(self.external_command) is None:
+                raise FileNotFoundError(f"the external scanner {self.external_command!r} is not an executable on "
+                                        f"PATH or at that path: set {SCANNER_COMMAND_ENV_VAR} (or "
+                                        "`--scanner-command`) to the `stratum` CLI of its own venv")
             return ExternalScanner(self.external_command, self.memory_limit_mb)
         raise ValueError(f"scanner kind must be 'builtin' or 'external', not {self.kind!r}")
+
+
+def scanner_from_environment() -> ScannerResource:
+    """The scanner as the code location configures it: ``$STRATUM_SCANNER`` (builtin, the default, or external)
+    and ``$STRATUM_SCANNER_COMMAND`` (the external CLI), given as ``dg.EnvVar`` so the UI shows the variables'
+    names and every run — a build's partition runs, a backfill, a UI backfill — resolves the same value.
+
+    Chosen where the code location is assembled, like the token: a 200-partition backfill carries no run
+    config, so a per-run choice would scan one manifest version with two scanners. Raises ``ValueError``
+    naming the variable for a kind that does not exist.
+    """
+    kind = os.environ.get(SCANNER_ENV_VAR)
+    if kind and kind not in SCANNER_KINDS:
+        raise ValueError(f"{SCANNER_ENV_VAR} must be one of {', '.join(SCANNER_KINDS)}, not {kind!r}")
+    config = {}
+    if kind:
+        config["kind"] = dg.EnvVar(SCANNER_ENV_VAR)
+    if os.environ.get(SCANNER_COMMAND_ENV_VAR):
+        config["external_command"] = dg.EnvVar(SCANNER_COMMAND_ENV_VAR)
+    return ScannerResource(**config)

@@ -58,10 +58,12 @@ class FakeTime:
 def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, str]:
     """A project home built by the README's main command (plus ``args``), offline; returns its environment.
 
-    The project's dagster.yaml is copied in unless the test wrote its own first.
+    The home is a project root as a fresh clone's is: the project's dagster.yaml (unless the test wrote its
+    own first), pyproject.toml and workspace.yaml, so the card's commands run there as typed.
     """
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    for name in ("dagster.yaml", "pyproject.toml", "workspace.yaml"):
+        if not (home / name).exists():
+            shutil.copy(ROOT / name, home / name)
     env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **extra_env}
     env.pop("GITHUB_TOKEN", None)
     build = subprocess.run([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=env, capture_output=True, text=True,

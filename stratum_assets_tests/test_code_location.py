@@ -81,9 +81,66 @@ def test_dg_checks_and_lists_the_project_definitions(tmp_path):
     assert {c["key"] for c in graph["asset_checks"]} >= {"audit_report:G1", "scan_results:every_repo_accounted_for"}
 
 
+def test_workspace_yaml_loads_the_code_location_dg_loads():
+    """One code location, two spellings: workspace.yaml (dagster's -w) and [tool.dg.project] (dg, dagster dev)."""
+    import tomllib
+
+    import yaml
+
+    (entry,) = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    dg_project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dg"]["project"]
+    assert entry["python_module"]["module_name"] == dg_project["code_location_target_module"]
+    assert entry["python_module"]["location_name"] == dg_project["code_location_name"]
+    assert entry["python_module"]["working_directory"] == "."
+
+
+@pytest.mark.parametrize("orig_argv, args, supplied", [
+    (["python", "/v/bin/dagster", "asset", "materialize", "--select", "audit_report"],
+     ["asset", "materialize", "--select", "audit_report"], "stratum_assets.definitions"),
+    (["python", "-m", "dagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
+    (["python", "-I", "-X", "dev", "-mdagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
+    # A code location of the user's own, another command, another program: untouched.
+    (["python", "/v/bin/dagster", "asset", "list", "-m", "other.defs"], ["asset", "list", "-m", "other.defs"], None),
+    (["python", "/v/bin/dagster", "asset", "list", "--python-file=x.py"], ["asset", "list", "--python-file=x.py"],
+     None),
+    (["python", "/v/bin/dagster", "dev"], ["dev"], None),
+    (["python", "/v/bin/dagster", "asset", "wipe", "--all"], ["asset", "wipe", "--all"], None),
+    (["python", "/v/bin/dg", "asset", "list"], ["asset", "list"], None),
+    (["python", "-c", "pass", "asset", "list"], ["asset", "list"], None),
+    (["python", "script.py", "asset", "list"], ["asset", "list"], None),
+])
+def test_dagster_asset_commands_get_the_projects_code_location_only_when_typed_without_one(orig_argv, args,
+                                                                                          supplied):
+    from stratum_assets.dagster_cli_default import code_location_to_supply
+
+    assert code_location_to_supply(orig_argv, args, str(ROOT)) == supplied
+
+
+def test_the_code_location_is_supplied_only_in_this_projects_root(tmp_path):
+    from stratum_assets.dagster_cli_default import code_location_to_supply
+
+    typed = (["python", "/v/bin/dagster", "asset", "list"], ["asset", "list"])
+    assert code_location_to_supply(*typed, str(tmp_path)) is None, "no pyproject.toml: dagster says what is missing"
+    (tmp_path / "pyproject.toml").write_text('[tool.dg.project]\nroot_module = "their_project"\n')
+    assert code_location_to_supply(*typed, str(tmp_path)) is None, "another dg project is not ours to complete"
+    (tmp_path / "pyproject.toml").write_text('[tool.dg.project]\nroot_module = "stratum_assets"\n')
+    assert code_location_to_supply(*typed, str(tmp_path)) == "stratum_assets.definitions", "dg's default module"
+
+
+def test_the_install_put_the_startup_hook_into_the_environment():
+    """`pip install -e .` (the README's) wrote the .pth that runs the hook in this interpreter's site-packages."""
+    import site
+
+    from stratum_assets._build import HOOK_FILE, HOOK_LINE
+
+    hooks = [Path(folder, HOOK_FILE) for folder in site.getsitepackages() if Path(folder, HOOK_FILE).exists()]
+    assert [hook.read_text() for hook in hooks] == [HOOK_LINE]
+
+
 @pytest.mark.slow
 def test_dagster_cli_lists_the_code_location_assets():
-    out = subprocess.run([sys.executable, "-m", "dagster", "asset", "list", "-m", "stratum_assets.definitions"],
+    """`dagster asset list` as typed from the project root: no -m, the startup hook names the code location."""
+    out = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "list"],
                          cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     from stratum_assets.assets.discovery import STRATUM_NAMES

@@ -2,6 +2,8 @@
 that need nothing else (no GitHub, no database resource of their own)."""
 
 import json
+import os
+import shutil
 
 import dagster as dg
 import duckdb
@@ -13,7 +15,8 @@ from stratum_assets.assets.audit import audit_report
 from stratum_assets.assets.discovery import CANDIDATE_SCHEMA, STRATUM_NAMES
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.manifest.store import ManifestStore, NoManifestError
-from stratum_assets.resources import DataResource, ScannerResource
+from stratum_assets.resources import (SCANNER_COMMAND_ENV_VAR, SCANNER_ENV_VAR, DataResource, ScannerResource,
+                                      scanner_from_environment)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
 from stratum_assets.warehouse.layout import Layout
 from stratum_sandbox.synthetic_pings import generate
@@ -114,7 +117,43 @@ def test_the_scanner_resource_hands_out_its_scanner_command():
         assert isinstance(builtin, BuiltinScanner) and builtin.memory_limit_mb == 512
     finally:
         builtin.close()
-    external = ScannerResource(kind="external", external_command="my-stratum").command()
-    assert isinstance(external, ExternalScanner) and external.executable == "my-stratum"
+    stratum = shutil.which("git")  # any executable stands in: the resource only resolves it
+    external = ScannerResource(kind="external", external_command=stratum).command()
+    assert isinstance(external, ExternalScanner) and external.executable == stratum
     with pytest.raises(ValueError, match="'builtin' or 'external'"):
         ScannerResource(kind="other").command()
+
+
+def test_an_external_scanner_missing_from_the_machine_fails_the_step_not_the_repositories(tmp_path):
+    """No `stratum` here is a fault of the machine: the partition fails (backfillable), no ping says parse_crash."""
+    with pytest.raises(FileNotFoundError, match="STRATUM_SCANNER_COMMAND"):
+        ScannerResource(kind="external", external_command=str(tmp_path / "no-stratum")).command()
+
+
+def test_the_scanner_is_chosen_from_the_environment_where_the_code_location_is_assembled(monkeypatch):
+    for name in (SCANNER_ENV_VAR, SCANNER_COMMAND_ENV_VAR):
+        monkeypatch.delenv(name, raising=False)
+    assert scanner_from_environment().kind == "builtin", "unset: the built-in scanner"
+    monkeypatch.setenv(SCANNER_ENV_VAR, "external")
+    monkeypatch.setenv(SCANNER_COMMAND_ENV_VAR, "/opt/stratum/bin/stratum")
+    chosen = scanner_from_environment()
+    # Given as EnvVars: the UI shows the variables' names; a run resolves their values when it starts.
+    assert (chosen.kind, chosen.external_command) == (dg.EnvVar(SCANNER_ENV_VAR), dg.EnvVar(SCANNER_COMMAND_ENV_VAR))
+    resolved = chosen.process_config_and_initialize()
+    assert (resolved.kind, resolved.external_command) == ("external", "/opt/stratum/bin/stratum")
+    monkeypatch.setenv(SCANNER_ENV_VAR, "stratum")
+    with pytest.raises(ValueError, match="STRATUM_SCANNER must be one of builtin, external, not 'stratum'"):
+        scanner_from_environment()
+
+
+def test_run_and_backfill_choose_the_scanner_for_every_partition_run(monkeypatch):
+    from stratum_assets.cli import build_parser, choose_build_environment
+
+    for name in (SCANNER_ENV_VAR, SCANNER_COMMAND_ENV_VAR, "STRATUM_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", "/nowhere")
+    choose_build_environment(build_parser().parse_args(["backfill", "--scanner", "external",
+                                                        "--scanner-command", "/opt/stratum/bin/stratum"]))
+    assert (os.environ[SCANNER_ENV_VAR], os.environ[SCANNER_COMMAND_ENV_VAR]) == ("external", "/opt/stratum/bin/stratum")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--scanner", "other"])

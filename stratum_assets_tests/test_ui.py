@@ -10,6 +10,7 @@ environment variable ``STRATUM_UPDATE_SCREENSHOTS=1`` is set, e.g.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,15 +33,22 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil
 
 
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory):
+def built_home(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A project root after the README's main command: its data, its instance, its environment."""
+    home = tmp_path_factory.mktemp("ui-home")
+    return home, build_project_home(home)
+
+
+@pytest.fixture(scope="module")
+def webserver(built_home):
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         if os.environ.get("CI"):
             pytest.fail("chromium and chromedriver are missing: .ci/run installs Debian's chromium chromium-driver")
         pytest.skip("Debian's chromium and chromium-driver are not installed")
-    home = tmp_path_factory.mktemp("ui-home")
-    env = build_project_home(home)
+    home, env = built_home
     port = free_port()
-    server = subprocess.Popen([str(BIN / "dagster-webserver"), "-m", "stratum_assets.definitions",
+    # The code location from the project's workspace.yaml, as `dagster-webserver -w workspace.yaml` loads it.
+    server = subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
                                "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -162,3 +170,31 @@ def test_keep_audit_fresh_sensor_is_listed_and_on(webserver, browser, screenshot
     (toggle,) = [box for box in row.find_elements(By.CSS_SELECTOR, "input[type=checkbox]") if box in after_link]
     assert toggle.is_selected(), "keep_audit_fresh's toggle is on by default"
     _screenshot(browser, screenshots, "automation.png")
+
+
+# Last in the module: it re-materializes the audit the screenshots above show.
+def test_the_design_cards_command_typed_as_written_materializes_the_audit(built_home):
+    """`dagster asset materialize --select audit_report`, literally, from the project root after the build."""
+    home, env = built_home
+    env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}  # the project's venv, as when it is active
+    report = home / "data" / "dataset_audit_report.md"
+    built = report.stat().st_mtime_ns
+    listed = subprocess.run("dagster asset list", shell=True, cwd=home, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert {"audit_report", "repo_manifest", "scan_results"} <= set(listed.stdout.split())
+
+    out = subprocess.run("dagster asset materialize --select audit_report", shell=True, cwd=home, env=env,
+                         capture_output=True, text=True, timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert "RUN_SUCCESS" in log and report.stat().st_mtime_ns > built, "the report was written again"
+    evaluated = set(re.findall(r"Asset check '(G\d)' on 'audit_report' passed", log))
+    assert evaluated == {f"G{n}" for n in range(1, 9)}, log[-3000:]
+
+    gates = subprocess.run([str(BIN / "stratum-assets"), "gates"], cwd=home, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert gates.returncode == 0, gates.stdout + gates.stderr[-2000:]
+    lines = {line.split()[1]: line.split()[0] for line in gates.stdout.splitlines()}
+    assert {lines[f"audit_report:G{n}"] for n in range(1, 9)} == {"PASS"}
+    assert lines["pipeline_run_log:zero_silent_drops"] == "PASS"
