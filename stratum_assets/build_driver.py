@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
-from .partition_pool import CONSOLE_INFO, default_parallelism, max_retries, run_partitions
+from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
 from .warehouse.verify import partition_problems
 
 
@@ -34,10 +34,11 @@ class BuildReport:
     failed_stages: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     warnings: set[str] = field(default_factory=set)  # checks that failed with WARN severity: not errors
+    stopped: str | None = None  # why the build stopped before every partition ran (its environment failed)
 
     @property
     def ok(self) -> bool:
-        return not self.failed_partitions and not self.failed_stages
+        return not self.failed_partitions and not self.failed_stages and self.stopped is None
 
 
 @dataclass
@@ -159,8 +160,12 @@ def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str
             if not ok:
                 report.failed_partitions.append(partition)
 
-        report.runs += run_partitions(defs.resources, plan.partitioned, partition_keys, instance, parallel, retries,
-                                      on_done=done, log=log)
+        try:
+            report.runs += run_partitions(defs.resources, plan.partitioned, partition_keys, instance, parallel,
+                                          retries, on_done=done, log=log)
+        except EnvironmentStopped as stopped:
+            report.stopped = str(stopped)
+            return  # the stages after the partitions would only read what is missing
     if plan.after:
         log(f"Stage 3/3: {len(plan.after)} assets after the partitions")
         if not _run(plan.job, instance, plan.after, report, raise_on_error=False):

@@ -211,6 +211,9 @@ def _run(args) -> int:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
             print(f"  {'PASS' if passed else 'WARN' if name in report.warnings else 'FAIL'}  {name}  {detail}")
+    if report.stopped:
+        print(f"\nThe build stopped: {report.stopped}. Nothing the environment broke was stored; once GitHub (or "
+              "the disk) is back, `stratum-assets backfill` runs what is left.")
     for stage in report.failed_stages:
         print(f"\nA stage failed ({stage}); its run is in the Dagster UI with the error.")
     if report.failed_partitions:

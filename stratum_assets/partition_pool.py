@@ -75,6 +75,17 @@ class Outcome:
     run_id: str | None  # None: the attempt's worker died before its run started
     success: bool
     failed_checks: tuple[str, ...] = ()
+    environment: str | None = None  # why the run failed, when the machine or the connection failed it
+
+
+# Partition attempts in a row that fail because of the environment (the scan step's Failure carries
+# ``environment_failures``) before a build stops launching partitions: a GitHub that is gone or a full disk
+# would fail every remaining partition the same way.
+ENVIRONMENT_BREAKER = 3
+
+
+class EnvironmentStopped(Exception):
+    """The build stopped launching partitions: its environment failed them one after another."""
 
 
 def default_parallelism(instance: dg.DagsterInstance) -> int:
@@ -100,10 +111,19 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
     """
     queue = deque(Attempt(p) for p in partitions)
     runs: list[str] = []
+    environment_failures: list[str] = []  # the latest attempts in a row that the environment failed
 
     def settle(attempt: Attempt, outcome: Outcome) -> None:
         runs.extend([outcome.run_id] if outcome.run_id else [])
-        if outcome.success or attempt.retry_number >= retries:
+        stopped = len(environment_failures) >= ENVIRONMENT_BREAKER
+        if not stopped:
+            environment_failures[:] = [*environment_failures, outcome.environment] if outcome.environment else []
+            if len(environment_failures) >= ENVIRONMENT_BREAKER:
+                log(f"  partition {attempt.partition}: FAILED ({outcome.environment}); the environment failed "
+                    f"{len(environment_failures)} partition runs in a row: no more are launched or retried")
+                queue.clear()
+                stopped = True
+        if outcome.success or attempt.retry_number >= retries or stopped:
             on_done(attempt.partition, outcome.success, list(outcome.failed_checks))
         else:
             log(f"  partition {attempt.partition}: FAILED, retry {attempt.retry_number + 1} of {retries}")
@@ -126,6 +146,9 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
                     outcome = Outcome(dead.get(attempt.partition), False)
                 settle(attempt, outcome)
                 idle.append(slot)
+    if len(environment_failures) >= ENVIRONMENT_BREAKER:
+        raise EnvironmentStopped(f"the environment failed {len(environment_failures)} partition runs in a row "
+                                 f"(latest: {environment_failures[-1]})")
     return runs
 
 
@@ -191,4 +214,15 @@ def _run_in_worker(attempt: Attempt) -> Outcome:
         instance=_worker["instance"], asset_selection=_worker["selection"], partition_key=attempt.partition,
         raise_on_error=False, run_config=CONSOLE_INFO, tags=process_tags() | attempt.tags())
     failed = tuple(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)
-    return Outcome(result.run_id, result.success, failed)
+    return Outcome(result.run_id, result.success, failed, None if result.success else _environment_failure(result))
+
+
+def _environment_failure(result) -> str | None:
+    """The first line of the step failure that the scan step raised because of the environment, if any."""
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        failure = event.event_specific_data
+        if failure.user_failure_data is not None and "environment_failures" in failure.user_failure_data.metadata:
+            return (failure.user_failure_data.description or "environment failure").splitlines()[0][:300]
+    return None

@@ -248,7 +248,9 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
         assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_rate_limited")
         assert result.rate_limited == 1 and result.stored
         assert result.provenance["clone_attempts"] == 1 and result.provenance["bytes_fetched"] == 0
-        assert result.provenance["failure_detail"] == "remote: Too many requests"
+        # What git said, its URL replaced whole (a URL may carry a credential).
+        assert result.provenance["failure_detail"] == ("remote: Too many requests fatal: unable to access <url>: "
+                                                       "The requested URL returned error: 429")
     assert scanner.calls == []
 
 
@@ -312,8 +314,10 @@ def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path)
     assert (crash.ping["files_total"], crash.ping["agent_count"]) == (0, 0)
     assert by_name["acme/timeout"].provenance["failure_detail"] == "scripted exceeded 7s"
     # git's own words, minus any line carrying the URL (it could hold a credential)
-    assert by_name["acme/missing"].provenance["failure_detail"] == "git failed"
-    assert by_name[limited].provenance["failure_detail"] == "remote: Too many requests"
+    assert by_name["acme/missing"].provenance["failure_detail"] == ("fatal: could not read Username for <url>: "
+                                                                    "terminal prompts disabled")
+    assert by_name[limited].provenance["failure_detail"] == ("remote: Too many requests fatal: unable to access "
+                                                             "<url>: The requested URL returned error: 429")
     for name in ("acme/missing", limited, "acme/crash"):
         assert by_name[name].provenance["bytes_fetched"] == 0, name
     for name in ("acme/ok", "acme/docs", "acme/timeout", "acme/invalid"):

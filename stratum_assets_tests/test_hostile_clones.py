@@ -399,9 +399,19 @@ def test_a_url_git_cannot_use_is_clone_refused_and_not_retried(tmp_path, url, mo
     ("fatal: repository '/nonexistent/x' does not exist\n", "clone_404", False),
     ("fatal: could not read Username for 'https://github.com': terminal prompts disabled\n", "clone_404", False),
     ("error: RPC failed; HTTP 429 curl 22 The requested URL returned error: 429\n", "clone_rate_limited", True),
-    ("fatal: unable to access 'https://x/': Could not resolve host: x\n", "clone_timeout", True),
-    ("fatal: unable to access 'https://x/': The requested URL returned error: 502\n", "clone_timeout", True),
-    ("fatal: early EOF\nfatal: index-pack failed\n", "clone_timeout", True),
+    # The environment, not the repository (issue 27): retried, then the partition fails; never a ping.
+    ("fatal: unable to access 'https://x/': Could not resolve host: x\n", "environment", True),
+    ("fatal: unable to access 'https://x/': The requested URL returned error: 502\n", "environment", True),
+    ("fatal: early EOF\nfatal: index-pack failed\n", "environment", True),
+    ("fatal: unable to access 'http://127.0.0.1:8765/git/o/r.git/': Failed to connect to 127.0.0.1 port 8765 after"
+     " 0 ms: Couldn't connect to server\n", "environment", True),
+    ("error: RPC failed; curl 56 Recv failure: Connection reset by peer\n", "environment", True),
+    ("fatal: Unable to create '/w/checkout/.git/index.lock': No space left on device\n", "environment", True),
+    ("error: index.lock write error. Out of diskspace\n", "environment", True),
+    ("fatal: unable to access 'https://x/': server certificate verification failed\n", "environment", True),
+    # A 4xx is the repository's, and a file that merely is called tls.py is nobody's environment.
+    ("fatal: unable to access 'https://x/': The requested URL returned error: 404\n", "clone_404", False),
+    ("fatal: something new went wrong in utils/tls.py\n", "clone_timeout", True),
     # a hostile path that spells another failure is still a refused path
     ("error: invalid path 'returned error: 429 rate limit not found'\n", "clone_refused", False),
 ])

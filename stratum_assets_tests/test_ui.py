@@ -130,7 +130,7 @@ def test_asset_graph_shows_the_four_stages(webserver, browser, screenshots):
 
 
 def test_scanning_group_shows_partitions_filled_and_checks_passed(webserver, browser, screenshots):
-    text = _show(browser, f"{webserver}/locations/stratum_assets.definitions/asset-groups/scanning",
+    text = _show(browser, f"{webserver}/locations/stratum_assets/asset-groups/scanning",
                  "scan_results", "pipeline_run_log", "100% filled")
     assert text.count("1 / 1 Passed") == 1  # scan_results: every_repo_accounted_for
     assert text.count("2 / 2 Passed") == 1  # pipeline_run_log: zero_silent_drops, one_scanner_per_version

@@ -15,7 +15,8 @@ from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
 from ..pools import GIT_CLONES
 from ..resources import DataResource, GitHubResource, ScannerResource
-from ..scanning.pipeline import ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk, stored_rows
+from ..scanning.pipeline import (EnvironmentBroken, ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk,
+                                 stored_rows)
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
 from ..warehouse import blocks, companions, runlog
 from .automation import AFTER_THE_SCANS
@@ -78,7 +79,13 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
 
     work = layout.work / f"{chunk}.{context.run.run_id}"  # this run's own: another run of the chunk never shares it
-    result = scan_chunk(rows, github.clone_url, scanner.command(), settings, work, progress)
+    try:
+        result = scan_chunk(rows, github.clone_url, scanner.command(), settings, work, progress)
+    except EnvironmentBroken as broken:  # the machine failed, not the repositories: nothing is stored
+        raise dg.Failure(f"{chunk}: {broken}", metadata={
+            "environment_failures": len(broken.faults), "tried": broken.tried, "manifest_rows": len(rows),
+            "stopped_early": broken.stopped_early,
+            "first_failures": dg.MetadataValue.json([str(f) for f in broken.faults[:5]])}) from None
     stats = result.stats()
     if result.all_transient_failures:
         raise dg.Failure(f"{chunk}: all {len(rows)} repositories hit GitHub's rate limit; nothing was written, "

@@ -37,7 +37,10 @@ use, or a tree git refuses to check out — ``.git/hooks/…``, other invalid
 paths, objects fsck rejects: never retried, the repository will not change its
 mind), ``clone_404`` (missing, deleted or private — GitHub answers 401 for
 those), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout`` (the remote
-did not deliver in time, or kept failing). Network errors are retried with
+did not deliver in time, or kept failing). A failure of the environment (the
+server unreachable or answering 5xx, the local disk full, see
+``ENVIRONMENT_FAILURE``) is no reason at all: the pipeline fails the partition
+instead of storing a ping. Network errors are retried with
 exponential backoff (``backoff``); a timeout is not, since a slow repository
 stays slow. A rate limit is retried after minutes, not seconds
 (``rate_limit_backoff`` doubling per hit, plus up to 50 % jitter), and pauses
@@ -84,6 +87,19 @@ _REDIRECTED = re.compile(r"returned error: 30[1278]\b")
 _NOT_FOUND = ("not found", "could not read username", "authentication failed", "terminal prompts disabled",
               "returned error: 401", "returned error: 403", "returned error: 404", "does not exist")
 _SCHEMES = ("http", "https", "file")
+_URL = re.compile(r"'?[a-z][a-z0-9+.-]*://[^\s']*'?", re.IGNORECASE)
+# A failure of the machine or the connection, never of the repository: the server gone or unreachable (refused,
+# reset, DNS, TLS, a transfer cut short), a 5xx, the local disk full or failing, the process out of files or memory.
+# Retried with backoff; if it persists the partition fails (it stays backfillable) and no ping is stored.
+ENVIRONMENT_FAILURE = "environment"
+_ENVIRONMENT = re.compile(
+    r"could not resolve (host|proxy)|failed to connect|couldn't connect to server|connection refused"
+    r"|connection reset|connection timed out|network is unreachable|no route to host|empty reply from server"
+    r"|recv failure|send failure|ssl connect error|ssl_|openssl|gnutls|tls handshake|certificate verif"
+    r"|server certificate|returned error: 5\d\d|http 5\d\d|early eof"
+    r"|unexpected disconnect|the remote end hung up|transfer closed|no space left on device|out of diskspace"
+    r"|disk quota exceeded|input/output error|read-only file system|too many open files|cannot allocate memory"
+    r"|out of memory")
 
 
 @dataclass
@@ -424,7 +440,8 @@ def classify(stderr: str) -> CloneError:
     A refusal is checked first: git quotes the refused path, and a hostile path may spell anything.
     """
     text = stderr.lower()
-    lines = [line for line in stderr.strip().splitlines() if "://" not in line]
+    # Every URL goes, whole (it could carry a credential); what git said around it stays.
+    lines = [_URL.sub("<url>", line) for line in stderr.strip().splitlines()]
     said = [line for line in lines if line.lower().startswith(("error:", "fatal:", "remote:"))]
     detail = " ".join((said or lines)[-2:])[:200] or "git failed"
     if _REFUSED.search(text):
@@ -433,9 +450,11 @@ def classify(stderr: str) -> CloneError:
         return CloneError("clone_rate_limited", detail, transient=True)
     if _REDIRECTED.search(text):
         return CloneError("clone_redirected", detail, transient=False)
+    if _ENVIRONMENT.search(text):
+        return CloneError(ENVIRONMENT_FAILURE, detail, transient=True)
     if any(s in text for s in _NOT_FOUND):
         return CloneError("clone_404", detail, transient=False)
-    return CloneError("clone_timeout", detail, transient=True)  # network errors and 5xx: try again
+    return CloneError("clone_timeout", detail, transient=True)  # nothing recognised: try again
 
 
 

@@ -10,6 +10,7 @@ from the manifest.
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dedup.fingerprint import Fingerprint, NearDupSettings
-from .clone import CheckoutLimits, GitAuth, clone, shared_limiter
+from .clone import ENVIRONMENT_FAILURE, CheckoutLimits, GitAuth, clone, shared_limiter
 from .code_fingerprints import checkout_fingerprint
 from ..scanner.ping import validate_ping
 from .scanner_commands import ScannerCommand
@@ -29,6 +30,29 @@ from ..scanner.engine import empty_ping, is_scannable
 from .storage import ping_row
 
 TRANSIENT = {"clone_rate_limited"}
+# errno values that say the machine failed (disk full or failing, out of files or memory), not the repository.
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE,
+                                errno.ENOMEM})
+
+
+class EnvironmentFault(Exception):
+    """A clone or scan that failed because of the machine or the connection: never a repository's ping."""
+
+    def __init__(self, full_name: str, detail: str):
+        super().__init__(f"{full_name}: {detail}")
+        self.full_name, self.detail = full_name, detail
+
+
+class EnvironmentBroken(Exception):
+    """A chunk stopped because its environment failed: nothing of it may be stored (the partition fails and
+    stays backfillable). ``stopped_early``: the circuit breaker ended it before every repository was tried."""
+
+    def __init__(self, faults: list[EnvironmentFault], tried: int, total: int, stopped_early: bool):
+        self.faults, self.tried, self.total, self.stopped_early = faults, tried, total, stopped_early
+        how = (f"stopped after {len(faults)} environment failures in a row" if stopped_early
+               else f"{len(faults)} of {total} repositories failed because of the environment")
+        super().__init__(f"{how} ({tried} of {total} tried); first: {faults[0]}. Nothing was stored: the "
+                         "partition stays backfillable (`stratum-assets backfill` once the server or disk is back)")
 
 
 @dataclass
@@ -40,6 +64,9 @@ class ScanSettings:
     partial_clone: bool = True
     workers: int = 4
     progress_every: int = 25
+    # Consecutive environment failures (in completion order) after which a chunk stops trying: a server that is
+    # gone or a full disk would fail every remaining repository the same way.
+    environment_breaker: int = 5
     git_auth: GitAuth | None = field(default=None, repr=False)  # a token for the git host; never printed
     clones_per_minute: float = 0.0  # cap on clone starts of the whole process (0: none)
     rate_limit_backoff: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
@@ -116,6 +143,8 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
                        rate_limit_backoff=settings.rate_limit_backoff, limits=settings.checkout_limits())
         provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
                           clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
+        if cloned.failure == ENVIRONMENT_FAILURE:
+            raise EnvironmentFault(full_name, cloned.detail)
         if cloned.failure:
             provenance["failure_detail"] = cloned.detail
             ping = empty_ping(full_name, status="failed", failure_reason=cloned.failure)
@@ -158,15 +187,27 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     result = ChunkResult()
+    faults: list[EnvironmentFault] = []
+    in_a_row = 0
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
             futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
                        for row in rows}
             for future in as_completed(futures):
-                result.results.append(_result_or_crash(future, futures[future], scanner))
-                done = len(result.results)
+                try:
+                    result.results.append(_result_or_crash(future, futures[future], scanner))
+                    in_a_row = 0
+                except EnvironmentFault as fault:
+                    faults.append(fault)
+                    in_a_row += 1
+                    if in_a_row >= max(1, settings.environment_breaker):
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        raise EnvironmentBroken(faults, len(result.results) + len(faults), len(rows), True) from None
+                done = len(result.results) + len(faults)
                 if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
                     progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+        if faults:
+            raise EnvironmentBroken(faults, len(rows), len(rows), False)
     finally:
         scanner.close()
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -176,16 +217,27 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
 
 
 def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
-    """An unexpected error on one repository becomes that repository's failed ping, not a lost chunk."""
+    """An unexpected error on one repository becomes that repository's failed ping, not a lost chunk; a failure
+    of the machine (an :class:`EnvironmentFault`, an OSError such as a full disk) is raised, never stored."""
     try:
         return future.result()
+    except EnvironmentFault:
+        raise
+    except OSError as exc:
+        if exc.errno in ENVIRONMENT_ERRNOS:
+            raise EnvironmentFault(row["full_name"], f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+        return _crash_result(exc, row, scanner)
     except Exception as exc:  # noqa: BLE001 - classified and recorded, never swallowed
-        ping = empty_ping(row["full_name"], status="failed", failure_reason="parse_crash")
-        ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"],
-                    selection_stratum=row["selection_stratum"])
-        provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
-                      "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": f"internal: {type(exc).__name__}"}
-        return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance)
+        return _crash_result(exc, row, scanner)
+
+
+def _crash_result(exc: Exception, row: dict, scanner: ScannerCommand) -> RepoResult:
+    ping = empty_ping(row["full_name"], status="failed", failure_reason="parse_crash")
+    ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"],
+                selection_stratum=row["selection_stratum"])
+    provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
+                  "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": f"internal: {type(exc).__name__}"}
+    return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance)
 
 
 def stored_rows(result: ChunkResult) -> list[dict]:

@@ -1,0 +1,160 @@
+"""A fault of the machine is not a fact about a repository (issue 27): the server gone, a 5xx, a full disk.
+
+Each case runs for real: a loopback GitHub that is stopped or answers 5xx, a tmpfs too small for a clone.
+None may become a stored ping: the chunk raises :class:`EnvironmentBroken` (the partition fails, nothing is
+written, the partition stays backfillable), and a circuit breaker stops a chunk whose environment keeps failing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+
+import pytest
+
+from stratum_assets.manifest.build import repo_hash
+from stratum_assets.scanning.pipeline import EnvironmentBroken, ScanSettings, scan_chunk
+from stratum_assets.scanning.scanner_commands import BuiltinScanner
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
+
+QUICK = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.05, clone_attempts=2, workers=2,
+                     rate_limit_backoff=0.05)
+
+
+def _rows(universe, n: int) -> list[dict]:
+    repos = [r for r in universe.repos if not r.quirks and not r.deleted and not r.slow][:n]
+    return [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": "v1-c0000",
+             "selection_stratum": "crewai"} for r in repos]
+
+
+def test_a_github_that_is_gone_stores_nothing_and_the_breaker_stops_the_chunk(universe, tmp_path):
+    """The issue's case: the server died mid-scan and 101 repositories were stored as clone_timeout."""
+    gone = GitHubEmulator(universe, tmp_path / "git").start()
+    url_for = gone.clone_url
+    gone.stop()  # connection refused from here on
+    rows = _rows(universe, 20)
+    with pytest.raises(EnvironmentBroken) as broken:
+        scan_chunk(rows, url_for, BuiltinScanner(), QUICK, tmp_path / "work")
+    assert broken.value.stopped_early and len(broken.value.faults) == QUICK.environment_breaker == 5
+    assert broken.value.tried < len(rows), "the breaker stopped before trying every repository"
+    assert all("connect" in fault.detail.lower() for fault in broken.value.faults), broken.value.faults[0].detail
+    assert "Nothing was stored" in str(broken.value) and "backfill" in str(broken.value)
+
+
+def test_a_server_answering_5xx_fails_the_chunk_after_retries_and_stores_nothing(emulator, universe, tmp_path):
+    """502 on every git request; with the breaker out of reach every repository is tried, none stored."""
+    emulator.faults.add(Fault("server_error", "git", times=10**6, status=502))
+    rows = _rows(universe, 6)
+    patient = dataclasses.replace(QUICK, environment_breaker=100)
+    with pytest.raises(EnvironmentBroken) as broken:
+        scan_chunk(rows, emulator.clone_url, BuiltinScanner(), patient, tmp_path / "work")
+    assert not broken.value.stopped_early and (broken.value.tried, broken.value.total) == (6, 6)
+    assert len(broken.value.faults) == 6 and all("502" in f.detail for f in broken.value.faults)
+    assert "6 of 6 repositories failed because of the environment" in str(broken.value)
+
+
+def test_a_5xx_that_passes_within_the_attempts_is_just_retried(emulator, universe, tmp_path):
+    emulator.faults.add(Fault("server_error", "git", times=1, status=503))
+    result = scan_chunk(_rows(universe, 3), emulator.clone_url, BuiltinScanner(), QUICK, tmp_path / "work")
+    assert len(result.results) == 3 and not {r.ping["failure_reason"] for r in result.results} & {
+        "clone_timeout", "environment"}
+    assert sorted(r.provenance["clone_attempts"] for r in result.results) == [1, 1, 2]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real filesystem too small for a clone (tmpfs of 64 KiB): git fails with ENOSPC."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_during_clones_stores_nothing(emulator, universe, tiny_disk):
+    """The issue's case: 11 repositories stored as clone_timeout ("index.lock write error. Out of diskspace")."""
+    rows = _rows(universe, 8)
+    with pytest.raises(EnvironmentBroken) as broken:
+        scan_chunk(rows, emulator.clone_url, BuiltinScanner(), QUICK, tiny_disk / "work")
+    details = " ".join(f.detail.lower() for f in broken.value.faults)
+    assert "space" in details or "disk" in details, details
+
+
+def _exports(home) -> dict[str, list[dict]]:
+    """What a build leaves for its users, apart from when each step ran."""
+    from .test_crash_safety import _without_clock
+
+    data = home / "data"
+    return {name: _without_clock(data / name) for name in ("scan_results.jsonl", "split/train.jsonl",
+                                                            "split/test.jsonl", "repo_manifest.jsonl")}
+
+
+@pytest.mark.slow
+def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_build(universe, tmp_path):
+    """The issue's case, for real: the GitHub a build talks to dies after the first partition. The build stops
+    with one message and exit 1 (no repository stored as clone_timeout, the split not frozen over the gap);
+    `status` names what is left; GitHub comes back on the same address; `stratum-assets backfill` finishes the
+    build, and every export is the clean build's."""
+    import os
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+
+    from stratum_sandbox.loopback import free_port
+
+    from .conftest import BIN, build_project_home
+
+    port = free_port()
+    budgets = {"search": (10_000, 60.0)}
+
+    def github(folder: str) -> GitHubEmulator:
+        return GitHubEmulator(universe, tmp_path / folder, port=port, budgets=budgets)
+
+    clean, broken = tmp_path / "clean", tmp_path / "broken"
+    clean.mkdir()
+    broken.mkdir()
+    with github("git-clean") as em:
+        env = build_project_home(clean, STRATUM_SANDBOX_URL=em.url)
+
+    env = {**env, "DAGSTER_HOME": str(broken)}
+    for name in ("dagster.yaml", "pyproject.toml", "workspace.yaml"):
+        (broken / name).write_bytes((clean / name).read_bytes())
+    em = github("git-broken").start()
+    build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=broken, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    scans = broken / "data" / "scans" / "v1"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and build.poll() is None:
+        if scans.exists() and any(scans.glob("v1-c*/stats.json")):
+            em.stop()  # GitHub is gone: connection refused from here on
+            break
+        time.sleep(0.05)
+    try:
+        printed, _ = build.communicate(timeout=600)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+    assert build.returncode == 1, printed[-3000:]
+    assert "The build stopped: the environment failed 3 partition runs in a row" in printed, printed[-3000:]
+    for stats in scans.glob("v1-c*/scan_results.parquet"):
+        reasons = set(pq.read_table(stats, columns=["failure_reason"]).column(0).to_pylist())
+        assert "environment" not in reasons and "clone_timeout" not in reasons, (stats, reasons)
+    assert not (broken / "data" / "split" / "assignments.parquet").exists(), "nothing frozen over the gap"
+    status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=broken, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert "pending" in status.stdout and "v1-c" in status.stdout, status.stdout
+
+    with github("git-back"):
+        backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=broken, env=env,
+                                  capture_output=True, text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert _exports(broken) == _exports(clean)
+    assert (broken / "data" / "split" / "assignments.parquet").read_bytes() == (
+        clean / "data" / "split" / "assignments.parquet").read_bytes()
