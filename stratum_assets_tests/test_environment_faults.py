@@ -158,3 +158,69 @@ def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_bu
     assert _exports(broken) == _exports(clean)
     assert (broken / "data" / "split" / "assignments.parquet").read_bytes() == (
         clean / "data" / "split" / "assignments.parquet").read_bytes()
+
+
+# -- a scanner killed from outside (the OOM killer, an operator) is the machine's, not the repository's ----
+def _checkout(root):
+    root.mkdir()
+    (root / "agents.py").write_text("from crewai import Agent\n\nresearcher = Agent(role='r', goal='g', backstory='b')\n")
+    return root
+
+
+def test_a_builtin_worker_killed_from_outside_is_the_environment(tmp_path):
+    import os
+    import signal
+    import threading
+
+    from stratum_assets.scanning.clone import ENVIRONMENT_FAILURE
+
+    checkout = _checkout(tmp_path / "checkout")
+    scanner = BuiltinScanner()
+    try:
+        assert scanner.scan(checkout, "o/r", ["agents.py"], 60).ping is not None, "a worker is up for this thread"
+        (worker,) = scanner._workers
+        os.kill(worker.proc.pid, signal.SIGSTOP)  # it cannot answer: the kill lands mid-scan
+        threading.Timer(0.5, os.kill, (worker.proc.pid, signal.SIGKILL)).start()
+        killed = scanner.scan(checkout, "o/r", ["agents.py"], 60)
+        assert (killed.ping, killed.failure) == (None, ENVIRONMENT_FAILURE), killed.detail
+        again = scanner.scan(checkout, "o/r", ["agents.py"], 60)
+        assert again.ping is not None, "the next scan gets a fresh worker"
+    finally:
+        scanner.close()
+
+
+def _external(tmp_path, body: str) -> str:
+    import stat
+    import sys
+
+    script = tmp_path / "stratum"
+    script.write_text(f"#!{sys.executable}\nimport json, os, signal, sys\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_an_external_scanner_killed_once_is_scanned_again_and_killed_twice_fails_the_chunk(emulator, universe,
+                                                                                          tmp_path):
+    from stratum_assets.scanning.scanner_commands import ExternalScanner
+
+    from .conftest import fixture_path
+
+    ping = fixture_path("pings/crewAIInc__crewAI-examples.json")
+    counter = tmp_path / "calls"
+    # Killed (SIGKILL, as the OOM killer does) on its first call, a ping from then on.
+    once = _external(tmp_path, (
+        f"calls = int(open({str(counter)!r}).read()) if os.path.exists({str(counter)!r}) else 0\n"
+        f"open({str(counter)!r}, 'w').write(str(calls + 1))\n"
+        "if calls == 0: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"p = json.load(open({str(ping)!r})); p['repo_full_name'] = sys.argv[sys.argv.index('--repo-name') + 1]\n"
+        "print(json.dumps(p))"))
+    rows = _rows(universe, 1)
+    result = scan_chunk(rows, emulator.clone_url, ExternalScanner(once, memory_limit_mb=0), QUICK, tmp_path / "w1")
+    (only,) = result.results
+    assert (only.ping["scan_status"], only.stored, counter.read_text()) == ("success", True, "2")
+
+    (tmp_path / "always").mkdir()
+    always = _external(tmp_path / "always", "os.kill(os.getpid(), signal.SIGKILL)")
+    with pytest.raises(EnvironmentBroken) as broken:
+        scan_chunk(rows, emulator.clone_url, ExternalScanner(always, memory_limit_mb=0), QUICK, tmp_path / "w2")
+    assert "killed (SIGKILL) from outside" in broken.value.faults[0].detail

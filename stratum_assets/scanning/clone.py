@@ -68,7 +68,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..github.client import origin
-from .scanner_commands import child_env
+from .scanner_commands import ENVIRONMENT_FAILURE, child_env
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,9 @@ _NOT_FOUND = ("not found", "could not read username", "authentication failed", "
               "returned error: 401", "returned error: 403", "returned error: 404", "does not exist")
 _SCHEMES = ("http", "https", "file")
 _URL = re.compile(r"'?[a-z][a-z0-9+.-]*://[^\s']*'?", re.IGNORECASE)
-# A failure of the machine or the connection, never of the repository: the server gone or unreachable (refused,
-# reset, DNS, TLS, a transfer cut short), a 5xx, the local disk full or failing, the process out of files or memory.
-# Retried with backoff; if it persists the partition fails (it stays backfillable) and no ping is stored.
-ENVIRONMENT_FAILURE = "environment"
+# What git says when the machine or the connection failed, never the repository (ENVIRONMENT_FAILURE): the server
+# gone or unreachable (refused, reset, DNS, TLS, a transfer cut short), a 5xx, the local disk full or failing, the
+# process out of files or memory. Retried with backoff; if it persists the partition fails (it stays backfillable).
 _ENVIRONMENT = re.compile(
     r"could not resolve (host|proxy)|failed to connect|couldn't connect to server|connection refused"
     r"|connection reset|connection timed out|network is unreachable|no route to host|empty reply from server"

@@ -164,6 +164,10 @@ def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerComm
           provenance: dict) -> dict:
     has_python = any(f.endswith(".py") for f in files)
     outcome = scanner.scan(checkout, full_name, files, settings.scan_timeout)
+    if outcome.failure == ENVIRONMENT_FAILURE:  # a scanner killed from outside: once more, on a fresh process
+        outcome = scanner.scan(checkout, full_name, files, settings.scan_timeout)
+        if outcome.failure == ENVIRONMENT_FAILURE:
+            raise EnvironmentFault(full_name, outcome.detail)
     if outcome.failure:
         provenance["failure_detail"] = outcome.detail
         status = "partial" if outcome.failure == "parse_timeout" else "failed"

@@ -36,6 +36,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# A clone or scan that failed because of the machine or the connection, never because of the repository: not a
+# failure reason (no ping carries it); the pipeline fails the partition instead (pipeline.EnvironmentFault).
+ENVIRONMENT_FAILURE = "environment"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds stratum_assets/
 DEFAULT_MEMORY_LIMIT_MB = 1024
 
@@ -68,8 +72,14 @@ def child_env(home: Path, *, tmp: Path | None = None, **extra: str) -> dict[str,
 @dataclass
 class ScanOutcome:
     ping: dict | None
-    failure: str | None = None  # parse_timeout | parse_crash
+    failure: str | None = None  # parse_timeout | parse_crash | environment (not the repository's: never stored)
     detail: str = ""
+
+
+def killed_from_outside(returncode: int | None) -> bool:
+    """A scanner process ended by SIGKILL that we did not send: the OOM killer or an operator, i.e. the machine.
+    Its own faults end otherwise: a MemoryError under its cap, an exception, a crash signal on hostile code."""
+    return returncode == -signal.SIGKILL
 
 
 class ScannerCommand:
@@ -101,8 +111,10 @@ class ScannerCommand:
                                      env=child_env(Path(tmp), PYTHONDONTWRITEBYTECODE="1"))
             except subprocess.TimeoutExpired:
                 return ScanOutcome(None, "parse_timeout", f"{self.name} exceeded {timeout:.0f}s")
-            except OSError as exc:
-                return ScanOutcome(None, "parse_crash", f"{self.name} could not start: {type(exc).__name__}")
+            except OSError as exc:  # the command is gone, or the machine is out of processes or memory
+                return ScanOutcome(None, ENVIRONMENT_FAILURE, f"{self.name} could not start: {type(exc).__name__}")
+        if killed_from_outside(out.returncode):
+            return ScanOutcome(None, ENVIRONMENT_FAILURE, f"{self.name} was killed (SIGKILL) from outside")
         ping = extract_json_object(out.stdout.decode("utf-8", "replace"))
         if out.returncode != 0 or ping is None:
             last = (out.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
@@ -136,7 +148,9 @@ class BuiltinScanner(ScannerCommand):
             worker.kill()
             return ScanOutcome(None, "parse_timeout", f"builtin scanner exceeded {timeout:.0f}s")
         except (EOFError, OSError, ValueError) as exc:
-            code = worker.kill()
+            code = worker.kill(grace=2.0)
+            if killed_from_outside(code):
+                return ScanOutcome(None, ENVIRONMENT_FAILURE, "builtin scanner worker was killed (SIGKILL) from outside")
             return ScanOutcome(None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__}, exit {code}"
                                f"{self._cap()})")
         if "ping" not in answer:
@@ -196,8 +210,14 @@ class _Worker:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line)
 
-    def kill(self) -> int:
-        """Stop the worker (if it still runs) and remove its home; returns its exit code."""
+    def kill(self, grace: float = 0.0) -> int:
+        """Stop the worker (if it still runs after ``grace`` seconds: one that closed its output is exiting by
+        itself, and its own exit code says why) and remove its home; returns its exit code."""
+        if grace > 0:
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
         code = self.proc.wait()
