@@ -47,6 +47,16 @@ class StratumDiscovery:
     seconds: float = 0.0
 
     @property
+    def search_gaps(self) -> dict[str, dict[str, int]]:
+        """Per reason (incomplete, count_changed, ...): how many windows and how many results they still miss."""
+        gaps: dict[str, dict[str, int]] = {}
+        for window in self.truncated_windows:
+            entry = gaps.setdefault(window["reason"], {"windows": 0, "missing": 0})
+            entry["windows"] += 1
+            entry["missing"] += max(0, window["total_count"] - window["fetched"])
+        return gaps
+
+    @property
     def fill_pct(self) -> float:
         return round(100.0 * len(self.rows) / self.stratum.target, 1)
 
