@@ -7,9 +7,12 @@ everything a clear-weather search finds or lists what it could not get, with the
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import timezone
+
+import pytest
 
 from stratum_assets.github.client import GitHubClient
+from stratum_assets.github.enrich import enrich
 from stratum_assets.github.governor import RateGovernor
 from stratum_assets.github.search import GAP_REASONS, SearchCheckpoint, search_all
 from stratum_sandbox.limits import Fault
@@ -90,3 +93,107 @@ def test_a_one_second_window_that_keeps_timing_out_is_recorded_with_its_reason(l
            "reason": GAP_REASONS["incomplete"]}
     assert outcome.items == {} and outcome.truncated == [gap]
     assert json.loads(checkpoint.path.read_text())["truncated"] == [gap]
+
+
+# -- 2. enrichment node by node -------------------------------------------------------------------------------------
+def _enriched(em, ids, t=None):
+    t = t or FakeTime()
+    client = _client(em, clock=t.clock, sleep=t.sleep)
+    return enrich(client, ids), client, t
+
+
+def test_only_not_found_means_deleted_other_nulls_are_asked_again(emulator, universe):
+    """10 of 100 nodes fail with SERVICE_UNAVAILABLE once: none is counted deleted, all are enriched."""
+    repos = universe.repos[:100]
+    emulator.faults.add(Fault("graphql_node_errors", "graphql", times=1, nodes_every=10))
+    enriched, client, _ = _enriched(emulator, [r.node_id for r in repos])
+    assert emulator.faults.fired() == 1
+    assert sorted(enriched.gone) == sorted(r.node_id for r in repos if r.deleted)
+    assert set(enriched.found) == {r.node_id for r in repos if not r.deleted} and enriched.failed == {}
+    assert enriched.batch_sizes == {100: 1, 10: 1}  # the ten failed nodes, asked again in a batch of their own
+
+
+def test_a_node_that_keeps_failing_is_listed_with_its_error_never_counted_deleted(emulator, universe):
+    repos = universe.repos[:100]
+    emulator.faults.add(Fault("graphql_node_errors", "graphql", times=1_000, nodes_every=1, error_type="FORBIDDEN"))
+    enriched, _, _ = _enriched(emulator, [r.node_id for r in repos[:3]])
+    live = [r.node_id for r in repos[:3] if not r.deleted]
+    assert enriched.found == {} and enriched.failed == dict.fromkeys(live, "FORBIDDEN")
+    assert sorted(enriched.gone) == sorted(r.node_id for r in repos[:3] if r.deleted)
+
+
+@pytest.mark.parametrize("fault", [
+    Fault("graphql_timeout", "graphql", times=1_000, above=50),              # 200, data null, "may be a timeout"
+    Fault("server_error", "graphql", times=1_000, above=50, status=502),
+    Fault("server_error", "graphql", times=1_000, above=25, status=504),
+], ids=["timeout-200", "502", "504"])
+def test_a_batch_that_times_out_is_halved_until_github_answers(emulator, universe, fault):
+    """A server that serves 50 (or 25) ids but not 100: every repository is still enriched."""
+    repos = universe.repos[:250]
+    emulator.faults.add(fault)
+    enriched, client, t = _enriched(emulator, [r.node_id for r in repos])
+    assert emulator.faults.fired() >= 1
+    assert set(enriched.found) == {r.node_id for r in repos if not r.deleted} and enriched.failed == {}
+    assert max(size for size in enriched.batch_sizes if size <= fault.above) <= fault.above
+    assert t.slept == [], "a timeout is answered by asking less, not by waiting to ask the same again"
+
+
+def test_the_batch_grows_back_after_answers_in_a_row(emulator, universe):
+    repos = [r for r in universe.repos if not r.deleted][:350]
+    emulator.faults.add(Fault("graphql_timeout", "graphql", times=1))
+    enriched, _, _ = _enriched(emulator, [r.node_id for r in repos])
+    assert len(enriched.found) == 350
+    # 100 timed out; 50 x3 answered, then 100 again: 350 = 50*3 + 100*2
+    assert enriched.batch_sizes == {100: 3, 50: 3}
+
+
+def test_a_single_node_that_always_times_out_is_listed_as_failed(emulator, universe):
+    repo = next(r for r in universe.repos if not r.deleted)
+    emulator.faults.add(Fault("graphql_timeout", "graphql", times=1_000))
+    enriched, _, _ = _enriched(emulator, [repo.node_id])
+    assert enriched.failed == {repo.node_id: "timeout"} and enriched.found == {}
+
+
+# -- secondary limits as documented: at least a minute, or retry-after, then exponential ------------------------
+@pytest.mark.parametrize("fault, waits", [
+    (Fault("graphql_secondary_200", "graphql", times=1, retry_after=None), [60.0]),
+    (Fault("graphql_secondary_200", "graphql", times=2, retry_after=None), [60.0, 120.0]),
+    (Fault("graphql_secondary_200", "graphql", times=1, retry_after=7), [7.0]),
+    (Fault("secondary_403", "graphql", times=1, retry_after=None), [60.0]),
+    (Fault("abuse_403", "graphql", times=1, retry_after=None), [60.0]),
+    (Fault("abuse_403", "graphql", times=1, retry_after=5), [5.0]),
+], ids=["200", "200-twice", "200-retry-after", "403", "abuse-403", "abuse-403-retry-after"])
+def test_graphql_secondary_limits_are_waited_as_documented(emulator, universe, fault, waits):
+    repos = universe.repos[:20]
+    emulator.faults.add(fault)
+    enriched, client, t = _enriched(emulator, [r.node_id for r in repos])
+    assert t.slept == waits and client.governor.rate_limit_hits == len(waits)
+    assert len(enriched.found) + len(enriched.gone) == 20
+
+
+def test_the_older_abuse_wording_on_search_is_waited_like_a_secondary_limit(large_emulator):
+    t = FakeTime()
+    large_emulator.faults.add(Fault("abuse_403", "search", times=1, retry_after=None))
+    try:
+        outcome = search_all(_client(large_emulator, clock=t.clock, sleep=t.sleep), "crewai")
+    finally:
+        large_emulator.faults.clear()
+    assert len(outcome.items) == 604 and t.slept == [60.0]
+
+
+def test_a_stratum_lists_and_counts_the_candidates_whose_enrichment_failed(emulator):
+    from stratum_assets.discovery.candidates import discover_stratum
+    from stratum_assets.discovery.strata import strata
+
+    stratum = strata("sample")["crewai"]
+    t = FakeTime()
+    clear = discover_stratum(_client(emulator, clock=t.clock, sleep=t.sleep), stratum)
+    emulator.faults.add(Fault("graphql_node_errors", "graphql", times=10_000, nodes_every=1, error_type="FORBIDDEN"))
+    stormy = discover_stratum(_client(emulator, clock=t.clock, sleep=t.sleep), stratum)
+    failed = {f["full_name"] for f in stormy.enrichment_failed}
+    assert failed and stormy.dropped["enrichment_failed"] == len(failed)
+    assert {f["reason"] for f in stormy.enrichment_failed} == {"FORBIDDEN"}
+    assert stormy.dropped["deleted_since_indexed"] == clear.dropped["deleted_since_indexed"]
+    lost = {r["full_name"] for r in clear.rows} - {r["full_name"] for r in stormy.rows}
+    assert lost and lost <= failed, "every candidate the storm cost is listed as enrichment_failed"
+    assert clear.dropped["enrichment_failed"] == 0 and clear.enrichment_failed == []
