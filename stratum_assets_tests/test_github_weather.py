@@ -197,3 +197,73 @@ def test_a_stratum_lists_and_counts_the_candidates_whose_enrichment_failed(emula
     lost = {r["full_name"] for r in clear.rows} - {r["full_name"] for r in stormy.rows}
     assert lost and lost <= failed, "every candidate the storm cost is listed as enrichment_failed"
     assert clear.dropped["enrichment_failed"] == 0 and clear.enrichment_failed == []
+
+
+# -- 3. clone outcomes: blocked repositories are permanent, renamed ones keep GitHub's current name ------------------
+@pytest.mark.parametrize("reason, said", [("legal", "451"), ("dmca", "dmca takedown")])
+def test_a_blocked_repository_is_clone_blocked_and_never_retried(emulator, universe, tmp_path, reason, said):
+    from stratum_assets.scanning.clone import clone
+
+    repo = next(r for r in universe.repos if not r.deleted)
+    emulator.block(repo.full_name, reason)
+    try:
+        slept = []
+        result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=60, attempts=3,
+                       sleep=slept.append)
+    finally:
+        emulator.blocked.clear()
+    assert (result.failure, result.attempts, slept) == ("clone_blocked", 1, [])
+    assert said in result.detail.lower() and "://" not in result.detail
+    assert emulator.url not in result.detail
+
+
+def test_a_repository_renamed_after_search_keeps_githubs_current_name_and_url(emulator):
+    from stratum_assets.discovery.candidates import discover_stratum
+    from stratum_assets.discovery.strata import strata
+
+    stratum = strata("sample")["crewai"]
+    clear = discover_stratum(_client(emulator), stratum)
+    old = clear.rows[0]
+    new_name = f"{old['full_name'].split('/')[0]}/renamed-{old['full_name'].split('/')[1]}"
+    emulator.rename(old["full_name"], new_name)
+    try:
+        moved = discover_stratum(_client(emulator), stratum)
+    finally:
+        emulator.renamed.clear()
+    row = next(r for r in moved.rows if r["repo_id"] == old["repo_id"])
+    assert row["full_name"] == new_name and row["html_url"] == old["html_url"].replace(old["full_name"], new_name)
+    assert moved.renamed == [{"full_name": new_name, "renamed_from": old["full_name"]}] and clear.renamed == []
+    assert [r["full_name"] for r in moved.rows if r["repo_id"] != old["repo_id"]] == \
+        [r["full_name"] for r in clear.rows if r["repo_id"] != old["repo_id"]]
+
+
+@pytest.mark.parametrize("stderr, why", [
+    ("remote: Repository access blocked\nfatal: unable to access 'https://github.com/o/r/': The requested URL "
+     "returned error: 451\n", "HTTP 451"),
+    ("remote: Repository unavailable due to DMCA takedown.\nfatal: unable to access 'https://github.com/o/r/': The "
+     "requested URL returned error: 403\n", "DMCA takedown"),
+])
+def test_classify_names_a_block_and_makes_it_permanent(stderr, why):
+    from stratum_assets.scanning.clone import classify
+
+    err = classify(stderr)
+    assert (err.failure, err.transient) == ("clone_blocked", False)
+    assert why in err.detail and "://" not in err.detail
+
+
+def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_path):
+    from stratum_assets.manifest.build import repo_hash
+    from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
+    from stratum_assets.scanning.scanner_commands import BuiltinScanner
+
+    repo = next(r for r in universe.repos if not r.deleted)
+    emulator.block(repo.full_name, "legal")
+    try:
+        row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
+               "selection_stratum": "x"}
+        result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(),
+                           ScanSettings(clone_timeout=60), tmp_path / "w")
+    finally:
+        emulator.blocked.clear()
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_blocked")
+    assert result.stored and result.errors == [] and result.provenance["clone_attempts"] == 1
