@@ -1,5 +1,8 @@
 """The slice of GitHub's GraphQL API that enrichment uses, served with graphql-core.
 
+Every type, field and argument of :data:`SDL` exists in GitHub's public schema with the same type
+(checked by ``test_github_conformance.py`` against an excerpt of octokit/graphql-schema).
+
 ``nodes(ids: [...])`` resolves up to 100 repositories per request with their
 languages, fork parent, license, topics, stars and dates; ``object(expression:)``
 answers whether a file such as ``HEAD:README.md`` exists; ``rateLimit`` reports
@@ -37,14 +40,11 @@ type Query {
 
 type RateLimit { cost: Int! limit: Int! remaining: Int! used: Int! resetAt: DateTime! nodeCount: Int! }
 
-type User { login: String! }
-
 type Repository implements Node {
   id: ID!
   databaseId: Int
   name: String!
   nameWithOwner: String!
-  owner: User!
   description: String
   url: URI!
   isFork: Boolean!
@@ -60,9 +60,9 @@ type Repository implements Node {
   primaryLanguage: Language
   languages(first: Int, after: String): LanguageConnection
   licenseInfo: License
-  repositoryTopics(first: Int!, after: String): RepositoryTopicConnection!
+  repositoryTopics(first: Int, after: String): RepositoryTopicConnection!
   defaultBranchRef: Ref
-  object(expression: String!): GitObject
+  object(expression: String): GitObject
 }
 
 type Language { name: String! color: String }
@@ -186,7 +186,7 @@ class _RepoView:
         r = repo
         full_name = renamed.get(r.full_name, r.full_name)  # GitHub answers with the current name
         self.id, self.databaseId, self.nameWithOwner = r.node_id, r.id, full_name
-        self.owner, self.name = {"login": full_name.split("/")[0]}, full_name.split("/")[1]
+        self.name = full_name.split("/")[1]
         self.description = r.description
         self.url = f"https://github.com/{full_name}"
         self.isFork, self.isArchived, self.isPrivate = r.is_fork, False, False
@@ -211,12 +211,14 @@ class _RepoView:
                 "edges": [{"size": s, "node": {"name": n, "color": _COLORS.get(n)}} for n, s in shown],
                 "nodes": [{"name": n, "color": _COLORS.get(n)} for n, _ in shown]}
 
-    def repositoryTopics(self, info, first, after=None):
+    def repositoryTopics(self, info, first=None, after=None):
         topics = self.repo.topics[:first]
         return {"totalCount": len(self.repo.topics), "nodes": [{"topic": {"name": t}} for t in topics]}
 
-    def object(self, info, expression: str):
+    def object(self, info, expression: str | None = None):
         """``HEAD:path`` → the Blob or Tree at that path, or null."""
+        if expression is None:
+            return None
         _, _, path = expression.partition(":")
         path = path.strip("/")
         sizes = file_sizes(self.repo)
