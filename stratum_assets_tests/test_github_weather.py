@@ -11,6 +11,7 @@ import time
 from datetime import timezone
 
 import pytest
+import requests
 
 from stratum_assets.github.client import GitHubClient
 from stratum_assets.github.enrich import enrich
@@ -272,3 +273,73 @@ def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_pa
         emulator.blocked.clear()
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_blocked")
     assert result.stored and result.errors == [] and result.provenance["clone_attempts"] == 1
+
+
+# -- 4. the weather profile -----------------------------------------------------------------------------------------
+UNLIMITED = {"search": (10**9, 60.0), "core": (10**9, 3600.0), "graphql": (10**9, 3600.0)}
+
+
+def test_discovery_in_github_weather_finds_what_a_clear_sky_finds(large_universe, tmp_path):
+    """Two strata on the 3,000-repository universe: every weather fault fires, no candidate is lost unlisted."""
+    from stratum_assets.discovery.candidates import discover_stratum
+    from stratum_assets.discovery.strata import strata
+    from stratum_sandbox.server import GitHubEmulator
+    from stratum_sandbox.weather import WEATHER, apply_weather
+
+    chosen = [strata("full")[name] for name in ("langchain_active", "crewai")]
+
+    def run(weather: bool):
+        with GitHubEmulator(large_universe, tmp_path / str(weather), budgets=UNLIMITED) as em:
+            if weather:
+                apply_weather(em)
+            client = _client(em, clock=_fake_time().clock, sleep=lambda s: None)
+            results = [discover_stratum(client, s) for s in chosen]
+            fired = {f.kind for f in em.faults._faults if f.fired}
+        return results, fired
+
+    clear, _ = run(False)
+    stormy, fired = run(True)
+    assert fired >= {"search_incomplete", "graphql_timeout", "graphql_node_errors"}, fired
+    assert fired <= {f.kind for f in WEATHER}
+    for sunny, wet in zip(clear, stormy):
+        names = {r["repo_id"]: r["full_name"] for r in sunny.rows}
+        wet_names = {r["repo_id"]: r["full_name"] for r in wet.rows}
+        assert set(names) == set(wet_names) and wet.truncated_windows == [] and wet.enrichment_failed == []
+        moved = {wet_names[i] for i in names if names[i] != wet_names[i]}
+        assert moved == {r["full_name"] for r in wet.renamed}
+        assert all(name.endswith("-renamed") for name in moved)
+
+
+def test_the_weather_can_be_switched_on_in_a_running_emulator(tmp_path, universe):
+    from stratum_sandbox.server import GitHubEmulator
+    from stratum_sandbox.weather import WEATHER, weather_repos
+
+    with GitHubEmulator(universe, tmp_path) as em:
+        answer = requests.post(f"{em.url}/_sandbox/weather", timeout=30)
+        blocked, renamed = weather_repos(universe)
+        assert answer.status_code == 201 and answer.json() == {"weather": True, "blocked": len(blocked),
+                                                               "renamed": len(renamed)}
+        assert len(em.faults._faults) == len(WEATHER) and em.blocked == blocked and em.renamed == renamed
+        assert blocked and renamed and not set(blocked) & set(renamed)
+
+
+def test_sandbox_serve_weather_flag_switches_it_on(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stratum_sandbox.loopback import free_port
+
+    port = free_port()
+    cli = Path(sys.executable).parent / "stratum-assets"
+    proc = subprocess.Popen([str(cli), "sandbox", "serve", "--port", str(port), "--weather", "--git-root",
+                             str(tmp_path / "git")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "in GitHub weather" in line, line
+        stats = requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=30).json()
+        answer = requests.get(f"http://127.0.0.1:{port}/search/repositories", params={"q": "agent"}, timeout=30)
+        assert answer.status_code == 200 and stats["faults_fired"] == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

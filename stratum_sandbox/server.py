@@ -11,7 +11,8 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
 * ``GET /rate_limit`` — free, like GitHub's.
 * ``/git/{owner}/{repo}.git/...`` — git smart HTTP through ``git http-backend``
   (partial-clone filters allowed). Deleted repositories answer 404.
-* ``/_sandbox/faults`` (POST a fault, DELETE to clear) and ``/_sandbox/stats``
+* ``/_sandbox/faults`` (POST a fault, DELETE to clear), ``/_sandbox/weather`` (POST: the
+  :mod:`~stratum_sandbox.weather` profile) and ``/_sandbox/stats``
   — control endpoints for tests and for a separately started emulator.
 
 Every answer carries ``x-ratelimit-*`` headers from real-sized budgets;
@@ -419,6 +420,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/faults" and method == "DELETE":
             self.em.faults.clear()
             return self._json(200, {"cleared": True})
+        if path == "/_sandbox/weather" and method == "POST":
+            from .weather import apply_weather
+            apply_weather(self.em)
+            return self._json(201, {"weather": True, "blocked": len(self.em.blocked), "renamed": len(self.em.renamed)})
         self._json(404, error("Not Found", 404))
 
     # -- plumbing --------------------------------------------------------------------
