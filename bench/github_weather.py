@@ -79,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--remark", default="", help="a sentence for the report: what else shared the machine")
     args = parser.parse_args()
     universe = build_universe(seed=3, size=args.size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,6 +90,7 @@ def main() -> None:
             stormy = discover(em)
             fired, blocked, renamed_in_universe = em.faults.fired(), len(em.blocked), len(em.renamed)
     diff = compare(clear, stormy)
+    remark = f" {args.remark}" if args.remark else ""
     c, s = clear["cost"], stormy["cost"]
     reasons = {}
     for gap in stormy["gaps"]:
@@ -112,7 +114,7 @@ Differences between the candidate sets: **{len(diff['explained'])} listed with t
 {len(diff['unexplained'])} unlisted** (goal: zero unlisted). Renamed repositories kept under GitHub's current name \
 (same repository id, listed in the metadata `renamed`): {diff['renamed']}. Candidates whose enrichment finally \
 failed (listed, counted as `enrichment_failed`): {len(stormy['failed'])}. Search windows still missing results \
-(listed in `truncated_windows`): {len(stormy['gaps'])} {reasons if reasons else ''}.
+(listed in `truncated_windows`): {len(stormy['gaps'])}{' ' + str(reasons) if reasons else ''}.
 
 What the thoroughness costs: {s['requests'].get('search', 0) - c['requests'].get('search', 0):+,} search requests \
 (re-reads of incomplete windows and the smaller windows they are split into; \
@@ -120,7 +122,12 @@ What the thoroughness costs: {s['requests'].get('search', 0) - c['requests'].get
 {s['requests'].get('graphql', 0) - c['requests'].get('graphql', 0):+,} GraphQL requests (timed-out batches \
 asked again at half size, failed nodes asked again; \
 {(s['requests'].get('graphql', 0) / max(1, c['requests'].get('graphql', 0)) - 1) * 100:+.0f} %). Waits: the \
-secondary limits' retry-after (1 s in this profile; GitHub's own would be a minute or more)."""
+secondary limits' retry-after (1 s in this profile; GitHub's own would be a minute or more).{remark}
+
+Ratio: the same {len(stormy['rows']):,} candidate rows in weather as under a clear sky with \
+{len(diff['unexplained'])} unlisted differences, for \
+{s['requests'].get('search', 0) / max(1, c['requests'].get('search', 0)):.1f}x the search and \
+{s['requests'].get('graphql', 0) / max(1, c['requests'].get('graphql', 0)):.1f}x the GraphQL requests."""
     print(body)
     for item in diff["unexplained"][:20]:
         print("UNEXPLAINED", item)
