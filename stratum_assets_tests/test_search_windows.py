@@ -495,3 +495,19 @@ def test_an_incomplete_window_read_twice_is_split_in_two_halves():
     outcome = search_all(search, "agent", start=at(0), end=at(9))
     assert search.queries == [q_for("agent", 0, 9)] * 2 + [q_for("agent", 0, 4), q_for("agent", 5, 9)]
     assert set(outcome.items) == {1} and outcome.windows_searched == 2 and outcome.truncated == []
+
+
+def test_a_window_read_twice_is_judged_by_both_reads_the_largest_count_and_every_count_seen():
+    """First read: 2 items of 4 counted; second: 3 of 3. The gap keeps 4 (the largest) and says the count moved."""
+    class TwoReads(_Scripted):
+        def search_pages(self, q, per_page=30):
+            first = not self.queries
+            self.queries.append(q)
+            items = [repo(1, at(0)), repo(2, at(0))] if first else [repo(1, at(0)), repo(2, at(0)), repo(3, at(0))]
+            yield {"total_count": 4 if first else 3, "incomplete_results": False, "items": items}
+
+    search = TwoReads([])
+    outcome = search_all(search, "agent", start=at(0), end=at(0))
+    assert set(outcome.items) == {1, 2, 3} and len(search.queries) == 2
+    assert outcome.truncated == [{"query": "agent", "window": [iso(at(0))] * 2, "total_count": 4, "fetched": 3,
+                                  "reason": "count_changed"}]
