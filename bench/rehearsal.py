@@ -107,12 +107,14 @@ class PeakMemory(threading.Thread):
 
 
 # -- the build ---------------------------------------------------------------------------------
-def start_emulator(home: Path, size: int, max_repos: int, per_minute: int, port: int) -> tuple[subprocess.Popen, str]:
+def start_emulator(home: Path, size: int, max_repos: int, per_minute: int, port: int,
+                   weather: bool = False) -> tuple[subprocess.Popen, str]:
     """The offline GitHub on ``port``: the same port in every sitting, since the manifest's clone URLs carry it."""
     log = open(home / "emulator.log", "a")
     proc = subprocess.Popen([str(BIN / "stratum-assets"), "sandbox", "serve", "--port", str(port), "--seed", "3",
                              "--size", str(size), "--size-profile", "real", "--max-repos", str(max_repos),
-                             "--search-per-minute", str(per_minute), "--git-root", str(home / "sandbox-git")],
+                             "--search-per-minute", str(per_minute), "--git-root", str(home / "sandbox-git"),
+                             *(["--weather"] if weather else [])],
                             cwd=home, stdout=log, stderr=subprocess.STDOUT)
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -416,6 +418,8 @@ def main() -> int:
     parser.add_argument("--search-per-minute", type=int, default=GITHUB_SEARCH_PER_MINUTE)
     parser.add_argument("--max-repos", type=int, default=2000)
     parser.add_argument("--no-ui", action="store_true")
+    parser.add_argument("--weather", action="store_true",
+                        help="serve GitHub weather (stratum_sandbox.weather) instead of a clear sky")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--title", default="Rehearsal: 50,000 repositories through Dagster")
     parser.add_argument("--report-only", action="store_true",
@@ -441,7 +445,8 @@ def main() -> int:
     if args.report_only:
         env = build_env(home, "http://127.0.0.1:9", args.search_per_minute)  # the UI never calls GitHub
     else:
-        emulator, url = start_emulator(home, args.size, args.max_repos, args.search_per_minute, args.port)
+        emulator, url = start_emulator(home, args.size, args.max_repos, args.search_per_minute, args.port,
+                                       weather=args.weather)
         env = build_env(home, url, args.search_per_minute)
         try:
             run_build(home, env, emulator, "backfill" if args.resume else "run")

@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "and rebuilt identically if asked for again (default: 2000)")
     serve.add_argument("--search-per-minute", type=_positive, default=30,
                        help="the search budget, as GitHub's (default: 30 per minute)")
+    serve.add_argument("--weather", action="store_true",
+                       help="GitHub weather: incomplete searches, drifting counts, partial and timed-out GraphQL "
+                            "answers, secondary limits, blocked and renamed repositories (default: clear)")
     return parser
 
 
@@ -250,7 +253,13 @@ def _serve(args) -> int:
     universe = build_universe(seed=args.seed, size=args.size, size_profile=args.size_profile)
     emulator = GitHubEmulator(universe, args.git_root, port=args.port, max_repos=args.max_repos,
                               budgets={"search": (args.search_per_minute, 60.0)}).start()
-    print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url} (Ctrl-C to stop)", flush=True)
+    if args.weather:
+        from stratum_sandbox.weather import apply_weather
+
+        apply_weather(emulator)
+    weather = " in GitHub weather" if args.weather else ""
+    print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url}{weather} (Ctrl-C to stop)",
+          flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

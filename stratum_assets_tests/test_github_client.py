@@ -147,8 +147,10 @@ def test_an_interrupted_search_resumes_from_its_checkpoint(large_emulator, tmp_p
 def test_enrichment_batches_one_hundred_and_reports_deleted_repositories(emulator, universe):
     client = _client(emulator)
     repos = universe.repos[:250]
-    found, gone = enrich(client, [r.node_id for r in repos])
-    assert client.governor.requests["graphql"] == 3
+    enriched = enrich(client, [r.node_id for r in repos])
+    found, gone = enriched.found, enriched.gone
+    assert client.governor.requests["graphql"] == 3 and enriched.failed == {}
+    assert enriched.batch_sizes == {100: 2, 50: 1}
     assert sorted(gone) == sorted(r.node_id for r in repos if r.deleted)
     for repo in repos:
         if repo.deleted:

@@ -447,3 +447,67 @@ def test_a_torn_last_line_redoes_only_that_window(tmp_path):
     outcome = search_all(fake, "burst", start=at(0), end=at(9), checkpoint=SearchCheckpoint(path))
     assert fake.queries == [q_for("burst", 7, 9)]
     assert len(outcome.items) == 1226 and outcome.truncated == [BURST_GAP] and outcome.windows_searched == 4
+
+
+class _Scripted:
+    """A search that answers each read of any window with the same scripted pages."""
+
+    def __init__(self, pages):
+        self.pages, self.queries = pages, []
+
+    def search_pages(self, q, per_page=30):
+        self.queries.append(q)
+        yield from self.pages
+
+
+def test_a_count_that_moves_between_pages_is_reported_as_count_changed_with_the_largest_count():
+    pages = [{"total_count": 3, "incomplete_results": False, "items": [repo(1, at(0)), repo(2, at(0))]},
+             {"total_count": 4, "incomplete_results": False, "items": [repo(3, at(0))]}]
+    search = _Scripted(pages)
+    outcome = search_all(search, "agent", start=at(0), end=at(0))
+    assert set(outcome.items) == {1, 2, 3} and len(search.queries) == 2  # read once more before reporting
+    assert outcome.truncated == [{"query": "agent", "window": [iso(at(0))] * 2, "total_count": 4, "fetched": 3,
+                                  "reason": "count_changed"}]
+
+
+def test_an_incomplete_window_is_read_again_and_done_when_the_second_read_is_complete():
+    class Once(_Scripted):
+        def search_pages(self, q, per_page=30):
+            incomplete = not self.queries
+            self.queries.append(q)
+            items = [repo(1, at(0))] if incomplete else [repo(1, at(0)), repo(2, at(1))]
+            yield {"total_count": len(items), "incomplete_results": incomplete, "items": items}
+
+    search = Once([])
+    outcome = search_all(search, "agent", start=at(0), end=at(9))
+    assert set(outcome.items) == {1, 2} and outcome.truncated == [] and outcome.windows_searched == 1
+    assert search.queries == [q_for("agent", 0, 9)] * 2
+
+
+def test_an_incomplete_window_read_twice_is_split_in_two_halves():
+    class Slow(_Scripted):
+        def search_pages(self, q, per_page=30):
+            self.queries.append(q)
+            items = [repo(1, at(0))] if "T12:00:00Z.." in q else []
+            yield {"total_count": len(items), "incomplete_results": q == q_for("agent", 0, 9), "items": items}
+
+    search = Slow([])
+    outcome = search_all(search, "agent", start=at(0), end=at(9))
+    assert search.queries == [q_for("agent", 0, 9)] * 2 + [q_for("agent", 0, 4), q_for("agent", 5, 9)]
+    assert set(outcome.items) == {1} and outcome.windows_searched == 2 and outcome.truncated == []
+
+
+def test_a_window_read_twice_is_judged_by_both_reads_the_largest_count_and_every_count_seen():
+    """First read: 2 items of 4 counted; second: 3 of 3. The gap keeps 4 (the largest) and says the count moved."""
+    class TwoReads(_Scripted):
+        def search_pages(self, q, per_page=30):
+            first = not self.queries
+            self.queries.append(q)
+            items = [repo(1, at(0)), repo(2, at(0))] if first else [repo(1, at(0)), repo(2, at(0)), repo(3, at(0))]
+            yield {"total_count": 4 if first else 3, "incomplete_results": False, "items": items}
+
+    search = TwoReads([])
+    outcome = search_all(search, "agent", start=at(0), end=at(0))
+    assert set(outcome.items) == {1, 2, 3} and len(search.queries) == 2
+    assert outcome.truncated == [{"query": "agent", "window": [iso(at(0))] * 2, "total_count": 4, "fetched": 3,
+                                  "reason": "count_changed"}]

@@ -1,5 +1,8 @@
 """The slice of GitHub's GraphQL API that enrichment uses, served with graphql-core.
 
+Every type, field and argument of :data:`SDL` exists in GitHub's public schema with the same type
+(checked by ``test_github_conformance.py`` against an excerpt of octokit/graphql-schema).
+
 ``nodes(ids: [...])`` resolves up to 100 repositories per request with their
 languages, fork parent, license, topics, stars and dates; ``object(expression:)``
 answers whether a file such as ``HEAD:README.md`` exists; ``rateLimit`` reports
@@ -37,14 +40,11 @@ type Query {
 
 type RateLimit { cost: Int! limit: Int! remaining: Int! used: Int! resetAt: DateTime! nodeCount: Int! }
 
-type User { login: String! }
-
 type Repository implements Node {
   id: ID!
   databaseId: Int
   name: String!
   nameWithOwner: String!
-  owner: User!
   description: String
   url: URI!
   isFork: Boolean!
@@ -60,9 +60,9 @@ type Repository implements Node {
   primaryLanguage: Language
   languages(first: Int, after: String): LanguageConnection
   licenseInfo: License
-  repositoryTopics(first: Int!, after: String): RepositoryTopicConnection!
+  repositoryTopics(first: Int, after: String): RepositoryTopicConnection!
   defaultBranchRef: Ref
-  object(expression: String!): GitObject
+  object(expression: String): GitObject
 }
 
 type Language { name: String! color: String }
@@ -89,8 +89,9 @@ _COLORS = {"Python": "#3572A5", "TypeScript": "#3178c6", "JavaScript": "#f1e05a"
 class GraphQLApi:
     """Executes queries against a universe; ``budget(cost)`` spends rate-limit points."""
 
-    def __init__(self, universe: Universe):
+    def __init__(self, universe: Universe, renamed: dict[str, str] | None = None):
         self.universe = universe
+        self.renamed = renamed if renamed is not None else {}  # old -> new full name, shared with the server
         _SCHEMA.get_type("Node").resolve_type = lambda obj, *_: "Repository"
         _SCHEMA.get_type("GitObject").resolve_type = lambda obj, *_: obj["__typename"]
 
@@ -114,10 +115,13 @@ class GraphQLApi:
                     requests += 1 + fan_out * _count_connections(field)
         return max(1, round(requests / 100)), nodes
 
-    def execute(self, query: str, variables: dict | None, rate_limit: Callable[[], dict]) -> dict:
+    def execute(self, query: str, variables: dict | None, rate_limit: Callable[[], dict], *,
+                failing: tuple[int, str] | None = None) -> dict:
+        """Run ``query``; ``failing`` = (k, error type) makes every k-th node of ``nodes(ids:)`` fail that way."""
         missing: list[tuple[int, str]] = []
+        failed: list[tuple[int, str]] = []
         root = {
-            "nodes": lambda _info, ids: self._nodes(ids, missing),
+            "nodes": lambda _info, ids: self._nodes(ids, missing, failed, failing),
             "node": lambda _info, id: self._repo_by_node(id),
             "repository": lambda _info, owner, name: self._repository(owner, name),
             "rateLimit": lambda _info, dryRun=False: rate_limit(),
@@ -130,15 +134,24 @@ class GraphQLApi:
         errors += [{"type": "NOT_FOUND", "path": ["nodes", i],
                     "message": f"Could not resolve to a node with the global id of '{node_id}'"}
                    for i, node_id in missing]
+        errors += [{"type": kind, "path": ["nodes", i], "message": _NODE_ERRORS.get(kind, kind)}
+                   for i, kind in failed]
         if errors:
             body["errors"] = errors
         return body
 
-    def _nodes(self, ids: list[str], missing: list[tuple[int, str]]) -> list:
+    def _nodes(self, ids: list[str], missing: list[tuple[int, str]], failed: list[tuple[int, str]],
+               failing: tuple[int, str] | None) -> list:
         if len(ids) > MAX_NODES:
             raise GraphQLError(f"You may not request more than {MAX_NODES} nodes at once (asked for {len(ids)}).")
         views = [self._repo_by_node(node_id, raise_missing=False) for node_id in ids]
         missing.extend((i, node_id) for i, (node_id, view) in enumerate(zip(ids, views)) if view is None)
+        if failing:
+            every, kind = failing
+            for i in range(every - 1, len(views), every):
+                if views[i] is not None:
+                    views[i] = None
+                    failed.append((i, kind))
         return views
 
     def _repo_by_node(self, node_id: str, raise_missing: bool = True):
@@ -149,14 +162,15 @@ class GraphQLApi:
                 raise GraphQLError(f"Could not resolve to a node with the global id of '{node_id}'",
                                    extensions={"type": "NOT_FOUND"})
             return None
-        return _RepoView(repo, self.universe)
+        return _RepoView(repo, self.universe, self.renamed)
 
     def _repository(self, owner: str, name: str):
-        repo = self.universe.get(f"{owner}/{name}")
+        old = next((o for o, n in self.renamed.items() if n == f"{owner}/{name}"), None)
+        repo = self.universe.get(old or f"{owner}/{name}")
         if repo is None or repo.deleted:
             raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                                extensions={"type": "NOT_FOUND"})
-        return _RepoView(repo, self.universe)
+        return _RepoView(repo, self.universe, self.renamed)
 
 
 def _resolve_field(source, info, **args):
@@ -167,13 +181,14 @@ def _resolve_field(source, info, **args):
 class _RepoView:
     """Resolves the Repository type's fields from a universe :class:`Repo`."""
 
-    def __init__(self, repo: Repo, universe: Universe):
-        self.repo, self.universe = repo, universe
+    def __init__(self, repo: Repo, universe: Universe, renamed: dict[str, str]):
+        self.repo, self.universe, self.renamed = repo, universe, renamed
         r = repo
-        self.id, self.databaseId, self.name, self.nameWithOwner = r.node_id, r.id, r.name, r.full_name
-        self.owner = {"login": r.owner}
+        full_name = renamed.get(r.full_name, r.full_name)  # GitHub answers with the current name
+        self.id, self.databaseId, self.nameWithOwner = r.node_id, r.id, full_name
+        self.name = full_name.split("/")[1]
         self.description = r.description
-        self.url = f"https://github.com/{r.full_name}"
+        self.url = f"https://github.com/{full_name}"
         self.isFork, self.isArchived, self.isPrivate = r.is_fork, False, False
         self.stargazerCount, self.forkCount = r.stars, r.forks_count
         self.createdAt, self.pushedAt, self.updatedAt = iso(r.created_at), iso(r.pushed_at), iso(r.pushed_at)
@@ -184,7 +199,7 @@ class _RepoView:
 
     def parent(self, info):
         parent = self.universe.get(self.repo.parent) if self.repo.parent else None
-        return _RepoView(parent, self.universe) if parent else None
+        return _RepoView(parent, self.universe, self.renamed) if parent else None
 
     def diskUsage(self, info):
         return sum(file_sizes(self.repo).values()) // 1024
@@ -196,12 +211,14 @@ class _RepoView:
                 "edges": [{"size": s, "node": {"name": n, "color": _COLORS.get(n)}} for n, s in shown],
                 "nodes": [{"name": n, "color": _COLORS.get(n)} for n, _ in shown]}
 
-    def repositoryTopics(self, info, first, after=None):
+    def repositoryTopics(self, info, first=None, after=None):
         topics = self.repo.topics[:first]
         return {"totalCount": len(self.repo.topics), "nodes": [{"topic": {"name": t}} for t in topics]}
 
-    def object(self, info, expression: str):
+    def object(self, info, expression: str | None = None):
         """``HEAD:path`` → the Blob or Tree at that path, or null."""
+        if expression is None:
+            return None
         _, _, path = expression.partition(":")
         path = path.strip("/")
         sizes = file_sizes(self.repo)
@@ -218,6 +235,10 @@ class _RepoView:
                 "entries": [{"name": c, "path": f"{prefix}{c}", "type": "tree" if c in folders else "blob"}
                             for c in children]}
 
+
+# What GitHub says for a node that failed for another reason than NOT_FOUND (the message is free text).
+_NODE_ERRORS = {"FORBIDDEN": "Resource not accessible by integration",
+                "SERVICE_UNAVAILABLE": "Service unavailable: this node could not be loaded, try again"}
 
 _TEXT_SUFFIXES = (".py", ".md", ".txt", ".yaml", ".yml", ".toml", ".json", ".csv", ".ts", ".lock", ".cfg", "Dockerfile")
 

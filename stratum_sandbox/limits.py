@@ -72,17 +72,45 @@ class RateBudgets:
         }
 
 
+# GitHub's documented weathers, each a fault kind. Kinds that shape an answer (rather than replace it) are
+# drawn by the route that builds the answer (SHAPING), the others before any answer (the error kinds).
+WEATHER_KINDS = (
+    # REST docs, "Search" -> "Timeouts and incomplete results": a search that times out answers 200 with
+    # incomplete_results true and only what it found so far (total_count counts that, not the truth).
+    "search_incomplete",
+    # The same page: total_count is an estimate and may move between the pages of one query.
+    "search_count_drift",
+    # GraphQL docs, "Rate limits and query limits for the GraphQL API" -> timeouts: a query over ten seconds is
+    # cut, answering 200 with data null and "Something went wrong while executing your query. This may be the
+    # result of a timeout..." (the server_error kind with status 502/504 is the other documented form).
+    "graphql_timeout",
+    # GraphQL spec ("Errors", path) as GitHub serves it: a node that failed for another reason than NOT_FOUND
+    # (FORBIDDEN, SERVICE_UNAVAILABLE, a timeout) is null in nodes(ids:) and named by its error's path.
+    "graphql_node_errors",
+    # GraphQL docs, secondary rate limits: may answer 200 with an error saying so (no type) instead of a 403.
+    "graphql_secondary_200",
+    # REST docs, "Best practices" / older secondary-limit wording: 403 "You have triggered an abuse detection
+    # mechanism", with or without retry-after.
+    "abuse_403",
+)
+SHAPING = frozenset({"search_incomplete", "search_count_drift", "graphql_node_errors"})
+
+
 @dataclass
 class Fault:
     """One injected failure.
 
     ``kind``: ``secondary_403`` / ``secondary_429`` (secondary rate limit, with
     ``retry_after``), ``primary_403`` (remaining 0, wait for reset),
-    ``server_error`` (``status`` 500/502/503), ``slow`` (sleep ``delay`` seconds
-    then answer normally). ``resource``: search, core, graphql or git.
+    ``server_error`` (``status`` 500/502/503/504), ``slow`` (sleep ``delay`` seconds
+    then answer normally), or one of GitHub's documented weathers (:data:`WEATHER_KINDS`,
+    each named with the documentation it follows). ``resource``: search, core, graphql or git.
     Fires on the next ``times`` matching requests, or — with ``every`` — on
     every k-th request, up to ``times`` in all; ``after`` lets that many
-    matching requests through first (a server that breaks mid-run).
+    matching requests through first (a server that breaks mid-run). ``above``
+    restricts a fault to big requests: a search matching more than ``above``
+    repositories, a GraphQL query asking for more than ``above`` nodes (GitHub
+    times out on heavy requests, not on light ones).
     """
 
     kind: str
@@ -93,14 +121,23 @@ class Fault:
     retry_after: int | None = 1
     delay: float = 0.0
     after: int = 0
+    above: int = 0
+    fraction: float = 0.4      # search_incomplete: the share of the matches found before the timeout
+    drift: int = 200           # search_count_drift: how many matches page 1's total_count misses
+    error_type: str = "SERVICE_UNAVAILABLE"  # graphql_node_errors: the error type of a failed node
+    nodes_every: int = 10      # graphql_node_errors: every k-th node of a nodes(ids:) answer fails
     seen: int = field(default=0, repr=False)
     fired: int = field(default=0, repr=False)
 
-    KINDS = ("secondary_403", "secondary_429", "primary_403", "server_error", "slow")
+    KINDS = ("secondary_403", "secondary_429", "primary_403", "server_error", "slow", *WEATHER_KINDS)
 
     def __post_init__(self):
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
+        if self.kind == "graphql_node_errors" and self.nodes_every < 1:
+            raise ValueError("nodes_every must be at least 1")
+        if not 0.0 <= self.fraction < 1.0:
+            raise ValueError("fraction must be in [0, 1): an incomplete search finds less than all")
 
 
 class FaultPlan:
@@ -121,11 +158,16 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def draw(self, resource: str) -> Fault | None:
-        """The fault that applies to this request of ``resource``, if any."""
+    def draw(self, resource: str, *, size: int | None = None, shaping: bool = False) -> Fault | None:
+        """The fault that applies to this request of ``resource``, if any.
+
+        ``size`` is the request's size (matches of a search, ids of a GraphQL query) for faults with
+        ``above``; ``shaping`` draws the kinds that shape an answer instead of the ones that replace it.
+        """
         with self._lock:
             for fault in self._faults:
-                if fault.resource != resource or fault.fired >= fault.times:
+                if (fault.resource != resource or fault.fired >= fault.times
+                        or (fault.kind in SHAPING) != shaping or (fault.above and (size or 0) <= fault.above)):
                     continue
                 fault.seen += 1
                 if fault.seen > fault.after and (fault.seen - fault.after) % fault.every == 0:

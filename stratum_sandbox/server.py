@@ -11,12 +11,16 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
 * ``GET /rate_limit`` — free, like GitHub's.
 * ``/git/{owner}/{repo}.git/...`` — git smart HTTP through ``git http-backend``
   (partial-clone filters allowed). Deleted repositories answer 404.
-* ``/_sandbox/faults`` (POST a fault, DELETE to clear) and ``/_sandbox/stats``
+* ``/_sandbox/faults`` (POST a fault, DELETE to clear), ``/_sandbox/weather`` (POST: the
+  :mod:`~stratum_sandbox.weather` profile) and ``/_sandbox/stats``
   — control endpoints for tests and for a separately started emulator.
 
 Every answer carries ``x-ratelimit-*`` headers from real-sized budgets;
 :class:`~stratum_sandbox.limits.FaultPlan` injects secondary limits,
-exhausted primary limits, 5xx and slow answers. Tokens are accepted in the
+exhausted primary limits, 5xx and slow answers, and GitHub's documented weathers (incomplete searches,
+counts that drift, GraphQL timeouts and partial errors, the older abuse wording); ``block`` and
+``rename`` make a repository blocked (DMCA, 451) or renamed after it was indexed, as GitHub's
+repositories are. Tokens are accepted in the
 ``Authorization`` header and never logged or echoed.
 """
 
@@ -102,6 +106,9 @@ class GitHubEmulator:
         self.slow_clone_seconds = slow_clone_seconds  # the universe's slow repositories, every fetch
         self.clone_latency_seconds = clone_latency_seconds  # every repository's fetch: a network's round trips
         self.graphql_requires_token = graphql_requires_token
+        # Repositories GitHub blocks (full name -> "dmca" or "legal") and renames (old -> new full name).
+        self.blocked: dict[str, str] = {}
+        self.renamed: dict[str, str] = {}
         self.requests: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -122,7 +129,22 @@ class GitHubEmulator:
 
     @cached_property
     def graphql(self) -> GraphQLApi:
-        return GraphQLApi(self.universe)
+        return GraphQLApi(self.universe, renamed=self.renamed)
+
+    def block(self, full_name: str, reason: str = "legal") -> None:
+        """Block a repository's git: ``dmca`` (403, takedown notice) or ``legal`` (451, blocked in a country)."""
+        if reason not in ("dmca", "legal"):
+            raise ValueError(f"unknown block reason {reason!r}; expected dmca or legal")
+        self.blocked[full_name] = reason
+
+    def rename(self, full_name: str, new_name: str) -> None:
+        """Rename a repository after search indexed it: search keeps the old name, GraphQL and git the new."""
+        self.renamed[full_name] = new_name
+
+    def current(self, full_name: str) -> Repo | None:
+        """The repository a git or REST path names, by its current name or (redirected) by its old one."""
+        old = next((o for o, n in self.renamed.items() if n == full_name), None)
+        return self.universe.get(old or full_name)
 
     def count(self, resource: str) -> None:
         with self._stats_lock:
@@ -203,10 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
         except BrokenPipeError:
             pass
 
-    def _guarded(self, resource: str, cost: int, answer) -> None:
-        """Count, inject faults, spend budget, then answer."""
+    def _guarded(self, resource: str, cost: int, answer, size: int | None = None) -> None:
+        """Count, inject faults, spend budget, then answer (``size``: the request's size, for faults with ``above``)."""
         self.em.count(resource)
-        fault = self.em.faults.draw(resource)
+        fault = self.em.faults.draw(resource, size=size)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         elif fault is not None:
@@ -231,6 +253,25 @@ class _Handler(BaseHTTPRequestHandler):
             status = 429 if fault.kind == "secondary_429" else 403
             return self._json(status, error("You have exceeded a secondary rate limit. Please wait a few "
                                             "minutes before you try again.", status), headers)
+        if fault.kind == "abuse_403":
+            if fault.retry_after is not None:
+                headers["retry-after"] = str(fault.retry_after)
+            return self._json(403, error("You have triggered an abuse detection mechanism. Please wait a few "
+                                         "minutes before you try again.", 403,
+                                         "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"),
+                              headers)
+        if fault.kind == "graphql_secondary_200":
+            if fault.retry_after is not None:
+                headers["retry-after"] = str(fault.retry_after)
+            return self._json(200, {"data": None, "errors": [{"message": (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                "If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000.")}]},
+                headers)
+        if fault.kind == "graphql_timeout":
+            return self._json(200, {"data": None, "errors": [{"message": (
+                "Something went wrong while executing your query. This may be the result of a timeout, or it "
+                "could be a GitHub bug. Please include `0000:0000:0000000:0000000:00000000` when reporting "
+                "this issue.")}]}, headers)
         self._json(fault.status, {"message": "Server Error"}, headers)
 
     # -- REST ----------------------------------------------------------------------
@@ -247,10 +288,20 @@ class _Handler(BaseHTTPRequestHandler):
         if (page - 1) * per_page >= SEARCH_CAP:
             return 422, {"message": "Only the first 1000 search results are available",
                          "documentation_url": SEARCH_DOCS, "status": "422"}, {}
+        total, incomplete = len(found), False
+        weather = self.em.faults.draw("search", size=len(found), shaping=True)
+        if weather is not None and weather.kind == "search_incomplete":
+            # Timed out: only what was found so far, and total_count counts just that.
+            found, incomplete = found[:int(len(found) * weather.fraction)], True
+            total = len(found)
+        elif weather is not None and weather.kind == "search_count_drift" and page == 1:
+            total = max(0, total - weather.drift)  # an estimate that the later pages correct
+        elif weather is not None:
+            weather.fired -= 1  # drawn for a page it does not apply to: it has not fired
         start = (page - 1) * per_page
         window = found[start:min(start + per_page, SEARCH_CAP)]
         items = [search_item(repo, self.em.url, self.em.url, float(max(1, score))) for repo, score in window]
-        body = {"total_count": len(found), "incomplete_results": False, "items": items}
+        body = {"total_count": total, "incomplete_results": incomplete, "items": items}
         return 200, body, self._links(params, page, per_page, min(len(found), SEARCH_CAP))
 
     def _links(self, params: dict[str, str], page: int, per_page: int, reachable: int) -> dict[str, str]:
@@ -269,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {"Link": ", ".join(rels)} if rels else {}
 
     def _repo(self, owner: str, name: str, languages: bool):
-        repo = self.em.universe.get(f"{owner}/{name}")
+        repo = self.em.current(f"{owner}/{name}")
         if repo is None or repo.deleted:
             return 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
         if languages:
@@ -303,14 +354,16 @@ class _Handler(BaseHTTPRequestHandler):
                         "resetAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(headers["x-ratelimit-reset"]))),
                         "nodeCount": node_count}
 
-            return 200, self.em.graphql.execute(query, variables, rate_limit), {}
+            weather = self.em.faults.draw("graphql", size=node_count, shaping=True)
+            failing = weather and (weather.nodes_every, weather.error_type)
+            return 200, self.em.graphql.execute(query, variables, rate_limit, failing=failing), {}
 
-        self._guarded("graphql", cost, answer)
+        self._guarded("graphql", cost, answer, size=node_count)
 
     # -- git smart HTTP --------------------------------------------------------------
     def _git(self, method: str, path: str, query: str, body: bytes) -> None:
         match = _GIT_PATH.match(path)
-        repo = self.em.universe.get(f"{match.group(1)}/{match.group(2)}") if match else None
+        repo = self.em.current(f"{match.group(1)}/{match.group(2)}") if match else None
         self.em.count("git")
         if repo is None:
             # GitHub hides private/missing repositories behind an authentication challenge.
@@ -318,6 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
                                                                   "Content-Type": "text/plain"})
         if repo.deleted:
             return self._send(404, b"Repository not found.\n", {"Content-Type": "text/plain"})
+        blocked = self.em.blocked.get(repo.full_name)
+        if blocked == "dmca":  # DESIGN.md "What GitHub documents": 403 with the takedown notice
+            return self._send(403, b"Repository unavailable due to DMCA takedown.\nSee the takedown notice for "
+                                   b"more details:\nhttps://github.com/github/dmca\n", {"Content-Type": "text/plain"})
+        if blocked == "legal":  # 451 Unavailable For Legal Reasons (RFC 7725): blocked in a country
+            return self._send(451, b"Repository access blocked\n", {"Content-Type": "text/plain"})
         fault = self.em.faults.draw("git")
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
@@ -361,6 +420,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/faults" and method == "DELETE":
             self.em.faults.clear()
             return self._json(200, {"cleared": True})
+        if path == "/_sandbox/weather" and method == "POST":
+            from .weather import apply_weather
+            apply_weather(self.em)
+            return self._json(201, {"weather": True, "blocked": len(self.em.blocked), "renamed": len(self.em.renamed)})
         self._json(404, error("Not Found", 404))
 
     # -- plumbing --------------------------------------------------------------------

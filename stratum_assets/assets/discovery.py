@@ -45,9 +45,13 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
         if result.invalid_names:
             context.log.warning(f"{len(result.invalid_names)} search hits have a full_name that is not a GitHub "
                                 "owner/name; they are dropped, never cloned (metadata 'invalid_full_names')")
+        if result.enrichment_failed:
+            context.log.warning(f"{len(result.enrichment_failed)} search hits could not be enriched (GitHub kept "
+                                "failing on them, not deleted); they are listed in metadata 'enrichment_failed'")
         if result.truncated_windows:
-            context.log.warning(f"{len(result.truncated_windows)} search windows returned fewer results than "
-                                "GitHub counted; see metadata 'truncated_windows'")
+            context.log.warning(f"{len(result.truncated_windows)} search windows still miss results GitHub "
+                                f"counted or did not finish searching ({result.search_gaps}); see metadata "
+                                "'truncated_windows'")
         return dg.MaterializeResult(metadata={
             "rows": len(result.rows),
             "target": stratum.target,
@@ -62,7 +66,10 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
             "rate_limit_hits": cost["rate_limit_hits"],
             "windows_searched": result.windows_searched,
             "truncated_windows": dg.MetadataValue.json(result.truncated_windows),
+            "search_gaps": dg.MetadataValue.json(result.search_gaps),
             "invalid_full_names": dg.MetadataValue.json(result.invalid_names[:100]),
+            "enrichment_failed": dg.MetadataValue.json(result.enrichment_failed),
+            "renamed": dg.MetadataValue.json(result.renamed),
             "duration_s": round(result.seconds, 2),
             "queries": dg.MetadataValue.json([stratum.search_query(q) for q in stratum.queries]),
             "path": dg.MetadataValue.path(str(path)),

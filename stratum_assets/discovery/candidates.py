@@ -43,8 +43,20 @@ class StratumDiscovery:
     dropped: Counter = field(default_factory=Counter)
     truncated_windows: list[dict] = field(default_factory=list)
     invalid_names: list[dict] = field(default_factory=list)  # {"full_name", "problem"}: never cloned
+    enrichment_failed: list[dict] = field(default_factory=list)  # {"full_name", "node_id", "reason"}: not deleted
+    renamed: list[dict] = field(default_factory=list)  # {"full_name", "renamed_from"}: GitHub's current name kept
     windows_searched: int = 0
     seconds: float = 0.0
+
+    @property
+    def search_gaps(self) -> dict[str, dict[str, int]]:
+        """Per reason (incomplete, count_changed, ...): how many windows and how many results they still miss."""
+        gaps: dict[str, dict[str, int]] = {}
+        for window in self.truncated_windows:
+            entry = gaps.setdefault(window["reason"], {"windows": 0, "missing": 0})
+            entry["windows"] += 1
+            entry["missing"] += max(0, window["total_count"] - window["fetched"])
+        return gaps
 
     @property
     def fill_pct(self) -> float:
@@ -67,14 +79,20 @@ def discover_stratum(client: GitHubClient, stratum: Stratum, *, checkpoint_dir: 
             found_by.setdefault(repo_id, q)
     result.search_hits = len(hits)
     collected_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    enrichments, gone = enrich(client, [item["node_id"] for item in hits.values()])
-    result.dropped["deleted_since_indexed"] = len(gone)
+    enriched = enrich(client, [item["node_id"] for item in hits.values()])
+    result.dropped["deleted_since_indexed"] = len(enriched.gone)
+    result.dropped["enrichment_failed"] = len(enriched.failed)
     rows = []
     for repo_id, item in hits.items():
-        extra = enrichments.get(item["node_id"])
+        if item["node_id"] in enriched.failed:
+            result.enrichment_failed.append({"full_name": str(item.get("full_name"))[:200], "node_id": item["node_id"],
+                                             "reason": enriched.failed[item["node_id"]]})
+        extra = enriched.found.get(item["node_id"])
         if extra is None:
             continue
         row = _row(item, extra, stratum, found_by[repo_id], collected_at)
+        if extra.full_name != item.get("full_name"):
+            result.renamed.append({"full_name": extra.full_name, "renamed_from": item.get("full_name")})
         problem = full_name_problem(row["full_name"])
         if problem:
             result.invalid_names.append({"full_name": str(row["full_name"])[:200], "problem": problem})
@@ -107,7 +125,7 @@ def _row(item: dict, extra: Enrichment, stratum: Stratum, query: str, collected_
     text = " ".join([extra.full_name.split("/")[-1], item.get("description") or "", *extra.topics])
     return {
         "repo_id": int(item["id"]), "node_id": item["node_id"], "full_name": extra.full_name,
-        "html_url": item.get("html_url"), "default_branch": item.get("default_branch") or "main",
+        "html_url": _current_url(item.get("html_url"), item.get("full_name"), extra.full_name), "default_branch": item.get("default_branch") or "main",
         "description": item.get("description"),
         "github_stars": extra.stars, "github_forks": extra.forks,
         "last_commit_date": extra.pushed_at or item.get("pushed_at"), "repo_created_date": extra.created_at,
@@ -118,6 +136,13 @@ def _row(item: dict, extra: Enrichment, stratum: Stratum, query: str, collected_
         "size_kb": int(item.get("size") or 0), "frameworks_named": sorted(frameworks_named(text)),
         "discovery_query": query, "selection_stratum": stratum.name, "collected_at": collected_at,
     }
+
+
+def _current_url(html_url: str | None, searched_name: str | None, current_name: str) -> str | None:
+    """The search item's ``html_url`` under GitHub's current name (a repository renamed since search indexed it)."""
+    if not html_url or not searched_name or searched_name == current_name or not html_url.endswith(f"/{searched_name}"):
+        return html_url
+    return html_url[: -len(searched_name)] + current_name
 
 
 def _rejection(row: dict, stratum: Stratum) -> str | None:

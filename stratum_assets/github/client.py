@@ -42,6 +42,17 @@ class SearchCapReached(GitHubError):
     """422 "Only the first 1000 search results are available"."""
 
 
+class GraphQLTimeout(GitHubError):
+    """GitHub cut a GraphQL query that ran too long: 502/504, or 200 with ``data: null`` and "This may be the
+    result of a timeout" (GraphQL docs, "Rate limits and query limits": timeouts). Asking the same again is
+    likely to time out again; asking less is not, so the caller decides (enrichment halves its batch)."""
+
+
+# GitHub's wordings of a secondary rate limit: the current one, and the older "abuse" one still answered.
+_SECONDARY_WORDS = ("secondary rate limit", "abuse detection")
+_TIMEOUT_WORDS = "this may be the result of a timeout"
+
+
 class GitHubClient:
     def __init__(self, api_url: str = "https://api.github.com", token: str | None = None, *,
                  graphql_url: str | None = None, governor: RateGovernor | None = None, timeout: float = 60.0):
@@ -87,22 +98,30 @@ class GitHubClient:
 
     # -- GraphQL ------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        """``data`` plus ``errors`` (NOT_FOUND errors are part of normal answers)."""
+        """``data`` plus ``errors`` (NOT_FOUND and other per-node errors are part of normal answers).
+
+        A rate limit answered as a 200 (``type: RATE_LIMITED``, or a message naming a secondary limit, which
+        GitHub sends without a type) is waited like a 403 of the same kind. A timeout — 502/504, or 200 with
+        ``data: null`` saying so — raises :class:`GraphQLTimeout` at once, without retrying the same query.
+        """
         waits = _Waits()
         what = self.redact(f"POST {_path(self.graphql_url)}")
         for attempt in range(1, self.governor.max_tries + 1):
             response = self._send("POST", self.graphql_url, "graphql", waits=waits, expect=dict,
-                                  json={"query": query, "variables": variables or {}})
+                                  json={"query": query, "variables": variables or {}}, timeouts=(502, 504))
             body = response.json()
             errors = body.get("errors") or []
             if not isinstance(errors, list):
                 errors = [errors]
-            if any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+            if any(isinstance(e, dict) and (e.get("type") == "RATE_LIMITED" or _says(e, *_SECONDARY_WORDS))
+                   for e in errors):
                 decision = self.governor.retry_after(attempt, 403, _lower(response.headers))
                 if decision is None:
                     raise GitHubError(f"{what}: GraphQL rate limit: tries used up", 403)
                 self._wait(decision, waits, what, 403)
                 continue
+            if body.get("data") is None and any(_says(e, _TIMEOUT_WORDS) for e in errors):
+                raise GraphQLTimeout(f"{what}: GraphQL query timed out", response.status_code)
             if body.get("data") is None:
                 raise GitHubError(f"{what}: GraphQL query failed: {self.redact(json.dumps(errors)[:500])}",
                                   response.status_code)
@@ -111,8 +130,11 @@ class GitHubClient:
 
     # -- transport ----------------------------------------------------------------------
     def _send(self, method: str, url: str, resource: str, *, waits: _Waits | None = None, expect: type | None = None,
-              **kwargs) -> requests.Response:
-        """One request with retries; the answer is JSON (of type ``expect`` when given) or this raises."""
+              timeouts: tuple[int, ...] = (), **kwargs) -> requests.Response:
+        """One request with retries; the answer is JSON (of type ``expect`` when given) or this raises.
+
+        A status in ``timeouts`` raises :class:`GraphQLTimeout` at once instead of being retried.
+        """
         waits = waits or _Waits()
         what = self.redact(f"{method} {_path(url)}")
         headers = {"Authorization": f"Bearer {self._token}"} if self._token and self._may_see_token(url) else {}
@@ -148,6 +170,8 @@ class GitHubClient:
                 log.warning("%s answered %s with a body that is not JSON (%s)", what, response.status_code, problem)
                 self._wait(decision, waits, what, response.status_code)
                 continue
+            if response.status_code in timeouts:
+                raise GraphQLTimeout(f"{what} answered {response.status_code} (timed out)", response.status_code)
             if response.status_code == 422 and "first 1000 search results" in response.text:
                 raise SearchCapReached("search results past the first 1,000 are not available", 422)
             retryable = response.status_code >= 500 or _is_rate_limited(response, headers_in)
@@ -187,8 +211,15 @@ def _is_rate_limited(response: requests.Response, headers: dict[str, str]) -> bo
         return True
     if response.status_code != 403:
         return False
+    text = response.text.lower()
     return ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-            or "rate limit" in response.text.lower())
+            or "rate limit" in text or any(word in text for word in _SECONDARY_WORDS))
+
+
+def _says(error, *words: str) -> bool:
+    """Whether a GraphQL error's message contains one of ``words`` (case-insensitive)."""
+    message = error.get("message") if isinstance(error, dict) else None
+    return isinstance(message, str) and any(word in message.lower() for word in words)
 
 
 def _graphql_url_for(api_url: str) -> str:

@@ -5,16 +5,21 @@ way (``/repos`` + ``/languages`` per repository) would cost two calls per
 repository, about 20 hours of quota for 50,000. One ``nodes(ids:)`` query
 returns parent, languages, license, topics and the files that mark a mature
 project for 100 repositories at a cost of about 2 points.
+
+GitHub answers big queries worse than small ones (timeouts, nodes that fail alone): see :func:`enrich`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from .client import GitHubClient, GitHubError
+from .client import GitHubClient, GitHubError, GraphQLTimeout
 
-BATCH = 100
+BATCH = 100        # GitHub's most nodes per nodes(ids:) query
+GROW_AFTER = 3     # answers in a row before a batch halved by a timeout doubles again
+NODE_TRIES = 4     # how often one node is asked before it is listed as failed
 
 _FILES = {
     "readme": ("README.md", "readme.md", "README.rst", "README", "README.txt"),
@@ -74,27 +79,88 @@ class Enrichment:
     has_tests: bool
 
 
-def enrich(client: GitHubClient, node_ids: Iterable[str]) -> tuple[dict[str, Enrichment], list[str]]:
-    """(enrichment per node id, node ids GitHub no longer resolves — deleted since indexing)."""
-    found: dict[str, Enrichment] = {}
-    gone: list[str] = []
-    for batch in _batches(list(dict.fromkeys(node_ids)), BATCH):
-        body = client.graphql(QUERY, {"ids": batch})
-        nodes = body["data"].get("nodes") if isinstance(body["data"], dict) else None
-        if not isinstance(nodes, list) or len(nodes) != len(batch):
-            count = len(nodes) if isinstance(nodes, list) else "no"
-            raise GitHubError(f"POST {client.graphql_url}: enrichment answered {count} nodes for {len(batch)} ids; "
-                              "a short answer would drop repositories silently")
-        for node_id, node in zip(batch, nodes):
-            if node is None:
-                gone.append(node_id)
-                continue
+@dataclass
+class Enriched:
+    """Every id asked for ends in exactly one of these: enriched, deleted (NOT_FOUND) or failed (with why)."""
+
+    found: dict[str, Enrichment] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)          # NOT_FOUND: deleted since search indexed it
+    failed: dict[str, str] = field(default_factory=dict)   # node id -> the last error type, after NODE_TRIES
+    batch_sizes: Counter = field(default_factory=Counter)  # requests per batch size: what the weather cost
+
+
+def enrich(client: GitHubClient, node_ids: Iterable[str]) -> Enriched:
+    """Enrich ``node_ids`` node by node: each null is matched to its error through ``path``.
+
+    Only NOT_FOUND means deleted. A node that failed otherwise (FORBIDDEN, SERVICE_UNAVAILABLE, a timeout,
+    a null without an error) is asked again in a smaller batch, up to NODE_TRIES times, then listed as failed.
+    The batch size adapts to GitHub's weather: halved on a timeout (down to one id), doubled back after
+    GROW_AFTER answers in a row.
+    """
+    result = Enriched()
+    todo, retry = deque(dict.fromkeys(node_ids)), deque()
+    tries: Counter = Counter()
+    size, streak = BATCH, 0
+    while todo or retry:
+        queue = retry if retry else todo
+        take = min(size, max(1, size // 4)) if queue is retry else size  # a retried node goes in a small batch
+        batch = [queue.popleft() for _ in range(min(take, len(queue)))]
+        result.batch_sizes[len(batch)] += 1
+        try:
+            body = client.graphql(QUERY, {"ids": batch})
+        except GraphQLTimeout:
+            streak = 0
+            if len(batch) > 1:
+                size = max(1, len(batch) // 2)
+                queue.extendleft(reversed(batch))
+            else:
+                _failed_once(batch[0], "timeout", tries, retry, result)
+            continue
+        streak += 1
+        if streak >= GROW_AFTER and size < BATCH:
+            size, streak = min(BATCH, size * 2), 0
+        _take_answer(client, batch, body, tries, retry, result)
+    return result
+
+
+def _take_answer(client: GitHubClient, batch: list[str], body: dict, tries: Counter, retry: deque,
+                 result: Enriched) -> None:
+    nodes = body["data"].get("nodes") if isinstance(body["data"], dict) else None
+    if not isinstance(nodes, list) or len(nodes) != len(batch):
+        count = len(nodes) if isinstance(nodes, list) else "no"
+        raise GitHubError(f"POST {client.graphql_url}: enrichment answered {count} nodes for {len(batch)} ids; "
+                          "a short answer would drop repositories silently")
+    errors = _errors_by_node(body.get("errors"))
+    for i, (node_id, node) in enumerate(zip(batch, nodes)):
+        if node is not None:
             try:
-                found[node_id] = _parse(node)
+                result.found[node_id] = _parse(node)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise GitHubError(f"POST {client.graphql_url}: enrichment node {node_id!r} is malformed "
                                   f"({type(exc).__name__}: {exc})") from None
-    return found, gone
+        elif errors.get(i) == "NOT_FOUND":
+            result.gone.append(node_id)
+        else:
+            _failed_once(node_id, errors.get(i) or "null_without_error", tries, retry, result)
+
+
+def _failed_once(node_id: str, reason: str, tries: Counter, retry: deque, result: Enriched) -> None:
+    tries[node_id] += 1
+    if tries[node_id] >= NODE_TRIES:
+        result.failed[node_id] = reason
+    else:
+        retry.append(node_id)
+
+
+def _errors_by_node(errors) -> dict[int, str]:
+    """Error type per index of ``nodes`` (``path: ["nodes", i]``); an error without a type says UNKNOWN."""
+    out: dict[int, str] = {}
+    for error in errors if isinstance(errors, list) else []:
+        path = error.get("path") if isinstance(error, dict) else None
+        if isinstance(path, list) and len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+            kind = error.get("type")
+            out.setdefault(path[1], kind if isinstance(kind, str) and kind else "UNKNOWN")
+    return out
 
 
 def _parse(node: dict) -> Enrichment:
@@ -113,8 +179,3 @@ def _parse(node: dict) -> Enrichment:
         has_readme=present("readme"), has_dockerfile=present("dockerfile"), has_ci=present("ci"),
         has_tests=present("tests"),
     )
-
-
-def _batches(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

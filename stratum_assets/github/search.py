@@ -72,7 +72,7 @@ class Window:
 class SearchOutcome:
     items: dict[int, dict] = field(default_factory=dict)
     windows_searched: int = 0
-    truncated: list[dict] = field(default_factory=list)  # windows that returned fewer items than total_count
+    truncated: list[dict] = field(default_factory=list)  # windows still missing results: counts and reason
 
 
 class SearchCheckpoint:
@@ -119,34 +119,84 @@ class SearchCheckpoint:
 
 def search_all(client: GitHubClient, q: str, *, start: datetime = GITHUB_EPOCH, end: datetime | None = None,
                checkpoint: SearchCheckpoint | None = None) -> SearchOutcome:
-    """Every repository matching ``q`` (which must not contain ``created:`` itself)."""
+    """Every repository matching ``q`` (which must not contain ``created:`` itself).
+
+    A window is done when it is complete: every page answered ``incomplete_results: false`` and as many
+    items arrived as the largest ``total_count`` any page reported. A window that timed out is read once
+    more, then split (smaller windows time out less); one that cannot be split any further is recorded
+    with what it still misses and why, never as finished.
+    """
     end = end or datetime.now(timezone.utc).replace(microsecond=0)
     outcome, pending = checkpoint.load() if checkpoint else (SearchOutcome(), None)
     if pending is None:
         pending = [Window(start, end)]
     while pending:
         window = pending.pop()
-        pages = _pages(client, f"{q} {window.qualifier()}")
-        first = next(pages)
-        total = first["total_count"]
-        if total > CAP and window.splittable:
-            parts = math.ceil(total / _TARGET_PER_WINDOW)
-            pending.extend(reversed(window.split(parts)))  # earliest slice is searched next
-            continue
-        found = _collect([first, *pages])
-        if len(found) < min(total, CAP):
-            # Unstable ordering between pages can skip an item: read the window once more.
-            found.update(_collect(_pages(client, f"{q} {window.qualifier()}")))
-        gaps = []
-        if len(found) < total:
-            gaps = [{"query": q, "window": window.to_json(), "total_count": total, "fetched": len(found),
-                     "reason": "cap: window of one second" if total > CAP else "results missing between pages"}]
-        outcome.items.update(found)
+        read = _read(client, f"{q} {window.qualifier()}", splittable=window.splittable)
+        if window.splittable and read.total > CAP:
+            pending.extend(reversed(window.split(math.ceil(read.total / _TARGET_PER_WINDOW))))
+            continue  # earliest slice is searched next
+        if read.incomplete or len(read.found) < min(read.total, CAP):
+            # A timeout or an unstable ordering between pages may pass: read the window once more.
+            again = _read(client, f"{q} {window.qualifier()}", splittable=window.splittable)
+            read = _WindowRead({**read.found, **again.found}, max(read.total, again.total),
+                               again.incomplete, read.counts | again.counts)
+            if window.splittable and (read.incomplete or read.total > CAP):
+                parts = max(2, math.ceil(read.total / _TARGET_PER_WINDOW))
+                pending.extend(reversed(window.split(parts)))
+                continue
+        gaps = [] if read.complete else [{"query": q, "window": window.to_json(), "total_count": read.total,
+                                          "fetched": len(read.found), "reason": read.gap_reason()}]
+        outcome.items.update(read.found)
         outcome.windows_searched += 1
         outcome.truncated += gaps
         if checkpoint:
-            checkpoint.record(window, found.values(), pending, gaps)
+            checkpoint.record(window, read.found.values(), pending, gaps)
     return outcome
+
+
+# Why a window still misses results after it was read twice and split as far as it goes.
+GAP_REASONS = {
+    "incomplete": "incomplete",                        # GitHub timed out on every read of a one-second window
+    "cap": "cap: window of one second",                # more than 1,000 results created in one second
+    "count_changed": "count_changed",                  # total_count moved between pages; fewer arrived than the most
+    "missing": "results missing between pages",       # as many as counted were never served
+}
+
+
+@dataclass
+class _WindowRead:
+    """What one read of a window's pages found, and what GitHub said about it on the way."""
+
+    found: dict[int, dict]
+    total: int          # the largest total_count any page reported
+    incomplete: bool    # some page answered incomplete_results: true
+    counts: set[int]    # every total_count seen
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete and len(self.found) >= self.total
+
+    def gap_reason(self) -> str:
+        if self.incomplete:
+            return GAP_REASONS["incomplete"]
+        if self.total > CAP:
+            return GAP_REASONS["cap"]
+        return GAP_REASONS["count_changed" if len(self.counts) > 1 else "missing"]
+
+
+def _read(client: GitHubClient, q: str, *, splittable: bool) -> _WindowRead:
+    """Every page of one window; stops early once a page counts more than the cap and the window can be split."""
+    read = _WindowRead({}, 0, False, set())
+    for page in _pages(client, q):
+        total = int(page["total_count"])
+        read.counts.add(total)
+        read.total = max(read.total, total)
+        read.incomplete |= page.get("incomplete_results") is True
+        read.found.update({item["id"]: slim(item) for item in page["items"]})
+        if splittable and read.total > CAP:
+            break
+    return read
 
 
 def _pages(client: GitHubClient, q: str):
@@ -155,13 +205,6 @@ def _pages(client: GitHubClient, q: str):
         yield from client.search_pages(q, per_page=100)
     except SearchCapReached:
         return
-
-
-def _collect(pages) -> dict[int, dict]:
-    found: dict[int, dict] = {}
-    for page in pages:
-        found.update({item["id"]: slim(item) for item in page["items"]})
-    return found
 
 
 def _iso(moment: datetime) -> str:

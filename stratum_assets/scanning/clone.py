@@ -36,7 +36,8 @@ Failures are classified by what git said: ``clone_refused`` (a URL git cannot
 use, or a tree git refuses to check out — ``.git/hooks/…``, other invalid
 paths, objects fsck rejects: never retried, the repository will not change its
 mind), ``clone_404`` (missing, deleted or private — GitHub answers 401 for
-those), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout`` (the remote
+those), ``clone_blocked`` (GitHub blocked it: 451, or a DMCA takedown; never
+retried), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout`` (the remote
 did not deliver in time, or kept failing). A failure of the environment (the
 server unreachable or answering 5xx, the local disk full, see
 ``ENVIRONMENT_FAILURE``) is no reason at all: the pipeline fails the partition
@@ -83,6 +84,10 @@ _REFUSED = re.compile(
     r"|transport '[^']*' not allowed|fsck error|hasdotgit|bad object|invalid object|is beyond a symbolic link"
     r"|file name too long|protocol '[^']*' is not supported")
 _RATE_LIMITED = ("returned error: 429", "rate limit", "http 429")
+# GitHub blocks a repository for legal reasons (451: blocked in a country) or a DMCA takedown (403 with the notice):
+# a fact about the repository that no retry changes.
+_BLOCKED = re.compile(r"returned error: 451\b|dmca takedown|repository access blocked"
+                      r"|access to this repository has been disabled")
 _REDIRECTED = re.compile(r"returned error: 30[1278]\b")
 _NOT_FOUND = ("not found", "could not read username", "authentication failed", "terminal prompts disabled",
               "returned error: 401", "returned error: 403", "returned error: 404", "does not exist")
@@ -445,6 +450,10 @@ def classify(stderr: str) -> CloneError:
     detail = " ".join((said or lines)[-2:])[:200] or "git failed"
     if _REFUSED.search(text):
         return CloneError("clone_refused", detail, transient=False)
+    if _BLOCKED.search(text):
+        why = "DMCA takedown" if "dmca" in text else "HTTP 451, unavailable for legal reasons" if "451" in text \
+            else "access disabled"
+        return CloneError("clone_blocked", f"blocked by GitHub ({why}): {detail}"[:200], transient=False)
     if any(s in text for s in _RATE_LIMITED):
         return CloneError("clone_rate_limited", detail, transient=True)
     if _REDIRECTED.search(text):
