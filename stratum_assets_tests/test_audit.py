@@ -193,6 +193,21 @@ def test_audit_report_asset_writes_the_report_and_evaluates_the_eight_gates(audi
     assert meta["report"].value == text and "## 9. Gates" in text
 
 
+def test_the_report_says_what_discovery_knows_it_could_not_get(audit_workspace):
+    """Search results GitHub counted but never returned, and hits it kept failing to enrich, are in the report."""
+    data, resources = audit_workspace
+    summary = {"rows": 950, "target": 6000, "search_hits": 1012, "missing": 180, "enrichment_failed": 3,
+               "renamed": 2, "search_gaps": {"incomplete": {"windows": 2, "missing": 150},
+                                             "count_changed": {"windows": 1, "missing": 30}}}
+    (data / "candidates").mkdir(exist_ok=True)
+    (data / "candidates" / "crewai.discovery.json").write_text(json.dumps(summary))
+    _materialize([audit_report], resources)
+    text = (data / "dataset_audit_report.md").read_text()
+    assert "**183 candidates are known to be missing.**" in text
+    assert ("| crewai | 1012 | 950 | 180 | count_changed 30 in 1 windows, incomplete 150 in 2 windows | 3 | 2 |"
+            in text), text[text.index("## 8."):text.index("## 9.")]
+
+
 GATE_LINE = re.compile(r"^  (PASS|FAIL)  (G[1-8])  .*: (.+) \(threshold (.+)\)$", re.MULTILINE)
 
 

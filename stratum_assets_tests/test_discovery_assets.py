@@ -74,6 +74,18 @@ def test_materialization_metadata_says_what_it_cost(discovery_run):
         assert SANDBOX_TOKEN not in text
 
 
+def test_each_stratum_leaves_its_discovery_summary_for_the_report(discovery_run):
+    """The report's discovery numbers come from here: what was found, and what is known to be missing."""
+    data, result = discovery_run
+    meta = {e.asset_key.path[0]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    for name in STRATUM_NAMES:
+        summary = json.loads((data / "candidates" / f"{name}.discovery.json").read_text())
+        assert summary["rows"] == meta[f"candidates_{name}"]["rows"].value
+        assert summary["search_hits"] == meta[f"candidates_{name}"]["search_hits"].value
+        # Clear weather on the offline GitHub: nothing missing, nothing failed.
+        assert (summary["missing"], summary["search_gaps"], summary["enrichment_failed"]) == (0, {}, 0), name
+
+
 def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd):
     secret = "ghp_RealLookingTokenNeverToBeStored00001"
     monkeypatch.setenv("GITHUB_TOKEN", secret)

@@ -4,6 +4,8 @@ All three read the warehouse through the ``data`` resource (a connection whose v
 active manifest version) and need no GitHub: the profile is the data resource's.
 """
 
+import json
+
 import dagster as dg
 
 from ..audit import label_audit
@@ -44,7 +46,8 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
         results = audit(conn, targets, thresholds, near_duplicate_threshold=data.near_duplicate_threshold,
-                        manifest_meta=data.manifest_store.meta(version))  # Volume: what opt-outs left out
+                        manifest_meta=data.manifest_store.meta(version),  # Volume: what opt-outs left out
+                        discovery=discovery_summaries(layout, targets))  # Strata: what discovery could not get
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
     gates = results["gates"]
@@ -62,6 +65,16 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
         yield dg.AssetCheckResult(check_name=g.name, passed=g.passed, severity=severity, metadata={
             "measured": g.measured if isinstance(g.measured, (int, float)) else str(g.measured),
             "threshold": g.threshold, "what": g.title, "profile": profile})
+
+
+def discovery_summaries(layout, names) -> dict[str, dict]:
+    """Each stratum's discovery summary (written by its candidates asset), for those that have one."""
+    found = {}
+    for name in names:
+        path = layout.discovery_summary(name)
+        if path.exists():
+            found[name] = json.loads(path.read_text())
+    return found
 
 
 def gate_severity(profile: str) -> dg.AssetCheckSeverity:

@@ -1,5 +1,7 @@
 """``candidates_<stratum>``: one asset per stratum of strata.yaml (group ``discovery``)."""
 
+import json
+
 import dagster as dg
 import pyarrow as pa
 
@@ -7,7 +9,7 @@ from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
 from ..discovery.strata import load_strata_file, strata
 from ..pools import GITHUB_API
 from ..resources import DataResource, GitHubResource
-from ..warehouse.files import write_parquet_atomic
+from ..warehouse.files import write_parquet_atomic, write_text_atomic
 
 
 class DiscoveryConfig(dg.Config):
@@ -40,6 +42,7 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
         result = discover_stratum(client, stratum, checkpoint_dir=checkpoints)
         table = pa.Table.from_pylist(result.rows, schema=CANDIDATE_SCHEMA)
         path = write_parquet_atomic(table, data.layout.candidates(name))
+        write_text_atomic(json.dumps(result.summary(), sort_keys=True), data.layout.discovery_summary(name))
         clear_checkpoints(checkpoints, stratum)
         cost = client.governor.summary()
         if result.invalid_names:

@@ -20,12 +20,15 @@ BAR = 40
 
 
 def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds, *,
-          near_duplicate_threshold: float, manifest_meta: dict | None = None) -> dict:
+          near_duplicate_threshold: float, manifest_meta: dict | None = None,
+          discovery: dict[str, dict] | None = None) -> dict:
     """What ``audit_report`` computes: every section and the duplicate groups four ways, all from one
-    snapshot of ``scan_dataset`` (the view's joins run once per audit)."""
+    snapshot of ``scan_dataset`` (the view's joins run once per audit). ``discovery``: each stratum's discovery
+    summary (candidates' search gaps, enrichment failures, renames), shown beside the strata."""
     src = S.snapshot(conn, extra=KEY_COLUMNS)
     groups = duplicate_groups(conn, near_duplicate_threshold, src=src)
-    return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src)
+    return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src) | {
+        "discovery": discovery or {}}
 
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
@@ -104,6 +107,7 @@ def render(d: dict, version: int, profile: str) -> str:
     out += ["## 8. Strata", "", _table(["stratum", "target", "manifest", "usable", "fill"],
                                         [(n, s["target"], s["manifest"], s["usable"], f"{s['fill']:.0%}")
                                          for n, s in d["strata"].items()]), ""]
+    out += _discovery_lines(d.get("discovery") or {})
     out += ["## 9. Gates", "", _table(["gate", "what", "measured", "threshold", "result"],
                                        [(g.name, g.title, g.measured, g.threshold, "PASS" if g.passed else "**FAIL**")
                                         for g in d["gates"]]), ""]
@@ -156,6 +160,23 @@ def recommendations(d: dict) -> list[str]:
 
 def _gap(n: int, target) -> str:
     return "-" if not target else (f"{target - n} short" if n < target else "met")
+
+
+def _discovery_lines(discovery: dict[str, dict]) -> list[str]:
+    """What discovery knows it could not get, per stratum: search results GitHub counted but never returned (by
+    reason: a timed-out search, a count that moved, ...), search hits GitHub kept failing to enrich; and renames."""
+    if not discovery:
+        return []
+    rows = [(name, s["search_hits"], s["rows"], s["missing"],
+             ", ".join(f"{reason} {g['missing']} in {g['windows']} windows" for reason, g in
+                       sorted(s["search_gaps"].items())) or "-", s["enrichment_failed"], s["renamed"])
+            for name, s in discovery.items()]
+    lost = sum(s["missing"] + s["enrichment_failed"] for s in discovery.values())
+    return ["Discovery: what GitHub's search and enrichment could not give, per stratum (missing = counted by "
+            "search, never returned; not enriched = GitHub kept failing on them, not deleted). "
+            + (f"**{lost:,} candidates are known to be missing.**" if lost else "Nothing is known to be missing."),
+            "", _table(["stratum", "search hits", "candidates", "missing", "search gaps", "not enriched", "renamed"],
+                       rows), ""]
 
 
 def _table(header: list[str], rows: list) -> str:

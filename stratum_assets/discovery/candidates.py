@@ -58,6 +58,13 @@ class StratumDiscovery:
             entry["missing"] += max(0, window["total_count"] - window["fetched"])
         return gaps
 
+    def summary(self) -> dict:
+        """The numbers the audit report shows for this stratum's discovery: what was found, what is known to be
+        missing (by reason), what GitHub kept failing to enrich, what was renamed."""
+        return {"rows": len(self.rows), "target": self.stratum.target, "search_hits": self.search_hits,
+                "search_gaps": self.search_gaps, "missing": sum(g["missing"] for g in self.search_gaps.values()),
+                "enrichment_failed": len(self.enrichment_failed), "renamed": len(self.renamed)}
+
     @property
     def fill_pct(self) -> float:
         return round(100.0 * len(self.rows) / self.stratum.target, 1)

@@ -99,6 +99,10 @@ class Layout:
     def candidates(self, stratum: str) -> Path:
         return self.root / "candidates" / f"{stratum}.parquet"
 
+    def discovery_summary(self, stratum: str) -> Path:
+        """What discovery of ``stratum`` could not get (search gaps, enrichment failures) and renamed: the report's."""
+        return self.root / "candidates" / f"{stratum}.discovery.json"
+
     @property
     def discovery_checkpoints(self) -> Path:
         return self.root / "discovery" / "checkpoints"
