@@ -73,6 +73,21 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     return env
 
 
+@pytest.fixture(scope="session")
+def clean_build(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """One clean offline build for the whole session (the README's main command, one partition at a time):
+    what every recovery test compares with. Read it, never change it: :func:`copy_of_clean_build` for that."""
+    home = tmp_path_factory.mktemp("clean-build")
+    return home, build_project_home(home, "--parallel", "1")
+
+
+def copy_of_clean_build(clean: tuple[Path, dict[str, str]], home: Path) -> dict[str, str]:
+    """A home of its own with the clean build's data and instance (a copy takes seconds, a build a minute+)."""
+    source, env = clean
+    shutil.copytree(source, home, symlinks=True)
+    return {**env, "DAGSTER_HOME": str(home)}
+
+
 # Written by tooling, never by a test: the virtualenv, caches, packaging metadata, mutmut's copy.
 _NOT_THE_PROJECT = {".git", ".venv", ".pytest_cache", "__pycache__", "mutants", "stratum_assets.egg-info"}
 

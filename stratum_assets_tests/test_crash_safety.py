@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.audit import label_audit_sample, train_test_split
 from stratum_assets.resources import DataResource
 
-from .conftest import BIN, ROOT, build_project_home
+from .conftest import BIN, ROOT, copy_of_clean_build
 
 
 def _digest(path) -> str:
@@ -25,11 +25,10 @@ def _digest(path) -> str:
 
 
 @pytest.mark.slow
-def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_pending(tmp_path):
+def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_pending(tmp_path, clean_build):
     """A partition's directory is gone (never scanned): its repositories are pending."""
     home = tmp_path / "home"
-    home.mkdir()
-    build_project_home(home)
+    copy_of_clean_build(clean_build, home)
     data = home / "data"
     first_chunk = sorted((data / "scans" / "v1").glob("v1-c*"))[0]
     pending = pq.read_table(first_chunk / "scan_results.parquet").num_rows + pq.read_table(
@@ -46,11 +45,9 @@ def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_
 
 
 @pytest.mark.slow
-def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path):
+def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path, clean_build):
     """The clean build runs one partition at a time, the crashed one two at a time: the same data."""
-    clean = tmp_path / "clean"
-    clean.mkdir()
-    env = build_project_home(clean, "--parallel", "1")
+    clean, env = clean_build
     printed = (clean / "run.out").read_text()
     assert "1 at a time" in printed and "  PASS  zero_silent_drops" in printed
     assert "  WARN  label_agreement  status=awaiting review" in printed, "awaiting review warns, it is no error"
@@ -109,10 +106,9 @@ def _without_clock(path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_path):
+def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_path, clean_build):
     home = tmp_path / "home"
-    home.mkdir()
-    env = build_project_home(home)
+    env = copy_of_clean_build(clean_build, home)
     data = home / "data"
     victim = sorted((data / "scans" / "v1").glob("v1-c*"))[2]
     expected_rows = pq.read_table(victim / "scan_results.parquet").num_rows
@@ -177,13 +173,13 @@ def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch):
+def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch,
+                                                                                    clean_build):
     """``dg launch`` (the README's command for one chunk, as a user would) on one partition, killed -9 mid-scan."""
     from stratum_assets.assets.automation import reap_dead_runs
 
     home = tmp_path / "home"
-    home.mkdir()
-    env = build_project_home(home)
+    env = copy_of_clean_build(clean_build, home)
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
     chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
     materialize = subprocess.Popen([str(BIN / "dg"), "launch", "-m", "stratum_assets.definitions",

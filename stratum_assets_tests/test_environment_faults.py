@@ -96,7 +96,8 @@ def _exports(home) -> dict[str, list[dict]]:
 
 
 @pytest.mark.slow
-def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_build(universe, tmp_path):
+def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_build(universe, tmp_path,
+                                                                                   clean_build):
     """The issue's case, for real: the GitHub a build talks to dies after the first partition. The build stops
     with one message and exit 1 (no repository stored as clone_timeout, the split not frozen over the gap);
     `status` names what is left; GitHub comes back on the same address; `stratum-assets backfill` finishes the
@@ -109,7 +110,7 @@ def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_bu
 
     from stratum_sandbox.loopback import free_port
 
-    from .conftest import BIN, build_project_home
+    from .conftest import BIN
 
     port = free_port()
     budgets = {"search": (10_000, 60.0)}
@@ -117,16 +118,14 @@ def test_github_killed_mid_scan_then_restarted_and_backfilled_gives_the_clean_bu
     def github(folder: str) -> GitHubEmulator:
         return GitHubEmulator(universe, tmp_path / folder, port=port, budgets=budgets)
 
-    clean, broken = tmp_path / "clean", tmp_path / "broken"
-    clean.mkdir()
+    clean, env = clean_build  # the README's main command on the same universe (no address in the data)
+    broken = tmp_path / "broken"
     broken.mkdir()
-    with github("git-clean") as em:
-        env = build_project_home(clean, STRATUM_SANDBOX_URL=em.url)
-
     env = {**env, "DAGSTER_HOME": str(broken)}
     for name in ("dagster.yaml", "pyproject.toml", "workspace.yaml"):
         (broken / name).write_bytes((clean / name).read_bytes())
     em = github("git-broken").start()
+    env["STRATUM_SANDBOX_URL"] = em.url  # a GitHub running on its own, as `stratum-assets sandbox serve` runs it
     build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=broken, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
     scans = broken / "data" / "scans" / "v1"

@@ -21,7 +21,7 @@ import pytest
 
 from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
 
-from .conftest import build_project_home
+from .conftest import copy_of_clean_build
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
@@ -33,10 +33,11 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil
 
 
 @pytest.fixture(scope="module")
-def built_home(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A project root after the README's main command: its data, its instance, its environment."""
-    home = tmp_path_factory.mktemp("ui-home")
-    return home, build_project_home(home)
+def built_home(tmp_path_factory, clean_build) -> tuple[Path, dict[str, str]]:
+    """A project root after the README's main command: its data, its instance, its environment (a copy of the
+    session's clean build: the last test here materializes the audit again)."""
+    home = tmp_path_factory.mktemp("ui") / "home"
+    return home, copy_of_clean_build(clean_build, home)
 
 
 @pytest.fixture(scope="module")
