@@ -22,6 +22,7 @@ import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
+from .warehouse.status import unsettled_partitions
 from .warehouse.verify import partition_problems
 
 
@@ -132,11 +133,15 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
+    unsettled = unsettled_partitions(layout, version)  # stored, but git failed in a way nobody could judge
+    if unsettled:
+        log(f"Partitions {', '.join(unsettled)} hold unsettled repositories (clone_unclassified): scanning them "
+            "again.")
     keys = plan.partition_keys(instance)
     if partitions is not None:
         todo = partition_range(keys, partitions)
     else:
-        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt)]
+        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt) | set(unsettled)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
     _partitions_then_after(defs, plan, instance, todo, report, log, parallel)

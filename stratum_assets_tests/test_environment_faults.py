@@ -8,6 +8,7 @@ written, the partition stays backfillable), and a circuit breaker stops a chunk 
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 
 import pytest
@@ -223,3 +224,89 @@ def test_an_external_scanner_killed_once_is_scanned_again_and_killed_twice_fails
     with pytest.raises(EnvironmentBroken) as broken:
         scan_chunk(rows, emulator.clone_url, ExternalScanner(always, memory_limit_mb=0), QUICK, tmp_path / "w2")
     assert "killed (SIGKILL) from outside" in broken.value.faults[0].detail
+
+
+# -- where nobody can tell: stored as clone_unclassified, counted as unsettled, scanned again ---------------------
+@pytest.fixture
+def a_server_that_is_not_git():
+    """A loopback HTTP server that answers every request 200 with text that is no git protocol at all."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = b"<html>maintenance page</html>\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_clone_failure_no_rule_recognises_is_stored_as_unclassified_after_its_retries(a_server_that_is_not_git,
+                                                                                       universe, tmp_path):
+    rows = _rows(universe, 2)
+    result = scan_chunk(rows, lambda name: f"{a_server_that_is_not_git}/{name}.git", BuiltinScanner(), QUICK,
+                        tmp_path / "work")
+    assert {(r.ping["scan_status"], r.ping["failure_reason"]) for r in result.results} == {
+        ("failed", "clone_unclassified")}
+    assert all(r.stored and r.provenance["clone_attempts"] == QUICK.clone_attempts for r in result.results)
+    assert all("://" not in r.provenance["failure_detail"] for r in result.results)
+
+
+@pytest.mark.slow
+def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_again(tmp_path, clean_build):
+    """A stored clone_unclassified row: `status` counts it as not done and names its partition, the split and the
+    label-audit sample refuse to freeze over it, and `stratum-assets backfill` scans its partition again."""
+    import dagster as dg
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from dagster_duckdb import DuckDBResource
+
+    from stratum_assets.assets.audit import label_audit_sample, train_test_split
+    from stratum_assets.resources import DataResource
+    from stratum_assets.scanning.storage import replace_partition
+
+    from .conftest import BIN, copy_of_clean_build
+
+    home = tmp_path / "home"
+    env = copy_of_clean_build(clean_build, home)
+    data = home / "data"
+    folder = sorted((data / "scans" / "v1").glob("v1-c*"))[1]
+    frozen = (data / "split" / "assignments.parquet").read_bytes()
+    results = pq.read_table(folder / "scan_results.parquet").to_pylist()
+    victim = next(r for r in results if r["scan_status"] == "success")
+    victim.update(scan_status="failed", failure_reason="clone_unclassified", failure_detail="fatal: something new")
+    stats = json.loads((folder / "stats.json").read_text())
+    replace_partition(folder, pa.Table.from_pylist(results, schema=pq.read_schema(folder / "scan_results.parquet")),
+                      pq.read_table(folder / "quarantine.parquet"), stats,
+                      pq.read_table(folder / "code_fingerprints.parquet"))
+
+    status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert f"unsettled: 1 repositories in partition {folder.name}" in status.stdout, status.stdout
+    assert "1 pending" in status.stdout, "an unsettled row is not done"
+
+    resources = {"data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
+    for asset, what in ((train_test_split, "the train/test split"), (label_audit_sample, "the label-audit sample")):
+        result = dg.materialize([asset], resources=resources, raise_on_error=False)
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert f"1 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
+    assert (data / "split" / "assignments.parquet").read_bytes() == frozen, "nothing frozen again over it"
+
+    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
+                              text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert f"Partitions {folder.name} hold unsettled repositories" in backfill.stdout
+    assert _exports(home) == _exports(clean_build[0])

@@ -411,7 +411,7 @@ def test_a_url_git_cannot_use_is_clone_refused_and_not_retried(tmp_path, url, mo
     ("fatal: unable to access 'https://x/': server certificate verification failed\n", "environment", True),
     # A 4xx is the repository's, and a file that merely is called tls.py is nobody's environment.
     ("fatal: unable to access 'https://x/': The requested URL returned error: 404\n", "clone_404", False),
-    ("fatal: something new went wrong in utils/tls.py\n", "clone_timeout", True),
+    ("fatal: something new went wrong in utils/tls.py\n", "clone_unclassified", True),
     # a hostile path that spells another failure is still a refused path
     ("error: invalid path 'returned error: 429 rate limit not found'\n", "clone_refused", False),
 ])

@@ -14,6 +14,7 @@ from ..audit.groups import duplicate_groups
 from ..audit.report import audit, render
 from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_snapshot
 from ..discovery.strata import strata
+from ..domain.reasons import UNSETTLED_REASONS, unsettled
 from ..resources import DataResource
 from ..warehouse.files import write_text_atomic
 from ..warehouse.schema import Warehouse
@@ -89,11 +90,18 @@ def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str, src: str = "
     Freezing with repositories pending would assign them later, by another rule of arrival, and a
     re-run after a crash would differ from a clean build. ``src``: the view or a snapshot of it.
     """
-    pending = warehouse.conn.execute(f"SELECT count(*) FROM {src} WHERE outcome = 'pending'").fetchone()[0]
+    pending, unsettled_rows = warehouse.conn.execute(
+        f"SELECT count(*) FILTER (outcome = 'pending'), count(*) FILTER (outcome = 'stored' AND {unsettled()}) "
+        f"FROM {src}").fetchone()
     if pending:
         raise dg.Failure(f"{pending} repositories of manifest v{warehouse.version} are still pending: {what} is "
                          "frozen only once every repository is stored or quarantined; finish the scan "
                          "(`stratum-assets backfill`) first", metadata={"pending": pending})
+    if unsettled_rows:
+        raise dg.Failure(f"{unsettled_rows} repositories of manifest v{warehouse.version} are unsettled (git failed "
+                         f"in a way no rule recognises: {', '.join(UNSETTLED_REASONS)}): {what} is frozen only "
+                         "once every outcome is settled; scan them again (`stratum-assets backfill`) first",
+                         metadata={"unsettled": unsettled_rows})
 
 
 class SplitConfig(dg.Config):

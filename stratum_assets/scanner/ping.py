@@ -89,7 +89,8 @@ class Ping(BaseModel):
     files_total: Int
     parser_errors: Int
     failure_reason: Literal["clone_timeout", "clone_404", "clone_rate_limited", "parse_timeout", "parse_crash",
-                            "no_python", "no_agents", "clone_refused", "over_limit", "clone_blocked"] | None
+                            "no_python", "no_agents", "clone_refused", "over_limit", "clone_blocked",
+                            "clone_unclassified"] | None
     archetype_class: Str
     total_capabilities: Int
     capability_distribution: dict[str, Int]

@@ -37,8 +37,9 @@ use, or a tree git refuses to check out — ``.git/hooks/…``, other invalid
 paths, objects fsck rejects: never retried, the repository will not change its
 mind), ``clone_404`` (missing, deleted or private — GitHub answers 401 for
 those), ``clone_blocked`` (GitHub blocked it: 451, or a DMCA takedown; never
-retried), ``clone_rate_limited`` (HTTP 429) and ``clone_timeout`` (the remote
-did not deliver in time, or kept failing). A failure of the environment (the
+retried), ``clone_rate_limited`` (HTTP 429), ``clone_timeout`` (the remote
+did not deliver in time) and ``clone_unclassified`` (git said something no
+rule recognises: stored, but the row counts as unsettled and is scanned again). A failure of the environment (the
 server unreachable or answering 5xx, the local disk full, see
 ``ENVIRONMENT_FAILURE``) is no reason at all: the pipeline fails the partition
 instead of storing a ping. Network errors are retried with
@@ -462,7 +463,8 @@ def classify(stderr: str) -> CloneError:
         return CloneError(ENVIRONMENT_FAILURE, detail, transient=True)
     if any(s in text for s in _NOT_FOUND):
         return CloneError("clone_404", detail, transient=False)
-    return CloneError("clone_timeout", detail, transient=True)  # nothing recognised: try again
+    # Nothing recognised: tried again, then stored as what it is, a failure nobody could judge (domain/reasons.py).
+    return CloneError("clone_unclassified", detail, transient=True)
 
 
 

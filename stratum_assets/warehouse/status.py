@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from ..domain.reasons import unsettled
 from ..manifest.store import ManifestStore
 from . import runlog, schema
 from .layout import Layout
@@ -33,11 +34,13 @@ class Status:
     repos_per_min: float | None = None
     corrupt: dict[str, str] = field(default_factory=dict)  # chunk -> what is wrong: counts as not written
     pending_partitions: list[str] = field(default_factory=list)
+    unsettled: int = 0  # stored, but with a reason nobody could judge (domain/reasons.py): not done
+    unsettled_partitions: list[str] = field(default_factory=list)
     build_running: bool | None = None  # None: not asked (no ETA judgement either way)
 
     @property
     def done(self) -> int:
-        return self.stored + self.quarantined
+        return self.stored + self.quarantined - self.unsettled
 
     @property
     def pending(self) -> int:
@@ -62,8 +65,11 @@ def read_status(layout: Layout, build_running: bool | None = None) -> Status:
     partitions_total = conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone()[0]
     pending_partitions = [c for (c,) in conn.execute(
         "SELECT DISTINCT chunk_id FROM scan_dataset WHERE outcome = 'pending' ORDER BY 1").fetchall()]
+    unsettled_rows = dict(conn.execute(f"SELECT chunk_id, count(*) FROM scan_dataset WHERE outcome = 'stored' "
+                                       f"AND {unsettled()} GROUP BY 1 ORDER BY 1").fetchall())
     return Status(
-        corrupt=partition_problems(layout, version), pending_partitions=pending_partitions,
+        corrupt=partition_problems(layout, version), pending_partitions=sorted({*pending_partitions, *unsettled_rows}),
+        unsettled=sum(unsettled_rows.values()), unsettled_partitions=list(unsettled_rows),
         build_running=build_running,
         manifest_version=version, total=summary["total_repos"], stored=summary["stored"],
         quarantined=summary["quarantined"], partitions_total=partitions_total,
@@ -106,6 +112,10 @@ def render(status: Status, width: int = 40) -> str:
         lines.append("failure reasons: " + ", ".join(f"{k} {v:,}" for k, v in status.failure_reasons.items()))
     for chunk, problem in status.corrupt.items():
         lines.append(f"corrupt partition {chunk}: {problem}; it counts as not written")
+    if status.unsettled:
+        lines.append(f"unsettled: {status.unsettled:,} repositories in {_listed(status.unsettled_partitions)} failed "
+                     "in a way no rule recognises (clone_unclassified): not done; `stratum-assets backfill` scans "
+                     "them again, and the split waits for them")
     if status.pending and status.build_running is False:
         lines.append(f"no build running: {status.pending:,} repositories pending in "
                      f"{_listed(status.pending_partitions)} (failed, interrupted, corrupt or never run); "
@@ -117,6 +127,14 @@ def render(status: Status, width: int = 40) -> str:
     elif status.pending:
         lines.append("throughput: no finished partition yet, no ETA")
     return "\n".join(lines)
+
+
+def unsettled_partitions(layout: Layout, version: int) -> list[str]:
+    """The partitions with a stored row whose outcome is not settled (domain/reasons.py): backfill re-scans them."""
+    conn = duckdb.connect()
+    schema.refresh(conn, layout, version)
+    return [c for (c,) in conn.execute(f"SELECT DISTINCT chunk_id FROM scan_results WHERE {unsettled()} "
+                                       "ORDER BY 1").fetchall()]
 
 
 def _listed(chunks: list[str], most: int = 10) -> str:
