@@ -27,13 +27,14 @@ def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: 
     summary (candidates' search gaps, enrichment failures, renames), shown beside the strata."""
     src = S.snapshot(conn, extra=KEY_COLUMNS)
     groups = duplicate_groups(conn, near_duplicate_threshold, src=src)
-    return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src) | {
-        "discovery": discovery or {}}
+    return compute(conn, targets, thresholds, manifest_meta=manifest_meta, groups=groups, src=src,
+                   discovery=discovery)
 
 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
             framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None,
-            groups: DuplicateGroups | None = None, src: str | None = None) -> dict:
+            groups: DuplicateGroups | None = None, src: str | None = None,
+            discovery: dict[str, dict] | None = None) -> dict:
     """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``;
     ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds;
     ``groups`` (audit/groups.py) the duplicates four ways, side by side; ``src`` what to read: a snapshot of
@@ -48,6 +49,7 @@ def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds
     data["gates"] = evaluate(data, thresholds)
     data["exclusions"] = (manifest_meta or {}).get("exclusions")
     data["duplicate_groups"] = groups.summary() if groups is not None else None
+    data["discovery"] = discovery or {}  # each stratum's discovery summary (search gaps, enrichment failures)
     if src != "scan_dataset":
         conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
     return data
