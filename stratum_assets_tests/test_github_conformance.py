@@ -1,6 +1,7 @@
 """The offline GitHub against GitHub's own contracts, not against the team's idea of them.
 
 REST: the emulator's answers (search pages, also incomplete ones; the 1,000-result wall and a bad query;
+a repository: plain, a fork, with and without a licence, owned by an organization; a renamed one's 301;
 a missing repository; rate limits, secondary limits and the abuse wording; ``/rate_limit``) validate
 against the response schemas copied from GitHub's OpenAPI description (github/rest-api-description,
 fixture ``github/rest_api_description_schemas.json``). GraphQL: every type, field and argument the
@@ -20,6 +21,7 @@ from jsonschema import Draft7Validator
 
 from stratum_sandbox.graphql_api import SDL
 from stratum_sandbox.limits import Fault
+from stratum_sandbox.payloads import owner_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 DESCRIPTION = json.loads((FIXTURES / "rest_api_description_schemas.json").read_text())
@@ -54,10 +56,22 @@ def _get(em, path, **params):
     return requests.get(f"{em.url}{path}", params=params, timeout=30)
 
 
+def _repository(universe, emulator, **wanted):
+    """The first live repository with each of ``wanted``'s properties (``fork``, ``licensed``, ``organization``)."""
+    facts = {"fork": lambda r: r.is_fork, "licensed": lambda r: r.license_info is not None,
+             "organization": lambda r: owner_json(r.owner, emulator.url, emulator.url)["type"] == "Organization"}
+    return next(r for r in universe.repos
+                if not r.deleted and all(facts[k](r) == v for k, v in wanted.items()))
+
+
 def test_the_copied_schemas_are_the_ones_the_tests_use():
     assert DESCRIPTION["provenance"]["repository"] == "github/rest-api-description"
     search = DESCRIPTION["operations"]["search/repos"]["responses"]["200"]
     assert search["required"] == ["total_count", "incomplete_results", "items"]
+    repository = DESCRIPTION["operations"]["repos/get"]["responses"]["200"]
+    assert repository == {"$ref": "#/components/schemas/full-repository"}
+    full = DESCRIPTION["components"]["schemas"]["full-repository"]
+    assert len(full["required"]) == 75 and {"network_count", "subscribers_count", "license"} <= set(full["required"])
 
 
 def test_a_search_page_conforms_to_search_repos(emulator):
@@ -80,6 +94,50 @@ def test_search_errors_conform_to_validation_error(emulator, params):
     answer = _get(emulator, "/search/repositories", **params)
     assert answer.status_code == 422
     assert _problems("search/repos", 422, answer.json()) == []
+
+
+@pytest.mark.parametrize("wanted", [{"fork": False}, {"fork": True}, {"fork": False, "licensed": True},
+                                    {"fork": False, "licensed": False}, {"organization": True}],
+                         ids=["plain", "fork", "licensed", "unlicensed", "organization"])
+def test_a_repository_conforms_to_full_repository(emulator, universe, wanted):
+    repo = _repository(universe, emulator, **wanted)
+    answer = _get(emulator, f"/repos/{repo.full_name}")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert _problems("repos/get", 200, body) == []
+    assert (body["full_name"], body["id"], body["fork"]) == (repo.full_name, repo.id, repo.is_fork)
+    if repo.is_fork:  # GitHub: parent and source are there for forks (here the parent is the network's source)
+        assert body["parent"]["full_name"] == body["source"]["full_name"] == repo.parent
+    else:
+        assert "parent" not in body and "source" not in body
+    assert (body["license"] or {}).get("spdx_id") == repo.license_spdx
+    assert ("organization" in body) == (body["owner"]["type"] == "Organization")
+
+
+def test_a_renamed_repositorys_old_name_answers_301_and_the_new_name_conforms(emulator, universe):
+    """GitHub answers a repository's old name with 301 Moved Permanently to ``/repositories/{id}``; its
+    answers (and its forks' ``parent``) carry the current name."""
+    repo = next(r for r in universe.repos if not r.deleted and not r.is_fork
+                and any(not f.deleted for f in universe.forks_of(r.full_name)))
+    fork = next(f for f in universe.forks_of(repo.full_name) if not f.deleted)
+    new_name = f"{repo.owner}/renamed-{repo.name}"
+    emulator.rename(repo.full_name, new_name)
+    try:
+        moved = requests.get(f"{emulator.url}/repos/{repo.full_name}", timeout=30, allow_redirects=False)
+        assert moved.status_code == 301 and _problems("repos/get", 301, moved.json()) == []
+        assert moved.headers["Location"] == moved.json()["url"] == f"{emulator.url}/repositories/{repo.id}"
+        followed = _get(emulator, f"/repos/{repo.full_name}")
+        current = _get(emulator, f"/repos/{new_name}")
+        for answer in (followed, current):
+            assert answer.status_code == 200 and _problems("repos/get", 200, answer.json()) == []
+            assert (answer.json()["full_name"], answer.json()["id"]) == (new_name, repo.id)
+        assert followed.history[0].status_code == 301
+        assert _get(emulator, f"/repos/{fork.full_name}").json()["parent"]["full_name"] == new_name
+        languages = _get(emulator, f"/repos/{repo.full_name}/languages")
+        assert languages.status_code == 200 and languages.history[0].status_code == 301 and languages.json()
+    finally:
+        del emulator.renamed[repo.full_name]
+    assert _get(emulator, f"/repos/{repo.full_name}").json()["full_name"] == repo.full_name
 
 
 def test_the_rate_limit_overview_conforms(emulator):
@@ -107,6 +165,33 @@ def test_the_validator_rejects_a_body_that_breaks_the_contract(emulator):
     broken = copy.deepcopy(body)
     broken["items"][0]["stargazers_count"] = "12"
     assert _problems("search/repos", 200, broken)
+
+
+def _changed(body: dict, path: tuple[str, ...], value=KeyError) -> dict:
+    """A copy of ``body`` with the key at ``path`` removed (or set to ``value``)."""
+    changed = copy.deepcopy(body)
+    *where, key = path
+    target = changed
+    for step in where:
+        target = target[step]
+    if value is KeyError:
+        del target[key]
+    else:
+        target[key] = value
+    return changed
+
+
+@pytest.mark.parametrize("path, value, where", [
+    (("network_count",), KeyError, ""), (("parent", "has_downloads"), KeyError, "parent"),
+    (("license", "spdx_id"), KeyError, "license"), (("source", "owner", "login"), None, "source/owner/login"),
+    (("temp_clone_token",), 0, "temp_clone_token"),
+], ids=["no-network_count", "parent-without-has_downloads", "licence-without-spdx_id", "null-login",
+        "numeric-token"])
+def test_the_validator_rejects_a_repository_that_breaks_the_contract(emulator, universe, path, value, where):
+    body = _get(emulator, f"/repos/{_repository(universe, emulator, fork=True, licensed=True).full_name}").json()
+    assert _problems("repos/get", 200, body) == []
+    problems = _problems("repos/get", 200, _changed(body, path, value))
+    assert [p for p in problems if p.split(":")[0] == where], problems
 
 
 # -- GraphQL -------------------------------------------------------------------------------------------------

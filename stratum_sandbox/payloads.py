@@ -87,6 +87,12 @@ def error(message: str, status: int, doc: str = DOCS) -> dict:
     return {"message": message, "documentation_url": doc, "status": str(status)}
 
 
+def moved_permanently(location: str) -> dict:
+    """The body of GitHub's 301 for a renamed or transferred repository: where it lives now."""
+    return {**error("Moved Permanently", 301, "https://docs.github.com/rest/repos/repos#get-a-repository"),
+            "url": location}
+
+
 _MERGE_SETTINGS = {
     "allow_squash_merge": True, "allow_merge_commit": True, "allow_rebase_merge": True, "allow_auto_merge": False,
     "delete_branch_on_merge": False, "allow_update_branch": False, "use_squash_pr_title_as_default": False,

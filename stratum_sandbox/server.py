@@ -6,7 +6,9 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
   ``order``, ``per_page`` (capped at 100), ``page``; only the first 1,000
   results are reachable (422 past them); ``Link`` pagination headers.
 * ``GET /repos/{owner}/{repo}`` (with ``parent``/``source`` for forks) and
-  ``GET /repos/{owner}/{repo}/languages``.
+  ``GET /repos/{owner}/{repo}/languages``; a renamed repository's old name answers
+  ``301 Moved Permanently`` to ``GET /repositories/{id}`` (and ``.../languages``), which answers
+  with its current name.
 * ``POST /graphql`` — see :mod:`stratum_sandbox.graphql_api`.
 * ``GET /rate_limit`` — free, like GitHub's.
 * ``/git/{owner}/{repo}.git/...`` — git smart HTTP through ``git http-backend``
@@ -33,7 +35,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,14 +45,16 @@ from .codegen import language_bytes
 from .git_store import GitStore, git_env
 from .graphql_api import GraphQLApi
 from .limits import Fault, FaultPlan, RateBudgets
-from .payloads import error, full_repo, search_item
+from .payloads import error, full_repo, moved_permanently, search_item
 from .search_query import QueryError, parse_query, tokens
 from .universe import Repo, Universe
 
 SEARCH_CAP = 1000
 SEARCH_DOCS = "https://docs.github.com/v3/search/"
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+?)(/languages)?/?$")
+_REPO_ID_PATH = re.compile(r"^/repositories/(\d+)(/languages)?/?$")
 _GIT_PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)$")
+_REPO_NOT_FOUND = 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
 
 
 class SearchIndex:
@@ -146,6 +150,19 @@ class GitHubEmulator:
         old = next((o for o, n in self.renamed.items() if n == full_name), None)
         return self.universe.get(old or full_name)
 
+    def is_old_name(self, full_name: str) -> bool:
+        """Whether ``full_name`` is the name of a repository before it was renamed."""
+        return full_name.lower() in {old.lower() for old in self.renamed}
+
+    def as_renamed(self, repo: Repo) -> Repo:
+        """``repo`` under its current name: GitHub's REST answers carry it, not the one search indexed."""
+        owner, _, name = self.renamed.get(repo.full_name, repo.full_name).partition("/")
+        return replace(repo, owner=owner, name=name)
+
+    @cached_property
+    def by_id(self) -> dict[int, Repo]:
+        return {repo.id: repo for repo in self.universe.repos}
+
     def count(self, resource: str) -> None:
         with self._stats_lock:
             self.requests[resource] += 1
@@ -221,6 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
             match = _REPO_PATH.match(path)
             if method == "GET" and match:
                 return self._guarded("core", 1, lambda: self._repo(match.group(1), match.group(2), bool(match.group(3))))
+            match = _REPO_ID_PATH.match(path)
+            if method == "GET" and match:
+                return self._guarded("core", 1, lambda: self._repo_by_id(int(match.group(1)), bool(match.group(2))))
             self._json(404, error("Not Found", 404))
         except BrokenPipeError:
             pass
@@ -322,11 +342,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _repo(self, owner: str, name: str, languages: bool):
         repo = self.em.current(f"{owner}/{name}")
         if repo is None or repo.deleted:
-            return 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
+            return _REPO_NOT_FOUND
+        if self.em.is_old_name(f"{owner}/{name}"):  # GitHub: 301 to the repository's id, whatever its name now
+            location = f"{self.em.url}/repositories/{repo.id}" + ("/languages" if languages else "")
+            return 301, moved_permanently(location), {"Location": location}
+        return self._repo_answer(repo, languages)
+
+    def _repo_by_id(self, repo_id: int, languages: bool):
+        repo = self.em.by_id.get(repo_id)
+        if repo is None or repo.deleted:
+            return _REPO_NOT_FOUND
+        return self._repo_answer(repo, languages)
+
+    def _repo_answer(self, repo: Repo, languages: bool):
         if languages:
             return 200, language_bytes(repo), {}
         parent = self.em.universe.get(repo.parent) if repo.parent else None
-        return 200, full_repo(repo, parent, self.em.url, self.em.url), {}
+        parent = parent and self.em.as_renamed(parent)
+        return 200, full_repo(self.em.as_renamed(repo), parent, self.em.url, self.em.url), {}
 
     def _rate_limit(self) -> None:
         snap = self.em.budgets.snapshot()
