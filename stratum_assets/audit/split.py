@@ -208,13 +208,13 @@ METADATA_COLUMNS = ("github_stars", "github_forks", "last_commit_date", "repo_cr
 
 # What the assignment reads of scan_dataset: of a repository's frameworks and deployment signals its fine stratum
 # needs only the first framework and the deployment score.
-ASSIGNMENT_COLUMNS = ("repo_hash", "outcome", "scan_status", "frameworks[1] AS framework",
+ASSIGNMENT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks[1] AS framework",
                       "deployment_signals.deployment_score AS deployment_score")
 
 
 def snapshot(conn, *, for_groups: bool = True) -> str:
-    """What the split reads, once (schema.snapshot): the pending check, the assignment and, ``for_groups``, the
-    duplicate groups (audit/groups.py) read it."""
+    """What the split reads, once (schema.snapshot): the pending and unsettled check, the assignment and,
+    ``for_groups``, the duplicate groups (audit/groups.py) read it."""
     return schema.snapshot(conn, ASSIGNMENT_COLUMNS + (KEY_COLUMNS if for_groups else ()), "split_snapshot")
 
 
