@@ -21,6 +21,7 @@ half-written file or directory into place.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
@@ -67,6 +68,16 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     with replacing(path) as tmp:
         pq.write_table(table, tmp)
     return Path(path)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read a MiB at a time (what a partition's stats.json and ``_SUCCESS.json``
+    record of each file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_text_atomic(text: str, path: Path) -> Path:

@@ -65,6 +65,10 @@ class ScanFiles:
     def fingerprints(self) -> Path:
         return self.folder / "code_fingerprints.parquet"
 
+    @property
+    def scan_files(self) -> tuple[Path, Path, Path]:
+        return self.results, self.quarantine, self.fingerprints
+
 
 @dataclass(frozen=True)
 class PartitionFiles(ScanFiles):
@@ -204,6 +208,25 @@ class Layout:
     @property
     def label_audit_reviewed(self) -> Path:
         return self.label_audit / "reviewed.csv"
+
+    @property
+    def world(self) -> Path:
+        """The GitHub and profile the directory is built from, and the worlds before it (``warehouse/world.py``)."""
+        return self.root / "world.json"
+
+    def world_archive(self, index: int) -> Path:
+        """Where the outputs of the ``index``-th world set aside (0: the first) went when another began."""
+        return self.root / "worlds" / f"w{index}"
+
+    def world_archives(self) -> list[Path]:
+        folder = self.root / "worlds"
+        return sorted(p for p in folder.glob("w[0-9]*") if p.is_dir()) if folder.exists() else []
+
+    @property
+    def world_outputs(self) -> tuple[Path, ...]:
+        """A world's outputs that are not kept per manifest version: they move aside when a new world begins."""
+        return (self.root / "candidates", self.root / "discovery", self.manifest_jsonl, self.pipeline_run_log,
+                self.scan_results_jsonl, self.quarantine_jsonl, self.audit_report, self.split, self.label_audit)
 
     @property
     def duckdb(self) -> Path:
