@@ -66,6 +66,24 @@ def test_a_new_world_starts_at_the_next_version_and_moves_the_previous_worlds_ou
     assert [w["first_version"] for w in json.loads(layout.world.read_text())["worlds"]] == [1, 2]
 
 
+def test_a_directory_built_before_worlds_were_recorded_is_claimed_by_its_next_build_or_moved_aside(tmp_path):
+    layout = Layout(tmp_path / "data")
+    layout.split.mkdir(parents=True)
+    (layout.split / "assignments.parquet").write_text("old")
+    assert claim(Layout(layout.root), OFFLINE_7, 1).first_version == 1, "its versions are taken as this world's"
+
+    legacy = Layout(tmp_path / "legacy")
+    legacy.split.mkdir(parents=True)
+    (legacy.split / "assignments.parquet").write_text("old")
+    now = start_new_world(legacy, REAL, active_version=3)
+    assert (now.world, now.first_version, now.index) == (REAL, 4, 1)
+    assert (legacy.world_archive(0) / "split" / "assignments.parquet").read_text() == "old"
+    legacy.audit_report.write_text("the second world's")
+    again = start_new_world(legacy, OFFLINE_7, active_version=4)  # and another: its outputs go to w1, not over w0
+    assert again.index == 2 and (legacy.world_archive(1) / legacy.audit_report.name).read_text() == "the second world's"
+    assert (legacy.world_archive(0) / "split" / "assignments.parquet").read_text() == "old"
+
+
 def test_an_api_named_without_a_token_fails_loudly_instead_of_going_offline(monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)

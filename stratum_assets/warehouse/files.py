@@ -16,6 +16,8 @@ half-written file or directory into place.
   them: the previous directory survives any crash before the swap.
 * **A directory removed** (:func:`remove_directory`: an evicted sandbox repository) is renamed
   away first, then deleted: a concurrent reader sees it whole or not at all.
+* **Files and directories moved aside** (:func:`move_aside`: a previous world's outputs) are renamed
+  one by one to the same place under another directory: each is there or here, whole.
 """
 
 from __future__ import annotations
@@ -162,6 +164,19 @@ def remove_directory(folder: Path, trash: Path) -> bool:
         return False
     shutil.rmtree(doomed, ignore_errors=True)
     return True
+
+
+def move_aside(paths: Iterable[Path], root: Path, aside: Path) -> list[Path]:
+    """Rename each existing path of ``paths`` (under ``root``) to the same relative place under ``aside``; returns
+    those moved. A crash part-way leaves each one moved or not: calling again moves the rest."""
+    moved = []
+    for path in paths:
+        if path.exists():
+            target = aside / Path(path).relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Path(path).rename(target)
+            moved.append(path)
+    return moved
 
 
 def recover_directory(folder: Path) -> None:

@@ -215,12 +215,8 @@ class Layout:
         return self.root / "world.json"
 
     def world_archive(self, index: int) -> Path:
-        """Where the outputs of the ``index``-th world set aside (0: the first) went when another began."""
+        """Where the outputs of the directory's world number ``index`` (0: the first) went when another began."""
         return self.root / "worlds" / f"w{index}"
-
-    def world_archives(self) -> list[Path]:
-        folder = self.root / "worlds"
-        return sorted(p for p in folder.glob("w[0-9]*") if p.is_dir()) if folder.exists() else []
 
     @property
     def world_outputs(self) -> tuple[Path, ...]:

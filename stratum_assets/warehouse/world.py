@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .files import write_text_atomic
+from .files import move_aside, write_text_atomic
 from .layout import Layout
 
 OFFLINE = "offline"
@@ -54,6 +54,9 @@ class World:
     @classmethod
     def from_record(cls, record: dict) -> World:
         return cls(github=record["github"], profile=record["profile"], universe=record.get("universe"))
+
+
+UNRECORDED = World(github="unrecorded", profile="unrecorded")  # the world of a directory built before worlds were
 
 
 class WorldMismatch(RuntimeError):
@@ -99,14 +102,10 @@ def start_new_world(layout: Layout, world: World, active_version: int | None) ->
     current = recorded(layout)
     if current is not None and current.world == world:
         return current
-    history = _history(layout)
-    if current is not None or active_version is not None:
-        archive = layout.world_archive(len(layout.world_archives()))  # the next free w<N>
-        for path in layout.world_outputs:
-            if path.exists():
-                target = archive / path.relative_to(layout.root)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                path.rename(target)
+    # A directory built before worlds were recorded: its world, unknown, is the first of the history.
+    history = _history(layout) or ([_entry(UNRECORDED, 1)] if active_version is not None else [])
+    if history:  # the current world's outputs go to worlds/w<its index>; after a crash here, the rest follow
+        move_aside(layout.world_outputs, layout.root, layout.world_archive(len(history) - 1))
     _write(layout, [*history, _entry(world, (active_version or 0) + 1)])
     return recorded(layout)
 
