@@ -107,6 +107,19 @@ def test_run_config_that_points_github_elsewhere_without_the_token_fails_the_ste
     assert not (tmp_path / "data" / "candidates").exists(), "nothing was discovered offline instead"
 
 
+def test_a_discovery_step_against_another_world_fails_and_writes_nothing(tmp_path, emulator):
+    """A step launched from the UI (no CLI in front): the emulator says which universe it serves."""
+    layout = Layout(tmp_path / "data")
+    claim(layout, REAL, None)
+    resources = {"github": GitHubResource(sandbox=True, sandbox_url=emulator.url),
+                 "data": DataResource(root=str(layout.root), profile="full")}
+    result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False)
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "this build is against the offline GitHub (seed 7, 400 repositories, compact size profile), profile " \
+           "full" in str(failure.event_specific_data.error)
+    assert not (layout.root / "candidates").exists()
+
+
 # -- the whole story, as a user lives it -----------------------------------------------------------------------------
 def _files(data) -> dict[str, str]:
     """Every file of the data directory with its sha256, but the Dagster instance's and the build lock."""
