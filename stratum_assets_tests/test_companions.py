@@ -360,6 +360,16 @@ def test_publish_refuses_a_partition_damaged_inside_in_one_line_and_copies_nothi
                                   "its stats.json): run `stratum-assets backfill` to rebuild it, then publish")
     assert list(out.iterdir()) == [], "nothing copied"
 
+    stats = json.loads(victim.with_name("stats.json").read_text())
+    del stats["sha256"]  # written before checksums: nothing tells the damage until DuckDB reads the page
+    victim.with_name("stats.json").write_text(json.dumps(stats))
+    raw[pages_end // 2 - 1024:pages_end // 2 + 1024] = bytes(range(256)) * 8
+    victim.write_bytes(bytes(raw))
+    with pytest.raises(PublishError, match=r"^the scans of v1 cannot be read \(.*\): a partition written before "
+                                           r"checksums existed, or a block, is damaged; rebuild its partitions with "):
+        publish(layout, str(out), filesystem=pafs.LocalFileSystem())
+    assert list(out.iterdir()) == [], "nothing copied"
+
 
 def test_an_export_cut_short_leaves_the_previous_file_whole(tmp_path):
     target = tmp_path / "scan_results.jsonl"

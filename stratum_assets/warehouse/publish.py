@@ -17,11 +17,14 @@ checksums off), is refused, so a bucket never holds a dataset with silent holes 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -71,7 +74,8 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
         raise PublishError(f"partition {chunk} is damaged ({problem}){more}: run `stratum-assets backfill` to "
                            "rebuild it, then publish")
-    status = read_status(layout)
+    with _readable(version):
+        status = read_status(layout)
     if status.pending:
         raise PublishError(f"{status.pending} of {status.total} repositories are still pending: "
                            "run `stratum-assets backfill` until none is, then publish")
@@ -79,7 +83,8 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         filesystem, base = pafs.FileSystem.from_uri(destination)
     else:
         base = destination.split("://", 1)[-1]
-    write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
+    with _readable(version):
+        write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
     base = f"{base.rstrip('/')}/v{version}"
     listing, rows = [], {}
     for path, key in dataset_files(layout, version):
@@ -98,6 +103,19 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         out.write(json.dumps(success, indent=2, sort_keys=True).encode())
     return Published(destination=redact(destination), version=version, objects=len(listing),
                      bytes=sum(e["bytes"] for e in listing), rows=rows)
+
+
+@contextmanager
+def _readable(version: int) -> Iterator[None]:
+    """DuckDB failing on damaged bytes the checksums cannot see (a partition written before them, a block) is
+    one line of refusal too, never a traceback."""
+    try:
+        yield
+    except duckdb.Error as err:
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise PublishError(f"the scans of v{version} cannot be read ({type(err).__name__}: {first}): a partition "
+                           "written before checksums existed, or a block, is damaged; rebuild its partitions with "
+                           "`stratum-assets backfill --partitions FIRST...LAST`, then publish") from None
 
 
 def redact(uri: str) -> str:
