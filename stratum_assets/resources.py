@@ -8,7 +8,9 @@ that one running emulator instead: one search budget shared by all steps, as on
 real GitHub, and faults can be switched on from outside. The token is given as
 ``dg.EnvVar("GITHUB_TOKEN")`` (:func:`github_from_environment`, what the code location
 uses): the UI, the run config and the metadata show the variable's name, never its value,
-and Dagster reads the value when a run starts.
+and Dagster reads the value when a run starts. A resource that names another API without a token fails
+(:class:`GitHubConfigError`) instead of falling back to the offline GitHub, and :func:`world_of` says which
+GitHub and profile a build is against, for the data directory's record (``warehouse/world.py``).
 
 ``DataResource`` is the data directory: every path in it (:class:`Layout`), the DuckDB
 warehouse over it (:meth:`DataResource.warehouse` hands out a connection whose views show the
