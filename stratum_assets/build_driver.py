@@ -22,8 +22,10 @@ import dagster as dg
 
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
+from .resources import world_of
 from .warehouse.status import unsettled_partitions
 from .warehouse.verify import partition_problems
+from .warehouse.world import World, claim, start_new_world
 
 
 @dataclass
@@ -95,6 +97,20 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
     return report
 
 
+def claim_world(defs: dg.Definitions, new_world: bool = False) -> World:
+    """Check, before anything runs, that the build is against the data directory's world (recording it if none is).
+
+    Raises :class:`~stratum_assets.warehouse.world.WorldMismatch` for another world, unless ``new_world``:
+    then it becomes the directory's world from the next manifest version on (``warehouse/world.py``).
+    """
+    github, data = defs.resources["github"], defs.resources["data"]
+    world = world_of(github, data)
+    active = data.manifest_store.active()
+    if new_world:
+        return start_new_world(data.layout, world, active).world
+    return claim(data.layout, world, active).world
+
+
 class UnknownPartitions(ValueError):
     """A partition range whose ends are not partitions of the active manifest."""
 
@@ -130,7 +146,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     version = data.manifest_store.require_active()  # nothing to backfill without one
     fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run
     sweep_work_dirs(instance, layout.work)  # and their clones go
-    corrupt = partition_problems(layout, version)  # on disk but not whole: Dagster thinks they are done
+    corrupt = partition_problems(layout, version, every=True)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
     unsettled = unsettled_partitions(layout, version)  # stored, but git failed in a way nobody could judge

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
     backfill = sub.add_parser("backfill", help="re-run the failed and missing partitions, then the audit stages")
+    run.add_argument("--new-world", action="store_true",
+                     help="build against another GitHub or profile than the data directory's: its next manifest "
+                          "version belongs to the new world, the previous world's outputs move to data/worlds/")
     backfill.add_argument("--partitions", default=None, metavar="FIRST...LAST",
                           help="re-scan exactly this range of partitions (e.g. v1-c0003...v1-c0010), finished or not")
     for build in (run, backfill):
@@ -194,20 +197,23 @@ def _run(args) -> int:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 2
     from .pools import ensure_pool_limits
-    from .build_driver import UnknownPartitions, backfill_unfinished, build_everything
+    from .build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
 
     from .manifest.store import NoManifestError
+    from .resources import GitHubConfigError
     from .warehouse.build_lock import BuildLocked, build_lock
+    from .warehouse.world import WorldMismatch
 
     try:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
                 dg.DagsterInstance.get() as instance:
+            claim_world(defs, new_world=getattr(args, "new_world", False))  # one world per data directory
             ensure_pool_limits()  # for the UI's backfills and runs in this instance, too
             if args.command == "run":
                 report = build_everything(defs, instance, parallel=args.parallel)
             else:
                 report = backfill_unfinished(defs, instance, parallel=args.parallel, partitions=args.partitions)
-    except (NoManifestError, BuildLocked, UnknownPartitions) as err:
+    except (NoManifestError, BuildLocked, UnknownPartitions, WorldMismatch, GitHubConfigError) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
     if report.checks:

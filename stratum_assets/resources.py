@@ -8,7 +8,9 @@ that one running emulator instead: one search budget shared by all steps, as on
 real GitHub, and faults can be switched on from outside. The token is given as
 ``dg.EnvVar("GITHUB_TOKEN")`` (:func:`github_from_environment`, what the code location
 uses): the UI, the run config and the metadata show the variable's name, never its value,
-and Dagster reads the value when a run starts.
+and Dagster reads the value when a run starts. A resource that names another API without a token fails
+(:class:`GitHubConfigError`) instead of falling back to the offline GitHub, and :func:`world_of` says which
+GitHub and profile a build is against, for the data directory's record (``warehouse/world.py``).
 
 ``DataResource`` is the data directory: every path in it (:class:`Layout`), the DuckDB
 warehouse over it (:meth:`DataResource.warehouse` hands out a connection whose views show the
@@ -35,15 +37,21 @@ from .scanning.clone import GitAuth
 from .warehouse.blocks import compact_ready
 from .warehouse.layout import Layout
 from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
+from .warehouse.world import OFFLINE, World
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
+GITHUB_API = "https://api.github.com"
+
+
+class GitHubConfigError(ValueError):
+    """A ``github`` resource configured so that it would silently talk to another GitHub than the one it names."""
 
 
 class GitHubResource(dg.ConfigurableResource):
     """GitHub, real or the embedded offline universe."""
 
-    api_url: str = "https://api.github.com"
+    api_url: str = GITHUB_API
     web_url: str = "https://github.com"
     token: str | None = None  # give it as dg.EnvVar("GITHUB_TOKEN"), never as a literal; None: no token
     sandbox: bool | None = None  # None: offline unless a token is set (STRATUM_SANDBOX=1 forces it)
@@ -69,7 +77,23 @@ class GitHubResource(dg.ConfigurableResource):
             return self.sandbox
         if sandbox_forced():
             return True
-        return not self._token()
+        if self._token():
+            return False
+        if self.api_url.rstrip("/") != GITHUB_API:  # another API named, but no token: never fall back offline
+            raise GitHubConfigError(
+                f"the github resource names the API {self.api_url} but has no token: give the token too "
+                f"(token: {{env: {TOKEN_ENV_VAR}}} in the resource's config: run config replaces the resource's whole "
+                "config), or sandbox: true for the offline GitHub")
+        return True
+
+    def world(self) -> tuple[str, dict | None]:
+        """Which GitHub this is, for the data directory's record (``warehouse/world.py``): the API's URL, or
+        ``offline`` and the universe's seed, size and size profile (asked of an emulator started elsewhere)."""
+        if not self.is_sandbox:
+            return self.api_url.rstrip("/"), None
+        if self._emulator is None and self.running_sandbox_url:
+            return OFFLINE, _universe_of(self.running_sandbox_url)
+        return OFFLINE, {"seed": self.sandbox_seed, "size": self.sandbox_size, "size_profile": self.sandbox_size_profile}
 
     def _token(self) -> str | None:
         """The token's value: Dagster resolved the EnvVar when the run started; outside a run, read it now."""
@@ -137,6 +161,26 @@ class GitHubResource(dg.ConfigurableResource):
         if self.is_sandbox:
             return f"{self.base_url}/git/{full_name}.git"
         return f"{self.web_url}/{full_name}.git"
+
+
+def _universe_of(url: str) -> dict:
+    """The seed, size and size profile of the offline GitHub serving at ``url`` (``/_sandbox/universe``)."""
+    import requests
+
+    try:
+        answer = requests.get(f"{url.rstrip('/')}/_sandbox/universe", timeout=10)
+        answer.raise_for_status()
+        universe = answer.json()
+        return {k: universe[k] for k in ("seed", "size", "size_profile")}
+    except (requests.RequestException, ValueError, KeyError, TypeError) as err:
+        raise GitHubConfigError(f"the offline GitHub at {url} does not say which universe it serves "
+                                f"({type(err).__name__}); is it `stratum-assets sandbox serve`?") from None
+
+
+def world_of(github: GitHubResource, data: "DataResource") -> World:
+    """The world a build with these resources is against: the GitHub and the data's profile."""
+    where, universe = github.world()
+    return World(github=where, profile=data.resolved_profile(), universe=universe)
 
 
 # The offline GitHub's search budget per minute when it is not GitHub's 30: the budget an emulator started

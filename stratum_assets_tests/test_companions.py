@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 from dagster_duckdb import DuckDBResource
 
@@ -27,7 +28,7 @@ from stratum_assets.warehouse import companions, runlog
 from stratum_assets.warehouse.files import write_chunks_atomic
 from stratum_assets.warehouse.blocks import compact_ready, plan
 from stratum_assets.warehouse.layout import Layout
-from stratum_assets.warehouse.publish import publish
+from stratum_assets.warehouse.publish import PublishError, publish
 
 from .conftest import reference_pings
 
@@ -339,6 +340,35 @@ def test_publish_ships_the_companion_files_of_the_version(tmp_path):
     assert json.loads((shipped / "pipeline_run_log.json").read_text())["runs"]
     keys = {e["key"] for e in json.loads((shipped / "_SUCCESS.json").read_text())["objects"]}
     assert {"repo_manifest.jsonl", "scan_results.jsonl", "quarantine.jsonl", "pipeline_run_log.json"} <= keys
+
+
+def test_publish_refuses_a_partition_damaged_inside_in_one_line_and_copies_nothing(tmp_path):
+    names = _names(9)
+    layout, resources, _ = _home(tmp_path, _by_hash(names, 3), quarantined={names[0]})
+    _finish(resources)
+    victim = layout.partition_files(1, "v1-c0001").results
+    raw = bytearray(victim.read_bytes())
+    pages_end = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")  # "PAR1", pages, footer, its length, "PAR1"
+    raw[pages_end // 2:pages_end // 2 + 16] = bytes(16)  # inside the pages: the footer still reads
+    victim.write_bytes(bytes(raw))
+    assert pq.read_metadata(victim).num_rows == 2
+    out = tmp_path / "bucket"
+    out.mkdir()
+    with pytest.raises(PublishError) as refused:
+        publish(layout, str(out), filesystem=pafs.LocalFileSystem())
+    assert str(refused.value) == ("partition v1-c0001 is damaged (scan_results.parquet does not match the checksum in "
+                                  "its stats.json): run `stratum-assets backfill` to rebuild it, then publish")
+    assert list(out.iterdir()) == [], "nothing copied"
+
+    stats = json.loads(victim.with_name("stats.json").read_text())
+    del stats["sha256"]  # written before checksums: nothing tells the damage until DuckDB reads the page
+    victim.with_name("stats.json").write_text(json.dumps(stats))
+    raw[pages_end // 2 - 1024:pages_end // 2 + 1024] = bytes(range(256)) * 8
+    victim.write_bytes(bytes(raw))
+    with pytest.raises(PublishError, match=r"^the scans of v1 cannot be read \(.*\): a partition written before "
+                                           r"checksums existed, or a block, is damaged; rebuild its partitions with "):
+        publish(layout, str(out), filesystem=pafs.LocalFileSystem())
+    assert list(out.iterdir()) == [], "nothing copied"
 
 
 def test_an_export_cut_short_leaves_the_previous_file_whole(tmp_path):

@@ -168,7 +168,7 @@ def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
         done.set()
         reader.join()
     assert seen[0] > 1000 and missing == []
-    assert json.loads((folder / "stats.json").read_text()) == {"n": 119}
+    assert json.loads((folder / "stats.json").read_text())["n"] == 119
     assert sorted(p.name for p in folder.parent.iterdir()) == ["v1-c0000"], "no staging or old copy left"
 
 
@@ -209,3 +209,86 @@ def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfil
                               text=True, timeout=900)
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert f"  partition {chunk} (1/1): ok" in backfill.stdout
+
+
+def _partition_rows(folder) -> dict[str, list[dict]]:
+    """A partition's stored and quarantined rows, without the clock fields (when the scan ran)."""
+    def strip(row):
+        return {k: v for k, v in row.items() if k not in CLOCK_FIELDS}
+
+    return {name: sorted((strip(r) for r in pq.read_table(folder / name).to_pylist()), key=lambda r: r["repo_hash"])
+            for name in ("scan_results.parquet", "quarantine.parquet")}
+
+
+@pytest.mark.slow
+def test_a_partition_damaged_inside_is_named_refused_by_publish_and_rebuilt_by_backfill(tmp_path, clean_build):
+    """2 KiB overwritten in the middle of a partition's Parquet, footer intact: its row counts still agree."""
+    home = tmp_path / "home"
+    env = copy_of_clean_build(clean_build, home)
+    data = home / "data"
+    victim = sorted((data / "scans" / "v1").glob("v1-c*"))[1]
+    clean_rows = _partition_rows(victim)
+    clean_split = {name: _digest(data / "split" / name) for name in ("assignments.parquet",)}
+    clean_exports = {name: _without_clock(data / "split" / name) for name in ("train.jsonl", "test.jsonl")}
+    damaged = victim / "scan_results.parquet"
+    raw = damaged.read_bytes()
+    pages_end = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")  # "PAR1", pages, footer, its length, "PAR1"
+    with open(damaged, "r+b") as fh:  # a bad sector, a bit-flipping copy: the footer still reads
+        fh.seek(pages_end // 2 - 1024)
+        fh.write(bytes(range(256)) * 8)
+    assert pq.read_metadata(damaged).num_rows == len(clean_rows["scan_results.parquet"])
+
+    def cli(*args):
+        return subprocess.run([str(BIN / "stratum-assets"), *args], cwd=home, env=env, capture_output=True,
+                              text=True, timeout=900)
+
+    status = cli("status")
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert (f"corrupt partition {victim.name}: scan_results.parquet does not match the checksum in its stats.json"
+            in status.stdout), status.stdout
+    assert "partitions: 4/5 written" in status.stdout and f"partition {victim.name} " in status.stdout
+
+    published = cli("publish", str(tmp_path / "bucket"))
+    assert published.returncode == 1 and "Traceback" not in published.stderr, published.stderr[-3000:]
+    assert published.stderr.strip() == (
+        f"stratum-assets publish: partition {victim.name} is damaged (scan_results.parquet does not match the "
+        "checksum in its stats.json): run `stratum-assets backfill` to rebuild it, then publish"), published.stderr
+    assert not (tmp_path / "bucket").exists(), "nothing was copied"
+
+    backfill = cli("backfill")
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert f"Partition {victim.name} is corrupt (scan_results.parquet does not match" in backfill.stdout
+    assert f"  partition {victim.name} (1/1): ok" in backfill.stdout, "only the damaged partition is re-scanned"
+    assert _partition_rows(victim) == clean_rows, "the rebuilt partition holds the clean build's rows"
+    assert {name: _digest(data / "split" / name) for name in clean_split} == clean_split
+    assert {name: _without_clock(data / "split" / name) for name in clean_exports} == clean_exports
+    assert "corrupt" not in cli("status").stdout
+    published = cli("publish", str(tmp_path / "bucket"))
+    assert published.returncode == 0, published.stderr[-3000:]
+
+
+def test_a_partition_records_its_files_checksums_and_damage_inside_is_named(tmp_path):
+    from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
+    from stratum_assets.warehouse.verify import partition_problem
+
+    errors = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(50)]  # incompressible: stored as written
+    rows = [{"repo_hash": f"{i:016x}", "repo_full_name": f"o/r{i}", "chunk_id": "v1-c0000", "scan_status": "failed",
+             "failure_reason": None, "errors": [errors[i]], "ping_json": "{}"} for i in range(50)]
+    folder = replace_partition(tmp_path / "v1-c0000", pings_table([]), quarantine_table(rows),
+                               {"stored": 0, "quarantined": 50})
+    recorded = json.loads((folder / "stats.json").read_text())["sha256"]
+    assert recorded == {name: _digest(folder / name) for name in
+                        ("scan_results.parquet", "quarantine.parquet", "code_fingerprints.parquet")}
+    assert partition_problem(folder) is None
+
+    damaged = folder / "quarantine.parquet"
+    with open(damaged, "r+b") as fh:  # one row's value overwritten in its data page: headers and footer intact
+        fh.seek(damaged.read_bytes().index(errors[25].encode()))
+        fh.write(b"0" * 64)
+    assert pq.read_metadata(damaged).num_rows == 50, "the footer still reads: only the checksum can tell"
+    assert partition_problem(folder) == "quarantine.parquet does not match the checksum in its stats.json"
+
+    stats = json.loads((folder / "stats.json").read_text())
+    del stats["sha256"]  # a partition written before checksums: judged by its footers and row counts, as before
+    (folder / "stats.json").write_text(json.dumps(stats))
+    assert partition_problem(folder) is None

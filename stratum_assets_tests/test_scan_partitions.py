@@ -208,7 +208,7 @@ def test_replacing_a_partition_is_atomic_and_recoverable(tmp_path, monkeypatch):
     folder = tmp_path / "scans" / "v1" / "v1-c0000"
     first = pings_table([]), quarantine_table([])
     replace_partition(folder, *first, {"run": 1})
-    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}
+    assert json.loads((folder / "stats.json").read_text())["run"] == 1
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -217,11 +217,11 @@ def test_replacing_a_partition_is_atomic_and_recoverable(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         replace_partition(folder, *first, {"run": 2})
     monkeypatch.undo()
-    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}, "a failed run leaves the previous state"
+    assert json.loads((folder / "stats.json").read_text())["run"] == 1, "a failed run leaves the previous state"
     assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "no half-written directory left behind"
     folder.rename(folder.parent / ".v1-c0000.old")  # as if killed between the two renames of a swap
     recover_directory(folder)
-    assert json.loads((folder / "stats.json").read_text()) == {"run": 1}
+    assert json.loads((folder / "stats.json").read_text())["run"] == 1
 
 
 # -- through Dagster: every partition, then the invariant -------------------------------------------

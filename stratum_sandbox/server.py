@@ -14,7 +14,8 @@ Routes (same paths, status codes, headers and JSON shapes as api.github.com):
 * ``/git/{owner}/{repo}.git/...`` — git smart HTTP through ``git http-backend``
   (partial-clone filters allowed). Deleted repositories answer 404.
 * ``/_sandbox/faults`` (POST a fault, DELETE to clear), ``/_sandbox/weather`` (POST: the
-  :mod:`~stratum_sandbox.weather` profile) and ``/_sandbox/stats``
+  :mod:`~stratum_sandbox.weather` profile), ``/_sandbox/stats`` and ``/_sandbox/universe`` (the universe's
+  seed, size and size profile: the world a data directory records)
   — control endpoints for tests and for a separately started emulator.
 
 Every answer carries ``x-ratelimit-*`` headers from real-sized budgets;
@@ -444,6 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str, body: bytes) -> None:
         if path == "/_sandbox/stats" and method == "GET":
             return self._json(200, self.em.stats())
+        if path == "/_sandbox/universe" and method == "GET":
+            return self._json(200, self.em.universe.identity())
         if path == "/_sandbox/faults" and method == "POST":
             try:
                 fault = self.em.faults.add(Fault(**json.loads(body)))

@@ -164,6 +164,11 @@ class Universe:
     seed: int
     size: int
     repos: list[Repo] = field(default_factory=list)
+    size_profile: str = "compact"
+
+    def identity(self) -> dict:
+        """What tells this universe from any other: a data directory built from it records this."""
+        return {"seed": self.seed, "size": self.size, "size_profile": self.size_profile}
 
     @cached_property
     def by_full_name(self) -> dict[str, Repo]:
@@ -197,6 +202,7 @@ def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True,
     universe = _Generator(seed, size).build(edited_clones)
     if size_profile != "compact":
         universe.repos = [replace(r, size_profile=size_profile) for r in universe.repos]
+        universe.size_profile = size_profile
     return universe
 
 

@@ -8,8 +8,9 @@ import pyarrow as pa
 from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
 from ..discovery.strata import load_strata_file, strata
 from ..pools import GITHUB_API
-from ..resources import DataResource, GitHubResource
+from ..resources import DataResource, GitHubConfigError, GitHubResource, world_of
 from ..warehouse.files import write_parquet_atomic, write_text_atomic
+from ..warehouse.world import WorldMismatch, claim
 
 
 class DiscoveryConfig(dg.Config):
@@ -32,6 +33,10 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, config: DiscoveryConfig, github: GitHubResource,
                data: DataResource) -> dg.MaterializeResult:
+        try:  # one world per data directory: candidates of another GitHub never join these
+            claim(data.layout, world_of(github, data), data.manifest_store.active())
+        except (WorldMismatch, GitHubConfigError) as err:
+            raise dg.Failure(description=str(err)) from None
         stratum = strata(config.profile or data.resolved_profile())[name]
         overrides = {k: v for k, v in {"target": config.target, "queries": config.queries,
                                        "pushed_after": config.pushed_after}.items() if v is not None}

@@ -16,6 +16,7 @@ from ..manifest.exclusions import Exclusions, ExclusionsError, load_exclusions, 
 from ..manifest.export import export_jsonl_from_parquet
 from ..resources import DataResource
 from ..warehouse.companions import clear_scan_companions
+from ..warehouse.world import recorded
 from .discovery import STRATUM_NAMES, candidate_assets
 
 chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
@@ -54,9 +55,11 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
     print_ = fingerprint(candidates, settings)
     store = data.manifest_store
     active = store.active()
-    if active is not None and store.meta(active)["fingerprint"] == print_:
+    world = recorded(layout)  # a new world (`stratum-assets run --new-world`) starts at a version not frozen yet
+    new_world = world is not None and active is not None and active < world.first_version
+    if active is not None and not new_world and store.meta(active)["fingerprint"] == print_:
         status = f"unchanged: candidates and settings are those of v{active}; nothing written"
-    elif active is not None and not config.new_version:
+    elif active is not None and not config.new_version and not new_world:
         changed = ", ".join(what_changed(candidates, settings, store.meta(active)))
         status = (f"candidates or settings changed since v{active} ({changed}), which stays frozen and active; "
                   "materialize with new_version: true to freeze the next version")
@@ -69,7 +72,7 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
                                      "dropped": dict(build.dropped), "per_stratum": build.per_stratum,
                                      "exclusions": exclusions.record(build.dropped, build.opt_out_matches)})
         clear_scan_companions(layout)  # the previous version's pings: v{active}'s come when it is finished
-        status = f"new version v{active} frozen"
+        status = f"new version v{active} frozen" + (f" for {world.world.describe()}" if new_world else "")
     export_jsonl_from_parquet(store.path(active), layout.manifest_jsonl)  # always the active version's, current format
     meta = store.meta(active)
     excluded = meta.get("exclusions") or {}  # none in a version frozen before exclusions existed

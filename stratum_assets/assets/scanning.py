@@ -14,11 +14,12 @@ from ..dead_runs import claim_run
 from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
 from ..pools import GIT_CLONES
-from ..resources import DataResource, GitHubResource, ScannerResource
+from ..resources import DataResource, GitHubConfigError, GitHubResource, ScannerResource, world_of
 from ..scanning.pipeline import (EnvironmentBroken, ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk,
                                  stored_rows)
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
 from ..warehouse import blocks, companions, runlog
+from ..warehouse.world import WorldMismatch, check_version
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
@@ -62,6 +63,10 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     chunk = context.partition_key
     version = version_of(chunk)
     layout = data.layout
+    try:  # a version frozen from another GitHub is never scanned against this one
+        check_version(layout, world_of(github, data), version)
+    except (WorldMismatch, GitHubConfigError) as err:
+        raise dg.Failure(description=str(err)) from None
     manifest = data.manifest_store.read(version)
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
     backoff = github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s

@@ -4,7 +4,8 @@ This module owns what a scan partition holds: the typed schemas (pings stored co
 with real types — maps, lists, structs — so the audit runs as DuckDB SQL over them; free-form
 dictionaries whose keys vary by scanner version kept as JSON text) and the three files of a
 partition directory ``scans/v<N>/<chunk>/`` (names from :class:`PartitionFiles`):
-``scan_results.parquet``, ``quarantine.parquet``, ``code_fingerprints.parquet`` and ``stats.json``. A re-run fills a complete
+``scan_results.parquet``, ``quarantine.parquet``, ``code_fingerprints.parquet`` and ``stats.json`` (the run's counts
+and timings, and the sha256 of each Parquet file as written, ``warehouse/verify.py``). A re-run fills a complete
 new directory and swaps it in (:func:`~stratum_assets.warehouse.files.replacing_directory`), so
 readers see the old partition or the new one, never a mix, and a run killed half-way leaves the
 previous one in place.
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from ..scanner.ping import Ping
 from ..warehouse.files import replacing_directory
 from ..warehouse.layout import PartitionFiles
+from ..warehouse.verify import CHECKSUMS, checksums
 
 _I, _F, _B, _S = pa.int64(), pa.float64(), pa.bool_(), pa.string()
 _STRUCTS = {
@@ -117,5 +119,6 @@ def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, sta
         pq.write_table(results, staged.results)
         pq.write_table(quarantine, staged.quarantine)
         pq.write_table(fingerprints if fingerprints is not None else fingerprints_table([]), staged.fingerprints)
+        stats = {**stats, CHECKSUMS: checksums(staged)}  # so that damage inside a file is found, not read
         staged.stats.write_text(json.dumps(stats, sort_keys=True, indent=2))
     return Path(folder)

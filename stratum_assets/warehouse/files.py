@@ -16,11 +16,14 @@ half-written file or directory into place.
   them: the previous directory survives any crash before the swap.
 * **A directory removed** (:func:`remove_directory`: an evicted sandbox repository) is renamed
   away first, then deleted: a concurrent reader sees it whole or not at all.
+* **Files and directories moved aside** (:func:`move_aside`: a previous world's outputs) are renamed
+  one by one to the same place under another directory: each is there or here, whole.
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
@@ -67,6 +70,16 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     with replacing(path) as tmp:
         pq.write_table(table, tmp)
     return Path(path)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read a MiB at a time (what a partition's stats.json and ``_SUCCESS.json``
+    record of each file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
@@ -151,6 +164,19 @@ def remove_directory(folder: Path, trash: Path) -> bool:
         return False
     shutil.rmtree(doomed, ignore_errors=True)
     return True
+
+
+def move_aside(paths: Iterable[Path], root: Path, aside: Path) -> list[Path]:
+    """Rename each existing path of ``paths`` (under ``root``) to the same relative place under ``aside``; returns
+    those moved. A crash part-way leaves each one moved or not: calling again moves the rest."""
+    moved = []
+    for path in paths:
+        if path.exists():
+            target = aside / Path(path).relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Path(path).rename(target)
+            moved.append(path)
+    return moved
 
 
 def recover_directory(folder: Path) -> None:

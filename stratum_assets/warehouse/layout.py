@@ -65,6 +65,10 @@ class ScanFiles:
     def fingerprints(self) -> Path:
         return self.folder / "code_fingerprints.parquet"
 
+    @property
+    def scan_files(self) -> tuple[Path, Path, Path]:
+        return self.results, self.quarantine, self.fingerprints
+
 
 @dataclass(frozen=True)
 class PartitionFiles(ScanFiles):
@@ -208,6 +212,21 @@ class Layout:
     @property
     def label_audit_reviewed(self) -> Path:
         return self.label_audit / "reviewed.csv"
+
+    @property
+    def world(self) -> Path:
+        """The GitHub and profile the directory is built from, and the worlds before it (``warehouse/world.py``)."""
+        return self.root / "world.json"
+
+    def world_archive(self, index: int) -> Path:
+        """Where the outputs of the directory's world number ``index`` (0: the first) went when another began."""
+        return self.root / "worlds" / f"w{index}"
+
+    @property
+    def world_outputs(self) -> tuple[Path, ...]:
+        """A world's outputs that are not kept per manifest version: they move aside when a new world begins."""
+        return (self.root / "candidates", self.root / "discovery", self.manifest_jsonl, self.pipeline_run_log,
+                self.scan_results_jsonl, self.quarantine_jsonl, self.audit_report, self.split, self.label_audit)
 
     @property
     def duckdb(self) -> Path:

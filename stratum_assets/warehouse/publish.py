@@ -9,26 +9,31 @@ its exports, the audit report, run log and label-audit sample, and the companion
 sha256 and (for Parquet) row count. A reader that finds ``_SUCCESS.json`` finds a complete dataset; publishing again
 overwrites the same keys.
 
-Only a complete build is published: a version with pending repositories is refused, so a bucket
-never holds a dataset with silent holes.
+Only a complete, undamaged build is published: a version with pending repositories, or with a
+partition whose files are not those it was written with (``verify.py``: unreadable, row counts or
+checksums off), is refused, so a bucket never holds a dataset with silent holes or damaged bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..manifest.store import ManifestStore
 from .companions import write_all_companions
+from .files import sha256_file
 from .layout import Layout, PartitionFiles
 from .status import read_status
+from .verify import partition_problems
 
 SUCCESS = "_SUCCESS.json"
 
@@ -63,7 +68,14 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
     version = ManifestStore.of(layout).active()
     if version is None:
         raise PublishError("no manifest yet: build the dataset first")
-    status = read_status(layout)
+    damaged = partition_problems(layout, version, every=True)
+    if damaged:
+        chunk, problem = next(iter(damaged.items()))
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise PublishError(f"partition {chunk} is damaged ({problem}){more}: run `stratum-assets backfill` to "
+                           "rebuild it, then publish")
+    with _readable(version):
+        status = read_status(layout)
     if status.pending:
         raise PublishError(f"{status.pending} of {status.total} repositories are still pending: "
                            "run `stratum-assets backfill` until none is, then publish")
@@ -71,7 +83,8 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         filesystem, base = pafs.FileSystem.from_uri(destination)
     else:
         base = destination.split("://", 1)[-1]
-    write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
+    with _readable(version):
+        write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
     base = f"{base.rstrip('/')}/v{version}"
     listing, rows = [], {}
     for path, key in dataset_files(layout, version):
@@ -79,7 +92,7 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
         pafs.copy_files(str(path), target, source_filesystem=pafs.LocalFileSystem(),
                         destination_filesystem=filesystem)
-        entry = {"key": key, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+        entry = {"key": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         if path.suffix == ".parquet":
             entry["rows"] = rows[key] = pq.read_metadata(path).num_rows
         listing.append(entry)
@@ -92,6 +105,19 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
                      bytes=sum(e["bytes"] for e in listing), rows=rows)
 
 
+@contextmanager
+def _readable(version: int) -> Iterator[None]:
+    """DuckDB failing on damaged bytes the checksums cannot see (a partition written before them, a block) is
+    one line of refusal too, never a traceback."""
+    try:
+        yield
+    except duckdb.Error as err:
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise PublishError(f"the scans of v{version} cannot be read ({type(err).__name__}: {first}): a partition "
+                           "written before checksums existed, or a block, is damaged; rebuild its partitions with "
+                           "`stratum-assets backfill --partitions FIRST...LAST`, then publish") from None
+
+
 def redact(uri: str) -> str:
     """``uri`` without user info or query string (where credentials could ride along)."""
     parts = urlsplit(uri)
@@ -99,10 +125,3 @@ def redact(uri: str) -> str:
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -1,10 +1,19 @@
-"""Is a partition on disk whole? Its Parquet files readable and their row counts those of its stats.
+"""Is a partition on disk whole? Its Parquet files readable, their row counts those of its stats, their bytes
+those it was written with.
 
-A disk that filled up, a copy cut short or a hand edit can leave a partition directory that
+A disk that filled up, a copy cut short, a bad sector or a hand edit can leave a partition directory that
 exists but is not the partition that was written. Such a partition counts as not done: the views
-leave it out (its repositories are pending), ``status`` names it and ``backfill`` rebuilds it.
+leave it out (its repositories are pending), ``status`` names it, ``backfill`` rebuilds it and
+``publish`` refuses it.
 
-Checking means opening two Parquet footers per partition (~1 ms): 4 s at a million repositories.
+Damage inside a file leaves its footer and row counts as they were, and DuckDB fails only when it
+reads the damaged page; so every partition's ``stats.json`` records the sha256 of each of its Parquet
+files as written (:func:`checksums`), and a file whose bytes no longer hash to it is damaged. A
+partition written before checksums existed has none: it is judged by its footers and row counts
+alone (``stratum-assets backfill --partitions FIRST...LAST`` rewrites it with them).
+
+Checking means opening two Parquet footers and hashing a partition's files (a few hundred KB at
+the full profile, about a millisecond each), each once per file version in a process.
 A block (``warehouse/blocks.py``) records the *stamp* of every partition it copied, checked
 whole at the time; a partition whose stamp is still the same has not been touched since, so
 the block vouches for it and only the partitions no block vouches for are opened. A block is
@@ -22,7 +31,17 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from .files import sha256_file
 from .layout import BlockFiles, Layout, PartitionFiles
+
+
+# stats.json's key for the checksums: Parquet file name -> hex sha256 of its bytes as written.
+CHECKSUMS = "sha256"
+
+
+def checksums(files: PartitionFiles) -> dict[str, str]:
+    """The sha256 of each Parquet file of a partition (what :func:`partition_problem` checks them against)."""
+    return {path.name: sha256_file(path) for path in files.scan_files if path.exists()}
 
 
 def partition_problem(folder: Path) -> str | None:
@@ -40,7 +59,18 @@ def partition_problem(folder: Path) -> str | None:
             return f"{path.name} has {rows} rows, its {files.stats.name} says {stats[counted]}"
     if files.fingerprints.exists():  # partitions written before code fingerprints have none: not a fault
         problem, _ = _rows(files.fingerprints)
-        return problem
+        if problem:
+            return problem
+    return _checksum_problem(files, stats.get(CHECKSUMS))
+
+
+def _checksum_problem(files: PartitionFiles, recorded) -> str | None:
+    """The first Parquet file whose bytes do not hash to what ``stats.json`` recorded (None: none recorded)."""
+    if not isinstance(recorded, dict):
+        return None  # written before checksums: its footers and row counts are all there is to judge
+    for path in files.scan_files:  # only the partition's own files, whatever names the record holds
+        if path.name in recorded and _sha256(path) != recorded[path.name]:
+            return f"{path.name} does not match the checksum in its {files.stats.name}"
     return None
 
 
@@ -112,9 +142,14 @@ def vouched(layout: Layout, version: int) -> set[str]:
     return {chunk for coverage in block_coverage(layout, version) for chunk in coverage.current}
 
 
-def partition_problems(layout: Layout, version: int) -> dict[str, str]:
-    """Chunk id -> problem, for every written partition of ``version`` that is not whole."""
-    known = vouched(layout, version)
+def partition_problems(layout: Layout, version: int, every: bool = False) -> dict[str, str]:
+    """Chunk id -> problem, for every written partition of ``version`` that is not whole.
+
+    A partition a block vouches for is untouched since it was checked (its stamp), unless its bytes changed
+    under an unchanged size and modification time (a bad sector); ``every`` checks those too (``backfill``
+    and ``publish``, which hash each partition's files once).
+    """
+    known = set() if every else vouched(layout, version)
     return {p.name: problem for p in layout.partition_folders(version)
             if p.name not in known and (problem := partition_problem(p))}
 
@@ -123,6 +158,23 @@ def whole_partitions(layout: Layout, version: int) -> list[Path]:
     """Every whole partition directory of ``version``, in chunk order: what the views and exports read."""
     known = vouched(layout, version)
     return [p for p in layout.partition_folders(version) if p.name in known or partition_problem(p) is None]
+
+
+def _sha256(path: Path) -> str | None:
+    """A file's sha256, hashed once per file version (inode, size, modification time); None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _cached_sha256(os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16_384)
+def _cached_sha256(path: str, _inode: int, _size: int, _mtime_ns: int) -> str | None:
+    try:
+        return sha256_file(Path(path))
+    except OSError:
+        return None
 
 
 def _rows(path: Path) -> tuple[str | None, int]:
