@@ -162,11 +162,15 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
         with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
             futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
                        for row in rows}
-            for future in as_completed(futures):
-                result.results.append(_result_or_crash(future, futures[future], scanner))
-                done = len(result.results)
-                if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
-                    progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+            try:
+                for future in as_completed(futures):
+                    result.results.append(_result_or_crash(future, futures[future], scanner))
+                    done = len(result.results)
+                    if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
+                        progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+            except BaseException:  # interrupted (the build is stopping): the repositories not started stay so
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         scanner.close()
         shutil.rmtree(work_dir, ignore_errors=True)
