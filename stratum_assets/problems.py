@@ -1,4 +1,5 @@
-"""What the user can fix, said in one line: a wrong configuration file, a full disk, a path they may not write.
+"""What the user can fix, said in one line: a wrong configuration file, a full disk, a path they may not write
+or that does not exist.
 
 The commands print :func:`user_problem`'s line instead of a traceback. Anything else is a bug and
 keeps its traceback. The error is looked for along the exception's chain (``raise … from``, the
@@ -21,6 +22,8 @@ from .config_files import ConfigError
 _FULL = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded"}
 _REFUSED = {errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
             errno.EROFS: "read-only file system"}
+_MISSING = {errno.ENOENT: "no such file or directory", errno.ENOTDIR: "not a directory",
+            errno.EISDIR: "is a directory"}
 # sqlite3's words for a write that the disk refused (a full or read-only disk shows as any of them).
 _SQLITE_DISK = ("disk i/o error", "database or disk is full", "readonly database", "unable to open database file")
 
@@ -32,6 +35,8 @@ def user_problem(error: BaseException) -> str | None:
             return str(err)
         if isinstance(err, OSError) and err.errno in _FULL | _REFUSED:
             return _os_problem(err)
+        if isinstance(err, OSError) and err.errno in _MISSING and err.filename:  # a path the user gave
+            return f"{os.path.abspath(err.filename)}: {_MISSING[err.errno]}"
         if isinstance(err, sqlite3.OperationalError) and any(w in str(err).lower() for w in _SQLITE_DISK):
             return _storage_problem(err)
     return None

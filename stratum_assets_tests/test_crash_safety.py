@@ -106,7 +106,7 @@ def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path, 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # three builds (the module's clean one the first time)
-def test_sigterm_stops_a_build_cleanly_and_backfill_gives_the_clean_build(tmp_path, clean_build):
+def test_sigterm_stops_a_build_cleanly_and_backfill_gives_the_clean_build(tmp_path, clean_build, monkeypatch):
     """``kill PID`` (what a user, systemd or a CI runner sends) in the scan stage: a stop, not a crash."""
     clean, env = clean_build
     home = tmp_path / "stopped"
@@ -122,6 +122,7 @@ def test_sigterm_stops_a_build_cleanly_and_backfill_gives_the_clean_build(tmp_pa
                                     "failed. Resume with `stratum-assets backfill`."), err[-3000:]
     assert "Traceback" not in err and "retry" not in out, out[-3000:] + err[-3000:]
     assert "Stage 3/3" not in out, "nothing started after the stop"
+    monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert runs and all(r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE) for r in runs)

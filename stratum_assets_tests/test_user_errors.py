@@ -90,6 +90,12 @@ def test_validate_counts_garbage_instead_of_printing_it_and_refuses_absurd_nesti
         "0 valid, 1 invalid"]
 
 
+def test_a_missing_file_given_on_the_command_line_is_one_line(tmp_path):
+    out = _command(tmp_path, "scan", str(tmp_path), "--files-from", str(tmp_path / "nope.txt"))
+    assert (out.returncode, out.stderr) == (2, f"stratum-assets scan: {tmp_path / 'nope.txt'}: no such file or "
+                                               "directory\n")
+
+
 def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
     """``stratum-assets status | head -1``: the reader is gone before the command writes."""
     read, write = os.pipe()
