@@ -138,6 +138,33 @@ def test_sigterm_stops_a_build_cleanly_and_backfill_gives_the_clean_build(tmp_pa
     _assert_same_dataset(home, clean)
 
 
+@pytest.mark.slow
+def test_ctrl_c_during_discovery_stops_with_130_and_says_to_run_again(tmp_path, monkeypatch):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C, while a stage runs inside the command itself."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1"}
+    env.pop("GITHUB_TOKEN", None)
+    build = _start_build(tmp_path, env)
+    monkeypatch.chdir(tmp_path)  # dagster.yaml's storage paths are relative to the project home
+    deadline, started = time.monotonic() + 300, []
+    while not started and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if (tmp_path / "data" / "dagster" / "storage" / "history" / "runs.db").exists():
+            with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+                started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    os.killpg(build.pid, signal.SIGINT)  # stage 1's run executes: Dagster's own handlers hold the signal
+    build.wait(timeout=120)
+    err = (tmp_path / "run.stderr").read_text()
+    assert build.returncode == 130, err[-3000:]
+    assert err.splitlines()[-1] == ("stratum-assets run: stopped by SIGINT; the interrupted runs are marked failed. "
+                                    "Resume with `stratum-assets run`."), err[-3000:]
+    # Dagster's compute-log helper (watch_orphans.py) takes the terminal's SIGINT too and prints its own traceback.
+    tracebacks = err.count("Traceback (most recent call last)")
+    assert tracebacks == err.count("in <module>\n    watch(sys.argv[1:])"), err[-3000:]
+    assert not (tmp_path / "data" / "manifest").exists() or not any((tmp_path / "data" / "manifest").iterdir())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.FAILURE], "stage 1's run, failed"
+
+
 def _assert_same_dataset(crashed, clean) -> None:
     """Every repository accounted for once, and the split byte-identical to the clean build's."""
     with duckdb.connect(str(crashed / "data" / "stratum.duckdb"), read_only=True) as conn:
