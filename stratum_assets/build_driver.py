@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from . import stopping
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
 from .resources import world_of
@@ -194,9 +195,15 @@ def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str
 
 
 def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = True) -> bool:
-    """One unpartitioned stage as one run in this process; its checks' outcomes go into the report."""
-    result = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=raise_on_error,
-                                    run_config=CONSOLE_INFO, tags=process_tags())
+    """One unpartitioned stage as one run in this process; its checks' outcomes go into the report.
+
+    A stop signal during the run is taken by Dagster's own handlers (the run fails); the build stops after it.
+    """
+    try:
+        result = job.execute_in_process(instance=instance, asset_selection=selection,
+                                        raise_on_error=raise_on_error, run_config=CONSOLE_INFO, tags=process_tags())
+    finally:
+        stopping.check()
     report.runs.append(result.run_id)
     for evaluation in result.get_asset_check_evaluations():
         report.checks.append((evaluation.check_name, evaluation.passed, check_detail(evaluation)))

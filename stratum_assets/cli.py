@@ -31,13 +31,29 @@ import threading
 from pathlib import Path
 
 PROJECT_ROOT = Path.cwd()
+SHOWN_INVALID = 20  # `validate` shows this many invalid pings (and errors per ping), then counts the rest
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": _run, "backfill": _run, "gates": _gates, "status": _status, "publish": _publish, "scan": _scan,
                 "rules": _rules, "sandbox": _serve, "validate": _validate}
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except BrokenPipeError:  # `stratum-assets status | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 1
+    except KeyboardInterrupt:
+        print(f"stratum-assets {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        from .problems import user_problem
+
+        problem = user_problem(err)
+        if problem is None:
+            raise  # a bug: its traceback is what the report needs
+        print(f"stratum-assets {args.command}: {problem}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,12 +182,19 @@ def _validate(args) -> int:
     if not verdicts:
         print(f"stratum-assets validate: no ping in {args.file}", file=sys.stderr)
         return 1
+    invalid = 0
     for verdict in verdicts:
+        invalid += not verdict.valid
+        if invalid > SHOWN_INVALID:
+            continue  # counted, not shown: a file of garbage is a count, not millions of lines
         print(f"{'OK' if verdict.valid else 'INVALID'}  {verdict.where}")
-        for error in verdict.errors:
+        for error in verdict.errors[:SHOWN_INVALID]:
             print(f"    {error}")
-    invalid = sum(not v.valid for v in verdicts)
-    print(f"{len(verdicts) - invalid} valid, {invalid} invalid")
+        if len(verdict.errors) > SHOWN_INVALID:
+            print(f"    … and {len(verdict.errors) - SHOWN_INVALID:,} more errors")
+    if invalid > SHOWN_INVALID:
+        print(f"… the first {SHOWN_INVALID} invalid pings are shown; {invalid - SHOWN_INVALID:,} more are invalid")
+    print(f"{len(verdicts) - invalid:,} valid, {invalid:,} invalid")
     return 1 if invalid else 0
 
 
@@ -191,8 +214,11 @@ def _run(args) -> int:
     choose_build_environment(args)
     import dagster as dg
 
+    from .manifest.exclusions import load_exclusions
+
+    load_exclusions()  # a broken opt-out list is one line now, not a failed manifest run later
     try:
-        from .definitions import defs
+        from .definitions import defs  # reads the strata file
     except ValueError as err:  # a configuration choice that does not exist (e.g. STRATUM_SCANNER=other)
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 2
@@ -201,12 +227,13 @@ def _run(args) -> int:
 
     from .manifest.store import NoManifestError
     from .resources import GitHubConfigError
+    from .stopping import BuildStopped, stop_signals
     from .warehouse.build_lock import BuildLocked, build_lock
     from .warehouse.world import WorldMismatch
 
     try:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
-                dg.DagsterInstance.get() as instance:
+                dg.DagsterInstance.get() as instance, stop_signals():
             claim_world(defs, new_world=getattr(args, "new_world", False))  # one world per data directory
             ensure_pool_limits()  # for the UI's backfills and runs in this instance, too
             if args.command == "run":
@@ -216,6 +243,11 @@ def _run(args) -> int:
     except (NoManifestError, BuildLocked, UnknownPartitions, WorldMismatch, GitHubConfigError) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
+    except BuildStopped as stop:
+        resume = "backfill" if defs.resources["data"].manifest_store.active() is not None else "run"
+        print(f"stratum-assets {args.command}: stopped by {stop}; the interrupted runs are marked failed. "
+              f"Resume with `stratum-assets {resume}`.", file=sys.stderr)
+        return stop.exit_code
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):

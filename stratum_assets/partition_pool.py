@@ -22,12 +22,19 @@ partition run after another keeps a few MiB of each (the 50k rehearsal saw ~6 Mi
 500 MiB → 650 MiB over 20). A worker that dies takes only its own attempt with it; the other
 slot's run goes on. (Not ``ProcessPoolExecutor(max_tasks_per_child=...)``: on Python 3.11 it can
 stop replacing workers that reached their limit, CPython gh-115634.)
+
+A stop (SIGINT/SIGTERM, :mod:`stopping`) starts no new attempt and retries none: the workers get
+SIGTERM, so Dagster fails the runs they were executing (a run that was past its last step finishes),
+each running partition is settled as it ends, and a worker still busy after :data:`STOP_GRACE_S` is
+killed and its run failed as dead. Idle workers ignore both signals (a Ctrl-C reaches the whole
+process group); Dagster installs its own handlers while a run executes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -37,6 +44,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from . import stopping
 from .dead_runs import fail_dead_runs, process_tags
 
 PARENT_RUN, ROOT_RUN, RETRY_NUMBER, MAX_RETRIES = (
@@ -48,6 +56,9 @@ CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 # Partition runs per worker process before it is replaced by a fresh one (a spawn and the imports: ~3 s).
 RECYCLE_AFTER = 20
+
+# How long a stop waits for the interrupted runs to record their failure before killing their workers.
+STOP_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -129,27 +140,51 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
             log(f"  partition {attempt.partition}: FAILED, retry {attempt.retry_number + 1} of {retries}")
             queue.append(attempt.retry(outcome.run_id))
 
+    def finish(future: Future, attempt: Attempt, slot: _Slot) -> None:
+        outcome = _outcome_of(future)
+        if outcome is None:  # its worker died (killed, out of memory): its run stays STARTED until failed
+            slot.close()
+            dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id
+                    for run_id in fail_dead_runs(instance, log)}
+            outcome = Outcome(dead.get(attempt.partition), False)
+        settle(attempt, outcome)
+
     with _slots(instance, resources, selection, parallel) as slots:
         idle, running = list(slots), {}
-        while queue or running:
-            while queue and idle:
-                slot, attempt = idle.pop(), queue.popleft()
-                running[slot.submit(attempt)] = (attempt, slot)
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                attempt, slot = running.pop(future)
-                outcome = _outcome_of(future)
-                if outcome is None:  # its worker died (killed, out of memory): its run stays STARTED until failed
-                    slot.close()
-                    dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id
-                            for run_id in fail_dead_runs(instance, log)}
-                    outcome = Outcome(dead.get(attempt.partition), False)
-                settle(attempt, outcome)
-                idle.append(slot)
+        try:
+            while queue or running:
+                stopping.check()
+                while queue and idle:
+                    slot, attempt = idle.pop(), queue.popleft()
+                    running[slot.submit(attempt)] = (attempt, slot)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    attempt, slot = running.pop(future)
+                    finish(future, attempt, slot)
+                    idle.append(slot)
+        except stopping.BuildStopped:
+            with stopping.noted_only():
+                retries = 0  # settle() retries nothing now: what was running is settled as it ends
+                log(f"  stopping: {len(running)} running partitions are interrupted, {len(queue)} not started")
+                _stop(slots, running, finish, log)
+            raise
     if len(environment_failures) >= ENVIRONMENT_BREAKER:
         raise EnvironmentStopped(f"the environment failed {len(environment_failures)} partition runs in a row "
                                  f"(latest: {environment_failures[-1]})")
     return runs
+
+
+def _stop(slots: list[_Slot], running: dict, finish: Callable, log: Callable[[str], None]) -> None:
+    """Interrupt the running attempts and settle each; a worker that does not end in time is killed."""
+    for slot in slots:  # the idle ones ignore it
+        slot.signal(signal.SIGTERM)
+    done, late = wait(running, timeout=STOP_GRACE_S)
+    for future in late:
+        log(f"  partition {running[future][0].partition}: its worker did not stop in {STOP_GRACE_S:.0f} s: killed")
+        running[future][1].signal(signal.SIGKILL)
+    wait(late)  # a killed worker breaks its pool at once
+    for future in [*done, *late]:
+        finish(future, *running[future])
 
 
 def _outcome_of(future: Future) -> Outcome | None:
@@ -172,6 +207,14 @@ class _Slot:
             self._pool, self.runs = self._start(), 0
         self.runs += 1
         return self._pool.submit(_run_in_worker, attempt)
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to this slot's worker process (the executor's own record of its process)."""
+        for pid in list(getattr(self._pool, "_processes", None) or ()):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
         if self._pool is not None:
@@ -203,6 +246,9 @@ _worker: dict = {}
 
 def _start_worker(instance_ref, resources: dict[str, tuple[type, dict]], selection: list[dg.AssetKey]) -> None:
     from .definitions import ASSETS
+
+    for signum in stopping.STOP_SIGNALS:  # idle, it waits for the build to stop it; a run installs Dagster's
+        signal.signal(signum, signal.SIG_IGN)
 
     defs = dg.Definitions(assets=ASSETS, resources={key: cls(**fields) for key, (cls, fields) in resources.items()})
     _worker.update(instance=dg.DagsterInstance.from_ref(instance_ref), selection=selection,

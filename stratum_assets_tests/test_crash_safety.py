@@ -44,7 +44,35 @@ def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_
     assert _digest(data / "split" / "assignments.parquet") == before, "nothing was re-frozen"
 
 
+def _start_build(home, env) -> subprocess.Popen:
+    """``stratum-assets run`` in ``home``, its own process group, with the project's dagster.yaml.
+
+    Its output goes to ``home/run.stdout`` and ``home/run.stderr`` (a pipe nobody reads would block it).
+    """
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    with open(home / "run.stdout", "w") as out, open(home / "run.stderr", "w") as err:
+        return subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=home, env=env, start_new_session=True,
+                                stdout=out, stderr=err)
+
+
+def _wait_until_scanning(home, build: subprocess.Popen) -> None:
+    """Until at least one partition is written, not all, and a partition's clones are in progress."""
+    scans, chunks = home / "data" / "scans" / "v1", None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and build.poll() is None:
+        manifest = home / "data" / "manifest" / "v1" / "manifest.parquet"
+        if chunks is None and manifest.exists():
+            chunks = len(set(pq.read_table(manifest, columns=["chunk_id"]).column(0).to_pylist()))
+        written = len(list(scans.glob("v1-c*/stats.json"))) if scans.exists() else 0
+        if chunks and 1 <= written < chunks and (home / "data" / "work").exists() and any(
+                (home / "data" / "work").iterdir()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the build never reached the scan stage with partitions left")
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # two builds (and the session's clean one when it is the first to ask)
 def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path, clean_build):
     """The clean build runs one partition at a time, the crashed one two at a time: the same data."""
     clean, env = clean_build
@@ -54,29 +82,82 @@ def test_kill_9_in_the_scan_stage_then_backfill_gives_the_clean_build(tmp_path, 
 
     crashed = tmp_path / "crashed"
     crashed.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", crashed / "dagster.yaml")
     env = {**env, "DAGSTER_HOME": str(crashed)}
-    build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=crashed, env=env, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    scans, chunks = crashed / "data" / "scans" / "v1", None
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and build.poll() is None:
-        manifest = crashed / "data" / "manifest" / "v1" / "manifest.parquet"
-        if chunks is None and manifest.exists():
-            chunks = len(set(pq.read_table(manifest, columns=["chunk_id"]).column(0).to_pylist()))
-        written = len(list(scans.glob("v1-c*/stats.json"))) if scans.exists() else 0
-        if chunks and 1 <= written < chunks and (crashed / "data" / "work").exists() and any(
-                (crashed / "data" / "work").iterdir()):
-            os.killpg(build.pid, signal.SIGKILL)  # the whole build, its scanner workers and git with it
-            break
-        time.sleep(0.05)
+    build = _start_build(crashed, env)
+    _wait_until_scanning(crashed, build)
+    os.killpg(build.pid, signal.SIGKILL)  # the whole build, its scanner workers and git with it
     assert build.wait(timeout=60) == -signal.SIGKILL, "the build was killed in the scan stage"
 
     backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=crashed, env=env,
                               capture_output=True, text=True, timeout=900)
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert "is gone: killed or crashed" in backfill.stdout, "the dead run was found and failed"
+    _assert_same_dataset(crashed, clean)
 
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # two builds (and the session's clean one when it is the first to ask)
+def test_sigterm_stops_a_build_cleanly_and_backfill_gives_the_clean_build(tmp_path, clean_build, monkeypatch):
+    """``kill PID`` (what a user, systemd or a CI runner sends) in the scan stage: a stop, not a crash."""
+    clean, env = clean_build
+    home = tmp_path / "stopped"
+    home.mkdir()
+    env = {**env, "DAGSTER_HOME": str(home)}
+    build = _start_build(home, env)
+    _wait_until_scanning(home, build)
+    os.kill(build.pid, signal.SIGTERM)  # the command alone: it passes the stop on to its workers
+    build.wait(timeout=180)
+    out, err = (home / "run.stdout").read_text(), (home / "run.stderr").read_text()
+    assert build.returncode == 143, out[-3000:] + err[-3000:]
+    assert err.splitlines()[-1] == ("stratum-assets run: stopped by SIGTERM; the interrupted runs are marked "
+                                    "failed. Resume with `stratum-assets backfill`."), err[-3000:]
+    assert "Traceback" not in err and "retry" not in out, out[-3000:] + err[-3000:]
+    assert "Stage 3/3" not in out, "nothing started after the stop"
+    monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert runs and all(r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE) for r in runs)
+        assert all(r.tags.get("dagster/retry_number", "0") == "0" for r in runs), "no retry after the stop"
+        interrupted = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
+        assert interrupted and all(r.tags.get("dagster/partition") for r in interrupted), [r.tags for r in runs]
+    assert not any((home / "data" / "work").iterdir()), "the interrupted partitions' clones are gone"
+
+    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env,
+                              capture_output=True, text=True, timeout=900)
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert "is gone" not in backfill.stdout, "the stop recorded its runs' failure itself"
+    _assert_same_dataset(home, clean)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_discovery_stops_with_130_and_says_to_run_again(tmp_path, monkeypatch):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C, while a stage runs inside the command itself."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1"}
+    env.pop("GITHUB_TOKEN", None)
+    build = _start_build(tmp_path, env)
+    monkeypatch.chdir(tmp_path)  # dagster.yaml's storage paths are relative to the project home
+    deadline, started = time.monotonic() + 300, []
+    while not started and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if (tmp_path / "data" / "dagster" / "storage" / "history" / "runs.db").exists():
+            with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+                started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    os.killpg(build.pid, signal.SIGINT)  # stage 1's run executes: Dagster's own handlers hold the signal
+    build.wait(timeout=120)
+    err = (tmp_path / "run.stderr").read_text()
+    assert build.returncode == 130, err[-3000:]
+    assert err.splitlines()[-1] == ("stratum-assets run: stopped by SIGINT; the interrupted runs are marked failed. "
+                                    "Resume with `stratum-assets run`."), err[-3000:]
+    # Dagster's compute-log helper (watch_orphans.py) takes the terminal's SIGINT too and prints its own traceback.
+    tracebacks = err.count("Traceback (most recent call last)")
+    assert tracebacks == err.count("in <module>\n    watch(sys.argv[1:])"), err[-3000:]
+    assert not (tmp_path / "data" / "manifest").exists() or not any((tmp_path / "data" / "manifest").iterdir())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.FAILURE], "stage 1's run, failed"
+
+
+def _assert_same_dataset(crashed, clean) -> None:
+    """Every repository accounted for once, and the split byte-identical to the clean build's."""
     with duckdb.connect(str(crashed / "data" / "stratum.duckdb"), read_only=True) as conn:
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
         assert conn.execute("SELECT count(*), count(DISTINCT repo_hash) FROM scan_results").fetchone()[0] + \

@@ -21,7 +21,8 @@ LAYERS = (
     {"stratum_assets.resources", "stratum_assets.pools", "stratum_assets.dead_runs"},  # Dagster resources, helpers
     {"stratum_assets.assets"},  # thin Dagster wiring
     {"stratum_assets.definitions", "stratum_assets.celery_location", "stratum_assets.partition_pool",
-     "stratum_assets.build_driver", "stratum_assets.runner", "stratum_assets.cli"},  # code locations, commands
+     "stratum_assets.build_driver", "stratum_assets.runner", "stratum_assets.cli", "stratum_assets.stopping",
+     "stratum_assets.problems"},  # code locations, commands
 )
 WITHOUT_DAGSTER = 4  # layers below this index never import dagster
 

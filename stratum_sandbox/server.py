@@ -33,6 +33,7 @@ import json
 import math
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -56,6 +57,32 @@ _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+?)(/languages)?/?$")
 _REPO_ID_PATH = re.compile(r"^/repositories/(\d+)(/languages)?/?$")
 _GIT_PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)$")
 _REPO_NOT_FOUND = 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A request that fails (a full disk under the git store) is one line on stderr, once per kind of error.
+
+    The default prints a traceback per request: a build on a full disk showed fifty of them. The
+    client sees the failure anyway (the connection closes without an answer) and says so itself.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._reported: set[str] = set()
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        kind = type(error).__name__
+        if kind not in self._reported:
+            self._reported.add(kind)
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            try:  # stderr may be a log file on the very disk that is full
+                print(f"GitHub emulator: a request failed ({kind}: {first}); further failures of this kind are "
+                      "not shown", file=sys.stderr, flush=True)
+            except OSError:
+                pass
 
 
 class SearchIndex:
@@ -116,8 +143,7 @@ class GitHubEmulator:
         self.renamed: dict[str, str] = {}
         self.requests: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property

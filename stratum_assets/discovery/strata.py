@@ -1,4 +1,7 @@
-"""The strata configuration (``strata.yaml``) as validated pydantic models."""
+"""The strata configuration (``strata.yaml``, or the file ``STRATUM_STRATA_FILE`` names) as validated pydantic models.
+
+Unknown keys are refused and every error names the file and line (:mod:`stratum_assets.config_files`).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,19 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..config_files import read_model
 from ..domain import frameworks as framework_table
 
 DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
+ENV_VAR = "STRATUM_STRATA_FILE"
 
 
 class Stratum(BaseModel):
-    name: str
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""  # its key in the file
     target: int = Field(gt=0)
     queries: list[str] = Field(min_length=1)
     pushed_after: date
@@ -49,24 +55,35 @@ class Stratum(BaseModel):
         return tuple(f.label for f in framework_table.FRAMEWORKS if self.name in f.strata)
 
 
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target_scale: float = Field(default=1.0, gt=0)
+
+
 class StrataFile(BaseModel):
-    strata: dict[str, Stratum]
-    profiles: dict[str, dict[str, float]]
+    model_config = ConfigDict(extra="forbid")
+
+    strata: dict[str, Stratum] = Field(min_length=1)
+    profiles: dict[str, Profile]
+
+    @model_validator(mode="after")
+    def _named(self) -> StrataFile:
+        self.strata = {name: s.model_copy(update={"name": name}) for name, s in self.strata.items()}
+        return self
 
     def scaled(self, profile: str) -> dict[str, Stratum]:
         if profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r}; known: {sorted(self.profiles)}")
-        scale = self.profiles[profile].get("target_scale", 1.0)
+        scale = self.profiles[profile].target_scale
         return {name: s.model_copy(update={"target": max(1, round(s.target * scale))})
                 for name, s in self.strata.items()}
 
 
 @lru_cache(maxsize=4)
 def load_strata_file(path: str | None = None) -> StrataFile:
-    raw = yaml.safe_load(Path(path or os.environ.get("STRATUM_STRATA_FILE") or DEFAULT_FILE).read_text())
-    for name, body in raw["strata"].items():
-        body["name"] = name
-    return StrataFile.model_validate(raw)
+    """The strata file: ``path``, else ``STRATUM_STRATA_FILE``, else the project's; a ConfigError names file:line."""
+    return read_model(StrataFile, path or os.environ.get(ENV_VAR) or DEFAULT_FILE, "strata")
 
 
 def strata(profile: str = "full", path: str | None = None) -> dict[str, Stratum]:

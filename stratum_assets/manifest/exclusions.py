@@ -37,6 +37,7 @@ from pathlib import Path
 
 import yaml
 
+from ..config_files import ConfigError
 from ..github.names import full_name_problem
 
 DEFAULT_FILE = Path(__file__).with_name("exclusions.yaml")
@@ -54,7 +55,7 @@ _ENTRY_KEYS = {"repository", "reason", "date", "requester"}
 _FILE_KEYS = {"opt_outs", "licence_allowlist"}
 
 
-class ExclusionsError(ValueError):
+class ExclusionsError(ConfigError):
     """The exclusions file is malformed; the message names the file and the line."""
 
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from ..domain.identity import repo_hash
 from .ping import validate_ping
 
+# A ping is a flat object with a few nested lists; JSON nested past the interpreter's recursion limit is no ping.
+TOO_DEEP = "nested too deeply (past the JSON parser's limit, ~1,000 levels): a ping nests a few levels at most"
+
 
 @dataclass(frozen=True)
 class PingVerdict:
@@ -48,14 +51,18 @@ def check_pings(text: str, repo_name: str | None = None) -> Iterator[PingVerdict
         name = ping.get("repo_full_name") if isinstance(ping, dict) else None
         label = f"{where} ({name})" if isinstance(name, str) and name else where
         expected = repo_hash(name) if isinstance(name, str) else ""
-        yield PingVerdict(label, validate_ping(ping, expected))
+        try:
+            errors = validate_ping(ping, expected)
+        except RecursionError:
+            errors = [TOO_DEEP]
+        yield PingVerdict(label, errors)
 
 
 def _parse(text: str) -> list[tuple[str, object, str | None]]:
     """(where, ping, parse error) for the whole text as one object, else for each non-blank line."""
     try:
         return [("ping", json.loads(text), None)]
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     parsed = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -65,4 +72,6 @@ def _parse(text: str) -> list[tuple[str, object, str | None]]:
             parsed.append((f"line {number}", json.loads(line), None))
         except ValueError as err:
             parsed.append((f"line {number}", None, f"not JSON: {err}"))
+        except RecursionError:
+            parsed.append((f"line {number}", None, TOO_DEEP))
     return parsed

@@ -197,19 +197,23 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
         with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
             futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
                        for row in rows}
-            for future in as_completed(futures):
-                try:
-                    result.results.append(_result_or_crash(future, futures[future], scanner))
-                    in_a_row = 0
-                except EnvironmentFault as fault:
-                    faults.append(fault)
-                    in_a_row += 1
-                    if in_a_row >= max(1, settings.environment_breaker):
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise EnvironmentBroken(faults, len(result.results) + len(faults), len(rows), True) from None
-                done = len(result.results) + len(faults)
-                if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
-                    progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+            try:
+                for future in as_completed(futures):
+                    try:
+                        result.results.append(_result_or_crash(future, futures[future], scanner))
+                        in_a_row = 0
+                    except EnvironmentFault as fault:
+                        faults.append(fault)
+                        in_a_row += 1
+                        if in_a_row >= max(1, settings.environment_breaker):
+                            raise EnvironmentBroken(faults, len(result.results) + len(faults), len(rows),
+                                                    True) from None
+                    done = len(result.results) + len(faults)
+                    if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
+                        progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
+            except BaseException:  # the breaker, or interrupted (the build is stopping): nothing more starts
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         if faults:
             raise EnvironmentBroken(faults, len(rows), len(rows), False)
     finally:
