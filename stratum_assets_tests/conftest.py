@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -71,6 +72,21 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     (home / "run.out").write_text(build.stdout)  # what the terminal showed: gates, partitions
     return env
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, options: str):
+    """A real tmpfs of its own mounted on ``folder`` (``size=64k``, ``size=1m,ro``...): a disk that fills up or
+    refuses writes, for real. Needs root: the test is skipped where mounting is refused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
 @pytest.fixture(scope="session")

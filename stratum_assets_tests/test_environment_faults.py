@@ -19,6 +19,8 @@ from stratum_assets.scanning.scanner_commands import BuiltinScanner
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 
+from .conftest import small_disk
+
 QUICK = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.05, clone_attempts=2, workers=2,
                      rate_limit_backoff=0.05)
 
@@ -66,16 +68,8 @@ def test_a_5xx_that_passes_within_the_attempts_is_just_retried(emulator, univers
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real filesystem too small for a clone (tmpfs of 64 KiB): git fails with ENOSPC."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_disk(tmp_path / "tiny", "size=64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_during_clones_stores_nothing(emulator, universe, tiny_disk):

@@ -1,6 +1,5 @@
 """A user's mistake, a closed pipe or a full disk is one line naming what and where, never a traceback."""
 
-import contextlib
 import os
 import re
 import subprocess
@@ -10,7 +9,7 @@ import pytest
 from stratum_assets.config_files import ConfigError
 from stratum_assets.discovery.strata import DEFAULT_FILE, load_strata_file
 
-from .conftest import BIN, ROOT
+from .conftest import BIN, ROOT, small_disk
 
 
 def _strata_with(tmp_path, after: str, line: str):
@@ -109,25 +108,11 @@ def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
     assert (out.returncode, out.stderr) == (1, "")
 
 
-@contextlib.contextmanager
-def _small_disk(folder, options: str):
-    """A real tmpfs of its own mounted on ``folder`` (needs root: the test is skipped where mounting is refused)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
-                             text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
-
-
 def test_a_data_directory_on_a_full_disk_is_one_line_naming_it_and_its_free_space(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    with _small_disk(home / "data", "size=256k"):
+    with small_disk(home / "data", "size=256k"):
         out = _command(home, "run")
     storage = home / "data" / "dagster" / "storage"
     assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-3000:]
@@ -142,7 +127,7 @@ def test_a_read_only_data_directory_is_one_line_naming_the_path(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    with _small_disk(home / "data", "size=1m,ro"):
+    with small_disk(home / "data", "size=1m,ro"):
         out = _command(home, "run")
     assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-3000:]
     assert out.stderr.splitlines()[-1] == (f"stratum-assets run: read-only file system writing {home}/data/.build.lock: "
