@@ -224,12 +224,13 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
 
 def test_a_clone_past_its_deadline_is_a_failed_clone_timeout_and_nothing_is_scanned(repos, tmp_path):
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
-    settings = ScanSettings(clone_timeout=-1, scan_timeout=5)
+    settings = ScanSettings(clone_timeout=-1, scan_timeout=5, backoff=0.01)
     result = scan_repo(_row("acme/crew"), repos["crew"][0], scanner, settings, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
     assert result.ping["files_total"] == 0 and result.stored and result.rate_limited == 0
     assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active")
-    assert result.provenance == _provenance(clone_attempts=1, failure_detail="clone deadline passed")
+    # The strategy's three attempts, each with a deadline of its own, then clone_timeout.
+    assert result.provenance == _provenance(clone_attempts=3, failure_detail="clone deadline passed")
     assert scanner.calls == [] and list((tmp_path / "work").iterdir()) == []
 
 

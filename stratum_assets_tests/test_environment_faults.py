@@ -65,6 +65,30 @@ def test_a_5xx_that_passes_within_the_attempts_is_just_retried(emulator, univers
     assert sorted(r.provenance["clone_attempts"] for r in result.results) == [1, 1, 2]
 
 
+def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_the_others(emulator, universe,
+                                                                                        tmp_path):
+    """The strategy's clone_timeout: a fact about the repository, since the server answered the rest."""
+    slow = next(r for r in universe.repos if r.slow)  # the emulator serves it 3 s late, every time
+    rows = [*_rows(universe, 3), {"full_name": slow.full_name, "repo_hash": repo_hash(slow.full_name),
+                                  "chunk_id": "v1-c0000", "selection_stratum": "crewai"}]
+    settings = dataclasses.replace(QUICK, clone_timeout=1.0, clone_attempts=3)
+    result = scan_chunk(rows, emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
+    by_name = {r.row["full_name"]: r for r in result.results}
+    assert (by_name[slow.full_name].ping["failure_reason"], by_name[slow.full_name].provenance["clone_attempts"]) == (
+        "clone_timeout", 3)
+    assert sum(r.ping["failure_reason"] != "clone_timeout" for r in result.results) == 3
+
+
+def test_a_github_that_answers_no_clone_in_time_is_the_environment_not_timeouts(emulator, universe, tmp_path):
+    """A hung server (every git request answered after the deadline): no clone of the chunk got an answer."""
+    emulator.faults.add(Fault("slow", "git", times=10**6, delay=2.0))
+    settings = dataclasses.replace(QUICK, clone_timeout=0.5, clone_attempts=2)
+    with pytest.raises(EnvironmentBroken) as broken:
+        scan_chunk(_rows(universe, 8), emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
+    assert broken.value.stopped_early and len(broken.value.faults) == settings.environment_breaker
+    assert "no clone of this partition got an answer" in str(broken.value)
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real filesystem too small for a clone (tmpfs of 64 KiB): git fails with ENOSPC."""

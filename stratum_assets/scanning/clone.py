@@ -38,18 +38,20 @@ paths, objects fsck rejects: never retried, the repository will not change its
 mind), ``clone_404`` (missing, deleted or private — GitHub answers 401 for
 those), ``clone_blocked`` (GitHub blocked it: 451, or a DMCA takedown; never
 retried), ``clone_rate_limited`` (HTTP 429), ``clone_timeout`` (the remote
-did not deliver in time) and ``clone_unclassified`` (git said something no
-rule recognises: stored, but the row counts as unsettled and is scanned again). A failure of the environment (the
-server unreachable or answering 5xx, the local disk full, see
-``ENVIRONMENT_FAILURE``) is no reason at all: the pipeline fails the partition
-instead of storing a ping. Network errors are retried with
-exponential backoff (``backoff``); a timeout is not, since a slow repository
-stays slow. A rate limit is retried after minutes, not seconds
-(``rate_limit_backoff`` doubling per hit, plus up to 50 % jitter), and pauses
-every clone of the process through the shared :class:`CloneLimiter`, which
-also caps clone starts per minute. The ``timeout`` bounds one repository's
-whole clone — git, backoffs and its own rate-limit waits — but not the time
-spent waiting for the shared limiter (another worker's pause or the cap).
+did not deliver in time, attempt after attempt) and ``clone_unclassified``
+(git said something no rule recognises: stored, but the row counts as
+unsettled and is scanned again). A failure of the environment (the server
+unreachable or answering 5xx, the local disk full, see ``ENVIRONMENT_FAILURE``)
+is no reason at all: the pipeline fails the partition instead of storing a
+ping. Network errors are retried with exponential backoff (``backoff``), and
+so is a timeout, as the dataset strategy has it: ``attempts`` attempts of
+``timeout`` each, then ``clone_timeout``. A rate limit is retried after
+minutes, not seconds (``rate_limit_backoff`` doubling per hit, plus up to 50 %
+jitter), and pauses every clone of the process through the shared
+:class:`CloneLimiter`, which also caps clone starts per minute. The
+``timeout`` bounds one attempt — git, the backoff before the next and its own
+rate-limit waits — but not the time spent waiting for the shared limiter
+(another worker's pause or the cap).
 """
 
 from __future__ import annotations
@@ -260,6 +262,8 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
         auth = None
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
+        if result.failure == "clone_timeout":  # the strategy's retry: each attempt has its own `timeout`
+            deadline = time.monotonic() + timeout
         if limiter is not None:
             deadline += limiter.acquire()  # the process's pace, not this repository's time
         shutil.rmtree(dest, ignore_errors=True)
@@ -272,6 +276,8 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
                 result.rate_limited += 1
                 wait = rate_limit_backoff * 2 ** (result.rate_limited - 1) * (1 + 0.5 * rng())
                 too_late = time.monotonic() + wait >= deadline
+            elif err.failure == "clone_timeout":
+                wait, too_late = backoff ** (attempt - 1), False  # the next attempt gets a deadline of its own
             else:
                 wait = backoff ** (attempt - 1)
                 too_late = time.monotonic() + backoff ** attempt >= deadline
@@ -428,12 +434,12 @@ def trim_checkout(root: Path, limits: CheckoutLimits) -> list[int]:
 def _git(cmd: list[str], env: dict[str, str], deadline: float, stdin: str | None = None) -> str:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise CloneError("clone_timeout", "clone deadline passed", transient=False)
+        raise CloneError("clone_timeout", "clone deadline passed", transient=True)
     try:
         out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining,
                              **({"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin.encode()}))
     except subprocess.TimeoutExpired:
-        raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=False) from None
+        raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=True) from None
     if out.returncode != 0:
         raise classify(out.stderr.decode("utf-8", "replace"))
     return out.stdout.decode("utf-8", "replace")
@@ -482,7 +488,7 @@ def _head(dest: Path, deadline: float) -> tuple[str, str] | None:
                              capture_output=True, env=git_env(dest.parent), stdin=subprocess.DEVNULL,
                              timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        raise CloneError("clone_timeout", "git log timed out", transient=False) from None
+        raise CloneError("clone_timeout", "git log timed out", transient=True) from None
     sha, _, date = out.stdout.decode("utf-8", "replace").strip().partition("\0")
     return (sha, date) if out.returncode == 0 and sha else None
 

@@ -193,6 +193,9 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
     result = ChunkResult()
     faults: list[EnvironmentFault] = []
     in_a_row = 0
+    # A clone that keeps timing out is the repository's clone_timeout only while the server answers other clones
+    # of the chunk; when none got an answer, the server is hung or unreachable: the environment.
+    answered = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
             futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
@@ -200,8 +203,13 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
             try:
                 for future in as_completed(futures):
                     try:
-                        result.results.append(_result_or_crash(future, futures[future], scanner))
+                        repo = _result_or_crash(future, futures[future], scanner)
+                        result.results.append(repo)
                         in_a_row = 0
+                        answered = answered or repo.ping.get("failure_reason") != "clone_timeout"
+                        if not answered and len(result.results) >= max(1, settings.environment_breaker):
+                            raise EnvironmentBroken(_unanswered(result), len(result.results) + len(faults),
+                                                    len(rows), True)
                     except EnvironmentFault as fault:
                         faults.append(fault)
                         in_a_row += 1
@@ -216,12 +224,20 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
                 raise
         if faults:
             raise EnvironmentBroken(faults, len(rows), len(rows), False)
+        if result.results and not answered:
+            raise EnvironmentBroken(_unanswered(result), len(rows), len(rows), False)
     finally:
         scanner.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     result.results.sort(key=lambda r: r.row["repo_hash"])
     result.seconds = time.monotonic() - started
     return result
+
+
+def _unanswered(result: ChunkResult) -> list[EnvironmentFault]:
+    return [EnvironmentFault(r.row["full_name"], "clone timed out and no clone of this partition got an answer "
+                             f"(the server is hung or unreachable): {r.provenance.get('failure_detail')}")
+            for r in result.results]
 
 
 def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
