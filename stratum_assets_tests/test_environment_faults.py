@@ -328,3 +328,33 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert f"Partitions {folder.name} hold unsettled repositories" in backfill.stdout
     assert _exports(home) == _exports(clean_build[0])
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_up_during_clones_then_backfill_after_space_is_freed_gives_the_clean_build(tmp_path,
+                                                                                                   clean_build):
+    """The issue's case: clones on a full disk were stored as clone_timeout ("Out of diskspace") for good. Now the
+    build stops with one message, stores nothing, and once space is freed `backfill` gives the clean build."""
+    import shutil
+
+    from .conftest import BIN, copy_of_clean_build
+
+    home = tmp_path / "home"
+    env = copy_of_clean_build(clean_build, home)
+    data = home / "data"
+    for folder in sorted((data / "scans" / "v1").glob("v1-c*"))[1:3]:  # two partitions never scanned yet
+        shutil.rmtree(folder)
+    shutil.rmtree(data / "work", ignore_errors=True)
+    with small_disk(data / "work", "size=64k"):  # where the clones go: full at the first checkout
+        full = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
+                              text=True, timeout=900)
+    assert full.returncode == 1, full.stdout[-3000:] + full.stderr[-3000:]
+    assert "The build stopped: the environment failed 3 partition runs in a row" in full.stdout, full.stdout[-3000:]
+    assert "space" in full.stdout.lower(), "the message says what failed"
+    assert len(list((data / "scans" / "v1").glob("v1-c*"))) == len(list(
+        (clean_build[0] / "data" / "scans" / "v1").glob("v1-c*"))) - 2, "nothing was stored for them"
+
+    freed = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
+                           text=True, timeout=900)
+    assert freed.returncode == 0, freed.stdout[-3000:] + freed.stderr[-3000:]
+    assert _exports(home) == _exports(clean_build[0])
