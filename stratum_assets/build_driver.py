@@ -24,7 +24,7 @@ from . import stopping
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
 from .resources import world_of
-from .warehouse.status import unsettled_partitions
+from .warehouse.status import partitions_not_settled
 from .warehouse.verify import partition_problems
 from .warehouse.world import World, claim, start_new_world
 
@@ -150,15 +150,18 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     corrupt = partition_problems(layout, version, every=True)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
-    unsettled = unsettled_partitions(layout, version)  # stored, but git failed in a way nobody could judge
-    if unsettled:
-        log(f"Partitions {', '.join(unsettled)} hold unsettled repositories (clone_unclassified): scanning them "
-            "again.")
+    # Dagster may count a partition as materialized whose files are gone or hold an unsettled outcome.
+    not_settled = {k: why for k, why in partitions_not_settled(layout, version).items() if k not in corrupt}
+    for why in ("pending", "unsettled"):
+        chunks = [k for k, w in not_settled.items() if w == why]
+        if chunks:
+            log(f"Partitions {', '.join(chunks)} hold {why} repositories"
+                + (" (clone_unclassified)" if why == "unsettled" else "") + ": scanning them again.")
     keys = plan.partition_keys(instance)
     if partitions is not None:
         todo = partition_range(keys, partitions)
     else:
-        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt) | set(unsettled)]
+        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt) | set(not_settled)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
     _partitions_then_after(defs, plan, instance, todo, report, log, parallel)

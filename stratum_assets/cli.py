@@ -226,7 +226,7 @@ def _run(args) -> int:
     from .build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
 
     from .manifest.store import NoManifestError
-    from .resources import GitHubConfigError
+    from .resources import GitHubConfigError, GitHubUnreachable
     from .stopping import BuildStopped, stop_signals
     from .warehouse.build_lock import BuildLocked, build_lock
     from .warehouse.world import WorldMismatch
@@ -240,7 +240,8 @@ def _run(args) -> int:
                 report = build_everything(defs, instance, parallel=args.parallel)
             else:
                 report = backfill_unfinished(defs, instance, parallel=args.parallel, partitions=args.partitions)
-    except (NoManifestError, BuildLocked, UnknownPartitions, WorldMismatch, GitHubConfigError) as err:
+    except (NoManifestError, BuildLocked, UnknownPartitions, WorldMismatch, GitHubConfigError,
+            GitHubUnreachable) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
     except BuildStopped as stop:

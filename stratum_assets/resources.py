@@ -48,6 +48,10 @@ class GitHubConfigError(ValueError):
     """A ``github`` resource configured so that it would silently talk to another GitHub than the one it names."""
 
 
+class GitHubUnreachable(ConnectionError):
+    """The GitHub a build talks to does not answer at all: a fault of the environment, never of the data."""
+
+
 class GitHubResource(dg.ConfigurableResource):
     """GitHub, real or the embedded offline universe."""
 
@@ -169,6 +173,9 @@ def _universe_of(url: str) -> dict:
 
     try:
         answer = requests.get(f"{url.rstrip('/')}/_sandbox/universe", timeout=10)
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise GitHubUnreachable(f"the offline GitHub at {url} does not answer ({type(err).__name__})") from None
+    try:
         answer.raise_for_status()
         universe = answer.json()
         return {k: universe[k] for k in ("seed", "size", "size_profile")}
@@ -244,9 +251,12 @@ class DataResource(dg.ConfigurableResource):
         layout = self.layout
         version = self.manifest_store.require_active()
         with DuckDBResource(database=str(layout.duckdb)).get_connection() as conn:  # retries while locked
-            conn.execute("SET memory_limit = ?", [self.memory_limit])
-            refresh(conn, layout, version)
-            yield Warehouse(conn, layout, version)
+            try:
+                conn.execute("SET memory_limit = ?", [self.memory_limit])
+                refresh(conn, layout, version)
+                yield Warehouse(conn, layout, version)
+            finally:  # also when the block raised: dagster-duckdb closes it only on success, and an open
+                conn.close()  # connection keeps the file locked for every other process
 
     def compact(self) -> list[int]:
         """Rebuild the active version's outdated blocks (``warehouse/blocks.py``) before it is read as a whole;

@@ -326,7 +326,7 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
     backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
                               text=True, timeout=900)
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-    assert f"Partitions {folder.name} hold unsettled repositories" in backfill.stdout
+    assert f"Partitions {folder.name} hold unsettled repositories (clone_unclassified)" in backfill.stdout
     assert _exports(home) == _exports(clean_build[0])
 
 

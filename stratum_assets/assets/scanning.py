@@ -14,7 +14,8 @@ from ..dead_runs import claim_run
 from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
 from ..pools import GIT_CLONES
-from ..resources import DataResource, GitHubConfigError, GitHubResource, ScannerResource, world_of
+from ..resources import (DataResource, GitHubConfigError, GitHubResource, GitHubUnreachable, ScannerResource,
+                         world_of)
 from ..scanning.pipeline import (EnvironmentBroken, ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk,
                                  stored_rows)
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
@@ -67,6 +68,8 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         check_version(layout, world_of(github, data), version)
     except (WorldMismatch, GitHubConfigError) as err:
         raise dg.Failure(description=str(err)) from None
+    except GitHubUnreachable as err:  # the environment: the partition fails, backfillable, and counts for the breaker
+        raise dg.Failure(description=f"{chunk}: {err}", metadata={"environment_failures": 1}) from None
     manifest = data.manifest_store.read(version)
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
     backoff = github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s

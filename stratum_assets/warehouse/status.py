@@ -129,12 +129,16 @@ def render(status: Status, width: int = 40) -> str:
     return "\n".join(lines)
 
 
-def unsettled_partitions(layout: Layout, version: int) -> list[str]:
-    """The partitions with a stored row whose outcome is not settled (domain/reasons.py): backfill re-scans them."""
+def partitions_not_settled(layout: Layout, version: int) -> dict[str, str]:
+    """Partition → why it must be scanned again, whatever Dagster recorded: ``pending`` (a repository with no
+    stored outcome: its partition is missing, not whole, or lost a row) or ``unsettled`` (a stored outcome nobody
+    could judge, domain/reasons.py). What `status` lists is what `backfill` re-runs."""
     conn = duckdb.connect()
     schema.refresh(conn, layout, version)
-    return [c for (c,) in conn.execute(f"SELECT DISTINCT chunk_id FROM scan_results WHERE {unsettled()} "
-                                       "ORDER BY 1").fetchall()]
+    rows = conn.execute(f"""SELECT chunk_id, CASE WHEN bool_or(outcome = 'pending') THEN 'pending' ELSE 'unsettled'
+                            END FROM scan_dataset WHERE outcome = 'pending' OR (outcome = 'stored' AND {unsettled()})
+                            GROUP BY 1 ORDER BY 1""").fetchall()
+    return dict(rows)
 
 
 def _listed(chunks: list[str], most: int = 10) -> str:
