@@ -44,6 +44,18 @@ def test_each_pair_compares_with_a_lower_score_from_the_quintile_below_never_a_c
     assert L.sample(population, groups, seed=24) != pairs
 
 
+def test_a_comparison_is_never_in_the_sampled_repositorys_duplicate_group():
+    sampled = L.Repo("s", "o/s", 50, 2)
+    below = [L.Repo(f"c{i}", f"o/c{i}", 40 + i, 1) for i in range(5)]  # 40..44, all at least 5 below
+    everyone = [L.Repo("z", "o/z", 0, 1), *below, sampled]
+    picks = {L.comparison(sampled, below, everyone, {"s": 0, "c0": 0, "c1": 0, "c2": 0, "c4": 0}, seed, 5)
+             for seed in range(30)}
+    assert picks == {(below[3], "adjacent_quintile")}, "the one candidate outside the group, whatever the seed"
+    copies = {"s": 0, **{f"c{i}": 0 for i in range(5)}}
+    assert L.comparison(sampled, below, everyone, copies, 1, 5) == (everyone[0], "any_lower")
+    assert L.comparison(sampled, below, everyone, {**copies, "z": 0}, 1, 5) is None
+
+
 def test_the_lowest_quintile_pairs_only_repositories_with_something_min_gap_below():
     """30% of the repositories score 0: quintile 1 is all zeros and has no comparison (its pairs are missing, not
     made up); quintile 2 is half zeros, and only its other half is sampled; ties at a quintile's edge fall back to
