@@ -357,6 +357,10 @@ def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percen
     assert all(set(c) == set(label_audit.CARD_FIELDS) for c in cards.values())
     reviews = data / "label_audit" / "reviews"
     reviews.mkdir()
+    # The manifest keeps no description: the cards take it from the candidates files, by name in any case.
+    (data / "candidates").mkdir(exist_ok=True)
+    pq.write_table(pa.table({"full_name": [pairs[0]["a_full_name"].upper()], "description": ["An agent that pays"]}),
+                   data / "candidates" / "crewai.parquet")
 
     def review(agree: int, cannot_tell: int = 0):
         rows = [{"pair_id": p["pair_id"], "a_full_name": p["a_full_name"], "b_full_name": p["b_full_name"],
@@ -368,6 +372,8 @@ def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percen
         return evaluation
 
     bad = review(agree=79)
+    cards = json.loads((data / "label_audit" / "cards.json").read_text())
+    assert [c["description"] for c in cards.values() if c["description"]] == ["An agent that pays"]
     assert (bad.passed, bad.severity, bad.metadata["agreement"].value) == (False, dg.AssetCheckSeverity.ERROR, 0.79)
     good = review(agree=80)
     assert (good.passed, good.metadata["agreement"].value, good.metadata["decided"].value) == (True, 0.8, 100)
