@@ -362,12 +362,12 @@ def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percen
     pq.write_table(pa.table({"full_name": [pairs[0]["a_full_name"].upper()], "description": ["An agent that pays"]}),
                    data / "candidates" / "crewai.parquet")
 
-    def review(agree: int, cannot_tell: int = 0):
+    def review(agree: int, cannot_tell: int = 0, reviewer: str = "ana"):
         rows = [{"pair_id": p["pair_id"], "a_full_name": p["a_full_name"], "b_full_name": p["b_full_name"],
                  "answer": p["higher"] if i < agree else "cannot tell" if i < agree + cannot_tell
                  else {"A": "B", "B": "A"}[p["higher"]], "notes": "", "answered_at": "2026-01-01T00:00:00+00:00"}
                 for i, p in enumerate(pairs)]
-        (reviews / "ana.csv").write_text(label_audit.to_csv(rows, label_audit.REVIEW_COLUMNS))
+        (reviews / f"{reviewer}.csv").write_text(label_audit.to_csv(rows, label_audit.REVIEW_COLUMNS))
         (evaluation,) = _materialize([label_audit_sample], resources, full).get_asset_check_evaluations()
         return evaluation
 
@@ -377,6 +377,11 @@ def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percen
     assert (bad.passed, bad.severity, bad.metadata["agreement"].value) == (False, dg.AssetCheckSeverity.ERROR, 0.79)
     good = review(agree=80)
     assert (good.passed, good.metadata["agreement"].value, good.metadata["decided"].value) == (True, 0.8, 100)
+    both = review(agree=100, reviewer="ben")  # two reviewers: pooled, and their kappa
+    assert (both.metadata["agree"].value, both.metadata["decided"].value, both.passed) == (180, 200, True)
+    answers = {name: [r["answer"] for r in csv.DictReader(open(reviews / f"{name}.csv"))] for name in ("ana", "ben")}
+    assert both.metadata["cohen_kappa"].value == {"ana vs ben": round(label_audit.cohen_kappa(*answers.values()), 4)}
+    (reviews / "ben.csv").unlink()
     undecided = review(agree=72, cannot_tell=10)  # 72 of 90 decided pairs
     assert undecided.passed and undecided.metadata["cannot_tell"].value == 10
     (data / "label_audit" / "reviewed.csv").write_text("repo_full_name,reviewer_risky\nowner/a,yes\n")
