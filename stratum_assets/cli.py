@@ -18,6 +18,8 @@
 * ``stratum-assets rules`` — the scanner's rule set as markdown.
 * ``stratum-assets validate FILE`` — check pings produced elsewhere (JSON or
   JSONL) exactly as the pipeline does before storing them.
+* ``stratum-assets review`` — the label audit's blind pairwise review, a page
+  on 127.0.0.1 (``audit/review.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ SHOWN_INVALID = 20  # `validate` shows this many invalid pings (and errors per p
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": _run, "backfill": _run, "gates": _gates, "status": _status, "publish": _publish, "scan": _scan,
-                "rules": _rules, "sandbox": _serve, "validate": _validate}
+                "rules": _rules, "sandbox": _serve, "validate": _validate, "review": _review}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `stratum-assets status | head -1`: the reader has what it wanted
@@ -99,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", type=Path)
     validate.add_argument("--repo-name", default=None,
                           help="owner/name: stamp this identity on the (single) ping first, as the pipeline does")
+    review = sub.add_parser("review", help="the label audit's blind pairwise review, as a page on 127.0.0.1")
+    review.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
+    review.add_argument("--port", type=int, default=8790, help="the loopback port (default: 8790; 0: any free one)")
     sandbox = sub.add_parser("sandbox", help="the offline GitHub emulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve the synthetic universe on loopback until interrupted")
@@ -310,6 +315,28 @@ def _serve(args) -> int:
     stats = emulator.stats()
     print(f"served requests: {json.dumps(stats['requests'], sort_keys=True)}; bare repositories built: "
           f"{emulator.git.built}, dropped: {emulator.git.evicted}", flush=True)
+    return 0
+
+
+def _review(args) -> int:
+    from .audit.review import ReviewServer
+    from .warehouse.layout import Layout
+
+    try:
+        server = ReviewServer(Layout(args.data), port=args.port).start()
+    except (FileNotFoundError, ValueError, OSError) as err:
+        print(f"stratum-assets review: {err}", file=sys.stderr)
+        return 1
+    print(f"label audit: {len(server.store.pairs)} pairs on {server.url}/ (answers in "
+          f"{server.store.layout.label_audit_reviews}; Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    server.stop()
     return 0
 
 

@@ -341,28 +341,50 @@ def test_small_strata_are_merged_into_their_framework_then_other():
     assert strata["d1"] == "other|any"
 
 
-def test_label_audit_samples_twenty_per_quintile_and_checks_agreement(audit_workspace):
+def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percent(audit_workspace):
     data, resources = audit_workspace
-    result = _materialize([label_audit_sample], resources)
+    full = {"ops": {"label_audit_sample": {"config": {"profile": "full"}}}}
+    result = _materialize([label_audit_sample], resources, full)
     (check,) = result.get_asset_check_evaluations()
     assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN), "awaiting review warns"
-    assert check.metadata["evaluated"].value is False
-    assert check.metadata["status"].value == "awaiting review: no reviewed.csv"
-    rows = list(csv.DictReader(open(data / "label_audit" / "sample.csv")))
-    assert len(rows) == 100 and sorted({r["quintile"] for r in rows}) == ["1", "2", "3", "4", "5"]
-    assert all(sum(r["quintile"] == q for r in rows) == 20 for q in "12345")
+    assert check.metadata["status"].value.startswith("awaiting review: 0 of 100 pairs answered")
+    pairs = label_audit.read_sample(data / "label_audit" / "sample.csv")
+    assert len(pairs) == 100 and all(sum(p["quintile"] == q for p in pairs) == 20 for q in range(1, 6))
+    assert all(int(p[f"{p['higher'].lower()}_risk_score"]) - int(p[f"{'ba'[p['higher'] == 'B']}_risk_score"])
+               >= label_audit.MIN_GAP for p in pairs)
+    cards = json.loads((data / "label_audit" / "cards.json").read_text())
+    assert {h for p in pairs for h in (p["a_repo_hash"], p["b_repo_hash"])} == set(cards)
+    assert all(set(c) == set(label_audit.CARD_FIELDS) for c in cards.values())
+    reviews = data / "label_audit" / "reviews"
+    reviews.mkdir()
+    # The manifest keeps no description: the cards take it from the candidates files, by name in any case.
+    (data / "candidates").mkdir(exist_ok=True)
+    pq.write_table(pa.table({"full_name": [pairs[0]["a_full_name"].upper()], "description": ["An agent that pays"]}),
+                   data / "candidates" / "crewai.parquet")
 
-    def review(agree_every: int):
-        with open(data / "label_audit" / "reviewed.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=label_audit.COLUMNS)
-            writer.writeheader()
-            for i, r in enumerate(rows):
-                flip = {"yes": "no", "no": "yes"}[r["scanner_risky"]]
-                writer.writerow({**r, "reviewer_risky": flip if i % agree_every == 0 else r["scanner_risky"]})
+    def review(agree: int, cannot_tell: int = 0, reviewer: str = "ana"):
+        rows = [{"pair_id": p["pair_id"], "a_full_name": p["a_full_name"], "b_full_name": p["b_full_name"],
+                 "answer": p["higher"] if i < agree else "cannot tell" if i < agree + cannot_tell
+                 else {"A": "B", "B": "A"}[p["higher"]], "notes": "", "answered_at": "2026-01-01T00:00:00+00:00"}
+                for i, p in enumerate(pairs)]
+        (reviews / f"{reviewer}.csv").write_text(label_audit.to_csv(rows, label_audit.REVIEW_COLUMNS))
+        (evaluation,) = _materialize([label_audit_sample], resources, full).get_asset_check_evaluations()
+        return evaluation
 
-    review(agree_every=10)  # 90% agreement
-    (good,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
-    assert good.passed and good.metadata["agreement"].value == 0.9 and good.severity == dg.AssetCheckSeverity.ERROR
-    review(agree_every=4)  # 75% agreement
-    (bad,) = _materialize([label_audit_sample], resources).get_asset_check_evaluations()
-    assert not bad.passed and bad.metadata["agreement"].value == 0.75
+    bad = review(agree=79)
+    cards = json.loads((data / "label_audit" / "cards.json").read_text())
+    assert [c["description"] for c in cards.values() if c["description"]] == ["An agent that pays"]
+    assert (bad.passed, bad.severity, bad.metadata["agreement"].value) == (False, dg.AssetCheckSeverity.ERROR, 0.79)
+    good = review(agree=80)
+    assert (good.passed, good.metadata["agreement"].value, good.metadata["decided"].value) == (True, 0.8, 100)
+    both = review(agree=100, reviewer="ben")  # two reviewers: pooled, and their kappa
+    assert (both.metadata["agree"].value, both.metadata["decided"].value, both.passed) == (180, 200, True)
+    answers = {name: [r["answer"] for r in csv.DictReader(open(reviews / f"{name}.csv"))] for name in ("ana", "ben")}
+    assert both.metadata["cohen_kappa"].value == {"ana vs ben": round(label_audit.cohen_kappa(*answers.values()), 4)}
+    (reviews / "ben.csv").unlink()
+    undecided = review(agree=72, cannot_tell=10)  # 72 of 90 decided pairs
+    assert undecided.passed and undecided.metadata["cannot_tell"].value == 10
+    (data / "label_audit" / "reviewed.csv").write_text("repo_full_name,reviewer_risky\nowner/a,yes\n")
+    refused = _materialize([label_audit_sample], resources, full).get_asset_check_evaluations()[0]
+    assert not refused.passed and "no longer read" in refused.description and "stratum-assets review" in \
+        refused.description

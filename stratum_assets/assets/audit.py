@@ -149,32 +149,67 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
                               metadata={"label_columns_in_features": leaked, "features": len(out["feature_fields"])})
 
 
+class LabelAuditConfig(dg.Config):
+    seed: int = 23
+    profile: str | None = None  # full | sample; default: the data resource's (a miss is an error on full only)
+
+
 @dg.asset(
     automation_condition=AFTER_THE_SCANS,
     group_name="audit",
     deps=["pipeline_run_log"],
     kinds={"csv"},
     check_specs=[dg.AssetCheckSpec("label_agreement", asset="label_audit_sample",
-                                   description="reviewer vs scanner binary agreement >= 80% (when reviewed)")],
-    description="100 repositories, 20 per risk_score quintile, exported as data/label_audit/sample.csv for human "
-                "review; put the filled copy at data/label_audit/reviewed.csv.",
+                                   description="in >= 80% of the decided pairs the reviewer finds the higher "
+                                               "risk_score riskier (blind pairwise review, once complete)")],
+    description="100 pairs, 20 per risk_score quintile, each a sampled repository and a lower-scored comparison "
+                "(data/label_audit/sample.csv, the key) with blind cards (cards.json); `stratum-assets review` "
+                "serves them to reviewers, whose answers land in data/label_audit/reviews/<reviewer>.csv.",
 )
-def label_audit_sample(context: dg.AssetExecutionContext, data: DataResource):
+def label_audit_sample(context: dg.AssetExecutionContext, config: LabelAuditConfig, data: DataResource):
     layout = data.layout
     with data.warehouse() as warehouse:
         refuse_to_freeze_while_pending(warehouse, "the label-audit sample")
-        rows = label_audit.sample(warehouse.conn)
-    path = write_text_atomic(label_audit.to_csv(rows), layout.label_audit_sample)
-    yield dg.MaterializeResult(metadata={"rows": len(rows), "path": dg.MetadataValue.path(str(path))})
-    reviewed = layout.label_audit_reviewed
-    if not reviewed.exists():
-        yield dg.AssetCheckResult(check_name="label_agreement", passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                  description="awaiting review: nobody has checked the sample's labels yet",
-                                  metadata={"evaluated": False, "status": f"awaiting review: no {reviewed.name}"})
-        return
-    rate, n, problems = label_audit.agreement(reviewed)
-    yield dg.AssetCheckResult(check_name="label_agreement", passed=n > 0 and rate >= 0.8 and not problems,
-                              metadata={"evaluated": True, "agreement": round(rate, 3), "reviewed_rows": n,
-                                        "threshold": 0.8, "problems": dg.MetadataValue.json(problems[:20])})
+        conn = warehouse.conn
+        groups = duplicate_groups(conn, data.near_duplicate_threshold)
+        pairs = label_audit.sample(label_audit.usable_repos(conn), groups.joined, seed=config.seed)
+        hashes = sorted({p[f"{side}_repo_hash"] for p in pairs for side in "ab"})
+        cards = label_audit.cards(conn, hashes, label_audit.descriptions(conn, str(layout.candidates("*"))))
+    path = write_text_atomic(label_audit.to_csv(pairs), layout.label_audit_sample)
+    write_text_atomic(json.dumps(cards, sort_keys=True, indent=1), layout.label_audit_cards)
+    per_quintile = {q: sum(p["quintile"] == q for p in pairs) for q in range(1, 6)}
+    yield dg.MaterializeResult(metadata={
+        "pairs": len(pairs), "pairs_per_quintile": dg.MetadataValue.json(per_quintile),
+        "comparison_rules": dg.MetadataValue.json({r: sum(p["rule"] == r for p in pairs)
+                                                   for r in ("adjacent_quintile", "any_lower")}),
+        "path": dg.MetadataValue.path(str(path))})
+    yield label_agreement(layout, pairs, config.profile or data.resolved_profile())
 
 
+def label_agreement(layout, pairs: list[dict], profile: str) -> dg.AssetCheckResult:
+    """The check from the reviews folder: awaiting (a warning) until one reviewer answered every pair."""
+    if layout.label_audit_reviewed.exists():
+        return dg.AssetCheckResult(check_name="label_agreement", passed=False, description=label_audit.OLD_FORMAT,
+                                   metadata={"evaluated": False, "status": "old reviewed.csv refused"})
+    try:
+        result = label_audit.evaluate(pairs, label_audit.read_reviews(layout.label_audit_reviews))
+    except ValueError as err:
+        return dg.AssetCheckResult(check_name="label_agreement", passed=False, description=str(err),
+                                   metadata={"evaluated": False, "status": "unreadable review"})
+    metadata = {"evaluated": result.evaluated, "pairs": result.pairs, "threshold": label_audit.THRESHOLD,
+                "progress": dg.MetadataValue.json(result.progress),
+                "per_reviewer": dg.MetadataValue.json(result.per_reviewer),
+                "problems": dg.MetadataValue.json(result.problems[:20])}
+    if not result.evaluated:
+        status = (f"awaiting review: {max(result.progress.values(), default=0)} of {result.pairs} pairs answered "
+                  "by the furthest reviewer (`stratum-assets review`)")
+        return dg.AssetCheckResult(check_name="label_agreement", passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                   description=status, metadata={**metadata, "status": status})
+    overall = result.overall.summary()
+    return dg.AssetCheckResult(
+        check_name="label_agreement", passed=result.passed, severity=gate_severity(profile),
+        metadata={**metadata, "agreement": overall["agreement"], "agree": overall["agree"],
+                  "decided": overall["decided"], "cannot_tell": overall["cannot_tell"],
+                  "ci95": dg.MetadataValue.json(overall["ci95"]), "complete_reviews": len(result.complete),
+                  "per_quintile": dg.MetadataValue.json({q: t.summary() for q, t in sorted(result.per_quintile.items())}),
+                  "cohen_kappa": dg.MetadataValue.json(result.kappa), "profile": profile})

@@ -202,7 +202,7 @@ class Layout:
 
     @property
     def label_audit(self) -> Path:
-        """sample.csv to review; reviewed.csv once a person has filled it in."""
+        """sample.csv (the pairs and their key), cards.json (what the reviewer sees), reviews/ (the answers)."""
         return self.root / "label_audit"
 
     @property
@@ -211,6 +211,7 @@ class Layout:
 
     @property
     def label_audit_reviewed(self) -> Path:
+        """The old one-repository-per-row review: refused, with a message that explains the pairs."""
         return self.label_audit / "reviewed.csv"
 
     @property
@@ -227,6 +228,18 @@ class Layout:
         """A world's outputs that are not kept per manifest version: they move aside when a new world begins."""
         return (self.root / "candidates", self.root / "discovery", self.manifest_jsonl, self.pipeline_run_log,
                 self.scan_results_jsonl, self.quarantine_jsonl, self.audit_report, self.split, self.label_audit)
+
+    @property
+    def label_audit_cards(self) -> Path:
+        return self.label_audit / "cards.json"
+
+    @property
+    def label_audit_reviews(self) -> Path:
+        """One ``<reviewer>.csv`` per reviewer, written by ``stratum-assets review``."""
+        return self.label_audit / "reviews"
+
+    def label_audit_review(self, reviewer: str) -> Path:
+        return self.label_audit_reviews / f"{reviewer}.csv"
 
     @property
     def duckdb(self) -> Path:
