@@ -56,7 +56,7 @@ def fingerprint_step(size: int, out: Path) -> dict:
     from stratum_sandbox.universe import build_universe
 
     universe = build_universe(seed=SEED, size=size)
-    rows = {"repo_hash": [], "content_hash": [], "signature": [], "tokens": []}
+    rows = {"repo_hash": [], "content_hash": [], "signature": [], "tokens": [], "files": [], "parts": []}
     render_s = fingerprint_s = 0.0
     for repo in universe.repos:
         started = time.perf_counter()
@@ -65,12 +65,14 @@ def fingerprint_step(size: int, out: Path) -> dict:
         fp = fingerprint(files)
         render_s, fingerprint_s = render_s + rendered - started, fingerprint_s + time.perf_counter() - rendered
         for key, value in (("repo_hash", repo_hash(repo.full_name)), ("content_hash", fp.content_hash),
-                           ("signature", fp.signature), ("tokens", fp.tokens)):
+                           ("signature", fp.signature), ("tokens", fp.tokens), ("files", fp.files),
+                           ("parts", fp.parts)):
             rows[key].append(value)
     table = pa.table({"repo_hash": pa.array(rows["repo_hash"], pa.string()),
                       "content_hash": pa.array(rows["content_hash"], pa.string()),
                       "signature": pa.array(rows["signature"], pa.binary()),
-                      "tokens": pa.array(rows["tokens"], pa.int32())})
+                      "tokens": pa.array(rows["tokens"], pa.int32()),
+                      "files": pa.array(rows["files"], pa.binary()), "parts": pa.array(rows["parts"], pa.binary())})
     pq.write_table(table, out)
     signatures = [s for s in rows["signature"] if s is not None]
     return {"repos": len(universe.repos), "signatures": len(signatures), "render_s": render_s,
@@ -84,9 +86,9 @@ def lsh_step(parquet: Path, out: Path) -> dict:
 
     from stratum_assets.dedup.clusters import exact_groups, near_duplicate_clusters
 
-    table = pq.read_table(parquet, columns=["repo_hash", "content_hash", "signature"]).to_pydict()
+    table = pq.read_table(parquet, columns=["repo_hash", "content_hash", "signature", "files", "parts"]).to_pydict()
     started = time.perf_counter()
-    clusters = near_duplicate_clusters(zip(table["repo_hash"], table["signature"]))
+    clusters = near_duplicate_clusters(zip(table["repo_hash"], table["signature"], table["files"], table["parts"]))
     seconds = time.perf_counter() - started
     exact = exact_groups(zip(table["repo_hash"], table["content_hash"]))
     out.write_text(json.dumps(clusters))
@@ -127,15 +129,58 @@ def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
         groups.setdefault(_root(parent, k), []).append(k)
     pairs_s = time.perf_counter() - started
     exact = sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1)
-    table = pq.read_table(parquet, columns=["repo_hash", "signature"]).to_pydict()
+    table = pq.read_table(parquet, columns=["repo_hash", "signature", "files", "parts"]).to_pydict()
     chosen = set(files)
-    rows = [(h, s) for h, s in zip(table["repo_hash"], table["signature"]) if h in chosen]
+    rows = [row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"]) if row[0] in chosen]
     started = time.perf_counter()
     approximate = near_duplicate_clusters(rows)
     lsh_s = time.perf_counter() - started
     out.write_text(json.dumps({"exact": exact, "lsh": approximate, "members": keys}))
     return {"sample": sample, "with_sets": len(keys), "sets_s": sets_s, "pairs_s": pairs_s, "lsh_s": lsh_s,
             "sets_bytes": sets_bytes, "pairs": len(keys) * (len(keys) - 1) // 2}
+
+
+def real_step(reference: Path) -> dict:
+    """Fingerprint the real repositories of ``reference`` and score the clusters against the intended reading.
+
+    The copy families (copy-families/families.json: each family's ``intended_groups``; every other
+    pair of its members is a negative) and the real corpora's repositories (unrelated to each other
+    and to the families: every pair a negative). Only their ``.py`` files are read, as the scan does.
+    """
+    from stratum_assets.dedup.clusters import near_duplicate_clusters, pairwise_precision_recall
+    from stratum_assets.dedup.fingerprint import fingerprint
+
+    families = json.loads((reference / "copy-families" / "families.json").read_text())["families"]
+    roots = [reference / "copy-families"] + [reference / c / "repos" for c in ("real-corpus", "real-corpus-2")]
+    repos = {d.name: d for root in roots for d in sorted(root.iterdir()) if d.is_dir()}
+    started = time.perf_counter()
+    rows = []
+    for name, folder in repos.items():
+        files = [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*.py"))
+                 if p.is_file() and not p.is_symlink()]
+        fp = fingerprint(files)
+        rows.append((name, fp.signature, fp.files, fp.parts))
+    fingerprint_s = time.perf_counter() - started
+    signed = {name for name, signature, *_ in rows if signature is not None}
+    clusters = near_duplicate_clusters(rows)
+    truth = [group for family in families for group in family["intended_groups"]]
+    in_families = {m["dir"] for family in families for m in family["members"]}
+    result = {"repos": len(repos), "signed": len(signed), "fingerprint_s": fingerprint_s, "clusters": clusters,
+              "families": pairwise_precision_recall(clusters, truth, in_families & signed),
+              "unrelated_pairs": 0, "unrelated_joined": []}
+    family_of = {m["dir"]: family["id"] for family in families for m in family["members"]}
+    joined = {frozenset(p) for c in clusters for p in itertools.combinations(c, 2)}
+    for a, b in itertools.combinations(sorted(signed), 2):
+        if family_of.get(a) is None or family_of.get(a) != family_of.get(b):  # another family or a corpus repo
+            result["unrelated_pairs"] += 1
+            if frozenset((a, b)) in joined:
+                result["unrelated_joined"].append([a, b])
+    per_family = {}
+    for family in families:
+        members = {m["dir"] for m in family["members"]} & signed
+        per_family[family["id"]] = pairwise_precision_recall(clusters, family["intended_groups"], members)
+    result["per_family"] = per_family
+    return result
 
 
 def _root(parent: dict[str, str], key: str) -> str:
