@@ -5,13 +5,16 @@ plain data: a sorted list of groups, each a sorted tuple of repo hashes, only gr
 more. The output depends on the set of rows only, never on their order, so the audit's report
 and the split built on it are reproducible.
 
-Near-duplicates are found without comparing all pairs (quadratic: 1.25 billion pairs at 50,000
-repositories): datasketch's MinHashLSH puts each signature into bands, and only repositories
-sharing a band become candidate pairs. A candidate pair is kept if its estimated Jaccard
-similarity reaches the threshold (``verify_pairs``; LSH alone also lets through pairs a little
-below it), and clusters are the connected components of the kept pairs: a copy of a copy joins
-its grandparent's cluster. Identical signatures are merged before LSH, so a family of a thousand
-byte-identical forks costs one index entry, not a million pair checks.
+Near-duplicate clusters group the repositories that are one project (README, "What counts as one
+project"): lightly edited copies, copies that grew, snapshots of one source at other dates; not
+projects that only share a template's boilerplate. No pair list is quadratic (1.25 billion pairs
+at 50,000 repositories): candidates are the pairs sharing a band of datasketch's MinHashLSH
+(similar code) and the pairs sharing a distinctive file digest (contained code, which LSH cannot
+see: a copy holding all of a source and as much again of its own has Jaccard ~0.5). Each is
+decided exactly where the estimate is not sure (:func:`near_duplicate_clusters`), and clusters
+are the connected components of the kept pairs: a copy of a copy joins its grandparent's cluster.
+Identical signatures are merged before LSH, so a family of a thousand byte-identical forks costs
+one index entry, not a million pair checks.
 """
 
 from __future__ import annotations
