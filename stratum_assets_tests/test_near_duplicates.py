@@ -166,7 +166,7 @@ def test_a_huge_repository_is_bounded_in_tokens_and_time():
 
 def test_settings_and_signatures_refuse_nonsense():
     for bad in ({"shingle_size": 0}, {"threshold": 1.0}, {"threshold": 0}, {"strings": "some"},
-                {"max_tokens": 10, "min_tokens": 50}, {"containment": 0}, {"common_repos": 50},
+                {"max_tokens": 10, "min_tokens": 50}, {"containment": 0}, {"common_repos": 0},
                 {"min_file_tokens": 0}):
         with pytest.raises(ValueError):
             NearDupSettings(**bad)
@@ -314,12 +314,12 @@ AGENT_CODE = ("single", "multi", "clone", "edited_clone")
 
 def test_clusters_find_the_universes_code_families(universe, universe_fingerprints):
     precision, recall = _agreement(universe, universe_fingerprints, AGENT_CODE)
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.999
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 1.000 (0.997, 0.999 on the estimate alone)
 
 
 def test_clusters_find_the_code_families_of_a_bigger_universe(bigger_universe):
     precision, recall = _agreement(bigger_universe, _fingerprints(bigger_universe), AGENT_CODE)
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.986
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.996, 0.975 (0.997, 0.986 on the estimate alone)
 
 
 def test_no_agent_originals_share_one_template_so_they_cluster_together(universe, universe_fingerprints):
@@ -327,7 +327,7 @@ def test_no_agent_originals_share_one_template_so_they_cluster_together(universe
 
     Their ingest.py is the same code whatever the code_seed (only its docstring names the
     project), so they form clusters the families do not know about. Over every repository with
-    a signature the precision is therefore lower (measured 0.884 at the default universe, 0.923
+    a signature the precision is therefore lower (measured 0.818 at the default universe, 0.921
     at seed 11 size 2000); the missing part is exactly these template twins.
     """
     clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts) for name, fp in universe_fingerprints.items()])

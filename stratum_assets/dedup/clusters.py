@@ -42,21 +42,20 @@ def exact_groups(rows: Iterable[tuple[str, str | None]]) -> list[tuple[str, ...]
 def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | None = None) -> list[tuple[str, ...]]:
     """Clusters of repositories that are one project: near-duplicates or one contained in the other.
 
-    ``rows`` are ``(repo_hash, signature)`` or ``(repo_hash, signature, files)`` (``files`` as
-    ``encode_files`` wrote them; None or absent: no containment for that repository). Two
-    repositories are joined when
+    ``rows`` are ``(repo_hash, signature)`` or ``(repo_hash, signature, files, parts)`` (the file
+    and part digests as ``encode_files`` wrote them; None or absent: that repository is decided on
+    its estimate alone). Two repositories are joined when
 
     * their MinHash estimate is at least ``settings.sure_threshold`` (similar beyond estimator
       noise), or
-    * their exact per-file overlap says so (:func:`contained`): the distinctive files they share
-      make at least ``containment`` of the smaller one's distinctive code and ``grown_share`` of
-      the larger one's. Candidates come from LSH (estimate near the threshold: the estimate
-      alone never decides such a pair) and from an index of the distinctive file digests (a copy
-      that grew or an older snapshot: high containment, low Jaccard, invisible to LSH).
+    * their estimate is at least ``threshold`` and their exact part digests agree (:func:`alike`):
+      near the threshold the estimate alone never decides a pair, or
+    * their exact file digests show one contained in the other (:func:`contained`): a copy that
+      grew, an older snapshot of a source that grew, whose Jaccard LSH cannot see. Candidates:
+      the pairs sharing a distinctive file (held by at most ``common_repos`` code bases).
 
-    A file is distinctive when it has ``min_file_tokens`` tokens (the fingerprint stores no
-    smaller one) and fewer than ``boilerplate_repos`` distinct code bases of ``rows`` hold it:
-    a template's files, found in every project started from it, never join two projects.
+    A template's files, found in every project started from it, are not distinctive: they weigh
+    little and never join two projects alone.
 
     ValueError if a repo_hash comes twice with different signatures, or a signature was made
     with another number of permutations than ``settings.num_perm``.
@@ -72,14 +71,16 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
     files = [weighted(digests, holders, settings) for digests in files]
     common = {d for d, n in holders.items() if n > settings.common_repos}
     parent = list(range(len(signatures)))
-    for i, j in candidate_pairs(minhashes, settings):
+    parts = _Parts(signatures, digests_by_signature)
+    for i, j in sorted(candidate_pairs(minhashes, settings)):
+        if _find(parent, i) == _find(parent, j):  # already one cluster: nothing to decide
+            continue
         estimate = minhashes[i].jaccard(minhashes[j])
         if not settings.verify_pairs or estimate >= settings.sure_threshold \
-                or contained(files[i], files[j], common, settings) \
-                or (estimate >= settings.threshold and alike(*(digests_by_signature.get(signatures[k], (None, None))[1]
-                                                                for k in (i, j)), settings)):
+                or (estimate >= settings.threshold and alike(parts[i], parts[j], settings)) \
+                or contained(files[i], files[j], common, settings):
             _union(parent, i, j)
-    for i, j in sharing_pairs(files, holders, settings.boilerplate_repos):
+    for i, j in sharing_pairs(files, holders, settings.common_repos):
         if _find(parent, i) != _find(parent, j) and contained(files[i], files[j], common, settings):
             _union(parent, i, j)
     components: dict[int, set[str]] = defaultdict(set)
@@ -123,22 +124,34 @@ def contained(a: dict[bytes, float], b: dict[bytes, float], common: set[bytes], 
     return shared >= settings.containment * small and shared >= settings.grown_share * large
 
 
-def alike(a: bytes | None, b: bytes | None, settings: NearDupSettings) -> bool:
+class _Parts:
+    """The part digests of each signature, decoded when a pair first needs them (few pairs do)."""
+
+    def __init__(self, signatures: list[bytes], digests: dict[bytes, tuple]):
+        self._signatures, self._digests, self._decoded = signatures, digests, {}
+
+    def __getitem__(self, i: int) -> dict[bytes, int]:
+        if i not in self._decoded:
+            self._decoded[i] = decode_files(self._digests.get(self._signatures[i], (None, None))[1])
+        return self._decoded[i]
+
+
+def alike(a: dict[bytes, int], b: dict[bytes, int], settings: NearDupSettings) -> bool:
     """Whether the parts (``part_digests``) two code bases share make ``threshold`` of the larger one's tokens:
     the exact decision for a pair whose estimate lies between the threshold and the sure threshold."""
-    a, b = decode_files(a), decode_files(b)
     if not a or not b:
         return False
     shared = sum(n for d, n in a.items() if d in b)
     return shared >= settings.threshold * max(sum(a.values()), sum(b.values()))
 
 
-def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], cap: int) -> set[tuple[int, int]]:
-    """Index pairs (i < j) sharing a file that fewer than ``cap`` code bases hold (bounded: cap² pairs a file)."""
+def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], most: int) -> set[tuple[int, int]]:
+    """Index pairs (i < j) sharing a distinctive file (held by at most ``most`` code bases): the only pairs
+    :func:`contained` can join, and at most most * (most - 1) / 2 of them a file."""
     holders: dict[bytes, list[int]] = defaultdict(list)
     for i, digests in enumerate(files):
         for digest in digests:
-            if frequency[digest] < cap:
+            if frequency[digest] <= most:
                 holders[digest].append(i)
     pairs = set()
     for members in holders.values():

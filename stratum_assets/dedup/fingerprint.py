@@ -105,8 +105,7 @@ class NearDupSettings:
     containment: float = 0.45  # share of the smaller repository's distinctive code found in the larger one ...
     grown_share: float = 0.1  # ... which must also be this share of the larger one's (a template is not a copy)
     min_shared_files: int = 2  # ... in this many shared files at least, or all of the smaller one's files
-    common_repos: int = 5  # a file content more code bases hold weighs common_repos / (code bases holding it)
-    boilerplate_repos: int = 50  # a file content this many code bases hold finds no candidates (it weighs 1/10th)
+    common_repos: int = 5  # a file content more code bases hold weighs common_repos / holders, never joins alone
 
     @property
     def signature_key(self) -> str:
@@ -140,9 +139,8 @@ class NearDupSettings:
             raise ValueError(f"max_tokens must be >= min_tokens and max_file_bytes >= 1: {self}")
         if not (0.0 < self.containment <= 1.0 and 0.0 <= self.grown_share <= 1.0):
             raise ValueError(f"containment must be in (0, 1] and grown_share in [0, 1]: {self}")
-        if self.min_file_tokens < 1 or self.max_files < 1 or self.min_shared_files < 1 \
-                or not 1 <= self.common_repos < self.boilerplate_repos:
-            raise ValueError(f"min_file_tokens, max_files must be >= 1, 1 <= common_repos < boilerplate_repos: {self}")
+        if min(self.min_file_tokens, self.max_files, self.min_shared_files, self.common_repos) < 1:
+            raise ValueError(f"min_file_tokens, max_files, min_shared_files, common_repos must be >= 1: {self}")
 
     @property
     def sure_threshold(self) -> float:
