@@ -131,7 +131,8 @@ def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
     exact = sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1)
     table = pq.read_table(parquet, columns=["repo_hash", "signature", "files", "parts"]).to_pydict()
     chosen = set(files)
-    rows = [row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"]) if row[0] in chosen]
+    rows = [row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"])
+            if row[0] in chosen]
     started = time.perf_counter()
     approximate = near_duplicate_clusters(rows)
     lsh_s = time.perf_counter() - started

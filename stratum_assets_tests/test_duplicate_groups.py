@@ -42,13 +42,15 @@ def conn():
     conn.execute("""CREATE TABLE scan_dataset (repo_hash VARCHAR, full_name VARCHAR, fork_parent VARCHAR,
                                                outcome VARCHAR, scan_status VARCHAR, topology_signature_hash VARCHAR)""")
     conn.execute("""CREATE TABLE code_fingerprints (repo_hash VARCHAR, content_hash VARCHAR, minhash BLOB,
-                                                    signature_key VARCHAR, file_digests BLOB, part_digests BLOB)""")
+                                                    signature_key VARCHAR, file_digests BLOB,
+                                                    part_digests BLOB)""")
     for name, parent, status, topology, code in REPOS:
         conn.execute("INSERT INTO scan_dataset VALUES (?, ?, ?, 'stored', ?, ?)", [name, name, parent, status, topology])
         if code is not None:
             fp = fingerprint([("main.py", code)])
             conn.execute("INSERT INTO code_fingerprints VALUES (?, ?, ?, ?, ?, ?)",
-                         [name, fp.content_hash, fp.signature, NearDupSettings().signature_key, fp.files, fp.parts])
+                         [name, fp.content_hash, fp.signature, NearDupSettings().signature_key, fp.files,
+                          fp.parts])
     return conn
 
 

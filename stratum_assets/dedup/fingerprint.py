@@ -52,7 +52,8 @@ NAME = "<id>"  # the placeholder of every identifier when identifiers are normal
 _CONTENT_DOMAIN = b"stratum-python-content-v1\n"  # a version tag: a change of the rule changes every hash
 
 
-_SIGNATURE_KEY = re.compile(r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)(?:-files(\d+))?")
+_SIGNATURE_KEY = re.compile(
+    r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)(?:-files(\d+))?")
 _FILE_ENTRY = struct.Struct("<8sI")  # one distinctive file: 8 bytes of its normalised-token digest, its token count
 
 
