@@ -146,9 +146,11 @@ def same_project(s: NearDupSettings) -> str:
             "started from one template, or share files many unrelated repositories hold, are separate. Joined when "
             f"the MinHash estimate is beyond its noise above the threshold ({s.sure_threshold:.3f}, {s.threshold} + 3 "
             "standard errors), or when the exact per-file digests show containment: shared files make at least "
-            f"{s.containment:.0%} of the smaller repository's code and {s.grown_share:.0%} of the larger's, one "
-            f"of them distinctive (held by at most {s.common_repos} code bases; commoner files weigh less and never "
-            "join alone). Between the threshold and that margin the digests decide, never the estimate.")
+            f"{s.containment:.0%} of the smaller repository's code and {s.grown_share:.0%} of the larger's, in "
+            f"{s.min_shared_files} files at least or all of the smaller's, one of them distinctive (held by at most "
+            f"{s.common_repos} code bases; commoner files weigh less and never join alone). Between the threshold "
+            "and that margin the digests of the parts (files cut before each def and class) decide, never the "
+            "estimate.")
 
 
 def recommendations(d: dict) -> list[str]:
