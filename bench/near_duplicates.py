@@ -56,7 +56,7 @@ def fingerprint_step(size: int, out: Path) -> dict:
     from stratum_sandbox.universe import build_universe
 
     universe = build_universe(seed=SEED, size=size)
-    rows = {"repo_hash": [], "content_hash": [], "signature": [], "tokens": []}
+    rows = {"repo_hash": [], "content_hash": [], "signature": [], "tokens": [], "files": [], "parts": []}
     render_s = fingerprint_s = 0.0
     for repo in universe.repos:
         started = time.perf_counter()
@@ -65,12 +65,14 @@ def fingerprint_step(size: int, out: Path) -> dict:
         fp = fingerprint(files)
         render_s, fingerprint_s = render_s + rendered - started, fingerprint_s + time.perf_counter() - rendered
         for key, value in (("repo_hash", repo_hash(repo.full_name)), ("content_hash", fp.content_hash),
-                           ("signature", fp.signature), ("tokens", fp.tokens)):
+                           ("signature", fp.signature), ("tokens", fp.tokens), ("files", fp.files),
+                           ("parts", fp.parts)):
             rows[key].append(value)
     table = pa.table({"repo_hash": pa.array(rows["repo_hash"], pa.string()),
                       "content_hash": pa.array(rows["content_hash"], pa.string()),
                       "signature": pa.array(rows["signature"], pa.binary()),
-                      "tokens": pa.array(rows["tokens"], pa.int32())})
+                      "tokens": pa.array(rows["tokens"], pa.int32()),
+                      "files": pa.array(rows["files"], pa.binary()), "parts": pa.array(rows["parts"], pa.binary())})
     pq.write_table(table, out)
     signatures = [s for s in rows["signature"] if s is not None]
     return {"repos": len(universe.repos), "signatures": len(signatures), "render_s": render_s,
@@ -84,9 +86,9 @@ def lsh_step(parquet: Path, out: Path) -> dict:
 
     from stratum_assets.dedup.clusters import exact_groups, near_duplicate_clusters
 
-    table = pq.read_table(parquet, columns=["repo_hash", "content_hash", "signature"]).to_pydict()
+    table = pq.read_table(parquet, columns=["repo_hash", "content_hash", "signature", "files", "parts"]).to_pydict()
     started = time.perf_counter()
-    clusters = near_duplicate_clusters(zip(table["repo_hash"], table["signature"]))
+    clusters = near_duplicate_clusters(zip(table["repo_hash"], table["signature"], table["files"], table["parts"]))
     seconds = time.perf_counter() - started
     exact = exact_groups(zip(table["repo_hash"], table["content_hash"]))
     out.write_text(json.dumps(clusters))
@@ -127,15 +129,84 @@ def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
         groups.setdefault(_root(parent, k), []).append(k)
     pairs_s = time.perf_counter() - started
     exact = sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1)
-    table = pq.read_table(parquet, columns=["repo_hash", "signature"]).to_pydict()
+    table = pq.read_table(parquet, columns=["repo_hash", "signature", "files", "parts"]).to_pydict()
     chosen = set(files)
-    rows = [(h, s) for h, s in zip(table["repo_hash"], table["signature"]) if h in chosen]
+    rows = [row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"])
+            if row[0] in chosen]
     started = time.perf_counter()
     approximate = near_duplicate_clusters(rows)
     lsh_s = time.perf_counter() - started
     out.write_text(json.dumps({"exact": exact, "lsh": approximate, "members": keys}))
     return {"sample": sample, "with_sets": len(keys), "sets_s": sets_s, "pairs_s": pairs_s, "lsh_s": lsh_s,
             "sets_bytes": sets_bytes, "pairs": len(keys) * (len(keys) - 1) // 2}
+
+
+def real_step(reference: Path) -> dict:
+    """Fingerprint the real repositories of ``reference`` and score the clusters against the intended reading.
+
+    The copy families (copy-families/families.json: each family's ``intended_groups``; every other
+    pair of its members is a negative) and the real corpora's repositories (unrelated to each other
+    and to the families: every pair a negative). Only their ``.py`` files are read, as the scan does.
+    """
+    from stratum_assets.dedup.clusters import near_duplicate_clusters, pairwise_precision_recall
+    from stratum_assets.dedup.fingerprint import fingerprint
+
+    families = json.loads((reference / "copy-families" / "families.json").read_text())["families"]
+    roots = [reference / "copy-families"] + [reference / c / "repos" for c in ("real-corpus", "real-corpus-2")]
+    repos = {d.name: d for root in roots for d in sorted(root.iterdir()) if d.is_dir()}
+    started = time.perf_counter()
+    rows = []
+    for name, folder in repos.items():
+        files = [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*.py"))
+                 if p.is_file() and not p.is_symlink()]
+        fp = fingerprint(files)
+        rows.append((name, fp.signature, fp.files, fp.parts))
+    fingerprint_s = time.perf_counter() - started
+    signed = {name for name, signature, *_ in rows if signature is not None}
+    clusters = near_duplicate_clusters(rows)
+    truth = [group for family in families for group in family["intended_groups"]]
+    in_families = {m["dir"] for family in families for m in family["members"]}
+    result = {"repos": len(repos), "signed": len(signed), "fingerprint_s": fingerprint_s, "clusters": clusters,
+              "families": pairwise_precision_recall(clusters, truth, in_families & signed),
+              "unrelated_pairs": 0, "unrelated_joined": []}
+    family_of = {m["dir"]: family["id"] for family in families for m in family["members"]}
+    joined = {frozenset(p) for c in clusters for p in itertools.combinations(c, 2)}
+    for a, b in itertools.combinations(sorted(signed), 2):
+        if family_of.get(a) is None or family_of.get(a) != family_of.get(b):  # another family or a corpus repo
+            result["unrelated_pairs"] += 1
+            if frozenset((a, b)) in joined:
+                result["unrelated_joined"].append([a, b])
+    per_family = {}
+    for family in families:
+        members = {m["dir"] for m in family["members"]} & signed
+        per_family[family["id"]] = pairwise_precision_recall(clusters, family["intended_groups"], members)
+    result["per_family"] = per_family
+    result["shares"] = _pair_shares(rows, family_of)
+    return result
+
+
+def _pair_shares(rows: list[tuple], family_of: dict[str, str]) -> dict:
+    """Per pair: the MinHash estimate and the weighted file shares (of the smaller, of the larger) the detector
+    decides on; the pairs inside families listed, the highest over the unrelated pairs kept: the margins."""
+    from stratum_assets.dedup.clusters import document_frequency, weighted
+    from stratum_assets.dedup.fingerprint import NearDupSettings, decode_files, decode_signature
+
+    settings = NearDupSettings()
+    rows = [r for r in rows if r[1] is not None]
+    files = [decode_files(r[2]) for r in rows]
+    frequency = document_frequency(files)
+    files = [weighted(f, frequency, settings) for f in files]
+    inside, unrelated = [], {"estimate": 0.0, "of_smaller": 0.0, "of_larger": 0.0}
+    for (a, fa, ra), (b, fb, rb) in itertools.combinations(zip([r[0] for r in rows], files, rows), 2):
+        shared = sum(w for d, w in fa.items() if d in fb)
+        small, large = sorted((sum(fa.values()), sum(fb.values())))
+        pair = {"a": a, "b": b, "estimate": decode_signature(ra[1]).jaccard(decode_signature(rb[1])),
+                "of_smaller": shared / small if small else 0.0, "of_larger": shared / large if large else 0.0}
+        if family_of.get(a) is not None and family_of.get(a) == family_of.get(b):
+            inside.append(pair)
+        else:
+            unrelated = {k: max(unrelated[k], pair[k]) for k in unrelated}
+    return {"inside": inside, "unrelated_max": unrelated}
 
 
 def _root(parent: dict[str, str], key: str) -> str:
@@ -197,7 +268,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--no-write", action="store_true", help="print the section, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--child", nargs="+")
+    parser.add_argument("--real", type=Path, metavar="REFERENCE",
+                        help="instead: score the real copy families and corpora of REFERENCE (../shared/reference)")
     args = parser.parse_args()
+    if args.real:
+        return real_main(args.real, args.no_write)
     if args.child:
         step, *rest = args.child
         if step == "fingerprint":
@@ -270,6 +345,65 @@ against {base['pairs_s'] * pair_factor:,.0f} s of pairs, is {base['pairs_s'] * p
 faster, within {_mib(lsh_peak)} MiB."""
     if not args.no_write:
         write_section("Near-duplicates: signatures and LSH at scale", body)
+    print(body)
+
+
+def real_main(reference: Path, no_write: bool) -> None:
+    """The section on real code: pairwise precision/recall on the copy families, joins among unrelated pairs."""
+    from report import write_section
+
+    from stratum_assets.dedup.fingerprint import NearDupSettings
+
+    real = real_step(reference)
+    s = NearDupSettings()
+    shares = real["shares"]
+    rows = "\n".join(f"| {p['a']} | {p['b']} | {p['estimate']:.3f} | {p['of_smaller']:.3f} | {p['of_larger']:.3f} |"
+                     for p in shares["inside"] if p["estimate"] > 0.1 or p["of_smaller"] > 0)
+    fam = real["per_family"]
+    top = shares["unrelated_max"]
+    body = f"""Command: `.venv/bin/python bench/near_duplicates.py --real ../shared/reference` (machine: \
+{platform.machine()}, 2 cores, Python {platform.python_version()}).
+
+Real repositories no one here made: the two copy families of `shared/reference/copy-families` (F2: the \
+`langchain-ai/new-langgraph-project` template, a byte-identical copy of it and six projects started from it; F3: \
+four copies of `crewAIInc/crewAI-examples` taken on four dates, three with their own commits) and the 24 \
+repositories of `real-corpus` and `real-corpus-2`, unrelated to each other and to the families. Truth: the \
+families' intended reading (README "What counts as one project": F3 one project; F2 separate projects but the \
+template and its byte-identical copy), every other pair a negative. {real['signed']} of {real['repos']} \
+repositories have a signature; fingerprinting them took {real['fingerprint_s']:.1f} s.
+
+| truth | pairwise precision | pairwise recall |
+| --- | ---: | ---: |
+| both families (intended groups) | **{real['families'][0]:.3f}** | **{real['families'][1]:.3f}** |
+| F2 (template + started projects) | {fam['F2-new-langgraph-project'][0]:.3f} | {fam['F2-new-langgraph-project'][1]:.3f} |
+| F3 (copies at four dates) | {fam['F3-crewAI-examples-copies'][0]:.3f} | {fam['F3-crewAI-examples-copies'][1]:.3f} |
+
+Unrelated pairs (across families, corpus repositories with each other and with the families): \
+{len(real['unrelated_joined'])} of {real['unrelated_pairs']} joined; their highest MinHash estimate \
+{top['estimate']:.3f}, highest weighted file share of the smaller {top['of_smaller']:.3f}.
+
+The margins: pairs inside the families with any file shared or an estimate above 0.1 (estimate; weighted \
+share of the distinctive files of the smaller repository, of the larger one). The decision: joined when the \
+estimate is >= {s.sure_threshold:.3f}, or when the share of the smaller is >= {s.containment} and of the larger \
+>= {s.grown_share} (in {s.min_shared_files} shared files or all of the smaller's, one distinctive).
+
+| a | b | estimate | of smaller | of larger |
+| --- | --- | ---: | ---: | ---: |
+{rows}
+
+Read: F3's latest snapshot (daisyUnicorn, 2025) joins its family only through the 2024-01 snapshot \
+(michaelwdombek) at 0.467, just over {s.containment}: the margin is thin, and the latest copy is kept \
+by that one pair (the others are 0.33 and 0.20). F2's template is wholly inside smileshy0104's project \
+(share of the smaller 1.0) and stays apart only by the share of the larger (0.032 < {s.grown_share}); \
+at the dataset's scale the template's files are held by many more code bases than {s.common_repos}, \
+and then weigh {s.common_repos}/holders and join nothing alone. Two families are few: these thresholds are \
+measured, not proven, and other real families will test them.
+
+Goals: precision and recall >= 0.95 on the real families and no unrelated pair joined (\
+{"met" if min(real['families']) >= 0.95 and not real['unrelated_joined'] else "NOT met"}: \
+{real['families'][0]:.3f} / {real['families'][1]:.3f}, {len(real['unrelated_joined'])} of {real['unrelated_pairs']})"""
+    if not no_write:
+        write_section("Near-duplicates on real copy families", body)
     print(body)
 
 

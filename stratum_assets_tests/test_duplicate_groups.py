@@ -42,13 +42,15 @@ def conn():
     conn.execute("""CREATE TABLE scan_dataset (repo_hash VARCHAR, full_name VARCHAR, fork_parent VARCHAR,
                                                outcome VARCHAR, scan_status VARCHAR, topology_signature_hash VARCHAR)""")
     conn.execute("""CREATE TABLE code_fingerprints (repo_hash VARCHAR, content_hash VARCHAR, minhash BLOB,
-                                                    signature_key VARCHAR)""")
+                                                    signature_key VARCHAR, file_digests BLOB,
+                                                    part_digests BLOB)""")
     for name, parent, status, topology, code in REPOS:
         conn.execute("INSERT INTO scan_dataset VALUES (?, ?, ?, 'stored', ?, ?)", [name, name, parent, status, topology])
         if code is not None:
             fp = fingerprint([("main.py", code)])
-            conn.execute("INSERT INTO code_fingerprints VALUES (?, ?, ?, ?)",
-                         [name, fp.content_hash, fp.signature, NearDupSettings().signature_key])
+            conn.execute("INSERT INTO code_fingerprints VALUES (?, ?, ?, ?, ?, ?)",
+                         [name, fp.content_hash, fp.signature, NearDupSettings().signature_key, fp.files,
+                          fp.parts])
     return conn
 
 
@@ -74,11 +76,19 @@ def test_each_way_of_being_a_copy_and_the_groups_they_join_into(conn):
 
 def test_the_threshold_decides_how_edited_a_copy_may_be(conn):
     fp = fingerprint([("main.py", _code(4, "tidy", edits=3))])  # three of thirty functions renamed: Jaccard ~0.9
-    conn.execute("UPDATE code_fingerprints SET content_hash = ?, minhash = ? WHERE repo_hash = 'f/edited-copy'",
-                 [fp.content_hash, fp.signature])
+    conn.execute("UPDATE code_fingerprints SET content_hash = ?, minhash = ?, file_digests = ?, part_digests = ? "
+                 "WHERE repo_hash = 'f/edited-copy'", [fp.content_hash, fp.signature, fp.files, fp.parts])
     assert duplicate_groups(conn, threshold=0.85).by_kind["near_duplicate_code"] == [
         ("d/original", "e/exact-copy", "f/edited-copy")]
     assert duplicate_groups(conn, threshold=0.95).by_kind["near_duplicate_code"] == [("d/original", "e/exact-copy")]
+
+
+def test_partitions_stored_before_digests_still_group_by_signature(conn):
+    """Rows without the digest columns: the one-name edit is estimated beyond the noise (>= 0.945) and still
+    joins; nothing is contained (no digests), and nothing fails."""
+    conn.execute("ALTER TABLE code_fingerprints DROP COLUMN file_digests")
+    conn.execute("ALTER TABLE code_fingerprints DROP COLUMN part_digests")
+    assert duplicate_groups(conn).by_kind["near_duplicate_code"] == [("d/original", "e/exact-copy", "f/edited-copy")]
 
 
 def test_signatures_made_with_two_settings_are_never_compared(conn):
@@ -90,7 +100,8 @@ def test_signatures_made_with_two_settings_are_never_compared(conn):
 
 def test_the_report_shows_the_four_ways_side_by_side(conn):
     text = "\n".join(_duplicate_kinds(duplicate_groups(conn).summary()))
-    assert "| near-duplicate code (MinHash LSH) | 1 | 3 | 3 | 8 |" in text
+    assert "| same-project code (near-duplicate or contained copy) | 1 | 3 | 3 | 8 |" in text
+    assert "Same project: one repository carries the other's own code" in text
     assert "| fork family (a parent and its forks) | 1 | 3 | 3 | 8 |" in text
     assert "| **all four joined: the split's groups** | 2 | 7 | 4 | **5** |" in text
     assert "9 of 10 usable repositories" in text

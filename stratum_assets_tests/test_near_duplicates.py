@@ -166,7 +166,8 @@ def test_a_huge_repository_is_bounded_in_tokens_and_time():
 
 def test_settings_and_signatures_refuse_nonsense():
     for bad in ({"shingle_size": 0}, {"threshold": 1.0}, {"threshold": 0}, {"strings": "some"},
-                {"max_tokens": 10, "min_tokens": 50}):
+                {"max_tokens": 10, "min_tokens": 50}, {"containment": 0}, {"common_repos": 0},
+                {"min_file_tokens": 0}):
         with pytest.raises(ValueError):
             NearDupSettings(**bad)
     with pytest.raises(ValueError):
@@ -186,21 +187,74 @@ def _signature(*files: bytes) -> bytes:
     return fingerprint([(f"m{i}.py", data) for i, data in enumerate(files)]).signature
 
 
+def _row(name: str, *files: bytes) -> tuple[str, bytes | None, bytes | None, bytes | None]:
+    """(repo_hash, signature, file digests, part digests) of a repository made of ``files``, as the scan stores them."""
+    fp = fingerprint([(f"m{i}.py", data) for i, data in enumerate(files)])
+    return name, fp.signature, fp.files, fp.parts
+
+
+RENAMED = AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_all()")
+
+
 def test_clusters_join_edited_copies_and_copies_of_copies_not_unrelated_code():
-    source = _signature(AGENTS, TOOLS)
-    edited = _signature(AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_all()"), TOOLS)
-    edited_again = _signature(AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_all()"),
-                              TOOLS.replace(b"text=True", b"text=True, check=False"))
-    rows = [("a-source", source), ("b-fork", source), ("c-edited", edited), ("d-edited-again", edited_again),
-            ("e-other", _signature(OTHER)), ("f-empty", None), ("g-other-copy", _signature(OTHER))]
+    big_tools = TOOLS + TOOLS.replace(b"def ", b"def more_") + TOOLS.replace(b"def ", b"def extra_")
+    rows = [_row("a-source", AGENTS, big_tools), _row("b-fork", AGENTS, big_tools),
+            _row("c-edited", RENAMED, big_tools),  # one file edited, the bigger one unchanged
+            _row("d-edited-again", RENAMED.replace(b"run_all", b"run_every"), big_tools),  # a copy of c, edited
+            _row("e-other", OTHER), ("f-empty", None, None), _row("g-other-copy", OTHER)]
     assert near_duplicate_clusters(rows) == [("a-source", "b-fork", "c-edited", "d-edited-again"),
                                              ("e-other", "g-other-copy")]
-    assert near_duplicate_clusters(rows, NearDupSettings(threshold=0.95)) == [("a-source", "b-fork"),
-                                                                             ("e-other", "g-other-copy")]
+    assert near_duplicate_clusters(rows, NearDupSettings(threshold=0.95, containment=1.0)) == [
+        ("a-source", "b-fork"), ("e-other", "g-other-copy")]
+
+
+def test_near_the_threshold_the_exact_files_decide_never_the_estimate():
+    """Source and edited copy are estimated at 0.89: above the 0.85 threshold, within the estimator's noise
+    (sure_threshold 0.945). The stored digests decide: the unchanged file is a third of the code, not joined;
+    the pair whose edit left two thirds of the code untouched is joined (test above)."""
+    source, edited = _row("a-source", AGENTS, TOOLS), _row("c-edited", RENAMED, TOOLS)
+    estimate = decode_signature(source[1]).jaccard(decode_signature(edited[1]))
+    assert NearDupSettings().threshold <= estimate < NearDupSettings().sure_threshold, estimate
+    assert near_duplicate_clusters([source, edited]) == []
+    assert near_duplicate_clusters([source[:2], edited[:2]], NearDupSettings(verify_pairs=False)) == [
+        ("a-source", "c-edited")]  # LSH alone (no verification) would join them
+    assert NearDupSettings().sure_threshold == pytest.approx(0.85 + 3 * (0.85 * 0.15 / 128) ** 0.5)
+
+
+def test_a_copy_that_grew_is_contained_though_not_similar():
+    """A copy that added as much code of its own as it copied: Jaccard ~0.5, far below LSH's reach,
+    but all of the source is in it; an older snapshot of a source that grew is the same pair."""
+    grown = OTHER.replace(b"async def ", b"async def own_").replace(b"asyncio", b"trio")
+    rows = [_row("a-source", AGENTS, TOOLS), _row("b-grown", AGENTS, TOOLS, grown, grown.replace(b"own_", b"my_"))]
+    estimate = decode_signature(rows[0][1]).jaccard(decode_signature(rows[1][1]))
+    assert estimate < 0.7, estimate
+    assert near_duplicate_clusters(rows) == [("a-source", "b-grown")]
+    assert near_duplicate_clusters(rows, NearDupSettings(containment=1.0, grown_share=0.9)) == []
+
+
+def _own_code(project: int, functions: int = 12) -> bytes:
+    """A module no other project has: its own names and constants (12 tokens a function)."""
+    return "".join(f"def step_{project}_{k}(state_{project}):\n    return state_{project} * {k} + {project}\n\n\n"
+                   for k in range(functions)).encode()
+
+
+def test_template_boilerplate_joins_no_projects():
+    """Ten projects started from one template: each keeps the template's file (held by all ten, so it weighs
+    common_repos / 10 of its tokens) and adds its own code; none is joined to another or to the template,
+    though the template is wholly contained in each. Unweighted, the shared file alone would join them all."""
+    projects = [_row(f"p{i}", AGENTS, _own_code(i)) for i in range(10)]
+    template = _row("template", AGENTS)
+    assert near_duplicate_clusters(projects + [template]) == []
+    heavy = NearDupSettings(common_repos=49)  # every holder weighs in full: the template's file joins them
+    assert len(near_duplicate_clusters(projects + [template], heavy)[0]) == 11
+    # Two of them also share a module of their own (68 tokens): with the template's file in full weight, the
+    # shared files would make 208 / 412 = 50% of each; weighed (140 x 5/10), 132 / 336 = 39%: not a copy.
+    pair = [_row(f"q{i}", AGENTS, TOOLS, _own_code(20 + i, 17)) for i in range(2)]
+    assert near_duplicate_clusters(projects[2:] + pair) == []
 
 
 def test_clusters_do_not_depend_on_the_order_of_the_rows(universe_fingerprints):
-    rows = [(name, fp.signature) for name, fp in universe_fingerprints.items()]
+    rows = [(name, fp.signature, fp.files, fp.parts) for name, fp in universe_fingerprints.items()]
     expected = near_duplicate_clusters(rows)
     assert len(expected) >= 5
     assert all(list(c) == sorted(c) for c in expected) and expected == sorted(expected)
@@ -249,7 +303,8 @@ def bigger_universe():
 
 
 def _agreement(universe, fingerprints, archetypes=None) -> tuple[float, float]:
-    clusters = near_duplicate_clusters([(name, fp.signature) for name, fp in fingerprints.items()])
+    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
+                                        for name, fp in fingerprints.items()])
     members = {r.full_name for r in universe.repos if fingerprints[r.full_name].signature
                and (archetypes is None or r.archetype in archetypes)}
     return pairwise_precision_recall(clusters, code_families(universe), members)
@@ -260,12 +315,14 @@ AGENT_CODE = ("single", "multi", "clone", "edited_clone")
 
 def test_clusters_find_the_universes_code_families(universe, universe_fingerprints):
     precision, recall = _agreement(universe, universe_fingerprints, AGENT_CODE)
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.999
+    # measured 0.997, 1.000 (0.997, 0.999 on the estimate alone)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
 
 
 def test_clusters_find_the_code_families_of_a_bigger_universe(bigger_universe):
     precision, recall = _agreement(bigger_universe, _fingerprints(bigger_universe), AGENT_CODE)
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall)  # measured 0.997, 0.986
+    # measured 0.996, 0.975 (0.997, 0.986 on the estimate alone)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
 
 
 def test_no_agent_originals_share_one_template_so_they_cluster_together(universe, universe_fingerprints):
@@ -273,10 +330,11 @@ def test_no_agent_originals_share_one_template_so_they_cluster_together(universe
 
     Their ingest.py is the same code whatever the code_seed (only its docstring names the
     project), so they form clusters the families do not know about. Over every repository with
-    a signature the precision is therefore lower (measured 0.884 at the default universe, 0.923
+    a signature the precision is therefore lower (measured 0.818 at the default universe, 0.921
     at seed 11 size 2000); the missing part is exactly these template twins.
     """
-    clusters = near_duplicate_clusters([(name, fp.signature) for name, fp in universe_fingerprints.items()])
+    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
+                                        for name, fp in universe_fingerprints.items()])
     archetype = {r.full_name: r.archetype for r in universe.repos}
     no_agents = [c for c in clusters if any(archetype[m] == "no_agents" for m in c)]
     assert no_agents and all(archetype[m] == "no_agents" for c in no_agents for m in c)
@@ -370,3 +428,13 @@ def test_a_checkout_is_fingerprinted_from_its_regular_python_files_only(tmp_path
     capped = NearDupSettings(max_file_bytes=len(TOOLS) * 2)
     result = checkout_fingerprint(tmp_path, ["big.py"], capped)
     assert result.truncated and result == fingerprint([("big.py", TOOLS * 2 + TOOLS[:1])], capped)
+
+
+def test_one_shared_module_is_not_a_copy_unless_it_is_all_the_smaller_has():
+    """Two projects whose generator (or template) gave both the same module, over half of each one's code, and
+    each its own module: one shared file, not a copy. A project made of that module alone, inside a bigger one,
+    is (a copy that grew)."""
+    first, second = _row("p1", AGENTS, _own_code(1)[:400]), _row("p2", AGENTS, _own_code(2)[:400])
+    assert near_duplicate_clusters([first, second]) == []
+    assert near_duplicate_clusters([first, second], NearDupSettings(min_shared_files=1)) == [("p1", "p2")]
+    assert near_duplicate_clusters([_row("p0", AGENTS), first]) == [("p0", "p1")]

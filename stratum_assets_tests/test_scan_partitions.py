@@ -321,17 +321,20 @@ def test_code_fingerprints_are_stored_beside_the_pings_and_find_the_universes_co
     data, *_ = built
     with duckdb.connect(str(data / "stratum.duckdb"), read_only=True) as conn:
         rows = conn.execute("""SELECT f.repo_hash, m.full_name, f.content_hash, f.minhash, f.signature_key,
-                                      d.outcome, d.scan_status
+                                      d.outcome, d.scan_status, f.file_digests, f.part_digests
                                FROM code_fingerprints f JOIN repo_manifest m USING (repo_hash)
                                JOIN scan_dataset d USING (repo_hash)""").fetchall()
         columns = {c[0]: c[1] for c in conn.execute("DESCRIBE code_fingerprints").fetchall()}
     assert len(rows) > 100 and len({r[0] for r in rows}) == len(rows), "one row per repository"
     assert columns["minhash"] == "BLOB" and columns["content_hash"] == "VARCHAR"
+    assert columns["file_digests"] == "BLOB" and columns["part_digests"] == "BLOB"
+    assert all(r[8] and len(r[8]) % 12 == 0 and (r[7] is None or len(r[7]) % 12 == 0) for r in rows)
     assert all(len(r[2]) == 64 and len(r[3]) == 525 for r in rows)
     assert {r[4] for r in rows} == {NearDupSettings().signature_key}
     assert {r[5] for r in rows} == {"stored"}
     name = {r[0]: r[1].lower() for r in rows}
-    found = [{name[h] for h in cluster} for cluster in near_duplicate_clusters([(r[0], r[3]) for r in rows])]
+    clusters = near_duplicate_clusters([(r[0], r[3], r[7], r[8]) for r in rows])
+    found = [{name[h] for h in cluster} for cluster in clusters]
     fingerprinted = set(name.values())
     truth = [{n.lower() for n in family} & fingerprinted for family in code_families(universe)]
     truth = [family for family in truth if len(family) > 1]

@@ -5,8 +5,9 @@
 * **fork family** — a fork and its parent, and forks of one parent (GitHub's fork index; the
   manifest keeps at most one fork per parent, so families are small);
 * **exact code** — the same content hash of the Python files (copies that are not forks);
-* **near-duplicate code** — MinHash signatures at or above the threshold, clustered with LSH
-  (lightly edited copies; ``dedup/``);
+* **same-project code** ("near_duplicate_code") — lightly edited copies (MinHash LSH, decided near
+  the threshold on exact per-part digests) and copies contained in another (a copy that grew, an
+  older snapshot), by exact per-file digests with boilerplate down-weighted (``dedup/clusters.py``);
 * **topology** — the same non-empty topology signature (an empty one is unknown, never a group).
 
 The report shows them side by side with the dataset's effective size after each (every group
@@ -75,9 +76,13 @@ def duplicate_groups(conn, threshold: float = NearDupSettings.threshold, src: st
     """Every grouping of the usable repositories of ``src`` (the warehouse views must be current); signatures are
     compared under the settings they were made with (their signature_key) at ``threshold``."""
     # The usable rows' four keys, read once (each read of the view joins the manifest and the scans again).
+    # Partitions scanned before per-file digests have no such column (their signature_key says so too).
+    columns = {c for (c, *_) in conn.execute("DESCRIBE code_fingerprints").fetchall()}
+    digests = ", ".join(f"f.{c}" if c in columns else f"NULL::BLOB AS {c}" for c in ("file_digests", "part_digests"))
     conn.execute(f"""CREATE OR REPLACE TEMP TABLE {_USABLE_KEYS} AS
                      SELECT d.repo_hash, lower(d.full_name) AS name, lower(d.fork_parent) AS parent,
-                            d.topology_signature_hash, f.content_hash, f.minhash, f.signature_key
+                            d.topology_signature_hash, f.content_hash, f.minhash, f.signature_key,
+                            {digests}
                      FROM {src} d LEFT JOIN code_fingerprints f USING (repo_hash) WHERE {USABLE}""")
     try:
         return _groups(conn, threshold)
@@ -98,7 +103,8 @@ def _groups(conn, threshold: float) -> DuplicateGroups:
                          "they cannot be compared; rescan the version with one setting")
     settings = (NearDupSettings.from_signature_key(keys[0], threshold=threshold) if keys
                 else NearDupSettings(threshold=threshold))
-    signatures = conn.execute(f"SELECT repo_hash, minhash FROM {src} WHERE minhash IS NOT NULL ORDER BY 1").fetchall()
+    signatures = conn.execute(f"SELECT repo_hash, minhash, file_digests, part_digests FROM {src} "
+                              "WHERE minhash IS NOT NULL ORDER BY 1").fetchall()
     by_kind = {
         "fork_family": _fork_families(conn, src),
         "exact_code": exact_groups((h, c) for c, h in _shared(conn, src, "content_hash")),

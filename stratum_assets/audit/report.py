@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from ..domain import frameworks as framework_table
+from ..dedup.fingerprint import NearDupSettings
 from ..domain import gates as gate_table
 from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
@@ -119,7 +120,7 @@ def render(d: dict, version: int, profile: str) -> str:
 
 _KIND_LABELS = {"fork_family": "fork family (a parent and its forks)",
                 "exact_code": "exact code copy (same content hash)",
-                "near_duplicate_code": "near-duplicate code (MinHash LSH)",
+                "near_duplicate_code": "same-project code (near-duplicate or contained copy)",
                 "topology": "same topology signature (non-empty)"}
 
 
@@ -136,7 +137,22 @@ def _duplicate_kinds(groups: dict | None) -> list[str]:
             _table(["grouping", "groups", "repos in groups", "largest", "effective size"], rows), "",
             f"Code fingerprints: {groups['fingerprinted']} of {groups['usable']} usable repositories "
             f"({', '.join(groups['signature_keys']) or 'none'}); the others have too little Python code. "
-            "The train/test split keeps each joined group on one side.", ""]
+            "The train/test split keeps each joined group on one side.", "",
+            same_project(NearDupSettings()), ""]
+
+
+def same_project(s: NearDupSettings) -> str:
+    """The written definition the same-project grouping implements (README, "What counts as one project")."""
+    return ("Same project: one repository carries the other's own code — a copy of a source taken at any date, "
+            "a copy that added files of its own, a lightly edited copy (most files unchanged). Projects that only "
+            "started from one template, or share files many unrelated repositories hold, are separate. Joined when "
+            f"the MinHash estimate is beyond its noise above the threshold ({s.sure_threshold:.3f}, {s.threshold} + 3 "
+            "standard errors), or when the exact per-file digests show containment: shared files make at least "
+            f"{s.containment:.0%} of the smaller repository's code and {s.grown_share:.0%} of the larger's, in "
+            f"{s.min_shared_files} files at least or all of the smaller's, one of them distinctive (held by at most "
+            f"{s.common_repos} code bases; commoner files weigh less and never join alone). Between the threshold "
+            "and that margin the digests of the parts (files cut before each def and class) decide, never the "
+            "estimate.")
 
 
 def recommendations(d: dict) -> list[str]:

@@ -52,7 +52,9 @@ NAME = "<id>"  # the placeholder of every identifier when identifiers are normal
 _CONTENT_DOMAIN = b"stratum-python-content-v1\n"  # a version tag: a change of the rule changes every hash
 
 
-_SIGNATURE_KEY = re.compile(r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)")
+_SIGNATURE_KEY = re.compile(
+    r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)(?:-files(\d+))?")
+_FILE_ENTRY = struct.Struct("<8sI")  # one distinctive file: 8 bytes of its normalised-token digest, its token count
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,20 @@ class NearDupSettings:
     identifiers normalised 0.811 / 0.996 (every project of a framework looks alike); docstrings
     kept 0.997 / 0.986 (no effect here). 128 permutations make a 525-byte signature with a
     standard error of ~0.03 on the Jaccard estimate near the threshold.
+
+    Same project (issue 29): an estimate of at least ``sure_threshold`` (0.945) joins; below it
+    the stored digests decide exactly — parts (a file cut before each def/class) shared by
+    ``threshold`` of the larger code base for a pair estimated >= ``threshold``, or containment
+    (files of ``min_file_tokens`` or more shared by ``containment`` of the smaller code base and
+    ``grown_share`` of the larger, in ``min_shared_files`` files or all of the smaller's, a file
+    held by more than ``common_repos`` code bases weighing common_repos / holders and never
+    joining alone). Measured (bench/near_duplicates.py): the universe's agent code 0.997 / 1.000
+    at the default universe, 0.996 / 0.975 at seed 11, size 2,000; the real copy families of
+    ../shared/reference (a template with its started projects, copies of an evolving source at
+    four dates) 1.000 / 1.000 under their intended reading, and none of 596 pairs of unrelated
+    real repositories joined. Chosen on those families (few: see docs/BENCHMARKS.md for the
+    margins): containment 0.45 sits under the lowest share that keeps the latest snapshot in its
+    family (0.47); grown_share 0.1 over the template inside its biggest started project (0.03).
     """
 
     shingle_size: int = 10
@@ -84,13 +100,21 @@ class NearDupSettings:
     max_tokens: int = 200_000
     max_file_bytes: int = 1 << 20
     verify_pairs: bool = True  # clusters: keep an LSH candidate pair only if its estimated Jaccard >= threshold
+    # Containment (a copy that grew, an older snapshot of an evolving source), decided on the exact per-file digests:
+    min_file_tokens: int = 50  # a smaller file (an empty __init__, a conftest, a stub) is boilerplate, never a tie
+    max_files: int = 4096  # file digests, and part digests, stored per repository (the largest): 48 KiB each at most
+    containment: float = 0.45  # share of the smaller repository's distinctive code found in the larger one ...
+    grown_share: float = 0.1  # ... which must also be this share of the larger one's (a template is not a copy)
+    min_shared_files: int = 2  # ... in this many shared files at least, or all of the smaller one's files
+    common_repos: int = 5  # a file content more code bases hold weighs common_repos / holders, never joins alone
 
     @property
     def signature_key(self) -> str:
         """What makes two signatures comparable: stored with each, so signatures made under other settings
         (another shingle size, permutation count, seed or normalisation) are never compared."""
         return (f"minhash-k{self.shingle_size}-p{self.num_perm}-s{self.seed}-{self.strings}"
-                f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}")
+                f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}"
+                f"-files{self.min_file_tokens}")
 
     @classmethod
     def from_signature_key(cls, key: str, **overrides) -> NearDupSettings:
@@ -99,7 +123,9 @@ class NearDupSettings:
         match = _SIGNATURE_KEY.fullmatch(key or "")
         if match is None:
             raise ValueError(f"not a signature key: {key!r}")
-        k, p, seed, strings, ident, doc, least = match.groups()
+        k, p, seed, strings, ident, doc, least, file_tokens = match.groups()
+        if file_tokens is not None:  # keys written before per-file digests have none: their rows carry no digests
+            overrides.setdefault("min_file_tokens", int(file_tokens))
         return cls(shingle_size=int(k), num_perm=int(p), seed=int(seed), strings=strings,
                    normalise_identifiers=ident == "1", drop_docstrings=doc == "1", min_tokens=int(least), **overrides)
 
@@ -112,6 +138,17 @@ class NearDupSettings:
             raise ValueError(f"strings must be 'all', 'prose' or 'keep', got {self.strings!r}")
         if self.max_tokens < self.min_tokens or self.max_file_bytes < 1:
             raise ValueError(f"max_tokens must be >= min_tokens and max_file_bytes >= 1: {self}")
+        if not (0.0 < self.containment <= 1.0 and 0.0 <= self.grown_share <= 1.0):
+            raise ValueError(f"containment must be in (0, 1] and grown_share in [0, 1]: {self}")
+        if min(self.min_file_tokens, self.max_files, self.min_shared_files, self.common_repos) < 1:
+            raise ValueError(f"min_file_tokens, max_files, min_shared_files, common_repos must be >= 1: {self}")
+
+    @property
+    def sure_threshold(self) -> float:
+        """The estimated Jaccard above which estimator noise cannot have lifted a pair over ``threshold``: three
+        standard errors of the MinHash estimate at the threshold (0.945 at 0.85 and 128 permutations). A pair
+        estimated between the two is decided on its exact per-file digests, never on the estimate."""
+        return min(0.999, self.threshold + 3 * (self.threshold * (1 - self.threshold) / self.num_perm) ** 0.5)
 
 
 @dataclass(frozen=True)
@@ -122,6 +159,8 @@ class Fingerprint:
     signature: bytes | None  # encode_signature() of the MinHash; None likewise
     tokens: int  # normalised code tokens the signature was built from
     truncated: bool  # a cap (max_tokens, max_file_bytes) cut the input short
+    files: bytes | None = None  # encode_files(): the digests and token counts of the files; None likewise
+    parts: bytes | None = None  # encode_files() of the parts: each file cut before every def and class
 
 
 def fingerprint(files: Iterable[tuple[str, bytes]], settings: NearDupSettings | None = None) -> Fingerprint:
@@ -136,7 +175,9 @@ def fingerprint(files: Iterable[tuple[str, bytes]], settings: NearDupSettings | 
     if count < settings.min_tokens:
         return Fingerprint(None, None, count, truncated)
     minhash = signature_of(per_file, settings)
-    return Fingerprint(content_hash(files), encode_signature(minhash), count, truncated)
+    return Fingerprint(content_hash(files), encode_signature(minhash), count, truncated,
+                       encode_files(file_digests(per_file, settings), settings.max_files),
+                       encode_files(part_digests(per_file), settings.max_files))
 
 
 def content_hash(files: Iterable[tuple[str, bytes]]) -> str | None:
@@ -145,6 +186,58 @@ def content_hash(files: Iterable[tuple[str, bytes]]) -> str | None:
     if not digests:
         return None
     return hashlib.sha256(_CONTENT_DOMAIN + b"".join(digests)).hexdigest()
+
+
+def file_digests(per_file: list[list[str]], settings: NearDupSettings) -> dict[bytes, int]:
+    """{digest: tokens} of each distinct file of at least ``min_file_tokens`` normalised tokens.
+
+    The digest is of the normalised tokens, so a copy that only re-indented a file, changed its
+    comments or reworded its prompts keeps the file's digest; paths play no part (a moved file is
+    the same file). Smaller files (``__init__.py``, a conftest, a stub) are what unrelated projects
+    share by the hundred, so they never take part in containment.
+    """
+    digests: dict[bytes, int] = {}
+    for tokens in per_file:
+        if len(tokens) >= settings.min_file_tokens:
+            digest = hashlib.sha256("\x00".join(tokens).encode("utf-8", "surrogatepass")).digest()[:8]
+            digests[digest] = len(tokens)
+    return digests
+
+
+_PART_START = frozenset({"def", "class"})
+
+
+def part_digests(per_file: list[list[str]]) -> dict[bytes, int]:
+    """{digest: tokens} of each distinct part of the files: a file cut before every ``def`` and ``class``.
+
+    Finer than files, for the pairs whose estimate is near the threshold: a copy that renamed three
+    of thirty functions keeps 27 parts, where its one file's digest changed.
+    """
+    digests: dict[bytes, int] = {}
+    for tokens in per_file:
+        start = 0
+        for i in [i for i, token in enumerate(tokens) if token in _PART_START and i > 0] + [len(tokens)]:
+            if i > start:
+                part = tokens[start:i]
+                digests[hashlib.sha256("\x00".join(part).encode("utf-8", "surrogatepass")).digest()[:8]] = len(part)
+            start = i
+    return digests
+
+
+def encode_files(digests: dict[bytes, int], cap: int) -> bytes:
+    """The ``cap`` largest files (ties by digest), sorted by digest: 12 bytes a file, so bounded by ``cap``."""
+    kept = sorted(digests.items(), key=lambda item: (-item[1], item[0]))[:cap]
+    return b"".join(_FILE_ENTRY.pack(d, n) for d, n in sorted(kept))
+
+
+def decode_files(data: bytes | None) -> dict[bytes, int]:
+    """The inverse of :func:`encode_files` ({} for None); ValueError for bytes that are not one."""
+    if not data:
+        return {}
+    data = bytes(data)
+    if len(data) % _FILE_ENTRY.size:
+        raise ValueError(f"not encoded file digests: {len(data)} bytes is not a multiple of {_FILE_ENTRY.size}")
+    return dict(_FILE_ENTRY.iter_unpack(data))
 
 
 def repository_tokens(files: list[tuple[str, bytes]], settings: NearDupSettings) -> tuple[list[list[str]], bool]:

@@ -273,7 +273,7 @@ def fingerprint_rows(result: ChunkResult, settings: NearDupSettings) -> list[dic
     key = settings.signature_key
     return [{"repo_hash": r.row["repo_hash"], "chunk_id": r.row["chunk_id"], "content_hash": r.code.content_hash,
              "minhash": r.code.signature, "signature_key": key, "code_tokens": r.code.tokens,
-             "truncated": r.code.truncated}
+             "truncated": r.code.truncated, "file_digests": r.code.files, "part_digests": r.code.parts}
             for r in result.stored if r.code is not None and r.code.signature is not None]
 
 

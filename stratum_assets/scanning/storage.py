@@ -77,7 +77,9 @@ JSON_TEXT_FIELDS = frozenset(_JSON)
 PING_SCHEMA = pa.schema([(name, _type(name)) for name in Ping.model_fields] + list(PROVENANCE))
 # Beside each stored ping whose checkout had enough Python code (dedup/): hashes of the code, never code.
 FINGERPRINT_SCHEMA = pa.schema([("repo_hash", _S), ("chunk_id", _S), ("content_hash", _S), ("minhash", pa.binary()),
-                                ("signature_key", _S), ("code_tokens", _I), ("truncated", _B)])
+                                ("signature_key", _S), ("code_tokens", _I), ("truncated", _B),
+                                # 12 bytes a file (a part: cut before each def/class), max_files of each at most
+                                ("file_digests", pa.binary()), ("part_digests", pa.binary())])
 QUARANTINE_SCHEMA = pa.schema([("repo_hash", _S), ("repo_full_name", _S), ("chunk_id", _S), ("scan_status", _S),
                                ("failure_reason", _S), ("errors", pa.list_(_S)), ("ping_json", _S)])
 

@@ -44,7 +44,7 @@ _EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan
                        "NULL::VARCHAR AS scanner_version")
 _EMPTY_FINGERPRINTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS content_hash, "
                        "NULL::BLOB AS minhash, NULL::VARCHAR AS signature_key, NULL::BIGINT AS code_tokens, "
-                       "NULL::BOOLEAN AS truncated")
+                       "NULL::BOOLEAN AS truncated, NULL::BLOB AS file_digests, NULL::BLOB AS part_digests")
 _EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, "
                      "NULL::VARCHAR AS ping_json")
 
