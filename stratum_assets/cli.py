@@ -304,13 +304,7 @@ def _serve(args) -> int:
     weather = " in GitHub weather" if args.weather else ""
     print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url}{weather} (Ctrl-C to stop)",
           flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    _until_stopped()
     emulator.stop()
     stats = emulator.stats()
     print(f"served requests: {json.dumps(stats['requests'], sort_keys=True)}; bare repositories built: "
@@ -329,6 +323,13 @@ def _review(args) -> int:
         return 1
     print(f"label audit: {len(server.store.pairs)} pairs on {server.url}/ (answers in "
           f"{server.store.layout.label_audit_reviews}; Ctrl-C to stop)", flush=True)
+    _until_stopped()
+    server.stop()
+    return 0
+
+
+def _until_stopped() -> None:
+    """Serve (on other threads) until Ctrl-C or SIGTERM: a server command's own loop."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -336,8 +337,6 @@ def _review(args) -> int:
             pass
     except KeyboardInterrupt:
         pass
-    server.stop()
-    return 0
 
 
 if __name__ == "__main__":

@@ -74,6 +74,48 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     return env
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def require_chromium() -> None:
+    """Debian's Chromium and chromedriver drive the UI tests: CI installs them (.ci/run), elsewhere the test skips."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are missing: .ci/run installs Debian's chromium chromium-driver")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+
+
+@contextlib.contextmanager
+def chromium(window: str = "1600,1000"):
+    """A headless Chromium of its own, closed afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    require_chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", f"--window-size={window}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the screenshots go: docs/screenshots/ only with STRATUM_UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("STRATUM_UPDATE_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
 @contextlib.contextmanager
 def small_disk(folder: Path, options: str):
     """A real tmpfs of its own mounted on ``folder`` (``size=64k``, ``size=1m,ro``...): a disk that fills up or

@@ -8,10 +8,7 @@ temporary folder, or to docs/screenshots/ (the README's) with ``STRATUM_UPDATE_S
 """
 
 import csv
-import os
-import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -27,13 +24,10 @@ from stratum_assets.warehouse.layout import Layout
 from stratum_sandbox.loopback import free_port
 from stratum_sandbox.synthetic_pings import generate
 
+from .conftest import BIN, chromium
+
 pytestmark = pytest.mark.slow  # runs a server and a browser
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-BIN = Path(sys.executable).parent
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or \
-    "/usr/bin/chromedriver"
 
 
 def _check(data: Path):
@@ -76,32 +70,8 @@ def review_page(sampled):
 
 @pytest.fixture(scope="module")
 def browser(review_page):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are missing: .ci/run installs Debian's chromium chromium-driver")
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1500,1100"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium("1500,1100") as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    if os.environ.get("STRATUM_UPDATE_SCREENSHOTS") == "1":
-        return SCREENSHOTS
-    return tmp_path_factory.mktemp("screenshots")
 
 
 def _text(browser) -> str:

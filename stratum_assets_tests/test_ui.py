@@ -11,9 +11,7 @@ environment variable ``STRATUM_UPDATE_SCREENSHOTS=1`` is set, e.g.
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,15 +19,10 @@ import pytest
 
 from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
 
-from .conftest import copy_of_clean_build
+from .conftest import BIN, chromium, copy_of_clean_build, require_chromium
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-BIN = Path(sys.executable).parent
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or \
-    "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +35,7 @@ def built_home(tmp_path_factory, clean_build) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def webserver(built_home):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are missing: .ci/run installs Debian's chromium chromium-driver")
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    require_chromium()
     home, env = built_home
     port = free_port()
     # The code location from the project's workspace.yaml, as `dagster-webserver -w workspace.yaml` loads it.
@@ -63,21 +53,8 @@ def webserver(built_home):
 
 @pytest.fixture(scope="module")
 def browser(webserver):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--window-size=1600,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium("1600,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _show(browser, url: str, *texts: str, timeout: float = 60) -> str:
@@ -106,14 +83,6 @@ def _dismiss_community_dialog(browser, settle: float = 3.0) -> None:
                 pass  # gone or animating: look again
         time.sleep(0.3)
     assert "Join the Dagster community" not in browser.find_element(By.TAG_NAME, "body").text
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    """Where the screenshots go: docs/screenshots/ only with STRATUM_UPDATE_SCREENSHOTS=1, else a temporary folder."""
-    if os.environ.get("STRATUM_UPDATE_SCREENSHOTS") == "1":
-        return SCREENSHOTS
-    return tmp_path_factory.mktemp("screenshots")
 
 
 def _screenshot(browser, folder: Path, name: str) -> None:
