@@ -150,8 +150,10 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     corrupt = partition_problems(layout, version, every=True)  # on disk but not whole: Dagster thinks they are done
     for chunk, problem in corrupt.items():
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
+    unfinished = set(plan.unfinished_partitions(instance))
     # Dagster may count a partition as materialized whose files are gone or hold an unsettled outcome.
-    not_settled = {k: why for k, why in partitions_not_settled(layout, version).items() if k not in corrupt}
+    not_settled = {k: why for k, why in partitions_not_settled(layout, version).items()
+                   if k not in corrupt and k not in unfinished}
     for why in ("pending", "unsettled"):
         chunks = [k for k, w in not_settled.items() if w == why]
         if chunks:
@@ -161,7 +163,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     if partitions is not None:
         todo = partition_range(keys, partitions)
     else:
-        todo = [k for k in keys if k in set(plan.unfinished_partitions(instance)) | set(corrupt) | set(not_settled)]
+        todo = [k for k in keys if k in unfinished | set(corrupt) | set(not_settled)]
     if not todo:
         log("Every partition is materialized: nothing to backfill.")
     _partitions_then_after(defs, plan, instance, todo, report, log, parallel)

@@ -132,7 +132,8 @@ def test_an_external_scanner_missing_from_the_machine_fails_the_step_not_the_rep
 
 def test_the_scanner_is_chosen_from_the_environment_where_the_code_location_is_assembled(monkeypatch):
     for name in (SCANNER_ENV_VAR, SCANNER_COMMAND_ENV_VAR):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     assert scanner_from_environment().kind == "builtin", "unset: the built-in scanner"
     monkeypatch.setenv(SCANNER_ENV_VAR, "external")
     monkeypatch.setenv(SCANNER_COMMAND_ENV_VAR, "/opt/stratum/bin/stratum")
@@ -150,10 +151,13 @@ def test_run_and_backfill_choose_the_scanner_for_every_partition_run(monkeypatch
     from stratum_assets.cli import build_parser, choose_build_environment
 
     for name in (SCANNER_ENV_VAR, SCANNER_COMMAND_ENV_VAR, "STRATUM_SANDBOX"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # so that what the CLI sets is undone after the test (later tests spawn builds)
+        monkeypatch.delenv(name)
     monkeypatch.setenv("DAGSTER_HOME", "/nowhere")
     choose_build_environment(build_parser().parse_args(["backfill", "--scanner", "external",
                                                         "--scanner-command", "/opt/stratum/bin/stratum"]))
     assert (os.environ[SCANNER_ENV_VAR], os.environ[SCANNER_COMMAND_ENV_VAR]) == ("external", "/opt/stratum/bin/stratum")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "--scanner", "other"])
+    monkeypatch.undo()
+    assert SCANNER_ENV_VAR not in os.environ and SCANNER_COMMAND_ENV_VAR not in os.environ, "nothing leaks"

@@ -86,9 +86,13 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
 
+    try:
+        command = scanner.command()
+    except FileNotFoundError as missing:  # no scanner on this machine: the environment, like a GitHub that is gone
+        raise dg.Failure(description=f"{chunk}: {missing}", metadata={"environment_failures": 1}) from None
     work = layout.work / f"{chunk}.{context.run.run_id}"  # this run's own: another run of the chunk never shares it
     try:
-        result = scan_chunk(rows, github.clone_url, scanner.command(), settings, work, progress)
+        result = scan_chunk(rows, github.clone_url, command, settings, work, progress)
     except EnvironmentBroken as broken:  # the machine failed, not the repositories: nothing is stored
         raise dg.Failure(f"{chunk}: {broken}", metadata={
             "environment_failures": len(broken.faults), "tried": broken.tried, "manifest_rows": len(rows),
