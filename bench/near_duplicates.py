@@ -269,7 +269,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the section, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--child", nargs="+")
     parser.add_argument("--real", type=Path, metavar="REFERENCE",
-                        help="instead: score the real copy families and corpora of REFERENCE (../shared/reference)")
+                        help="instead: score the real copy families and corpora of REFERENCE (the shared reference folder)")
     args = parser.parse_args()
     if args.real:
         return real_main(args.real, args.no_write)
@@ -361,7 +361,7 @@ def real_main(reference: Path, no_write: bool) -> None:
                      for p in shares["inside"] if p["estimate"] > 0.1 or p["of_smaller"] > 0)
     fam = real["per_family"]
     top = shares["unrelated_max"]
-    body = f"""Command: `.venv/bin/python bench/near_duplicates.py --real ../shared/reference` (machine: \
+    body = f"""Command: `.venv/bin/python bench/near_duplicates.py --real <the shared reference folder>` (machine: \
 {platform.machine()}, 2 cores, Python {platform.python_version()}).
 
 Real repositories no one here made: the two copy families of `shared/reference/copy-families` (F2: the \

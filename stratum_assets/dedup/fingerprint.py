@@ -82,7 +82,7 @@ class NearDupSettings:
     held by more than ``common_repos`` code bases weighing common_repos / holders and never
     joining alone). Measured (bench/near_duplicates.py): the universe's agent code 0.997 / 1.000
     at the default universe, 0.996 / 0.975 at seed 11, size 2,000; the real copy families of
-    ../shared/reference (a template with its started projects, copies of an evolving source at
+    the team's shared reference material (a template with its started projects, copies of an evolving source at
     four dates) 1.000 / 1.000 under their intended reading, and none of 596 pairs of unrelated
     real repositories joined. Chosen on those families (few: see docs/BENCHMARKS.md for the
     margins): containment 0.45 sits under the lowest share that keeps the latest snapshot in its
