@@ -275,7 +275,9 @@ def postgres_instance_home(home: Path, postgres) -> tuple[Path, dict[str, str]]:
     """The project's dagster.yaml with the documented Postgres storage block, and the variables it reads."""
     host, port, user, db = postgres
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    config["storage"] = documented_yaml("storage")["storage"]
+    del config["storage"]
+    documented = documented_yaml("event_log_storage")
+    config.update({key: documented[key] for key in ("run_storage", "event_log_storage", "schedule_storage")})
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
                  "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}

@@ -49,6 +49,7 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorageWithAtomicSlots"
         discovery_run = instance.get_run_records(limit=1)[0].dagster_run.run_id
         assert _overlaps(_step_windows(instance, discovery_run, "candidates_")) == 0, "github_api pool: one at a time"
         partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
