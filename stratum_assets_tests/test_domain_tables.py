@@ -36,7 +36,7 @@ from stratum_sandbox.universe import Universe, build_universe
 
 FAKE = Framework("FakeAgents", imports=("fakeagents", "fakeagents_*"),
                  distributions=(("fakeagents", 0), ("fakeagents-core", 1)), keywords=("fakeagents",),
-                 strata=("fakeagents_active",), gate_rank=6)
+                 strata=("fakeagents_active",), gate_rank=6, reference_imports=("fakeagents",))
 
 
 @pytest.fixture
@@ -125,13 +125,13 @@ def _fake_checkout(root):
 
 def test_the_scanner_detects_a_framework_added_to_the_table(fake_framework, tmp_path):
     ping = scan_repository(_fake_checkout(tmp_path / "repo"), "someone/fake-crew")
-    assert ping["frameworks"] == ["FakeAgents"]
+    assert ping["frameworks"] == ping["detected_frameworks"] == ["FakeAgents"]
     assert ping["framework_versions"] == {"FakeAgents": "1.4.2"}, "its own distribution's pin wins over its part's"
 
 
 def test_without_the_row_the_scanner_sees_no_framework(tmp_path):
     ping = scan_repository(_fake_checkout(tmp_path / "repo"), "someone/fake-crew")
-    assert ping["frameworks"] == [] and ping["framework_versions"] == {}
+    assert ping["frameworks"] == ping["detected_frameworks"] == [] and ping["framework_versions"] == {}
 
 
 # -- (c) audit ---------------------------------------------------------------------------------------------

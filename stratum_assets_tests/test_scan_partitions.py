@@ -152,7 +152,8 @@ def test_symlinks_out_of_the_clone_are_removed_before_scanning(emulator, univers
 
 def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
     # The non_utf8 quirk adds legacy/notes_latin1.py (a Latin-1 comment and `VALUE = 1`) to an otherwise normal
-    # project; in the seed-7 universe the first such repository is a single-crew AutoGen project (3 agents).
+    # project; in the seed-7 universe the first such repository is a single-crew AutoGen project (3 agents; 2 and
+    # no crew to the reference, which names AutoGen agents by `name=` only).
     repo = next(r for r in universe.repos if r.quirks == {"non_utf8"} and r.archetype == "single"
                 and not r.deleted and not r.slow)
     assert repo.frameworks == ("AutoGen",)
@@ -161,7 +162,8 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
     assert result.stored, result.errors
     assert (ping["scan_status"], ping["failure_reason"], ping["parser_errors"]) == ("success", None, 0)
     assert ping["files_scanned"] == ping["files_total"] == 4, "the Latin-1 file is parsed, not skipped"
-    assert ping["frameworks"] == ["AutoGen"] and ping["agent_count"] == 3 and ping["crew_count"] == 1
+    assert ping["frameworks"] == ["AutoGen"] and ping["detected_agent_count"] == 3 and ping["detected_crew_count"] == 1
+    assert (ping["agent_count"], ping["crew_count"]) == (2, 0), "the reference: positional names collapse, no crews"
 
     # The same checkout with and without the Latin-1 file: it adds exactly one scanned file and its one line.
     checkout = tmp_path / "checkout"

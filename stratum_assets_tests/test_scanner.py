@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_sandbox.codegen import write_checkout
+from stratum_sandbox.codegen import REFERENCE_UNSEEN, has_counted_companion, reference_counts_agents, write_checkout
 from stratum_assets.scanner.ping import REQUIRED_FIELDS, validate_ping
 from stratum_assets.scanner.rules import RULES
 from stratum_assets.scanner.engine import scan_repository
@@ -54,8 +54,11 @@ def test_langchain_agent_with_shell_and_untimed_http(tmp_path):
     search = "import httpx\n\ndef search(q):\n    return httpx.get(q)\n"
     p = _scan(tmp_path, {**LANGCHAIN, "search.py": search})
     assert p["frameworks"] == ["LangChain"] and p["framework_versions"] == {"LangChain": "0.3.7"}
-    assert (p["agent_count"], p["crew_count"]) == (1, 0)
-    assert p["agent_tool_count_distribution"] == [2] and p["crew_size_distribution"] == []
+    # The reference's count: the factory and the executor assigned (one file crew of 2, each with `$tools`) and the
+    # AgentExecutor call itself; the built-in sees one agent (the executor wrapping its factory) with two tools.
+    assert (p["agent_count"], p["crew_count"]) == (3, 1)
+    assert p["agent_tool_count_distribution"] == [1, 1, 0] and p["crew_size_distribution"] == [2]
+    assert (p["detected_agent_count"], p["detected_crew_count"]) == (1, 0)
     assert p["llm_providers"] == ["openai"] and p["llm_models"] == ["gpt-4o"]
     # Catalog meanings: ShellTool is host code execution (003); two HTTP calls without a timeout (009).
     assert {"STRATUM-003", "STRATUM-009"} <= set(p["finding_rules"])
@@ -83,8 +86,11 @@ builder.add_edge("writer", END)
 graph = builder.compile(checkpointer=MemorySaver(), interrupt_before=["writer"])
 ''', "tools.py": "def search(q):\n    return q\n"})
     assert sorted(p["frameworks"]) == ["LangChain", "LangGraph"]
-    assert (p["agent_count"], p["crew_count"]) == (2, 1)
-    assert p["agent_tool_count_distribution"] == [1, 0] and p["crew_size_distribution"] == [2]
+    # The reference: two literal nodes of the graph plus the two create_react_agent assignments (a LangChain file
+    # crew of 2; `tools=[impl.search]` holds an attribute, which it does not read as a tool).
+    assert (p["agent_count"], p["crew_count"]) == (4, 2)
+    assert p["agent_tool_count_distribution"] == [0, 0, 0, 0] and p["crew_size_distribution"] == [2, 2]
+    assert (p["detected_agent_count"], p["detected_crew_count"], p["detected_crew_size_distribution"]) == (2, 1, [2])
     assert p["checkpoint_type"] == "memory" and p["has_hitl_anywhere"] is True
     assert p["graph_topology_metrics"]["longest_chain"] == 1
     assert p["llm_providers"] == ["anthropic"] and "STRATUM-010" not in p["finding_rules"], "no capabilities"
@@ -124,6 +130,7 @@ def test_crewai_yaml_project(tmp_path):
     assert p["frameworks"] == ["CrewAI"]
     assert (p["agent_count"], p["crew_count"]) == (2, 1) and p["crew_size_distribution"] == [2]
     assert p["agent_tool_count_distribution"] == [1, 1]
+    assert (p["detected_agent_count"], p["detected_crew_count"]) == (2, 1)
     assert p["repo_metadata"]["yaml_config_count"] == 2 and p["files_scanned"] == 4  # 2 .py + 2 YAML
     assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["finding_rules"], "human_input approves writes"
     assert p["llm_providers"] == ["groq"] and p["llm_models"] == ["llama-3.3-70b-versatile"]
@@ -143,7 +150,10 @@ chat = GroupChat(agents=[user_proxy, coder, critic], messages=[], max_round=10)
 manager = GroupChatManager(groupchat=chat, llm_config=config)
 '''})
     assert p["frameworks"] == ["AutoGen"]
-    assert (p["agent_count"], p["crew_count"]) == (3, 1) and p["crew_size_distribution"] == [3]
+    # The reference names AutoGen agents by `name=` only: the two positional names are one "AssistantAgent"; its
+    # group chats are no crews. The built-in reads the positional names and the chat.
+    assert (p["agent_count"], p["crew_count"]) == (2, 0) and p["crew_size_distribution"] == []
+    assert (p["detected_agent_count"], p["detected_crew_count"], p["detected_crew_size_distribution"]) == (3, 1, [3])
     assert p["finding_instance_counts"]["STRATUM-003"] == 1, "code_execution_config: host code execution"
 
 
@@ -160,7 +170,8 @@ docs_tool = QueryEngineTool.from_defaults(engine, name="docs")
 agent = ReActAgent.from_tools([FunctionTool.from_defaults(fn=multiply), docs_tool], llm=OpenAI(model="gpt-4o-mini"))
 '''})
     assert p["frameworks"] == ["LlamaIndex"]
-    assert (p["agent_count"], p["crew_count"]) == (1, 0) and p["agent_tool_count_distribution"] == [2]
+    assert (p["agent_count"], p["crew_count"]) == (0, 0), "the reference does not count LlamaIndex agents"
+    assert (p["detected_agent_count"], p["detected_crew_count"]) == (1, 0)
     assert p["llm_models"] == ["gpt-4o-mini"]
 
 
@@ -175,7 +186,8 @@ b = Agent(name="B", model=OpenAIChat(id="gpt-4o"))
 team = Team(name="t", mode="coordinate", members=[a, b])
 '''})
     assert p["frameworks"] == ["Agno"]
-    assert (p["agent_count"], p["crew_count"]) == (2, 1) and p["agent_tool_count_distribution"] == [1, 0]
+    assert (p["agent_count"], p["crew_count"]) == (2, 0) and p["agent_tool_count_distribution"] == [1, 0]
+    assert (p["detected_agent_count"], p["detected_crew_count"]) == (2, 1), "the built-in reads the Team as a group"
     assert "STRATUM-CR05" not in p["finding_rules"], "no tool is shared inside the team"
 
 
@@ -184,7 +196,8 @@ def test_smolagents_code_agent_executes_code(tmp_path):
 from smolagents import CodeAgent, DuckDuckGoSearchTool, InferenceClientModel
 agent = CodeAgent(tools=[DuckDuckGoSearchTool()], model=InferenceClientModel())
 '''})
-    assert p["frameworks"] == ["SmolAgents"] and p["agent_count"] == 1
+    assert p["frameworks"] == ["SmolAgents"] and p["agent_count"] == 0, "the reference does not count a CodeAgent"
+    assert p["detected_agent_count"] == 1
     assert p["llm_providers"] == ["huggingface"]
     # The catalog counts code execution by calls and tool classes; a CodeAgent's own interpreter is neither.
     assert "STRATUM-003" not in p["finding_rules"]
@@ -192,7 +205,9 @@ agent = CodeAgent(tools=[DuckDuckGoSearchTool()], model=InferenceClientModel())
 
 def test_names_alone_are_not_frameworks(tmp_path):
     p = _scan(tmp_path, {"notes.py": "class Agent:\n    pass\n\ncrew = Agent()\nlangchain = 'not imported'\n"})
-    assert p["frameworks"] == [] and p["agent_count"] == 0 and p["topology_signature_hash"] == ""
+    assert p["detected_frameworks"] == [] and p["detected_agent_count"] == 0 and p["topology_signature_hash"] == ""
+    # The reference counts any call written `Agent(…)`, whatever it is, but labels only imported frameworks.
+    assert (p["frameworks"], p["agent_count"]) == ([], 1)
 
 
 def test_broken_files_count_as_parser_errors_and_legacy_encodings_parse(tmp_path):
@@ -277,9 +292,19 @@ def test_detected_frameworks_match_what_the_universe_planted(universe_pings):
     for name, (repo, ping) in universe_pings.items():
         if repo.archetype in ("single", "multi", "clone"):
             assert set(repo.frameworks) <= set(ping["frameworks"]), name
-            assert ping["agent_count"] >= 1, name
+            assert ping["detected_agent_count"] >= 1, name
+            # the reference's count: zero exactly for projects whose only agents are ones it does not see
+            assert (ping["agent_count"] >= 1) == reference_counts_agents(repo), name
         if repo.archetype == "no_agents":
-            assert ping["agent_count"] == 0 and ping["topology_signature_hash"] == "", name
+            assert ping["agent_count"] == 0 and ping["detected_agent_count"] == 0, name
+            assert ping["topology_signature_hash"] == "", name
+
+
+def test_about_half_the_projects_the_reference_cannot_see_into_have_a_counted_companion(universe_pings):
+    unseen = [repo for repo, _ in universe_pings.values() if repo.archetype in ("single", "multi", "clone")
+              and set(repo.frameworks) <= REFERENCE_UNSEEN]
+    with_companion = sum(map(has_counted_companion, unseen))
+    assert len(unseen) >= 20 and 0.3 <= with_companion / len(unseen) <= 0.7, (with_companion, len(unseen))
 
 
 def test_topology_hash_is_shared_by_copies_and_differs_between_architectures(universe_pings):

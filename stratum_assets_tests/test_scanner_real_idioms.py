@@ -78,8 +78,9 @@ SEVERAL_CREWBASE = {
 def test_each_crewbase_crew_holds_only_the_agents_of_its_own_class(tmp_path):
     p = _scan(tmp_path, SEVERAL_CREWBASE)
     assert p["frameworks"] == ["CrewAI"]
-    assert p["agent_count"] == 7, "2 + 3 + 1 + 1 @agent methods; same-named methods of two crews are two agents"
-    assert p["crew_count"] == 4
+    assert p["detected_agent_count"] == 7, "2 + 3 + 1 + 1 @agent methods; same-named methods of two crews are two"
+    assert p["agent_count"] == 6, "the reference merges agents by name across the repository: one researcher"
+    assert p["crew_count"] == 4 and p["detected_crew_count"] == 4
     assert p["crew_size_distribution"] == [3, 2, 1, 1], "before: every crew had all 7 agents of the repository"
     assert p["max_path_hops"] == 2, "the longest sequential crew has 3 agents"
 
@@ -129,7 +130,9 @@ def test_plain_crews_in_sibling_recipes_use_their_own_same_named_agents(tmp_path
                                               "    return Crew(agents=[researcher, writer], tasks=[], "
                                               "process=Process.sequential)\n")
     p = _scan(tmp_path, files)
-    assert (p["agent_count"], p["crew_count"], p["crew_size_distribution"]) == (4, 2, [2, 2])
+    assert (p["detected_agent_count"], p["detected_crew_count"], p["detected_crew_size_distribution"]) == (4, 2, [2, 2])
+    assert (p["agent_count"], p["crew_count"], p["crew_size_distribution"]) == (1, 2, [2, 2]), \
+        "the reference: nameless Agent(…) calls are one agent, the Crew(agents=[…]) literals keep their sizes"
     assert p["graph_edge_type_distribution"]["flows_to"] == 2, "each crew's chain links its own two agents"
     assert p["graph_edge_type_distribution"]["member"] == 4 and p["graph_node_type_distribution"]["agent"] == 4
 
@@ -169,7 +172,9 @@ builder.add_edge("__start__", "call_model")
 builder.add_edge("tools", "call_model")
 graph = builder.compile()
 '''})
-    assert (p["agent_count"], p["crew_count"], p["crew_size_distribution"]) == (1, 1, [1])
+    assert (p["detected_agent_count"], p["detected_crew_count"], p["detected_crew_size_distribution"]) == (1, 1, [1])
+    # the reference counts the literal node names, utility nodes included, and skips add_node(call_model)
+    assert (p["agent_count"], p["crew_count"], p["crew_size_distribution"]) == (2, 1, [2])
 
 
 def test_nameless_crewai_agents_stay_distinct_unlike_the_reference(tmp_path):
@@ -178,7 +183,8 @@ def test_nameless_crewai_agents_stay_distinct_unlike_the_reference(tmp_path):
                                    "b = Agent(role='B', goal='g', backstory='b')\n"
                                    "c = Agent(role='C', goal='g', backstory='b')\n"
                                    "crew = Crew(agents=[a, b, c], tasks=[])\n"})
-    assert (p["agent_count"], p["crew_size_distribution"]) == (3, [3])
+    assert (p["detected_agent_count"], p["detected_crew_size_distribution"]) == (3, [3])
+    assert (p["agent_count"], p["crew_size_distribution"]) == (1, [3]), "the reference: one agent named Agent"
 
 
 # -- 2. dependency pins -------------------------------------------------------------------------------
@@ -517,8 +523,8 @@ other = Agent("anthropic:claude-3-5-haiku-latest")
 def run(cmd: str) -> str:
     return subprocess.run(cmd, shell=True).stdout
 '''})
-    assert p["frameworks"] == ["PydanticAI"] and p["agent_count"] == 2
-    assert p["agent_tool_count_distribution"] == [1, 0]
+    assert p["frameworks"] == ["PydanticAI"] and p["detected_agent_count"] == 2
+    assert p["agent_count"] == 1 and p["agent_tool_count_distribution"] == [0], "nameless `Agent(…)`s: one, no tools"
     assert p["llm_providers"] == ["anthropic", "openai"]
 
 
@@ -535,7 +541,9 @@ triage = Agent(name="Triage", instructions="Route", handoffs=[])
 expert = Agent(name="Expert", instructions="Answer", tools=[lookup], model="gpt-4o-mini")
 result = Runner.run_sync(triage, "hi")
 '''})
-    assert p["frameworks"] == ["OpenAI Agents SDK"] and p["agent_count"] == 2
+    assert p["detected_frameworks"] == ["OpenAI Agents SDK"] and p["detected_agent_count"] == 2
+    # the reference labels no framework from `agents` but counts the two named `Agent(…)` calls
+    assert (p["frameworks"], p["agent_count"]) == ([], 2)
     assert p["agent_tool_count_distribution"] == [1, 0] and p["llm_providers"] == ["openai"]
 
 
@@ -547,7 +555,8 @@ result = Runner.run_sync(triage, "hi")
 ])
 def test_a_local_agents_package_is_not_the_openai_sdk(tmp_path, files):
     p = _scan(tmp_path, files)
-    assert p["frameworks"] == [] and p["agent_count"] == 0
+    assert p["detected_frameworks"] == [] and p["detected_agent_count"] == 0
+    assert (p["frameworks"], p["agent_count"]) == ([], 1), "the reference counts any call written Agent(…)"
 
 
 def test_google_adk_agents_and_workflow_agents(tmp_path):
@@ -564,8 +573,10 @@ critic = LlmAgent(name="critic", model="gemini-2.0-flash")
 pipeline = SequentialAgent(name="pipeline", sub_agents=[root_agent, critic])
 client = genai.Client()
 '''})
-    assert p["frameworks"] == ["Google ADK"] and p["agent_count"] == 2
-    assert (p["crew_count"], p["crew_size_distribution"]) == (1, [2])
+    assert p["detected_frameworks"] == ["Google ADK"] and p["detected_agent_count"] == 2
+    assert (p["detected_crew_count"], p["detected_crew_size_distribution"]) == (1, [2])
+    # the reference: no ADK label, the `Agent(name=…)` call is an agent, LlmAgent and SequentialAgent are not
+    assert (p["frameworks"], p["agent_count"], p["crew_count"]) == ([], 1, 0)
     assert p["llm_providers"] == ["google", "openai"]
 
 
@@ -583,8 +594,10 @@ writer = ChatCompletionAgent(name="Writer", service=OpenAIChatCompletion(ai_mode
 reviewer = ChatCompletionAgent(name="Reviewer", service=OpenAIChatCompletion(ai_model_id="gpt-4o"))
 chat = AgentGroupChat(agents=[writer, reviewer])
 '''})
-    assert p["frameworks"] == ["Semantic Kernel"] and p["agent_count"] == 2
-    assert (p["crew_count"], p["crew_size_distribution"]) == (1, [2]) and p["llm_providers"] == ["openai"]
+    assert p["frameworks"] == ["Semantic Kernel"] and p["detected_agent_count"] == 2
+    assert (p["detected_crew_count"], p["detected_crew_size_distribution"]) == (1, [2])
+    assert (p["agent_count"], p["crew_count"]) == (0, 0), "ChatCompletionAgent is no name the reference counts"
+    assert p["llm_providers"] == ["openai"]
 
 
 def test_phidata_is_its_own_framework_and_agno_stays_agno(tmp_path):
@@ -592,7 +605,9 @@ def test_phidata_is_its_own_framework_and_agno_stays_agno(tmp_path):
                                        "web = Agent(name='Web', model=OpenAIChat(id='gpt-4o'))\n",
                          "agno_app.py": "from agno.agent import Agent\nbot = Agent(name='Bot')\n",
                          "other.py": "import agnostic\n"})
-    assert p["frameworks"] == ["Agno", "Phidata"] and p["agent_count"] == 2
+    assert p["detected_frameworks"] == ["Agno", "Phidata"] and p["detected_agent_count"] == 2
+    # the reference: `phi` does not start with `phidata`, and `agnostic` starts with `agno`
+    assert (p["frameworks"], p["agent_count"]) == (["Agno"], 2)
     model, *_ = read_repository(tmp_path)
     assert sorted(a.framework for a in model.agents.values()) == ["Agno", "Phidata"]
 

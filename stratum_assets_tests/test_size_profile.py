@@ -117,7 +117,8 @@ def test_scanner_finds_the_same_in_a_real_sized_repository_as_in_its_compact_twi
     assert grown >= 20
 
 
-# What more files may change in a ping: the run's own fields, the file counts, and the deployment signals and
-# repository metadata that count tests, docs and languages. Everything the findings are made of stays.
+# What more files may change in a ping: the run's own fields, the file counts, and the deployment signals (the
+# reference's at the root, the built-in's anywhere) and repository metadata that count tests, docs and languages.
+# Everything the findings are made of stays.
 _SIZE_DEPENDENT = {"scan_id", "timestamp", "scan_duration_ms", "files_scanned", "files_total", "deployment_signals",
-                   "repo_metadata"}
+                   "detected_deployment_signals", "repo_metadata"}

@@ -146,6 +146,8 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
         files["tools.py"] = _tools_module(plan)
         for fw in repo.frameworks:
             files.update(_RENDERERS[fw](plan, repo))
+        if has_counted_companion(repo):
+            files.update(_pydantic_ai_companion(plan))
         files.update(_dependency_files(repo, rng))
     files.update(_signal_files(repo, plan))
     if repo.has_readme:
@@ -572,6 +574,40 @@ def _smolagents(plan: _Plan, repo: Repo) -> dict[str, str]:
         lines.append(f'{a.name} = {kind}(tools=[{tl}], model=model, name="{a.name}"{extra})')
     lines += ["", 'if __name__ == "__main__":', f'    {plan.agents[0].name}.run("Handle the {plan.domain} request")', ""]
     return {"smol_agents.py": "\n".join(lines)}
+
+
+# Frameworks whose idioms (above) are agents the reference `stratum` CLI does not count: LlamaIndex's ReActAgent and
+# SmolAgents' CodeAgent/ToolCallingAgent are not constructor names it knows (scanner/reference_counting.py).
+REFERENCE_UNSEEN = frozenset({"LlamaIndex", "SmolAgents"})
+# How often a project built only on them also writes an agent the reference counts, as real ones do: of the real
+# LlamaIndex and SmolAgents projects in the reference corpora, about half hold one (a PydanticAI `Agent`, an
+# AutoGen `AssistantAgent`…); the others are empty to the reference, and so to the dataset.
+COMPANION_SHARE = 0.5
+
+
+def has_counted_companion(repo: Repo) -> bool:
+    """Whether a project built only on :data:`REFERENCE_UNSEEN` frameworks also has a PydanticAI helper agent.
+
+    Drawn from a stream of its own (copies share their source's ``code_origin``, so they draw the same), so adding
+    it moved no other draw of the universe."""
+    if not repo.frameworks or not set(repo.frameworks) <= REFERENCE_UNSEEN:
+        return False
+    return random.Random(f"stratum-companion:{repo.code_origin}").random() < COMPANION_SHARE
+
+
+def reference_counts_agents(repo: Repo) -> bool:
+    """Whether the reference CLI finds at least one agent in this repository's rendered code."""
+    if repo.archetype in ("no_agents", "non_python"):
+        return False
+    return not set(repo.frameworks) <= REFERENCE_UNSEEN or has_counted_companion(repo)
+
+
+def _pydantic_ai_companion(plan: _Plan) -> dict[str, str]:
+    lines = ['"""A small PydanticAI helper that drafts the final answer."""', "from pydantic_ai import Agent", "",
+             f'drafter = Agent("openai:{_PROVIDERS["openai"][0]}", name="drafter",',
+             f'                system_prompt="Draft a short answer about {plan.domain} from the notes you are given.")',
+             "", "", "def draft(notes: str) -> str:", "    return drafter.run_sync(notes).output", ""]
+    return {"drafting.py": "\n".join(lines)}
 
 
 _RENDERERS = {

@@ -5,7 +5,10 @@ Adding a framework is one new row of :data:`FRAMEWORKS`:
 * discovery finds its ``keywords`` in a repository's name, description and topics
   (``frameworks_named``, the multi-framework stratum's filter);
 * the scanner detects it from ``imports`` (and its version from ``distributions``) and counts
-  its agent constructors under ``agent_roots``;
+  its agent constructors under ``agent_roots`` — the ping's ``detected_*`` fields;
+* the ping's ``frameworks`` and ``agent_count`` follow the reference ``stratum`` CLI, which labels
+  it only by its ``reference_imports`` and counts only calls named in ``reference_constructors``
+  (scanner/reference_counting.py): a framework that CLI does not know has neither;
 * the audit sums the targets of its ``strata`` (strata.yaml) into its target, and gate G2
   requires it when it has a ``gate_rank``;
 * the offline GitHub builds repositories on it when ``offline_weight`` > 0 (and then needs a
@@ -43,6 +46,10 @@ class Framework:
     offline_weight: int = 0          # how often an original offline repository is built on it (0: never)
     offline_words: tuple[str, ...] = ()  # the words offline repositories put in names, descriptions, topics
     offline_version: str | None = None  # version pattern the offline repositories pin its own distribution at
+    # How the reference `stratum` CLI sees it (scanner/reference_counting.py): a top-level import record starting
+    # with one of these labels the repository with it; a call written with one of these names is its agent.
+    reference_imports: tuple[str, ...] = ()
+    reference_constructors: tuple[str, ...] = ()
 
     @property
     def own_distribution(self) -> str | None:
@@ -56,37 +63,42 @@ class Framework:
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework("LangChain", ("langchain", "langchain_*"),
               (("langchain", 0), ("langchain-core", 1), ("langchain-community", 2)), "langchain-",
+              reference_imports=("langchain",), reference_constructors=("AgentExecutor",),
               agent_roots=("langchain",), keywords=("langchain",), strata=("langchain_active", "langchain_mature"),
               gate_rank=1, released=date(2022, 11, 1), offline_weight=24, offline_words=("langchain",),
               offline_version="0.3.{}"),
     Framework("LangGraph", ("langgraph", "langgraph_*"), (("langgraph", 0),),
-              agent_roots=("langgraph",), keywords=("langgraph",), strata=("langgraph",),
+              reference_imports=("langgraph",), agent_roots=("langgraph",), keywords=("langgraph",), strata=("langgraph",),
               gate_rank=3, released=date(2024, 1, 20), offline_weight=15, offline_words=("langgraph", "langchain"),
               offline_version="0.2.{}"),
     Framework("CrewAI", ("crewai", "crewai_*"), (("crewai", 0),),
+              reference_imports=("crewai", "crewai_tools"), reference_constructors=("Agent",),
               agent_roots=("crewai",), keywords=("crewai",), strata=("crewai",),
               gate_rank=2, released=date(2023, 11, 15), offline_weight=17, offline_words=("crewai",),
               offline_version="0.{}.0"),
     Framework("AutoGen", ("autogen", "autogen_*", "pyautogen", "ag2"),
               (("pyautogen", 0), ("autogen-agentchat", 0), ("ag2", 0), ("autogen", 1), ("autogen-core", 2)),
+              reference_imports=("autogen",), reference_constructors=("AssistantAgent", "UserProxyAgent"),
               agent_roots=("autogen", "autogen_agentchat", "ag2"), keywords=("autogen", "ag2"), strata=("autogen",),
               gate_rank=4, released=date(2023, 9, 25), offline_weight=9, offline_words=("autogen",),
               offline_version="0.2.{}"),
     Framework("LlamaIndex", ("llama_index",), (("llama-index", 0), ("llama-index-core", 1)), "llama-index-",
-              agent_roots=("llama_index",), keywords=("llamaindex", "llama-index", "llama_index"),
+              reference_imports=("llama_index",), agent_roots=("llama_index",), keywords=("llamaindex", "llama-index", "llama_index"),
               strata=("llamaindex",), gate_rank=5, released=date(2023, 2, 1), offline_weight=9,
               offline_words=("llamaindex", "llama-index"), offline_version="0.12.{}"),
     Framework("Agno", ("agno",), (("agno", 0),),
-              agent_roots=("agno",), keywords=("agno", "phidata"), strata=("agno_smolagents_other",),
+              reference_imports=("agno",), agent_roots=("agno",), keywords=("agno", "phidata"), strata=("agno_smolagents_other",),
               released=date(2025, 1, 20), offline_weight=5, offline_words=("agno",), offline_version="1.{}.0"),
     Framework("SmolAgents", ("smolagents",), (("smolagents", 0),),
-              agent_roots=("smolagents",), keywords=("smolagents",),
+              reference_imports=("smolagents",), agent_roots=("smolagents",), keywords=("smolagents",),
               released=date(2024, 12, 31), offline_weight=5, offline_words=("smolagents",), offline_version="1.{}.0"),
     # Detected by the scanner; no stratum of their own.
     Framework("PydanticAI", ("pydantic_ai",), (("pydantic-ai", 0), ("pydantic-ai-slim", 1)),
-              agent_roots=("pydantic_ai",)),
-    Framework("Semantic Kernel", ("semantic_kernel",), (("semantic-kernel", 0),), agent_roots=("semantic_kernel",)),
-    Framework("Phidata", ("phi", "phidata"), (("phidata", 0),), agent_roots=("phi",)),
+              agent_roots=("pydantic_ai",), reference_imports=("pydantic_ai",)),
+    Framework("Semantic Kernel", ("semantic_kernel",), (("semantic-kernel", 0),), agent_roots=("semantic_kernel",),
+              reference_imports=("semantic_kernel",)),
+    Framework("Phidata", ("phi", "phidata"), (("phidata", 0),), agent_roots=("phi",),
+              reference_imports=("phidata",)),
     Framework("Google ADK", ("google.adk",), (("google-adk", 0),), agent_roots=("google",)),
     Framework(OPENAI_AGENTS_SDK, ("agents",), (("openai-agents", 0),), agent_roots=("agents",)),
 )
@@ -123,6 +135,16 @@ def strata_of() -> dict[str, tuple[str, ...]]:
 def framework_of_stratum() -> dict[str, str]:
     """Stratum name → the framework it searches for (strata of no single framework are absent)."""
     return {s: f.label for f in FRAMEWORKS for s in f.strata}
+
+
+def reference_import_prefixes() -> tuple[tuple[str, str], ...]:
+    """(import prefix, label) pairs by which the reference CLI labels a repository's frameworks."""
+    return tuple((prefix, f.label) for f in FRAMEWORKS for prefix in f.reference_imports)
+
+
+def reference_agent_constructors() -> dict[str, str]:
+    """Callee name → label: the calls the reference CLI counts as agents whatever they were imported from."""
+    return {name: f.label for f in FRAMEWORKS for name in f.reference_constructors}
 
 
 def offline() -> tuple[Framework, ...]:

@@ -37,6 +37,7 @@ from .capabilities import ProjectFacts, is_root_file
 from .capabilities import extract as extract_capabilities
 from .model import APPROVAL_OPS, RepoModel, build_model
 from .ping import Ping
+from . import reference_counting
 from .python_facts import ModuleFacts, parse_module
 from .rules import Context, Findings, evaluate, external_to_action
 from .topology import Graph, build_graph, metrics, signature
@@ -56,7 +57,10 @@ def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | N
     root = Path(root)
     model, files, modules, python_count, yaml_count, parser_errors = read_repository(root)
     relative = [p.relative_to(root).as_posix() for p in files]
-    signals = _deployment_signals(all_files if all_files is not None else relative)
+    listing = all_files if all_files is not None else relative
+    signals = _deployment_signals(listing)
+    signals["detected_deployment_signals"] = _detected_deployment_signals(listing)
+    signals["reference"] = _reference_inventory(root, files, modules)
     signals["has_env_in_gitignore"] = _env_ignored(root)
     signals["project"] = project_facts(root, files)
     signals["framework_versions"], dependency_errors = _framework_versions(root, files, model.frameworks)
@@ -72,7 +76,7 @@ def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | N
     ping["repo_metadata"] = {
         "python_file_count": python_count, "yaml_config_count": yaml_count,
         "total_loc": sum(m.loc for m in modules), "primary_framework": ping["repo_metadata"]["primary_framework"],
-        "framework_count": len(model.frameworks),
+        "framework_count": len(ping["frameworks"]),
     }
     return ping
 
@@ -99,6 +103,26 @@ def read_repository(root: Path) -> tuple[RepoModel, list[Path], list[ModuleFacts
     return model, files, modules, len(python), len(yaml_files), parser_errors + yaml_errors
 
 
+def _reference_inventory(root: Path, files: list[Path], modules: list[ModuleFacts]) -> reference_counting.Inventory:
+    """The reference CLI's frameworks, agents and crews (reference_counting.py): from the modules already parsed
+    and every YAML file that could define an agent, outside the folders the reference skips."""
+    defined = []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        if path.suffix not in (".yaml", ".yml") or not reference_counting.is_read_by_reference(rel):
+            continue
+        data = _read(path, MAX_FILE_BYTES // 4)
+        if not data or not reference_counting.may_define_agents(data):
+            continue
+        try:  # one document per file: the reference skips a file it cannot read as one
+            document = _bounded_yaml(yaml.load(data.decode("utf-8", "replace"), Loader=_YAML_LOADER))
+        except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
+            continue
+        defined += reference_counting.yaml_agents(document)
+    counted = [m.reference for m in modules if reference_counting.is_read_by_reference(m.path)]
+    return reference_counting.inventory(counted, defined)
+
+
 def _parse_python(path: Path) -> ModuleFacts | None:
     data = _read(path)
     if data is None:
@@ -112,7 +136,8 @@ def _parse_python(path: Path) -> ModuleFacts | None:
 def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, files_total: int = 0) -> dict:
     """A schema-complete ping with nothing found: what the pipeline stores when a scan could not happen."""
     signals = _deployment_signals([])
-    signals.update(has_env_in_gitignore=False, framework_versions={})
+    signals.update(has_env_in_gitignore=False, framework_versions={}, detected_deployment_signals=_deployment_signals([]),
+                   reference=reference_counting.inventory([], []))
     ping = _ping(RepoModel(), signals, repo_full_name)
     # No scanner produced it: scanner_version stays empty, so a version's scanner is read off real scans only.
     ping.update(scan_status=status, failure_reason=failure_reason, files_total=files_total, scanner_version="",
@@ -224,7 +249,27 @@ def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, dict, int]:
     return agents, tasks, by_file, errors
 
 
+# The reference's deployment signals (catalog §4): these names exist at the repository's root, as a file or a folder.
+ROOT_SIGNALS = {
+    "has_dockerfile": ("Dockerfile",),
+    "has_ci_config": (".github", ".gitlab-ci.yml", ".circleci", "Jenkinsfile"),
+    "has_tests": ("tests", "test", "pytest.ini", "tox.ini"),
+    "has_lockfile": ("poetry.lock", "Pipfile.lock", "uv.lock", "requirements.txt", "package-lock.json"),
+    "has_env_example": (".env.example", ".env.template", ".env.sample"),
+}
+
+
 def _deployment_signals(paths: list[str]) -> dict:
+    """The reference's signals: names at the root only (a nested Dockerfile or tests/ folder is not one)."""
+    at_root = {p.split("/", 1)[0] for p in paths}
+    signals = {name: bool(at_root.intersection(names)) for name, names in ROOT_SIGNALS.items()}
+    signals["deployment_score"] = sum(signals.values())
+    return signals
+
+
+def _detected_deployment_signals(paths: list[str]) -> dict:
+    """The built-in's reading, anywhere in the tree (compose files, Dockerfile.*, test_*.py, lock files of more
+    tools): an extra field, since the reference's definition is the one users compare against."""
     names = {p.rsplit("/", 1)[-1] for p in paths}
     signals = {
         "has_dockerfile": any(n == "Dockerfile" or n.startswith("Dockerfile.") or n in ("docker-compose.yml",
@@ -290,7 +335,7 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
     fields = {**_identity(repo_full_name), **_capabilities(s), **_topology(s), **_controls(s), **_tool_exposure(s),
               **_data_sensitivity(s), **_memory_and_oversight(s), **_inventory(s), **_findings(s),
               **_normalized_features(s), **dict.fromkeys(UNMEASURED)}
-    return {name: fields[name] for name in PING_FIELDS}
+    return {**{name: fields[name] for name in PING_FIELDS}, **_detected(s)}
 
 
 @dataclass
@@ -485,22 +530,37 @@ def _memory_and_oversight(s: _Scan) -> dict:
 
 def _inventory(s: _Scan) -> dict:
     """What the project is built from — frameworks and their versions, agents and crews, LLM providers and
-    models, deployment signals — the context every finding is read in."""
-    m, agents, signals = s.model, s.agents, s.signals
-    primary = max(sorted(m.frameworks), key=lambda fw: sum(a.framework == fw for a in agents), default="")
+    models, deployment signals — the context every finding is read in. Frameworks, agents, crews and deployment
+    signals are counted the reference CLI's way (reference_counting.py): the dataset's buckets are compared with
+    scans users make with it."""
+    m, signals, reference = s.model, s.signals, s.signals["reference"]
     return {
-        "frameworks": sorted(m.frameworks),
-        "agent_count": len(agents),
-        "crew_count": len(m.groups),
-        "crew_size_distribution": sorted((len(g.members) for g in m.groups), reverse=True),
-        "agent_tool_count_distribution": sorted((len(a.tools) for a in agents), reverse=True),
+        "frameworks": reference.frameworks,
+        "agent_count": reference.agent_count,
+        "crew_count": reference.crew_count,
+        "crew_size_distribution": reference.crew_size_distribution,
+        "agent_tool_count_distribution": reference.agent_tool_count_distribution,
         "framework_versions": signals["framework_versions"],
         "llm_providers": sorted(m.providers),
         "llm_models": sorted(m.models),
         "provider_confidence": "detected" if m.providers else "none",
         "deployment_signals": {k: signals[k] for k in ("has_dockerfile", "has_ci_config", "has_tests", "has_lockfile",
                                                        "has_env_example", "deployment_score")},
-        "repo_metadata": {"primary_framework": primary},  # scan_repository adds the file counts
+        "repo_metadata": {"primary_framework": reference.primary_framework},  # scan_repository adds the file counts
+    }
+
+
+def _detected(s: _Scan) -> dict:
+    """Fields beyond the reference's, appended after the schema's: the built-in model's own reading of the same
+    project (frameworks imported anywhere or by other names, every agent and group constructor it knows,
+    deployment signals anywhere in the tree). The rules read this model; docs/RULES.md says where it differs."""
+    m, agents = s.model, s.agents
+    return {
+        "detected_frameworks": sorted(m.frameworks),
+        "detected_agent_count": len(agents),
+        "detected_crew_count": len(m.groups),
+        "detected_crew_size_distribution": sorted((len(g.members) for g in m.groups), reverse=True),
+        "detected_deployment_signals": s.signals["detected_deployment_signals"],
     }
 
 

@@ -15,6 +15,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from .reference_counting import ModuleCount, count_module
+
 SECRET_PATTERNS = (
     re.compile(r"^sk-[A-Za-z0-9_-]{20,}$"),          # OpenAI-style
     re.compile(r"^sk-ant-[A-Za-z0-9_-]{20,}$"),      # Anthropic
@@ -64,6 +66,7 @@ class ModuleFacts:
     path: str = ""  # the module's path in the repository (set by the scanner; "" when unknown)
     imported_names: set[str] = field(default_factory=set)  # "module.name" of every `from module import name`
     decorated_methods: list[tuple[str, str, str]] = field(default_factory=list)  # (decorator, class, method)
+    reference: ModuleCount = field(default_factory=ModuleCount)  # the reference CLI's reading of the same tree
 
 
 def parse_module(source: bytes) -> ModuleFacts:
@@ -71,6 +74,7 @@ def parse_module(source: bytes) -> ModuleFacts:
     tree = ast.parse(_decode(source))
     visitor = _Visitor()
     visitor.visit(tree)
+    visitor.facts.reference = count_module(tree)
     visitor.facts.loc = sum(1 for line in source.splitlines() if line.strip() and not line.lstrip().startswith(b"#"))
     return visitor.facts
 
