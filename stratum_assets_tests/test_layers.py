@@ -18,7 +18,8 @@ LAYERS = (
     {"stratum_assets.discovery", "stratum_assets.manifest", "stratum_assets.scanning", "stratum_assets.warehouse",
      "stratum_assets.audit"},  # each stage's plain logic, testable without Dagster
     {"stratum_sandbox"},  # the offline GitHub and synthetic pings: built from the stages' data shapes
-    {"stratum_assets.resources", "stratum_assets.pools", "stratum_assets.dead_runs"},  # Dagster resources, helpers
+    {"stratum_assets.resources", "stratum_assets.pools", "stratum_assets.dead_runs",
+     "stratum_assets.postgres_event_log"},  # Dagster resources, helpers, instance storage
     {"stratum_assets.assets"},  # thin Dagster wiring
     {"stratum_assets.definitions", "stratum_assets.celery_location", "stratum_assets.partition_pool",
      "stratum_assets.build_driver", "stratum_assets.runner", "stratum_assets.cli", "stratum_assets.stopping",
