@@ -19,7 +19,7 @@ from stratum_assets.dedup.clusters import (exact_groups, near_duplicate_clusters
                                            pairwise_precision_recall)
 from stratum_assets.dedup.fingerprint import (NearDupSettings, decode_signature, encode_signature,
                                               file_tokens, fingerprint)
-from stratum_sandbox.codegen import FILE_MODE, render_files
+from stratum_sandbox.codegen import COMPANION_FILE, FILE_MODE, has_counted_companion, render_files
 from stratum_sandbox.universe import build_universe, code_families
 
 AGENTS = b'''"""Research agents."""
@@ -371,6 +371,8 @@ def _digest(repos) -> str:
         meta = [getattr(repo, name) for name in _FIELDS]
         digest.update(repr([sorted(v) if isinstance(v, frozenset) else v for v in meta]).encode())
         for f in render_files(repo):
+            if f.path == COMPANION_FILE and has_counted_companion(repo):
+                continue  # added later on purpose (the reference-counted helper agent): everything else is as it was
             digest.update(f"{f.path}\0{f.mode}\0".encode() + hashlib.sha256(f.data).digest())
     return digest.hexdigest()
 
@@ -379,6 +381,8 @@ def test_the_universes_other_repositories_render_exactly_as_before(universe):
     before = [r for r in universe.repos if r.archetype != "edited_clone"]
     assert len(before) == 400
     assert _digest(before) == UNIVERSE_DIGEST
+    companions = {r.full_name for r in before if COMPANION_FILE in {f.path for f in render_files(r)}}
+    assert companions == {r.full_name for r in before if has_counted_companion(r)} and len(companions) >= 10
     assert build_universe(seed=7, size=400, edited_clones=False).repos == before
     edited = [r for r in universe.repos if r.archetype == "edited_clone"]
     assert len(edited) == 8 and min(r.id for r in edited) > max(r.id for r in before)

@@ -212,3 +212,9 @@ def test_deployment_signals_are_names_at_the_root(tmp_path):
                                           "has_lockfile": True, "has_env_example": False, "deployment_score": 3}
     detected = ping["detected_deployment_signals"]
     assert (detected["has_dockerfile"], detected["has_lockfile"], detected["has_ci_config"]) == (True, False, False)
+
+
+def test_agents_merge_on_name_and_label_together(tmp_path):
+    ping = _scan(tmp_path, {"crew.py": "from crewai import Agent\nwriter = Agent(role='Writer', goal='g')\n",
+                            "chat.py": "from autogen import AssistantAgent\nhelper = AssistantAgent(name='Agent')\n"})
+    assert ping["agent_count"] == 2, "a CrewAI 'Agent' and an AutoGen agent named 'Agent' are two agents"

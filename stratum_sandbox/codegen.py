@@ -583,6 +583,7 @@ REFERENCE_UNSEEN = frozenset({"LlamaIndex", "SmolAgents"})
 # LlamaIndex and SmolAgents projects in the reference corpora, about half hold one (a PydanticAI `Agent`, an
 # AutoGen `AssistantAgent`…); the others are empty to the reference, and so to the dataset.
 COMPANION_SHARE = 0.5
+COMPANION_FILE = "drafting.py"
 
 
 def has_counted_companion(repo: Repo) -> bool:
@@ -590,7 +591,7 @@ def has_counted_companion(repo: Repo) -> bool:
 
     Drawn from a stream of its own (copies share their source's ``code_origin``, so they draw the same), so adding
     it moved no other draw of the universe."""
-    if not repo.frameworks or not set(repo.frameworks) <= REFERENCE_UNSEEN:
+    if repo.archetype in ("no_agents", "non_python") or not set(repo.frameworks) <= REFERENCE_UNSEEN:
         return False
     return random.Random(f"stratum-companion:{repo.code_origin}").random() < COMPANION_SHARE
 
@@ -607,7 +608,7 @@ def _pydantic_ai_companion(plan: _Plan) -> dict[str, str]:
              f'drafter = Agent("openai:{_PROVIDERS["openai"][0]}", name="drafter",',
              f'                system_prompt="Draft a short answer about {plan.domain} from the notes you are given.")',
              "", "", "def draft(notes: str) -> str:", "    return drafter.run_sync(notes).output", ""]
-    return {"drafting.py": "\n".join(lines)}
+    return {COMPANION_FILE: "\n".join(lines)}
 
 
 _RENDERERS = {

@@ -286,3 +286,48 @@ def inventory(modules: list[ModuleCount], yaml_defined: list[Agent]) -> Inventor
 def _labels(records: set[str]) -> set[str]:
     prefixes = framework_table.reference_import_prefixes()
     return {label for record in records for prefix, label in prefixes if record.startswith(prefix)}
+
+
+# -- the definitions, for docs/RULES.md (rendered by scanner/rules.py) ---------------------------------------------
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("frameworks", "labels of the import records of each module's top-level statements (`import x` → `x`, "
+                   "`import x as y` → `y` only, `from m import …` → `m`) that start with a framework's reference "
+                   "prefix (crewai, crewai_tools, langgraph, langchain, autogen, pydantic_ai, llama_index, smolagents, "
+                   "semantic_kernel, agno, phidata). Not seen: imports inside functions, `try` or `if`; Google ADK, "
+                   "the OpenAI Agents SDK, `phi`, `ag2`"),
+    ("agent_count", "YAML: every `.yaml`/`.yml` file's top-level keys whose mapping has role, goal, backstory or "
+                    "tools. Python, per file: functions decorated `@agent` (bare form), or else every call written "
+                    "`Agent`, `AgentExecutor`, `AssistantAgent` or `UserProxyAgent` (named by its `name=` constant, "
+                    "else by the callee; labelled CrewAI, LangChain, AutoGen, AutoGen). These merge on (name, label): "
+                    "all nameless `Agent(…)` calls of a repository are one agent. Appended unmerged: with LangGraph, "
+                    "each `StateGraph` assignment's literal `add_node` names (utility nodes too); with LangChain, each "
+                    "`v = AgentExecutor(…)` and `v = create_*_agent(…)`/`initialize_agent(…)` assignment. Not seen: "
+                    "positional agent names, `ConversableAgent`, LlamaIndex and SmolAgents agents, "
+                    "`create_agent`, folders `.venv`, `node_modules`, `__pycache__`"),
+    ("crew_count", "CrewAI: `Crew(agents=[…])` with a non-empty list literal, `@CrewBase` classes with `@agent` "
+                   "methods; LangGraph: every `StateGraph` assignment (even without literal nodes); LangChain: one "
+                   "per file with LangChain agents. AutoGen, Agno, LlamaIndex and SmolAgents teams are no crews"),
+    ("crew_size_distribution", "each crew's size, descending: list elements, `@agent` methods (call form too), "
+                               "literal nodes, the file's LangChain agents"),
+    ("agent_tool_count_distribution", "each agent's tools, descending: a YAML `tools:` list; the `tools=[…]` list "
+                                      "literal of its call (or of the `Agent(…)` calls in an `@agent` function): a "
+                                      "call is its callee, a variable the class it was built from; LangChain: a "
+                                      "variable holding the list is one tool; LangGraph nodes have none; merged "
+                                      "agents merge their tools"),
+    ("deployment_signals", "names at the repository root only: `Dockerfile`; `.github`, `.gitlab-ci.yml`, "
+                           "`.circleci`, `Jenkinsfile`; `tests`, `test`, `pytest.ini`, `tox.ini`; `poetry.lock`, "
+                           "`Pipfile.lock`, `uv.lock`, `requirements.txt`, `package-lock.json`; `.env.example`, "
+                           "`.env.template`, `.env.sample`. `deployment_score` counts the true ones"),
+    ("repo_metadata.primary_framework", "the label with most agents (ties: the first by name)"),
+)
+
+DETECTED: tuple[tuple[str, str], ...] = (
+    ("detected_frameworks", "frameworks from imports anywhere (functions, `try`), by the framework table's import "
+                            "packages: also Google ADK, the OpenAI Agents SDK (by its own names), `phi`, `ag2`"),
+    ("detected_agent_count", "agents of the project's model: each constructor of each framework (LlamaIndex, "
+                             "SmolAgents, ConversableAgent… included), named by its variable"),
+    ("detected_crew_count", "groups the code builds: crews, graphs, group chats, teams"),
+    ("detected_crew_size_distribution", "their member counts, descending"),
+    ("detected_deployment_signals", "the same signals anywhere in the tree (compose files, `Dockerfile.*`, "
+                                    "`test_*.py`, more lock files)"),
+)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from . import scoring
+from . import reference_counting, scoring
 from .capabilities import (FINANCIAL_LIBS, HTTP_LIBS, HUMAN_FACING, HUMAN_FACING_TOOLS, OBSERVABILITY_ENV,
                            OBSERVABILITY_LIBS, TELEMETRY, Cap, Guard, ProjectFacts, same_project, tool_kinds)
 from .model import APPROVAL_OPS, RepoModel
@@ -696,12 +696,13 @@ NOT_EMITTED = (
 
 # Where the built-in scanner knowingly differs from the reference, and why (rendered into docs/RULES.md).
 DIFFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("Agents and crews (catalog §3)",
-     "merges every nameless CrewAI `Agent(role=…)` into one agent, labels Agno and PydanticAI agents CrewAI, "
-     "counts LangGraph utility nodes as agents, gives every LangChain file a synthetic crew",
-     "the project's own model (`model.py`): agents resolved through imports per framework, crews only where the "
-     "code builds one. BR04 and CR01–CR06 see these agents and crews, so e.g. CR05 does not fire on a LangChain "
-     "file that the reference turned into a crew, and BR04 reads every CrewAI agent's role"),
+    ("Agents and crews in the rules (catalog §3)",
+     "BR04 and CR01–CR06 read the agents and crews it counts: every nameless `Agent(role=…)` of the repository is "
+     "one agent, Agno and PydanticAI agents are CrewAI's, LangGraph utility nodes are agents, every LangChain file "
+     "is a synthetic crew",
+     "the ping's counts follow the reference (`reference_counting.py`, see Inventory fields); these rules still "
+     "read the project's own model (`model.py`: agents resolved through imports, crews only where the code builds "
+     "one), so e.g. CR05 does not fire on a LangChain file that the reference turned into a crew"),
     ("Module-level calls (catalog, Other quirks)",
      "classifies calls only inside function bodies",
      "also classifies module-level calls and class bodies: a script's top-level `requests.post(...)` or "
@@ -861,6 +862,16 @@ def rules_markdown() -> str:
         "| class | CRITICAL | HIGH | MEDIUM | LOW |", "| --- | ---: | ---: | ---: | ---: |",
     ]
     lines += [f"| {k} | " + " | ".join(str(w[k][s]) for s in SEVERITIES) + " |" for k in w]
+    lines += ["", "## Inventory fields: counted as the reference counts", "",
+              "The dataset is compared with scans users make with the `stratum` CLI, so these ping fields follow its "
+              "definitions (`scanner/reference_counting.py`, pinned on 24 real repositories and their reference "
+              "pings by `bench/scanner_agreement.py`), blind spots included. The built-in's own reading of the same "
+              "code is kept in the fields after the schema's (below).", "",
+              "| field | definition (the reference's) |", "| --- | --- |"]
+    lines += [f"| `{name}` | {text} |" for name, text in reference_counting.DEFINITIONS]
+    lines += ["", "Fields beyond the reference (appended after the schema's fields; the built-in model's reading):", "",
+              "| field | what it holds |", "| --- | --- |"]
+    lines += [f"| `{name}` | {text} |" for name, text in reference_counting.DETECTED]
     lines += ["", "## Where the built-in scanner differs from the reference, and why", "",
               "| topic | reference scanner | built-in scanner |", "| --- | --- | --- |"]
     lines += [f"| {topic} | {ref} | {ours} |" for topic, ref, ours in DIFFERENCES]
