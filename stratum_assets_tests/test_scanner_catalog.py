@@ -350,6 +350,16 @@ def test_learning001_and_context_rules_on_a_memory_loop(fires):
     assert {"LEARNING-001", "CONTEXT-001", "CONTEXT-002"}.isdisjoint(no_store)
 
 
+def test_learning001_counts_every_scope_of_the_repository_that_reads_and_writes_once_a_loop_exists(fires):
+    # The reference's instances: with a memory loop somewhere, each (file, function) anywhere that calls a read-style
+    # and a write-style method is one, also in a file that imports no store (a cache, a settings dict).
+    cache = "def refresh(cache, key):\n    cache.add(key)\n    return cache.get(key)\n\n\ndef peek(cache, key):\n" \
+            "    return cache.get(key)\n"
+    found = fires({"mem.py": MEMORY.format(scoping="", provenance=""), "util/cache.py": cache})
+    assert found["LEARNING-001"] == 2, "remember() in mem.py and refresh() in util/cache.py; peek() only reads"
+    assert "LEARNING-001" not in fires({"util/cache.py": cache}), "no memory store anywhere: no loop, no instance"
+
+
 def test_learning003_and_context003_shared_collection(fires):
     shared = MEMORY.format(scoping="", provenance="") + \
         "\ndef recall(q):\n    return client.get_collection('memories').query(query_texts=[q])\n"

@@ -469,7 +469,9 @@ def learning001(c: Context) -> list[Instance]:
     if not loop_files:
         return []
     severity = "CRITICAL" if f.fine_tuning else "HIGH" if f.distillation else "MEDIUM"
-    both = sorted({(fl, s) for fl, s in f.reads if fl in loop_files} & {(fl, s) for fl, s, _ in f.writes})
+    # As the reference counts: once some file has a store with reads and writes, every (file, scope) of the
+    # repository that both reads and writes is an instance, in files without a store too.
+    both = sorted({(fl, s) for fl, s in f.reads} & {(fl, s) for fl, s, _ in f.writes})
     if both:
         return [_one("LEARNING-001", severity, "confirmed", f"{fl}:{s}") for fl, s in both]
     return [_one("LEARNING-001", severity, "probable", fl) for fl in sorted(loop_files)]
@@ -738,9 +740,6 @@ DIFFERENCES: tuple[tuple[str, str, str], ...] = (
     ("Hard-coded secrets (ENV-002)",
      "`sk-` anywhere, also inside words such as `task-…`; only `postgresql://` URLs",
      "`sk-` at a word start; `postgres://`, `postgresql://` and `mongodb+srv://` URLs too"),
-    ("LEARNING-001 instances",
-     "counts every function of the repository that reads and writes, also in files without a memory store",
-     "counts the functions of the files that import a memory store"),
     ("Payment verbs (STRATUM-007, BR02)",
      "a payment SDK counts only with an outbound verb (create, post, …)",
      "also sale, capture, refund, charge, transfer, payout"),
