@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -62,16 +63,11 @@ def build_project_home(home: Path, *args: str, **extra_env: str) -> dict[str, st
     The home is a project root as a fresh clone's is: the project's dagster.yaml (unless the test wrote its
     own first), pyproject.toml and workspace.yaml, so the card's commands run there as typed.
     """
-    for name in ("dagster.yaml", "pyproject.toml", "workspace.yaml"):
-        if not (home / name).exists():
-            shutil.copy(ROOT / name, home / name)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **extra_env}
-    env.pop("GITHUB_TOKEN", None)
-    build = subprocess.run([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=env, capture_output=True, text=True,
-                           timeout=900)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    (home / "run.out").write_text(build.stdout)  # what the terminal showed: gates, partitions
-    return env
+    build = ProjectBuild(home, *args, **extra_env)
+    try:
+        return build.result()
+    finally:
+        build.stop()
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -132,11 +128,10 @@ def small_disk(folder: Path, options: str):
 
 
 @pytest.fixture(scope="session")
-def clean_build(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+def clean_build(clean_build_started) -> tuple[Path, dict[str, str]]:
     """One clean offline build for the whole session (the README's main command, one partition at a time):
     what every recovery test compares with. Read it, never change it: :func:`copy_of_clean_build` for that."""
-    home = tmp_path_factory.mktemp("clean-build")
-    return home, build_project_home(home, "--parallel", "1")
+    return clean_build_started.home, clean_build_started.result()
 
 
 def copy_of_clean_build(clean: tuple[Path, dict[str, str]], home: Path) -> dict[str, str]:
@@ -282,3 +277,67 @@ def postgres_instance_home(home: Path, postgres) -> tuple[Path, dict[str, str]]:
     variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
                  "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}
     return home, variables
+
+
+# -- speed-C: the session's clean build can start in the background (test_celery.py builds meanwhile) -----------
+
+
+class ProjectBuild:
+    """``stratum-assets run`` (plus ``args``) in ``home``, offline, started at once in a process of its own:
+    :meth:`result` waits for it (at most 900 s from the start) as :func:`build_project_home` does.
+
+    The environment is taken when the build starts, so a caller may change its own afterwards. The
+    output goes to unnamed temporary files, not pipes: a pipe nobody reads while the build runs would
+    block it once full.
+    """
+
+    TIMEOUT_S = 900
+
+    def __init__(self, home: Path, *args: str, **extra_env: str):
+        for name in ("dagster.yaml", "pyproject.toml", "workspace.yaml"):
+            if not (home / name).exists():
+                shutil.copy(ROOT / name, home / name)
+        self.home = home
+        self.env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **extra_env}
+        self.env.pop("GITHUB_TOKEN", None)
+        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self._deadline = time.monotonic() + self.TIMEOUT_S
+        self._proc = subprocess.Popen([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=self.env,
+                                      stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL)
+        self._done = False
+
+    def result(self) -> dict[str, str]:
+        """The build's environment once it succeeded (its stdout kept as ``run.out``); fails with its output."""
+        if not self._done:
+            try:
+                self._proc.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stop()
+                raise
+            out, err = (self._read(f) for f in (self._out, self._err))
+            assert self._proc.returncode == 0, out[-3000:] + err[-3000:]
+            (self.home / "run.out").write_text(out)  # what the terminal showed: gates, partitions
+            self._done = True
+        return self.env
+
+    def stop(self) -> None:
+        """Kill the build if it still runs (nobody waited for it), and close its output files."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=60)
+        for f in (self._out, self._err):
+            f.close()
+
+    @staticmethod
+    def _read(file) -> str:
+        file.seek(0)
+        return file.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def clean_build_started(tmp_path_factory):
+    """The session's clean build (:func:`clean_build`), started now and not waited for: a module with work of
+    its own to do meanwhile asks for this first (test_celery.py), :func:`clean_build` waits for it."""
+    build = ProjectBuild(tmp_path_factory.mktemp("clean-build"), "--parallel", "1")
+    yield build
+    build.stop()

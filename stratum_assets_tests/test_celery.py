@@ -14,7 +14,9 @@ partitions, each run launched with the stock ``dagster asset materialize`` comma
 
 It checks that the steps really ran on the workers (a fallback to in-process or multiprocess
 execution fails it), that nothing was dropped, and that the data equals a single-machine
-``stratum-assets run`` of the same universe built in another data directory.
+``stratum-assets run`` of the same universe built in another data directory (the session's clean build,
+which the recovery tests compare with too: made once, in the background while the Celery build runs
+when this module is the first to ask for it).
 
 Why Postgres and not SQLite: on one machine SQLite would do (the multiprocess executor already
 writes one SQLite instance from many processes), but a Celery worker opens the instance from the
@@ -30,9 +32,9 @@ import shutil
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -47,10 +49,11 @@ from stratum_assets.warehouse.status import read_status
 from stratum_sandbox.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 
-from .conftest import BIN, build_project_home, documented_yaml, postgres_instance_home
+from .conftest import BIN, documented_yaml, postgres_instance_home
 
-# Starts Redis, Postgres and two workers, and makes two whole builds (1.5-2.5 min on 2 cores, by load): the
-# fixture's time counts towards the first test, hence a bound above the suite's 300 s.
+# Starts Redis, Postgres and two workers, and makes a whole build on them (with the session's clean build
+# alongside when this module is the first to ask for it): the fixture's time counts towards the first test,
+# hence a bound above the suite's 300 s.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LOCATION = "stratum_assets.celery_location"
@@ -107,11 +110,11 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sandbox(universe, tmp_path_factory):
-    """One offline GitHub for both builds and every step (what ``stratum-assets sandbox serve`` runs).
+    """One offline GitHub for every step of the Celery build (what ``stratum-assets sandbox serve`` runs).
 
-    The default universe (seed 7, 400 repositories: the one each step would start itself) with the
-    emulator's default clone speeds; its search budget is raised because two builds share it, and
-    rate limits are not what this test is about (each client still keeps to 30 searches a minute).
+    The default universe (seed 7, 400 repositories: the one each step would start itself, and the clean
+    build's steps did) with the emulator's default clone speeds; its search budget is raised because rate
+    limits are not what this test is about (each client still keeps to 30 searches a minute).
     """
     with GitHubEmulator(universe, tmp_path_factory.mktemp("sandbox-git"), budgets={"search": (10_000, 60.0)}) as em:
         yield em
@@ -234,25 +237,16 @@ def _worker_logs(home: Path) -> str:
     return "\n".join(f"--- {name}:\n{_tail(home / f'{name}.log')}" for name in WORKERS)
 
 
-# -- the two builds ----------------------------------------------------------------------------------------------
+# -- the Celery build --------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def single_machine_build(sandbox, tmp_path_factory):
-    """The project's default offline build (``stratum-assets run``: SQLite instance, its own worker processes),
-    started in the background as the module begins: it runs while the Celery build mostly waits on its
-    workers and pools. Yields a function that waits for it and returns its data directory."""
-    home = tmp_path_factory.mktemp("single-machine")
-    with ThreadPoolExecutor(max_workers=1) as background:
-        build = background.submit(build_project_home, home, STRATUM_SANDBOX_URL=sandbox.url)  # its own 900 s bound
-        yield lambda: (build.result(timeout=RUN_S), home / "data")[1]
-
-
-@pytest.fixture(scope="module")
-def celery_home(postgres, tmp_path_factory):
+def celery_home(clean_build_started, postgres, tmp_path_factory):
     """The Celery build's DAGSTER_HOME (Postgres storage) and the variables its dagster.yaml reads, set in this
-    process too (it opens the same instance, and so do the pool-limit commands) before the single-machine
-    build's thread starts, so that os.environ never changes while that thread copies it."""
+    process too (it opens the same instance, and so do the pool-limit commands).
+
+    The session's clean build (the single-machine build the data is compared with) is started first, if no
+    module did yet: it runs in the background while the Celery build mostly waits on its workers and pools."""
     home, variables = postgres_instance_home(tmp_path_factory.mktemp("celery"), postgres)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in variables.items():
@@ -263,7 +257,7 @@ def celery_home(postgres, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def celery_build(celery_home, single_machine_build, redis_url, sandbox):
+def celery_build(celery_home, redis_url, sandbox):
     """The same build with every step on the Celery workers; yields what the tests look at, instance open."""
     home, variables = celery_home
     env = _child_env(home, **variables, CELERY_BROKER_URL=f"{redis_url}/0", CELERY_BACKEND_URL=f"{redis_url}/1",
@@ -276,7 +270,6 @@ def celery_build(celery_home, single_machine_build, redis_url, sandbox):
     with ExitStack() as stack:
         workers = stack.enter_context(celery_workers(home, env, config))
         assert ensure_pool_limits(home) == {"github_api": 1, "git_clones": 2}  # as `stratum-assets run` does
-        wait_for_workers(workers, redis_url, home)
         coordinators = []
 
         def run(*selections: list[dg.AssetKey], partition: str | None = None) -> subprocess.Popen:
@@ -285,7 +278,11 @@ def celery_build(celery_home, single_machine_build, redis_url, sandbox):
             coordinators.append(proc.pid)
             return proc
 
-        _finish(run(plan.before), home)
+        # The first coordinator loads Dagster while the workers do: its steps wait on the broker until one answers.
+        first = run(plan.before)
+        stack.callback(first.kill)  # only if the workers never answer: it would wait on the broker
+        wait_for_workers(workers, redis_url, home)
+        _finish(first, home)
         instance = stack.enter_context(dg.DagsterInstance.from_config(str(home)))
         partitions = plan.partition_keys(instance)
         for proc in [run(plan.partitioned, partition=p) for p in partitions]:  # all at once, as a backfill would
@@ -354,13 +351,17 @@ def _assert_every_repo_accounted_for_once(data: Path) -> None:
     assert len(outcomes) == len(set(outcomes)) and sorted(outcomes) == sorted(manifest)
 
 
-def test_the_data_equals_a_single_machine_build_of_the_same_universe(celery_build, single_machine_build):
+def test_the_data_equals_a_single_machine_build_of_the_same_universe(celery_build, clean_build, sandbox):
     """Where a step runs must not change what it writes: manifest (rows and meta), every partition's pings and
-    quarantine rows, and the train/test assignment equal those of ``stratum-assets run``, but for the
-    :data:`RUN_DEPENDENT` fields."""
-    one_machine = single_machine_build()
+    quarantine rows, and the train/test assignment equal those of ``stratum-assets run`` (the session's clean
+    build: SQLite instance, its own worker processes, each step its own emulator of the same default universe),
+    but for the :data:`RUN_DEPENDENT` fields and the address of the emulator in the manifest's ``html_url``."""
+    one_machine = clean_build[0] / "data"
     _assert_every_repo_accounted_for_once(one_machine)
     on_celery, on_one_machine = dataset(celery_build["data"]), dataset(one_machine)
+    assert on_celery.pop("github") == {sandbox.url}, "every html_url points at the emulator the workers used"
+    (address,) = on_one_machine.pop("github")  # one emulator of its own, on another port
+    assert address.startswith("http://127.0.0.1:") and address != sandbox.url, address
     assert sorted(on_celery["scan_results"]) == celery_build["partitions"]
     assert on_celery["split"], "the split was made"
     for table in on_celery:
@@ -369,13 +370,18 @@ def test_the_data_equals_a_single_machine_build_of_the_same_universe(celery_buil
 
 def dataset(data: Path) -> dict:
     """The active version's manifest, its meta, each partition's pings and quarantine rows, and the split,
-    in a stable order and without the :data:`RUN_DEPENDENT` fields."""
+    in a stable order and without the :data:`RUN_DEPENDENT` fields; the manifest's ``html_url`` without the
+    GitHub's address (scheme, host and port), which is kept apart under ``github``: two offline builds each
+    ask an emulator of their own, on a port of its own."""
     layout = Layout(data)
     version = ManifestStore.of(layout).active()
     manifest = layout.manifest(version)
     chunks = {p.name: PartitionFiles(p) for p in layout.partition_folders(version)}
+    manifest_rows = _rows(manifest.table, RUN_DEPENDENT["manifest"])
+    github = {urlunsplit(urlsplit(r["html_url"])[:2] + ("", "", "")) for r in manifest_rows}
     return {
-        "manifest": _rows(manifest.table, RUN_DEPENDENT["manifest"]),
+        "github": github,
+        "manifest": [{**r, "html_url": urlsplit(r["html_url"]).path} for r in manifest_rows],
         "manifest_meta": json.loads(manifest.meta.read_text()),
         "scan_results": {c: _rows(f.results, RUN_DEPENDENT["scan"]) for c, f in chunks.items()},
         # A quarantined ping is kept whole as JSON: the same scan fields are left out of it.
