@@ -100,6 +100,9 @@ def served_home_with_a_failed_partition(universe, git_root, clean_build, tmp_pat
     env = copy_of_clean_build(clean_build, home)
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
+    # The same queue (concurrency > runs still sets its limit), looked at every second instead of every 5 s.
+    config["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
+                                 "config": {"dequeue_interval_seconds": 1}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     # A GitHub of its own (its faults are armed here only), serving the session's bare repositories.
     with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
