@@ -1,13 +1,15 @@
 """Dagster's own backfill of a failed partition, launched over GraphQL and run by the daemon.
 
-What a user does in the UI, end to end: a project home is built with ``stratum-assets run``
-against one loopback GitHub (``STRATUM_SANDBOX_URL``); GitHub then refuses every clone while
-one partition is re-run, so that partition's latest attempt fails; ``dagster dev`` (webserver
-and daemon) serves the home; the GraphQL API — the one the UI calls — lists the failed
-partition and launches a backfill of just it; the daemon runs it; afterwards no partition is
-failed, and the ``keep_audit_fresh`` sensor refreshes the audit on its own.
+What a user does in the UI, end to end: a project home built with ``stratum-assets run`` (a copy
+of the session's clean build) is served by ``dagster dev`` (webserver and daemon) and by one
+loopback GitHub (``STRATUM_SANDBOX_URL``); GitHub then refuses every clone while one partition is
+re-run from the terminal, so that partition's latest attempt fails; the GraphQL API — the one the
+UI calls — lists the failed partition and launches a backfill of just it; the daemon runs it;
+afterwards no partition is failed, and the ``keep_audit_fresh`` sensor refreshes the audit on its
+own, in a run that succeeds to its last step.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -25,7 +27,7 @@ from stratum_sandbox.limits import Fault
 from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
 from stratum_sandbox.server import GitHubEmulator
 
-from .conftest import build_project_home
+from .conftest import copy_of_clean_build
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
@@ -44,7 +46,9 @@ BACKFILL = """
 query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
 AUDIT = """
 query { assetNodeOrError(assetKey: {path: ["audit_report"]}) { ... on AssetNode {
-  assetMaterializations(limit: 1) { timestamp } } } }"""
+  assetMaterializations(limit: 1) { timestamp runId } } } }"""
+RUN = """
+query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
 
 
 def _graphql(url: str, query: str, **variables) -> dict:
@@ -55,7 +59,7 @@ def _graphql(url: str, query: str, **variables) -> dict:
     return body["data"]
 
 
-def _until(predicate, timeout: float, every: float = 2.0, what: str = "condition"):
+def _until(predicate, timeout: float, every: float = 1.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -65,40 +69,15 @@ def _until(predicate, timeout: float, every: float = 2.0, what: str = "condition
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def home_with_a_failed_partition(universe, tmp_path_factory):
-    root = tmp_path_factory.mktemp("dagster-backfill")
-    home = root / "home"
-    home.mkdir()
-    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    with GitHubEmulator(universe, root / "git", budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
-        env = build_project_home(home, STRATUM_SANDBOX_URL=em.url)
-        partition = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
-        em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
-        # The card's form, no -m: the project root's pyproject.toml names the code location.
-        rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize",
-                                "--select", "scan_results,quarantine", "--partition", partition,
-                                "--config-json", '{"ops": {"scan_partition": {"config": {"clone_attempts": 1}}}}'],
-                               cwd=home, env=env, capture_output=True, text=True, timeout=600)
-        assert rerun.returncode != 0, "GitHub refused every clone: the partition run must fail"
-        assert "hit GitHub's rate limit" in rerun.stdout + rerun.stderr, "the run itself failed, not the command"
-        em.faults.clear()
-        yield home, env, partition
-
-
-@pytest.fixture(scope="module")
-def dagster_dev(home_with_a_failed_partition):
-    home, env, _ = home_with_a_failed_partition
+@contextlib.contextmanager
+def _dagster_dev(home: Path, env: dict[str, str]):
+    """`dagster dev` as people type it from the project root (the code location comes from pyproject.toml),
+    started at once; yields its URL and process (:func:`wait_for_dagster_ui` says when it answers)."""
     port = free_port()
-    # `dagster dev` as people type it from the project root: the code location comes from pyproject.toml.
-    server = subprocess.Popen([str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for_dagster_ui(url, server)
-        yield url
+        yield f"http://127.0.0.1:{port}", server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -107,13 +86,48 @@ def dagster_dev(home_with_a_failed_partition):
             os.killpg(server.pid, signal.SIGKILL)
 
 
+@pytest.fixture(scope="module")
+def served_home_with_a_failed_partition(universe, git_root, clean_build, tmp_path_factory):
+    """(home, env, partition, url): a copy of the session's clean build (the README's main command on the same
+    universe), served by ``dagster dev``, whose second partition was re-run while GitHub refused every clone:
+    its latest attempt failed and its files stayed.
+
+    ``dagster dev`` starts before the re-run, as when a user has the UI open: the daemon's backfill iterations
+    (every 30 s) and the audit sensor's ticks (every 60 s) count from its start, so the re-run's seconds are
+    spent inside those intervals rather than before them.
+    """
+    home = tmp_path_factory.mktemp("dagster-backfill") / "home"
+    env = copy_of_clean_build(clean_build, home)
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
+    # The same queue (concurrency > runs still sets its limit), looked at every second instead of every 5 s.
+    config["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
+                                 "config": {"dequeue_interval_seconds": 1}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    # A GitHub of its own (its faults are armed here only), serving the session's bare repositories.
+    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
+        env["STRATUM_SANDBOX_URL"] = em.url  # the clean build's world: the same universe
+        with _dagster_dev(home, env) as (url, server):
+            partition = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
+            em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
+            # The card's form, no -m: the project root's pyproject.toml names the code location.
+            rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize",
+                                    "--select", "scan_results,quarantine", "--partition", partition,
+                                    "--config-json", '{"ops": {"scan_partition": {"config": {"clone_attempts": 1}}}}'],
+                                   cwd=home, env=env, capture_output=True, text=True, timeout=600)
+            assert rerun.returncode != 0, "GitHub refused every clone: the partition run must fail"
+            assert "hit GitHub's rate limit" in rerun.stdout + rerun.stderr, "the run itself failed, not the command"
+            em.faults.clear()
+            wait_for_dagster_ui(url, server)
+            yield home, env, partition, url
+
+
 def _statuses(url: str) -> dict:
     return _graphql(url, PARTITION_STATUSES)["assetNodeOrError"]["assetPartitionStatuses"]
 
 
-def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(home_with_a_failed_partition,
-                                                                         dagster_dev):
-    home, _, partition = home_with_a_failed_partition
+def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(served_home_with_a_failed_partition):
+    home, _, partition, dagster_dev = served_home_with_a_failed_partition
     before = _statuses(dagster_dev)
     assert before["failedPartitions"] == [partition]
     folder = home / "data" / "scans" / "v1" / partition
@@ -143,12 +157,20 @@ def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(home_wi
     assert (stats["repos"], stats["stored"], stats["quarantined"]) == (len(expected), len(stored), len(quarantined))
 
     def audit_refreshed():
-        node = _graphql(dagster_dev, AUDIT)["assetNodeOrError"]
-        return float(node["assetMaterializations"][0]["timestamp"]) > audit_before
+        latest = _graphql(dagster_dev, AUDIT)["assetNodeOrError"]["assetMaterializations"][0]
+        return latest if float(latest["timestamp"]) > audit_before else None
 
-    _until(audit_refreshed, timeout=240, every=5.0, what="keep_audit_fresh to refresh audit_report")
+    refreshed = _until(audit_refreshed, timeout=240, what="keep_audit_fresh to refresh audit_report")
+    # The sensor's run goes on to the split and the label sample: it finishes, and nothing of it failed.
+    run = _until(lambda: _run_finished(dagster_dev, refreshed["runId"]), timeout=240, what="the audit's run")
+    assert run == "SUCCESS", run
 
 
 def _finished(url: str, backfill_id: str) -> str | None:
     status = _graphql(url, BACKFILL, id=backfill_id)["partitionBackfillOrError"]["status"]
     return None if status == "REQUESTED" else status
+
+
+def _run_finished(url: str, run_id: str) -> str | None:
+    status = _graphql(url, RUN, id=run_id)["runOrError"]["status"]
+    return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
