@@ -178,11 +178,14 @@ def test_another_world_is_refused_and_a_new_world_builds_what_a_clean_directory_
         "here with `stratum-assets run --new-world` (README: One world per data directory)")
     assert "Traceback" not in moved.stderr
 
-    with GitHubEmulator(build_universe(seed=8), tmp_path / "git8", budgets={"search": (10_000, 60.0)}) as other:
+    # The second world is smaller than the first (what is checked is which world, not its size): 150
+    # repositories, a manifest of 100 in three partitions, so each of its two builds below takes half the time.
+    with GitHubEmulator(build_universe(seed=8, size=150), tmp_path / "git8",
+                        budgets={"search": (10_000, 60.0)}) as other:
         for command in ("run", "backfill"):
             refused = cli(command, STRATUM_SANDBOX_URL=other.url)
             assert refused.returncode == 1, refused.stdout[-2000:] + refused.stderr[-2000:]
-            assert "this build is against the offline GitHub (seed 8, 400 repositories" in refused.stderr
+            assert "this build is against the offline GitHub (seed 8, 150 repositories" in refused.stderr
         assert _files(data) == first_world, "nothing of the first world was touched"
 
         clean = tmp_path / "clean"
@@ -194,6 +197,7 @@ def test_another_world_is_refused_and_a_new_world_builds_what_a_clean_directory_
     assert "  PASS  zero_silent_drops" in new.stdout and "clone_404" not in (data / "pipeline_run_log.json").read_text()
     worlds = json.loads((data / "world.json").read_text())["worlds"]
     assert [(w["world"]["universe"]["seed"], w["first_version"]) for w in worlds] == [(7, 1), (8, 2)]
+    assert len(list((data / "scans" / "v2").glob("v2-c*"))) > 1, "a world of several partitions"
     assert {k: v for k, v in _files(data).items() if k.startswith(("manifest/v1/", "scans/v1/"))} == {
         k: v for k, v in first_world.items() if k.startswith(("manifest/v1/", "scans/v1/"))}, "v1 stays as it was"
     assert {k.removeprefix("worlds/w0/"): v for k, v in _files(data).items() if k.startswith("worlds/w0/split/")} == {
