@@ -7,6 +7,9 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import build_universe
+
 from .conftest import build_project_home, fixture_path
 
 
@@ -27,7 +30,12 @@ def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_it
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
     home = tmp_path / "home"
     home.mkdir()
-    build_project_home(home, STRATUM_SCANNER="external", STRATUM_SCANNER_COMMAND=str(stand_in))
+    # A GitHub of 150 repositories (a manifest of 100, three partitions: two worker slots, one used twice) is
+    # enough to see every partition run choose the scanner; the default world's 400 would take twice as long.
+    with GitHubEmulator(build_universe(seed=7, size=150), tmp_path / "git",
+                        budgets={"search": (10_000, 60.0)}) as github:
+        build_project_home(home, STRATUM_SCANNER="external", STRATUM_SCANNER_COMMAND=str(stand_in),
+                           STRATUM_SANDBOX_URL=github.url)
 
     recorded = json.loads(reference.read_text())
     partitions = sorted((home / "data" / "scans" / "v1").glob("v1-c*"))
