@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -108,12 +109,17 @@ def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
     assert (out.returncode, out.stderr) == (1, "")
 
 
-def test_a_data_directory_on_a_full_disk_is_one_line_naming_it_and_its_free_space(tmp_path):
+def _run_with_data_on(tmp_path: Path, mount_options: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """`stratum-assets run` in a new home whose data/ is a real tmpfs mounted with ``mount_options``."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    with small_disk(home / "data", "size=256k"):
-        out = _command(home, "run")
+    with small_disk(home / "data", mount_options):
+        return home, _command(home, "run")
+
+
+def test_a_data_directory_on_a_full_disk_is_one_line_naming_it_and_its_free_space(tmp_path):
+    home, out = _run_with_data_on(tmp_path, "size=256k")
     storage = home / "data" / "dagster" / "storage"
     assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-3000:]
     assert re.fullmatch(  # sqlite3 words a full disk either way, depending on which write hit it
@@ -124,11 +130,7 @@ def test_a_data_directory_on_a_full_disk_is_one_line_naming_it_and_its_free_spac
 
 
 def test_a_read_only_data_directory_is_one_line_naming_the_path(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    with small_disk(home / "data", "size=1m,ro"):
-        out = _command(home, "run")
+    home, out = _run_with_data_on(tmp_path, "size=1m,ro")
     assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-3000:]
     assert out.stderr.splitlines()[-1] == (f"stratum-assets run: read-only file system writing {home}/data/.build.lock: "
                                            f"check the owner and permissions of {home}/data"), out.stderr

@@ -137,16 +137,6 @@ def framework_of_stratum() -> dict[str, str]:
     return {s: f.label for f in FRAMEWORKS for s in f.strata}
 
 
-def reference_import_prefixes() -> tuple[tuple[str, str], ...]:
-    """(import prefix, label) pairs by which the reference CLI labels a repository's frameworks."""
-    return tuple((prefix, f.label) for f in FRAMEWORKS for prefix in f.reference_imports)
-
-
-def reference_agent_constructors() -> dict[str, str]:
-    """Callee name → label: the calls the reference CLI counts as agents whatever they were imported from."""
-    return {name: f.label for f in FRAMEWORKS for name in f.reference_constructors}
-
-
 def offline() -> tuple[Framework, ...]:
     """The frameworks the offline universe builds repositories on, in its drawing order."""
     return tuple(f for f in FRAMEWORKS if f.offline_weight > 0)
@@ -171,3 +161,15 @@ def derived(build: Callable[[tuple[Framework, ...]], T]) -> Callable[[], T]:
         return cache[1]
 
     return get
+
+
+@derived
+def reference_import_prefixes(table: tuple[Framework, ...]) -> tuple[tuple[str, str], ...]:
+    """(import prefix, label) pairs by which the reference CLI labels a repository's frameworks."""
+    return tuple((prefix, f.label) for f in table for prefix in f.reference_imports)
+
+
+@derived
+def reference_agent_constructors(table: tuple[Framework, ...]) -> dict[str, str]:
+    """Callee name → label: the calls the reference CLI counts as agents whatever they were imported from."""
+    return {name: f.label for f in table for name in f.reference_constructors}

@@ -226,13 +226,11 @@ def _langchain_agents(nodes: list[ast.AST]) -> list[Agent]:
 
 
 def _langchain_tools(value: ast.AST | None) -> tuple[str, ...]:
-    """LangChain's tools: a list literal's calls and names, or ``$name`` for a variable holding the list."""
+    """LangChain's tools: a list literal's calls and names (variables not resolved), or ``$name`` for a variable
+    holding the list."""
     if isinstance(value, ast.Name):
         return (f"${value.id}",)
-    if not isinstance(value, ast.List):
-        return ()
-    return tuple(_written_name(e.func) if isinstance(e, ast.Call) else e.id for e in value.elts
-                 if (isinstance(e, ast.Call) and _written_name(e.func)) or isinstance(e, ast.Name))
+    return tuple(_tool_list(value, {}))
 
 
 # -- YAML ---------------------------------------------------------------------------------------------------------
