@@ -132,7 +132,9 @@ def test_crewai_yaml_project(tmp_path):
     assert p["agent_tool_count_distribution"] == [1, 1]
     assert (p["detected_agent_count"], p["detected_crew_count"]) == (2, 1)
     assert p["repo_metadata"]["yaml_config_count"] == 2 and p["files_scanned"] == 4  # 2 .py + 2 YAML
-    assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["finding_rules"], "human_input approves writes"
+    assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["detected_finding_rules"], \
+        "the built-in's reading: the YAML task's human_input approves writes"
+    assert "STRATUM-002" in p["finding_rules"], "the reference sees human_input=True in Python only"
     assert p["llm_providers"] == ["groq"] and p["llm_models"] == ["llama-3.3-70b-versatile"]
     assert p["deployment_signals"] == {"has_dockerfile": True, "has_ci_config": True, "has_tests": True,
                                        "has_lockfile": False, "has_env_example": False, "deployment_score": 3}

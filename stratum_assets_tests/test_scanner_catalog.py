@@ -42,6 +42,13 @@ def fires(tmp_path):
 
 
 @pytest.fixture
+def detects(tmp_path):
+    """detects(files) -> the built-in's own reading: instance counts of the rules on every call it resolves."""
+    n = iter(range(1000))
+    return lambda files: scan(tmp_path / f"detects{next(n)}", files)["detected_finding_instance_counts"]
+
+
+@pytest.fixture
 def ping_of(tmp_path):
     n = iter(range(1000))
     return lambda files: scan(tmp_path / f"ping{next(n)}", files)
@@ -92,12 +99,15 @@ def test_002_destructive_action_without_a_human_gate(fires, ping_of):
             "per (file, kind, library) the confirmed capability is kept over the probable one, in any order"
 
 
-def test_003_host_code_execution_including_module_level_and_from_imports(fires):
+def test_003_host_code_execution_including_module_level_and_from_imports(fires, detects):
     assert fires({"a.py": "import subprocess\n\ndef run(c):\n    subprocess.run(c)\n"})["STRATUM-003"] == 1
-    assert fires({"a.py": "import os\nos.system('ls')\n"})["STRATUM-003"] == 1, "module level counts (ours)"
-    assert fires({"a.py": "from subprocess import run as r\n\ndef go():\n    r(['ls'])\n"})["STRATUM-003"] == 1
-    assert fires({"a.py": "def f(s):\n    return eval(s)\n", "b.py": "import subprocess\nsubprocess.call('x')\n"}
-                 )["STRATUM-003"] == 2
+    module_level = {"a.py": "import os\nos.system('ls')\n"}
+    assert "STRATUM-003" not in fires(module_level), "the reference classifies calls inside functions only"
+    assert detects(module_level)["STRATUM-003"] == 1, "the built-in's reading: module level counts"
+    from_import = {"a.py": "from subprocess import run as r\n\ndef go():\n    r(['ls'])\n"}
+    assert "STRATUM-003" not in fires(from_import) and detects(from_import)["STRATUM-003"] == 1
+    two = {"a.py": "def f(s):\n    return eval(s)\n", "b.py": "import subprocess\nsubprocess.call('x')\n"}
+    assert fires(two)["STRATUM-003"] == 1 and detects(two)["STRATUM-003"] == 2
     assert "STRATUM-003" not in fires({"a.py": "import torch\n\ndef f(model):\n    model.eval()\n"
                                                "    return subprocess.run\n"})
 
@@ -106,19 +116,24 @@ def _mcp(servers: dict) -> str:
     return json.dumps({"mcpServers": servers})
 
 
-def test_004_mcp_remote_with_a_known_cve(fires):
+def test_004_mcp_remote_with_a_known_cve(fires, detects):
     vulnerable = _mcp({"hf": {"command": "npx", "args": ["-y", "mcp-remote", "https://x.example/mcp"]}})
-    assert fires({"mcp.json": vulnerable})["STRATUM-004"] == 1, "-y is an npx option, not the package"
+    assert "STRATUM-004" not in fires({"mcp.json": vulnerable}), "the reference reads -y as the package"
+    assert detects({"mcp.json": vulnerable})["STRATUM-004"] == 1, "the built-in: -y is an npx option"
+    assert fires({"mcp.json": _mcp({"hf": {"command": "npx", "args": ["mcp-remote", "x"]}})})["STRATUM-004"] == 1
     assert "STRATUM-004" not in fires({"mcp.json": _mcp({"hf": {"command": "npx", "args": ["mcp-remote@0.1.9"]}})})
     assert fires({"mcp.json": _mcp({"hf": {"command": "npx", "args": ["mcp-remote@0.1.8"]}})})["STRATUM-004"] == 1
     assert "STRATUM-004" not in fires({"sub/mcp.json": vulnerable}), "MCP configs are read at the root only"
 
 
-def test_005_mcp_server_receives_secrets(fires):
+def test_005_mcp_server_receives_secrets(fires, detects):
     env = {"DATABASE_URL": "x"}
     assert fires({"mcp.json": _mcp({"db": {"command": "uvx", "args": ["pg-mcp"], "env": env}})})["STRATUM-005"] == 1
-    trusted = _mcp({"db": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-postgres"], "env": env}})
+    trusted = _mcp({"db": {"command": "npx", "args": ["@modelcontextprotocol/server-postgres"], "env": env}})
     assert "STRATUM-005" not in fires({"mcp.json": trusted})
+    behind_y = _mcp({"db": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-postgres"], "env": env}})
+    assert fires({"mcp.json": behind_y})["STRATUM-005"] == 1, "the reference's package is -y: not trusted"
+    assert "STRATUM-005" not in detects({"mcp.json": behind_y})
     assert "STRATUM-005" not in fires({"mcp.json": _mcp({"db": {"command": "uvx", "env": {"REGION": "eu"}}})})
 
 
@@ -154,13 +169,17 @@ def test_008_external_calls_without_error_handling(fires):
     assert "STRATUM-008" not in fires(handled)
 
 
-def test_009_http_calls_without_timeout_need_two_files_or_libraries(fires):
+def test_009_http_calls_without_timeout_need_two_files_or_libraries(fires, detects):
     one_file = {"a.py": "import requests\n\ndef a():\n    requests.get('u')\n\ndef b():\n    requests.post('u')\n"}
     assert "STRATUM-009" not in fires(one_file), "deduplicated per (file, kind, library)"
     two = {"a.py": "import requests\n\ndef a():\n    requests.get('u')\n",
            "b.py": "import aiohttp\n\nasync def b(s):\n    async with aiohttp.ClientSession() as s:\n"
                    "        await s.get('u')\n"}
-    assert fires(two)["STRATUM-009"] == 1, "a with-bound session resolves to its library"
+    assert "STRATUM-009" not in fires(two), "the reference does not resolve a with-bound session"
+    assert detects(two)["STRATUM-009"] == 1, "the built-in: a with-bound session resolves to its library"
+    assigned = {**two, "b.py": "import aiohttp\n\nasync def b():\n    s = aiohttp.ClientSession()\n"
+                               "    await s.get('u')\n"}
+    assert fires(assigned)["STRATUM-009"] == 1, "a variable assigned from the library resolves in both readings"
     assert "STRATUM-009" not in fires({**two, "b.py": "import httpx\n\ndef b():\n    httpx.get('u', timeout=3)\n"})
 
 
@@ -196,12 +215,14 @@ def test_br02_money_moves_with_no_approval(fires):
     assert "STRATUM-BR02" not in fires(gated)
 
 
-def test_br03_no_audit_trail(fires):
+def test_br03_no_audit_trail(fires, detects):
     two = {"a.py": "import requests\n\ndef a():\n    requests.post('u', timeout=1)\n",
            "b.py": "import smtplib\n\ndef b():\n    smtplib.SMTP('h').sendmail('a', 'b', 'c')\n"}
     assert fires(two)["STRATUM-BR03"] == 1
     assert "STRATUM-BR03" not in fires({**two, ".env": "LANGFUSE_SECRET_KEY=x\n", ".gitignore": ".env\n"})
-    assert "STRATUM-BR03" not in fires({**two, "obs.py": "import langfuse\n"}), "an imported SDK traces (ours)"
+    traced = {**two, "obs.py": "import langfuse\n"}
+    assert fires(traced)["STRATUM-BR03"] == 1, "the reference does not see an imported SDK"
+    assert "STRATUM-BR03" not in detects(traced), "the built-in: an imported SDK traces"
     assert "STRATUM-BR03" not in fires({"a.py": two["a.py"]}), "one consequential action is not enough"
 
 
@@ -320,11 +341,16 @@ def test_env001_env_file_not_ignored(fires):
     assert "ENV-001" not in fires({"sub/.env": "A=1\n"}), "root only"
 
 
-def test_env002_hard_coded_secrets_one_per_pattern_per_file(fires):
+def test_env002_hard_coded_secrets_one_per_pattern_per_file(fires, detects):
     key = "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
-    found = fires({"a.py": f'KEY = "{key}"\nOTHER = "{key}X"\nDB = "postgres://u:pw@h/db"\n'})
-    assert found["ENV-002"] == 2
-    assert "ENV-002" not in fires({"a.py": 'S = "task-description-that-is-long-enough-here"\n'})
+    two = {"a.py": f'KEY = "{key}"\nOTHER = "{key}X"\nDB = "postgresql://u:pw@h/db"\n'}
+    assert fires(two)["ENV-002"] == 2 and detects(two)["ENV-002"] == 2
+    short_scheme = {"a.py": f'KEY = "{key}"\nDB = "postgres://u:pw@h/db"\n'}
+    assert fires(short_scheme)["ENV-002"] == 1, "the reference knows postgresql:// only"
+    assert detects(short_scheme)["ENV-002"] == 2
+    word = {"a.py": 'S = "task-description-that-is-long-enough-here"\n'}
+    assert fires(word)["ENV-002"] == 1, "the reference finds sk- inside a word"
+    assert "ENV-002" not in detects(word)
 
 
 # -- learning and context --------------------------------------------------------------------------------------------
@@ -418,12 +444,15 @@ def critic(q):
 '''
 
 
-def test_identity_rules_on_model_sdk_scopes(ping_of, fires):
+def test_identity_rules_on_model_sdk_scopes(ping_of, fires, detects):
     shared = fires({"agents.py": SCOPES.format(k1="OPENAI_API_KEY", k2="OPENAI_API_KEY", n1="", n2="")})
     assert shared["IDENTITY-001"] == 1 and shared["IDENTITY-002"] == 1
-    named = fires({"agents.py": SCOPES.format(k1="PLANNER_API_KEY", k2="CRITIC_API_KEY", n1=", name='p'",
-                                              n2=", name='c'")})
-    assert {"IDENTITY-001", "IDENTITY-002", "IDENTITY-003"}.isdisjoint(named)
+    named = {"agents.py": SCOPES.format(k1="PLANNER_API_KEY", k2="CRITIC_API_KEY", n1=", name='p'", n2=", name='c'")}
+    assert {"IDENTITY-001", "IDENTITY-002", "IDENTITY-003"}.isdisjoint(detects(named))
+    assert fires(named)["IDENTITY-001"] == 1, \
+        "the reference reads no subscript: critic has no key of its own and shares the file's (PLANNER_API_KEY)"
+    by_calls = {"agents.py": named["agents.py"].replace('os.environ["CRITIC_API_KEY"]', 'os.getenv("CRITIC_API_KEY")')}
+    assert {"IDENTITY-001", "IDENTITY-002", "IDENTITY-003"}.isdisjoint(fires(by_calls))
     personal = ping_of({"agents.py": SCOPES.format(k1="MY_OPENAI_API_KEY", k2="CRITIC_API_KEY", n1="", n2="")})
     assert personal["finding_instance_counts"]["IDENTITY-003"] == 1
     assert severity_of(personal, "IDENTITY-003") == "MEDIUM" and personal["finding_confidences"]["heuristic"] == 1
@@ -446,7 +475,8 @@ def test_portability_rules(fires):
 # -- the ping's finding fields ---------------------------------------------------------------------------------------
 def test_finding_fields_follow_catalog_section_2(ping_of):
     p = ping_of({"tools.py": EXFIL, "crew.py": "from crewai_tools import FileWriterTool\n",
-                 "x.py": "import subprocess\nsubprocess.run('a')\nsubprocess.run('b')\n", "y.py": "exec('1')\n"})
+                 "x.py": "import subprocess\n\ndef f():\n    subprocess.run('a')\n    subprocess.run('b')\n",
+                 "y.py": "def g():\n    exec('1')\n"})
     rules = p["finding_rules"]
     assert rules == sorted(set(rules)) and p["finding_rule_count"] == len(rules)
     assert p["finding_instance_counts"]["STRATUM-003"] == 2, "one per (file, kind, library)"

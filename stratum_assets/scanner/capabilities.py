@@ -30,7 +30,7 @@ import ast
 import json
 import re
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from ..domain import frameworks as framework_table
@@ -47,7 +47,9 @@ DATA_METHOD_PREFIXES = ("find", "fetch")
 DESTRUCTIVE_METHODS = {"delete", "delete_one", "delete_many", "drop", "remove"}
 DESTRUCTIVE_SQL = re.compile(r"\b(DELETE\s+FROM|DROP\s+(TABLE|DATABASE|SCHEMA|INDEX|VIEW)|TRUNCATE)\b", re.I)
 CURSOR_NAMES = {"cursor", "conn", "session", "collection", "db", "client"}
-BEYOND_REFERENCE = {"alias", "module-variable", "with", "from-import-call"}  # resolutions the reference lacks
+# Resolutions the reference lacks: an alias (`import requests as r`), a module-level client used in a function, a
+# `with … as` binding, `from subprocess import run; run()`, an import nested in a block (`if`/`try`/an inner body).
+BEYOND_REFERENCE = {"alias", "module-variable", "with", "from-import-call", "nested-import"}
 CODE_EXEC_CALLS = {"subprocess": {"run", "call", "Popen", "check_output", "check_call"}, "os": {"system", "popen"}}
 CODE_EXEC_BUILTINS = {"exec", "eval"}
 FINANCIAL_LIBS = {"stripe", "paypalrestsdk", "square", "braintree", "adyen"}
@@ -151,6 +153,13 @@ SECRET_PATTERNS = (
     ("postgres_url", re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^:/@\s'\"]+:[^@/\s'\"]+@")),
     ("mongo_url", re.compile(r"mongodb(?:\+srv)?://[^:/@\s'\"]+:[^@/\s'\"]+@")),
 )
+REFERENCE_SECRET_PATTERNS = (  # the reference's: sk- anywhere (inside words too), postgresql:// and mongodb:// only
+    ("openai_key", re.compile(r"sk-[A-Za-z0-9_-]{20,}")),
+    ("stripe_live_key", re.compile(r"sk_live_[A-Za-z0-9]{8,}")),
+    ("bearer_token", re.compile(r"Bearer [A-Za-z0-9_\-.]{20,}")),
+    ("postgres_url", re.compile(r"postgresql://[^:/@\s'\"]+:[^@/\s'\"]+@")),
+    ("mongo_url", re.compile(r"mongodb://[^:/@\s'\"]+:[^@/\s'\"]+@")),
+)
 
 
 @framework_table.derived
@@ -181,7 +190,8 @@ class Cap:
     timeout: bool = False
     validated: bool = False  # the enclosing function validates its input (isinstance, assert, compare, if-raise)
     via: str = "import"      # how the call resolved: import, from-import, variable, cursor, builtin, tool, sql-text,
-    #                          or (beyond the reference) alias, module-variable, with, from-import-call
+    #                          or (beyond the reference) alias, module-variable, with, from-import-call, nested-import
+    seen_by_reference: bool = True  # the reference classifies it too (see :meth:`ProjectFacts.as_reference_reads`)
 
     @property
     def name(self) -> str:
@@ -198,6 +208,7 @@ class Guard:
     active: bool = True           # filters: actually used, not only imported
     vendor: str = ""              # NVIDIA | Guardrails AI | OpenAI, when traceable
     agent: str = ""               # output_pydantic / human_input on a task: the agent it applies to
+    seen_by_reference: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,8 @@ class McpServer:
     remote: bool
     auth: bool
     env: tuple[str, ...]
+    reference_package: str = ""   # the reference takes the first npx argument as the package, even ``-y``
+    reference_version: str = ""
 
     @property
     def trusted(self) -> bool:
@@ -232,6 +245,7 @@ class LlmScope:
     name: str
     has_identity: bool
     credentials: tuple[str, ...]
+    reference_credentials: tuple[str, ...] = ()  # as the reference reads keys (see ``_reference_credentials``)
 
 
 @dataclass
@@ -266,6 +280,26 @@ class ProjectFacts:
     yaml_tool_agents: dict[str, list[str]] = field(default_factory=dict)  # YAML agent key → its tools: list
     yaml_task_agents: dict[str, str] = field(default_factory=dict)        # YAML task key → its agent
     tool_vars: dict[str, str] = field(default_factory=dict)  # search = SerperDevTool() → {"search": "SerperDevTool"}
+    # what only the reference sees, and whose reading these facts are
+    reference_guards: list[Guard] = field(default_factory=list)
+    reference_secrets: list[tuple[str, str]] = field(default_factory=list)
+    reading: str = "built-in"  # built-in | reference
+
+    def as_reference_reads(self) -> ProjectFacts:
+        """The same project as the reference scanner reads it, so that the ping's finding fields mean what the
+        ``stratum`` CLI's mean: only calls inside functions, resolved through the imports it records (the module's
+        top-level ones and the direct statements of the function's body, no aliases, ``with`` bindings or
+        module-level clients); financial calls only with an outbound verb; the first npx argument as the MCP
+        package; API keys read by ``getenv``/``get`` calls, a file's anywhere shared by its scopes without keys of
+        their own; any module named like ``guardrails`` a Guardrails AI filter; no YAML human gate; its secret
+        patterns. What the built-in reads beyond that stays in these facts (the ``detected_*`` findings)."""
+        caps = [c for c in self.all_caps if c.seen_by_reference]
+        return replace(
+            self, reading="reference", all_caps=caps, caps=dedupe(caps),
+            guards=[g for g in self.guards if g.seen_by_reference] + self.reference_guards,
+            mcp=[replace(m, package=m.reference_package, version=m.reference_version) for m in self.mcp],
+            llm_scopes=[replace(s, credentials=s.reference_credentials) for s in self.llm_scopes],
+            secrets=self.reference_secrets, reference_guards=[], reference_secrets=[])
 
 
 # -- entry point -------------------------------------------------------------------------------------------
@@ -323,8 +357,11 @@ def dedupe(caps: list[Cap]) -> list[Cap]:
     return list(kept.values())
 
 
-def same_project(file_a: str, file_b: str) -> bool:
-    """Two files belong to one (sub-)project when their first two folders agree (root files: one project)."""
+def same_project(file_a: str, file_b: str, reading: str = "built-in") -> bool:
+    """Two files belong to one (sub-)project when their first two folders agree (root files: one project). The
+    reference compares the first two path components, file names included: two root files never agree."""
+    if reading == "reference":
+        return PurePosixPath(file_a).parts[:2] == PurePosixPath(file_b).parts[:2]
     return PurePosixPath(file_a).parts[:-1][:2] == PurePosixPath(file_b).parts[:-1][:2]
 
 
@@ -354,18 +391,25 @@ class _File:
                     self.modules.add(f"{node.module}.{a.name}")
                     self.names[a.asname or a.name] = f"{node.module}.{a.name}"
         self.tops = {m.split(".")[0] for m in self.modules}
+        # the names the reference resolves: bound by the module's top-level imports, or by an import that is a
+        # direct statement of the function's body
+        self.top_bound = _bound_names(self.tree.body)
+        self.fn_bound = {id(fn): _bound_names(fn.body) for fn in self.functions}
 
     # resolution -------------------------------------------------------------------------------------
-    def origin(self, name: str, local: dict[str, tuple[str, str]]) -> tuple[str, str]:
-        """(top-level library, how it resolved) of a bare name, or ("", "")."""
+    def origin(self, name: str, local: dict[str, tuple[str, str]], bound: set[str]) -> tuple[str, str]:
+        """(top-level library, how it resolved) of a bare name, or ("", ""); ``bound`` are the names the
+        reference would resolve there (any other import is one nested in a block)."""
         if name in local:
             return local[name]
         if name in self.imports:
             module = self.imports[name]
-            return module.split(".")[0], "import" if name == module.split(".")[0] else "alias"
-        if name in self.names:
-            return self.names[name].split(".")[0], "from-import"
-        return "", ""
+            how = "import" if name == module.split(".")[0] else "alias"
+        elif name in self.names:
+            module, how = self.names[name], "from-import"
+        else:
+            return "", ""
+        return module.split(".")[0], how if name in bound or how in BEYOND_REFERENCE else "nested-import"
 
     def dotted(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -380,11 +424,11 @@ class _File:
     def run(self) -> None:
         # Capabilities are emitted breadth-first (the order of ast.walk, as the reference does), which decides
         # the representative kept per (file, kind, library); variables resolve in source order.
-        module_vars = self._var_origins(self.module_nodes, {})
+        module_vars = self._var_origins(self.module_nodes, {}, self.top_bound)
         for fn in self.functions:
-            nodes = self.fn_nodes[id(fn)]
-            self._capabilities(fn, nodes, fn.name, self._var_origins(nodes, dict(module_vars)))
-        self._capabilities(self.tree, self.module_nodes, "<module>", module_vars)
+            nodes, bound = self.fn_nodes[id(fn)], self.top_bound | self.fn_bound[id(fn)]
+            self._capabilities(fn, nodes, fn.name, self._var_origins(nodes, dict(module_vars), bound), bound)
+        self._capabilities(self.tree, self.module_nodes, "<module>", module_vars, self.top_bound)
         self._tool_classes()
         self._guards()
         self._memory()
@@ -426,7 +470,8 @@ class _File:
                     if isinstance(node.value, ast.Call) and _callee_name(node.value)[:1].isupper():
                         self.facts.tool_vars.setdefault(name, _callee_name(node.value))  # x = SomeTool(...)
 
-    def _var_origins(self, nodes: list[ast.AST], known: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    def _var_origins(self, nodes: list[ast.AST], known: dict[str, tuple[str, str]],
+                     bound: set[str]) -> dict[str, tuple[str, str]]:
         """Variables assigned from a call on a known library (conn = psycopg2.connect(...)), in source order:
         name → (library, how: variable, with, or module-variable for a module-level client used in a function)."""
         origins = {var: (lib, "module-variable") for var, (lib, _) in known.items()} if known else {}
@@ -443,7 +488,7 @@ class _File:
                     value = value.value
                 if isinstance(value, ast.Call):
                     root = _root_name(value.func)
-                    lib, via = self.origin(root, origins) if root else ("", "")
+                    lib, via = self.origin(root, origins, bound) if root else ("", "")
                     if lib:
                         origins[var] = (lib, via if via in BEYOND_REFERENCE else how)
                     elif var in origins:
@@ -452,23 +497,26 @@ class _File:
 
     # capabilities ------------------------------------------------------------------------------------
     def _capabilities(self, scope: ast.AST, nodes: list[ast.AST], name: str,
-                      local: dict[str, tuple[str, str]]) -> None:
+                      local: dict[str, tuple[str, str]], bound: set[str]) -> None:
         module = name == "<module>"
         klass = self.parents.get(id(scope), ("", ""))[1] if not module else ""
         tries = [(t.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in t.body))
                  for t in nodes if isinstance(t, ast.Try) and t.body]
         validated = None if module else _validates(nodes)
-        emitted: set[tuple[str, str]] = set()
+        emitted: set[tuple[str, str, bool]] = set()
         db = next((lib for lib in DB_LIBS if lib in self.tops), "")
 
-        def emit(kind, lib, line, via, confidence="confirmed", call=None):
-            if (kind, lib) in emitted:
+        def emit(kind, lib, line, via, confidence="confirmed", call=None, reference_verb=True):
+            # the first call per (kind, library) the reference sees too, and the first only the built-in sees
+            seen = not module and via not in BEYOND_REFERENCE and reference_verb
+            if (kind, lib, seen) in emitted or (kind, lib, True) in emitted:
                 return
-            emitted.add((kind, lib))
+            emitted.add((kind, lib, seen))
             self.caps.append(Cap(kind, lib, confidence, self.path, name, line, klass, "",
                                  in_try=any(a <= line <= b for a, b in tries),
                                  timeout=bool(call is not None and any(k.arg == "timeout" for k in call.keywords)),
-                                 validated=bool(validated) if kind == "financial" else False, via=via))
+                                 validated=bool(validated) if kind == "financial" else False, via=via,
+                                 seen_by_reference=seen))
 
         destructive_sql = False
         for node in nodes:
@@ -489,7 +537,7 @@ class _File:
             method, root = func.attr, _root_name(func.value)
             if not root:
                 continue
-            lib, via = self.origin(root, local)
+            lib, via = self.origin(root, local, bound)
             if not lib and root in CURSOR_NAMES and db:
                 lib, via = db, "cursor"
             if not lib:
@@ -497,7 +545,7 @@ class _File:
             if lib in CODE_EXEC_CALLS and method in CODE_EXEC_CALLS[lib]:
                 emit("code_exec", lib, node.lineno, via, call=node)
             elif lib in FINANCIAL_LIBS and method in FINANCIAL_METHODS:
-                emit("financial", lib, node.lineno, via, call=node)
+                emit("financial", lib, node.lineno, via, call=node, reference_verb=method in OUTBOUND_METHODS)
             elif lib in OUTBOUND_LIBS and method in OUTBOUND_METHODS:
                 emit("outbound", lib, node.lineno, via, call=node)
             elif lib in DB_LIBS and (method in DATA_METHODS or method.startswith(DATA_METHOD_PREFIXES)):
@@ -543,6 +591,7 @@ class _File:
         add = self.facts.guards.append
         path = self.path
         used = {n.id for n in self.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        named_like_guardrails = False
         for module in sorted(self.modules):
             low = module.lower()
             if "nemoguardrails" in low:
@@ -553,6 +602,11 @@ class _File:
                     "Guard(", ".use(", "guard.validate", "guard(")), vendor="Guardrails AI"))
             elif low.split(".")[0] == "llm_guard":
                 add(Guard("output_filter", path, "llm_guard"))
+            elif "guardrails" in low:
+                named_like_guardrails = True
+        if named_like_guardrails:  # the reference takes any module named like it for Guardrails AI (a local one too)
+            self.facts.reference_guards.append(Guard("output_filter", path, "guardrails", active=False,
+                                                     vendor="Guardrails AI"))
         for local, target in self.names.items():
             leaf = target.rsplit(".", 1)[-1]
             if leaf in ("InputGuardrail", "OutputGuardrail"):
@@ -622,6 +676,9 @@ class _File:
         for label, pattern in SECRET_PATTERNS:
             if pattern.search(self.text):
                 f.secrets.append((path, label))
+        for label, pattern in REFERENCE_SECRET_PATTERNS:
+            if pattern.search(self.text):
+                f.reference_secrets.append((path, label))
 
     # telemetry, evals, model SDKs, portability -------------------------------------------------------
     def _governance(self) -> None:
@@ -664,15 +721,17 @@ class _File:
             f.agent_sites.append(AgentSite(keys, self.path, _string(kw["role"]) if "role" in kw else ""))
         if not self.tops & set(MODEL_SDKS):
             return
-        module_creds = tuple(dict.fromkeys(v for n in self.module_nodes if (v := _api_key_read(n))))
+        module_creds = _keys_read(self.module_nodes)
+        file_creds = _keys_read(self.nodes, calls_only=True)  # the reference's "module" keys: the whole file's
         for fn in self.functions:
             # the catalog's "agent scopes": functions of a model-SDK file that call the model
             calls = [n for n in self.fn_nodes[id(fn)] if isinstance(n, ast.Call)]
             if not any(isinstance(c.func, ast.Attribute) and c.func.attr in LLM_CALL_METHODS for c in calls):
                 continue
-            creds = tuple(dict.fromkeys(v for n in self.fn_nodes[id(fn)] if (v := _api_key_read(n))))
+            creds = _keys_read(self.fn_nodes[id(fn)])
             identity = any(k.arg in IDENTITY_KEYS for c in calls for k in c.keywords)
-            f.llm_scopes.append(LlmScope(self.path, fn.name, identity, creds or module_creds))
+            f.llm_scopes.append(LlmScope(self.path, fn.name, identity, creds or module_creds,
+                                         _keys_read(self.fn_nodes[id(fn)], calls_only=True) or file_creds))
 
 
 # -- YAML and root files -------------------------------------------------------------------------------------
@@ -705,7 +764,8 @@ def _yaml(path: str, doc: object, facts: ProjectFacts, caps: list[Cap]) -> None:
             if isinstance(value, dict) and isinstance(value.get("agent"), str):
                 facts.yaml_task_agents[str(key)] = value["agent"]
                 if value.get("human_input") is True:  # a YAML task that asks a human before it completes
-                    facts.guards.append(Guard("hitl", path, "human_input", agent=value["agent"]))
+                    facts.guards.append(Guard("hitl", path, "human_input", agent=value["agent"],
+                                              seen_by_reference=False))
     if is_agents and isinstance(doc, dict):
         for key, value in doc.items():
             if isinstance(value, dict):
@@ -757,9 +817,11 @@ def _mcp_server(name: str, path: str, config: dict) -> McpServer:
             if not word.startswith("-"):
                 package, version = _npm(word)
                 break
+    first = (words[1:] + args)[:1] if words and words[0] == "npx" else []
+    reference_package, reference_version = _npm(first[0]) if first else ("", "")
     remote = bool(url) or any("https://" in a for a in args)
     auth = any(m in e.upper() for e in env for m in MCP_AUTH_MARKERS)
-    return McpServer(name, path, package, version, remote, auth, env)
+    return McpServer(name, path, package, version, remote, auth, env, reference_package, reference_version)
 
 
 def _npm(spec: str) -> tuple[str, str]:
@@ -772,6 +834,17 @@ def _npm(spec: str) -> tuple[str, str]:
 
 
 # -- small AST helpers -------------------------------------------------------------------------------------------
+def _bound_names(statements: list[ast.stmt]) -> set[str]:
+    """Names bound by the import statements among ``statements`` (not those nested in their blocks)."""
+    bound = set()
+    for node in statements:
+        if isinstance(node, ast.Import):
+            bound |= {a.asname or a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            bound |= {a.asname or a.name for a in node.names}
+    return bound
+
+
 def _root_name(node: ast.AST) -> str:
     while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -829,6 +902,12 @@ def _scoped(call: ast.Call) -> bool:
             if any(isinstance(k, ast.Constant) and str(k.value) in SCOPING_KEYS for k in kw.value.keys):
                 return True
     return False
+
+
+def _keys_read(nodes: list[ast.AST], calls_only: bool = False) -> tuple[str, ...]:
+    """The API keys read among ``nodes``, in order; ``calls_only``: as the reference reads them, by calls only."""
+    return tuple(dict.fromkeys(v for n in nodes if (not calls_only or isinstance(n, ast.Call))
+                               and (v := _api_key_read(n))))
 
 
 def _api_key_read(node: ast.AST) -> str:

@@ -345,14 +345,17 @@ class _Scan:
 
     model: RepoModel
     signals: dict
-    findings: Findings
+    findings: Findings           # the rules on the project as the reference reads it: the ping's finding fields
+    detected_findings: Findings  # the rules on the built-in's own reading: the detected_* finding fields
     graph: Graph
     topo: dict
 
     @classmethod
     def of(cls, model: RepoModel, signals: dict) -> _Scan:
         graph = build_graph(model)
-        return cls(model, signals, evaluate(model, signals), graph, metrics(graph))
+        facts = signals.get("project")
+        as_reference = {**signals, "project": facts.as_reference_reads()} if facts is not None else signals
+        return cls(model, signals, evaluate(model, as_reference), evaluate(model, signals), graph, metrics(graph))
 
     @cached_property
     def facts(self) -> ProjectFacts | None:
@@ -553,14 +556,18 @@ def _inventory(s: _Scan) -> dict:
 def _detected(s: _Scan) -> dict:
     """Fields beyond the reference's, appended after the schema's: the built-in model's own reading of the same
     project (frameworks imported anywhere or by other names, every agent and group constructor it knows,
-    deployment signals anywhere in the tree). The rules read this model; docs/RULES.md says where it differs."""
-    m, agents = s.model, s.agents
+    deployment signals anywhere in the tree, the rules on every call it resolves). docs/RULES.md says where it
+    differs from the reference's reading and why."""
+    m, agents, findings = s.model, s.agents, s.detected_findings
     return {
         "detected_frameworks": sorted(m.frameworks),
         "detected_agent_count": len(agents),
         "detected_crew_count": len(m.groups),
         "detected_crew_size_distribution": sorted((len(g.members) for g in m.groups), reverse=True),
         "detected_deployment_signals": s.signals["detected_deployment_signals"],
+        "detected_finding_rules": findings.rules,
+        "detected_finding_instance_counts": findings.instance_counts(),
+        "detected_risk_score": findings.risk_score,
     }
 
 

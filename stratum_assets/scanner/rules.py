@@ -139,9 +139,12 @@ class Context:
     def reviewed(self, cap: Cap, kinds: tuple[str, ...]) -> bool:
         """A guard of these kinds names the capability's tool or sits in the same project."""
         for g in self.facts.guards:
-            if g.kind in kinds and (cap.name in (self.guard_covers(g) or set()) or same_project(g.file, cap.file)):
+            if g.kind in kinds and (cap.name in (self.guard_covers(g) or set()) or self.same_project(g.file, cap.file)):
                 return True
         return False
+
+    def same_project(self, file_a: str, file_b: str) -> bool:
+        return same_project(file_a, file_b, self.facts.reading)
 
     @cached_property
     def learning_loop(self) -> bool:
@@ -292,7 +295,8 @@ def br02(c: Context) -> list[Instance]:
 
 def br03(c: Context) -> list[Instance]:
     f = c.facts
-    observed = bool(f.telemetry) or bool(f.env_names & OBSERVABILITY_ENV) or any(
+    # the reference looks only at capability libraries and root .env names: an imported tracing SDK is not seen
+    observed = (bool(f.telemetry) and f.reading != "reference") or bool(f.env_names & OBSERVABILITY_ENV) or any(
         o in cap.library for cap in f.caps for o in OBSERVABILITY_LIBS)
     acts = [cap for cap in _caps(c, "destructive", "financial", "outbound") if cap.confidence == "confirmed"]
     return [_one("STRATUM-BR03", "MEDIUM", "confirmed", f"{len(acts)} actions")] if len(acts) >= 2 and not observed \
@@ -312,7 +316,7 @@ def br04(c: Context) -> list[Instance]:
         if not any(w in c.text(name) for w in DECISION_WORDS):
             continue
         site = c.site(name)
-        if any(site is None or same_project(g.file, site.file) for g in structured):
+        if any(site is None or c.same_project(g.file, site.file) for g in structured):
             continue
         out.append(_one("STRATUM-BR04", "MEDIUM", "probable", name, {name}))
     return _first(out)
