@@ -472,6 +472,73 @@ def test_portability_rules(fires):
     assert "PORTABILITY-003" not in fires({"a.py": "import openai\n"})
 
 
+# -- the reference's reading: what the ping's finding fields see, and what only detected_* sees ------------------------
+def test_an_import_nested_in_a_block_resolves_nothing_for_the_reference(fires, detects):
+    """The reference resolves names bound by the module's top-level imports and by the direct statements of the
+    function's body; an import inside an ``if``/``try`` (of the module or the function) is invisible to it."""
+    direct = "def probe():\n    import subprocess\n    subprocess.run(['ls'])\n"
+    assert fires({"a.py": direct})["STRATUM-003"] == 1, "a direct statement of the function's body"
+    nested = "def probe():\n    try:\n        import subprocess\n        subprocess.run(['ls'])\n    except OSError:\n" \
+             "        pass\n"
+    assert "STRATUM-003" not in fires({"a.py": nested}) and detects({"a.py": nested})["STRATUM-003"] == 1
+    guarded = "try:\n    import subprocess\nexcept ImportError:\n    subprocess = None\n\n" \
+              "def probe():\n    subprocess.run(['ls'])\n"
+    assert "STRATUM-003" not in fires({"a.py": guarded}) and detects({"a.py": guarded})["STRATUM-003"] == 1
+    variable = "def probe(u):\n    if u:\n        import requests\n        s = requests.Session()\n        s.get(u)\n" \
+               "        s.post(u)\n"
+    caps = extract([("v.py", variable)]).caps
+    assert [(c.kind, c.via, c.seen_by_reference) for c in caps] == [("outbound", "nested-import", False)], \
+        "a client built from a nested import is invisible too"
+    late = "import requests as r\nimport requests\n\ndef f(u):\n    r.get(u)\n    requests.post(u)\n"
+    reference_caps = extract([("w.py", late)]).as_reference_reads().caps
+    assert [(c.kind, c.line, c.via) for c in reference_caps] == [("outbound", 6, "import")], \
+        "after an alias the reference still sees the plainly imported call of the same library"
+
+
+def test_payment_verbs_beyond_the_outbound_ones_are_the_builtins_reading(fires, detects):
+    charge = {"pay.py": "import stripe\n\ndef pay(a):\n    return stripe.Charge.charge(amount=a)\n"}
+    assert "STRATUM-007" not in fires(charge) and detects(charge)["STRATUM-007"] == 1
+
+
+def test_same_project_as_the_reference_compares_paths(fires, detects):
+    """The reference compares the first two path components, file names included: root files never agree."""
+    assert same_project("a.py", "b.py") and not same_project("a.py", "b.py", "reference")
+    assert same_project("src/app/a.py", "src/app/b.py", "reference") and same_project("a.py", "a.py", "reference")
+    assert not same_project("src/a.py", "src/b.py", "reference") and same_project("src/a.py", "src/b.py")
+    gated = {"mail.py": MAIL, "crew.py": "from crewai import Task\nt = Task(description='d', human_input=True)\n"}
+    assert fires(gated)["STRATUM-BR01"] == 1 and "STRATUM-BR01" not in detects(gated)
+
+
+def test_a_module_named_like_guardrails_is_guardrails_ai_for_the_reference(fires, detects):
+    local = {"app/guardrails.py": "def check(x):\n    return x\n",
+             "app/main.py": "from app.guardrails import check\n"}
+    assert fires(local)["PORTABILITY-002"] == 1 and "PORTABILITY-002" not in detects(local)
+    assert "PORTABILITY-002" not in fires({"app/main.py": "from app.checks import check\n"})
+
+
+SHARED_KEY = '''
+import os
+import openai
+
+class Writer:
+    def __init__(self):
+        self.client = openai.OpenAI(api_key=os.getenv("OPENAI_API_KEY"))
+
+    def outline(self, q):
+        return self.client.chat.completions.create(model="m", messages=q, name="outline")
+
+    def draft(self, q):
+        return self.client.chat.completions.create(model="m", messages=q, name="draft")
+'''
+
+
+def test_the_reference_shares_a_key_read_anywhere_in_the_file(fires, detects):
+    """A scope that reads no key by a call of its own uses the file's: a key read in ``__init__`` is shared by
+    every method that calls the model."""
+    assert fires({"w.py": SHARED_KEY})["IDENTITY-001"] == 1, "both scopes share the key read in __init__"
+    assert "IDENTITY-001" not in detects({"w.py": SHARED_KEY}), "the built-in: only keys read outside functions"
+
+
 # -- the ping's finding fields ---------------------------------------------------------------------------------------
 def test_finding_fields_follow_catalog_section_2(ping_of):
     p = ping_of({"tools.py": EXFIL, "crew.py": "from crewai_tools import FileWriterTool\n",
