@@ -8,23 +8,14 @@ agent_count, crew_count, crew_size_distribution, agent_tool_count_distribution, 
 the rule-set Jaccard of ``finding_rules``, the |risk_score difference|, and the built-in scanner's
 time per repository (median of ``--runs`` scans).
 
-The ledger classes every inventory difference between the built-in's own reading (its ``detected_*``
-fields) and the reference: ``reference behaviour reproduced`` when the ping's field equals the
-reference's (reference_counting.py counts the reference's way), ``unexplained`` when it does not.
-Rule disagreements are labelled by their cause:
-
-* ``reference quirk (catalog §3 …)`` / ``reference quirk (catalog, Other quirks …)`` — the catalog
-  documents the reference as wrong there (agent and crew counting, framework labels, module-level
-  calls ignored);
-* ``by the catalog`` — both follow the catalog and differ only where it leaves a choice open;
-* ``ours`` — a deliberate difference of the built-in scanner (docs/RULES.md says why), with its reason;
-* ``built-in bug, not fixed yet`` — the agent and crew rules still read the built-in's own model;
-* ``unexplained`` — none of the above could be shown: a lead to investigate.
-
-Rule differences are attributed by *counterfactuals*: the built-in scanner's facts are re-evaluated
-with one of its known differences undone (module-level calls dropped, the reference's narrower name
-resolution, the reference's reading of ``npx -y``); the first that reproduces the reference's answer
-for that rule names the cause. The reference CLI is not installed here: its speed (~0.83 s per real
+The ledger classes every difference, field by field and rule by rule. Where the built-in's own reading
+(its ``detected_*`` fields: inventory, ``detected_finding_instance_counts``) differs from the reference
+and the ping's field equals the reference's: ``reference behaviour reproduced`` (reference_counting.py
+counts, and the rules read the project, the reference's way; docs/RULES.md says what each reading
+sees). Where the ping itself differs: its known cause (``built-in bug, not fixed yet`` for the agent and
+crew rules while they read the built-in's model; ``unavoidable`` for a file only Python 3.12 parses),
+else ``unexplained``: a lead to investigate.
+The reference CLI is not installed here: its speed (~0.83 s per real
 repository) is the team's earlier measurement (2026-11-26, this machine), not measured in this run.
 Writes its section of docs/BENCHMARKS.md unless ``--no-write``.
 
@@ -34,24 +25,20 @@ Writes its section of docs/BENCHMARKS.md unless ``--no-write``.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stratum_assets.scanner import capabilities, scoring  # noqa: E402
-from stratum_assets.scanner.capabilities import BEYOND_REFERENCE, dedupe  # noqa: E402
-from stratum_assets.scanner.rules import evaluate  # noqa: E402
-from stratum_assets.scanner.engine import project_facts, read_repository, scan_repository  # noqa: E402
+from stratum_assets.scanner import scoring  # noqa: E402
+from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 
@@ -86,7 +73,7 @@ def compare(repo: Path, reference: dict, runs: int) -> dict:
            "crews": (ping["crew_count"], reference["crew_count"]),
            "equal": {f: ping[f] == reference[f] for f, _ in INVENTORY_FIELDS}, "labels": []}
     row["labels"] += _field_labels(ping, reference)
-    row["labels"] += _rule_labels(repo, ping, reference)
+    row["labels"] += _rule_labels(ping, reference)
     return row
 
 
@@ -102,65 +89,39 @@ def _field_labels(ping: dict, reference: dict) -> list[str]:
     return labels
 
 
-# -- rule differences, by counterfactual ---------------------------------------------------------------------------
-def _without(facts, keep) -> object:
-    caps = [c for c in facts.all_caps if keep(c)]
-    return replace(facts, all_caps=caps, caps=dedupe(caps))
-
-
-def _reference_npx(repo: Path, facts):
-    """The MCP servers as the reference reads them: the first npx argument is the package, even ``-y``."""
-    servers = []
-    for server in facts.mcp:
-        config = _mcp_config(repo / server.file, server.name)
-        words = (config.get("command") or "").split()
-        args = [str(a) for a in config.get("args") or []]
-        first = (words[1] if len(words) > 1 else args[0] if args else "") if words[:1] == ["npx"] else ""
-        package, version = capabilities._npm(first) if first else ("", "")
-        servers.append(replace(server, package=package, version=version))
-    return replace(facts, mcp=servers)
-
-
-def _mcp_config(path: Path, name: str) -> dict:
-    try:
-        return json.loads(path.read_text())["mcpServers"][name]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-COUNTERFACTUALS = (
-    ("reference quirk (catalog, Other quirks: module-level calls ignored)",
-     lambda repo, f: _without(f, lambda c: c.function != "<module>")),
-    ("ours: name resolution — aliases, module-level clients, with-bindings, from-imported calls",
-     lambda repo, f: _without(f, lambda c: c.via not in BEYOND_REFERENCE)),
-    ("ours: npx options such as -y are not the MCP package", _reference_npx),
-)
-
-
-def _rule_labels(repo: Path, ping: dict, reference: dict) -> list[str]:
-    ours_counts, ref_counts = ping["finding_instance_counts"], reference["finding_instance_counts"]
-    differing = sorted(r for r in set(ours_counts) | set(ref_counts) if ours_counts.get(r) != ref_counts.get(r))
-    if not differing:
-        return []
-    model, files, *_ = read_repository(repo)
-    facts = project_facts(repo, files)
-    alternatives = [(label, evaluate(model, {"project": make(repo, facts)}).instance_counts())
-                    for label, make in COUNTERFACTUALS]
+# -- rule differences ----------------------------------------------------------------------------------------------
+def _rule_labels(ping: dict, reference: dict) -> list[str]:
+    """Per rule id whose instance count differs: in the ping (a cause, or unexplained), or only in the built-in's own
+    reading (``detected_finding_instance_counts``) while the ping reproduces the reference."""
+    ours, detected, ref = (ping["finding_instance_counts"], ping["detected_finding_instance_counts"],
+                           reference["finding_instance_counts"])
     labels = []
-    for rule in differing:
-        what = (f"{rule} {ours_counts.get(rule, 0)} vs {ref_counts.get(rule, 0)}" if rule in ours_counts and
-                rule in ref_counts else f"{rule} only {'ours' if rule in ours_counts else 'reference'}")
-        base = scoring.base_id(rule)
-        label = next((lbl for lbl, counts in alternatives if counts.get(rule, 0) == ref_counts.get(rule, 0)), None)
-        if label is None and base in AGENT_RULES and (ping["detected_agent_count"], ping["detected_crew_count"]) != (
-                reference["agent_count"], reference["crew_count"]):
-            label = ("built-in bug, not fixed yet: the rule reads the built-in's own agents and crews, not the "
-                     "reference's (docs/RULES.md, Agents and crews in the rules)")
-        if label is None and ping["parser_errors"] and base in ("STRATUM-003", "STRATUM-001", "STRATUM-002"):
-            label = (f"ours: {ping['parser_errors']} file(s) use Python 3.12 syntax this interpreter "
-                     f"({platform.python_version()}) cannot parse")
-        labels.append(f"{what}: {label or 'unexplained'}")
+    for rule in sorted(set(ours) | set(detected) | set(ref)):
+        if ours.get(rule) != ref.get(rule):
+            labels.append(f"{_counts(rule, ours, ref)}: {_cause(rule, ping, reference) or 'unexplained'}")
+        elif detected.get(rule) != ref.get(rule):
+            labels.append(f"{rule} {ref.get(rule, 0)} (the built-in's own reading: {detected.get(rule, 0)}): reference "
+                          f"behaviour reproduced (docs/RULES.md, Finding fields)")
     return labels
+
+
+def _counts(rule: str, ours: dict, ref: dict) -> str:
+    if rule in ours and rule in ref:
+        return f"{rule} {ours[rule]} vs {ref[rule]}"
+    return f"{rule} only {'ours' if rule in ours else 'reference'}"
+
+
+def _cause(rule: str, ping: dict, reference: dict) -> str | None:
+    """A known cause of a difference left in the ping (docs/RULES.md, "Where the ping still differs")."""
+    base = scoring.base_id(rule)
+    if base in AGENT_RULES and (ping["detected_agent_count"], ping["detected_crew_count"]) != (
+            reference["agent_count"], reference["crew_count"]):
+        return ("built-in bug, not fixed yet: the rule reads the built-in's own agents and crews, not the "
+                "reference's (docs/RULES.md, Agents and crews in the rules)")
+    if ping["parser_errors"] and base in ("STRATUM-003", "STRATUM-001", "STRATUM-002"):
+        return (f"unavoidable: {ping['parser_errors']} file(s) use Python 3.12 syntax this interpreter "
+                f"({platform.python_version()}) cannot parse")
+    return None
 
 
 # -- the report -----------------------------------------------------------------------------------------------------
@@ -265,9 +226,8 @@ Goals:
 {goals(rows)}
 
 The ledger: every disagreement, with its class ({len(all_labels)} in all, {unexplained} unexplained). Inventory \
-fields: where the built-in's own reading (`detected_*`) differs from the reference and the ping reproduces the \
-reference; rule differences are attributed by re-evaluating the built-in scanner's facts with one known \
-difference undone:
+fields and rules: where the built-in's own reading (`detected_*`, `detected_finding_instance_counts`) differs from \
+the reference and the ping reproduces the reference; where the ping itself differs, its cause:
 
 {disagreements(rows)}"""
     print(body)

@@ -11,7 +11,7 @@ from stratum_assets.manifest.build import repo_hash
 from stratum_assets.scanner import scoring
 from stratum_assets.scanner.capabilities import extract, is_root_file, same_project
 from stratum_assets.scanner.ping import validate_ping
-from stratum_assets.scanner.rules import DIFFERENCES, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
+from stratum_assets.scanner.rules import DIFFERENCES, READINGS, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
 from stratum_assets.scanner.engine import scan_repository
 
 
@@ -626,7 +626,7 @@ def test_rule_set_is_the_catalog_and_never_tc():
     assert RULES_BY_ID["STRATUM-010"].owasp == "ASI05" and RULES_BY_ID["PORTABILITY-003"].owasp == "none"
     page = rules_markdown()
     assert all(f"| {i} |" in page for i in ids) and "differs from the reference" in page
-    assert all(topic in page for topic, _, _ in DIFFERENCES)
+    assert all(topic in page for topic, _, _ in DIFFERENCES + READINGS)
 
 
 def test_capability_layer_resolves_names_and_dedupes():

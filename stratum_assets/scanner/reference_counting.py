@@ -328,4 +328,7 @@ DETECTED: tuple[tuple[str, str], ...] = (
     ("detected_crew_size_distribution", "their member counts, descending"),
     ("detected_deployment_signals", "the same signals anywhere in the tree (compose files, `Dockerfile.*`, "
                                     "`test_*.py`, more lock files)"),
+    ("detected_finding_rules", "the rule ids on the built-in's reading of the project (see Finding fields below)"),
+    ("detected_finding_instance_counts", "their instance counts"),
+    ("detected_risk_score", "the risk score of those findings"),
 )

@@ -10,8 +10,9 @@ Severities go through the catalog's confidence gate (heuristic → at most MEDIU
 HIGH). The rules about business, operational and compounding risk (BR*, OP*, CR01–CR04) report one
 instance per id, as the reference does; CR05 and CR06 report up to three, as suffixed ids
 (``STRATUM-CR05``, ``STRATUM-CR05.1``, ``STRATUM-CR05.2``), most severe first. Scoring is in
-:mod:`.scoring`. Where we knowingly differ from the reference, :data:`DIFFERENCES` says where and why;
-``stratum-assets rules`` renders all of it as docs/RULES.md.
+:mod:`.scoring`. The ping's findings come from the project as the reference reads it, the ``detected_*``
+findings from the built-in's fuller reading: :data:`READINGS` says what each sees; where the ping still differs
+from the reference, :data:`DIFFERENCES` says where and why; ``stratum-assets rules`` renders all of it as docs/RULES.md.
 """
 
 from __future__ import annotations
@@ -700,36 +701,27 @@ NOT_EMITTED = (
                                 "JSON output (and they need a data file missing from its build)."),
 )
 
-# Where the built-in scanner knowingly differs from the reference, and why (rendered into docs/RULES.md).
-DIFFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("Agents and crews in the rules (catalog §3)",
-     "BR04 and CR01–CR06 read the agents and crews it counts: every nameless `Agent(role=…)` of the repository is "
-     "one agent, Agno and PydanticAI agents are CrewAI's, LangGraph utility nodes are agents, every LangChain file "
-     "is a synthetic crew",
-     "the ping's counts follow the reference (`reference_counting.py`, see Inventory fields); these rules still "
-     "read the project's own model (`model.py`: agents resolved through imports, crews only where the code builds "
-     "one), so e.g. CR05 does not fire on a LangChain file that the reference turned into a crew"),
+# How the reference reads a project where the built-in reads more (rendered into docs/RULES.md): the ping's finding
+# fields follow the reference's reading (capabilities.ProjectFacts.as_reference_reads), the detected_finding_* fields
+# the built-in's.
+READINGS: tuple[tuple[str, str, str], ...] = (
     ("Module-level calls (catalog, Other quirks)",
      "classifies calls only inside function bodies",
-     "also classifies module-level calls and class bodies: a script's top-level `requests.post(...)` or "
-     "`subprocess.run(...)` is the same capability"),
-    ("Top list cut to 5 (catalog, Other quirks)",
-     "after the graph form of STRATUM-001 is added, keeps 5 top findings and drops the rest silently",
-     "keeps every finding"),
-    ("STRATUM-001 graph form",
-     "replaces the pairwise finding with risk-graph paths whose severity follows data sensitivity",
-     "the pairwise form only (one finding, CRITICAL/HIGH); the risk graph and its sensitivity labels are not "
-     "modelled"),
-    ("MCP npx packages (STRATUM-004/006)",
+     "also module-level calls and class bodies: a script's top-level `requests.post(...)` or `subprocess.run(...)` "
+     "is the same capability"),
+    ("Name resolution",
+     "resolves a name through the module's top-level imports and the import statements directly in the "
+     "function's body; records only the alias of `import x as y`; ignores `from subprocess import run; run(...)`, "
+     "module-level clients used inside functions, `with httpx.Client() as c` bindings and imports nested in an "
+     "`if`/`try`/inner block",
+     "resolves all of them to the library they stand for"),
+    ("MCP npx packages (STRATUM-004/005/006)",
      "takes the first npx argument as the package, so `npx -y pkg` is read as the package `-y`",
      "skips npx options: `npx -y @modelcontextprotocol/server-x` is a trusted, and `npx -y mcp-remote` a "
      "vulnerable, package"),
-    ("Name resolution",
-     "records only the alias of `import x as y`, ignores `from subprocess import run; run(...)`, module-level "
-     "clients used inside functions and `with httpx.Client() as c` bindings",
-     "resolves all of them to the library they stand for"),
     ("Same project (BR01, BR02, BR04)",
-     "two files share their first two path components (two files at the repository root never do)",
+     "two files share their first two path components, file names included (two files at the repository root "
+     "never do)",
      "two files share their first two folders (files at the root are one project)"),
     ("Human gates in YAML",
      "only `human_input=True` in Python counts",
@@ -739,14 +731,41 @@ DIFFERENCES: tuple[tuple[str, str, str], ...] = (
      "count (and BR03 can fire next to TELEMETRY-001)",
      "any telemetry provider TELEMETRY-001 finds is an audit trail"),
     ("IDENTITY-* credentials",
-     "reads API keys only through `.getenv(…)`/`.get(…)` calls inside the scope or at module level",
-     "also `os.environ[\"…\"]` subscripts"),
+     "reads API keys only through `.getenv(…)`/`.get(…)` calls: the scope's own, else every such call of the file "
+     "(a key read in `__init__` is shared by every method that calls the model)",
+     "also `os.environ[\"…\"]` subscripts; a scope without keys of its own shares only those read outside "
+     "functions"),
+    ("Guardrail vendors (PORTABILITY-002)",
+     "any imported module whose name contains `guardrails` is a Guardrails AI filter (a local `guardrails.py` "
+     "too)",
+     "only the `guardrails` package (guardrails-ai) and NeMo Guardrails"),
     ("Hard-coded secrets (ENV-002)",
-     "`sk-` anywhere, also inside words such as `task-…`; only `postgresql://` URLs",
+     "`sk-` anywhere, also inside words such as `task-…`; only `postgresql://` and `mongodb://` URLs",
      "`sk-` at a word start; `postgres://`, `postgresql://` and `mongodb+srv://` URLs too"),
     ("Payment verbs (STRATUM-007, BR02)",
      "a payment SDK counts only with an outbound verb (create, post, …)",
      "also sale, capture, refund, charge, transfer, payout"),
+)
+
+# Where the ping's finding fields still differ from the reference's, and why (rendered into docs/RULES.md).
+DIFFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("Agents and crews in the rules (catalog §3)",
+     "BR04 and CR01–CR06 read the agents and crews it counts: every nameless `Agent(role=…)` of the repository is "
+     "one agent, Agno and PydanticAI agents are CrewAI's, LangGraph utility nodes are agents, every LangChain file "
+     "is a synthetic crew",
+     "the ping's counts follow the reference (`reference_counting.py`, see Inventory fields); these rules still "
+     "read the project's own model (`model.py`: agents resolved through imports, crews only where the code builds "
+     "one), so e.g. CR05 does not fire on a LangChain file that the reference turned into a crew"),
+    ("Top list cut to 5 (catalog, Other quirks)",
+     "after the graph form of STRATUM-001 is added, keeps 5 top findings and drops the rest silently",
+     "keeps every finding"),
+    ("STRATUM-001 graph form",
+     "replaces the pairwise finding with risk-graph paths whose severity follows data sensitivity",
+     "the pairwise form only (one finding, CRITICAL/HIGH); the risk graph and its sensitivity labels are not "
+     "modelled"),
+    ("Python version",
+     "parses with Python 3.12 or later (its CLI does not run on older versions)",
+     "parses with the interpreter it runs on: a file using 3.12-only syntax is a parser error on 3.11"),
 )
 
 
@@ -875,7 +894,15 @@ def rules_markdown() -> str:
     lines += ["", "Fields beyond the reference (appended after the schema's fields; the built-in model's reading):", "",
               "| field | what it holds |", "| --- | --- |"]
     lines += [f"| `{name}` | {text} |" for name, text in reference_counting.DETECTED]
-    lines += ["", "## Where the built-in scanner differs from the reference, and why", "",
+    lines += ["", "## Finding fields: the project as the reference reads it", "",
+              "The ping's finding fields (`finding_rules`, severities, confidences, instance counts, fix impact, "
+              "`risk_score`) come from the rules run on the project as the reference reads it; the same rules on the "
+              "built-in's fuller reading fill `detected_finding_rules`, `detected_finding_instance_counts` and "
+              "`detected_risk_score`.", "",
+              "| topic | the ping's finding fields (the reference's reading) | `detected_finding_*` (the built-in's) |",
+              "| --- | --- | --- |"]
+    lines += [f"| {topic} | {ref} | {ours} |" for topic, ref, ours in READINGS]
+    lines += ["", "## Where the ping still differs from the reference, and why", "",
               "| topic | reference scanner | built-in scanner |", "| --- | --- | --- |"]
     lines += [f"| {topic} | {ref} | {ours} |" for topic, ref, ours in DIFFERENCES]
     lines += ["", "Kept as the catalog states them:", ""] + [f"- {note}" for note in KEPT]
