@@ -218,3 +218,54 @@ def test_agents_merge_on_name_and_label_together(tmp_path):
     ping = _scan(tmp_path, {"crew.py": "from crewai import Agent\nwriter = Agent(role='Writer', goal='g')\n",
                             "chat.py": "from autogen import AssistantAgent\nhelper = AssistantAgent(name='Agent')\n"})
     assert ping["agent_count"] == 2, "a CrewAI 'Agent' and an AutoGen agent named 'Agent' are two agents"
+
+
+# -- the rules about agents and crews read the reference's agents and crews ----------------------------------------
+def test_a_langchain_file_crew_whose_agents_share_the_tools_variable_is_a_blast_radius(tmp_path):
+    """The file's two LangChain agents (the factory's and the executor's variables) are one synthetic crew and
+    both hold ``$tools``: CR05 for the reference, while the built-in sees one executor and no crew."""
+    ping = _scan(tmp_path, {"app.py": """
+        from langchain.agents import AgentExecutor, create_openai_tools_agent
+
+        tools = [search]
+        agent = create_openai_tools_agent(llm, tools, prompt)
+        executor = AgentExecutor(agent=agent, tools=tools)
+    """})
+    assert ping["finding_instance_counts"]["STRATUM-CR05"] == 1
+    assert "STRATUM-CR05" not in ping["detected_finding_rules"]
+
+
+def test_merged_nameless_agents_keep_the_first_role_for_the_decision_rule(tmp_path):
+    """All nameless ``Agent(role=…)`` are one "Agent" with the first role seen: a later approver does not make it a
+    decision agent (BR04), the built-in's own agents do."""
+    crew = """
+        from crewai import Agent, Crew
+        writer = Agent(role="{first}", goal="g", backstory="b")
+        approver = Agent(role="{second}", goal="g", backstory="b")
+        crew = Crew(agents=[writer, approver], tasks=[])
+    """
+    later = _scan(tmp_path / "later", {"crew.py": crew.format(first="Writer", second="Loan Approver")})
+    assert "STRATUM-BR04" not in later["finding_rules"] and "STRATUM-BR04" in later["detected_finding_rules"]
+    first = _scan(tmp_path / "first", {"crew.py": crew.format(first="Loan Approver", second="Writer")})
+    assert "STRATUM-BR04" in first["finding_rules"]
+
+
+def test_crew_members_are_the_names_written_in_the_list_and_a_manager_makes_it_hierarchical(tmp_path):
+    """Members are the list's names (``self.scout`` → scout, ``analyst()`` → analyst): agents named so are in the
+    crew (their shared tool is a blast radius, CR05); a manager makes the crew hierarchical, which is no long
+    chain (CR02)."""
+    crew = """
+        from crewai import Agent, Crew, Process
+        from crewai_tools import SerperDevTool
+        a = Agent(name="scout", role="Researcher", goal="g", backstory="b", tools=[SerperDevTool()])
+        b = Agent(name="analyst", role="Analyst", goal="g", backstory="b", tools=[SerperDevTool()])
+        c = Agent(name="writer", role="Writer", goal="g", backstory="b")
+        crew = Crew(agents=[self.scout, analyst(), writer], tasks=[]{extra})
+    """
+    chain = _scan(tmp_path / "chain", {"crew.py": crew.format(extra="")})
+    assert chain["finding_instance_counts"]["STRATUM-CR02"] == 1
+    assert chain["finding_instance_counts"]["STRATUM-CR05"] == 1, "scout and analyst share SerperDevTool"
+    managed = _scan(tmp_path / "managed", {"crew.py": crew.format(extra=", manager_llm='gpt-4o'")})
+    assert "STRATUM-CR02" not in managed["finding_rules"]
+    by_process = _scan(tmp_path / "process", {"crew.py": crew.format(extra=", process=Process.hierarchical")})
+    assert "STRATUM-CR02" not in by_process["finding_rules"]

@@ -243,12 +243,14 @@ def test_br04_decision_agent_with_free_text_output(fires):
 
 
 def _crew(agents: list[tuple[str, str, str]], process: str = "Process.sequential", extra: str = "",
-          tools: str = "") -> str:
-    """A CrewAI script: agents as (variable, role, tools list source)."""
+          tools: str = "", named: bool = True) -> str:
+    """A CrewAI script: agents as (variable, role, tools list source), each ``name=`` its variable (the reference
+    then counts them apart and finds them in the crew's list; nameless, it merges them into one "Agent")."""
     lines = ["from crewai import Agent, Crew, Task, Process",
              "from crewai_tools import SerperDevTool, FileWriterTool, PGSearchTool, CSVSearchTool", tools]
     for var, role, tool_list in agents:
-        lines.append(f'{var} = Agent(role="{role}", goal="g", backstory="b", tools=[{tool_list}])')
+        name = f'name="{var}", ' if named else ""
+        lines.append(f'{var} = Agent({name}role="{role}", goal="g", backstory="b", tools=[{tool_list}])')
     lines.append(extra)
     lines.append(f"crew = Crew(agents=[{', '.join(a[0] for a in agents)}], tasks=[], process={process})")
     return "\n".join(lines) + "\n"
@@ -296,6 +298,11 @@ def test_cr04_uncoordinated_messaging(fires):
 def test_cr05_blast_radius_suffixes_and_severity_order(ping_of):
     two = ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "SerperDevTool()")])})
     assert two["finding_instance_counts"]["STRATUM-CR05"] == 1 and severity_of(two, "STRATUM-CR05") == "HIGH"
+    nameless = ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "SerperDevTool()")],
+                                         named=False)})
+    assert "STRATUM-CR05" not in nameless["finding_rules"], \
+        "the reference merges nameless agents into one 'Agent', which is not in the crew's list [a, b]"
+    assert nameless["detected_finding_instance_counts"]["STRATUM-CR05"] == 1, "the built-in: a and b share it"
     three = ping_of({"crew.py": _crew([(v, v.upper(), "SerperDevTool()") for v in ("a", "b", "c")])})
     assert severity_of(three, "STRATUM-CR05") == "CRITICAL", "3 agents and an external sink"
     local = ping_of({"crew.py": _crew([(v, v.upper(), "CSVSearchTool()") for v in ("a", "b", "c")])})

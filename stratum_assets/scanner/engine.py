@@ -24,7 +24,7 @@ import re
 import statistics
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +35,7 @@ from .. import __version__
 from . import dependencies
 from .capabilities import ProjectFacts, is_root_file
 from .capabilities import extract as extract_capabilities
-from .model import APPROVAL_OPS, RepoModel, build_model
+from .model import APPROVAL_OPS, Agent, Group, RepoModel, build_model
 from .ping import Ping
 from . import reference_counting
 from .python_facts import ModuleFacts, parse_module
@@ -119,7 +119,7 @@ def _reference_inventory(root: Path, files: list[Path], modules: list[ModuleFact
         except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
             continue
         defined += reference_counting.yaml_agents(document)
-    counted = [m.reference for m in modules if reference_counting.is_read_by_reference(m.path)]
+    counted = [replace(m.reference, path=m.path) for m in modules if reference_counting.is_read_by_reference(m.path)]
     return reference_counting.inventory(counted, defined)
 
 
@@ -355,7 +355,8 @@ class _Scan:
         graph = build_graph(model)
         facts = signals.get("project")
         as_reference = {**signals, "project": facts.as_reference_reads()} if facts is not None else signals
-        return cls(model, signals, evaluate(model, as_reference), evaluate(model, signals), graph, metrics(graph))
+        findings = evaluate(_as_reference_counts(model, signals["reference"]), as_reference)
+        return cls(model, signals, findings, evaluate(model, signals), graph, metrics(graph))
 
     @cached_property
     def facts(self) -> ProjectFacts | None:
@@ -409,6 +410,19 @@ class _Scan:
         """The catalog's learning loop (a memory store imported, reads and writes): what LEARNING-001 and
         CONTEXT-* test first."""
         return self.facts is not None and Context(self.model, self.facts, self.signals).learning_loop
+
+
+def _as_reference_counts(model: RepoModel, reference: reference_counting.Inventory) -> RepoModel:
+    """The model with the reference's agents and crews in place of the built-in's, for the rules about agents and
+    crews (BR04, CR01–CR06): named, merged and grouped as the reference counts them, with the tools it lists."""
+    agents: dict[str, Agent] = {}
+    for a in reference.agents:  # one per name for the rules (a LangGraph node may repeat an agent's name)
+        agents.setdefault(a.name, Agent(a.name, a.label, list(a.tools), role=a.role))
+    groups = [Group(f"{crew.kind}:{i}", "", "crew" if crew.process == "sequential" else crew.process,
+                    members=list(crew.members), hierarchical=crew.process == "hierarchical",
+                    flows=list(zip(crew.members, crew.members[1:])) if crew.process == "sequential" else [])
+              for i, crew in enumerate(reference.crews)]
+    return replace(model, agents=agents, groups=groups)
 
 
 def _identity(repo_full_name: str) -> dict:

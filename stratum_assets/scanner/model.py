@@ -169,6 +169,7 @@ class Agent:
     iteration_cap: bool = False
     code_execution: bool = False
     verbose: bool = False
+    role: str = ""  # set where the role is known with the agent (the reference's agents); else read from its site
 
 
 @dataclass

@@ -28,7 +28,7 @@ reference does not see (LlamaIndex ``FunctionAgent``, SmolAgents ``CodeAgent``, 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..domain import frameworks as framework_table
 
@@ -45,12 +45,19 @@ class Agent:
     name: str
     label: str  # the framework label the reference gives it (a PydanticAI `Agent(…)` is "CrewAI" there)
     tools: tuple[str, ...] = ()
+    role: str = ""  # its role= constant (or YAML role): what BR04 and CR01 read besides the name
+    file: str = ""  # where it was first defined
 
 
 @dataclass(frozen=True)
 class Crew:
     kind: str  # "Crew", "CrewBase", "StateGraph" or "LangChain file"
-    size: int
+    members: tuple[str, ...]  # as the reference names them: list elements, @agent methods, nodes, variables
+    process: str = "sequential"  # sequential | hierarchical (a manager is set) | graph | single
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
 
 
 @dataclass
@@ -59,9 +66,10 @@ class ModuleCount:
 
     imports: list[str] = field(default_factory=list)     # top-level import records, as the reference keeps them
     agents: list[Agent] = field(default_factory=list)    # @agent functions, or else the generic constructor calls
-    crewai_crews: list[int] = field(default_factory=list)  # sizes
+    crewai_crews: list[Crew] = field(default_factory=list)
     graphs: list[list[str]] = field(default_factory=list)  # per StateGraph assignment: its literal node names
     langchain_agents: list[Agent] = field(default_factory=list)
+    path: str = ""  # the module's path in the repository (set by the scanner once known)
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,9 @@ def _agent_functions(nodes: list[ast.AST]) -> list[Agent]:
             classes = _constructed_classes(inner)
             tools = [t for call in inner if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"
                      for t in _tool_list(_keyword(call, "tools"), classes)]
-            agents.append(Agent(node.name, "CrewAI", tuple(tools)))
+            roles = [_constant(_keyword(call, "role")) for call in inner
+                     if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"]
+            agents.append(Agent(node.name, "CrewAI", tuple(tools), next(filter(None, roles), "")))
     return agents
 
 
@@ -173,24 +183,37 @@ def _constructor_agents(nodes: list[ast.AST], classes: dict[str, str]) -> list[A
         if isinstance(node, ast.Call) and (written := _written_name(node.func)) in constructors:
             name = _keyword(node, "name")
             named = name.value if isinstance(name, ast.Constant) and name.value is not None else written
-            agents.append(Agent(str(named), constructors[written], tuple(_tool_list(_keyword(node, "tools"), classes))))
+            agents.append(Agent(str(named), constructors[written], tuple(_tool_list(_keyword(node, "tools"), classes)),
+                                _constant(_keyword(node, "role"))))
     return agents
 
 
-def _crewai_crews(nodes: list[ast.AST]) -> list[int]:
-    sizes = []
+def _crewai_crews(nodes: list[ast.AST]) -> list[Crew]:
+    crews = []
     for node in nodes:
         if isinstance(node, ast.Call) and _written_name(node.func) == "Crew":
             members = _keyword(node, "agents")
             if isinstance(members, ast.List) and members.elts:
-                sizes.append(len(members.elts))
+                managed = any(k.arg in ("manager_llm", "manager_agent") for k in node.keywords) or \
+                    "hierarchical" in ast.dump(_keyword(node, "process") or ast.Constant(None))
+                crews.append(Crew("Crew", tuple(_member_name(e) for e in members.elts),
+                                  "hierarchical" if managed else "sequential"))
     for node in nodes:
         if isinstance(node, ast.ClassDef) and _decorated(node, "CrewBase", call_form=True):
-            methods = sum(1 for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
-                          and _decorated(item, "agent", call_form=True))
+            methods = tuple(item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                            and _decorated(item, "agent", call_form=True))
             if methods:
-                sizes.append(methods)
-    return sizes
+                crews.append(Crew("CrewBase", methods))
+    return crews
+
+
+def _member_name(element: ast.AST) -> str:
+    """A crew list element as the reference names it: a variable, an attribute (``self.writer``), a call's callee."""
+    return _written_name(element.func if isinstance(element, ast.Call) else element)
+
+
+def _constant(value: ast.AST | None) -> str:
+    return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else ""
 
 
 def _state_graphs(nodes: list[ast.AST]) -> list[list[str]]:
@@ -241,8 +264,9 @@ def yaml_agents(document) -> list[Agent]:
     agents = []
     for key, value in document.items():
         if isinstance(value, dict) and any(k in value for k in AGENT_KEYS):
-            tools = value.get("tools")
-            agents.append(Agent(str(key), "CrewAI", tuple(map(str, tools)) if isinstance(tools, list) else ()))
+            tools, role = value.get("tools"), value.get("role")
+            agents.append(Agent(str(key), "CrewAI", tuple(map(str, tools)) if isinstance(tools, list) else (),
+                                str(role).strip() if isinstance(role, str) else ""))
     return agents
 
 
@@ -262,22 +286,25 @@ def inventory(modules: list[ModuleCount], yaml_defined: list[Agent]) -> Inventor
     """The repository's frameworks, agents and crews from its modules (in walk order) and YAML agents."""
     frameworks = _labels({record for m in modules for record in m.imports})
     agents: dict[tuple[str, str], Agent] = {}
-    for agent in [*yaml_defined, *(a for m in modules for a in m.agents)]:
+    for agent in [*yaml_defined, *(replace(a, file=m.path) for m in modules for a in m.agents)]:
         known = agents.get((agent.name, agent.label))
-        tools = agent.tools if known is None else tuple(dict.fromkeys(known.tools + agent.tools))
-        agents[(agent.name, agent.label)] = Agent(agent.name, agent.label, tools)
+        if known is not None:  # merged: the tools of both, the first role and place
+            agent = replace(known, tools=tuple(dict.fromkeys(known.tools + agent.tools)),
+                            role=known.role or agent.role)
+        agents[(agent.name, agent.label)] = agent
     listed, crews = list(agents.values()), []
     if "CrewAI" in frameworks:
-        crews += [Crew("Crew", size) for m in modules for size in m.crewai_crews]
+        crews += [crew for m in modules for crew in m.crewai_crews]
     if "LangGraph" in frameworks:
         for m in modules:
-            crews += [Crew("StateGraph", len(nodes)) for nodes in m.graphs]
-            listed += [Agent(node, "LangGraph") for nodes in m.graphs for node in nodes]
+            crews += [Crew("StateGraph", tuple(nodes), "graph") for nodes in m.graphs]
+            listed += [Agent(node, "LangGraph", file=m.path) for nodes in m.graphs for node in nodes]
     if "LangChain" in frameworks:
         for m in modules:
             if m.langchain_agents:
-                crews.append(Crew("LangChain file", len(m.langchain_agents)))
-                listed += m.langchain_agents
+                names = tuple(a.name for a in m.langchain_agents)
+                crews.append(Crew("LangChain file", names, "single" if len(names) == 1 else "sequential"))
+                listed += [replace(a, file=m.path) for a in m.langchain_agents]
     return Inventory(sorted(frameworks), listed, crews)
 
 

@@ -3,8 +3,9 @@
 Every rule carries the catalog's id, title, severity, OWASP category and weight class, and a check
 that turns the project's facts into finding *instances* (one instance = one place the rule applies;
 a rule id may have several). The facts are the capability layer (:mod:`.capabilities`: what the code
-can do and what guards it) and the project's own agent/crew model (:mod:`.model`), which the rules
-about agents and crews (BR04, CR01–CR06, IDENTITY-*) use instead of the reference's agent counting.
+can do and what guards it) and the agents and crews the rules about them (BR04, CR01–CR06) read: the
+reference's (:mod:`.reference_counting`) for the ping's findings, the project's own model
+(:mod:`.model`) for the ``detected_*`` findings.
 
 Severities go through the catalog's confidence gate (heuristic → at most MEDIUM, probable → at most
 HIGH). The rules about business, operational and compounding risk (BR*, OP*, CR01–CR04) report one
@@ -98,8 +99,9 @@ class Context:
         return next((s for s in sites if s.role), sites[0] if sites else None)
 
     def text(self, agent: str) -> str:
+        own = self.model.agents[agent].role if agent in self.model.agents else ""
         site = self.site(agent)
-        roles = " ".join(s.role for s in self.sites.get(agent.split("#")[0], []) if s.role)
+        roles = own or " ".join(s.role for s in self.sites.get(agent.split("#")[0], []) if s.role)
         return f"{agent.split('#')[0]} {roles or (site.role if site else '')}".lower()
 
     @cached_property
@@ -705,6 +707,14 @@ NOT_EMITTED = (
 # fields follow the reference's reading (capabilities.ProjectFacts.as_reference_reads), the detected_finding_* fields
 # the built-in's.
 READINGS: tuple[tuple[str, str, str], ...] = (
+    ("Agents and crews in the rules (catalog §3)",
+     "BR04 and CR01–CR06 read the agents and crews it counts (Inventory fields): every nameless `Agent(role=…)` of "
+     "the repository is one agent with the first role seen, Agno and PydanticAI agents are CrewAI's, LangGraph "
+     "utility nodes are agents, every LangChain file is a synthetic crew; crew members are the names written in "
+     "the list (`self.scout` → scout), so a crew of nameless agents has no member among the agents; a sequential "
+     "crew's members follow one another (CR03's edges), a manager makes it hierarchical",
+     "the project's own model (`model.py`): agents resolved through imports and named by their variables, crews, "
+     "graphs, group chats and teams where the code builds them"),
     ("Module-level calls (catalog, Other quirks)",
      "classifies calls only inside function bodies",
      "also module-level calls and class bodies: a script's top-level `requests.post(...)` or `subprocess.run(...)` "
@@ -749,13 +759,6 @@ READINGS: tuple[tuple[str, str, str], ...] = (
 
 # Where the ping's finding fields still differ from the reference's, and why (rendered into docs/RULES.md).
 DIFFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("Agents and crews in the rules (catalog §3)",
-     "BR04 and CR01–CR06 read the agents and crews it counts: every nameless `Agent(role=…)` of the repository is "
-     "one agent, Agno and PydanticAI agents are CrewAI's, LangGraph utility nodes are agents, every LangChain file "
-     "is a synthetic crew",
-     "the ping's counts follow the reference (`reference_counting.py`, see Inventory fields); these rules still "
-     "read the project's own model (`model.py`: agents resolved through imports, crews only where the code builds "
-     "one), so e.g. CR05 does not fire on a LangChain file that the reference turned into a crew"),
     ("Top list cut to 5 (catalog, Other quirks)",
      "after the graph form of STRATUM-001 is added, keeps 5 top findings and drops the rest silently",
      "keeps every finding"),
@@ -864,7 +867,8 @@ def rules_markdown() -> str:
         "OWASP category, so pings of both scanners can share one dataset. Findings come from a capability layer "
         "(`capabilities.py`: calls classified as outbound, data access, destructive, code execution or payment, "
         "known tool classes, and guards: human gates, filters, validation, rate limits) and, for rules about "
-        "agents and crews, from the project's own agent/crew model (`model.py`).", "",
+        "agents and crews, from the agents and crews the reference counts (`reference_counting.py`; the "
+        "`detected_*` findings read the project's own model, `model.py`).", "",
         "| id | finding | severity | class | OWASP | fires when |", "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {r.id} | {r.title} | {r.severity} | {r.klass} | {r.owasp} | {r.trigger} |" for r in RULES]
