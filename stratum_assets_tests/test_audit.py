@@ -42,7 +42,7 @@ def constructed(changes: str = "") -> duckdb.DuckDBPyConnection:
                NULL::VARCHAR AS failure_reason, [{', '.join(repr(f) for f in FRAMEWORKS)}][i % 5 + 1] AS frameworks1,
                (i * 37) % 101 AS risk_score, {RULES!r} AS finding_rules,
                {{'deployment_score': CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END}} AS deployment_signals,
-               printf('topo%05d', i) AS topology_signature_hash, 10 AS files_scanned, 10 AS files_total,
+               printf('topo%05d', i) AS topology_key, 10 AS files_scanned, 10 AS files_total,
                NULL::VARCHAR AS fork_parent, '{{"Python": 900, "Shell": 100}}' AS language_bytes,
                'crewai' AS selection_stratum, 'builtin' AS scanner, 'stratum-assets-builtin-0.1.0' AS scanner_version
         FROM range(200) t(i)""")
@@ -63,7 +63,7 @@ BREAKS = {
     "G2": "UPDATE scan_dataset SET frameworks = ['LangChain'] WHERE frameworks = ['AutoGen'] AND n % 2 = 0",
     "G3": "UPDATE scan_dataset SET deployment_signals = {'deployment_score': 2}",
     "G4": "UPDATE scan_dataset SET finding_rules = finding_rules[1:3] WHERE n >= 40",
-    "G5": "UPDATE scan_dataset SET topology_signature_hash = 'copied' WHERE n < 20",
+    "G5": "UPDATE scan_dataset SET topology_key = 'copied' WHERE n < 20",
     "G6": "UPDATE scan_dataset SET scan_status = 'empty', failure_reason = 'no_agents' WHERE n < 45",
     "G7": "UPDATE scan_dataset SET scan_status = 'failed', failure_reason = 'clone_404' WHERE n < 25",
     "G8": "UPDATE scan_dataset SET files_scanned = 7",
@@ -81,16 +81,16 @@ def test_each_gate_fails_on_data_built_to_break_it(gate):
 
 
 def test_empty_topology_hashes_are_unknown_not_a_duplicate_cluster():
-    result = gates(constructed("UPDATE scan_dataset SET topology_signature_hash = '' WHERE n < 100"))
+    result = gates(constructed("UPDATE scan_dataset SET topology_key = '' WHERE n < 100"))
     assert result["G5"].passed and result["G5"].measured == 0.0
 
 
 def test_g5_counts_a_repository_sharing_its_topology_with_ten_others_not_nine():
     """The strategy's "with 10+ others": a group of 11 counts, a group of 10 (the reference's >= 10) does not;
     and only usable repositories make a group."""
-    eleven = "UPDATE scan_dataset SET topology_signature_hash = 'eleven' WHERE n < 11"
-    ten = "UPDATE scan_dataset SET topology_signature_hash = 'ten' WHERE n >= 100 AND n < 110"
-    failed = ("UPDATE scan_dataset SET topology_signature_hash = 'ten', scan_status = 'failed' "
+    eleven = "UPDATE scan_dataset SET topology_key = 'eleven' WHERE n < 11"
+    ten = "UPDATE scan_dataset SET topology_key = 'ten' WHERE n >= 100 AND n < 110"
+    failed = ("UPDATE scan_dataset SET topology_key = 'ten', scan_status = 'failed' "
               "WHERE n >= 150 AND n < 155")  # 15 share 'ten', 5 of them failed: 10 usable, still not a group
     conn = constructed(f"{eleven}; {ten}; {failed}")
     data = compute(conn, {"crewai": 200}, THRESHOLDS, {})

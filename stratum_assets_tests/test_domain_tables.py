@@ -140,7 +140,7 @@ def _scan_dataset(rows: list[tuple[str, list[str]]]) -> duckdb.DuckDBPyConnectio
     conn = duckdb.connect()
     conn.execute("""CREATE TABLE scan_dataset (repo_hash VARCHAR, outcome VARCHAR, scan_status VARCHAR,
         failure_reason VARCHAR, frameworks VARCHAR[], risk_score BIGINT, finding_rules VARCHAR[],
-        deployment_signals STRUCT(deployment_score BIGINT), topology_signature_hash VARCHAR, files_scanned BIGINT,
+        deployment_signals STRUCT(deployment_score BIGINT), topology_key VARCHAR, files_scanned BIGINT,
         files_total BIGINT, fork_parent VARCHAR, language_bytes VARCHAR, selection_stratum VARCHAR, scanner VARCHAR,
         scanner_version VARCHAR)""")
     for i, (stratum, fws) in enumerate(rows):

@@ -40,7 +40,7 @@ REPOS = [
 def conn():
     conn = duckdb.connect()
     conn.execute("""CREATE TABLE scan_dataset (repo_hash VARCHAR, full_name VARCHAR, fork_parent VARCHAR,
-                                               outcome VARCHAR, scan_status VARCHAR, topology_signature_hash VARCHAR)""")
+                                               outcome VARCHAR, scan_status VARCHAR, topology_key VARCHAR)""")
     conn.execute("""CREATE TABLE code_fingerprints (repo_hash VARCHAR, content_hash VARCHAR, minhash BLOB,
                                                     signature_key VARCHAR, file_digests BLOB,
                                                     part_digests BLOB)""")

@@ -184,7 +184,7 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
                                                                           0)
     assert a["repo_metadata"]["python_file_count"] == b["repo_metadata"]["python_file_count"] + 1
     assert a["repo_metadata"]["total_loc"] == b["repo_metadata"]["total_loc"] + 1  # `VALUE = 1`; comments don't count
-    for key in ("agent_count", "frameworks", "finding_rules", "topology_signature_hash", "risk_score"):
+    for key in ("agent_count", "frameworks", "finding_rules", "detected_topology_signature_hash", "risk_score"):
         assert a[key] == b[key] == ping[key], key
 
 
@@ -194,7 +194,8 @@ def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_p
     full_settings = ScanSettings(clone_timeout=60, scan_timeout=60, partial_clone=False)
     full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), full_settings, tmp_path)
     assert partial.provenance["bytes_fetched"] < full.provenance["bytes_fetched"]
-    for key in ("finding_rules", "agent_count", "topology_signature_hash", "files_total", "files_scanned", "risk_score"):
+    for key in ("finding_rules", "agent_count", "detected_topology_signature_hash", "files_total", "files_scanned",
+                "risk_score"):
         assert partial.ping[key] == full.ping[key], key
 
 

@@ -182,3 +182,22 @@ def test_null_fields_are_stored_as_null_exported_as_null_and_the_audit_and_split
     summary = split_and_export(conn, layout, 1, min_test=1)
     assert summary["train"] + summary["test"] == len(pings) - 1, "all but the failed scan are usable"
     assert set(summary["feature_fields"]) == set(FEATURE_COLUMNS) and not set(FEATURE_COLUMNS) & set(UNMEASURED)
+
+
+def test_the_audit_groups_by_the_pings_topology_else_the_builtins_detected_one(builtin, tmp_path):
+    """The ping's topology_signature_hash is empty, as the reference CLI prints it; the view's topology_key (what
+    G5 and the split's topology groups read) falls back to the built-in's detected hash, and keeps a scanner's
+    non-empty hash when one is given."""
+    references = {}
+    for name, ping in list(reference_pings().items())[:2]:
+        stamp_identity(ping, name, "langchain_active")
+        references[name] = ping
+    hashed_name = next(iter(references))
+    references[hashed_name]["topology_signature_hash"] = "a-scanners-own-hash"
+    layout = _home(tmp_path, {**builtin, **references})
+    conn = duckdb.connect()
+    schema.refresh(conn, layout, 1)
+    keys = dict(conn.execute("SELECT full_name, topology_key FROM scan_dataset").fetchall())
+    detected = {n: p.get("detected_topology_signature_hash") or None for n, p in builtin.items()}
+    assert any(detected.values()) and all(p["topology_signature_hash"] == "" for p in builtin.values())
+    assert keys == {**detected, **{n: None for n in references}, hashed_name: "a-scanners-own-hash"}

@@ -8,7 +8,8 @@
 * **same-project code** ("near_duplicate_code") — lightly edited copies (MinHash LSH, decided near
   the threshold on exact per-part digests) and copies contained in another (a copy that grew, an
   older snapshot), by exact per-file digests with boilerplate down-weighted (``dedup/clusters.py``);
-* **topology** — the same non-empty topology signature (an empty one is unknown, never a group).
+* **topology** — the same non-empty topology signature (the view's ``topology_key``: the ping's, else the
+  built-in scanner's ``detected_topology_signature_hash``; an empty one is unknown, never a group).
 
 The report shows them side by side with the dataset's effective size after each (every group
 counted once); the split joins all four into one set of groups (connected components: a fork of
@@ -69,7 +70,7 @@ class DuplicateGroups:
 
 
 # What duplicate_groups reads of ``src`` (besides the code fingerprints): a snapshot for it holds these.
-KEY_COLUMNS = ("repo_hash", "outcome", "scan_status", "full_name", "fork_parent", "topology_signature_hash")
+KEY_COLUMNS = ("repo_hash", "outcome", "scan_status", "full_name", "fork_parent", "topology_key")
 
 
 def duplicate_groups(conn, threshold: float = NearDupSettings.threshold, src: str = "scan_dataset") -> DuplicateGroups:
@@ -81,7 +82,7 @@ def duplicate_groups(conn, threshold: float = NearDupSettings.threshold, src: st
     digests = ", ".join(f"f.{c}" if c in columns else f"NULL::BLOB AS {c}" for c in ("file_digests", "part_digests"))
     conn.execute(f"""CREATE OR REPLACE TEMP TABLE {_USABLE_KEYS} AS
                      SELECT d.repo_hash, lower(d.full_name) AS name, lower(d.fork_parent) AS parent,
-                            d.topology_signature_hash, f.content_hash, f.minhash, f.signature_key,
+                            d.topology_key, f.content_hash, f.minhash, f.signature_key,
                             {digests}
                      FROM {src} d LEFT JOIN code_fingerprints f USING (repo_hash) WHERE {USABLE}""")
     try:
@@ -109,7 +110,7 @@ def _groups(conn, threshold: float) -> DuplicateGroups:
         "fork_family": _fork_families(conn, src),
         "exact_code": exact_groups((h, c) for c, h in _shared(conn, src, "content_hash")),
         "near_duplicate_code": near_duplicate_clusters(signatures, settings),
-        "topology": _groups_of(_shared(conn, src, "topology_signature_hash")),
+        "topology": _groups_of(_shared(conn, src, "topology_key")),
     }
     return DuplicateGroups(usable=usable, by_kind=by_kind, joined=_joined(by_kind.values()),
                            fingerprinted=len(signatures), signature_keys=keys)

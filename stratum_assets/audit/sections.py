@@ -91,14 +91,14 @@ def maturity(conn, src: str = "scan_dataset") -> dict:
 
 def duplicates(conn, cluster_size: int = 10, src: str = "scan_dataset") -> dict:
     groups = _rows(conn, f"""
-        SELECT topology_signature_hash, count(*) FROM {src}
-        WHERE {USABLE} AND coalesce(topology_signature_hash, '') <> ''
+        SELECT topology_key, count(*) FROM {src}
+        WHERE {USABLE} AND coalesce(topology_key, '') <> ''
         GROUP BY 1 HAVING count(*) > {cluster_size} ORDER BY 2 DESC, 1""")
     in_big = sum(n for _, n in groups)
     usable, unknown, distinct = _one(conn, f"""
-        SELECT count(*), count(*) FILTER (coalesce(topology_signature_hash, '') = ''),
-               count(DISTINCT CASE WHEN coalesce(topology_signature_hash, '') = '' THEN repo_hash
-                                   ELSE topology_signature_hash END)
+        SELECT count(*), count(*) FILTER (coalesce(topology_key, '') = ''),
+               count(DISTINCT CASE WHEN coalesce(topology_key, '') = '' THEN repo_hash
+                                   ELSE topology_key END)
         FROM {src} WHERE {USABLE}""")
     forks = _rows(conn, f"""
         SELECT fork_parent, count(*) FROM {src} WHERE fork_parent IS NOT NULL
@@ -141,7 +141,7 @@ def _r(value, digits: int = 1):
 
 
 SNAPSHOT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks", "risk_score", "finding_rules",
-                    "deployment_signals", "topology_signature_hash", "files_scanned", "files_total", "fork_parent",
+                    "deployment_signals", "topology_key", "files_scanned", "files_total", "fork_parent",
                     "language_bytes", "selection_stratum", "scanner", "scanner_version")
 
 

@@ -469,7 +469,7 @@ def _topology(s: _Scan) -> dict:
     architectures alike or different whatever their names."""
     topo = s.topo
     return {
-        "topology_signature_hash": signature(s.graph),
+        "topology_signature_hash": "",  # the reference CLI's (empty offline); the built-in's: detected_*
         **{k: topo[k] for k in ("graph_node_count", "graph_edge_count", "graph_node_type_distribution",
                                 "graph_edge_type_distribution", "edge_density", "graph_topology_metrics")},
         "max_path_hops": topo["graph_topology_metrics"]["longest_chain"],
@@ -582,6 +582,7 @@ def _detected(s: _Scan) -> dict:
         "detected_finding_rules": findings.rules,
         "detected_finding_instance_counts": findings.instance_counts(),
         "detected_risk_score": findings.risk_score,
+        "detected_topology_signature_hash": signature(s.graph),
     }
 
 

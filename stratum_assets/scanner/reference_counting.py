@@ -344,6 +344,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
                            "`Pipfile.lock`, `uv.lock`, `requirements.txt`, `package-lock.json`; `.env.example`, "
                            "`.env.template`, `.env.sample`. `deployment_score` counts the true ones"),
     ("repo_metadata.primary_framework", "the label with most agents (ties: the first by name)"),
+    ("topology_signature_hash", "empty, as the reference prints it in every ping of the 24 (`--offline`); the "
+                                "built-in's own hash is `detected_topology_signature_hash`"),
 )
 
 DETECTED: tuple[tuple[str, str], ...] = (
@@ -358,4 +360,7 @@ DETECTED: tuple[tuple[str, str], ...] = (
     ("detected_finding_rules", "the rule ids on the built-in's reading of the project (see Finding fields below)"),
     ("detected_finding_instance_counts", "their instance counts"),
     ("detected_risk_score", "the risk score of those findings"),
+    ("detected_topology_signature_hash", "a Weisfeiler–Lehman hash of the agent graph's node and edge types (the "
+                                         "audit's G5 and the split's topology groups read it where the ping's is "
+                                         "empty)"),
 )

@@ -67,17 +67,29 @@ def refresh(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> No
     _view_over(conn, "scan_results", reading, "results", _EMPTY_SCAN_RESULTS)
     _view_over(conn, "quarantine", reading, "quarantine", _EMPTY_QUARANTINE)
     _view_over(conn, "code_fingerprints", reading, "fingerprints", _EMPTY_FINGERPRINTS)
-    conn.execute("""
+    topology = _topology_key({c for (c, *_) in conn.execute("DESCRIBE scan_results").fetchall()})
+    conn.execute(f"""
         CREATE OR REPLACE VIEW scan_dataset AS
         SELECT m.*,
                CASE WHEN s.repo_hash IS NOT NULL THEN 'stored'
                     WHEN q.repo_hash IS NOT NULL THEN 'quarantined'
                     ELSE 'pending' END AS outcome,
-               s.* EXCLUDE (repo_hash, chunk_id, repo_full_name, selection_stratum)
+               s.* EXCLUDE (repo_hash, chunk_id, repo_full_name, selection_stratum),
+               {topology} AS topology_key
         FROM repo_manifest m
         LEFT JOIN scan_results s ON s.repo_hash = m.repo_hash
         LEFT JOIN (SELECT DISTINCT repo_hash FROM quarantine) q ON q.repo_hash = m.repo_hash
     """)
+
+
+def _topology_key(columns: set[str]) -> str:
+    """The topology the audit groups by (G5, the split's groups): the ping's ``topology_signature_hash``, else the
+    built-in scanner's own (``detected_topology_signature_hash``, an extra field): the reference CLI leaves the
+    ping's empty, and so does the built-in, which follows it; NULL when neither is known."""
+    ping = "nullif(s.topology_signature_hash, '')" if "topology_signature_hash" in columns else "NULL"
+    detected = ("nullif(json_extract_string(s.extra_json, '$.detected_topology_signature_hash'), '')"
+                if "extra_json" in columns else "NULL")
+    return f"coalesce({ping}, {detected})"
 
 
 def snapshot(conn: duckdb.DuckDBPyConnection, columns: tuple[str, ...], name: str) -> str:
