@@ -35,8 +35,8 @@ from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 
-COMPARED = ("frameworks", "agent_count", "crew_count", "finding_rules", "risk_score", "detected_topology_signature_hash",
-            "files_total", "files_scanned", "llm_providers", "deployment_signals")
+COMPARED = ("frameworks", "agent_count", "crew_count", "finding_rules", "risk_score",
+            "detected_topology_signature_hash", "files_total", "files_scanned", "llm_providers", "deployment_signals")
 
 
 def main() -> None:
