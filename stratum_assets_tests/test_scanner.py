@@ -327,3 +327,16 @@ def test_docs_rules_page_matches_the_rule_set():
 
     page = Path(__file__).resolve().parents[1] / "docs" / "RULES.md"
     assert page.read_text() == rules_markdown(), "regenerate with: stratum-assets rules > docs/RULES.md"
+
+
+def test_observability_and_evals_come_from_the_rules_lists(tmp_path):
+    """has_observability, telemetry_destination_count and has_eval_framework read the providers TELEMETRY-* and
+    the frameworks EVAL-* read (one list each), one destination per provider as the reference counts them."""
+    traced = _scan(tmp_path / "traced", {"app.py": "import langfuse\nimport mlflow\nimport ragas\n"})
+    assert (traced["has_observability"], traced["telemetry_destination_count"], traced["has_eval_framework"]) == \
+        (True, 2, True)
+    assert {"TELEMETRY-001", "TELEMETRY-003"} & set(traced["finding_rules"]) == {"TELEMETRY-001"}
+    plain = _scan(tmp_path / "plain", {"app.py": "import agentops\nimport requests\n"})
+    assert (plain["has_observability"], plain["telemetry_destination_count"], plain["has_eval_framework"]) == \
+        (False, 0, False), "a library outside the catalog's telemetry list is no destination"
+    assert "TELEMETRY-003" in plain["finding_rules"] and "EVAL-002" in plain["finding_rules"]

@@ -539,9 +539,11 @@ def _memory_and_oversight(s: _Scan) -> dict:
         "has_memory_store": bool(m.memory_types),
         "memory_store_types": sorted(m.memory_types),
         "has_learning_loop": loop,
-        "has_eval_framework": m.eval_framework,
-        "has_observability": m.observability,
-        "telemetry_destination_count": int(m.observability),
+        # the capability layer's telemetry providers and eval frameworks (capabilities.TELEMETRY, EVAL_LIBS): the
+        # same lists TELEMETRY-* and EVAL-* read; one destination per provider, as the reference counts them
+        "has_eval_framework": bool(s.facts and s.facts.evals),
+        "has_observability": bool(s.facts and s.facts.telemetry),
+        "telemetry_destination_count": len(s.facts.telemetry) if s.facts else 0,
     }
 
 

@@ -201,8 +201,6 @@ class RepoModel:
     http_calls: int = 0
     http_calls_with_timeout: int = 0
     memory_types: set[str] = field(default_factory=set)
-    observability: bool = False
-    eval_framework: bool = False
     mcp_servers: int = 0
     guardrails: list[str] = field(default_factory=list)
 
@@ -272,7 +270,6 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
     for i, m in enumerate(modules):
         for c in m.calls:
             c.module = i
-    imports = set().union(*(m.imports for m in modules)) if modules else set()
     model.frameworks = detect_frameworks(modules)
     ops = _function_ops(modules)
     handled = set().union(*(m.handled for m in modules)) if modules else set()
@@ -292,9 +289,6 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
     http = [c for c in calls if c.name.startswith(("requests.", "httpx.")) and c.name.split(".")[-1] in
             ("get", "post", "put", "delete", "patch", "request")]
     model.http_calls, model.http_calls_with_timeout = len(http), sum("timeout" in c.keywords for c in http)
-    model.observability = any(i.split(".")[0] in ("langsmith", "langfuse", "opentelemetry", "agentops", "phoenix")
-                              for i in imports)
-    model.eval_framework = any(i.split(".")[0] in ("ragas", "deepeval", "promptfoo", "trulens") for i in imports)
     model.mcp_servers = sum(1 for c in calls if "mcp" in c.name.lower() and c.name.split(".")[-1][0].isupper())
     return model
 
