@@ -30,6 +30,7 @@ from stratum_assets.domain.identity import repo_hash
 from stratum_assets.github.client import GitHubClient
 from stratum_assets.github.governor import RateGovernor
 from stratum_assets.scanner.engine import scan_repository
+from stratum_assets.scanner.model import EXTRACTORS
 from stratum_sandbox import codegen, synthetic_pings, universe
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import Universe, build_universe
@@ -127,6 +128,11 @@ def test_the_scanner_detects_a_framework_added_to_the_table(fake_framework, tmp_
     ping = scan_repository(_fake_checkout(tmp_path / "repo"), "someone/fake-crew")
     assert ping["frameworks"] == ping["detected_frameworks"] == ["FakeAgents"]
     assert ping["framework_versions"] == {"FakeAgents": "1.4.2"}, "its own distribution's pin wins over its part's"
+
+
+def test_every_framework_row_has_one_extractor_of_its_agents_and_groups():
+    """A framework is one row plus one extractor (scanner/model.py), registered under the row's label."""
+    assert set(EXTRACTORS) == set(framework_table.labels())
 
 
 def test_without_the_row_the_scanner_sees_no_framework(tmp_path):

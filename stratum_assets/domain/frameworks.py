@@ -4,8 +4,9 @@ Adding a framework is one new row of :data:`FRAMEWORKS`:
 
 * discovery finds its ``keywords`` in a repository's name, description and topics
   (``frameworks_named``, the multi-framework stratum's filter);
-* the scanner detects it from ``imports`` (and its version from ``distributions``) and counts
-  its agent constructors under ``agent_roots`` — the ping's ``detected_*`` fields;
+* the scanner detects it from ``imports`` (and its version from ``distributions``), finds its
+  agents and groups with its extractor (scanner/model.py, registered under its ``label``) and
+  knows its agent constructors under ``agent_roots`` — the ping's ``detected_*`` fields;
 * the ping's ``frameworks`` and ``agent_count`` follow the reference ``stratum`` CLI, which labels
   it only by its ``reference_imports`` and counts only calls named in ``reference_constructors``
   (scanner/reference_counting.py): a framework that CLI does not know has neither;

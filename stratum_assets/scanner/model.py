@@ -16,6 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -277,9 +278,9 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
     lists = {k: v for m in modules for k, v in m.lists.items()}
     ctx = _Context(modules, calls, lists, yaml_agents, yaml_tasks, yaml_files)
     _tools(model, modules, calls, ops, handled)
-    for extractor in (_langchain, _langgraph, _crewai, _autogen, _llamaindex, _agno, _phidata, _smolagents,
-                      _pydantic_ai, _openai_agents, _google_adk, _semantic_kernel):
-        extractor(model, ctx)
+    for framework in framework_table.FRAMEWORKS:  # each row's agents and groups, by its extractor below
+        if framework.label in EXTRACTORS:  # a new row without one is detected, its agents not yet known
+            EXTRACTORS[framework.label](model, ctx)
     for tool in model.tools.values():  # tools first met as agent arguments: their body's ops
         tool.ops |= ops.get(tool.name, set()) | ops.get(f"{tool.name}._run", set())
         tool.handled = tool.handled or tool.name in handled
@@ -421,7 +422,19 @@ def _tools(model, modules, calls, ops, handled) -> None:
         t.ops |= LIBRARY_TOOL_OPS.get(t.name, set())
 
 
-# -- one extractor per framework ------------------------------------------------------------------
+# -- one extractor per framework row (domain/frameworks.py), registered under its label ----------------------------
+EXTRACTORS: dict[str, Callable[[RepoModel, _Context], None]] = {}
+
+
+def _extracts(label: str):
+    """Register the function that finds the agents and groups of framework ``label`` (a row of the table)."""
+    def register(extractor):
+        EXTRACTORS[label] = extractor
+        return extractor
+    return register
+
+
+@_extracts("LangChain")
 def _langchain(model, ctx):
     calls, lists = ctx.calls, ctx.lists
     executors = [c for c in calls if _is(c, "LangChain", "AgentExecutor", "initialize_agent")]
@@ -445,6 +458,7 @@ def _langchain(model, ctx):
 _UTILITY_NODES = ("ToolNode", "ValidationNode")
 
 
+@_extracts("LangGraph")
 def _langgraph(model, ctx):
     calls, lists = ctx.calls, ctx.lists
     for c in calls:
@@ -521,6 +535,7 @@ def _langgraph(model, ctx):
         model.groups.append(group)
 
 
+@_extracts("CrewAI")
 def _crewai(model, ctx):
     calls, lists, modules = ctx.calls, ctx.lists, ctx.modules
     agent_methods = [(i, cls, meth) for i, m in enumerate(modules) for dec, cls, meth in m.decorated_methods
@@ -606,6 +621,7 @@ def _crew_human_input(ctx: _Context, c: Call, members: list[str], human_tasks: l
     return False
 
 
+@_extracts("AutoGen")
 def _autogen(model, ctx):
     calls, lists = ctx.calls, ctx.lists
     registered = defaultdict(list)
@@ -640,6 +656,7 @@ def _autogen(model, ctx):
             model.groups.append(group)
 
 
+@_extracts("LlamaIndex")
 def _llamaindex(model, ctx):
     calls, lists = ctx.calls, ctx.lists
     for c in calls:
@@ -654,6 +671,7 @@ def _llamaindex(model, ctx):
         model.memory_types.add("vector_index")
 
 
+@_extracts("Agno")
 def _agno(model, ctx, framework: str = "Agno"):
     calls, lists = ctx.calls, ctx.lists
     for c in calls:
@@ -666,10 +684,12 @@ def _agno(model, ctx, framework: str = "Agno"):
                                       hierarchical=c.keywords.get("mode") in ("coordinate", "route")))
 
 
+@_extracts("Phidata")
 def _phidata(model, ctx):
     _agno(model, ctx, "Phidata")
 
 
+@_extracts("SmolAgents")
 def _smolagents(model, ctx):
     for c in ctx.calls:
         if _is(c, "SmolAgents", "CodeAgent", "ToolCallingAgent", "MultiStepAgent"):
@@ -678,6 +698,7 @@ def _smolagents(model, ctx):
                                    iteration_cap="max_steps" in c.keywords), c)
 
 
+@_extracts("PydanticAI")
 def _pydantic_ai(model, ctx):
     created: dict[tuple[int, str], str] = {}
     for c in ctx.calls:
@@ -696,6 +717,7 @@ def _pydantic_ai(model, ctx):
                 model.tools.setdefault(fn, Tool(fn))
 
 
+@_extracts(OPENAI_AGENTS_SDK)
 def _openai_agents(model, ctx):
     if OPENAI_AGENTS_SDK not in model.frameworks:
         return
@@ -707,6 +729,7 @@ def _openai_agents(model, ctx):
                                    delegation=bool(handoffs)), c)
 
 
+@_extracts("Google ADK")
 def _google_adk(model, ctx):
     for c in ctx.calls:
         if _is(c, "Google ADK", "Agent", "LlmAgent"):
@@ -724,6 +747,7 @@ def _google_adk(model, ctx):
             model.groups.append(group)
 
 
+@_extracts("Semantic Kernel")
 def _semantic_kernel(model, ctx):
     kinds = ("ChatCompletionAgent", "OpenAIAssistantAgent", "AzureAssistantAgent", "AzureAIAgent",
              "OpenAIResponsesAgent", "BedrockAgent", "CopilotStudioAgent")
