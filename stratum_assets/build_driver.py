@@ -22,6 +22,7 @@ import dagster as dg
 
 from . import stopping
 from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
+from .domain.reasons import UNSETTLED_REASONS
 from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
 from .resources import world_of
 from .warehouse.status import partitions_not_settled
@@ -158,7 +159,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
         chunks = [k for k, w in not_settled.items() if w == why]
         if chunks:
             log(f"Partitions {', '.join(chunks)} hold {why} repositories"
-                + (" (clone_unclassified)" if why == "unsettled" else "") + ": scanning them again.")
+                + (f" ({', '.join(UNSETTLED_REASONS)})" if why == "unsettled" else "") + ": scanning them again.")
     keys = plan.partition_keys(instance)
     if partitions is not None:
         todo = partition_range(keys, partitions)

@@ -332,8 +332,9 @@ def test_a_clone_failure_no_rule_recognises_is_stored_as_unclassified_after_its_
 
 @pytest.mark.slow
 def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_again(tmp_path, clean_build):
-    """A stored clone_unclassified row: `status` counts it as not done and names its partition, the split and the
-    label-audit sample refuse to freeze over it, and `stratum-assets backfill` scans its partition again."""
+    """Stored clone_unclassified and clone_rate_limited rows (no fact about the repository): `status` counts them
+    as not done and names their partition, the split and the label-audit sample refuse to freeze over them, and
+    `stratum-assets backfill` scans their partition again."""
     import dagster as dg
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -351,8 +352,10 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
     folder = sorted((data / "scans" / "v1").glob("v1-c*"))[1]
     frozen = (data / "split" / "assignments.parquet").read_bytes()
     results = pq.read_table(folder / "scan_results.parquet").to_pylist()
-    victim = next(r for r in results if r["scan_status"] == "success")
-    victim.update(scan_status="failed", failure_reason="clone_unclassified", failure_detail="fatal: something new")
+    victims = [r for r in results if r["scan_status"] == "success"][:2]
+    victims[0].update(scan_status="failed", failure_reason="clone_unclassified", failure_detail="fatal: something new")
+    victims[1].update(scan_status="failed", failure_reason="clone_rate_limited",
+                      failure_detail="The requested URL returned error: 429")
     stats = json.loads((folder / "stats.json").read_text())
     replace_partition(folder, pa.Table.from_pylist(results, schema=pq.read_schema(folder / "scan_results.parquet")),
                       pq.read_table(folder / "quarantine.parquet"), stats,
@@ -360,18 +363,19 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
 
     status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True,
                             text=True, timeout=120)
-    assert f"unsettled: 1 repositories in partition {folder.name}" in status.stdout, status.stdout
-    assert "1 pending" in status.stdout, "an unsettled row is not done"
+    assert f"unsettled: 2 repositories in partition {folder.name}" in status.stdout, status.stdout
+    assert "2 pending" in status.stdout, "an unsettled row is not done"
 
     resources = {"data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
     for asset, what in ((train_test_split, "the train/test split"), (label_audit_sample, "the label-audit sample")):
         result = dg.materialize([asset], resources=resources, raise_on_error=False)
         (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        assert f"1 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
+        assert f"2 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
     assert (data / "split" / "assignments.parquet").read_bytes() == frozen, "nothing frozen again over it"
 
     backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
                               text=True, timeout=900)
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-    assert f"Partitions {folder.name} hold unsettled repositories (clone_unclassified)" in backfill.stdout
+    assert (f"Partitions {folder.name} hold unsettled repositories (clone_unclassified, clone_rate_limited)"
+            in backfill.stdout)
     assert _exports(home) == _exports(clean_build[0])

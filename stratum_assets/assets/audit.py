@@ -14,7 +14,7 @@ from ..audit.groups import duplicate_groups
 from ..audit.report import audit, render
 from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_snapshot
 from ..discovery.strata import strata
-from ..domain.reasons import UNSETTLED_REASONS, unsettled
+from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..resources import DataResource
 from ..warehouse.files import write_text_atomic
 from ..warehouse.schema import Warehouse
@@ -98,8 +98,8 @@ def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str, src: str = "
                          "frozen only once every repository is stored or quarantined; finish the scan "
                          "(`stratum-assets backfill`) first", metadata={"pending": pending})
     if unsettled_rows:
-        raise dg.Failure(f"{unsettled_rows} repositories of manifest v{warehouse.version} are unsettled (git failed "
-                         f"in a way no rule recognises: {', '.join(UNSETTLED_REASONS)}): {what} is frozen only "
+        raise dg.Failure(f"{unsettled_rows} repositories of manifest v{warehouse.version} are unsettled "
+                         f"({UNSETTLED_MEANING}: {', '.join(UNSETTLED_REASONS)}): {what} is frozen only "
                          "once every outcome is settled; scan them again (`stratum-assets backfill`) first",
                          metadata={"unsettled": unsettled_rows})
 

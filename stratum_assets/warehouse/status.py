@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from ..domain.reasons import unsettled
+from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..manifest.store import ManifestStore
 from . import runlog, schema
 from .layout import Layout
@@ -113,9 +113,9 @@ def render(status: Status, width: int = 40) -> str:
     for chunk, problem in status.corrupt.items():
         lines.append(f"corrupt partition {chunk}: {problem}; it counts as not written")
     if status.unsettled:
-        lines.append(f"unsettled: {status.unsettled:,} repositories in {_listed(status.unsettled_partitions)} failed "
-                     "in a way no rule recognises (clone_unclassified): not done; `stratum-assets backfill` scans "
-                     "them again, and the split waits for them")
+        lines.append(f"unsettled: {status.unsettled:,} repositories in {_listed(status.unsettled_partitions)} were "
+                     f"{UNSETTLED_MEANING} ({', '.join(UNSETTLED_REASONS)}): not done; `stratum-assets backfill` "
+                     "scans them again, and the split waits for them")
     if status.pending and status.build_running is False:
         lines.append(f"no build running: {status.pending:,} repositories pending in "
                      f"{_listed(status.pending_partitions)} (failed, interrupted, corrupt or never run); "
