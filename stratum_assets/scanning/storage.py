@@ -13,68 +13,74 @@ previous one in place.
 
 from __future__ import annotations
 
+import functools
 import json
+import types
 from pathlib import Path
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from ..scanner.ping import Ping
 from ..warehouse.files import replacing_directory
 from ..warehouse.layout import PartitionFiles
 from ..warehouse.verify import CHECKSUMS, checksums
 
-_I, _F, _B, _S = pa.int64(), pa.float64(), pa.bool_(), pa.string()
-_STRUCTS = {
-    "deployment_signals": pa.struct([("has_dockerfile", _B), ("has_ci_config", _B), ("has_tests", _B),
-                                     ("has_lockfile", _B), ("has_env_example", _B), ("deployment_score", _I)]),
-    "repo_metadata": pa.struct([("python_file_count", _I), ("yaml_config_count", _I), ("total_loc", _I),
-                                ("primary_framework", _S), ("framework_count", _I)]),
-    "graph_topology_metrics": pa.struct([("diameter", _I), ("avg_degree", _F), ("max_degree", _I),
-                                         ("clustering_coefficient", _F), ("connected_components", _I),
-                                         ("longest_chain", _I), ("hub_score", _F)]),
-    "per_crew_finding_density": pa.struct([("max", _F), ("min", _F), ("mean", _F), ("median", _F), ("stddev", _F)]),
-}
-_MAPS = {"capability_distribution": _I, "trust_level_distribution": _I, "trust_crossings": _I,
-         "graph_node_type_distribution": _I, "graph_edge_type_distribution": _I, "finding_severities": _I,
-         "finding_confidences": _I, "finding_instance_counts": _I, "fix_impact_estimates": _I,
-         "normalized_features": _F, "framework_versions": _S}
-_JSON = {"trust_crossing_adjacency", "mitigation_coverage", "finding_coverages", "severity_downgrades",
-         "findings_by_class", "findings_by_category"}
-_LIST_INT = {"blast_radius_distribution", "crew_size_distribution", "agent_tool_count_distribution"}
-_LIST_STR = {"guardrail_types", "data_sensitivity_types", "incident_ids", "regulatory_surface", "memory_store_types",
-             "frameworks", "finding_rules", "llm_providers", "llm_models"}
-_FLOATS = {"edge_density", "control_coverage_pct", "mcp_auth_ratio", "mcp_pinned_ratio", "error_handling_rate",
-           "timeout_rate", "financial_validation_rate"}
-_STRINGS = {"scan_id", "timestamp", "scanner_version", "repo_hash", "schema_version", "repo_full_name", "scan_status",
-            "failure_reason", "archetype_class", "topology_signature_hash", "checkpoint_type", "learning_type",
-            "selection_stratum", "provider_confidence"}
+_I, _B, _S = pa.int64(), pa.bool_(), pa.string()
 PROVENANCE = pa.schema([("chunk_id", _S), ("commit_sha", _S), ("commit_date", _S), ("clone_attempts", _I),
                         ("bytes_fetched", _I), ("scanner", _S), ("failure_detail", _S), ("extra_json", _S)])
 
 
-def _type(field: str) -> pa.DataType:
-    if field in _STRUCTS:
-        return _STRUCTS[field]
-    if field in _MAPS:
-        return pa.map_(_S, _MAPS[field])
-    if field in _JSON or field in _STRINGS:
-        return _S
-    if field in _LIST_INT:
-        return pa.list_(_I)
-    if field in _LIST_STR:
-        return pa.list_(_S)
-    if field == "finding_co_occurrence":
-        return pa.list_(pa.list_(_S))
-    if field in _FLOATS:
-        return _F
-    annotation = str(Ping.model_fields[field].annotation)
-    return _B if "bool" in annotation else _I
+def _bare(annotation):
+    """The annotated type without its constraints (``Annotated``) and without ``None`` (every column is nullable)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = {_bare(a) for a in get_args(annotation) if a is not type(None)}
+        if members == {int, float}:  # a number JSON may write either way: stored as a float
+            return float
+        if len(members) != 1:
+            raise TypeError(f"no Arrow type for the union {annotation}")
+        return members.pop()
+    return annotation
 
 
-# Ping fields stored as JSON text (their keys vary by scanner version): exports parse them back.
-JSON_TEXT_FIELDS = frozenset(_JSON)
-PING_SCHEMA = pa.schema([(name, _type(name)) for name in Ping.model_fields] + list(PROVENANCE))
+def arrow_type(annotation) -> pa.DataType:
+    """The column type of a ping field, from its annotation in the model: numbers, text (a ``Literal`` too), lists,
+    ``dict[K, V]`` as a map, a nested model as a struct; a free-form ``dict`` (keys vary by scanner version) as
+    JSON text."""
+    t = _bare(annotation)
+    simple = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), dict: pa.string()}
+    if t in simple:
+        return simple[t]
+    origin = get_origin(t)
+    if origin is Literal:
+        return pa.string()
+    if origin is list:
+        return pa.list_(arrow_type(get_args(t)[0]))
+    if origin is dict:
+        return pa.map_(*map(arrow_type, get_args(t)))
+    if isinstance(t, type) and issubclass(t, BaseModel):
+        return pa.struct([(name, arrow_type(f.annotation)) for name, f in t.model_fields.items()])
+    raise TypeError(f"no Arrow type for {annotation}")
+
+
+@functools.cache
+def ping_schema(model: type[BaseModel] = Ping) -> pa.Schema:
+    """The stored ping's columns: the model's fields in its order (typed by :func:`arrow_type`), then provenance."""
+    return pa.schema([(name, arrow_type(f.annotation)) for name, f in model.model_fields.items()] + list(PROVENANCE))
+
+
+@functools.cache
+def json_text_fields(model: type[BaseModel] = Ping) -> frozenset[str]:
+    """Fields stored as JSON text (free-form ``dict``): exports parse them back."""
+    return frozenset(name for name, f in model.model_fields.items() if _bare(f.annotation) is dict)
+
+
+PING_SCHEMA = ping_schema()
+JSON_TEXT_FIELDS = json_text_fields()
 # Beside each stored ping whose checkout had enough Python code (dedup/): hashes of the code, never code.
 FINGERPRINT_SCHEMA = pa.schema([("repo_hash", _S), ("chunk_id", _S), ("content_hash", _S), ("minhash", pa.binary()),
                                 ("signature_key", _S), ("code_tokens", _I), ("truncated", _B),
@@ -84,25 +90,28 @@ QUARANTINE_SCHEMA = pa.schema([("repo_hash", _S), ("repo_full_name", _S), ("chun
                                ("failure_reason", _S), ("errors", pa.list_(_S)), ("ping_json", _S)])
 
 
-def ping_row(ping: dict, provenance: dict) -> dict:
+def ping_row(ping: dict, provenance: dict, model: type[BaseModel] = Ping) -> dict:
+    """One stored row: each field of ``model`` as its column holds it, the provenance, and the fields the model does
+    not know (a newer scanner's) as ``extra_json``."""
+    schema, json_text = ping_schema(model), json_text_fields(model)
     row = {}
-    for name in Ping.model_fields:
-        value = ping.get(name)
-        if name in _JSON:
-            value = None if value is None else json.dumps(value, sort_keys=True)  # null (unmeasured) stays NULL
-        elif name in _MAPS and isinstance(value, dict):
+    for name in model.model_fields:
+        value, kind = ping.get(name), schema.field(name).type
+        if value is None:
+            pass  # null (unmeasured) stays NULL
+        elif name in json_text:
+            value = json.dumps(value, sort_keys=True)
+        elif pa.types.is_map(kind) and isinstance(value, dict):
             value = list(value.items())
-        elif name in _STRUCTS and isinstance(value, dict):
-            value = {k: value.get(k) for k in _STRUCTS[name].names}
-        elif name in _FLOATS and value is not None:
-            value = float(value)
+        elif pa.types.is_struct(kind) and isinstance(value, dict):
+            value = {k: value.get(k) for k in kind.names}  # Arrow converts an integral number to a float column
         row[name] = value
-    extra = {k: v for k, v in ping.items() if k not in Ping.model_fields}
+    extra = {k: v for k, v in ping.items() if k not in model.model_fields}
     return {**row, **provenance, "extra_json": json.dumps(extra, sort_keys=True) if extra else None}
 
 
-def pings_table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=PING_SCHEMA)
+def pings_table(rows: list[dict], model: type[BaseModel] = Ping) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=ping_schema(model))
 
 
 def quarantine_table(rows: list[dict]) -> pa.Table:
