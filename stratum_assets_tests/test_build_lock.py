@@ -65,21 +65,26 @@ def test_wait_takes_the_lock_once_the_holder_is_done(tmp_path):
 
 
 def test_status_peeking_at_the_lock_never_makes_a_starting_build_refuse(tmp_path):
-    stop = threading.Event()
+    """`status` reads the lock while builds take and release it: every build gets it, and the peeks saw it held."""
+    stop, seen = threading.Event(), []
 
     def peek():
         while not stop.is_set():
-            current_holder(tmp_path)
+            seen.append(current_holder(tmp_path))
 
     peeker = threading.Thread(target=peek)
     peeker.start()
+    held = []
     try:
         for _ in range(20):
-            with build_lock(tmp_path, "stratum-assets run"):
-                pass
+            with build_lock(tmp_path, "stratum-assets run") as me:
+                held.append(me["pid"])
+                time.sleep(0.01)
     finally:
         stop.set()
         peeker.join()
+    assert held == [os.getpid()] * 20, "each start took the lock (a refusal raises)"
+    assert any(h and h["pid"] == os.getpid() for h in seen), "the peeks ran while a build held the lock"
 
 
 @pytest.mark.slow
