@@ -28,7 +28,7 @@ import pyarrow as pa  # noqa: E402
 
 from stratum_assets.discovery.strata import strata  # noqa: E402
 from stratum_assets.manifest.build import build_manifest  # noqa: E402
-from stratum_assets.manifest.export import export_jsonl  # noqa: E402
+from stratum_assets.manifest.export import export_jsonl_from_parquet  # noqa: E402
 from stratum_assets.manifest.store import ManifestStore  # noqa: E402
 from stratum_sandbox.payloads import iso  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
@@ -71,7 +71,7 @@ def main() -> None:
         build_seconds = time.perf_counter() - started
         table = pa.Table.from_pylist(build.rows)
         ManifestStore(layout.manifests).freeze(1, table, {"fingerprint": "bench", "rows": len(build.rows)})
-        export_jsonl(build.rows, layout.manifest_jsonl)
+        export_jsonl_from_parquet(layout.manifest(1).table, layout.manifest_jsonl)  # as the manifest asset does
         with duckdb.connect(str(layout.duckdb)) as conn:
             schema.refresh(conn, layout, 1)
             stored = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]

@@ -45,11 +45,6 @@ class Stratum(BaseModel):
         return f"{query} pushed:>{self.pushed_after.isoformat()}{fork}"
 
     @property
-    def search_queries(self) -> list[str]:
-        """The GitHub search q strings this stratum sends (before created: windows)."""
-        return [self.search_query(q) for q in self.queries]
-
-    @property
     def frameworks(self) -> tuple[str, ...]:
         """The frameworks this stratum searches for, by the framework table (empty: no single framework)."""
         return tuple(f.label for f in framework_table.FRAMEWORKS if self.name in f.strata)

@@ -51,11 +51,3 @@ def parse(chunk: str) -> tuple[int, int]:
 def version_of(chunk: str) -> int:
     """The manifest version a chunk id belongs to."""
     return parse(chunk)[0]
-
-
-def is_chunk_id(text: str) -> bool:
-    try:
-        parse(text)
-    except ValueError:
-        return False
-    return True

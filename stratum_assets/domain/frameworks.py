@@ -110,18 +110,6 @@ def labels() -> tuple[str, ...]:
     return tuple(f.label for f in FRAMEWORKS)
 
 
-def by_label(label: str) -> Framework:
-    for f in FRAMEWORKS:
-        if f.label == label:
-            return f
-    raise KeyError(f"no framework {label!r} in the table; known: {', '.join(labels())}")
-
-
-def named_by_keywords() -> tuple[Framework, ...]:
-    """The frameworks the dataset is built around: discovery recognises them by name."""
-    return tuple(f for f in FRAMEWORKS if f.keywords)
-
-
 def gated() -> tuple[str, ...]:
     """The labels gate G2 requires, in its order."""
     return tuple(f.label for f in sorted((f for f in FRAMEWORKS if f.gate_rank is not None),

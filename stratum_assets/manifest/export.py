@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ..warehouse.files import write_chunks_atomic, write_text_atomic
+from ..warehouse.files import write_chunks_atomic
 
 SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
                    "license", "github_topics", "primary_language", "language_bytes", "has_readme",
@@ -61,11 +61,6 @@ def manifest_line(row: dict) -> dict:
         "manifest_version": f"v{row['manifest_version']}",
         "repo_source_metadata": source_metadata(row),
     }
-
-
-def export_jsonl(rows: list[dict], path: Path) -> Path:
-    text = "".join(json.dumps(manifest_line(r), sort_keys=True) + "\n" for r in rows)
-    return write_text_atomic(text, path)
 
 
 def export_jsonl_from_parquet(manifest: Path, path: Path, batch_rows: int = 10_000) -> int:
