@@ -26,7 +26,7 @@ from pathlib import Path
 
 from stratum_assets.domain import frameworks as framework_table
 
-from .bulk import bulk_files
+from .bulk import bulk_files, python_module, python_unit
 from .universe import Repo
 
 FILE_MODE = "100644"
@@ -142,6 +142,8 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
         files.update(_typescript_project(plan, repo))
     elif repo.archetype == "no_agents":
         files.update(_no_agent_project(plan, repo, rng))
+    elif repo.archetype == "template":  # boilerplate only (below): no project of its own
+        files.update(_dependency_files(repo, rng))
     else:
         files["tools.py"] = _tools_module(plan)
         for fw in repo.frameworks:
@@ -152,11 +154,95 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
     files.update(_signal_files(repo, plan))
     if repo.has_readme:
         files["README.md"] = _readme(repo, plan)
+    if repo.template is not None:
+        files.update(template_files(repo.template))
     if repo.size_profile == "real":
         files.update(bulk_files(repo.code_origin, len(files), python=repo.archetype != "non_python"))
+    files.update(_drift_files(repo, files))
     if repo.edits:
         _apply_edits(files, repo, random.Random(f"stratum-edit:{repo.code_seed}:{repo.id}"))
     return files
+
+
+# -- drift: history, a copy's own modules, a template's boilerplate ----------------------------
+def _drift_files(repo: Repo, code: dict[str, bytes | str]) -> dict[str, str]:
+    """The modules an evolving source gained up to ``repo.version`` and those a copy added of its own.
+
+    Step ``s`` of a source's history adds one module (drawn from the code origin and ``s``) and grows the
+    previous step's module by one unit, so a snapshot holds the modules of its steps, the last one as it
+    was then. A copy's own modules are drawn from its own ``code_seed``: no other repository has them.
+    Each module is a fifth to four fifths of the size the Python code had before the drift: projects
+    grow in proportion to what they are.
+    """
+    files: dict[str, str] = {}
+    base = sum(len(d) for p, d in code.items() if p.endswith(".py"))
+    for step in range(1, (repo.version or 0) + 1):
+        rng = random.Random(f"stratum-history:{repo.code_origin}:{step}")
+        word = f"{rng.choice(_MODULE_WORDS)}_{rng.choice(_MODULE_WORDS)}"
+        text = python_module(rng, word, base * rng.uniform(0.2, 0.8))
+        if step < repo.version:  # the next step grew it
+            text += python_unit(rng, f"{word}_v{step + 1}")
+        files[f"features/{word}.py"] = text
+    for index in range(repo.own_modules):
+        rng = random.Random(f"stratum-own-module:{repo.code_seed}:{index}")
+        word = f"{rng.choice(_MODULE_WORDS)}_{rng.choice(_MODULE_WORDS)}"
+        files[f"{rng.choice(['custom', 'extensions', 'app'])}/{word}.py"] = python_module(rng, word, base * rng.uniform(0.2, 0.8))
+    return files
+
+
+_MODULE_WORDS = ("orders", "leads", "tickets", "claims", "papers", "quotes", "events", "reviews", "invoices",
+                 "contracts", "listings", "trades", "notes", "alerts", "budgets", "routes", "drafts", "sources",
+                 "ranker", "digest", "cleaner", "exporter", "matcher", "monitor", "reporter", "scheduler")
+
+
+@lru_cache(maxsize=256)
+def template_files(template_seed: int) -> dict[str, str]:
+    """A project template's boilerplate: a configuration, a state and a one-node graph, plus a tests conftest.
+
+    What every project started from the template keeps while writing its own code beside it, like
+    the real starter templates (a ``graph.py``, a ``configuration.py``, a conftest). Its names and
+    defaults are drawn from ``template_seed``, so two templates differ; the files are small against a
+    project's own code.
+    """
+    rng = random.Random(f"stratum-template:{template_seed}")
+    package = rng.choice(["agent", "app", "project", "starter"])
+    fields = rng.sample(["model", "temperature", "max_steps", "system_prompt", "thread_id", "user_id",
+                         "max_tokens", "recursion_limit", "timeout"], 4)
+    defaults = {"model": '"openai:gpt-4o-mini"', "temperature": "0.0", "max_steps": str(rng.randint(5, 25)),
+                "system_prompt": '"You are a helpful assistant."', "thread_id": '"default"', "user_id": '"anonymous"',
+                "max_tokens": str(rng.choice([1024, 2048, 4096])), "recursion_limit": str(rng.randint(10, 50)),
+                "timeout": f"{rng.randint(10, 120)}.0"}
+    kinds = {"temperature": "float", "timeout": "float", "max_steps": "int", "max_tokens": "int",
+             "recursion_limit": "int"}
+    config = ['"""Define the configurable parameters for the agent."""', "", "from __future__ import annotations", "",
+              "from dataclasses import dataclass, fields", "from typing import Any, Optional", "", "",
+              "@dataclass(kw_only=True)", "class Configuration:", '    """The configuration for the agent."""', ""]
+    config += [f"    {f}: {kinds.get(f, 'str')} = {defaults[f]}" for f in fields]
+    config += ["", "    @classmethod", "    def from_mapping(cls, config: Optional[dict[str, Any]] = None) -> Configuration:",
+               '        """Create a Configuration instance from a configuration mapping."""',
+               '        values = (config or {}).get("configurable", {})',
+               "        known = {f.name for f in fields(cls) if f.init}",
+               "        return cls(**{k: v for k, v in values.items() if k in known})", ""]
+    state_fields = rng.sample(["messages", "changeme", "notes", "steps", "result", "context"], 3)
+    state = ['"""Define the state structures for the agent."""', "", "from __future__ import annotations", "",
+             "from dataclasses import dataclass, field", "", "", "@dataclass", "class State:",
+             '    """Defines the input state for the agent."""', ""]
+    state += [f"    {f}: list = field(default_factory=list)" for f in state_fields]
+    state += ["", "    def last(self):", f"        return self.{state_fields[0]}[-1] if self.{state_fields[0]} else None", ""]
+    node = rng.choice(["call_model", "my_node", "respond", "step"])
+    graph = ['"""A one-node graph to start from."""', "", "from typing import Any", "",
+             f"from {package}.configuration import Configuration", f"from {package}.state import State", "", "",
+             f"async def {node}(state: State, config: dict) -> dict[str, Any]:",
+             '    """Process input and return output."""', "    configuration = Configuration.from_mapping(config)",
+             f'    return {{"{state_fields[0]}": [f"configured with {{configuration.{fields[0]}}}"]}}', "", "",
+             "def build(workflow_cls):", '    """Wire the workflow."""', "    workflow = workflow_cls(State)",
+             f'    workflow.add_node("{node}", {node})', f'    workflow.set_entry_point("{node}")',
+             "    return workflow.compile()", ""]
+    conftest = ["import pytest", "", "", "@pytest.fixture(scope=\"session\")", "def anyio_backend():",
+                '    return "asyncio"', ""]
+    return {f"src/{package}/__init__.py": f'"""A starter project."""\nfrom {package}.graph import build\n\n__all__ = ["build"]\n',
+            f"src/{package}/configuration.py": "\n".join(config), f"src/{package}/state.py": "\n".join(state),
+            f"src/{package}/graph.py": "\n".join(graph), "tests/conftest.py": "\n".join(conftest)}
 
 
 # -- light edits of a copy-paste clone ------------------------------------------------
