@@ -108,7 +108,7 @@ def document_frequency(files: list[dict[bytes, int]], projects: list[int] | None
 
 
 def weighted(digests: dict[bytes, int], frequency: dict[bytes, int], settings: NearDupSettings) -> dict[bytes, float]:
-    """Each file's weight: its tokens, times common_repos / holders for a content more code bases hold."""
+    """Each file's weight: its tokens, times common_repos / holders for a content more projects hold."""
     return {d: n * min(1.0, settings.common_repos / frequency[d]) for d, n in digests.items()}
 
 
@@ -117,7 +117,7 @@ def contained(a: dict[bytes, float], b: dict[bytes, float], common: set[bytes], 
     (files weighed by :func:`weighted`), one of them at least a distinctive file (not in ``common``): exact,
     from the stored digests.
 
-    Boilerplate is never what joins two projects: files that more than ``common_repos`` code bases
+    Boilerplate is never what joins two projects: files that more than ``common_repos`` projects
     hold (a template's, kept by every project started from it) join nothing alone, and weigh
     little beside each project's own code; and a single shared file (a generated module, a
     template's main file) is not a copy unless it is all the smaller code base has."""
