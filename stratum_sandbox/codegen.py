@@ -145,7 +145,7 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
     elif repo.archetype == "template":  # boilerplate only (below): no project of its own
         files.update(_dependency_files(repo, rng))
     else:
-        files["tools.py"] = _tools_module(plan)
+        files["tools.py"] = _tools_module(plan, _tool_style(repo.code_origin))
         for fw in repo.frameworks:
             files.update(_RENDERERS[fw](plan, repo))
         if has_counted_companion(repo):
@@ -363,14 +363,15 @@ def _all_tools(plan: _Plan) -> list[str]:
 
 
 # -- custom tools ------------------------------------------------------------------
-def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
-    """Docstring and body of a plain Python tool function."""
-    to = ", timeout=30" if timeouts else ""
+def _tool_body(key: str, timeouts: bool, style: tuple[int, int, int] = (30, 2000, 4)) -> tuple[str, str]:
+    """Docstring and body of a plain Python tool function; ``style``: its project's :func:`_tool_style`."""
+    seconds, limit, hits = style
+    to = f", timeout={seconds}" if timeouts else ""
     return {
         "web_search": ("Search the web and return the top results.",
-                       f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n    return resp.text[:2000]'),
+                       f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n    return resp.text[:{limit}]'),
         "web_scrape": ("Download a web page and return its text.",
-                       f'html = requests.get(query{to}).text\n    return BeautifulSoup(html, "html.parser").get_text()[:5000]'),
+                       f'html = requests.get(query{to}).text\n    return BeautifulSoup(html, "html.parser").get_text()[:{limit * 5 // 2}]'),
         "shell": ("Run a shell command and return its output.",
                   "result = subprocess.run(query, shell=True, capture_output=True, text=True)\n    return result.stdout + result.stderr"),
         "python_exec": ("Execute Python code and return what it printed.",
@@ -378,7 +379,7 @@ def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
         "file_write": ("Write text to a file in the workspace.",
                        'path, _, content = query.partition("\\n")\n    with open(path, "w") as fh:\n        fh.write(content)\n    return f"wrote {len(content)} chars"'),
         "file_read": ("Read a text file from the workspace.",
-                      'with open(query) as fh:\n        return fh.read()[:4000]'),
+                      f'with open(query) as fh:\n        return fh.read()[:{limit * 2}]'),
         "sql_query": ("Run a SQL query against the local database.",
                       'conn = sqlite3.connect("app.db")\n    rows = conn.execute(query).fetchall()\n    return json.dumps(rows)'),
         "http_post": ("Post a message to the team webhook.",
@@ -389,10 +390,23 @@ def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
         "calculator": ("Evaluate a simple arithmetic expression.",
                        'allowed = set("0123456789+-*/(). ")\n    if not set(query) <= allowed:\n        return "invalid"\n    return str(eval(query, {"__builtins__": {}}))'),
         "vector_search": ("Look up relevant passages in the knowledge base.",
-                          'hits = INDEX.similarity_search(query, k=4)\n    return "\\n".join(h.page_content for h in hits)'),
+                          f'hits = INDEX.similarity_search(query, k={hits})\n    return "\\n".join(h.page_content for h in hits)'),
         "payment": ("Refund or charge a customer through Stripe.",
                     'stripe.api_key = os.environ["STRIPE_API_KEY"]\n    charge = stripe.Refund.create(charge=query)\n    return charge.status'),
     }[key]
+
+
+def _tool_style(code_origin: int) -> tuple[int, int, int]:
+    """The timeout (seconds), text limit (characters) and search hits a project's tools use.
+
+    Each project picks its own, as real ones do: two unrelated projects with the same tools never
+    render one tools module byte for byte, which the near-duplicate detector would rightly read as
+    a copy (issue 29: most of its false pairs at 10,000 repositories were such twins). Copies share
+    their source's. Drawn from a stream of its own, so no other draw of the project moved.
+    """
+    rng = random.Random(f"stratum-tool-style:{code_origin}")
+    return (rng.choice((10, 15, 20, 30, 45, 60, 90, 120)), rng.choice((1000, 1500, 2000, 2500, 3000, 4000, 5000, 8000)),
+            rng.randint(2, 8))
 
 
 _TOOL_IMPORTS = (
@@ -402,12 +416,12 @@ _TOOL_IMPORTS = (
 )
 
 
-def _tools_module(plan: _Plan) -> str:
+def _tools_module(plan: _Plan, style: tuple[int, int, int]) -> str:
     parts = ['"""Tools the agents can call."""\n', _TOOL_IMPORTS]
     if plan.hardcoded_key:
         parts.append('\nOPENAI_API_KEY = "sk-proj-Sandbox0000000000000000000000000000000000000000"\n')
     for key in _all_tools(plan):
-        doc, body = _tool_body(key, plan.timeouts)
+        doc, body = _tool_body(key, plan.timeouts, style)
         parts.append(f'\n\ndef {key}(query: str) -> str:\n    """{doc}"""\n    {body}\n')
     return "".join(parts)
 
