@@ -10,7 +10,11 @@ non-UTF-8 bytes. Copy-paste clones share a ``code_seed`` and so render the same
 architecture under another name; lightly edited clones render their source's code
 (``Repo.source_seed``) and then apply their edits (a renamed function or variable,
 a comment, a docstring, a changed prompt, a file added or removed), drawn from a
-random stream of their own so that no other repository renders differently.
+random stream of their own so that no other repository renders differently. Drift
+(:func:`_drift_files`, :func:`template_files`): an evolving source gains a module a
+step and a snapshot renders the steps up to its own; a copy that grew adds modules
+of its own; a template-started project carries the template's boilerplate beside
+its own code.
 
 Nothing here is ever executed; it is text that only has to look real.
 """

@@ -6,8 +6,10 @@ a few popular example repositories with dozens of forks, copy-paste clones
 that GitHub does not know are copies, stale repositories below the recency
 floors, non-Python look-alikes, repositories deleted after indexing, one
 oversized repository, broken files and multi-framework projects, plus lightly
-edited copy-paste clones: the ground truth of the near-duplicate detection
-(:func:`code_families`).
+edited copy-paste clones and copies that drift as real ones do (evolving sources
+with older snapshots, copies that added modules, and template-started projects
+that are not copies): the ground truth of the near-duplicate detection
+(:func:`code_families`, following README's "What counts as one project").
 
 Everything is derived from ``(seed, size)`` with :class:`random.Random`, so two
 processes that build the same universe agree byte for byte. Code is not
@@ -16,7 +18,8 @@ stored here: :mod:`stratum_sandbox.codegen` renders it on demand from
 
 The edited clones came after the rest, and are drawn from a random stream of
 their own after everything else: every other repository is the same, byte for
-byte, as in a universe built before they existed (tested against a digest).
+byte, as in a universe built before they existed (tested against a digest); the
+drifted copies came after them, from a stream of their own again.
 """
 
 from __future__ import annotations
