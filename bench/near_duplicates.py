@@ -1,7 +1,7 @@
 """Benchmark: near-duplicate signatures + LSH clusters at 50,000 repositories, time and peak memory.
 
 The repositories are the offline universe's (``build_universe(seed=3, size=N)``: N plus 2% lightly
-edited clones), their Python files rendered by the universe's code generator. Each step runs in a
+edited clones and ~4.7% drifted copies), their Python files rendered by the universe's code generator. Each step runs in a
 fresh child process, so its peak memory (VmHWM) is its own:
 
 * fingerprint: render each repository's Python files, then ``dedup.fingerprint`` (tokens, shingles,
@@ -36,8 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from stratum_sandbox.universe import DRIFT_ARCHETYPES  # noqa: E402 (after the path set-up)
+
 SEED = 3  # the universe seed of the other scale benchmarks (discovery, manifest)
-AGENT_CODE = ("single", "multi", "clone", "edited_clone")
+AGENT_CODE = ("single", "multi", "clone", "edited_clone", *DRIFT_ARCHETYPES)
 
 
 def _python_files(repo) -> list[tuple[str, bytes]]:
@@ -310,7 +312,7 @@ def main() -> None:
 (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}, one process per step).
 
 Repositories: the offline universe `build_universe(seed={SEED}, size={args.size:,})`, {fp['repos']:,} repositories \
-(with its lightly edited clones), their Python files rendered by the universe's code generator; \
+(with its lightly edited clones and drifted copies), their Python files rendered by the universe's code generator; \
 {n:,} have enough code for a signature (median {fp['median_tokens']} code tokens a repository). Settings: the \
 defaults, {settings.shingle_size}-token shingles, {settings.num_perm} permutations, threshold {settings.threshold}, \
 prose strings normalised. Each step runs in a fresh process; peak memory is its own high-water mark (VmHWM).

@@ -67,16 +67,18 @@ def bulk_files(code_origin: int, present: int, python: bool = True) -> dict[str,
             elif rng.random() < 0.25:
                 files[f"tests/test_{word}.py"] = _test_module(rng, word)
             else:
-                files[f"{rng.choice(_FOLDERS)}/{word}.py"] = _python_module(rng, word)
+                files[f"{rng.choice(_FOLDERS)}/{word}.py"] = python_module(rng, word)
         else:
             kind = rng.choice(("md", "yaml", "json", "txt"))
             files[f"{_OTHER_FOLDERS[kind]}/{word}.{kind}"] = _OTHER_RENDERERS[kind](rng, word)
     return files
 
 
-def _python_module(rng: random.Random, word: str) -> str:
-    """A helper module of about the corpus's Python file size: data classes and small functions."""
-    budget = rng.lognormvariate(math.log(EXTRA_MODULE_BYTES), 0.8)
+def python_module(rng: random.Random, word: str, budget: float | None = None) -> str:
+    """A helper module of about the corpus's Python file size (or of about ``budget`` bytes): data classes and
+    small functions named after ``word``. Also what a copy adds of its own and what an evolving source gains
+    (:mod:`stratum_sandbox.codegen`)."""
+    budget = budget or rng.lognormvariate(math.log(EXTRA_MODULE_BYTES), 0.8)
     parts = [f'"""{word.replace("_", " ").capitalize()} helpers."""\n\nfrom __future__ import annotations\n\n'
              "import json\nimport logging\nimport math\nfrom dataclasses import dataclass, field\n\n"
              "logger = logging.getLogger(__name__)\n"]
@@ -130,6 +132,11 @@ def _mapping_unit(rng: random.Random, name: str) -> str:
 
 
 _UNITS = (_dataclass_unit, _function_unit, _class_unit, _mapping_unit)
+
+
+def python_unit(rng: random.Random, name: str) -> str:
+    """One more unit (a data class, function, class or mapping) named ``name``: what a module gains later."""
+    return rng.choice(_UNITS)(rng, name)
 
 
 def _test_module(rng: random.Random, word: str) -> str:

@@ -10,7 +10,11 @@ non-UTF-8 bytes. Copy-paste clones share a ``code_seed`` and so render the same
 architecture under another name; lightly edited clones render their source's code
 (``Repo.source_seed``) and then apply their edits (a renamed function or variable,
 a comment, a docstring, a changed prompt, a file added or removed), drawn from a
-random stream of their own so that no other repository renders differently.
+random stream of their own so that no other repository renders differently. Drift
+(:func:`_drift_files`, :func:`template_files`): an evolving source gains a module a
+step and a snapshot renders the steps up to its own; a copy that grew adds modules
+of its own; a template-started project carries the template's boilerplate beside
+its own code.
 
 Nothing here is ever executed; it is text that only has to look real.
 """
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from stratum_assets.domain import frameworks as framework_table
 
-from .bulk import bulk_files
+from .bulk import bulk_files, python_module, python_unit
 from .universe import Repo
 
 FILE_MODE = "100644"
@@ -142,8 +146,10 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
         files.update(_typescript_project(plan, repo))
     elif repo.archetype == "no_agents":
         files.update(_no_agent_project(plan, repo, rng))
+    elif repo.archetype == "template":  # boilerplate only (below): no project of its own
+        files.update(_dependency_files(repo, rng))
     else:
-        files["tools.py"] = _tools_module(plan)
+        files["tools.py"] = _tools_module(plan, _tool_style(repo.code_origin))
         for fw in repo.frameworks:
             files.update(_RENDERERS[fw](plan, repo))
         if has_counted_companion(repo):
@@ -152,11 +158,95 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
     files.update(_signal_files(repo, plan))
     if repo.has_readme:
         files["README.md"] = _readme(repo, plan)
+    if repo.template is not None:
+        files.update(template_files(repo.template))
     if repo.size_profile == "real":
         files.update(bulk_files(repo.code_origin, len(files), python=repo.archetype != "non_python"))
+    files.update(_drift_files(repo, files))
     if repo.edits:
         _apply_edits(files, repo, random.Random(f"stratum-edit:{repo.code_seed}:{repo.id}"))
     return files
+
+
+# -- drift: history, a copy's own modules, a template's boilerplate ----------------------------
+def _drift_files(repo: Repo, code: dict[str, bytes | str]) -> dict[str, str]:
+    """The modules an evolving source gained up to ``repo.version`` and those a copy added of its own.
+
+    Step ``s`` of a source's history adds one module (drawn from the code origin and ``s``) and grows the
+    previous step's module by one unit, so a snapshot holds the modules of its steps, the last one as it
+    was then. A copy's own modules are drawn from its own ``code_seed``: no other repository has them.
+    Each module is a fifth to four fifths of the size the Python code had before the drift: projects
+    grow in proportion to what they are.
+    """
+    files: dict[str, str] = {}
+    base = sum(len(d) for p, d in code.items() if p.endswith(".py"))
+    for step in range(1, (repo.version or 0) + 1):
+        rng = random.Random(f"stratum-history:{repo.code_origin}:{step}")
+        word = f"{rng.choice(_MODULE_WORDS)}_{rng.choice(_MODULE_WORDS)}"
+        text = python_module(rng, word, base * rng.uniform(0.2, 0.8))
+        if step < repo.version:  # the next step grew it
+            text += python_unit(rng, f"{word}_v{step + 1}")
+        files[f"features/{word}.py"] = text
+    for index in range(repo.own_modules):
+        rng = random.Random(f"stratum-own-module:{repo.code_seed}:{index}")
+        word = f"{rng.choice(_MODULE_WORDS)}_{rng.choice(_MODULE_WORDS)}"
+        files[f"{rng.choice(['custom', 'extensions', 'app'])}/{word}.py"] = python_module(rng, word, base * rng.uniform(0.2, 0.8))
+    return files
+
+
+_MODULE_WORDS = ("orders", "leads", "tickets", "claims", "papers", "quotes", "events", "reviews", "invoices",
+                 "contracts", "listings", "trades", "notes", "alerts", "budgets", "routes", "drafts", "sources",
+                 "ranker", "digest", "cleaner", "exporter", "matcher", "monitor", "reporter", "scheduler")
+
+
+@lru_cache(maxsize=256)
+def template_files(template_seed: int) -> dict[str, str]:
+    """A project template's boilerplate: a configuration, a state and a one-node graph, plus a tests conftest.
+
+    What every project started from the template keeps while writing its own code beside it, like
+    the real starter templates (a ``graph.py``, a ``configuration.py``, a conftest). Its names and
+    defaults are drawn from ``template_seed``, so two templates differ; the files are small against a
+    project's own code.
+    """
+    rng = random.Random(f"stratum-template:{template_seed}")
+    package = rng.choice(["agent", "app", "project", "starter"])
+    fields = rng.sample(["model", "temperature", "max_steps", "system_prompt", "thread_id", "user_id",
+                         "max_tokens", "recursion_limit", "timeout"], 4)
+    defaults = {"model": '"openai:gpt-4o-mini"', "temperature": "0.0", "max_steps": str(rng.randint(5, 25)),
+                "system_prompt": '"You are a helpful assistant."', "thread_id": '"default"', "user_id": '"anonymous"',
+                "max_tokens": str(rng.choice([1024, 2048, 4096])), "recursion_limit": str(rng.randint(10, 50)),
+                "timeout": f"{rng.randint(10, 120)}.0"}
+    kinds = {"temperature": "float", "timeout": "float", "max_steps": "int", "max_tokens": "int",
+             "recursion_limit": "int"}
+    config = ['"""Define the configurable parameters for the agent."""', "", "from __future__ import annotations", "",
+              "from dataclasses import dataclass, fields", "from typing import Any, Optional", "", "",
+              "@dataclass(kw_only=True)", "class Configuration:", '    """The configuration for the agent."""', ""]
+    config += [f"    {f}: {kinds.get(f, 'str')} = {defaults[f]}" for f in fields]
+    config += ["", "    @classmethod", "    def from_mapping(cls, config: Optional[dict[str, Any]] = None) -> Configuration:",
+               '        """Create a Configuration instance from a configuration mapping."""',
+               '        values = (config or {}).get("configurable", {})',
+               "        known = {f.name for f in fields(cls) if f.init}",
+               "        return cls(**{k: v for k, v in values.items() if k in known})", ""]
+    state_fields = rng.sample(["messages", "changeme", "notes", "steps", "result", "context"], 3)
+    state = ['"""Define the state structures for the agent."""', "", "from __future__ import annotations", "",
+             "from dataclasses import dataclass, field", "", "", "@dataclass", "class State:",
+             '    """Defines the input state for the agent."""', ""]
+    state += [f"    {f}: list = field(default_factory=list)" for f in state_fields]
+    state += ["", "    def last(self):", f"        return self.{state_fields[0]}[-1] if self.{state_fields[0]} else None", ""]
+    node = rng.choice(["call_model", "my_node", "respond", "step"])
+    graph = ['"""A one-node graph to start from."""', "", "from typing import Any", "",
+             f"from {package}.configuration import Configuration", f"from {package}.state import State", "", "",
+             f"async def {node}(state: State, config: dict) -> dict[str, Any]:",
+             '    """Process input and return output."""', "    configuration = Configuration.from_mapping(config)",
+             f'    return {{"{state_fields[0]}": [f"configured with {{configuration.{fields[0]}}}"]}}', "", "",
+             "def build(workflow_cls):", '    """Wire the workflow."""', "    workflow = workflow_cls(State)",
+             f'    workflow.add_node("{node}", {node})', f'    workflow.set_entry_point("{node}")',
+             "    return workflow.compile()", ""]
+    conftest = ["import pytest", "", "", "@pytest.fixture(scope=\"session\")", "def anyio_backend():",
+                '    return "asyncio"', ""]
+    return {f"src/{package}/__init__.py": f'"""A starter project."""\nfrom {package}.graph import build\n\n__all__ = ["build"]\n',
+            f"src/{package}/configuration.py": "\n".join(config), f"src/{package}/state.py": "\n".join(state),
+            f"src/{package}/graph.py": "\n".join(graph), "tests/conftest.py": "\n".join(conftest)}
 
 
 # -- light edits of a copy-paste clone ------------------------------------------------
@@ -277,14 +367,15 @@ def _all_tools(plan: _Plan) -> list[str]:
 
 
 # -- custom tools ------------------------------------------------------------------
-def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
-    """Docstring and body of a plain Python tool function."""
-    to = ", timeout=30" if timeouts else ""
+def _tool_body(key: str, timeouts: bool, style: tuple[int, int, int] = (30, 2000, 4)) -> tuple[str, str]:
+    """Docstring and body of a plain Python tool function; ``style``: its project's :func:`_tool_style`."""
+    seconds, limit, hits = style
+    to = f", timeout={seconds}" if timeouts else ""
     return {
         "web_search": ("Search the web and return the top results.",
-                       f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n    return resp.text[:2000]'),
+                       f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n    return resp.text[:{limit}]'),
         "web_scrape": ("Download a web page and return its text.",
-                       f'html = requests.get(query{to}).text\n    return BeautifulSoup(html, "html.parser").get_text()[:5000]'),
+                       f'html = requests.get(query{to}).text\n    return BeautifulSoup(html, "html.parser").get_text()[:{limit * 5 // 2}]'),
         "shell": ("Run a shell command and return its output.",
                   "result = subprocess.run(query, shell=True, capture_output=True, text=True)\n    return result.stdout + result.stderr"),
         "python_exec": ("Execute Python code and return what it printed.",
@@ -292,7 +383,7 @@ def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
         "file_write": ("Write text to a file in the workspace.",
                        'path, _, content = query.partition("\\n")\n    with open(path, "w") as fh:\n        fh.write(content)\n    return f"wrote {len(content)} chars"'),
         "file_read": ("Read a text file from the workspace.",
-                      'with open(query) as fh:\n        return fh.read()[:4000]'),
+                      f'with open(query) as fh:\n        return fh.read()[:{limit * 2}]'),
         "sql_query": ("Run a SQL query against the local database.",
                       'conn = sqlite3.connect("app.db")\n    rows = conn.execute(query).fetchall()\n    return json.dumps(rows)'),
         "http_post": ("Post a message to the team webhook.",
@@ -303,10 +394,23 @@ def _tool_body(key: str, timeouts: bool) -> tuple[str, str]:
         "calculator": ("Evaluate a simple arithmetic expression.",
                        'allowed = set("0123456789+-*/(). ")\n    if not set(query) <= allowed:\n        return "invalid"\n    return str(eval(query, {"__builtins__": {}}))'),
         "vector_search": ("Look up relevant passages in the knowledge base.",
-                          'hits = INDEX.similarity_search(query, k=4)\n    return "\\n".join(h.page_content for h in hits)'),
+                          f'hits = INDEX.similarity_search(query, k={hits})\n    return "\\n".join(h.page_content for h in hits)'),
         "payment": ("Refund or charge a customer through Stripe.",
                     'stripe.api_key = os.environ["STRIPE_API_KEY"]\n    charge = stripe.Refund.create(charge=query)\n    return charge.status'),
     }[key]
+
+
+def _tool_style(code_origin: int) -> tuple[int, int, int]:
+    """The timeout (seconds), text limit (characters) and search hits a project's tools use.
+
+    Each project picks its own, as real ones do: two unrelated projects with the same tools never
+    render one tools module byte for byte, which the near-duplicate detector would rightly read as
+    a copy (issue 29: most of its false pairs at 10,000 repositories were such twins). Copies share
+    their source's. Drawn from a stream of its own, so no other draw of the project moved.
+    """
+    rng = random.Random(f"stratum-tool-style:{code_origin}")
+    return (rng.choice((10, 15, 20, 30, 45, 60, 90, 120)), rng.choice((1000, 1500, 2000, 2500, 3000, 4000, 5000, 8000)),
+            rng.randint(2, 8))
 
 
 _TOOL_IMPORTS = (
@@ -316,12 +420,12 @@ _TOOL_IMPORTS = (
 )
 
 
-def _tools_module(plan: _Plan) -> str:
+def _tools_module(plan: _Plan, style: tuple[int, int, int]) -> str:
     parts = ['"""Tools the agents can call."""\n', _TOOL_IMPORTS]
     if plan.hardcoded_key:
         parts.append('\nOPENAI_API_KEY = "sk-proj-Sandbox0000000000000000000000000000000000000000"\n')
     for key in _all_tools(plan):
-        doc, body = _tool_body(key, plan.timeouts)
+        doc, body = _tool_body(key, plan.timeouts, style)
         parts.append(f'\n\ndef {key}(query: str) -> str:\n    """{doc}"""\n    {body}\n')
     return "".join(parts)
 

@@ -6,8 +6,10 @@ a few popular example repositories with dozens of forks, copy-paste clones
 that GitHub does not know are copies, stale repositories below the recency
 floors, non-Python look-alikes, repositories deleted after indexing, one
 oversized repository, broken files and multi-framework projects, plus lightly
-edited copy-paste clones: the ground truth of the near-duplicate detection
-(:func:`code_families`).
+edited copy-paste clones and copies that drift as real ones do (evolving sources
+with older snapshots, copies that added modules, and template-started projects
+that are not copies): the ground truth of the near-duplicate detection
+(:func:`code_families`, following README's "What counts as one project").
 
 Everything is derived from ``(seed, size)`` with :class:`random.Random`, so two
 processes that build the same universe agree byte for byte. Code is not
@@ -16,7 +18,8 @@ stored here: :mod:`stratum_sandbox.codegen` renders it on demand from
 
 The edited clones came after the rest, and are drawn from a random stream of
 their own after everything else: every other repository is the same, byte for
-byte, as in a universe built before they existed (tested against a digest).
+byte, as in a universe built before they existed (tested against a digest); the
+drifted copies came after them, from a stream of their own again.
 """
 
 from __future__ import annotations
@@ -68,6 +71,11 @@ _LICENSE_NAMES = {
 
 SIGNALS = ("dockerfile", "ci", "tests", "lockfile", "env_example")
 
+# Copies as real ones drift (README, "What counts as one project"), on top of the edited clones: an evolving
+# source and its older snapshots, copies that added modules (all in their source's family), and templates with
+# the projects started from them (each its own project: negatives).
+DRIFT_ARCHETYPES = ("evolving", "snapshot", "grown_clone", "template", "template_project")
+
 # Light edits of a copy-paste clone, rendered by codegen. Each edited clone gets one that changes the
 # code tokens and maybe one that only a normalising comparison ignores.
 CODE_EDITS = ("rename", "add_file", "drop_file")
@@ -109,6 +117,12 @@ class Repo:
     # How many files the repository has beyond its agent code: "compact" (a handful, for tests) or "real"
     # (the real corpus's file counts and Python share; :mod:`stratum_sandbox.bulk`).
     size_profile: str = "compact"
+    # Drift (rendered by codegen): how many steps of its source's history the code holds (an evolving source:
+    # all of them; an older snapshot: fewer; None: a source without history), how many modules of its own a
+    # copy added, and the ``code_seed`` of the template whose boilerplate a template-started project carries.
+    version: int | None = None
+    own_modules: int = 0
+    template: int | None = None
 
     @property
     def full_name(self) -> str:
@@ -189,17 +203,19 @@ SIZE_PROFILES = ("compact", "real")
 
 
 def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True,
-                   size_profile: str = "compact") -> Universe:
-    """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones.
+                   size_profile: str = "compact", drift: bool = True) -> Universe:
+    """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones,
+    then the drifted copies.
 
     The lightly edited clones (2% of ``size``, at least 6) come on top of ``size``, from their own
-    random stream, so the ``size`` others are those of a universe built without them. ``size_profile``
-    only changes how many files each repository renders (``"real"``: as many as real agent
-    repositories have); the metadata, and so discovery and the manifest, are the same.
+    random stream, so the ``size`` others are those of a universe built without them; the drifted
+    copies (:data:`DRIFT_ARCHETYPES`, ~4.5% of ``size``) come after them, from a stream of their own
+    too. ``size_profile`` only changes how many files each repository renders (``"real"``: as many
+    as real agent repositories have); the metadata, and so discovery and the manifest, are the same.
     """
     if size_profile not in SIZE_PROFILES:
         raise ValueError(f"size_profile must be one of {SIZE_PROFILES}, got {size_profile!r}")
-    universe = _Generator(seed, size).build(edited_clones)
+    universe = _Generator(seed, size).build(edited_clones, drift)
     if size_profile != "compact":
         universe.repos = [replace(r, size_profile=size_profile) for r in universe.repos]
         universe.size_profile = size_profile
@@ -207,9 +223,12 @@ def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True,
 
 
 def code_families(universe: Universe) -> list[tuple[str, ...]]:
-    """Full names that share one source's code: source, forks, clones and edited clones.
+    """Full names that are one project (README, "What counts as one project"): a source with its forks,
+    clones, edited clones, older snapshots and copies that grew.
 
-    The ground truth of the near-duplicate detection; sorted, families of two or more only.
+    A template-started project renders its own code beside the template's boilerplate, so it is its
+    own ``code_origin``: in no family. The ground truth of the near-duplicate detection; sorted,
+    families of two or more only.
     """
     by_origin: dict[int, list[str]] = defaultdict(list)
     for repo in universe.repos:
@@ -229,7 +248,7 @@ class _Generator:
         self.taken: set[str] = set()
         self.next_id = 700_000_000 + seed * 10_000
 
-    def build(self, edited_clones: bool = True) -> Universe:
+    def build(self, edited_clones: bool = True, drift: bool = True) -> Universe:
         n_forks = max(12, self.size * 13 // 100)
         n_clones = max(6, self.size * 3 // 100)
         n_originals = self.size - n_forks - n_clones
@@ -242,6 +261,8 @@ class _Generator:
         repos = self._with_fork_counts(originals + forks + clones)
         if edited_clones:
             repos += self._edited_clones(popular, originals, max(6, self.size * 2 // 100))
+        if drift:
+            repos += self._drifted(popular, originals)
         repos.sort(key=lambda r: r.id)
         return Universe(seed=self.seed, size=self.size, repos=repos)
 
@@ -451,6 +472,87 @@ class _Generator:
             quirks=source.quirks - {"oversized", "symlink_escape"}, code_seed=rng.getrandbits(48),
             source_seed=source.code_seed, edits=edits,
         )
+
+    # -- drift: copies as real ones drift (issue 29) ------------------------------------------
+    def _drifted(self, popular: list[Repo], originals: list[Repo]) -> list[Repo]:
+        """Evolving sources with older snapshots, copies that grew, and template-started projects.
+
+        Per 400 repositories: 2 evolving sources with 1-3 snapshots each, 4 copies that added modules
+        of their own, one template with 6-10 projects started from it. Drawn last, from a stream of
+        their own: nothing drawn before changes, and the ids continue after the last one.
+        """
+        self.rng = random.Random(f"stratum-universe-drift:{self.seed}:{self.size}")
+        candidates = [r for r in originals if r.archetype in ("single", "multi") and not r.deleted
+                      and not r.quirks & {"oversized", "symlink_escape"}]
+        repos, evolving = [], []
+        for _ in range(max(2, self.size // 200)):
+            source = self._evolving_source()
+            evolving.append(source)
+            repos += [source, *self._snapshots(source)]
+        for i in range(max(4, self.size // 100)):
+            source = popular[i // 4 % len(popular)] if i % 4 == 0 else self.rng.choice(candidates + evolving)
+            repos.append(self._grown_copy(source))
+        for _ in range(max(1, self.size // 400)):
+            template = self._template()
+            repos += [template, *(self._template_project(template) for _ in range(self.rng.randint(6, 10)))]
+        return self._with_fork_counts(repos)
+
+    def _agent_project(self) -> Repo:
+        """A fresh original with agent code, active, without the rare slots' quirks."""
+        repo = self._original(0)
+        while repo.archetype not in ("single", "multi"):
+            repo = self._original(0)
+        return replace(repo, deleted=False, slow=False, quirks=frozenset())
+
+    def _evolving_source(self) -> Repo:
+        """A source that kept growing after people copied it: ``version`` steps of history, each a module added
+        (and the previous step's module grown by a unit), all rendered in its latest state."""
+        repo = self._agent_project()
+        return replace(repo, archetype="evolving", version=self.rng.randint(2, 4), stars=max(repo.stars, 40),
+                       pushed_at=UNIVERSE_NOW - timedelta(days=self.rng.randint(1, 30)), has_readme=True)
+
+    def _snapshots(self, source: Repo) -> list[Repo]:
+        """1-3 copies of ``source`` taken at earlier steps of its history, older steps at earlier dates."""
+        versions = sorted(self.rng.sample(range(source.version), min(source.version, self.rng.randint(1, 3))))
+        span = (UNIVERSE_NOW - timedelta(days=5) - source.created_at).total_seconds()
+        copies = []
+        for version in versions:
+            created = source.created_at + timedelta(seconds=int(span * (version + self.rng.random()) / source.version))
+            copies.append(self._copy_of(source, "snapshot", created, version=version))
+        return copies
+
+    def _grown_copy(self, source: Repo) -> Repo:
+        """A copy that added 1-3 modules of its own: the source is contained in it, barely similar to it."""
+        created = min(source.created_at + timedelta(days=self.rng.randint(1, 300)), UNIVERSE_NOW - timedelta(days=2))
+        return self._copy_of(source, "grown_clone", created, version=source.version,
+                             own_modules=self.rng.randint(1, 3))
+
+    def _copy_of(self, source: Repo, archetype: str, created: datetime, **drift) -> Repo:
+        rng = self.rng
+        domain, kind = rng.choice(_DOMAINS), rng.choice(_KINDS)
+        owner, name = self._unique(self._owner(), rng.choice([source.name, f"{domain}-{kind}", f"my-{domain}-{kind}"]))
+        desc, topics = self._text(source.frameworks, "single", domain, kind)
+        return replace(source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
+                       stars=self._stars() // 4, created_at=created,
+                       pushed_at=max(created, self._pushed(created, rng.random() < 0.3)),
+                       archetype=archetype, forks_count=0, license_spdx=self._license(), parent=None,
+                       code_seed=rng.getrandbits(48), source_seed=source.code_origin, edits=(), **drift)
+
+    def _template(self) -> Repo:
+        """A project template: boilerplate only (configuration, state, a one-node graph), no project of its own."""
+        repo = self._agent_project()
+        framework = repo.frameworks[0]
+        owner, name = self._unique(self._owner(), f"new-{framework.lower()}-project")
+        return replace(repo, owner=owner, name=name, archetype="template", frameworks=(framework,),
+                       description=f"A template for new {framework} projects", stars=max(repo.stars, 100),
+                       template=repo.code_seed)
+
+    def _template_project(self, template: Repo) -> Repo:
+        """A project started from ``template``: its boilerplate kept, and the project's own agent code beside it."""
+        repo = self._agent_project()
+        created = max(repo.created_at, template.created_at + timedelta(days=1))
+        return replace(repo, archetype="template_project", template=template.template,
+                       created_at=created, pushed_at=max(repo.pushed_at, created + timedelta(hours=1)))
 
     def _with_fork_counts(self, repos: list[Repo]) -> list[Repo]:
         counts: dict[str, int] = {}

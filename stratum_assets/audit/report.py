@@ -150,7 +150,8 @@ def same_project(s: NearDupSettings) -> str:
             "standard errors), or when the exact per-file digests show containment: shared files make at least "
             f"{s.containment:.0%} of the smaller repository's code and {s.grown_share:.0%} of the larger's, in "
             f"{s.min_shared_files} files at least or all of the smaller's, one of them distinctive (held by at most "
-            f"{s.common_repos} code bases; commoner files weigh less and never join alone). Between the threshold "
+            f"{s.common_repos} projects, counted after the similar copies are joined; commoner files weigh less and "
+            "never join alone). Between the threshold "
             "and that margin the digests of the parts (files cut before each def and class) decide, never the "
             "estimate.")
 

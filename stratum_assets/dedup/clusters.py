@@ -52,10 +52,12 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
       near the threshold the estimate alone never decides a pair, or
     * their exact file digests show one contained in the other (:func:`contained`): a copy that
       grew, an older snapshot of a source that grew, whose Jaccard LSH cannot see. Candidates:
-      the pairs sharing a distinctive file (held by at most ``common_repos`` code bases).
+      the pairs sharing a distinctive file (held by at most ``common_repos`` projects).
 
-    A template's files, found in every project started from it, are not distinctive: they weigh
-    little and never join two projects alone.
+    The similar pairs are joined first; a file's holders are then counted in projects (the clusters
+    so far), not code bases: the files of a source that a hundred similar copies hold stay its own,
+    and a copy that grew still joins it. A template's files, found in every unrelated project
+    started from it, are not distinctive: they weigh little and never join two projects alone.
 
     ValueError if a repo_hash comes twice with different signatures, or a signature was made
     with another number of permutations than ``settings.num_perm``.
@@ -66,21 +68,24 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
         return []
     signatures = sorted(by_signature)  # an index per distinct signature, whatever the input order
     minhashes = [_decoded(data, settings) for data in signatures]
-    files = [decode_files(digests_by_signature.get(s, (None, None))[0]) for s in signatures]
-    holders = document_frequency(files)
-    files = [weighted(digests, holders, settings) for digests in files]
-    common = {d for d, n in holders.items() if n > settings.common_repos}
     parent = list(range(len(signatures)))
     parts = _Parts(signatures, digests_by_signature)
-    for i, j in sorted(candidate_pairs(minhashes, settings)):
+    undecided = []
+    for i, j in sorted(candidate_pairs(minhashes, settings)):  # similar code first
         if _find(parent, i) == _find(parent, j):  # already one cluster: nothing to decide
             continue
         estimate = minhashes[i].jaccard(minhashes[j])
         if not settings.verify_pairs or estimate >= settings.sure_threshold \
-                or (estimate >= settings.threshold and alike(parts[i], parts[j], settings)) \
-                or contained(files[i], files[j], common, settings):
+                or (estimate >= settings.threshold and alike(parts[i], parts[j], settings)):
             _union(parent, i, j)
-    for i, j in sharing_pairs(files, holders, settings.common_repos):
+        else:
+            undecided.append((i, j))
+    files = [decode_files(digests_by_signature.get(s, (None, None))[0]) for s in signatures]
+    projects = [_find(parent, i) for i in range(len(signatures))]  # a much-copied source's copies: one project
+    holders = document_frequency(files, projects)
+    files = [weighted(digests, holders, settings) for digests in files]
+    common = {d for d, n in holders.items() if n > settings.common_repos}
+    for i, j in sorted(set(undecided) | sharing_pairs(files, holders, settings.common_repos, projects)):
         if _find(parent, i) != _find(parent, j) and contained(files[i], files[j], common, settings):
             _union(parent, i, j)
     components: dict[int, set[str]] = defaultdict(set)
@@ -89,17 +94,21 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
     return _sorted_groups(components.values())
 
 
-def document_frequency(files: list[dict[bytes, int]]) -> dict[bytes, int]:
-    """How many code bases (distinct signatures: a thousand identical forks are one) hold each file content."""
-    frequency: dict[bytes, int] = defaultdict(int)
-    for digests in files:
+def document_frequency(files: list[dict[bytes, int]], projects: list[int] | None = None) -> dict[bytes, int]:
+    """How many projects hold each file content: code bases (distinct signatures: a thousand identical forks are
+    one), or with ``projects`` (a project id per code base) the distinct projects among them.
+
+    Counted over projects, a source copied and edited by a hundred similar copies still holds its files
+    alone, while a template's files are held by every unrelated project started from it."""
+    holders: dict[bytes, set[int]] = defaultdict(set)
+    for i, digests in enumerate(files):
         for digest in digests:
-            frequency[digest] += 1
-    return frequency
+            holders[digest].add(i if projects is None else projects[i])
+    return {digest: len(members) for digest, members in holders.items()}
 
 
 def weighted(digests: dict[bytes, int], frequency: dict[bytes, int], settings: NearDupSettings) -> dict[bytes, float]:
-    """Each file's weight: its tokens, times common_repos / holders for a content more code bases hold."""
+    """Each file's weight: its tokens, times common_repos / holders for a content more projects hold."""
     return {d: n * min(1.0, settings.common_repos / frequency[d]) for d, n in digests.items()}
 
 
@@ -108,7 +117,7 @@ def contained(a: dict[bytes, float], b: dict[bytes, float], common: set[bytes], 
     (files weighed by :func:`weighted`), one of them at least a distinctive file (not in ``common``): exact,
     from the stored digests.
 
-    Boilerplate is never what joins two projects: files that more than ``common_repos`` code bases
+    Boilerplate is never what joins two projects: files that more than ``common_repos`` projects
     hold (a template's, kept by every project started from it) join nothing alone, and weigh
     little beside each project's own code; and a single shared file (a generated module, a
     template's main file) is not a copy unless it is all the smaller code base has."""
@@ -145,9 +154,12 @@ def alike(a: dict[bytes, int], b: dict[bytes, int], settings: NearDupSettings) -
     return shared >= settings.threshold * max(sum(a.values()), sum(b.values()))
 
 
-def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], most: int) -> set[tuple[int, int]]:
-    """Index pairs (i < j) sharing a distinctive file (held by at most ``most`` code bases): the only pairs
-    :func:`contained` can join, and at most most * (most - 1) / 2 of them a file."""
+def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], most: int,
+                  projects: list[int] | None = None) -> set[tuple[int, int]]:
+    """Index pairs (i < j) of two projects sharing a distinctive file (held by at most ``most`` projects): the only
+    pairs :func:`contained` can join. Pairs inside one project (``projects``: an id per index) are left out, so a
+    file makes at most its holders x (most - 1) pairs."""
+    projects = projects if projects is not None else list(range(len(files)))
     holders: dict[bytes, list[int]] = defaultdict(list)
     for i, digests in enumerate(files):
         for digest in digests:
@@ -155,7 +167,7 @@ def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], 
                 holders[digest].append(i)
     pairs = set()
     for members in holders.values():
-        pairs.update((i, j) for k, i in enumerate(members) for j in members[k + 1:])
+        pairs.update((i, j) for k, i in enumerate(members) for j in members[k + 1:] if projects[i] != projects[j])
     return pairs
 
 
