@@ -341,3 +341,20 @@ def clean_build_started(tmp_path_factory):
     build = ProjectBuild(tmp_path_factory.mktemp("clean-build"), "--parallel", "1")
     yield build
     build.stop()
+
+
+# -- speed-2: a smaller world where its size is not what a test checks ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_universe():
+    """The default seed with 150 repositories: a manifest of ~100, three partitions of the sample profile instead
+    of five. For builds that check how partitions run (pools, retries, failures), not how many there are."""
+    return build_universe(seed=7, size=150)
+
+
+@pytest.fixture(scope="session")
+def small_git_root(tmp_path_factory):
+    """The bare repositories of :func:`small_universe`, built once for every emulator of the session that serves it
+    (its repositories are not the default universe's: they never share :func:`git_root`)."""
+    return tmp_path_factory.mktemp("sandbox-git-small")

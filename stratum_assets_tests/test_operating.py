@@ -36,14 +36,16 @@ ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, au
 
 
 @pytest.fixture(scope="module")
-def broken_build(universe, git_root, tmp_path_factory):
+def broken_build(small_universe, small_git_root, tmp_path_factory):
     """(data, instance, defs, emulator, first report, status seen while the build was broken).
 
-    The emulator is this module's own (its faults are armed here only); it serves the session's bare
-    repositories (``git_root``), built once for every emulator of the session."""
+    The emulator is this module's own (its faults are armed here only); it serves the session's small world
+    (``small_universe``: three partitions, one before the broken one and one after it) from its bare repositories,
+    built once for every emulator of the session (``small_git_root``)."""
     root = tmp_path_factory.mktemp("operating")
     data = root / "data"
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
+                        slow_clone_seconds=1.0) as em:
         resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
                      "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
         defs = dg.Definitions(assets=ASSETS, resources=resources)

@@ -4,7 +4,8 @@ Real builds on a loopback emulator: one where GitHub refuses every clone until t
 announced (the retries then succeed; each worker process replaced after two runs), one where a worker
 process is killed -9 in the middle of its partition run (its slot gets a fresh process, the dead run is
 failed and its partition retried while the other slot's run goes on). Each emulator is the test's own (its
-faults are armed there only) and serves the session's bare repositories (``git_root``), built once.
+faults are armed there only) and serves the session's small world (``small_universe``: three partitions, enough
+for two slots, a retry and a replaced worker) from its bare repositories, built once (``small_git_root``).
 """
 
 import os
@@ -46,11 +47,11 @@ def _assert_everything_stored(instance, report) -> None:
     assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
 
 
-def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(universe, git_root, tmp_path,
-                                                                                       monkeypatch):
+def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(small_universe, small_git_root,
+                                                                                       tmp_path, monkeypatch):
     monkeypatch.setattr(partition_pool, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
     lines = []
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}) as em, \
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
         em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))  # every clone refused…
 
@@ -83,9 +84,11 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
         assert max(runs_per_process.values()) == 2 and len(runs_per_process) >= len(runs) / 2, runs_per_process
 
 
-def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(universe, git_root, tmp_path):
+def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(small_universe, small_git_root,
+                                                                                  tmp_path):
     lines, killed = [], {}
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=0.5) as em, \
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
+                        slow_clone_seconds=0.5) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
         stop = threading.Event()
 

@@ -6,9 +6,9 @@ drives the code location with the stock ``dagster`` CLI: discovery + manifest in
 whose ten steps run in child processes (multiprocess executor, github_api pool limit 1),
 then every scan partition as its own run, all launched at once, then the run log.
 
-Every step talks to one offline GitHub of 150 repositories (``STRATUM_SANDBOX_URL``, as ``stratum-assets
-sandbox serve`` runs it): three partitions are enough to see the ``git_clones`` pool hold a third run back,
-and the default world's 400 (five partitions) took a minute longer.
+Every step talks to one offline GitHub of 150 repositories (``small_universe``, through
+``STRATUM_SANDBOX_URL`` as ``stratum-assets sandbox serve`` runs it): three partitions are enough to see
+the ``git_clones`` pool hold a third run back, and the default world's 400 (five partitions) took longer.
 """
 
 import os
@@ -21,7 +21,6 @@ import pytest
 
 from stratum_assets.pools import ensure_pool_limits
 from stratum_sandbox.server import GitHubEmulator
-from stratum_sandbox.universe import build_universe
 
 from .conftest import documented_yaml, postgres_instance_home
 
@@ -43,12 +42,12 @@ def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
     return out
 
 
-def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path, monkeypatch):
+def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, small_universe, small_git_root,
+                                                                       tmp_path, monkeypatch):
     home, variables = postgres_instance_home(tmp_path, postgres)
     for name, value in variables.items():  # read by the CLI runs and by this process's instance below
         monkeypatch.setenv(name, value)
-    with GitHubEmulator(build_universe(seed=7, size=150), tmp_path / "git",
-                        budgets={"search": (10_000, 60.0)}) as github:
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as github:
         monkeypatch.setenv("STRATUM_SANDBOX_URL", github.url)  # every step of every run talks to this one
         _build_with_the_dagster_cli(home)
 
