@@ -22,12 +22,14 @@ from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
 from stratum_assets.build_driver import UnknownPartitions, backfill_unfinished, build_everything, partition_range
 from stratum_assets.definitions import defs as project_defs
-from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.resources import DataResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput
+
+from .conftest import ShortBackoffGitHub
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
@@ -46,7 +48,9 @@ def broken_build(small_universe, small_git_root, tmp_path_factory):
     data = root / "data"
     with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
                         slow_clone_seconds=1.0) as em:
-        resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        # The broken partition's 40 repositories are refused three times each: short waits between (conftest).
+        resources = {"github": ShortBackoffGitHub(sandbox=True, sandbox_url=em.url),
+                     "data": DataResource(root=str(data)),
                      "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
         defs = dg.Definitions(assets=ASSETS, resources=resources)
         seen = {}

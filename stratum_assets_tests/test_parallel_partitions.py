@@ -25,14 +25,16 @@ from stratum_assets.resources import DataResource, GitHubResource, ScannerResour
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 
+from .conftest import ShortBackoffGitHub
+
 pytestmark = pytest.mark.slow  # whole builds with worker processes
 
 RETRY_ONCE = {"run_retries": {"enabled": True, "max_retries": 1}}
 
 
-def _defs(em: GitHubEmulator, data) -> dg.Definitions:
+def _defs(em: GitHubEmulator, data, github: GitHubResource | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ASSETS, resources={
-        "github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        "github": github or GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
         "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()})
 
 
@@ -60,7 +62,10 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
             if "FAILED, retry 1 of 1" in line:  # …until the first retry is announced
                 em.faults.clear()
 
-        report = build_everything(_defs(em, tmp_path / "data"), instance, log=log)
+        # Every repository of the first two partitions is refused three times: short waits between (conftest),
+        # still long enough (~10 s a partition) that the two first runs overlap.
+        github = ShortBackoffGitHub(sandbox=True, sandbox_url=em.url, sandbox_rate_limit_backoff_s=0.25)
+        report = build_everything(_defs(em, tmp_path / "data", github), instance, log=log)
         _assert_everything_stored(instance, report)
         assert lines[1].endswith("2 at a time, up to 1 retries each"), lines
 
