@@ -343,7 +343,9 @@ def clean_build_started(tmp_path_factory):
     build.stop()
 
 
-# -- speed-2: a smaller world where its size is not what a test checks ----------------------------------------------
+# -- speed-2: a smaller world, and shorter 429 waits, where neither is what a test checks -------------------------
+
+from stratum_assets.resources import GitHubResource  # noqa: E402 - speed-2's block, kept together
 
 
 @pytest.fixture(scope="session")
@@ -360,16 +362,14 @@ def small_git_root(tmp_path_factory):
     return tmp_path_factory.mktemp("sandbox-git-small")
 
 
-from stratum_assets.resources import GitHubResource  # noqa: E402 - speed-2's block, kept together
-
-
 class ShortBackoffGitHub(GitHubResource):
     """The loopback GitHub resource whose first wait after a clone's HTTP 429 is ``sandbox_rate_limit_backoff_s``
     instead of the emulator's 1 s (still doubled per hit, with jitter, and held by every clone of the process).
 
     For builds that check what a rate-limited partition does (fails whole, is retried or backfilled), not how long
     it waits: at 1 s, the 40 repositories of a partition refused three times each wait ~50 s in all. A field, not a
-    constant, so that it travels with the resource to the partition pool's worker processes.
+    constant, so that it travels with the resource to the partition pool's worker processes (which import this
+    class from here).
     """
 
     sandbox_rate_limit_backoff_s: float = 0.05
