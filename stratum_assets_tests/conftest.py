@@ -341,3 +341,38 @@ def clean_build_started(tmp_path_factory):
     build = ProjectBuild(tmp_path_factory.mktemp("clean-build"), "--parallel", "1")
     yield build
     build.stop()
+
+
+# -- speed-2: a smaller world, and shorter 429 waits, where neither is what a test checks -------------------------
+
+from stratum_assets.resources import GitHubResource  # noqa: E402 - speed-2's block, kept together
+
+
+@pytest.fixture(scope="session")
+def small_universe():
+    """The default seed with 150 repositories: a manifest of ~100, three partitions of the sample profile instead
+    of five. For builds that check how partitions run (pools, retries, failures), not how many there are."""
+    return build_universe(seed=7, size=150)
+
+
+@pytest.fixture(scope="session")
+def small_git_root(tmp_path_factory):
+    """The bare repositories of :func:`small_universe`, built once for every emulator of the session that serves it
+    (its repositories are not the default universe's: they never share :func:`git_root`)."""
+    return tmp_path_factory.mktemp("sandbox-git-small")
+
+
+class ShortBackoffGitHub(GitHubResource):
+    """The loopback GitHub resource whose first wait after a clone's HTTP 429 is ``sandbox_rate_limit_backoff_s``
+    instead of the emulator's 1 s (still doubled per hit, with jitter, and held by every clone of the process).
+
+    For builds that check what a rate-limited partition does (fails whole, is retried or backfilled), not how long
+    it waits: at 1 s, the 40 repositories of a partition refused three times each wait ~50 s in all. A field, not a
+    constant, so that it travels with the resource to the partition pool's worker processes (which import this
+    class from here).
+    """
+
+    sandbox_rate_limit_backoff_s: float = 0.05
+
+    def clone_rate_limit_backoff(self) -> float:
+        return self.sandbox_rate_limit_backoff_s if self.is_sandbox else super().clone_rate_limit_backoff()

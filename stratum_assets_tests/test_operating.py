@@ -22,12 +22,14 @@ from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
 from stratum_assets.build_driver import UnknownPartitions, backfill_unfinished, build_everything, partition_range
 from stratum_assets.definitions import defs as project_defs
-from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.resources import DataResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.warehouse.layout import Layout
 from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput
+
+from .conftest import ShortBackoffGitHub
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
@@ -36,15 +38,19 @@ ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, au
 
 
 @pytest.fixture(scope="module")
-def broken_build(universe, git_root, tmp_path_factory):
+def broken_build(small_universe, small_git_root, tmp_path_factory):
     """(data, instance, defs, emulator, first report, status seen while the build was broken).
 
-    The emulator is this module's own (its faults are armed here only); it serves the session's bare
-    repositories (``git_root``), built once for every emulator of the session."""
+    The emulator is this module's own (its faults are armed here only); it serves the session's small world
+    (``small_universe``: three partitions, one before the broken one and one after it) from its bare repositories,
+    built once for every emulator of the session (``small_git_root``)."""
     root = tmp_path_factory.mktemp("operating")
     data = root / "data"
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
-        resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
+                        slow_clone_seconds=1.0) as em:
+        # The broken partition's 40 repositories are refused three times each: short waits between (conftest).
+        resources = {"github": ShortBackoffGitHub(sandbox=True, sandbox_url=em.url),
+                     "data": DataResource(root=str(data)),
                      "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
         defs = dg.Definitions(assets=ASSETS, resources=resources)
         seen = {}

@@ -4,7 +4,8 @@ Real builds on a loopback emulator: one where GitHub refuses every clone until t
 announced (the retries then succeed; each worker process replaced after two runs), one where a worker
 process is killed -9 in the middle of its partition run (its slot gets a fresh process, the dead run is
 failed and its partition retried while the other slot's run goes on). Each emulator is the test's own (its
-faults are armed there only) and serves the session's bare repositories (``git_root``), built once.
+faults are armed there only) and serves the session's small world (``small_universe``: three partitions, enough
+for two slots, a retry and a replaced worker) from its bare repositories, built once (``small_git_root``).
 """
 
 import os
@@ -24,14 +25,16 @@ from stratum_assets.resources import DataResource, GitHubResource, ScannerResour
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 
+from .conftest import ShortBackoffGitHub
+
 pytestmark = pytest.mark.slow  # whole builds with worker processes
 
 RETRY_ONCE = {"run_retries": {"enabled": True, "max_retries": 1}}
 
 
-def _defs(em: GitHubEmulator, data) -> dg.Definitions:
+def _defs(em: GitHubEmulator, data, github: GitHubResource | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ASSETS, resources={
-        "github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        "github": github or GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
         "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()})
 
 
@@ -46,11 +49,11 @@ def _assert_everything_stored(instance, report) -> None:
     assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
 
 
-def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(universe, git_root, tmp_path,
-                                                                                       monkeypatch):
+def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(small_universe, small_git_root,
+                                                                                       tmp_path, monkeypatch):
     monkeypatch.setattr(partition_pool, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
     lines = []
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}) as em, \
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
         em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))  # every clone refused…
 
@@ -59,7 +62,10 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
             if "FAILED, retry 1 of 1" in line:  # …until the first retry is announced
                 em.faults.clear()
 
-        report = build_everything(_defs(em, tmp_path / "data"), instance, log=log)
+        # Every repository of the first two partitions is refused three times: short waits between (conftest),
+        # still long enough (~10 s a partition) that the two first runs overlap.
+        github = ShortBackoffGitHub(sandbox=True, sandbox_url=em.url, sandbox_rate_limit_backoff_s=0.25)
+        report = build_everything(_defs(em, tmp_path / "data", github), instance, log=log)
         _assert_everything_stored(instance, report)
         assert lines[1].endswith("2 at a time, up to 1 retries each"), lines
 
@@ -83,9 +89,11 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
         assert max(runs_per_process.values()) == 2 and len(runs_per_process) >= len(runs) / 2, runs_per_process
 
 
-def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(universe, git_root, tmp_path):
+def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(small_universe, small_git_root,
+                                                                                  tmp_path):
     lines, killed = [], {}
-    with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=0.5) as em, \
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
+                        slow_clone_seconds=0.5) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
         stop = threading.Event()
 

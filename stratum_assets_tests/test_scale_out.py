@@ -5,6 +5,10 @@ The test starts its own PostgreSQL server on loopback, points a fresh DAGSTER_HO
 drives the code location with the stock ``dagster`` CLI: discovery + manifest in one run
 whose ten steps run in child processes (multiprocess executor, github_api pool limit 1),
 then every scan partition as its own run, all launched at once, then the run log.
+
+Every step talks to one offline GitHub of 150 repositories (``small_universe``, through
+``STRATUM_SANDBOX_URL`` as ``stratum-assets sandbox serve`` runs it): three partitions are enough to see
+the ``git_clones`` pool hold a third run back, and the default world's 400 (five partitions) took longer.
 """
 
 import os
@@ -16,6 +20,7 @@ import dagster as dg
 import pytest
 
 from stratum_assets.pools import ensure_pool_limits
+from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import documented_yaml, postgres_instance_home
 
@@ -37,10 +42,17 @@ def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
     return out
 
 
-def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, tmp_path, monkeypatch):
+def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, small_universe, small_git_root,
+                                                                       tmp_path, monkeypatch):
     home, variables = postgres_instance_home(tmp_path, postgres)
     for name, value in variables.items():  # read by the CLI runs and by this process's instance below
         monkeypatch.setenv(name, value)
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as github:
+        monkeypatch.setenv("STRATUM_SANDBOX_URL", github.url)  # every step of every run talks to this one
+        _build_with_the_dagster_cli(home)
+
+
+def _build_with_the_dagster_cli(home: Path) -> None:
     discovery = ",".join(f"candidates_{name}" for name in (
         "langchain_active", "langchain_mature", "crewai", "langgraph", "autogen", "llamaindex",
         "agno_smolagents_other", "multi_framework", "high_maturity", "discovery_pool")) + ",repo_manifest"

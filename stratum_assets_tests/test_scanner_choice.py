@@ -8,13 +8,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from stratum_sandbox.server import GitHubEmulator
-from stratum_sandbox.universe import build_universe
 
 from .conftest import build_project_home, fixture_path
 
 
 @pytest.mark.slow
-def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_its_pings_everywhere(tmp_path):
+def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_its_pings_everywhere(
+        small_universe, small_git_root, tmp_path):
     """STRATUM_SCANNER=external + STRATUM_SCANNER_COMMAND: every partition run of `stratum-assets run` (worker
     processes, retries) scans with that command; its pings, stamped with the pipeline's identity, are stored."""
     reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
@@ -30,10 +30,10 @@ def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_it
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
     home = tmp_path / "home"
     home.mkdir()
-    # A GitHub of 150 repositories (a manifest of 100, three partitions: two worker slots, one used twice) is
-    # enough to see every partition run choose the scanner; the default world's 400 would take twice as long.
-    with GitHubEmulator(build_universe(seed=7, size=150), tmp_path / "git",
-                        budgets={"search": (10_000, 60.0)}) as github:
+    # The session's GitHub of 150 repositories (a manifest of 100, three partitions: two worker slots, one used
+    # twice) is enough to see every partition run choose the scanner; the default world's 400 would take twice as
+    # long. Its bare repositories are built once for every module that builds on it (small_git_root).
+    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as github:
         build_project_home(home, STRATUM_SCANNER="external", STRATUM_SCANNER_COMMAND=str(stand_in),
                            STRATUM_SANDBOX_URL=github.url)
 
