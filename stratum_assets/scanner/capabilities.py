@@ -11,9 +11,10 @@ text of the repository's Python files, its YAML documents and a few root files, 
   destructive tool class), ``code_exec`` (subprocess, os.system/popen, exec/eval, shell and REPL
   tools, AutoGen code execution) and ``financial`` (payment SDKs), plus about 67 known framework
   tool classes counted when imported, listed in an agent's ``tools`` or under a YAML ``tools:`` key.
-  Calls are classified in function bodies *and* at module level (the reference ignores module-level
-  calls: a script's top-level ``requests.post`` is still an outbound call). Capabilities are
-  deduplicated to one per (file, kind, top-level library), keeping the most confident.
+  Calls are classified in function bodies *and* at module level, through every name the file binds;
+  each capability records whether the reference scanner sees it too (``seen_by_reference``: a call
+  inside a function, resolved through the imports it records). Capabilities are deduplicated to one
+  per (file, kind, top-level library), keeping the most confident.
 * **Guards** (:class:`Guard`): human-in-the-loop (``interrupt_before/after``, ``human_input=True``,
   AutoGen ``human_input_mode``), output/input filters (guardrails-ai, llm_guard, NeMo,
   Input/OutputGuardrail), validation (``isinstance``, ``model_validate``, structured-output
@@ -22,6 +23,10 @@ text of the repository's Python files, its YAML documents and a few root files, 
 * Everything else the catalog's rules look at: MCP servers in root configs, root ``.env`` names and
   ``.gitignore``, hard-coded secrets, memory stores and their reads/writes, telemetry, eval and
   model SDKs, agent role text and identity, API-key reads per agent scope.
+
+Two readings of the same facts: these are the built-in's (the ping's ``detected_*`` findings);
+:meth:`ProjectFacts.as_reference_reads` derives the reference scanner's (the ping's finding fields);
+docs/RULES.md, "Finding fields", says where they differ.
 """
 
 from __future__ import annotations
