@@ -161,7 +161,7 @@ SECRET_PATTERNS = (
 REFERENCE_SECRET_PATTERNS = (  # the reference's: sk- anywhere (inside words too), postgresql:// and mongodb:// only
     ("openai_key", re.compile(r"sk-[A-Za-z0-9_-]{20,}")),
     ("stripe_live_key", re.compile(r"sk_live_[A-Za-z0-9]{8,}")),
-    ("bearer_token", re.compile(r"Bearer [A-Za-z0-9_\-.]{20,}")),
+    SECRET_PATTERNS[2],  # the same bearer token pattern
     ("postgres_url", re.compile(r"postgresql://[^:/@\s'\"]+:[^@/\s'\"]+@")),
     ("mongo_url", re.compile(r"mongodb://[^:/@\s'\"]+:[^@/\s'\"]+@")),
 )
@@ -250,7 +250,7 @@ class LlmScope:
     name: str
     has_identity: bool
     credentials: tuple[str, ...]
-    reference_credentials: tuple[str, ...] = ()  # as the reference reads keys (see ``_reference_credentials``)
+    reference_credentials: tuple[str, ...] = ()  # as the reference reads keys: by calls, else the file's (_agents)
 
 
 @dataclass
@@ -678,12 +678,9 @@ class _File:
         if "langgraph.checkpoint" in self.text and any(s in self.text for s in ("PostgresSaver", "SqliteSaver",
                                                                                  "RedisSaver")):
             f.durable_checkpoint = True
-        for label, pattern in SECRET_PATTERNS:
-            if pattern.search(self.text):
-                f.secrets.append((path, label))
-        for label, pattern in REFERENCE_SECRET_PATTERNS:
-            if pattern.search(self.text):
-                f.reference_secrets.append((path, label))
+        f.secrets += [(path, label) for label, pattern in SECRET_PATTERNS if pattern.search(self.text)]
+        f.reference_secrets += [(path, label) for label, pattern in REFERENCE_SECRET_PATTERNS
+                                if pattern.search(self.text)]
 
     # telemetry, evals, model SDKs, portability -------------------------------------------------------
     def _governance(self) -> None:

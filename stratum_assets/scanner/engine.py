@@ -136,7 +136,7 @@ def _parse_python(path: Path) -> ModuleFacts | None:
 def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, files_total: int = 0) -> dict:
     """A schema-complete ping with nothing found: what the pipeline stores when a scan could not happen."""
     signals = _deployment_signals([])
-    signals.update(has_env_in_gitignore=False, framework_versions={}, detected_deployment_signals=_deployment_signals([]),
+    signals.update(has_env_in_gitignore=False, framework_versions={}, detected_deployment_signals=_detected_deployment_signals([]),
                    reference=reference_counting.inventory([], []))
     ping = _ping(RepoModel(), signals, repo_full_name)
     # No scanner produced it: scanner_version stays empty, so a version's scanner is read off real scans only.

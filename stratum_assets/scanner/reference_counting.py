@@ -194,8 +194,9 @@ def _crewai_crews(nodes: list[ast.AST]) -> list[Crew]:
         if isinstance(node, ast.Call) and _written_name(node.func) == "Crew":
             members = _keyword(node, "agents")
             if isinstance(members, ast.List) and members.elts:
+                process = _keyword(node, "process")  # Process.hierarchical or "hierarchical"
                 managed = any(k.arg in ("manager_llm", "manager_agent") for k in node.keywords) or \
-                    "hierarchical" in ast.dump(_keyword(node, "process") or ast.Constant(None))
+                    "hierarchical" in (_written_name(process), _constant(process))
                 crews.append(Crew("Crew", tuple(_member_name(e) for e in members.elts),
                                   "hierarchical" if managed else "sequential"))
     for node in nodes:
