@@ -72,6 +72,17 @@ def test_rate_limited_clone_fails_with_429(emulator, universe, tmp_path):
     assert again.returncode == 0, again.stderr
 
 
+def test_a_git_fault_for_one_repository_refuses_its_clones_only(emulator, universe, tmp_path):
+    limited, other = [r for r in universe.repos if r.archetype == "single" and not r.deleted and not r.slow][:2]
+    emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=1, repo=limited.full_name))
+    spared = _git("clone", "--depth", "1", emulator.clone_url(other.full_name), str(tmp_path / "other"))
+    assert spared.returncode == 0, spared.stderr
+    refused = _git("clone", "--depth", "1", emulator.clone_url(limited.full_name), str(tmp_path / "x"))
+    assert refused.returncode == 128 and "429" in refused.stderr
+    again = _git("clone", "--depth", "1", emulator.clone_url(limited.full_name), str(tmp_path / "y"))
+    assert again.returncode == 0, again.stderr
+
+
 def test_oversized_repository_is_slow_enough_to_time_out(emulator, universe, tmp_path):
     repo = _repo(universe, slow=True)
     with pytest.raises(subprocess.TimeoutExpired):

@@ -1,7 +1,7 @@
 """Scan partitions run two at a time in worker processes, each attempt a Dagster run, failures retried.
 
-Real builds on a loopback emulator: one where GitHub refuses every clone until the first retry is
-announced (the retries then succeed; each worker process replaced after two runs), one where a worker
+Real builds on a loopback emulator: one where GitHub refuses each repository's clones as often as a run tries
+them (every first run fails, every retry succeeds; each worker process replaced after two runs), one where a worker
 process is killed -9 in the middle of its partition run (its slot gets a fresh process, the dead run is
 failed and its partition retried while the other slot's run goes on). Each emulator is the test's own (its
 faults are armed there only) and serves the session's small world (``small_universe``: three partitions, enough
@@ -19,6 +19,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from stratum_assets import partition_pool
+from stratum_assets.assets.scanning import ScanConfig
 from stratum_assets.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
@@ -55,23 +56,20 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
     lines = []
     with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:
-        em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))  # every clone refused…
-
-        def log(line: str) -> None:
-            lines.append(line)
-            if "FAILED, retry 1 of 1" in line:  # …until the first retry is announced
-                em.faults.clear()
-
-        # Every repository of the first two partitions is refused three times: short waits between (conftest),
-        # still long enough (~10 s a partition) that the two first runs overlap.
-        github = ShortBackoffGitHub(sandbox=True, sandbox_url=em.url, sandbox_rate_limit_backoff_s=0.25)
-        report = build_everything(_defs(em, tmp_path / "data", github), instance, log=log)
+        # Every repository is refused as often as a run tries it (three attempts), then served: each partition's
+        # first run fails whole, its retry succeeds, whichever order and overlap the two slots run them in.
+        for repo in small_universe.repos:
+            em.faults.add(Fault("secondary_429", "git", times=ScanConfig().clone_attempts, retry_after=0,
+                                repo=repo.full_name))
+        # Short waits between refusals (conftest): the two first runs, started together, still overlap.
+        github = ShortBackoffGitHub(sandbox=True, sandbox_url=em.url)
+        report = build_everything(_defs(em, tmp_path / "data", github), instance, log=lines.append)
         _assert_everything_stored(instance, report)
         assert lines[1].endswith("2 at a time, up to 1 retries each"), lines
 
         runs = _partition_runs(instance)
         retries = [r.dagster_run for r in runs if r.dagster_run.tags.get("dagster/retry_number") == "1"]
-        assert retries, "at least one partition needed its retry"
+        assert len(retries) == len(instance.get_dynamic_partitions("manifest_chunks")), "each partition's retry"
         by_id = {r.dagster_run.run_id: r.dagster_run for r in runs}
         for retry in retries:
             parent = by_id[retry.tags["dagster/parent_run_id"]]

@@ -110,7 +110,9 @@ class Fault:
     matching requests through first (a server that breaks mid-run). ``above``
     restricts a fault to big requests: a search matching more than ``above``
     repositories, a GraphQL query asking for more than ``above`` nodes (GitHub
-    times out on heavy requests, not on light ones).
+    times out on heavy requests, not on light ones). ``repo`` (``owner/name``) restricts a git fault
+    to that repository's clones (a limit that catches some clones and not others, by count, whatever
+    the order in which a build's workers reach them).
     """
 
     kind: str
@@ -126,6 +128,7 @@ class Fault:
     drift: int = 200           # search_count_drift: how many matches page 1's total_count misses
     error_type: str = "SERVICE_UNAVAILABLE"  # graphql_node_errors: the error type of a failed node
     nodes_every: int = 10      # graphql_node_errors: every k-th node of a nodes(ids:) answer fails
+    repo: str = ""             # git: only this repository's clones (owner/name); "" for every clone
     seen: int = field(default=0, repr=False)
     fired: int = field(default=0, repr=False)
 
@@ -158,16 +161,19 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def draw(self, resource: str, *, size: int | None = None, shaping: bool = False) -> Fault | None:
+    def draw(self, resource: str, *, size: int | None = None, shaping: bool = False,
+             repo: str = "") -> Fault | None:
         """The fault that applies to this request of ``resource``, if any.
 
         ``size`` is the request's size (matches of a search, ids of a GraphQL query) for faults with
-        ``above``; ``shaping`` draws the kinds that shape an answer instead of the ones that replace it.
+        ``above``; ``shaping`` draws the kinds that shape an answer instead of the ones that replace it;
+        ``repo`` is the repository a git request is for (faults with ``repo`` fire on it only).
         """
         with self._lock:
             for fault in self._faults:
                 if (fault.resource != resource or fault.fired >= fault.times
-                        or (fault.kind in SHAPING) != shaping or (fault.above and (size or 0) <= fault.above)):
+                        or (fault.kind in SHAPING) != shaping or (fault.above and (size or 0) <= fault.above)
+                        or (fault.repo and fault.repo != repo)):
                     continue
                 fault.seen += 1
                 if fault.seen > fault.after and (fault.seen - fault.after) % fault.every == 0:

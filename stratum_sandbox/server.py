@@ -437,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
                                    b"more details:\nhttps://github.com/github/dmca\n", {"Content-Type": "text/plain"})
         if blocked == "legal":  # 451 Unavailable For Legal Reasons (RFC 7725): blocked in a country
             return self._send(451, b"Repository access blocked\n", {"Content-Type": "text/plain"})
-        fault = self.em.faults.draw("git")
+        fault = self.em.faults.draw("git", repo=repo.full_name)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         elif fault is not None:
