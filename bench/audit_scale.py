@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 def compaction(data: Path, _exports: bool) -> dict:
     """The blocks of every complete group of partitions, as the scan stage leaves them."""
     from stratum_assets.warehouse.blocks import compact_ready
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
 
     return {"blocks": len(compact_ready(Layout(data), 1))}
 
@@ -60,7 +60,7 @@ def ours(data: Path, exports: bool) -> dict:
     from stratum_assets.discovery.strata import strata
     from stratum_assets.warehouse import schema
     from stratum_assets.warehouse.blocks import compact_ready
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
 
     layout = Layout(data)
     assert compact_ready(layout, 1) == [], "the blocks are current, as the scan stage left them"
@@ -180,7 +180,7 @@ CHUNK_SIZE = default_chunk_size("full")  # the pipeline's partitions at the full
 def _generate(n: int, data: Path, jsonl: Path) -> None:
     """Synthetic pings in their own process, so the measured children inherit nothing."""
     code = ("import sys; from pathlib import Path; from stratum_sandbox.synthetic_pings import generate; "
-            "from stratum_assets.warehouse.layout import Layout; "
+            "from stratum_assets.storage.layout import Layout; "
             f"generate(Layout(Path({str(data)!r})), {n}, seed=5, chunk_size={CHUNK_SIZE}, "
             f"jsonl=Path({str(jsonl)!r}))")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -206,7 +206,7 @@ def main() -> None:
         return
     from report import write_section
 
-    from stratum_assets.warehouse.layout import Layout  # noqa: F401  (fail early if the package is missing)
+    from stratum_assets.storage.layout import Layout  # noqa: F401  (fail early if the package is missing)
 
     rows, runs, compacted = [], {}, {}
     for n in [int(s) for s in args.sizes.split(",")]:

@@ -44,7 +44,7 @@ def generate(n: int, data: Path) -> None:
     from stratum_assets.domain import chunks
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
     from stratum_assets.warehouse.blocks import compact_ready
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
 
     layout = Layout(data)
     synthetic(layout, n, seed=5, chunk_size=chunks.default_size("full"))  # the pipeline's partitions
@@ -64,7 +64,7 @@ def generate(n: int, data: Path) -> None:
 
 def ours(data: Path) -> dict:
     from stratum_assets.warehouse.companions import write_scan_companions
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
 
     return write_scan_companions(Layout(data), 1)
 
@@ -76,8 +76,8 @@ def baseline(data: Path) -> dict:
 
     from stratum_assets.scanner.ping import Ping
     from stratum_assets.scanning.storage import JSON_TEXT_FIELDS, PING_SCHEMA
-    from stratum_assets.warehouse.layout import Layout
-    from stratum_assets.warehouse.verify import whole_partitions
+    from stratum_assets.storage.layout import Layout
+    from stratum_assets.storage.verify import whole_partitions
 
     layout = Layout(data)
     fields = list(Ping.model_fields)

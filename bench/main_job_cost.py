@@ -54,12 +54,12 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage  # noqa: E402
 
 import stratum_assets.assets.scanning as scan_asset  # noqa: E402
-from stratum_assets import partition_pool  # noqa: E402
+from stratum_assets.orchestration import partition_workers  # noqa: E402
 from stratum_assets.assets.scanning import ScanConfig  # noqa: E402
-from stratum_assets.build_driver import _Plan  # noqa: E402
+from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.domain.chunks import version_of  # noqa: E402
-from stratum_assets.pools import LIMITS  # noqa: E402
+from stratum_assets.instance.pools import LIMITS  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows  # noqa: E402
@@ -132,7 +132,7 @@ def dagster_run(instance, key: str) -> dict:
                                             "quarantine_table", "replace_partition")]
     with timers.timing(*work, (scan_asset, "claim_run"), (blocks, "compact_block_of"), *storage):
         started = time.perf_counter()
-        outcome = partition_pool._run_in_worker(partition_pool.Attempt(key))
+        outcome = partition_workers._run_in_worker(partition_workers.Attempt(key))
         wall = time.perf_counter() - started
     assert outcome.success, f"partition run of {key} failed"
     events = instance.all_logs(outcome.run_id)
@@ -183,7 +183,7 @@ def partitions_and_throughput(args) -> dict:
             if not repo.deleted:
                 em.git.path_for(repo)
         # The worker's state, built once per worker process in the product (the job from ASSETS, the instance).
-        partition_pool._start_worker(instance.get_ref(), partition_pool._portable(resources), plan.partitioned)
+        partition_workers._start_worker(instance.get_ref(), partition_workers._portable(resources), plan.partitioned)
         pairs = []
         for round_ in range(args.rounds):
             for i, key in enumerate(keys):

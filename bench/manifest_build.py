@@ -33,7 +33,7 @@ from stratum_assets.manifest.store import ManifestStore  # noqa: E402
 from stratum_sandbox.payloads import iso  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.warehouse import schema  # noqa: E402
-from stratum_assets.warehouse.layout import Layout  # noqa: E402
+from stratum_assets.storage.layout import Layout  # noqa: E402
 
 from report import write_section  # noqa: E402
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import dagster as dg  # noqa: E402
 
-from stratum_assets.build_driver import _Plan  # noqa: E402
+from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
-from stratum_assets.partition_pool import run_partitions  # noqa: E402
+from stratum_assets.orchestration.partition_workers import run_partitions  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402

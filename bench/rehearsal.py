@@ -233,7 +233,7 @@ def folder_mib(path: Path) -> float:
 
 def drops(home: Path) -> dict:
     """Manifest rows of the active version without exactly one stored ping or quarantine row."""
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
     from stratum_assets.warehouse.status import read_status
 
     status = read_status(Layout(home / "data"))
@@ -250,7 +250,7 @@ def partition_content(home: Path) -> dict[str, dict]:
 
     from stratum_assets.manifest.store import ManifestStore
     from stratum_assets.warehouse import schema
-    from stratum_assets.warehouse.layout import Layout
+    from stratum_assets.storage.layout import Layout
 
     layout = Layout(home / "data")
     with duckdb.connect() as conn:

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stratum-assets {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        from .problems import user_problem
+        from .orchestration.problems import user_problem
 
         problem = user_problem(err)
         if problem is None:
@@ -131,8 +131,8 @@ def _positive(text: str) -> int:
 
 
 def _status(args) -> int:
-    from .warehouse.build_lock import current_holder, describe
-    from .warehouse.layout import Layout
+    from .storage.build_lock import current_holder, describe
+    from .storage.layout import Layout
     from .warehouse.status import read_status, render
 
     holder = current_holder(args.data)
@@ -146,7 +146,7 @@ def _gates(args) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     import dagster as dg
 
-    from .build_driver import latest_check_evaluations
+    from .orchestration.build_driver import latest_check_evaluations
     from .definitions import defs
 
     with dg.DagsterInstance.get() as instance:
@@ -227,14 +227,14 @@ def _run(args) -> int:
     except ValueError as err:  # a configuration choice that does not exist (e.g. STRATUM_SCANNER=other)
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 2
-    from .pools import ensure_pool_limits
-    from .build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
+    from .instance.pools import ensure_pool_limits
+    from .orchestration.build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
 
     from .manifest.store import NoManifestError
     from .resources import GitHubConfigError, GitHubUnreachable
-    from .stopping import BuildStopped, stop_signals
-    from .warehouse.build_lock import BuildLocked, build_lock
-    from .warehouse.world import WorldMismatch
+    from .orchestration.stopping import BuildStopped, stop_signals
+    from .storage.build_lock import BuildLocked, build_lock
+    from .storage.world import WorldMismatch
 
     try:
         with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
@@ -271,7 +271,7 @@ def _run(args) -> int:
 
 
 def _publish(args) -> int:
-    from .warehouse.layout import Layout
+    from .storage.layout import Layout
     from .warehouse.publish import SUCCESS, PublishError, publish
 
     filesystem = None
@@ -314,7 +314,7 @@ def _serve(args) -> int:
 
 def _review(args) -> int:
     from .audit.review import ReviewServer
-    from .warehouse.layout import Layout
+    from .storage.layout import Layout
 
     try:
         server = ReviewServer(Layout(args.data), port=args.port).start()

@@ -14,7 +14,7 @@ from .assets.scanning import pipeline_run_log, scan_partition
 from .resources import DataResource, github_from_environment, scanner_from_environment
 
 # Every asset of the graph, in one list: the code location below and the partition workers
-# (stratum_assets.partition_pool) build their job from it.
+# (stratum_assets.orchestration.partition_workers) build their job from it.
 ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
           label_audit_sample]
 

@@ -10,7 +10,7 @@ real GitHub, and faults can be switched on from outside. The token is given as
 uses): the UI, the run config and the metadata show the variable's name, never its value,
 and Dagster reads the value when a run starts. A resource that names another API without a token fails
 (:class:`GitHubConfigError`) instead of falling back to the offline GitHub, and :func:`world_of` says which
-GitHub and profile a build is against, for the data directory's record (``warehouse/world.py``).
+GitHub and profile a build is against, for the data directory's record (``storage/world.py``).
 
 ``DataResource`` is the data directory: every path in it (:class:`Layout`), the DuckDB
 warehouse over it (:meth:`DataResource.warehouse` hands out a connection whose views show the
@@ -35,9 +35,9 @@ from .github.governor import RateGovernor
 from .manifest.store import ManifestStore
 from .scanning.clone import GitAuth
 from .warehouse.blocks import compact_ready
-from .warehouse.layout import Layout
+from .storage.layout import Layout
 from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
-from .warehouse.world import OFFLINE, World
+from .storage.world import OFFLINE, World
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
@@ -91,7 +91,7 @@ class GitHubResource(dg.ConfigurableResource):
         return True
 
     def world(self) -> tuple[str, dict | None]:
-        """Which GitHub this is, for the data directory's record (``warehouse/world.py``): the API's URL, or
+        """Which GitHub this is, for the data directory's record (``storage/world.py``): the API's URL, or
         ``offline`` and the universe's seed, size and size profile (asked of an emulator started elsewhere)."""
         if not self.is_sandbox:
             return self.api_url.rstrip("/"), None

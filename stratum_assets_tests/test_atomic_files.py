@@ -1,4 +1,4 @@
-"""warehouse/files.py is the one place that renames written files and directories into place, and the
+"""storage/files.py is the one place that renames written files and directories into place, and the
 data directory's paths are the layout's: the manifest store and the partition storage write where it says."""
 
 import locale
@@ -13,8 +13,8 @@ import pytest
 
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse import files
-from stratum_assets.warehouse.files import (
+from stratum_assets.storage import files
+from stratum_assets.storage.files import (
     exchange,
     new_directory,
     recover_directory,
@@ -23,8 +23,8 @@ from stratum_assets.warehouse.files import (
     write_chunks_atomic,
     write_parquet_atomic,
 )
-from stratum_assets.warehouse.layout import Layout
-from stratum_assets.warehouse.verify import whole_partitions
+from stratum_assets.storage.layout import Layout
+from stratum_assets.storage.verify import whole_partitions
 
 ROOT = Path(__file__).resolve().parents[1]
 RENAMES = re.compile(r"\bos\.(replace|rename)\(|\.rename\(|renameat")
@@ -33,7 +33,7 @@ RENAMES = re.compile(r"\bos\.(replace|rename)\(|\.rename\(|renameat")
 def test_only_the_atomic_files_module_renames_anything_into_place():
     sources = [*(ROOT / "stratum_assets").rglob("*.py"), *(ROOT / "stratum_sandbox").rglob("*.py")]
     renaming = sorted(str(p.relative_to(ROOT)) for p in sources if RENAMES.search(p.read_text()))
-    assert renaming == ["stratum_assets/warehouse/files.py"]
+    assert renaming == ["stratum_assets/storage/files.py"]
 
 
 def test_a_file_written_by_duckdb_is_renamed_into_place_whole_or_not_at_all(tmp_path):
@@ -85,7 +85,7 @@ def test_the_stores_write_where_the_layout_says(tmp_path):
 
 def test_every_writer_leaves_a_file_the_datasets_readers_can_read(tmp_path):
     """0644 whatever the temporary file started as (mkstemp makes it 0600)."""
-    from stratum_assets.warehouse.files import write_chunks_atomic, write_parquet_atomic, write_text_atomic
+    from stratum_assets.storage.files import write_chunks_atomic, write_parquet_atomic, write_text_atomic
 
     written = [write_text_atomic("report\n", tmp_path / "report.md"),
                write_parquet_atomic(pa.table({"n": [1]}), tmp_path / "rows.parquet"),

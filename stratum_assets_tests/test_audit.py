@@ -24,7 +24,7 @@ from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
 from stratum_sandbox.synthetic_pings import generate
 from stratum_assets.resources import DataResource, GitHubResource
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ["LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex"]

@@ -24,7 +24,7 @@ from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.discovery.strata import strata
 from stratum_assets.warehouse import schema
 from stratum_assets.warehouse.blocks import compact_ready
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 from stratum_sandbox.synthetic_pings import generate
 
 TARGETS = {name: s.target for name, s in strata("full").items()}

@@ -11,11 +11,11 @@ import time
 import pytest
 
 from stratum_assets.cli import main
-from stratum_assets.warehouse.build_lock import BuildLocked, build_lock, current_holder, lock_path
+from stratum_assets.storage.build_lock import BuildLocked, build_lock, current_holder, lock_path
 
 HOLD = """
 import sys, time
-from stratum_assets.warehouse.build_lock import build_lock
+from stratum_assets.storage.build_lock import build_lock
 with build_lock(sys.argv[1], "stratum-assets run"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -6,7 +6,7 @@ this process share: workers read runs and write events there, as they would from
 machines), one offline GitHub emulator shared by every step through ``STRATUM_SANDBOX_URL`` (each
 step would otherwise start its own), and two ``dagster-celery`` workers with one pool process
 each, configured from the block docs/SCALE_OUT.md documents. It then builds the project the way
-``stratum-assets run`` orders it (stages from :mod:`stratum_assets.build_driver`'s plan):
+``stratum-assets run`` orders it (stages from :mod:`stratum_assets.orchestration.build_driver`'s plan):
 discovery and the manifest in one run, every scan partition as its own run (all launched at
 once; the ``git_clones`` pool lets two scan at a time), then the four stages after the
 partitions, each run launched with the stock ``dagster asset materialize`` command on
@@ -41,10 +41,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from stratum_assets.build_driver import _Plan
+from stratum_assets.orchestration.build_driver import _Plan
 from stratum_assets.manifest.store import ManifestStore
-from stratum_assets.pools import ensure_pool_limits
-from stratum_assets.warehouse.layout import Layout, PartitionFiles
+from stratum_assets.instance.pools import ensure_pool_limits
+from stratum_assets.storage.layout import Layout, PartitionFiles
 from stratum_assets.warehouse.status import read_status
 from stratum_sandbox.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator

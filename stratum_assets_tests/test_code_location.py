@@ -31,7 +31,7 @@ def test_discovery_and_scan_steps_draw_on_their_pools():
 
 @pytest.mark.slow
 def test_pool_limits_are_set_once_with_dagsters_command_and_a_later_change_is_kept():
-    from stratum_assets.pools import ensure_pool_limits, pool_limits
+    from stratum_assets.instance.pools import ensure_pool_limits, pool_limits
 
     with dg.instance_for_test() as instance:
         assert pool_limits() == {}

@@ -25,9 +25,9 @@ from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse import companions, runlog
-from stratum_assets.warehouse.files import write_chunks_atomic
+from stratum_assets.storage.files import write_chunks_atomic
 from stratum_assets.warehouse.blocks import compact_ready, plan
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 from stratum_assets.warehouse.publish import PublishError, publish
 
 from .conftest import reference_pings

@@ -18,7 +18,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from stratum_assets.assets.audit import label_audit_sample, train_test_split
-from stratum_assets.dead_runs import UNFINISHED
+from stratum_assets.instance.dead_runs import UNFINISHED
 from stratum_assets.resources import DataResource
 
 from .conftest import BIN, ROOT, copy_of_clean_build
@@ -234,7 +234,7 @@ def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_pa
 
 
 def test_work_dirs_of_finished_or_dead_runs_are_swept_and_a_running_runs_is_kept(tmp_path):
-    from stratum_assets.dead_runs import sweep_work_dirs
+    from stratum_assets.instance.dead_runs import sweep_work_dirs
 
     with dg.instance_for_test() as instance:
         running = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id="a" * 36,
@@ -371,7 +371,7 @@ def test_a_partition_damaged_inside_is_named_refused_by_publish_and_rebuilt_by_b
 
 def test_a_partition_records_its_files_checksums_and_damage_inside_is_named(tmp_path):
     from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
-    from stratum_assets.warehouse.verify import partition_problem
+    from stratum_assets.storage.verify import partition_problem
 
     errors = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(50)]  # incompressible: stored as written
     rows = [{"repo_hash": f"{i:016x}", "repo_full_name": f"o/r{i}", "chunk_id": "v1-c0000", "scan_status": "failed",

@@ -18,7 +18,7 @@ from stratum_assets.manifest.store import ManifestStore, NoManifestError
 from stratum_assets.resources import (SCANNER_COMMAND_ENV_VAR, SCANNER_ENV_VAR, DataResource, ScannerResource,
                                       scanner_from_environment)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 from stratum_sandbox.synthetic_pings import generate
 
 

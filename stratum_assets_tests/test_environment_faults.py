@@ -115,7 +115,7 @@ def _exports(home) -> dict[str, list[dict]]:
 
 
 def _stopped_by_the_environment(returncode: int, printed: str, stderr: str = "") -> None:
-    """`run` or `backfill` stopped launching partitions with one message and exit 1 (partition_pool's breaker)."""
+    """`run` or `backfill` stopped launching partitions with one message and exit 1 (partition_workers' breaker)."""
     assert returncode == 1, printed[-3000:] + stderr[-3000:]
     assert "The build stopped: the environment failed 3 partition runs in a row" in printed, printed[-3000:]
 

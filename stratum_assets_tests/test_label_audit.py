@@ -9,8 +9,8 @@ import pytest
 
 from stratum_assets.audit import label_audit as L
 from stratum_assets.audit.review import ReviewServer
-from stratum_assets.warehouse.files import write_text_atomic
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.files import write_text_atomic
+from stratum_assets.storage.layout import Layout
 
 
 def repos(scores: list[int]) -> list[L.Repo]:

@@ -18,9 +18,9 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from stratum_assets import partition_pool
+from stratum_assets.orchestration import partition_workers
 from stratum_assets.assets.scanning import ScanConfig
-from stratum_assets.build_driver import build_everything
+from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_sandbox.limits import Fault
@@ -52,7 +52,7 @@ def _assert_everything_stored(instance, report) -> None:
 
 def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(small_universe, small_git_root,
                                                                                        tmp_path, monkeypatch):
-    monkeypatch.setattr(partition_pool, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
+    monkeypatch.setattr(partition_workers, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
     lines = []
     with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em, \
             dg.instance_for_test(overrides=RETRY_ONCE) as instance:

@@ -1,7 +1,7 @@
 """A pool slot goes to one step, even when steps claim it at the same moment (real Postgres).
 
 dagster-postgres' own claim lets several simultaneous claimers take one slot (its row lock ends
-before the slot is written: see stratum_assets/postgres_event_log.py). This test races six
+before the slot is written: see stratum_assets/instance/postgres_event_log.py). This test races six
 claimers for one slot, thirty times, each on its own connection as separate runs are; with the
 stock class it counts three or four winners in a round.
 """
@@ -11,7 +11,7 @@ import threading
 import pytest
 from dagster._utils.concurrency import ConcurrencySlotStatus
 
-from stratum_assets.postgres_event_log import PostgresEventLogStorageWithAtomicSlots
+from stratum_assets.instance.postgres_event_log import PostgresEventLogStorageWithAtomicSlots
 
 pytestmark = pytest.mark.slow  # starts a PostgreSQL server
 

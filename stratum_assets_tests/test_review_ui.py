@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.audit import label_audit_sample
 from stratum_assets.audit import label_audit
 from stratum_assets.resources import DataResource
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 from stratum_sandbox.loopback import free_port
 from stratum_sandbox.synthetic_pings import generate
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from stratum_assets.pools import ensure_pool_limits
+from stratum_assets.instance.pools import ensure_pool_limits
 from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import documented_yaml, postgres_instance_home

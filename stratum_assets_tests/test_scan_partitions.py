@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
-from stratum_assets.build_driver import build_everything
+from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.dedup.clusters import near_duplicate_clusters
 from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.manifest.build import repo_hash
@@ -33,8 +33,8 @@ from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarant
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.blocks import plan
-from stratum_assets.warehouse.files import recover_directory
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.files import recover_directory
+from stratum_assets.storage.layout import Layout
 
 from .conftest import fixture_path
 from .test_companions import assert_source_metadata

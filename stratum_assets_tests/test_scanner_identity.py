@@ -13,7 +13,7 @@ from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.resources import DataResource
 from stratum_assets.scanner.engine import empty_ping
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 
 from .conftest import fixture_json
 

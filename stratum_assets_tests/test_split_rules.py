@@ -18,7 +18,7 @@ from stratum_assets.audit.split import (FEATURE_COLUMNS, LABEL_COLUMNS, METADATA
                                         export_splits, freeze_assignments, groups_in_both_splits, position,
                                         share_deviations, split_and_export)
 from stratum_assets.scanning.storage import PING_SCHEMA, quarantine_table
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 
 
 # -- helpers -----------------------------------------------------------------------------------------

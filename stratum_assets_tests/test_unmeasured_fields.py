@@ -23,7 +23,7 @@ from stratum_assets.scanner.ping import Ping, validate_ping
 from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse import companions, schema
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 
 from .conftest import ROOT, reference_pings
 from .test_scanner import LANGCHAIN

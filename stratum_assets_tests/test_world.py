@@ -12,8 +12,8 @@ import pytest
 
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.resources import DataResource, GitHubConfigError, GitHubResource, github_from_environment
-from stratum_assets.warehouse.layout import Layout
-from stratum_assets.warehouse.world import World, WorldMismatch, check_version, claim, recorded, start_new_world
+from stratum_assets.storage.layout import Layout
+from stratum_assets.storage.world import World, WorldMismatch, check_version, claim, recorded, start_new_world
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import build_universe
 

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from stratum_assets.warehouse.files import new_directory, remove_directory
+from stratum_assets.storage.files import new_directory, remove_directory
 
 from .codegen import render_files
 from .universe import Repo

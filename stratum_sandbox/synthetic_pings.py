@@ -25,7 +25,7 @@ from stratum_assets.domain.identity import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.scanner.rules import RULES
 from stratum_assets.scanning.storage import PING_SCHEMA, QUARANTINE_SCHEMA, replace_partition
-from stratum_assets.warehouse.layout import Layout
+from stratum_assets.storage.layout import Layout
 
 # A ping's first framework: the one its stratum searches for (the framework table), or for strata of no single
 # framework the one such repositories are mostly built on.

@@ -16,7 +16,7 @@ from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_sna
 from ..discovery.strata import strata
 from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..resources import DataResource
-from ..warehouse.files import write_text_atomic
+from ..storage.files import write_text_atomic
 from ..warehouse.schema import Warehouse
 from .automation import AFTER_THE_SCANS
 

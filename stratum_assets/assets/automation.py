@@ -29,7 +29,7 @@ def reap_dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     """Fail the runs whose process is gone (killed, crashed, machine restarted), so their partitions show
     as failed and the UI's "Failed and missing" backfill re-runs them; Dagster's run monitoring cannot
     check the health of workers the default run launcher started."""
-    from ..dead_runs import fail_dead_runs
+    from ..instance.dead_runs import fail_dead_runs
 
     failed = fail_dead_runs(context.instance, context.log.info)
     return dg.SkipReason(f"{len(failed)} dead runs failed" if failed else "no dead runs")

@@ -7,10 +7,10 @@ import pyarrow as pa
 
 from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
 from ..discovery.strata import load_strata_file, strata
-from ..pools import GITHUB_API
+from ..instance.pools import GITHUB_API
 from ..resources import DataResource, GitHubConfigError, GitHubResource, world_of
-from ..warehouse.files import write_parquet_atomic, write_text_atomic
-from ..warehouse.world import WorldMismatch, claim
+from ..storage.files import write_parquet_atomic, write_text_atomic
+from ..storage.world import WorldMismatch, claim
 
 
 class DiscoveryConfig(dg.Config):

@@ -16,7 +16,7 @@ from ..manifest.exclusions import Exclusions, ExclusionsError, load_exclusions, 
 from ..manifest.export import export_jsonl_from_parquet
 from ..resources import DataResource
 from ..warehouse.companions import clear_scan_companions
-from ..warehouse.world import recorded
+from ..storage.world import recorded
 from .discovery import STRATUM_NAMES, candidate_assets
 
 chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")

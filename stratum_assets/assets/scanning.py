@@ -10,17 +10,17 @@ import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..dead_runs import claim_run
+from ..instance.dead_runs import claim_run
 from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
-from ..pools import GIT_CLONES
+from ..instance.pools import GIT_CLONES
 from ..resources import (DataResource, GitHubConfigError, GitHubResource, GitHubUnreachable, ScannerResource,
                          world_of)
 from ..scanning.pipeline import (EnvironmentBroken, ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk,
                                  stored_rows)
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
 from ..warehouse import blocks, companions, runlog
-from ..warehouse.world import WorldMismatch, check_version
+from ..storage.world import WorldMismatch, check_version
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 

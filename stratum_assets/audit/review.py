@@ -20,8 +20,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 
-from ..warehouse.files import write_text_atomic
-from ..warehouse.layout import Layout
+from ..storage.files import write_text_atomic
+from ..storage.layout import Layout
 from . import label_audit
 
 MAX_BODY = 64 * 1024

@@ -41,8 +41,8 @@ import pyarrow.parquet as pq
 
 from ..manifest.export import DATE_FIELDS
 from ..warehouse import schema
-from ..warehouse.files import replacing
-from ..warehouse.layout import Layout
+from ..storage.files import replacing
+from ..storage.layout import Layout
 from .groups import KEY_COLUMNS
 from .sections import USABLE
 

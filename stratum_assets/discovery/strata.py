@@ -1,6 +1,6 @@
 """The strata configuration (``strata.yaml``, or the file ``STRATUM_STRATA_FILE`` names) as validated pydantic models.
 
-Unknown keys are refused and every error names the file and line (:mod:`stratum_assets.config_files`).
+Unknown keys are refused and every error names the file and line (:mod:`stratum_assets.storage.config_files`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..config_files import read_model
+from ..storage.config_files import read_model
 from ..domain import frameworks as framework_table
 
 DEFAULT_FILE = Path(__file__).with_name("strata.yaml")

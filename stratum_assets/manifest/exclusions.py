@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from ..config_files import ConfigError
+from ..storage.config_files import ConfigError
 from ..github.names import full_name_problem
 
 DEFAULT_FILE = Path(__file__).with_name("exclusions.yaml")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ..warehouse.files import write_chunks_atomic
+from ..storage.files import write_chunks_atomic
 
 SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
                    "license", "github_topics", "primary_language", "language_bytes", "has_readme",

@@ -1,7 +1,7 @@
 """Frozen manifest versions on disk: ``manifest/v<N>/{manifest.parquet, meta.json}``.
 
 This module owns the freezing rule. A version is written once into a staging directory, made
-read-only and moved into place with one rename (:func:`~stratum_assets.warehouse.files.new_directory`);
+read-only and moved into place with one rename (:func:`~stratum_assets.storage.files.new_directory`);
 after that nothing in this module opens it for writing, and :meth:`ManifestStore.freeze` refuses
 to touch an existing version. Where the files are is the layout's (:class:`ManifestFiles`).
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..warehouse.files import new_directory, read_parquet
-from ..warehouse.layout import Layout, ManifestFiles
+from ..storage.files import new_directory, read_parquet
+from ..storage.layout import Layout, ManifestFiles
 
 
 class ManifestFrozenError(RuntimeError):

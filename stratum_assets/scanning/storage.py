@@ -5,8 +5,8 @@ with real types — maps, lists, structs — so the audit runs as DuckDB SQL ove
 dictionaries whose keys vary by scanner version kept as JSON text) and the three files of a
 partition directory ``scans/v<N>/<chunk>/`` (names from :class:`PartitionFiles`):
 ``scan_results.parquet``, ``quarantine.parquet``, ``code_fingerprints.parquet`` and ``stats.json`` (the run's counts
-and timings, and the sha256 of each Parquet file as written, ``warehouse/verify.py``). A re-run fills a complete
-new directory and swaps it in (:func:`~stratum_assets.warehouse.files.replacing_directory`), so
+and timings, and the sha256 of each Parquet file as written, ``storage/verify.py``). A re-run fills a complete
+new directory and swaps it in (:func:`~stratum_assets.storage.files.replacing_directory`), so
 readers see the old partition or the new one, never a mix, and a run killed half-way leaves the
 previous one in place.
 """
@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from ..scanner.ping import Ping
-from ..warehouse.files import replacing_directory
-from ..warehouse.layout import PartitionFiles
-from ..warehouse.verify import CHECKSUMS, checksums
+from ..storage.files import replacing_directory
+from ..storage.layout import PartitionFiles
+from ..storage.verify import CHECKSUMS, checksums
 
 _I, _B, _S = pa.int64(), pa.bool_(), pa.string()
 PROVENANCE = pa.schema([("chunk_id", _S), ("commit_sha", _S), ("commit_date", _S), ("clone_attempts", _I),

@@ -1,1 +1,2 @@
-"""Storage: atomic Parquet files for concurrently written data, DuckDB for the warehouse views."""
+"""The warehouse stage: DuckDB views over what scanning wrote, blocks of whole partitions, the run log,
+companion exports, status and publishing. Reads the stages below it; the storage primitives are ``storage/``."""

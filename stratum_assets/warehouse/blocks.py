@@ -30,9 +30,9 @@ import pyarrow.parquet as pq
 
 from ..domain.chunks import block_of
 from ..scanning.storage import fingerprints_table
-from .files import read_parquet, replacing_directory
-from .layout import BlockFiles, Layout, PartitionFiles
-from .verify import block_coverage, block_record, partition_problem, stamp
+from ..storage.files import read_parquet, replacing_directory
+from ..storage.layout import BlockFiles, Layout, PartitionFiles
+from ..storage.verify import block_coverage, block_record, partition_problem, stamp
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ import pyarrow.parquet as pq
 
 from ..manifest.store import ManifestStore
 from .companions import write_all_companions
-from .files import sha256_file
-from .layout import Layout, PartitionFiles
+from ..storage.files import sha256_file
+from ..storage.layout import Layout, PartitionFiles
 from .status import read_status
-from .verify import partition_problems
+from ..storage.verify import partition_problems
 
 SUCCESS = "_SUCCESS.json"
 

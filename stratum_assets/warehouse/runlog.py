@@ -35,9 +35,9 @@ from pathlib import Path
 
 import duckdb
 
-from .files import write_text_atomic
-from .layout import Layout, PartitionFiles
-from .verify import partition_problem, whole_partitions
+from ..storage.files import write_text_atomic
+from ..storage.layout import Layout, PartitionFiles
+from ..storage.verify import partition_problem, whole_partitions
 
 HISTORY = "runs"
 STATUSES = ("success", "partial", "failed", "empty")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .blocks import ReadPlan, plan
-from .layout import Layout
+from ..storage.layout import Layout
 
 # DuckDB's own cap for a warehouse connection (it spills beyond it to <database>.tmp; its default is 80% of the
 # machine's memory): with Python and Arrow around it, the audit and the split of a million repositories stay

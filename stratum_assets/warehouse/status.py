@@ -17,8 +17,8 @@ import duckdb
 from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..manifest.store import ManifestStore
 from . import runlog, schema
-from .layout import Layout
-from .verify import partition_problems
+from ..storage.layout import Layout
+from ..storage.verify import partition_problems
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""Compare the data of two offline builds, clock fields aside (issue 31's plan, step 0: a draft for tools/).
+"""Compare the data of two offline builds, clock fields aside: a refactor that should change nothing is checked
+by building before and after it and comparing.
 
-    python docs/plans/compare_builds.py A/data B/data
+    python tools/compare_builds.py A/data B/data
 
 Parquet: same schema and the same rows (as a sorted multiset); JSON and JSONL: equal. Before comparing, the
 clock fields are removed at any depth, and so are the values that differ between two runs of unchanged main

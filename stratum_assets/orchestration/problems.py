@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .config_files import ConfigError
+from ..storage.config_files import ConfigError
 
 _FULL = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded"}
 _REFUSED = {errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from . import stopping
-from .dead_runs import fail_dead_runs, process_tags
+from ..instance.dead_runs import fail_dead_runs, process_tags
 
 PARENT_RUN, ROOT_RUN, RETRY_NUMBER, MAX_RETRIES = (
     "dagster/parent_run_id", "dagster/root_run_id", "dagster/retry_number", "dagster/max_retries")
@@ -245,7 +245,7 @@ _worker: dict = {}
 
 
 def _start_worker(instance_ref, resources: dict[str, tuple[type, dict]], selection: list[dg.AssetKey]) -> None:
-    from .definitions import ASSETS
+    from ..definitions import ASSETS
 
     for signum in stopping.STOP_SIGNALS:  # idle, it waits for the build to stop it; a run installs Dagster's
         signal.signal(signum, signal.SIG_IGN)

@@ -216,7 +216,7 @@ class Layout:
 
     @property
     def world(self) -> Path:
-        """The GitHub and profile the directory is built from, and the worlds before it (``warehouse/world.py``)."""
+        """The GitHub and profile the directory is built from, and the worlds before it (``storage/world.py``)."""
         return self.root / "world.json"
 
     def world_archive(self, index: int) -> Path:

@@ -1,7 +1,7 @@
 """SIGINT and SIGTERM stop a build where it stands: no new runs, no retries, an exit code that says which.
 
 A build's stages run in this process (Dagster runs, executed in process) and its partitions in
-worker processes (:mod:`partition_pool`). While :func:`stop_signals` is active, SIGINT or SIGTERM
+worker processes (:mod:`partition_workers`). While :func:`stop_signals` is active, SIGINT or SIGTERM
 raises :class:`BuildStopped` in the main thread: the partition pool passes the stop on to its
 workers (Dagster fails a run it interrupts) and settles what was running without retrying it, and
 the command prints one line and exits with 128 + the signal's number (130, 143).

@@ -10,7 +10,7 @@ stages up to the manifest, then every chunk partition the manifest registered,
 then the audit and split stages with their checks. Each step is a normal
 Dagster run recorded in the instance, so the UI shows exactly what the CLI did
 and a failed partition can be backfilled from either. The partitions run several
-at a time in worker processes, with retries (:mod:`partition_pool`).
+at a time in worker processes, with retries (:mod:`partition_workers`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from . import stopping
-from .dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
-from .domain.reasons import UNSETTLED_REASONS
-from .partition_pool import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
-from .resources import world_of
-from .warehouse.status import partitions_not_settled
-from .warehouse.verify import partition_problems
-from .warehouse.world import World, claim, start_new_world
+from ..instance.dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
+from ..domain.reasons import UNSETTLED_REASONS
+from .partition_workers import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
+from ..resources import world_of
+from ..warehouse.status import partitions_not_settled
+from ..storage.verify import partition_problems
+from ..storage.world import World, claim, start_new_world
 
 
 @dataclass
@@ -102,8 +102,8 @@ def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
 def claim_world(defs: dg.Definitions, new_world: bool = False) -> World:
     """Check, before anything runs, that the build is against the data directory's world (recording it if none is).
 
-    Raises :class:`~stratum_assets.warehouse.world.WorldMismatch` for another world, unless ``new_world``:
-    then it becomes the directory's world from the next manifest version on (``warehouse/world.py``).
+    Raises :class:`~stratum_assets.storage.world.WorldMismatch` for another world, unless ``new_world``:
+    then it becomes the directory's world from the next manifest version on (``storage/world.py``).
     """
     github, data = defs.resources["github"], defs.resources["data"]
     world = world_of(github, data)
