@@ -24,8 +24,11 @@ CLOCK_COLUMNS = {"timestamp", "scan_duration_ms", "collected_at"}
 CLOCK_KEYS = CLOCK_COLUMNS | {"recorded_at", "finished_at", "duration_s", "started_at", "completed_at",
                               "durations", "total_duration_hours", "avg_scan_duration_ms", "repos_per_min",
                               "sha256", "checksums"}
-# Not clocks, but different in every run of unchanged main (two baseline builds, 2026-12-06):
-PER_RUN_KEYS = {"run_id", "scan_id", "stamp", "partitions_scanned", "source"}
+# Not clocks, but different in every run of unchanged main (two baseline builds, 2026-12-06): Dagster's run ids
+# and the scanner's per-scan uuid anywhere; a block's stamp in its sources.json; the absolute path of the
+# checkout's exclusions file in a manifest version's meta.json.
+PER_RUN_KEYS = {"run_id", "scan_id", "partitions_scanned"}
+PER_RUN_KEYS_OF = {"sources.json": {"stamp"}, "meta.json": {"source"}}
 LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+")
 SKIP_PARTS = {"dagster", "sandbox", "work"}
 SKIP_NAMES = {".build.lock", ".pipeline_run_log.json.lock", "stratum.duckdb", "stratum.duckdb.wal"}
@@ -36,11 +39,11 @@ def _files(root: Path) -> set[Path]:
             and not SKIP_PARTS & set(p.relative_to(root).parts) and p.name not in SKIP_NAMES}
 
 
-def _strip(value):
+def _strip(value, drop: frozenset[str] = frozenset(CLOCK_KEYS | PER_RUN_KEYS)):
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in CLOCK_KEYS | PER_RUN_KEYS}
+        return {k: _strip(v, drop) for k, v in value.items() if k not in drop}
     if isinstance(value, (list, tuple)):
-        return [_strip(v) for v in value]
+        return [_strip(v, drop) for v in value]
     if isinstance(value, str):
         return LOOPBACK.sub("http://127.0.0.1:PORT", value)
     return value
@@ -61,7 +64,8 @@ def differs(a: Path, b: Path) -> str | None:
     if a.suffix == ".parquet":
         return _parquet_differs(a, b)
     if a.suffix == ".json":
-        return None if _strip(json.loads(a.read_text())) == _strip(json.loads(b.read_text())) else "json"
+        drop = frozenset(CLOCK_KEYS | PER_RUN_KEYS | PER_RUN_KEYS_OF.get(a.name, set()))
+        return None if _strip(json.loads(a.read_text()), drop) == _strip(json.loads(b.read_text()), drop) else "json"
     if a.suffix == ".jsonl":
         la, lb = a.read_text().splitlines(), b.read_text().splitlines()
         if len(la) != len(lb):
