@@ -64,7 +64,7 @@ from stratum_assets.resources import DataResource, GitHubResource, ScannerResour
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows  # noqa: E402
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition  # noqa: E402
-from stratum_sandbox.codegen import write_checkout  # noqa: E402
+from stratum_assets_tests.support.checkouts import write_checkout  # noqa: E402
 from stratum_sandbox.limits import DEFAULT_BUDGETS  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stratum_sandbox.loopback import free_port
+from stratum_assets_tests.support.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import build_universe
 

@@ -22,7 +22,7 @@ from stratum_assets.audit import label_audit
 from stratum_assets.audit.gates import GateThresholds
 from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
-from stratum_sandbox.synthetic_pings import generate
+from stratum_assets_tests.support.synthetic_pings import generate
 from stratum_assets.resources import DataResource, GitHubResource
 from stratum_assets.storage.layout import Layout
 
