@@ -179,7 +179,7 @@ CHUNK_SIZE = default_chunk_size("full")  # the pipeline's partitions at the full
 
 def _generate(n: int, data: Path, jsonl: Path) -> None:
     """Synthetic pings in their own process, so the measured children inherit nothing."""
-    code = ("import sys; from pathlib import Path; from stratum_sandbox.synthetic_pings import generate; "
+    code = ("import sys; from pathlib import Path; from stratum_assets_tests.support.synthetic_pings import generate; "
             "from stratum_assets.storage.layout import Layout; "
             f"generate(Layout(Path({str(data)!r})), {n}, seed=5, chunk_size={CHUNK_SIZE}, "
             f"jsonl=Path({str(jsonl)!r}))")

@@ -40,7 +40,7 @@ def generate(n: int, data: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stratum_sandbox.synthetic_pings import generate as synthetic
+    from stratum_assets_tests.support.synthetic_pings import generate as synthetic
     from stratum_assets.domain import chunks
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
     from stratum_assets.warehouse.blocks import compact_ready

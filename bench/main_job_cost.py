@@ -60,11 +60,12 @@ from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.domain.chunks import version_of  # noqa: E402
 from stratum_assets.instance.pools import LIMITS  # noqa: E402
+from stratum_assets.offline_github import OfflineGitHub  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows  # noqa: E402
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition  # noqa: E402
-from stratum_sandbox.codegen import write_checkout  # noqa: E402
+from stratum_assets_tests.support.checkouts import write_checkout  # noqa: E402
 from stratum_sandbox.limits import DEFAULT_BUDGETS  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
@@ -170,7 +171,7 @@ def partitions_and_throughput(args) -> dict:
             GitHubEmulator(universe, Path(tmp) / "git", budgets={"search": (10_000, 60.0)}) as em:
         tmp = Path(tmp)
         data = DataResource(root=str(tmp / "data"))
-        resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": data,
+        resources = {"github": OfflineGitHub(url=em.url), "data": data,
                      "scanner": ScannerResource()}
         plan = _Plan.of(dg.Definitions(assets=ASSETS, resources=resources))
         assert plan.job.execute_in_process(instance=instance, asset_selection=plan.before).success

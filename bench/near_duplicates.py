@@ -150,7 +150,8 @@ def real_step(reference: Path) -> dict:
     pair of its members is a negative) and the real corpora's repositories (unrelated to each other
     and to the families: every pair a negative). Only their ``.py`` files are read, as the scan does.
     """
-    from stratum_assets.dedup.clusters import near_duplicate_clusters, pairwise_precision_recall
+    from stratum_assets.dedup.clusters import near_duplicate_clusters
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.dedup.fingerprint import fingerprint
 
     families = json.loads((reference / "copy-families" / "families.json").read_text())["families"]
@@ -246,7 +247,7 @@ def _scores(size: int, clusters_file: Path, parquet: Path) -> dict:
     """Pairwise precision/recall of the clusters against the universe's code families."""
     import pyarrow.parquet as pq
 
-    from stratum_assets.dedup.clusters import pairwise_precision_recall
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.domain.identity import repo_hash
     from stratum_sandbox.universe import build_universe, code_families
 
@@ -287,7 +288,7 @@ def main() -> None:
         return
     from report import write_section
 
-    from stratum_assets.dedup.clusters import pairwise_precision_recall
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.dedup.fingerprint import NearDupSettings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,8 @@ import dagster as dg  # noqa: E402
 from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.orchestration.partition_workers import run_partitions  # noqa: E402
-from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
+from stratum_assets.offline_github import OfflineGitHub  # noqa: E402
+from stratum_assets.resources import DataResource, ScannerResource  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 
@@ -51,7 +52,7 @@ def _measure(latency: float, args) -> dict:
             GitHubEmulator(build_universe(), Path(tmp) / "git", budgets={"search": (10_000, 60.0)},
                            clone_latency_seconds=latency) as em:
         data = Path(tmp) / "data"
-        resources = {"github": GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        resources = {"github": OfflineGitHub(url=em.url), "data": DataResource(root=str(data)),
                      "scanner": ScannerResource()}
         plan = _Plan.of(dg.Definitions(assets=ASSETS, resources=resources))
         assert plan.job.execute_in_process(instance=instance, asset_selection=plan.before).success

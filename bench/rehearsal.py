@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from stratum_sandbox.loopback import free_port, wait_for_dagster_ui  # noqa: E402 (after the path)
+from stratum_assets_tests.support.loopback import free_port, wait_for_dagster_ui  # noqa: E402 (after the path)
 BIN = Path(sys.executable).parent
 GITHUB_SEARCH_PER_MINUTE = 30
 STAGES = ("discovery", "repo_manifest", "scan_results", "pipeline_run_log", "audit_report", "train_test_split",

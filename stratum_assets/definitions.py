@@ -11,7 +11,8 @@ from .assets.automation import keep_audit_fresh, reap_dead_runs
 from .assets.discovery import candidate_assets
 from .assets.manifest import repo_manifest
 from .assets.scanning import pipeline_run_log, scan_partition
-from .resources import DataResource, github_from_environment, scanner_from_environment
+from .offline_github import github_from_environment
+from .resources import DataResource, scanner_from_environment
 
 # Every asset of the graph, in one list: the code location below and the partition workers
 # (stratum_assets.orchestration.partition_workers) build their job from it.
@@ -22,7 +23,7 @@ defs = dg.Definitions(
     assets=ASSETS,
     sensors=[keep_audit_fresh, reap_dead_runs],
     resources={
-        "github": github_from_environment(),
+        "github": github_from_environment(),  # real GitHub with $GITHUB_TOKEN, else the offline one (offline_github.py)
         "data": DataResource(),  # the data directory, its DuckDB warehouse (data/stratum.duckdb) and the profile
         "scanner": scanner_from_environment(),  # $STRATUM_SCANNER, $STRATUM_SCANNER_COMMAND
     },

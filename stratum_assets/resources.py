@@ -1,16 +1,12 @@
 """Dagster resources: where GitHub is, where the data lives (and the profile it is built to), which scanner runs.
 
-``GitHubResource`` talks to api.github.com when a token is in the environment,
-and otherwise starts the embedded offline GitHub on loopback for the duration
-of each step, so the same assets run with or without network. With
-``STRATUM_SANDBOX_URL`` set (``stratum-assets sandbox serve``), every step uses
-that one running emulator instead: one search budget shared by all steps, as on
-real GitHub, and faults can be switched on from outside. The token is given as
-``dg.EnvVar("GITHUB_TOKEN")`` (:func:`github_from_environment`, what the code location
-uses): the UI, the run config and the metadata show the variable's name, never its value,
-and Dagster reads the value when a run starts. A resource that names another API without a token fails
-(:class:`GitHubConfigError`) instead of falling back to the offline GitHub, and :func:`world_of` says which
-GitHub and profile a build is against, for the data directory's record (``storage/world.py``).
+``GitHubResource`` is a GitHub at a base URL — api.github.com, or GitHub Enterprise — with no notion of
+an offline one: the code location chooses, when it loads, between it and the offline GitHub (a subclass
+that runs the embedded emulator, ``offline_github.py``). The token is given as ``dg.EnvVar("GITHUB_TOKEN")``:
+the UI, the run config and the metadata show the variable's name, never its value, and Dagster reads the
+value when a run starts. A resource that names another API without a token fails (:class:`GitHubConfigError`)
+instead of going out anonymous, and :func:`world_of` says which GitHub and profile a build is against, for the
+data directory's record (``storage/world.py``).
 
 ``DataResource`` is the data directory: every path in it (:class:`Layout`), the DuckDB
 warehouse over it (:meth:`DataResource.warehouse` hands out a connection whose views show the
@@ -37,9 +33,8 @@ from .scanning.clone import GitAuth
 from .warehouse.blocks import compact_ready
 from .storage.layout import Layout
 from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
-from .storage.world import OFFLINE, World
+from .storage.world import World
 
-SANDBOX_TOKEN = "sandbox-token-not-a-secret"
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
 GITHUB_API = "https://api.github.com"
 
@@ -53,51 +48,24 @@ class GitHubUnreachable(ConnectionError):
 
 
 class GitHubResource(dg.ConfigurableResource):
-    """GitHub, real or the embedded offline universe."""
+    """A GitHub at a base URL: api.github.com or GitHub Enterprise; the code location chooses the offline one
+    (``stratum_assets/offline_github.py``, a subclass that starts the emulator) when it has no token."""
 
     api_url: str = GITHUB_API
-    web_url: str = "https://github.com"
+    web_url: str = "https://github.com"  # the git host: clones are f"{web_url}/{full_name}.git"
     token: str | None = None  # give it as dg.EnvVar("GITHUB_TOKEN"), never as a literal; None: no token
-    sandbox: bool | None = None  # None: offline unless a token is set (STRATUM_SANDBOX=1 forces it)
-    sandbox_url: str | None = None  # an emulator already running; default: $STRATUM_SANDBOX_URL
-    sandbox_seed: int = 7
-    sandbox_size: int = 400
-    sandbox_size_profile: str = "compact"  # "real": repositories with the real corpus's file counts (rehearsals)
-    sandbox_max_repos: int = 2000  # bare repositories the offline GitHub keeps on disk; older idle ones are rebuilt on demand
-    sandbox_git_root: str = "data/sandbox/git"
-    sandbox_search_per_minute: int = 30
     search_per_minute: int = 30
     clone_rate_limit_backoff_s: float = 60.0  # first wait after GitHub answers a clone with 429 (doubles per hit)
     max_required_wait_s: float = 3700.0  # longest wait GitHub may demand before a request fails instead
     max_total_wait_s: float = 7200.0  # longest one request may wait in all
-    clones_per_minute: float = 120.0  # cap on clone starts per process on real GitHub (the sandbox has none)
+    clones_per_minute: float = 120.0  # cap on clone starts per process (0: none)
 
-    _emulator = PrivateAttr(default=None)
     _log = PrivateAttr(default=None)
 
-    @property
-    def is_sandbox(self) -> bool:
-        if self.sandbox is not None:
-            return self.sandbox
-        if sandbox_forced():
-            return True
-        if self._token():
-            return False
-        if self.api_url.rstrip("/") != GITHUB_API:  # another API named, but no token: never fall back offline
-            raise GitHubConfigError(
-                f"the github resource names the API {self.api_url} but has no token: give the token too "
-                f"(token: {{env: {TOKEN_ENV_VAR}}} in the resource's config: run config replaces the resource's whole "
-                "config), or sandbox: true for the offline GitHub")
-        return True
-
     def world(self) -> tuple[str, dict | None]:
-        """Which GitHub this is, for the data directory's record (``storage/world.py``): the API's URL, or
-        ``offline`` and the universe's seed, size and size profile (asked of an emulator started elsewhere)."""
-        if not self.is_sandbox:
-            return self.api_url.rstrip("/"), None
-        if self._emulator is None and self.running_sandbox_url:
-            return OFFLINE, _universe_of(self.running_sandbox_url)
-        return OFFLINE, {"seed": self.sandbox_seed, "size": self.sandbox_size, "size_profile": self.sandbox_size_profile}
+        """Which GitHub this is, for the data directory's record (``storage/world.py``): the API's URL."""
+        self._refuse_a_named_api()
+        return self.api_url.rstrip("/"), None
 
     def _token(self) -> str | None:
         """The token's value: Dagster resolved the EnvVar when the run started; outside a run, read it now."""
@@ -105,94 +73,56 @@ class GitHubResource(dg.ConfigurableResource):
             return self.token.get_value()
         return self.token or None
 
-    @property
-    def running_sandbox_url(self) -> str | None:
-        """An emulator started outside this step, if any."""
-        return self.sandbox_url or os.environ.get("STRATUM_SANDBOX_URL") or None
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._refuse_a_named_api()
         self._log = context.log  # every GitHub wait shows in the run's event log
-        if self.is_sandbox and not self.running_sandbox_url:
-            from stratum_sandbox.server import GitHubEmulator
-            from stratum_sandbox.universe import build_universe
 
-            universe = build_universe(seed=self.sandbox_seed, size=self.sandbox_size,
-                                      size_profile=self.sandbox_size_profile)
-            budgets = {"search": (self.sandbox_search_per_minute, 60.0)}
-            self._emulator = GitHubEmulator(universe, Path(self.sandbox_git_root), budgets=budgets,
-                                            max_repos=self.sandbox_max_repos).start()
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._emulator is not None:
-            self._emulator.stop()
-            self._emulator = None
+    def _refuse_a_named_api(self) -> None:
+        """Another API than GitHub's without a token is refused: run config replaces the resource's whole config,
+        and an ``api_url`` given there without the token would otherwise go out anonymous."""
+        if self.api_url.rstrip("/") != GITHUB_API and not self._token():
+            raise GitHubConfigError(
+                f"the github resource names the API {self.api_url} but has no token: give the token too "
+                f"(token: {{env: {TOKEN_ENV_VAR}}} in the resource's config: run config replaces the resource's whole "
+                "config)")
 
     @property
     def base_url(self) -> str:
-        if not self.is_sandbox:
-            return self.api_url
-        if self._emulator is not None:
-            return self._emulator.url
-        if self.running_sandbox_url:
-            return self.running_sandbox_url
-        raise RuntimeError("the offline GitHub is not running: use the resource inside a Dagster step")
+        return self.api_url
+
+    @property
+    def git_url(self) -> str:
+        """The git host: every clone URL is under it, and the token goes to it only."""
+        return self.web_url
 
     def client(self) -> GitHubClient:
-        per_minute = self.sandbox_search_per_minute if self.is_sandbox else self.search_per_minute
-        token = SANDBOX_TOKEN if self.is_sandbox else self._token()
         on_wait = self._log.info if self._log is not None else None
-        return GitHubClient(self.base_url, token, governor=RateGovernor(
-            search_per_minute=per_minute, max_required_wait=self.max_required_wait_s,
+        return GitHubClient(self.base_url, self._token(), governor=RateGovernor(
+            search_per_minute=self.search_per_minute, max_required_wait=self.max_required_wait_s,
             max_total_wait=self.max_total_wait_s, on_wait=on_wait))
 
     def git_auth(self) -> GitAuth | None:
         """The token for the git host only (scoped to its base URL), or None for anonymous clones."""
-        if self.is_sandbox:
-            return GitAuth(self.base_url, SANDBOX_TOKEN)
         token = self._token()
-        return GitAuth(self.web_url, token) if token else None
+        return GitAuth(self.git_url, token) if token else None
 
     def clone_rate_cap(self) -> float:
-        """Clone starts per minute for the whole process: none on the loopback emulator."""
-        return 0.0 if self.is_sandbox else self.clones_per_minute
+        """Clone starts per minute for the whole process (0: no cap)."""
+        return self.clones_per_minute
 
     def clone_rate_limit_backoff(self) -> float:
-        """First wait after a clone's HTTP 429: minutes against GitHub, a second against the loopback emulator."""
-        return 1.0 if self.is_sandbox else self.clone_rate_limit_backoff_s
+        """First wait after a clone's HTTP 429 (doubled per hit, with jitter)."""
+        return self.clone_rate_limit_backoff_s
 
     def clone_url(self, full_name: str) -> str:
         """Where git clones ``owner/name`` from; never carries a credential."""
-        if self.is_sandbox:
-            return f"{self.base_url}/git/{full_name}.git"
-        return f"{self.web_url}/{full_name}.git"
-
-
-def _universe_of(url: str) -> dict:
-    """The seed, size and size profile of the offline GitHub serving at ``url`` (``/_sandbox/universe``)."""
-    import requests
-
-    try:
-        answer = requests.get(f"{url.rstrip('/')}/_sandbox/universe", timeout=10)
-    except (requests.ConnectionError, requests.Timeout) as err:
-        raise GitHubUnreachable(f"the offline GitHub at {url} does not answer ({type(err).__name__})") from None
-    try:
-        answer.raise_for_status()
-        universe = answer.json()
-        return {k: universe[k] for k in ("seed", "size", "size_profile")}
-    except (requests.RequestException, ValueError, KeyError, TypeError) as err:
-        raise GitHubConfigError(f"the offline GitHub at {url} does not say which universe it serves "
-                                f"({type(err).__name__}); is it `stratum-assets sandbox serve`?") from None
+        return f"{self.git_url}/{full_name}.git"
 
 
 def world_of(github: GitHubResource, data: "DataResource") -> World:
     """The world a build with these resources is against: the GitHub and the data's profile."""
     where, universe = github.world()
     return World(github=where, profile=data.resolved_profile(), universe=universe)
-
-
-# The offline GitHub's search budget per minute when it is not GitHub's 30: the budget an emulator started
-# with `stratum-assets sandbox serve --search-per-minute N` serves (STRATUM_SANDBOX_URL), for a rehearsal.
-SANDBOX_SEARCH_ENV_VAR = "STRATUM_SANDBOX_SEARCH_PER_MINUTE"
 
 
 def sandbox_forced() -> bool:
@@ -206,16 +136,6 @@ def default_profile() -> str:
     universe (no ``GITHUB_TOKEN``, or ``STRATUM_SANDBOX=1``), ``full`` for the scan of real GitHub."""
     offline = sandbox_forced() or not os.environ.get(TOKEN_ENV_VAR)
     return os.environ.get("STRATUM_PROFILE") or ("sample" if offline else "full")
-
-
-def github_from_environment(**config) -> GitHubResource:
-    """GitHub as the code location configures it: the token as ``dg.EnvVar("GITHUB_TOKEN")`` when that
-    variable is set (real GitHub), no token otherwise (the offline GitHub). Dagster has no optional
-    EnvVar: one for an unset variable fails every run, hence the choice here, when the code loads."""
-    token = dg.EnvVar(TOKEN_ENV_VAR) if os.environ.get(TOKEN_ENV_VAR) else None
-    if os.environ.get(SANDBOX_SEARCH_ENV_VAR):  # an emulator serving a bigger budget (a rehearsal's)
-        config.setdefault("sandbox_search_per_minute", dg.EnvVar.int(SANDBOX_SEARCH_ENV_VAR))
-    return GitHubResource(token=token, **config)
 
 
 class DataResource(dg.ConfigurableResource):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stratum_sandbox.loopback import free_port
+from stratum_assets_tests.support.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import build_universe
 
@@ -345,7 +345,7 @@ def clean_build_started(tmp_path_factory):
 
 # -- speed-2: a smaller world, and shorter 429 waits, where neither is what a test checks -------------------------
 
-from stratum_assets.resources import GitHubResource  # noqa: E402 - speed-2's block, kept together
+from stratum_assets.offline_github import OfflineGitHub  # noqa: E402 - speed-2's block, kept together
 
 
 @pytest.fixture(scope="session")
@@ -362,9 +362,9 @@ def small_git_root(tmp_path_factory):
     return tmp_path_factory.mktemp("sandbox-git-small")
 
 
-class ShortBackoffGitHub(GitHubResource):
-    """The loopback GitHub resource whose first wait after a clone's HTTP 429 is ``sandbox_rate_limit_backoff_s``
-    instead of the emulator's 1 s (still doubled per hit, with jitter, and held by every clone of the process).
+class ShortBackoffGitHub(OfflineGitHub):
+    """The offline GitHub resource whose first wait after a clone's HTTP 429 is 0.05 s instead of the emulator's
+    1 s (still doubled per hit, with jitter, and held by every clone of the process).
 
     For builds that check what a rate-limited partition does (fails whole, is retried or backfilled), not how long
     it waits: at 1 s, the 40 repositories of a partition refused three times each wait ~50 s in all. A field, not a
@@ -372,7 +372,4 @@ class ShortBackoffGitHub(GitHubResource):
     class from here).
     """
 
-    sandbox_rate_limit_backoff_s: float = 0.05
-
-    def clone_rate_limit_backoff(self) -> float:
-        return self.sandbox_rate_limit_backoff_s if self.is_sandbox else super().clone_rate_limit_backoff()
+    clone_rate_limit_backoff_s: float = 0.05

@@ -22,8 +22,9 @@ from stratum_assets.audit import label_audit
 from stratum_assets.audit.gates import GateThresholds
 from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
-from stratum_sandbox.synthetic_pings import generate
-from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets_tests.support.synthetic_pings import generate
+from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.resources import DataResource
 from stratum_assets.storage.layout import Layout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,7 +157,7 @@ def audit_workspace(synthetic, tmp_path):
     layout, _ = synthetic
     data = tmp_path / "data"
     shutil.copytree(layout.root, data)
-    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
+    resources = {"github": OfflineGitHub(git_root=str(tmp_path / "git")),
                  "data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
     return data, resources
 

@@ -25,7 +25,7 @@ from stratum_assets.discovery.strata import strata
 from stratum_assets.warehouse import schema
 from stratum_assets.warehouse.blocks import compact_ready
 from stratum_assets.storage.layout import Layout
-from stratum_sandbox.synthetic_pings import generate
+from stratum_assets_tests.support.synthetic_pings import generate
 
 TARGETS = {name: s.target for name, s in strata("full").items()}
 THRESHOLD = NearDupSettings.threshold

@@ -1,6 +1,6 @@
 """Blocks: compacted copies of whole partitions that the views read instead of the partitions, never different data.
 
-Real files throughout: synthetic partitions in the pipeline's layout (stratum_sandbox.synthetic_pings),
+Real files throughout: synthetic partitions in the pipeline's layout (stratum_assets_tests/support/synthetic_pings.py),
 blocks written by warehouse/blocks.py, views read with DuckDB.
 """
 
@@ -21,7 +21,7 @@ from stratum_assets.warehouse import schema
 from stratum_assets.warehouse.blocks import compact_block_of, compact_ready, plan
 from stratum_assets.storage.layout import Layout
 from stratum_assets.storage.verify import partition_problems, whole_partitions
-from stratum_sandbox.synthetic_pings import generate
+from stratum_assets_tests.support.synthetic_pings import generate
 
 CHUNK_SIZE = 5
 BLOCK_ROWS = CHUNK_SIZE * CHUNKS_PER_BLOCK

@@ -46,7 +46,7 @@ from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.instance.pools import ensure_pool_limits
 from stratum_assets.storage.layout import Layout, PartitionFiles
 from stratum_assets.warehouse.status import read_status
-from stratum_sandbox.loopback import free_port
+from stratum_assets_tests.support.loopback import free_port
 from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import BIN, documented_yaml, postgres_instance_home

@@ -19,7 +19,7 @@ from stratum_assets.resources import (SCANNER_COMMAND_ENV_VAR, SCANNER_ENV_VAR, 
                                       scanner_from_environment)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
 from stratum_assets.storage.layout import Layout
-from stratum_sandbox.synthetic_pings import generate
+from stratum_assets_tests.support.synthetic_pings import generate
 
 
 @pytest.fixture

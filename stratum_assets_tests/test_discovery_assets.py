@@ -10,7 +10,8 @@ import pytest
 from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
 from stratum_assets.discovery.forks import one_fork_per_parent
 from stratum_assets.discovery.strata import frameworks_named, strata
-from stratum_assets.resources import SANDBOX_TOKEN, DataResource, GitHubResource, github_from_environment
+from stratum_assets.offline_github import SANDBOX_TOKEN, OfflineGitHub, github_from_environment
+from stratum_assets.resources import DataResource, GitHubResource
 
 SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
                    "license", "github_topics", "primary_language", "language_bytes", "has_readme",
@@ -21,7 +22,7 @@ SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_cre
 def discovery_run(tmp_path_factory, universe):
     root = tmp_path_factory.mktemp("discovery")
     resources = {
-        "github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"), sandbox_search_per_minute=10_000),
+        "github": OfflineGitHub(git_root=str(root / "git"), search_per_minute=10_000),
         "data": DataResource(root=str(root / "data")),
     }
     result = dg.materialize(candidate_assets, resources=resources, instance=dg.DagsterInstance.ephemeral())
@@ -90,8 +91,8 @@ def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd)
     secret = "ghp_RealLookingTokenNeverToBeStored00001"
     monkeypatch.setenv("GITHUB_TOKEN", secret)
     resources = {
-        "github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git"),
-                                 sandbox_search_per_minute=10_000),
+        "github": OfflineGitHub(git_root=str(tmp_path / "git"),
+                                 search_per_minute=10_000),
         "data": DataResource(root=str(tmp_path / "data")),
     }
     instance = dg.DagsterInstance.ephemeral()
@@ -107,16 +108,16 @@ def test_sandbox_is_chosen_without_a_token(monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
     offline = github_from_environment()
-    assert offline.token is None and offline.is_sandbox and DataResource().resolved_profile() == "sample"
+    assert type(offline) is OfflineGitHub and offline.token is None and DataResource().resolved_profile() == "sample"
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_SecretValue0001")
     real = github_from_environment()
     assert isinstance(real.token, dg.EnvVar) and real.token.env_var_name == "GITHUB_TOKEN"
-    assert not real.is_sandbox and DataResource().resolved_profile() == "full"
+    assert type(real) is GitHubResource and DataResource().resolved_profile() == "full"
     assert real.clone_url("a/b") == "https://github.com/a/b.git"
     assert real.git_auth().token == "ghp_SecretValue0001", "the value is read from the environment"
     assert "ghp_SecretValue0001" not in json.dumps(real.model_dump()), "config never holds the token"
     monkeypatch.setenv("STRATUM_SANDBOX", "1")
-    assert github_from_environment().is_sandbox
+    assert type(github_from_environment()) is OfflineGitHub
 
 
 def test_the_code_locations_token_is_an_envvar_resolved_when_the_run_starts(monkeypatch):
@@ -126,7 +127,7 @@ def test_the_code_locations_token_is_an_envvar_resolved_when_the_run_starts(monk
 
     @dg.asset
     def who_am_i(github: GitHubResource):
-        seen["token"], seen["sandbox"] = github.token, github.is_sandbox
+        seen["token"], seen["sandbox"] = github.token, isinstance(github, OfflineGitHub)
 
     resource = github_from_environment()
     result = dg.materialize([who_am_i], resources={"github": resource})
@@ -143,9 +144,9 @@ def test_an_emulators_bigger_search_budget_reaches_the_clients_pacing(monkeypatc
     def pacing(github: GitHubResource):
         paced["per_minute"] = github.client().governor.search_per_minute
 
-    assert github_from_environment().sandbox_search_per_minute == 30  # unset: GitHub's own budget
+    assert github_from_environment().search_per_minute == 30  # unset: GitHub's own budget
     monkeypatch.setenv("STRATUM_SANDBOX_SEARCH_PER_MINUTE", "600")
-    resource = github_from_environment(sandbox_url="http://127.0.0.1:9")
+    resource = github_from_environment(url="http://127.0.0.1:9")
     assert dg.materialize([pacing], resources={"github": resource}).success
     assert paced == {"per_minute": 600}
 

@@ -31,7 +31,8 @@ from stratum_assets.github.client import GitHubClient
 from stratum_assets.github.governor import RateGovernor
 from stratum_assets.scanner.engine import scan_repository
 from stratum_assets.scanner.model import EXTRACTORS
-from stratum_sandbox import codegen, synthetic_pings, universe
+from stratum_assets_tests.support import synthetic_pings
+from stratum_sandbox import codegen, universe
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import Universe, build_universe
 

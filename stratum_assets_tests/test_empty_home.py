@@ -7,7 +7,8 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.audit import audit_report
 from stratum_assets.cli import main
 from stratum_assets.manifest.store import ManifestStore, NoManifestError
-from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.resources import DataResource
 
 ADVICE = "build one first with `stratum-assets run`"
 
@@ -18,7 +19,7 @@ def test_the_store_names_the_missing_manifest_and_the_way_out(tmp_path):
 
 
 def test_audit_report_on_an_empty_home_fails_with_the_advice(tmp_path):
-    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
+    resources = {"github": OfflineGitHub(git_root=str(tmp_path / "git")),
                  "data": DataResource(root=str(tmp_path / "data")),
                  "duckdb": DuckDBResource(database=str(tmp_path / "data" / "stratum.duckdb"))}
     result = dg.materialize([audit_report], resources=resources, raise_on_error=False)

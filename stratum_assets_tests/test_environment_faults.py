@@ -143,7 +143,7 @@ def test_github_killed_mid_scan_then_a_full_disk_each_stop_the_build_and_backfil
 
     import pyarrow.parquet as pq
 
-    from stratum_sandbox.loopback import free_port
+    from stratum_assets_tests.support.loopback import free_port
 
     from .conftest import BIN
 

@@ -328,7 +328,7 @@ def test_sandbox_serve_weather_flag_switches_it_on(tmp_path):
     import sys
     from pathlib import Path
 
-    from stratum_sandbox.loopback import free_port
+    from stratum_assets_tests.support.loopback import free_port
 
     port = free_port()
     cli = Path(sys.executable).parent / "stratum-assets"

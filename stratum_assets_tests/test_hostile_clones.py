@@ -351,18 +351,20 @@ def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxi
 
 
 def test_the_github_resource_scopes_git_auth_to_its_git_host(monkeypatch, emulator):
-    from stratum_assets.resources import SANDBOX_TOKEN, GitHubResource, github_from_environment
+    from stratum_assets.offline_github import SANDBOX_TOKEN, OfflineGitHub, github_from_environment
+    from stratum_assets.resources import GitHubResource
 
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    real = github_from_environment(sandbox=False)
+    monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
+    real = github_from_environment()
     auth = real.git_auth()
     assert auth.base_url == "https://github.com" and auth.token == TOKEN
     assert auth.covers(real.clone_url("o/r")) and not auth.covers("https://github.com.evil.example/o/r.git")
     assert not auth.covers("http://github.com/o/r.git"), "no downgrade to plain http"
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert github_from_environment(sandbox=False).git_auth() is None, "no token, anonymous clones"
+    assert GitHubResource().git_auth() is None, "no token, anonymous clones"
     assert real.git_auth() is None, "the token was the variable's: gone with it"
-    offline = GitHubResource(sandbox=True, sandbox_url=emulator.url)
+    offline = OfflineGitHub(url=emulator.url)
     assert offline.git_auth().covers(offline.clone_url("o/r")) and offline.git_auth().token == SANDBOX_TOKEN
 
 

@@ -359,10 +359,9 @@ def test_enrichment_refuses_an_answer_with_the_wrong_number_of_nodes(api):
 def test_the_github_resource_bounds_its_governor_and_sends_waits_to_the_run_log():
     import dagster as dg
 
-    from stratum_assets.resources import GitHubResource
+    from stratum_assets.offline_github import OfflineGitHub
 
-    resource = GitHubResource(sandbox=True, sandbox_url="http://127.0.0.1:9", max_required_wait_s=120,
-                              max_total_wait_s=300)
+    resource = OfflineGitHub(url="http://127.0.0.1:9", max_required_wait_s=120, max_total_wait_s=300)
     resource.setup_for_execution(dg.build_init_resource_context())
     governor = resource.client().governor
     assert (governor.max_required_wait, governor.max_total_wait) == (120, 300)

@@ -16,7 +16,8 @@ from stratum_assets.assets.discovery import STRATUM_NAMES, candidate_assets
 from stratum_assets.assets.manifest import chunk_partitions, repo_manifest
 from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash
 from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
-from stratum_assets.resources import DataResource, GitHubResource
+from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.resources import DataResource
 from stratum_assets.warehouse import schema
 from stratum_assets.scanner.engine import empty_ping
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
@@ -165,8 +166,8 @@ def test_fingerprint_changes_with_what_a_version_is_built_from_and_nothing_else(
 @pytest.fixture(scope="module")
 def discovered(tmp_path_factory):
     root = tmp_path_factory.mktemp("candidates")
-    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"),
-                                          sandbox_search_per_minute=10_000),
+    resources = {"github": OfflineGitHub(git_root=str(root / "git"),
+                                          search_per_minute=10_000),
                  "data": DataResource(root=str(root / "data"))}
     assert dg.materialize(candidate_assets, resources=resources, instance=dg.DagsterInstance.ephemeral()).success
     return root / "data" / "candidates"
@@ -176,7 +177,7 @@ def discovered(tmp_path_factory):
 def workspace(discovered, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(discovered, data / "candidates")
-    resources = {"github": GitHubResource(sandbox=True, sandbox_git_root=str(tmp_path / "git")),
+    resources = {"github": OfflineGitHub(git_root=str(tmp_path / "git")),
                  "data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
     with dg.instance_for_test() as instance:
         yield data, resources, instance

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from stratum_assets.dedup.clusters import (exact_groups, near_duplicate_clusters,
-                                           pairwise_precision_recall)
+from stratum_assets.dedup.clusters import exact_groups, near_duplicate_clusters
 from stratum_assets.dedup.fingerprint import (NearDupSettings, decode_signature, encode_signature,
                                               file_tokens, fingerprint)
+from stratum_assets_tests.support.clusters import pairwise_precision_recall
 from stratum_sandbox.codegen import COMPANION_FILE, FILE_MODE, has_counted_companion, render_files
 from stratum_sandbox.universe import DRIFT_ARCHETYPES, build_universe, code_families
 

@@ -49,7 +49,7 @@ def broken_build(small_universe, small_git_root, tmp_path_factory):
     with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
                         slow_clone_seconds=1.0) as em:
         # The broken partition's 40 repositories are refused three times each: short waits between (conftest).
-        resources = {"github": ShortBackoffGitHub(sandbox=True, sandbox_url=em.url),
+        resources = {"github": ShortBackoffGitHub(url=em.url),
                      "data": DataResource(root=str(data)),
                      "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
         defs = dg.Definitions(assets=ASSETS, resources=resources)

@@ -22,6 +22,7 @@ from stratum_assets.orchestration import partition_workers
 from stratum_assets.assets.scanning import ScanConfig
 from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
+from stratum_assets.offline_github import OfflineGitHub
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
@@ -35,7 +36,7 @@ RETRY_ONCE = {"run_retries": {"enabled": True, "max_retries": 1}}
 
 def _defs(em: GitHubEmulator, data, github: GitHubResource | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ASSETS, resources={
-        "github": github or GitHubResource(sandbox=True, sandbox_url=em.url), "data": DataResource(root=str(data)),
+        "github": github or OfflineGitHub(url=em.url), "data": DataResource(root=str(data)),
         "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()})
 
 
@@ -62,7 +63,7 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
             em.faults.add(Fault("secondary_429", "git", times=ScanConfig().clone_attempts, retry_after=0,
                                 repo=repo.full_name))
         # Short waits between refusals (conftest): the two first runs, started together, still overlap.
-        github = ShortBackoffGitHub(sandbox=True, sandbox_url=em.url)
+        github = ShortBackoffGitHub(url=em.url)
         report = build_everything(_defs(em, tmp_path / "data", github), instance, log=lines.append)
         _assert_everything_stored(instance, report)
         assert lines[1].endswith("2 at a time, up to 1 retries each"), lines

@@ -1,6 +1,6 @@
 """The label audit's review page in a real browser: 100 pairs answered with the keyboard, a reload, a resume.
 
-A small synthetic warehouse (stratum_sandbox/synthetic_pings.py) gets its label-audit sample from the
+A small synthetic warehouse (stratum_assets_tests/support/synthetic_pings.py) gets its label-audit sample from the
 asset itself; ``stratum-assets review`` serves it on loopback as a user starts it, and Debian's
 Chromium, driven headless through chromedriver, answers every pair with the keyboard only. The
 check then reads the reviews and must report exactly the answers given. Screenshots go to a
@@ -21,8 +21,8 @@ from stratum_assets.assets.audit import label_audit_sample
 from stratum_assets.audit import label_audit
 from stratum_assets.resources import DataResource
 from stratum_assets.storage.layout import Layout
-from stratum_sandbox.loopback import free_port
-from stratum_sandbox.synthetic_pings import generate
+from stratum_assets_tests.support.loopback import free_port
+from stratum_assets_tests.support.synthetic_pings import generate
 
 from .conftest import BIN, chromium
 

@@ -23,7 +23,8 @@ from stratum_assets.dedup.clusters import near_duplicate_clusters
 from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
-from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
+from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.resources import DataResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import code_families
@@ -233,7 +234,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("build")
     data = root / "data"
     resources = {
-        "github": GitHubResource(sandbox=True, sandbox_git_root=str(root / "git"), sandbox_search_per_minute=10_000),
+        "github": OfflineGitHub(git_root=str(root / "git"), search_per_minute=10_000),
         "data": DataResource(root=str(data)),
         "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")),
         "scanner": ScannerResource(),
@@ -380,7 +381,7 @@ def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_stat
     # A separately running offline GitHub (same universe) that throttles every git request.
     with GitHubEmulator(universe, tmp_path / "git") as throttled:
         throttled.faults.add(Fault("secondary_429", "git", times=100_000, retry_after=1))
-        github = GitHubResource(sandbox=True, sandbox_url=throttled.url)
+        github = OfflineGitHub(url=throttled.url)
         job = dg.Definitions(assets=defs.assets, resources={**defs.resources, "github": github}
                              ).resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(
@@ -414,7 +415,7 @@ def test_a_partition_materialized_through_the_external_scanner_resource(emulator
     manifest = [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": chunk,
                  "selection_stratum": "crewai", "manifest_version": 1} for r in repos]
     ManifestStore(data / "manifest").freeze(1, pa.Table.from_pylist(manifest), {"rows": len(manifest)})
-    resources = {"github": GitHubResource(sandbox=True, sandbox_url=emulator.url),
+    resources = {"github": OfflineGitHub(url=emulator.url),
                  "data": DataResource(root=str(data)),
                  "scanner": ScannerResource(kind="external", external_command=script, timeout_s=60)}
     with dg.instance_for_test() as instance:

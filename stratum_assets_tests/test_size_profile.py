@@ -10,7 +10,8 @@ import pytest
 
 from stratum_assets.scanner.engine import scan_repository
 from stratum_sandbox import bulk
-from stratum_sandbox.codegen import FILE_MODE, render_files, write_checkout
+from stratum_assets_tests.support.checkouts import write_checkout
+from stratum_sandbox.codegen import FILE_MODE, render_files
 from stratum_sandbox.universe import build_universe
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from stratum_sandbox.loopback import free_port, wait_for_dagster_ui
+from stratum_assets_tests.support.loopback import free_port, wait_for_dagster_ui
 
 from .conftest import BIN, chromium, copy_of_clean_build, require_chromium
 

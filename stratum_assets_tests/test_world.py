@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from stratum_assets.assets.discovery import candidate_assets
-from stratum_assets.resources import DataResource, GitHubConfigError, GitHubResource, github_from_environment
+from stratum_assets.offline_github import OfflineGitHub, github_from_environment
+from stratum_assets.resources import DataResource, GitHubConfigError, GitHubResource
 from stratum_assets.storage.layout import Layout
 from stratum_assets.storage.world import World, WorldMismatch, check_version, claim, recorded, start_new_world
 from stratum_sandbox.server import GitHubEmulator
@@ -85,14 +86,20 @@ def test_a_directory_built_before_worlds_were_recorded_is_claimed_by_its_next_bu
     assert (legacy.world_archive(0) / "split" / "assignments.parquet").read_text() == "old"
 
 
-def test_an_api_named_without_a_token_fails_loudly_instead_of_going_offline(monkeypatch):
+def test_an_api_named_without_a_token_fails_loudly_instead_of_going_out_anonymous_or_offline(monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
+    monkeypatch.delenv("STRATUM_SANDBOX_URL", raising=False)
+    ghe = "https://ghe.example.com/api/v3"
     with pytest.raises(GitHubConfigError, match=r"names the API https://ghe.example.com/api/v3 but has no token"):
-        GitHubResource(api_url="https://ghe.example.com/api/v3").is_sandbox
-    assert GitHubResource().is_sandbox, "no API named, no token: the offline default"
-    assert not GitHubResource(api_url="https://ghe.example.com/api/v3", token="t").is_sandbox
-    assert GitHubResource(api_url="https://ghe.example.com/api/v3", sandbox=True).is_sandbox
+        GitHubResource(api_url=ghe).world()
+    assert GitHubResource(api_url=ghe, token="t").world() == (ghe, None)
+    assert GitHubResource().world() == ("https://api.github.com", None), "GitHub's own API may be anonymous"
+    with pytest.raises(GitHubConfigError, match=r"names the API https://ghe.example.com/api/v3, but the code "
+                                                r"location's GitHub is the offline one"):
+        OfflineGitHub(api_url=ghe).world()
+    assert OfflineGitHub().world() == ("offline", {"seed": 7, "size": 400, "size_profile": "compact"})
+    assert type(github_from_environment()) is OfflineGitHub, "no token: the offline default"
 
 
 def test_run_config_that_points_github_elsewhere_without_the_token_fails_the_step(tmp_path, monkeypatch):
@@ -108,11 +115,27 @@ def test_run_config_that_points_github_elsewhere_without_the_token_fails_the_ste
     assert not (tmp_path / "data" / "candidates").exists(), "nothing was discovered offline instead"
 
 
+def test_run_config_that_names_an_api_to_the_offline_code_location_fails_before_an_emulator_starts(tmp_path,
+                                                                                               monkeypatch):
+    """The code location loaded without a token; the launchpad names GitHub Enterprise: refused, not answered
+    from the synthetic universe."""
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("STRATUM_SANDBOX_URL", raising=False)
+    resources = {"github": github_from_environment(), "data": DataResource(root=str(tmp_path / "data"))}
+    result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False, run_config={
+        "resources": {"github": {"config": {"api_url": "https://ghe.example.com/api/v3",
+                                            "git_root": str(tmp_path / "git")}}}})
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    assert "the code location's GitHub is the offline one" in str(failure.event_specific_data.error)
+    assert not (tmp_path / "data" / "candidates").exists() and not (tmp_path / "git").exists()
+
+
 def test_a_discovery_step_against_another_world_fails_and_writes_nothing(tmp_path, emulator):
     """A step launched from the UI (no CLI in front): the emulator says which universe it serves."""
     layout = Layout(tmp_path / "data")
     claim(layout, REAL, None)
-    resources = {"github": GitHubResource(sandbox=True, sandbox_url=emulator.url),
+    resources = {"github": OfflineGitHub(url=emulator.url),
                  "data": DataResource(root=str(layout.root), profile="full")}
     result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False)
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

@@ -26,7 +26,6 @@ import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from stratum_assets.domain import frameworks as framework_table
 
@@ -94,20 +93,6 @@ def render_files(repo: Repo) -> list[RepoFile]:
         entries.append(RepoFile("config/secrets.py", b"/etc/passwd", SYMLINK_MODE))
         entries.append(RepoFile("vendor_link", b"../../../../../etc", SYMLINK_MODE))
     return entries
-
-
-def write_checkout(repo: Repo, root: Path) -> list[RepoFile]:
-    """``repo``'s files written under ``root`` as a checkout would have them (symlinks as symlinks, not followed:
-    the escaping ones point outside on purpose); returns them. For scanning without cloning."""
-    rendered = render_files(repo)
-    for f in rendered:
-        path = Path(root) / f.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if f.mode == SYMLINK_MODE:
-            path.symlink_to(f.data.decode())
-        else:
-            path.write_bytes(f.data)
-    return rendered
 
 
 @lru_cache(maxsize=8192)
@@ -698,13 +683,6 @@ def has_counted_companion(repo: Repo) -> bool:
     if repo.archetype in ("no_agents", "non_python") or not set(repo.frameworks) <= REFERENCE_UNSEEN:
         return False
     return random.Random(f"stratum-companion:{repo.code_origin}").random() < COMPANION_SHARE
-
-
-def reference_counts_agents(repo: Repo) -> bool:
-    """Whether the reference CLI finds at least one agent in this repository's rendered code."""
-    if repo.archetype in ("no_agents", "non_python"):
-        return False
-    return not set(repo.frameworks) <= REFERENCE_UNSEEN or has_counted_companion(repo)
 
 
 def _pydantic_ai_companion(plan: _Plan) -> dict[str, str]:

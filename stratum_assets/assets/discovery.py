@@ -34,7 +34,8 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, config: DiscoveryConfig, github: GitHubResource,
                data: DataResource) -> dg.MaterializeResult:
         try:  # one world per data directory: candidates of another GitHub never join these
-            claim(data.layout, world_of(github, data), data.manifest_store.active())
+            world = world_of(github, data)
+            claim(data.layout, world, data.manifest_store.active())
         except (WorldMismatch, GitHubConfigError) as err:
             raise dg.Failure(description=str(err)) from None
         stratum = strata(config.profile or data.resolved_profile())[name]
@@ -81,7 +82,7 @@ def _candidates_asset(name: str) -> dg.AssetsDefinition:
             "duration_s": round(result.seconds, 2),
             "queries": dg.MetadataValue.json([stratum.search_query(q) for q in stratum.queries]),
             "path": dg.MetadataValue.path(str(path)),
-            "github": "offline sandbox" if github.is_sandbox else github.api_url,
+            "github": world.github,  # the API's URL, or "offline"
         })
 
     return _asset
