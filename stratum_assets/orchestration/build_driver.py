@@ -194,6 +194,8 @@ def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str
         except EnvironmentStopped as stopped:
             report.stopped = str(stopped)
             return  # the stages after the partitions would only read what is missing
+        finally:  # every partition run has ended: the clones of one whose worker was killed (a stop) go too
+            sweep_work_dirs(instance, defs.resources["data"].layout.work)
     if plan.after:
         log(f"Stage 3/3: {len(plan.after)} assets after the partitions")
         if not _run(plan.job, instance, plan.after, report, raise_on_error=False):
