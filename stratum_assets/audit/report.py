@@ -11,6 +11,7 @@ import duckdb
 from ..domain import frameworks as framework_table
 from ..dedup.fingerprint import NearDupSettings
 from ..domain import gates as gate_table
+from ..domain.choices import Profile
 from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
@@ -62,7 +63,7 @@ def histogram(labels: list[str], counts: list[int]) -> str:
     return "\n".join(f"{label:>{width}} | {'#' * round(BAR * c / peak):<{BAR}} {c}" for label, c in zip(labels, counts))
 
 
-def render(d: dict, version: int, profile: str) -> str:
+def render(d: dict, version: int, profile: Profile) -> str:
     v, sc, fi, ma, du, co = d["volume"], d["scores"], d["findings"], d["maturity"], d["duplicates"], d["coverage"]
     out = [f"# Stratum dataset audit — manifest v{version} ({profile} profile)", ""]
     out += ["## 1. Volume", "",
