@@ -71,6 +71,9 @@ def test_the_profile_is_the_data_resources_and_keeps_the_defaults(offline):
     offline.setenv("STRATUM_PROFILE", "full")
     assert DataResource().resolved_profile() == "full"
     assert DataResource(profile="sample").resolved_profile() == "sample", "configured wins over the environment"
+    offline.setenv("STRATUM_PROFILE", "huge")
+    with pytest.raises(ValueError, match="STRATUM_PROFILE must be one of full, sample, not 'huge'"):
+        DataResource().resolved_profile()
 
 
 def test_a_run_config_names_the_profile_by_its_value(offline):
