@@ -52,14 +52,14 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
                         discovery=discovery_summaries(layout, targets))  # Strata: what discovery could not get
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
-    gates = results["gates"]
+    gates = results.gates
     context.log.info("Quality gates:\n" + "\n".join(
         f"  {'PASS' if g.passed else 'FAIL'}  {g.name}  {g.title}: {g.measured} (threshold {g.threshold})"
         for g in gates))
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(text),
         "path": dg.MetadataValue.path(str(layout.audit_report)),
-        "usable": results["volume"]["usable"], "manifest_version": version, "profile": profile.value,
+        "usable": results.volume["usable"], "manifest_version": version, "profile": profile.value,
         "gates_passed": sum(g.passed for g in gates), "gates_failed": [g.name for g in gates if not g.passed],
     })
     severity = gate_severity(profile)
@@ -133,21 +133,21 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
                                min_test=config.min_test_per_stratum,
                                groups=groups.register(warehouse.conn, "split_groups_input"), src=src)
     yield dg.MaterializeResult(metadata={
-        "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
-        "merged_strata": dg.MetadataValue.json(out["merged"]),
-        "undersized_test_strata": dg.MetadataValue.json(out["undersized"]),
-        "exports": dg.MetadataValue.json(out["exports"]),
+        "train": out.train, "test": out.test, "kept_assignments": out.kept, "new_assignments": out.new,
+        "merged_strata": dg.MetadataValue.json(out.merged),
+        "undersized_test_strata": dg.MetadataValue.json(out.undersized),
+        "exports": dg.MetadataValue.json(out.exports),
         "duplicate_groups": groups.summary()["joined"]["groups"],
-        "stratum_share_deviations": dg.MetadataValue.json(out["share_deviations"]),
+        "stratum_share_deviations": dg.MetadataValue.json(out.share_deviations),
     })
-    yield dg.AssetCheckResult(check_name="no_group_in_both_splits", passed=not out["groups_in_both"],
-                              metadata={"groups": len(groups.joined), "groups_in_both": len(out["groups_in_both"]),
-                                        "examples": dg.MetadataValue.json(out["groups_in_both"][:20])})
-    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out["in_both"] == 0,
-                              metadata={"in_both": out["in_both"]})
-    leaked = sorted(set(out["feature_fields"]) & set(LABEL_COLUMNS))
+    yield dg.AssetCheckResult(check_name="no_group_in_both_splits", passed=not out.groups_in_both,
+                              metadata={"groups": len(groups.joined), "groups_in_both": len(out.groups_in_both),
+                                        "examples": dg.MetadataValue.json(out.groups_in_both[:20])})
+    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out.in_both == 0,
+                              metadata={"in_both": out.in_both})
+    leaked = sorted(set(out.feature_fields) & set(LABEL_COLUMNS))
     yield dg.AssetCheckResult(check_name="no_label_among_features", passed=not leaked,
-                              metadata={"label_columns_in_features": leaked, "features": len(out["feature_fields"])})
+                              metadata={"label_columns_in_features": leaked, "features": len(out.feature_fields)})
 
 
 class LabelAuditConfig(dg.Config):

@@ -140,20 +140,20 @@ def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
     yield dg.MaterializeResult(metadata={
         "executions_recorded": len(document[runlog.HISTORY]), "blocks_written": len(compacted), "scans_attempted": document["scans_attempted"],
         "companion_files": dg.MetadataValue.json(exports),
-        "total_repos": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
-        "pending": log["pending"], "by_status": dg.MetadataValue.json(log["counts_by_status"]),
-        "failure_reasons": dg.MetadataValue.json(log["failure_reasons"]),
-        "framework_distribution": dg.MetadataValue.json(log["framework_distribution"]),
-        "rate_limit_hits": log["rate_limit_hits"], "avg_scan_duration_ms": log["avg_scan_duration_ms"],
-        "scanners": dg.MetadataValue.json(log["scanners"]),
+        "total_repos": log.total_repos, "stored": log.stored, "quarantined": log.quarantined,
+        "pending": log.pending, "by_status": dg.MetadataValue.json(log.counts_by_status),
+        "failure_reasons": dg.MetadataValue.json(log.failure_reasons),
+        "framework_distribution": dg.MetadataValue.json(log.framework_distribution),
+        "rate_limit_hits": log.rate_limit_hits, "avg_scan_duration_ms": log.avg_scan_duration_ms,
+        "scanners": dg.MetadataValue.json(log.scanners),
         "path": dg.MetadataValue.path(str(layout.pipeline_run_log)),
     })
     yield dg.AssetCheckResult(
-        check_name="zero_silent_drops", passed=log["pending"] == 0 and log["duplicates"] == 0,
-        metadata={"manifest_rows": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
-                  "pending": log["pending"], "duplicates": log["duplicates"]},
+        check_name="zero_silent_drops", passed=log.pending == 0 and log.duplicates == 0,
+        metadata={"manifest_rows": log.total_repos, "stored": log.stored, "quarantined": log.quarantined,
+                  "pending": log.pending, "duplicates": log.duplicates},
     )
     yield dg.AssetCheckResult(
-        check_name="one_scanner_per_version", passed=len(log["scanners"]) <= 1,
-        metadata={"scanners": dg.MetadataValue.json(log["scanners"])},
+        check_name="one_scanner_per_version", passed=len(log.scanners) <= 1,
+        metadata={"scanners": dg.MetadataValue.json(log.scanners)},
     )
