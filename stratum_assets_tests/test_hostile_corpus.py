@@ -153,7 +153,8 @@ def test_a_bomb_is_refused_before_it_is_written(tmp_path, monkeypatch):
                                          "pkg/ok.yaml": b"a: 1\n", "README.md": b"not checked out\n",
                                          "we\nird.py": b"x = 1\n", ":(glob)*.py": b"y = 2\n"})
     checkout = tmp_path / "checkout"
-    result = clone_module.clone(source.resolve().as_uri(), checkout, attempts=1, limits=SETTINGS.checkout_limits())
+    result = clone_module.clone(source.resolve().as_uri(), checkout, attempts=1,
+                                limits=SETTINGS.knobs.checkout_limits())
     assert result.failure is None, result.detail
     assert result.over_limit.startswith("checkout capped: 1 files (16 MB) not written")
     written = sorted(p.relative_to(checkout).as_posix() for p in checkout.rglob("*")
