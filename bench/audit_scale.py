@@ -77,7 +77,7 @@ def ours(data: Path, exports: bool) -> dict:
     split = freeze_assignments(conn, layout, 1, groups=groups, src=src)  # and drops the snapshot
     if exports:
         export_splits(conn, layout, 1)
-    return {"usable": results["volume"]["usable"], "gates": [g.passed for g in results["gates"]],
+    return {"usable": results.volume["usable"], "gates": [g.passed for g in results.gates],
             "test": split["test"]}
 
 

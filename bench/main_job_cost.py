@@ -110,13 +110,8 @@ class Timers:
 
 def settings_of(github: GitHubResource, scanner: ScannerResource, **overrides) -> ScanSettings:
     """The ScanSettings the scan asset builds from its default ScanConfig and these resources."""
-    config = ScanConfig(**overrides)
-    return ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
-                        clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
-                        workers=config.workers, progress_every=config.progress_every, git_auth=github.git_auth(),
-                        rate_limit_backoff=github.clone_rate_limit_backoff(),
-                        clones_per_minute=github.clone_rate_cap(), max_checkout_files=config.max_checkout_files,
-                        max_checkout_mb=config.max_checkout_mb, max_file_mb=config.max_file_mb)
+    return ScanSettings(knobs=ScanConfig(**overrides), scan_timeout=scanner.timeout_s, git_auth=github.git_auth(),
+                        rate_limit_backoff=github.clone_rate_limit_backoff(), clones_per_minute=github.clone_rate_cap())
 
 
 def dagster_run(instance, key: str) -> dict:

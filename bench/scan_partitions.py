@@ -29,7 +29,7 @@ from stratum_assets.manifest.build import repo_hash  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
 from stratum_assets.scanning.clone import clone, git_env  # noqa: E402
-from stratum_assets.scanning.pipeline import ScanSettings, scan_chunk  # noqa: E402
+from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_chunk  # noqa: E402
 from stratum_assets.scanning.scanner_commands import BuiltinScanner  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
@@ -65,7 +65,7 @@ def main() -> None:
         rows = [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": "v1-c0000",
                  "selection_stratum": "bench"} for r in repos]
         started = time.perf_counter()
-        scan_chunk(rows, em.clone_url, BuiltinScanner(), ScanSettings(workers=args.workers), tmp / "work")
+        scan_chunk(rows, em.clone_url, BuiltinScanner(), ScanSettings(ScanKnobs(workers=args.workers)), tmp / "work")
         ours = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -32,6 +32,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .domain.choices import ScannerKind
+
 PROJECT_ROOT = Path.cwd()
 SHOWN_INVALID = 20  # `validate` shows this many invalid pings (and errors per ping), then counts the rest
 
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         build.add_argument("--parallel", type=_positive, default=None, metavar="N",
                            help="partition runs at a time (default: dagster.yaml's max_concurrent_runs, at most "
                                 "one per core)")
-        build.add_argument("--scanner", choices=("builtin", "external"), default=None,
+        build.add_argument("--scanner", choices=[kind.value for kind in ScannerKind], default=None,
                            help="the scanner of every partition run (default: $STRATUM_SCANNER, else builtin); "
                                 "one manifest version is scanned by one scanner")
         build.add_argument("--scanner-command", default=None, metavar="PATH",

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, field_validator
 
 from .dedup.fingerprint import NearDupSettings
+from .domain.choices import Profile, ScannerKind, one_of
 from .github.client import GitHubClient
 from .github.governor import RateGovernor
 from .manifest.store import ManifestStore
@@ -142,7 +143,7 @@ class DataResource(dg.ConfigurableResource):
     """The data directory: its paths, the DuckDB warehouse over it, and the profile the dataset is built to."""
 
     root: str = "data"
-    profile: str | None = None  # full | sample; default: $STRATUM_PROFILE, else sample offline, full with a token
+    profile: Profile | None = None  # default: $STRATUM_PROFILE, else sample offline, full with a token
     memory_limit: str = MEMORY_LIMIT  # DuckDB's cap for the warehouse connection (warehouse/schema.py)
     # Estimated Jaccard at which two repositories' code signatures are near-duplicates (audit report and split
     # groups, audit/groups.py): one value for both, so the split keeps whole the groups the report shows.
@@ -157,9 +158,15 @@ class DataResource(dg.ConfigurableResource):
         """The frozen manifest versions under the data directory."""
         return ManifestStore.of(self.layout)
 
-    def resolved_profile(self) -> str:
-        """The profile in force (an asset's ``profile`` config, where it has one, wins over it)."""
-        return self.profile or default_profile()
+    def resolved_profile(self) -> Profile:
+        """The profile in force (an asset's ``profile`` config, where it has one, wins over it); ``ValueError``
+        naming the variable when ``$STRATUM_PROFILE`` names none."""
+        if self.profile is not None:
+            return self.profile
+        chosen = default_profile()
+        if chosen not in tuple(Profile):
+            raise ValueError(f"STRATUM_PROFILE must be one of {one_of(Profile)}, not {chosen!r}")
+        return Profile(chosen)
 
     @contextmanager
     def warehouse(self) -> Iterator[Warehouse]:
@@ -190,18 +197,28 @@ class DataResource(dg.ConfigurableResource):
             return warehouse.version
 
 
-SCANNER_KINDS = ("builtin", "external")
-SCANNER_ENV_VAR = "STRATUM_SCANNER"  # builtin (default) | external
+SCANNER_ENV_VAR = "STRATUM_SCANNER"  # a ScannerKind: builtin (the default) or external
 SCANNER_COMMAND_ENV_VAR = "STRATUM_SCANNER_COMMAND"  # the external CLI, e.g. /opt/stratum-venv/bin/stratum
 
 
 class ScannerResource(dg.ConfigurableResource):
     """Which scanner runs on each checkout: the built-in one, or the external ``stratum`` CLI."""
 
-    kind: str = "builtin"  # builtin | external
+    # A ScannerKind's value, in a str field: Dagster resolves a dg.EnvVar (scanner_from_environment) into str,
+    # int and bool fields only, never into an enum; the validator holds it to the choices.
+    kind: str = ScannerKind.builtin.value
     external_command: str = "stratum"
     timeout_s: float = 300.0
     memory_limit_mb: int = 1024  # address-space cap of each scanner process (0: none)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _one_of_the_kinds(cls, kind):
+        if isinstance(kind, dg.EnvVar):  # the variable's value is checked when a run resolves it
+            return kind
+        if kind not in tuple(ScannerKind):
+            raise ValueError(f"scanner kind must be {' or '.join(repr(k.value) for k in ScannerKind)}, not {kind!r}")
+        return kind
 
     def command(self):
         """The :class:`~stratum_assets.scanning.scanner_commands.ScannerCommand` of ``kind``.
@@ -211,15 +228,13 @@ class ScannerResource(dg.ConfigurableResource):
         """
         from .scanning.scanner_commands import BuiltinScanner, ExternalScanner
 
-        if self.kind == "builtin":
+        if self.kind == ScannerKind.builtin:
             return BuiltinScanner(self.memory_limit_mb)
-        if self.kind == "external":
-            if shutil.which(self.external_command) is None:
-                raise FileNotFoundError(f"the external scanner {self.external_command!r} is not an executable on "
-                                        f"PATH or at that path: set {SCANNER_COMMAND_ENV_VAR} (or "
-                                        "`--scanner-command`) to the `stratum` CLI of its own venv")
-            return ExternalScanner(self.external_command, self.memory_limit_mb)
-        raise ValueError(f"scanner kind must be 'builtin' or 'external', not {self.kind!r}")
+        if shutil.which(self.external_command) is None:
+            raise FileNotFoundError(f"the external scanner {self.external_command!r} is not an executable on "
+                                    f"PATH or at that path: set {SCANNER_COMMAND_ENV_VAR} (or "
+                                    "`--scanner-command`) to the `stratum` CLI of its own venv")
+        return ExternalScanner(self.external_command, self.memory_limit_mb)
 
 
 def scanner_from_environment() -> ScannerResource:
@@ -232,8 +247,8 @@ def scanner_from_environment() -> ScannerResource:
     naming the variable for a kind that does not exist.
     """
     kind = os.environ.get(SCANNER_ENV_VAR)
-    if kind and kind not in SCANNER_KINDS:
-        raise ValueError(f"{SCANNER_ENV_VAR} must be one of {', '.join(SCANNER_KINDS)}, not {kind!r}")
+    if kind and kind not in tuple(ScannerKind):
+        raise ValueError(f"{SCANNER_ENV_VAR} must be one of {one_of(ScannerKind)}, not {kind!r}")
     config = {}
     if kind:
         config["kind"] = dg.EnvVar(SCANNER_ENV_VAR)

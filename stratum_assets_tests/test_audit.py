@@ -1,6 +1,8 @@
 """Audit sections, gates G1–G8 (each both ways), report, split and label audit."""
 
 import csv
+import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -56,7 +58,7 @@ def constructed(changes: str = "") -> duckdb.DuckDBPyConnection:
 
 def gates(conn, thresholds=THRESHOLDS) -> dict:
     data = compute(conn, {"crewai": 200}, thresholds, {})
-    return {g.name: g for g in data["gates"]}
+    return {g.name: g for g in data.gates}
 
 
 BREAKS = {
@@ -95,8 +97,8 @@ def test_g5_counts_a_repository_sharing_its_topology_with_ten_others_not_nine():
               "WHERE n >= 150 AND n < 155")  # 15 share 'ten', 5 of them failed: 10 usable, still not a group
     conn = constructed(f"{eleven}; {ten}; {failed}")
     data = compute(conn, {"crewai": 200}, THRESHOLDS, {})
-    assert [(g["hash"], g["repos"]) for g in data["duplicates"]["groups"]] == [("eleven", 11)]
-    assert data["duplicates"]["repos_in_groups"] == 11
+    assert [(g["hash"], g["repos"]) for g in data.duplicates["groups"]] == [("eleven", 11)]
+    assert data.duplicates["repos_in_groups"] == 11
     assert "share their signature with 10+ others (groups of 11 or more)" in render(data, 1, "full")
 
 
@@ -123,6 +125,28 @@ def _conn(layout: Layout) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect()
     schema.refresh(conn, layout, 1)
     return conn
+
+
+def test_the_audit_results_of_a_fixed_input_and_the_report_they_render():
+    """The audit's results (a frozen dataclass; a dict read by string keys before) of the constructed input:
+    pinned values, and the report rendered from them byte for byte the one rendered from the dict (its
+    sha256, measured on the dict's code)."""
+    data = compute(constructed(), {"crewai": 200}, THRESHOLDS, {})
+    assert data.volume == {"manifest": 200, "stored": 200, "quarantined": 0, "pending": 0, "usable": 200,
+                           "by_status": {"success": 200}, "failure_reasons": {}}
+    assert data.frameworks == {"counts": dict.fromkeys(sorted(FRAMEWORKS), 40), "multi_framework_repos": 0}
+    assert data.maturity == {"histogram": [0, 100, 0, 100, 0, 0], "mature": 100, "mature_share": 0.5}
+    assert data.strata == {"crewai": {"target": 200, "manifest": 200, "usable": 200, "fill": 1.0}}
+    assert data.scanners == {"builtin stratum-assets-builtin-0.1.0": 200}
+    assert (data.framework_targets, data.exclusions, data.duplicate_groups, data.discovery) == ({}, None, None, {})
+    assert [(g.name, g.passed, g.measured) for g in data.gates] == [
+        ("G1", True, 200), ("G2", True, "AutoGen 40"), ("G3", True, 100), ("G4", True, 16), ("G5", True, 0.0),
+        ("G6", True, 0.0), ("G7", True, 0.0), ("G8", True, 1.0)]
+    report = render(data, 1, "sample")
+    assert hashlib.sha256(report.encode()).hexdigest() == \
+        "71a76129d7c353820f7ff350f7bd0d68c3531a730de1908bc9af6a8a89162d15"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.gates = []
 
 
 def test_report_has_ten_sections_and_is_deterministic(synthetic):

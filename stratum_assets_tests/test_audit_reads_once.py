@@ -56,7 +56,7 @@ def test_the_audit_from_its_snapshot_is_the_audit_of_the_view(data):
     from_view = compute(conn, TARGETS, GateThresholds(), groups=duplicate_groups(conn, THRESHOLD), src="scan_dataset")
     once = audit(conn, TARGETS, GateThresholds(), near_duplicate_threshold=THRESHOLD)
     assert once == from_view
-    assert once["volume"]["usable"] > 1_500 and once["duplicate_groups"]["joined"]["groups"] > 0
+    assert once.volume["usable"] > 1_500 and once.duplicate_groups["joined"]["groups"] > 0
     assert not conn.execute("SELECT * FROM duckdb_tables() WHERE table_name = 'audit_snapshot'").fetchall(), \
         "the snapshot's memory is given back"
 
@@ -69,7 +69,7 @@ def test_the_split_reads_from_its_snapshot_what_the_view_holds(data, tmp_path):
     groups = duplicate_groups(conn, THRESHOLD, src=src).register(conn, "g")
     grouped = {h for (h,) in conn.execute("SELECT repo_hash FROM g").fetchall()}  # take their group's stratum
     summary = split_and_export(conn, Layout(root), 1, groups=groups, src=src)
-    assert summary["test"] > 300 and summary["groups_in_both"] == [] and summary["in_both"] == 0
+    assert summary.test > 300 and summary.groups_in_both == [] and summary.in_both == 0
     assert not conn.execute(f"SELECT * FROM duckdb_tables() WHERE table_name = '{src}'").fetchall(), \
         "the snapshot is dropped before the exports"
     view = {h: (fw, score) for h, fw, score in conn.execute(f"""
@@ -94,15 +94,15 @@ def test_train_and_test_written_side_by_side_are_the_files_written_one_after_the
     assert calls == [["test", "train"]], "2,000 repositories are under SIDE_BY_SIDE_ROWS"
     assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == 2, "the thread setting is restored"
 
-    monkeypatch.setattr(split_module, "SIDE_BY_SIDE_ROWS", side["train"] + side["test"] - 1)
+    monkeypatch.setattr(split_module, "SIDE_BY_SIDE_ROWS", side.train + side.test - 1)
     conn = connect(one_root)
     one = split_and_export(conn, Layout(one_root), 1)
     assert calls == [["test", "train"]], "one more row than SIDE_BY_SIDE_ROWS: one after the other"
-    assert (one["train"], one["test"]) == (side["train"], side["test"])
+    assert (one.train, one.test) == (side.train, side.test)
     for name in SPLIT_FILES:
         if name.endswith(".jsonl"):
             assert (side_root / "split" / name).read_bytes() == (one_root / "split" / name).read_bytes(), name
         else:
             assert pq.read_table(side_root / "split" / name).equals(pq.read_table(one_root / "split" / name)), name
     rows = pq.read_table(side_root / "split" / "train.parquet", columns=["repo_hash"]).column(0).to_pylist()
-    assert rows == sorted(rows) and len(rows) == side["train"]
+    assert rows == sorted(rows) and len(rows) == side.train

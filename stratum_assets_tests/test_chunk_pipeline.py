@@ -23,8 +23,8 @@ import pytest
 
 from stratum_assets.manifest.build import repo_hash
 from stratum_sandbox.limits import Fault
-from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
-                                              stored_rows)
+from stratum_assets.scanning.pipeline import (ChunkResult, ScanKnobs, ScanSettings, quarantine_rows, scan_chunk,
+                                              scan_repo, stored_rows)
 from stratum_assets.scanning.clone import clone
 from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
 
@@ -131,8 +131,8 @@ def _identity(result) -> tuple:
 
 
 # Full clones are one git command instead of three: the default for every test but the partial-clone ones.
-SETTINGS = ScanSettings(clone_timeout=60, scan_timeout=7.5, clone_attempts=3, backoff=100, partial_clone=False,
-                        workers=2)
+SETTINGS = ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3, partial_clone=False, workers=2),
+                        scan_timeout=7.5, backoff=100)
 
 
 # -- one repository -------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ def test_a_scanned_repository_is_stamped_from_the_manifest_with_full_provenance(
     row = _row("acme/crew")
     scanner = ScriptedScanner({"acme/crew": _reference(CREW_PING, scan_duration_ms=1234)})
     work = tmp_path / "deep" / "work"  # does not exist yet, nor does its parent
-    result = scan_repo(row, url, scanner, dataclasses.replace(SETTINGS, partial_clone=True), work)
+    partial = dataclasses.replace(SETTINGS, knobs=SETTINGS.knobs.model_copy(update={"partial_clone": True}))
+    result = scan_repo(row, url, scanner, partial, work)
 
     assert result.row is row
     assert result.errors == [] and result.stored is True and result.rate_limited == 0
@@ -166,7 +167,7 @@ def test_a_scanned_repository_is_stamped_from_the_manifest_with_full_provenance(
 def test_a_full_clone_checks_out_every_file_and_an_existing_work_dir_is_reused(repos, tmp_path):
     url, sha = repos["crew"]
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
-    settings = ScanSettings(clone_timeout=60, scan_timeout=9.0, partial_clone=False)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False), scan_timeout=9.0)
     first = scan_repo(_row("acme/crew"), url, scanner, settings, tmp_path)
     second = scan_repo(_row("acme/crew"), url, scanner, settings, tmp_path)  # tmp_path exists already
     assert [r.ping["scan_status"] for r in (first, second)] == ["success", "success"]
@@ -224,7 +225,7 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
 
 def test_a_clone_past_its_deadline_is_a_failed_clone_timeout_and_nothing_is_scanned(repos, tmp_path):
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
-    settings = ScanSettings(clone_timeout=-1, scan_timeout=5, backoff=0.01)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=-1), scan_timeout=5, backoff=0.01)
     result = scan_repo(_row("acme/crew"), repos["crew"][0], scanner, settings, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
     assert result.ping["files_total"] == 0 and result.stored and result.rate_limited == 0
@@ -240,11 +241,11 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
     # One attempt allowed: the first 429 is final.
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
     once = scan_repo(_row(repo.full_name), emulator.clone_url(repo.full_name), scanner,
-                     ScanSettings(clone_timeout=60, clone_attempts=1, backoff=0.01), tmp_path)
+                     ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), backoff=0.01), tmp_path)
     # Three attempts allowed, but the next backoff (100 s) ends past the deadline: no retry either.
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
     late = scan_repo(_row(repo.full_name), emulator.clone_url(repo.full_name), scanner,
-                     ScanSettings(clone_timeout=60, clone_attempts=3, backoff=100), tmp_path)
+                     ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), backoff=100), tmp_path)
     for result in (once, late):
         assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_rate_limited")
         assert result.rate_limited == 1 and result.stored
@@ -378,7 +379,8 @@ def test_chunk_order_progress_and_worker_threads(repos, tmp_path):
     (work / "stale-repo" / "x.py").write_text("x = 1\n")
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
     calls = []
-    settings = ScanSettings(clone_timeout=60, scan_timeout=5, partial_clone=False, workers=0, progress_every=2)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=0, progress_every=2),
+                            scan_timeout=5)
     result = scan_chunk(rows, lambda name: repos["crew"][0], scanner, settings, work,
                         progress=lambda done, total, counts: calls.append((done, total, dict(counts))))
 
@@ -396,7 +398,7 @@ def test_only_a_chunk_of_rate_limits_is_all_transient(emulator, universe, tmp_pa
     emulator.faults.add(Fault("secondary_429", "git", times=2, retry_after=None))
     rows = [_row(repo.full_name), _row("acme/limited-too")]
     result = scan_chunk(rows, lambda name: emulator.clone_url(repo.full_name), ScriptedScanner({}),
-                        ScanSettings(clone_timeout=60, clone_attempts=1, workers=1), tmp_path / "w")
+                        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1, workers=1)), tmp_path / "w")
     assert [r.ping["failure_reason"] for r in result.results] == ["clone_rate_limited"] * 2
     assert result.all_transient_failures is True
     stats = result.stats()
@@ -432,7 +434,8 @@ def test_a_scanner_that_wipes_the_work_dir_does_not_fail_the_chunk(repos, tmp_pa
 def test_progress_every_zero_reports_every_repository_instead_of_crashing_the_chunk(repos, tmp_path):
     rows = [_row(f"acme/p{i}") for i in range(2)]
     calls = []
-    settings = ScanSettings(clone_timeout=60, scan_timeout=5, partial_clone=False, workers=1, progress_every=0)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=1, progress_every=0),
+                            scan_timeout=5)
     result = scan_chunk(rows, lambda name: repos["crew"][0], ScriptedScanner({}, default=_reference(CREW_PING)),
                         settings, tmp_path / "work", progress=lambda done, total, counts: calls.append((done, total)))
     assert len(result.results) == 2 and calls == [(1, 2), (2, 2)]

@@ -322,6 +322,57 @@ def test_scanned_since_counts_each_partition_write_once():
     assert runlog.scanned_since([], stats) == stats
 
 
+SUMMARY = runlog.RunSummary(
+    manifest_version=2, total_repos=5, stored=3, quarantined=1, pending=1, duplicates=0,
+    counts_by_status={"failed": 1, "success": 2}, failure_reasons={"clone_timeout": 1},
+    framework_distribution={"CrewAI": 2, "LangChain": 1}, rate_limit_hits=4, partitions=2,
+    durations={"partition_seconds_total": 12.5, "partition_seconds_max": 7.25}, avg_scan_duration_ms=812.3,
+    bytes_fetched=40960, scanners={"stratum-builtin 0.3.0": 2})
+SCANNED = {"v2-c0001": {"repos": 2, "stored": 2, "by_status": {"success": 2}, "duration_s": 5.25,
+                        "finished_at": "2026-01-02T03:04:10+00:00"},
+           "v2-c0000": {"repos": 2, "stored": 1, "quarantined": 1, "by_status": {"failed": 1}, "duration_s": 7.25,
+                        "finished_at": "2026-01-02T03:04:05+00:00"}}
+# The record the summary dict of before RunSummary made of this input (key order included): pipeline_run_log.json
+# keeps its bytes.
+RECORD = {
+    "manifest_version": "v2",
+    "total_repos": 5,
+    "stored": 3,
+    "quarantined": 1,
+    "pending": 1,
+    "duplicates": 0,
+    "counts_by_status": {"failed": 1, "success": 2},
+    "failure_reasons": {"clone_timeout": 1},
+    "framework_distribution": {"CrewAI": 2, "LangChain": 1},
+    "rate_limit_hits": 4,
+    "partitions": 2,
+    "durations": {"partition_seconds_total": 12.5, "partition_seconds_max": 7.25},
+    "avg_scan_duration_ms": 812.3,
+    "bytes_fetched": 40960,
+    "scanners": {"stratum-builtin 0.3.0": 2},
+    "run_id": "run-1",
+    "started_at": "2026-01-02T03:03:57Z",
+    "completed_at": "2026-01-02T03:06:00Z",
+    "total_duration_hours": 0.034,
+    "manifest_version_number": 2,
+    "manifest_repo_count": 5,
+    "scans_attempted": 4,
+    "scans_success": 2,
+    "scans_partial": 0,
+    "scans_failed": 1,
+    "scans_empty": 0,
+    "scans_quarantined": 1,
+    "partitions_scanned": {"v2-c0000": "2026-01-02T03:04:05+00:00", "v2-c0001": "2026-01-02T03:04:10+00:00"},
+}
+
+
+def test_a_run_summary_makes_the_record_the_summary_dict_made():
+    record = runlog.execution_record(SUMMARY, SCANNED, run_id="run-1",
+                                     started_at=datetime(2026, 1, 2, 3, 5, tzinfo=timezone.utc),
+                                     completed_at=datetime(2026, 1, 2, 3, 6, tzinfo=timezone.utc))
+    assert list(record.items()) == list(RECORD.items()), "the same keys, values and order"
+
+
 # -- publish ships the three, agreeing ---------------------------------------------------------------
 def test_publish_ships_the_companion_files_of_the_version(tmp_path):
     names = _names(9)

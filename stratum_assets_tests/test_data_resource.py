@@ -71,6 +71,24 @@ def test_the_profile_is_the_data_resources_and_keeps_the_defaults(offline):
     offline.setenv("STRATUM_PROFILE", "full")
     assert DataResource().resolved_profile() == "full"
     assert DataResource(profile="sample").resolved_profile() == "sample", "configured wins over the environment"
+    offline.setenv("STRATUM_PROFILE", "huge")
+    with pytest.raises(ValueError, match="STRATUM_PROFILE must be one of full, sample, not 'huge'"):
+        DataResource().resolved_profile()
+
+
+def test_a_run_config_names_the_profile_by_its_value(offline):
+    """Dagster's enum config takes a member's name: the profile's members are named as their values, so the
+    documented run config ``profile: sample`` (or ``full``) is accepted by every asset that has one, and a
+    profile that does not exist is refused before any run starts."""
+    from stratum_assets.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    for asset in ("candidates_crewai", "repo_manifest", "audit_report", "label_audit_sample"):
+        for profile in ("sample", "full"):
+            config = dg.validate_run_config(job, {"ops": {asset: {"config": {"profile": profile}}}})
+            assert config["ops"][asset]["config"]["profile"] == profile
+        with pytest.raises(dg.DagsterInvalidConfigError, match="not in enum type Profile got Sample"):
+            dg.validate_run_config(job, {"ops": {asset: {"config": {"profile": "Sample"}}}})
 
 
 def _candidates(layout: Layout, per_stratum: int = 30) -> None:

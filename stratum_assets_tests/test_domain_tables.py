@@ -161,11 +161,11 @@ def test_the_audit_shows_a_framework_added_to_the_table(fake_framework):
     conn = _scan_dataset([("fakeagents_active", ["FakeAgents"])] * 3 + [("crewai", ["CrewAI"])] * 5)
     thresholds = GateThresholds.for_profile("sample", 8)
     data = compute(conn, {"fakeagents_active": 7, "crewai": 6}, thresholds)
-    assert data["framework_targets"]["FakeAgents"] == 7, "its target: the sum of its strata's"
+    assert data.framework_targets["FakeAgents"] == 7, "its target: the sum of its strata's"
     text = render(data, 1, "sample")
     assert "| FakeAgents | 3 | 7 | 4 short |" in text
     assert "| CrewAI | 5 | 6 | 1 short |" in text
-    g2 = {g.name: g for g in data["gates"]}["G2"]
+    g2 = {g.name: g for g in data.gates}["G2"]
     assert g2.title == ("repos per framework (LangChain, CrewAI, LangGraph, AutoGen, LlamaIndex, FakeAgents); "
                         "weakest shown")
     assert "G2: add discovery queries for LangChain, LangGraph, AutoGen, LlamaIndex." in recommendations(data)
@@ -208,8 +208,10 @@ def test_the_report_line_and_the_advice_follow_the_threshold_not_its_text():
     assert (by_name["G1"].threshold, by_name["G1"].limit, by_name["G1"].passed) == (">= 101", 101, False)
     assert (by_name["G2"].threshold, by_name["G2"].limit, by_name["G2"].measured) == (">= 20 each", 20, "CrewAI 12")
     worded = [replace(g, threshold="at least twenty apiece") if g.name == "G2" else g for g in gates]
-    advice = recommendations({"gates": worded, "frameworks": SECTIONS["frameworks"], "strata": {},
-                              "findings": {"rare_rules": []}, "volume": {"pending": 0}})
+    advice = recommendations(report.AuditResults(
+        volume={"pending": 0}, frameworks=SECTIONS["frameworks"], scores={}, findings={"rare_rules": []},
+        maturity={}, duplicates={}, coverage={}, strata={}, scanners={}, framework_targets={}, gates=worded,
+        exclusions=None, duplicate_groups=None, discovery={}))
     assert advice[:2] == [gate_table.by_id("G1").advice, "G2: add discovery queries for CrewAI, AutoGen."], \
         "the gate's number decides, not its text"
     assert not hasattr(report, "_min_fw")

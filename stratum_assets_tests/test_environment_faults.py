@@ -14,14 +14,14 @@ import subprocess
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.scanning.pipeline import EnvironmentBroken, ScanSettings, scan_chunk
+from stratum_assets.scanning.pipeline import EnvironmentBroken, ScanKnobs, ScanSettings, scan_chunk
 from stratum_assets.scanning.scanner_commands import BuiltinScanner
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import small_disk
 
-QUICK = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.05, clone_attempts=2, workers=2,
+QUICK = ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=2, workers=2), scan_timeout=60, backoff=0.05,
                      rate_limit_backoff=0.05)
 
 
@@ -71,7 +71,8 @@ def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_th
     slow = next(r for r in universe.repos if r.slow)  # the emulator serves it 3 s late, every time
     rows = [*_rows(universe, 3), {"full_name": slow.full_name, "repo_hash": repo_hash(slow.full_name),
                                   "chunk_id": "v1-c0000", "selection_stratum": "crewai"}]
-    settings = dataclasses.replace(QUICK, clone_timeout=1.0, clone_attempts=3)
+    settings = dataclasses.replace(QUICK, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 1.0,
+                                                                               "clone_attempts": 3}))
     result = scan_chunk(rows, emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
     by_name = {r.row["full_name"]: r for r in result.results}
     assert (by_name[slow.full_name].ping["failure_reason"], by_name[slow.full_name].provenance["clone_attempts"]) == (
@@ -82,7 +83,7 @@ def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_th
 def test_a_github_that_answers_no_clone_in_time_is_the_environment_not_timeouts(emulator, universe, tmp_path):
     """A hung server (every git request answered after the deadline): no clone of the chunk got an answer."""
     emulator.faults.add(Fault("slow", "git", times=10**6, delay=2.0))
-    settings = dataclasses.replace(QUICK, clone_timeout=0.5, clone_attempts=2)
+    settings = dataclasses.replace(QUICK, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 0.5}))
     with pytest.raises(EnvironmentBroken) as broken:
         scan_chunk(_rows(universe, 8), emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
     assert broken.value.stopped_early and len(broken.value.faults) == settings.environment_breaker
@@ -326,7 +327,7 @@ def test_a_clone_failure_no_rule_recognises_is_stored_as_unclassified_after_its_
                         tmp_path / "work")
     assert {(r.ping["scan_status"], r.ping["failure_reason"]) for r in result.results} == {
         ("failed", "clone_unclassified")}
-    assert all(r.stored and r.provenance["clone_attempts"] == QUICK.clone_attempts for r in result.results)
+    assert all(r.stored and r.provenance["clone_attempts"] == QUICK.knobs.clone_attempts for r in result.results)
     assert all("://" not in r.provenance["failure_detail"] for r in result.results)
 
 

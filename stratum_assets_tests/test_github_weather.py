@@ -259,7 +259,7 @@ def test_classify_names_a_block_and_makes_it_permanent(stderr, why):
 
 def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_path):
     from stratum_assets.manifest.build import repo_hash
-    from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
+    from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_repo
     from stratum_assets.scanning.scanner_commands import BuiltinScanner
 
     repo = next(r for r in universe.repos if not r.deleted)
@@ -268,7 +268,7 @@ def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_pa
         row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
                "selection_stratum": "x"}
         result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(),
-                           ScanSettings(clone_timeout=60), tmp_path / "w")
+                           ScanSettings(ScanKnobs(clone_timeout_s=60)), tmp_path / "w")
     finally:
         emulator.blocked.clear()
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_blocked")

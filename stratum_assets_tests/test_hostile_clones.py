@@ -29,7 +29,7 @@ from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import read_request_body
 from stratum_assets.scanning import clone as clone_module
 from stratum_assets.scanning.clone import classify, clone, git_env
-from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
+from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_repo
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
 
 from .conftest import FakeTime
@@ -341,7 +341,7 @@ def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxi
 
     repo = _a_repo(universe)
     proxy = proxies(emulator.url)
-    settings = ScanSettings(clone_timeout=60, scan_timeout=60, git_auth=GitAuth(proxy.url, TOKEN))
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=60, git_auth=GitAuth(proxy.url, TOKEN))
     assert TOKEN not in repr(settings)
     row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
            "selection_stratum": "x"}
@@ -426,7 +426,7 @@ def test_classify_by_what_git_said(stderr, failure, transient):
 def test_a_refused_clone_is_a_stored_failed_ping(tmp_path):
     url = _hostile_repo(tmp_path / "evil")
     row = {"full_name": "o/evil", "repo_hash": repo_hash("o/evil"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
-    result = scan_repo(row, url, BuiltinScanner(), ScanSettings(clone_timeout=60), tmp_path / "w")
+    result = scan_repo(row, url, BuiltinScanner(), ScanSettings(ScanKnobs(clone_timeout_s=60)), tmp_path / "w")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_refused")
     assert result.stored and result.errors == [] and result.provenance["clone_attempts"] == 1
 
@@ -505,7 +505,8 @@ def test_the_process_shares_one_limiter_and_scan_settings_configure_it(emulator,
     assert clone_module.shared_limiter(30) is clone_module.shared_limiter(0)
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
-    settings = ScanSettings(clone_timeout=60, scan_timeout=60, clones_per_minute=600, rate_limit_backoff=0.05)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=60, clones_per_minute=600,
+                            rate_limit_backoff=0.05)
     row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
            "selection_stratum": "x"}
     result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path / "w")

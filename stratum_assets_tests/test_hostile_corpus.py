@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets.scanning.pipeline import ScanSettings, scan_repo
+from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_repo
 from stratum_assets.scanning.scanner_commands import BuiltinScanner
 
 MEMORY_MB = 150  # the worker alone needs ~60 MB; the 990 KB file below needs ~210 MB to parse
-SETTINGS = ScanSettings(clone_timeout=60, scan_timeout=30, clone_attempts=1, backoff=0.0,
-                        max_checkout_files=200, max_checkout_mb=8, max_file_mb=2)
+SETTINGS = ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1, max_checkout_files=200, max_checkout_mb=8,
+                                  max_file_mb=2), scan_timeout=30, backoff=0.0)
 AGENT = b"from crewai import Agent\nresearcher = Agent(role='r', goal='g', backstory='b')\n"
 
 
@@ -129,7 +129,7 @@ def test_a_hostile_repository_gives_one_classified_valid_ping(kind, scanner, tmp
     took = time.monotonic() - started
     assert result.stored, result.errors
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == expected, result.provenance
-    assert took < SETTINGS.clone_timeout + SETTINGS.scan_timeout
+    assert took < SETTINGS.knobs.clone_timeout_s + SETTINGS.scan_timeout
     if expected[1] == "over_limit":
         assert "caps 200 files, 8 MB in all, 2 MB per file" in result.provenance["failure_detail"]
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir()), "checkout left behind"
@@ -153,7 +153,8 @@ def test_a_bomb_is_refused_before_it_is_written(tmp_path, monkeypatch):
                                          "pkg/ok.yaml": b"a: 1\n", "README.md": b"not checked out\n",
                                          "we\nird.py": b"x = 1\n", ":(glob)*.py": b"y = 2\n"})
     checkout = tmp_path / "checkout"
-    result = clone_module.clone(source.resolve().as_uri(), checkout, attempts=1, limits=SETTINGS.checkout_limits())
+    result = clone_module.clone(source.resolve().as_uri(), checkout, attempts=1,
+                                limits=SETTINGS.knobs.checkout_limits())
     assert result.failure is None, result.detail
     assert result.over_limit.startswith("checkout capped: 1 files (16 MB) not written")
     written = sorted(p.relative_to(checkout).as_posix() for p in checkout.rglob("*")

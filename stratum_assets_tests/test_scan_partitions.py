@@ -29,8 +29,8 @@ from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import code_families
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
-from stratum_assets.scanning.pipeline import (ChunkResult, ScanSettings, quarantine_rows, scan_chunk, scan_repo,
-                                             stored_rows)
+from stratum_assets.scanning.pipeline import (ChunkResult, ScanKnobs, ScanSettings, quarantine_rows, scan_chunk,
+                                             scan_repo, stored_rows)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.blocks import plan
@@ -59,7 +59,7 @@ def _fake_stratum(tmp_path: Path, body: str) -> str:
 
 
 # Rate-limited clones back off for minutes by default (issue 15): tests use a fraction of a second.
-FAST = ScanSettings(clone_timeout=60, scan_timeout=60, backoff=0.2, workers=2, rate_limit_backoff=0.2)
+FAST = ScanSettings(ScanKnobs(clone_timeout_s=60, workers=2), scan_timeout=60, backoff=0.2, rate_limit_backoff=0.2)
 
 
 # -- one repository at a time: every failure is classified, every ping stamped ----------------------
@@ -83,7 +83,7 @@ def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path):
 
 def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path):
     repo = next(r for r in universe.repos if r.slow)
-    settings = ScanSettings(clone_timeout=1.0, backoff=0.2)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=1.0), backoff=0.2)
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
 
@@ -107,7 +107,7 @@ def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp
 def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_path, body, status, reason):
     repo = _pick(universe, archetype="single")
     scanner = ExternalScanner(_fake_stratum(tmp_path, body))
-    settings = ScanSettings(clone_timeout=60, scan_timeout=2, backoff=0.2)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=2, backoff=0.2)
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), scanner, settings, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, reason)
     assert result.stored, result.errors
@@ -192,7 +192,7 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
 def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_path):
     repo = _pick(universe, archetype="single")
     partial = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
-    full_settings = ScanSettings(clone_timeout=60, scan_timeout=60, partial_clone=False)
+    full_settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False), scan_timeout=60)
     full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), full_settings, tmp_path)
     assert partial.provenance["bytes_fetched"] < full.provenance["bytes_fetched"]
     for key in ("finding_rules", "agent_count", "detected_topology_signature_hash", "files_total", "files_scanned",

@@ -180,8 +180,8 @@ def test_null_fields_are_stored_as_null_exported_as_null_and_the_audit_and_split
     assert "## 1. Volume" in report and "## 10. Recommendations" in report
 
     summary = split_and_export(conn, layout, 1, min_test=1)
-    assert summary["train"] + summary["test"] == len(pings) - 1, "all but the failed scan are usable"
-    assert set(summary["feature_fields"]) == set(FEATURE_COLUMNS) and not set(FEATURE_COLUMNS) & set(UNMEASURED)
+    assert summary.train + summary.test == len(pings) - 1, "all but the failed scan are usable"
+    assert set(summary.feature_fields) == set(FEATURE_COLUMNS) and not set(FEATURE_COLUMNS) & set(UNMEASURED)
 
 
 def test_the_audit_groups_by_the_pings_topology_else_the_builtins_detected_one(builtin, tmp_path):

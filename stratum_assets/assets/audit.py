@@ -14,6 +14,7 @@ from ..audit.groups import duplicate_groups
 from ..audit.report import audit, render
 from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_snapshot
 from ..discovery.strata import strata
+from ..domain.choices import Profile
 from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..resources import DataResource
 from ..storage.files import write_text_atomic
@@ -24,7 +25,7 @@ GATE_DESCRIPTIONS = check_descriptions()  # from the gate table (domain/gates.py
 
 
 class AuditConfig(dg.Config):
-    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
+    profile: Profile | None = None  # default: the data resource's (sample offline, full with a token)
     thresholds: dict[str, float] = {}  # e.g. {"g1_min_usable": 30000}: overrides of the profile
 
 
@@ -51,21 +52,21 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
                         discovery=discovery_summaries(layout, targets))  # Strata: what discovery could not get
     text = render(results, version, profile)
     write_text_atomic(text, layout.audit_report)
-    gates = results["gates"]
+    gates = results.gates
     context.log.info("Quality gates:\n" + "\n".join(
         f"  {'PASS' if g.passed else 'FAIL'}  {g.name}  {g.title}: {g.measured} (threshold {g.threshold})"
         for g in gates))
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(text),
         "path": dg.MetadataValue.path(str(layout.audit_report)),
-        "usable": results["volume"]["usable"], "manifest_version": version, "profile": profile,
+        "usable": results.volume["usable"], "manifest_version": version, "profile": profile.value,
         "gates_passed": sum(g.passed for g in gates), "gates_failed": [g.name for g in gates if not g.passed],
     })
     severity = gate_severity(profile)
     for g in gates:
         yield dg.AssetCheckResult(check_name=g.name, passed=g.passed, severity=severity, metadata={
             "measured": g.measured if isinstance(g.measured, (int, float)) else str(g.measured),
-            "threshold": g.threshold, "what": g.title, "profile": profile})
+            "threshold": g.threshold, "what": g.title, "profile": profile.value})
 
 
 def discovery_summaries(layout, names) -> dict[str, dict]:
@@ -78,10 +79,10 @@ def discovery_summaries(layout, names) -> dict[str, dict]:
     return found
 
 
-def gate_severity(profile: str) -> dg.AssetCheckSeverity:
+def gate_severity(profile: Profile) -> dg.AssetCheckSeverity:
     """A gate missed on the full scan is an error; on the sample universe (scaled thresholds, a rehearsal of
     the dataset, not the dataset) it is a warning."""
-    return dg.AssetCheckSeverity.ERROR if profile == "full" else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckSeverity.ERROR if profile == Profile.full else dg.AssetCheckSeverity.WARN
 
 
 def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str, src: str = "scan_dataset") -> None:
@@ -132,26 +133,26 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
                                min_test=config.min_test_per_stratum,
                                groups=groups.register(warehouse.conn, "split_groups_input"), src=src)
     yield dg.MaterializeResult(metadata={
-        "train": out["train"], "test": out["test"], "kept_assignments": out["kept"], "new_assignments": out["new"],
-        "merged_strata": dg.MetadataValue.json(out["merged"]),
-        "undersized_test_strata": dg.MetadataValue.json(out["undersized"]),
-        "exports": dg.MetadataValue.json(out["exports"]),
+        "train": out.train, "test": out.test, "kept_assignments": out.kept, "new_assignments": out.new,
+        "merged_strata": dg.MetadataValue.json(out.merged),
+        "undersized_test_strata": dg.MetadataValue.json(out.undersized),
+        "exports": dg.MetadataValue.json(out.exports),
         "duplicate_groups": groups.summary()["joined"]["groups"],
-        "stratum_share_deviations": dg.MetadataValue.json(out["share_deviations"]),
+        "stratum_share_deviations": dg.MetadataValue.json(out.share_deviations),
     })
-    yield dg.AssetCheckResult(check_name="no_group_in_both_splits", passed=not out["groups_in_both"],
-                              metadata={"groups": len(groups.joined), "groups_in_both": len(out["groups_in_both"]),
-                                        "examples": dg.MetadataValue.json(out["groups_in_both"][:20])})
-    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out["in_both"] == 0,
-                              metadata={"in_both": out["in_both"]})
-    leaked = sorted(set(out["feature_fields"]) & set(LABEL_COLUMNS))
+    yield dg.AssetCheckResult(check_name="no_group_in_both_splits", passed=not out.groups_in_both,
+                              metadata={"groups": len(groups.joined), "groups_in_both": len(out.groups_in_both),
+                                        "examples": dg.MetadataValue.json(out.groups_in_both[:20])})
+    yield dg.AssetCheckResult(check_name="no_repo_in_both_splits", passed=out.in_both == 0,
+                              metadata={"in_both": out.in_both})
+    leaked = sorted(set(out.feature_fields) & set(LABEL_COLUMNS))
     yield dg.AssetCheckResult(check_name="no_label_among_features", passed=not leaked,
-                              metadata={"label_columns_in_features": leaked, "features": len(out["feature_fields"])})
+                              metadata={"label_columns_in_features": leaked, "features": len(out.feature_fields)})
 
 
 class LabelAuditConfig(dg.Config):
     seed: int = 23
-    profile: str | None = None  # full | sample; default: the data resource's (a miss is an error on full only)
+    profile: Profile | None = None  # default: the data resource's (a miss is an error on full only)
 
 
 @dg.asset(
@@ -186,7 +187,7 @@ def label_audit_sample(context: dg.AssetExecutionContext, config: LabelAuditConf
     yield label_agreement(layout, pairs, config.profile or data.resolved_profile())
 
 
-def label_agreement(layout, pairs: list[dict], profile: str) -> dg.AssetCheckResult:
+def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetCheckResult:
     """The check from the reviews folder: awaiting (a warning) until one reviewer answered every pair."""
     if layout.label_audit_reviewed.exists():
         return dg.AssetCheckResult(check_name="label_agreement", passed=False, description=label_audit.OLD_FORMAT,
@@ -212,4 +213,4 @@ def label_agreement(layout, pairs: list[dict], profile: str) -> dg.AssetCheckRes
                   "decided": overall["decided"], "cannot_tell": overall["cannot_tell"],
                   "ci95": dg.MetadataValue.json(overall["ci95"]), "complete_reviews": len(result.complete),
                   "per_quintile": dg.MetadataValue.json({q: t.summary() for q, t in sorted(result.per_quintile.items())}),
-                  "cohen_kappa": dg.MetadataValue.json(result.kappa), "profile": profile})
+                  "cohen_kappa": dg.MetadataValue.json(result.kappa), "profile": profile.value})

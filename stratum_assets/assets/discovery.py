@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from ..discovery.candidates import COLUMNS, clear_checkpoints, discover_stratum
 from ..discovery.strata import load_strata_file, strata
+from ..domain.choices import Profile
 from ..instance.pools import GITHUB_API
 from ..resources import DataResource, GitHubConfigError, GitHubResource, world_of
 from ..storage.files import write_parquet_atomic, write_text_atomic
@@ -16,7 +17,7 @@ from ..storage.world import WorldMismatch, claim
 class DiscoveryConfig(dg.Config):
     """Per-run overrides of strata.yaml (the launchpad shows these)."""
 
-    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
+    profile: Profile | None = None  # default: the data resource's (sample offline, full with a token)
     target: int | None = None
     queries: list[str] | None = None
     pushed_after: str | None = None

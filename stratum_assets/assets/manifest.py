@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..discovery.strata import strata
+from ..domain.choices import Profile
 from ..domain.chunks import default_size as default_chunk_size
 from ..manifest.build import build_manifest, fingerprint, what_changed
 from ..manifest.exclusions import Exclusions, ExclusionsError, load_exclusions, summary_line
@@ -27,7 +28,7 @@ class ManifestConfig(dg.Config):
 
     new_version: bool = False
     chunk_size: int | None = None  # default: the profile's (domain/chunks.py: 250 full, 40 sample)
-    profile: str | None = None  # full | sample; default: the data resource's (sample offline, full with a token)
+    profile: Profile | None = None  # default: the data resource's (sample offline, full with a token)
     # Opt-outs and the licence allowlist; default: STRATUM_EXCLUSIONS_FILE, else stratum_assets/manifest/exclusions.yaml
     exclusions_file: str | None = None
 

@@ -11,13 +11,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..instance.dead_runs import claim_run
-from ..dedup.fingerprint import NearDupSettings
 from ..domain.chunks import version_of
 from ..instance.pools import GIT_CLONES
 from ..resources import (DataResource, GitHubConfigError, GitHubResource, GitHubUnreachable, ScannerResource,
                          world_of)
-from ..scanning.pipeline import (EnvironmentBroken, ScanSettings, fingerprint_rows, quarantine_rows, scan_chunk,
-                                 stored_rows)
+from ..scanning.pipeline import (EnvironmentBroken, ScanKnobs, ScanSettings, fingerprint_rows, quarantine_rows,
+                                 scan_chunk, stored_rows)
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
 from ..warehouse import blocks, companions, runlog
 from ..storage.world import WorldMismatch, check_version
@@ -25,22 +24,8 @@ from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
 
-class ScanConfig(dg.Config):
-    workers: int = 4
-    clone_timeout_s: float = 300.0
-    clone_attempts: int = 3
-    partial_clone: bool = True
-    progress_every: int = 25
-    clones_per_minute: float | None = None  # default: the GitHub resource's cap (none offline)
-    rate_limit_backoff_s: float | None = None  # first wait after a clone's 429 (doubled per hit, plus jitter);
-    # default: the GitHub resource's (60 s on GitHub, 1 s on the loopback emulator)
-    max_checkout_files: int = 20_000  # caps of one checkout; a repository over one is stored partial/over_limit
-    max_checkout_mb: int = 200
-    max_file_mb: int = 20
-    # Code fingerprints beside each ping (dedup/): k-token shingles and MinHash permutations. One value per
-    # manifest version: signatures made with other settings are never compared (their signature_key differs).
-    near_dup_shingle_size: int = 10
-    near_dup_num_perm: int = 128
+class ScanConfig(dg.Config, ScanKnobs):
+    """The scan's knobs (scanning/pipeline.py's ``ScanKnobs``, each written there once) as run config."""
 
 
 @dg.multi_asset(
@@ -72,16 +57,11 @@ def scan_partition(context: dg.AssetExecutionContext, config: ScanConfig, github
         raise dg.Failure(description=f"{chunk}: {err}", metadata={"environment_failures": 1}) from None
     manifest = data.manifest_store.read(version)
     rows = manifest.filter(pc.equal(manifest["chunk_id"], chunk)).to_pylist()
-    backoff = github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s
-    per_minute = github.clone_rate_cap() if config.clones_per_minute is None else config.clones_per_minute
-    settings = ScanSettings(clone_timeout=config.clone_timeout_s, scan_timeout=scanner.timeout_s,
-                            clone_attempts=config.clone_attempts, partial_clone=config.partial_clone,
-                            workers=config.workers, progress_every=config.progress_every,
-                            git_auth=github.git_auth(), rate_limit_backoff=backoff, clones_per_minute=per_minute,
-                            max_checkout_files=config.max_checkout_files, max_checkout_mb=config.max_checkout_mb,
-                            max_file_mb=config.max_file_mb,
-                            near_dup=NearDupSettings(shingle_size=config.near_dup_shingle_size,
-                                                     num_perm=config.near_dup_num_perm))
+    settings = ScanSettings(  # the knobs, and the clone rates of the GitHub resource where the config names none
+        knobs=config, scan_timeout=scanner.timeout_s, git_auth=github.git_auth(),
+        clones_per_minute=github.clone_rate_cap() if config.clones_per_minute is None else config.clones_per_minute,
+        rate_limit_backoff=(github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None
+                            else config.rate_limit_backoff_s))
 
     def progress(done: int, total: int, statuses) -> None:
         context.log.info(f"{chunk}: {done}/{total} repositories ({', '.join(f'{k} {v}' for k, v in statuses.items())})")
@@ -160,20 +140,20 @@ def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
     yield dg.MaterializeResult(metadata={
         "executions_recorded": len(document[runlog.HISTORY]), "blocks_written": len(compacted), "scans_attempted": document["scans_attempted"],
         "companion_files": dg.MetadataValue.json(exports),
-        "total_repos": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
-        "pending": log["pending"], "by_status": dg.MetadataValue.json(log["counts_by_status"]),
-        "failure_reasons": dg.MetadataValue.json(log["failure_reasons"]),
-        "framework_distribution": dg.MetadataValue.json(log["framework_distribution"]),
-        "rate_limit_hits": log["rate_limit_hits"], "avg_scan_duration_ms": log["avg_scan_duration_ms"],
-        "scanners": dg.MetadataValue.json(log["scanners"]),
+        "total_repos": log.total_repos, "stored": log.stored, "quarantined": log.quarantined,
+        "pending": log.pending, "by_status": dg.MetadataValue.json(log.counts_by_status),
+        "failure_reasons": dg.MetadataValue.json(log.failure_reasons),
+        "framework_distribution": dg.MetadataValue.json(log.framework_distribution),
+        "rate_limit_hits": log.rate_limit_hits, "avg_scan_duration_ms": log.avg_scan_duration_ms,
+        "scanners": dg.MetadataValue.json(log.scanners),
         "path": dg.MetadataValue.path(str(layout.pipeline_run_log)),
     })
     yield dg.AssetCheckResult(
-        check_name="zero_silent_drops", passed=log["pending"] == 0 and log["duplicates"] == 0,
-        metadata={"manifest_rows": log["total_repos"], "stored": log["stored"], "quarantined": log["quarantined"],
-                  "pending": log["pending"], "duplicates": log["duplicates"]},
+        check_name="zero_silent_drops", passed=log.pending == 0 and log.duplicates == 0,
+        metadata={"manifest_rows": log.total_repos, "stored": log.stored, "quarantined": log.quarantined,
+                  "pending": log.pending, "duplicates": log.duplicates},
     )
     yield dg.AssetCheckResult(
-        check_name="one_scanner_per_version", passed=len(log["scanners"]) <= 1,
-        metadata={"scanners": dg.MetadataValue.json(log["scanners"])},
+        check_name="one_scanner_per_version", passed=len(log.scanners) <= 1,
+        metadata={"scanners": dg.MetadataValue.json(log.scanners)},
     )

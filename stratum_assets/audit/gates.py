@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..domain import frameworks as framework_table
 from ..domain import gates as gate_table
+from ..domain.choices import Profile
 from ..domain.gates import FULL_SCAN_SIZE, GATES
 
 __all__ = ["FULL_SCAN_SIZE", "GATES", "Gate", "GateThresholds", "ThresholdError", "evaluate"]
@@ -31,12 +32,12 @@ class _Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
-    def for_profile(cls, profile: str, manifest_rows: int, **overrides) -> GateThresholds:
+    def for_profile(cls, profile: Profile, manifest_rows: int, **overrides) -> GateThresholds:
         full = cls()
-        if profile not in ("full", "sample"):
-            raise ValueError(f"unknown gate profile {profile!r}: full or sample")
+        if profile not in tuple(Profile):
+            raise ValueError(f"unknown gate profile {profile!r}: {' or '.join(Profile)}")
         scaled = {}
-        if profile == "sample":
+        if profile == Profile.sample:
             scaled = {t.key: gate_table.scale_count(getattr(full, t.key), manifest_rows)
                       for t in gate_table.thresholds() if t.scaled}
         return cls.checked({**full.model_dump(), **scaled, **overrides})

@@ -6,23 +6,47 @@ ordering, so the same dataset always gives byte-identical reports.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from ..domain import frameworks as framework_table
 from ..dedup.fingerprint import NearDupSettings
 from ..domain import gates as gate_table
+from ..domain.choices import Profile
 from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
-from .gates import GateThresholds, evaluate
+from .gates import Gate, GateThresholds, evaluate
 from .groups import KEY_COLUMNS, DuplicateGroups, duplicate_groups
 
 BAR = 40
 
 
+@dataclass(frozen=True)
+class AuditResults:
+    """What the audit computed: every section of the report (each a dict of its own measures), the gates over
+    them, and what only the build knows (exclusions, the four kinds of duplicate groups, discovery's gaps)."""
+
+    volume: dict
+    frameworks: dict
+    scores: dict
+    findings: dict
+    maturity: dict
+    duplicates: dict
+    coverage: dict
+    strata: dict[str, dict]
+    scanners: dict[str, int]  # "<scanner> <version>" -> stored pings (warehouse/runlog.py)
+    framework_targets: dict[str, int]
+    gates: list[Gate]
+    exclusions: dict | None  # the manifest version's opt-outs and licence allowlist; None: not recorded
+    duplicate_groups: dict | None  # audit/groups.py's summary; None when no groups were computed
+    discovery: dict[str, dict]  # each stratum's discovery summary (search gaps, enrichment failures)
+
+
 def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds, *,
           near_duplicate_threshold: float, manifest_meta: dict | None = None,
-          discovery: dict[str, dict] | None = None) -> dict:
+          discovery: dict[str, dict] | None = None) -> AuditResults:
     """What ``audit_report`` computes: every section and the duplicate groups four ways, all from one
     snapshot of ``scan_dataset`` (the view's joins run once per audit). ``discovery``: each stratum's discovery
     summary (candidates' search gaps, enrichment failures, renames), shown beside the strata."""
@@ -35,25 +59,24 @@ def audit(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: 
 def compute(conn: duckdb.DuckDBPyConnection, targets: dict[str, int], thresholds: GateThresholds,
             framework_targets: dict[str, int] | None = None, manifest_meta: dict | None = None,
             groups: DuplicateGroups | None = None, src: str | None = None,
-            discovery: dict[str, dict] | None = None) -> dict:
+            discovery: dict[str, dict] | None = None) -> AuditResults:
     """Every section; ``framework_targets`` defaults to the framework table's strata summed over ``targets``;
     ``manifest_meta`` (the version's meta.json) gives what its build left out, which no table holds;
     ``groups`` (audit/groups.py) the duplicates four ways, side by side; ``src`` what to read: a snapshot of
     the view (sections.snapshot; made here when None, dropped at the end) or ``scan_dataset`` itself."""
     src = src or S.snapshot(conn)
-    data = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
-            "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
-            "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
-            "strata": S.strata(conn, targets, src)}
-    data["scanners"] = scanner_counts(conn, src)
-    data["framework_targets"] = S.framework_targets(targets) if framework_targets is None else framework_targets
-    data["gates"] = evaluate(data, thresholds)
-    data["exclusions"] = (manifest_meta or {}).get("exclusions")
-    data["duplicate_groups"] = groups.summary() if groups is not None else None
-    data["discovery"] = discovery or {}  # each stratum's discovery summary (search gaps, enrichment failures)
+    sections = {"volume": S.volume(conn, src), "frameworks": S.frameworks(conn, src), "scores": S.scores(conn, src),
+                "findings": S.findings(conn, src), "maturity": S.maturity(conn, src),
+                "duplicates": S.duplicates(conn, thresholds.g5_cluster_size, src), "coverage": S.coverage(conn, src),
+                "strata": S.strata(conn, targets, src)}
+    results = AuditResults(
+        **sections, scanners=scanner_counts(conn, src),
+        framework_targets=S.framework_targets(targets) if framework_targets is None else framework_targets,
+        gates=evaluate(sections, thresholds), exclusions=(manifest_meta or {}).get("exclusions"),
+        duplicate_groups=groups.summary() if groups is not None else None, discovery=discovery or {})
     if src != "scan_dataset":
         conn.execute(f"DROP TABLE IF EXISTS {src}")  # the snapshot's memory goes back before the split runs
-    return data
+    return results
 
 
 def histogram(labels: list[str], counts: list[int]) -> str:
@@ -62,20 +85,20 @@ def histogram(labels: list[str], counts: list[int]) -> str:
     return "\n".join(f"{label:>{width}} | {'#' * round(BAR * c / peak):<{BAR}} {c}" for label, c in zip(labels, counts))
 
 
-def render(d: dict, version: int, profile: str) -> str:
-    v, sc, fi, ma, du, co = d["volume"], d["scores"], d["findings"], d["maturity"], d["duplicates"], d["coverage"]
+def render(d: AuditResults, version: int, profile: Profile) -> str:
+    v, sc, fi, ma, du, co = d.volume, d.scores, d.findings, d.maturity, d.duplicates, d.coverage
     out = [f"# Stratum dataset audit — manifest v{version} ({profile} profile)", ""]
     out += ["## 1. Volume", "",
             f"Manifest {v['manifest']} · stored {v['stored']} · quarantined {v['quarantined']} · "
             f"pending {v['pending']} · usable (success + partial) **{v['usable']}**", "",
-            _scanner_line(d["scanners"]), "", exclusions_line(d.get("exclusions")), "",
+            _scanner_line(d.scanners), "", exclusions_line(d.exclusions), "",
             _table(["status", "repos"], sorted(v["by_status"].items())), "",
             _table(["failure reason", "repos"], list(v["failure_reasons"].items())) if v["failure_reasons"]
             else "No failures.", ""]
-    fw_rows = [(f, n, d["framework_targets"].get(f, "-"), _gap(n, d["framework_targets"].get(f)))
-               for f, n in d["frameworks"]["counts"].items()]
+    fw_rows = [(f, n, d.framework_targets.get(f, "-"), _gap(n, d.framework_targets.get(f)))
+               for f, n in d.frameworks["counts"].items()]
     out += ["## 2. Frameworks", "", _table(["framework", "usable repos", "target", "gap"], fw_rows), "",
-            f"Multi-framework repositories: {d['frameworks']['multi_framework_repos']}.", ""]
+            f"Multi-framework repositories: {d.frameworks['multi_framework_repos']}.", ""]
     shape = ("bimodal" if sc["bimodality_coefficient"] and sc["bimodality_coefficient"] > 0.555 else "unimodal")
     out += ["## 3. Risk scores", "", "```",
             histogram([f"{b * 10:>2}-{b * 10 + 9 if b < 9 else 100}" for b in range(10)], sc["histogram"]), "```", "",
@@ -102,18 +125,18 @@ def render(d: dict, version: int, profile: str) -> str:
             _table(["fork parent", "forks in manifest"], [(g["parent"], g["forks"]) for g in du["fork_parent_groups"]])
             if du["fork_parent_groups"] else "No fork parent has more than one fork in the manifest.", "",
             f"Effective dataset size after topology dedup: **{du['effective_size']}** of {v['usable']} usable.", "",
-            *_duplicate_kinds(d["duplicate_groups"])]
+            *_duplicate_kinds(d.duplicate_groups)]
     out += ["## 7. Coverage", "", "```",
             histogram([f"{c / 10:.1f}-{(c + 1) / 10:.1f}" for c in range(10)], co["histogram"]), "```", "",
             f"Median files_scanned / files_total: **{co['median_ratio']}**. Repositories under 20% Python by "
             f"language bytes: {co['low_python_repos']} ({co['low_python_share']:.1%}).", ""]
     out += ["## 8. Strata", "", _table(["stratum", "target", "manifest", "usable", "fill"],
                                         [(n, s["target"], s["manifest"], s["usable"], f"{s['fill']:.0%}")
-                                         for n, s in d["strata"].items()]), ""]
-    out += _discovery_lines(d.get("discovery") or {})
+                                         for n, s in d.strata.items()]), ""]
+    out += _discovery_lines(d.discovery)
     out += ["## 9. Gates", "", _table(["gate", "what", "measured", "threshold", "result"],
                                        [(g.name, g.title, g.measured, g.threshold, "PASS" if g.passed else "**FAIL**")
-                                        for g in d["gates"]]), ""]
+                                        for g in d.gates]), ""]
     out += ["## 10. Recommendations", "", *[f"- {r}" for r in recommendations(d)], ""]
     return "\n".join(out)
 
@@ -156,24 +179,24 @@ def same_project(s: NearDupSettings) -> str:
             "estimate.")
 
 
-def recommendations(d: dict) -> list[str]:
+def recommendations(d: AuditResults) -> list[str]:
     recs = []
-    for gate in d["gates"]:
+    for gate in d.gates:
         if gate.passed:
             continue
         facts = {}
         if gate.name == "G2":  # which of the required frameworks are short: by the gate's number, not its text
-            counts = d["frameworks"]["counts"]
+            counts = d.frameworks["counts"]
             facts["short"] = ", ".join(f for f in framework_table.gated() if counts.get(f, 0) < gate.limit)
         recs.append(gate_table.by_id(gate.name).advise(**facts))
-    under = [n for n, s in d["strata"].items() if s["fill"] < 0.8]
+    under = [n for n, s in d.strata.items() if s["fill"] < 0.8]
     if under:
         recs.append(f"Strata under 80% of target: {', '.join(under)}.")
-    if d["findings"]["rare_rules"]:
-        recs.append(f"Rare rules (< 1%): {', '.join(d['findings']['rare_rules'])} — too few positives to learn; "
+    if d.findings["rare_rules"]:
+        recs.append(f"Rare rules (< 1%): {', '.join(d.findings['rare_rules'])} — too few positives to learn; "
                     "consider merging or dropping them as labels.")
-    if d["volume"]["pending"]:
-        recs.append(f"{d['volume']['pending']} manifest repos have no result yet: materialize the missing partitions.")
+    if d.volume["pending"]:
+        recs.append(f"{d.volume['pending']} manifest repos have no result yet: materialize the missing partitions.")
     return recs or ["All gates pass; no action needed."]
 
 

@@ -35,6 +35,7 @@ import hashlib
 import math
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 
 import pyarrow.parquet as pq
@@ -218,12 +219,31 @@ def snapshot(conn, *, for_groups: bool = True) -> str:
     return schema.snapshot(conn, ASSIGNMENT_COLUMNS + (KEY_COLUMNS if for_groups else ()), "split_snapshot")
 
 
+@dataclass(frozen=True)
+class SplitOutcome:
+    """What :func:`split_and_export` did: :func:`freeze_assignments`' summary, then :func:`export_splits`'.
+    The three group fields are None when the split ran without duplicate groups."""
+
+    train: int  # repositories assigned to each side (stored assignments)
+    test: int
+    kept: int  # assignments kept from the stored split
+    new: int  # repositories assigned now
+    merged: dict[str, str]  # fine stratum -> the coarser one it was merged into (too small alone)
+    undersized: dict[str, int]  # stratum -> its test rows, for those under min_test
+    exports: dict[str, str]  # "train"/"test" -> the exported Parquet file
+    in_both: int  # repositories in both exported files (0, or the split is broken)
+    feature_fields: list[str]  # the fields of the exports' features struct
+    joined: int | None = None  # new repositories that took the side of their group's stored members
+    groups_in_both: list[dict] | None = None  # groups_in_both_splits over the stored assignments
+    share_deviations: dict | None = None  # share_deviations over the stored assignments
+
+
 def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,
-                     groups: str | None = None, src: str | None = None) -> dict:
-    """Assign the usable repositories, store the frozen assignments, export train/test; returns a summary.
+                     groups: str | None = None, src: str | None = None) -> SplitOutcome:
+    """Assign the usable repositories, store the frozen assignments, export train/test; returns what it did.
     ``src`` as in :func:`freeze_assignments`: its memory goes back before the exports."""
     summary = freeze_assignments(conn, layout, version, seed=seed, min_test=min_test, groups=groups, src=src)
-    return summary | export_splits(conn, layout, version)
+    return SplitOutcome(**summary, **export_splits(conn, layout, version))
 
 
 def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,

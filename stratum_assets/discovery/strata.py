@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..storage.config_files import read_model
 from ..domain import frameworks as framework_table
+from ..domain.choices import Profile
 
 DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
 ENV_VAR = "STRATUM_STRATA_FILE"
@@ -50,7 +51,9 @@ class Stratum(BaseModel):
         return tuple(f.label for f in framework_table.FRAMEWORKS if self.name in f.strata)
 
 
-class Profile(BaseModel):
+class ProfileScale(BaseModel):
+    """A profile's entry in the strata file: the factor its targets are scaled by."""
+
     model_config = ConfigDict(extra="forbid")
 
     target_scale: float = Field(default=1.0, gt=0)
@@ -60,14 +63,14 @@ class StrataFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strata: dict[str, Stratum] = Field(min_length=1)
-    profiles: dict[str, Profile]
+    profiles: dict[str, ProfileScale]  # keyed by the Profile's value (domain/choices.py)
 
     @model_validator(mode="after")
     def _named(self) -> StrataFile:
         self.strata = {name: s.model_copy(update={"name": name}) for name, s in self.strata.items()}
         return self
 
-    def scaled(self, profile: str) -> dict[str, Stratum]:
+    def scaled(self, profile: Profile) -> dict[str, Stratum]:
         if profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r}; known: {sorted(self.profiles)}")
         scale = self.profiles[profile].target_scale
@@ -81,7 +84,7 @@ def load_strata_file(path: str | None = None) -> StrataFile:
     return read_model(StrataFile, path or os.environ.get(ENV_VAR) or DEFAULT_FILE, "strata")
 
 
-def strata(profile: str = "full", path: str | None = None) -> dict[str, Stratum]:
+def strata(profile: Profile = Profile.full, path: str | None = None) -> dict[str, Stratum]:
     return load_strata_file(path).scaled(profile)
 
 

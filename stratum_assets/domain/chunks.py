@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import re
 
+from .choices import Profile
+
 PATTERN = re.compile(r"v([0-9]+)-c([0-9]{4,})")
 # The partition directories of a version (Path.glob): a swap's temporary ".v1-c0000.new-*" never matches.
 GLOB = "v*-c*"
 
 # Repositories per chunk when the manifest's config names none: a chunk is one partition run, so this is
 # the size of one retry and of one Dagster run's overhead (~0.4 s) against its scanning (minutes).
-DEFAULT_SIZE = {"sample": 40, "full": 250}
+DEFAULT_SIZE = {Profile.sample: 40, Profile.full: 250}
 # Chunks per block: at the full profile's 250 repositories a chunk, 10,000 pings a block — 5 files to read at
 # 50,000 repositories, 100 at a million, instead of 200 and 4,000 partition files (bench/audit_scale.py).
 CHUNKS_PER_BLOCK = 40
 
 
-def default_size(profile: str) -> int:
-    """Repositories per chunk for ``profile`` (sample or full)."""
+def default_size(profile: Profile) -> int:
+    """Repositories per chunk for ``profile``."""
     return DEFAULT_SIZE[profile]
 
 

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from ..dedup.fingerprint import Fingerprint, NearDupSettings
 from .clone import ENVIRONMENT_FAILURE, CheckoutLimits, GitAuth, clone, shared_limiter
 from .code_fingerprints import checkout_fingerprint
@@ -55,32 +57,60 @@ class EnvironmentBroken(Exception):
                          "partition stays backfillable (`stratum-assets backfill` once the server or disk is back)")
 
 
+class ScanKnobs(BaseModel, frozen=True):
+    """The scan's settings a user sets, each written once (its name, default and description): the run config
+    of ``scan_partition`` is this model (``ScanConfig`` in assets/scanning.py inherits it), so the launchpad
+    shows what is written here, and the plain code reads the same fields."""
+
+    workers: int = Field(4, description="repositories of a partition cloned and scanned at a time")
+    clone_timeout_s: float = Field(300.0, description="seconds one clone attempt may take")
+    clone_attempts: int = Field(3, description="attempts of a clone that times out or fails transiently")
+    partial_clone: bool = Field(True, description="shallow partial clones (--filter=blob:none): only the blobs "
+                                                  "the checkout needs")
+    progress_every: int = Field(25, description="log progress every this many repositories")
+    clones_per_minute: float | None = Field(
+        None, description="cap on clone starts per process; default: the GitHub resource's (none offline)")
+    rate_limit_backoff_s: float | None = Field(
+        None, description="first wait after a clone's HTTP 429, doubled per hit, plus jitter; default: the GitHub "
+                          "resource's (60 s on GitHub, 1 s on the loopback emulator)")
+    # Caps of one checkout (clone.CheckoutLimits); a repository over a cap is scanned as far as it was written and
+    # stored as partial / over_limit, with the caps in failure_detail.
+    max_checkout_files: int = Field(20_000, description="files one checkout may write")
+    max_checkout_mb: int = Field(200, description="MB one checkout may write")
+    max_file_mb: int = Field(20, description="MB one file of a checkout may have")
+    # Code fingerprints beside each ping (dedup/): one value per manifest version, since signatures made with other
+    # settings are never compared (their signature_key differs).
+    near_dup_shingle_size: int = Field(10, description="tokens per shingle of the code fingerprints")
+    near_dup_num_perm: int = Field(128, description="MinHash permutations of the code fingerprints")
+
+    def near_dup(self) -> NearDupSettings:
+        """The code fingerprints' settings: the dedup's defaults with the two knobs."""
+        return NearDupSettings(shingle_size=self.near_dup_shingle_size, num_perm=self.near_dup_num_perm)
+
+    def checkout_limits(self) -> CheckoutLimits:
+        return CheckoutLimits(max_files=self.max_checkout_files, max_bytes=self.max_checkout_mb << 20,
+                              max_file_bytes=self.max_file_mb << 20)
+
+
 @dataclass
 class ScanSettings:
-    clone_timeout: float = 300.0
+    """What a chunk's scan runs with: the user's knobs and what the wiring adds to them (the scanner's deadline,
+    the git host's token, the clone rates resolved against the GitHub resource's, the retries' pacing)."""
+
+    knobs: ScanKnobs = field(default_factory=ScanKnobs)
     scan_timeout: float = 300.0
-    clone_attempts: int = 3
     backoff: float = 2.0
-    partial_clone: bool = True
-    workers: int = 4
-    progress_every: int = 25
     # Consecutive environment failures (in completion order) after which a chunk stops trying: a server that is
     # gone or a full disk would fail every remaining repository the same way.
     environment_breaker: int = 5
     git_auth: GitAuth | None = field(default=None, repr=False)  # a token for the git host; never printed
     clones_per_minute: float = 0.0  # cap on clone starts of the whole process (0: none)
     rate_limit_backoff: float = 60.0  # first wait after a clone's HTTP 429, doubled per hit, plus jitter
-    # What one checkout may write (clone.CheckoutLimits); a repository over a cap is scanned as far as it was
-    # written and stored as partial / over_limit, with the caps in failure_detail.
-    max_checkout_files: int = 20_000
-    max_checkout_mb: int = 200
-    max_file_mb: int = 20
-    # The code fingerprints stored beside each ping (dedup/): shingles, permutations, caps.
-    near_dup: NearDupSettings = field(default_factory=NearDupSettings)
+    # The code fingerprints' settings, from the knobs: made (and so checked) once, before a repository is cloned.
+    near_dup: NearDupSettings = field(init=False)
 
-    def checkout_limits(self) -> CheckoutLimits:
-        return CheckoutLimits(max_files=self.max_checkout_files, max_bytes=self.max_checkout_mb << 20,
-                              max_file_bytes=self.max_file_mb << 20)
+    def __post_init__(self):
+        self.near_dup = self.knobs.near_dup()
 
 
 @dataclass
@@ -137,10 +167,11 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
     code = None
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
         checkout = Path(tmp) / "checkout"
-        cloned = clone(clone_url, checkout, timeout=settings.clone_timeout, attempts=settings.clone_attempts,
-                       backoff=settings.backoff, partial=settings.partial_clone, auth=settings.git_auth,
+        knobs = settings.knobs
+        cloned = clone(clone_url, checkout, timeout=knobs.clone_timeout_s, attempts=knobs.clone_attempts,
+                       backoff=settings.backoff, partial=knobs.partial_clone, auth=settings.git_auth,
                        limiter=shared_limiter(settings.clones_per_minute),
-                       rate_limit_backoff=settings.rate_limit_backoff, limits=settings.checkout_limits())
+                       rate_limit_backoff=settings.rate_limit_backoff, limits=knobs.checkout_limits())
         provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
                           clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
         if cloned.failure == ENVIRONMENT_FAILURE:
@@ -197,7 +228,7 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
     # of the chunk; when none got an answer, the server is hung or unreachable: the environment.
     answered = False
     try:
-        with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="scan") as pool:
+        with ThreadPoolExecutor(max_workers=max(1, settings.knobs.workers), thread_name_prefix="scan") as pool:
             futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
                        for row in rows}
             try:
@@ -217,7 +248,7 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
                             raise EnvironmentBroken(faults, len(result.results) + len(faults), len(rows),
                                                     True) from None
                     done = len(result.results) + len(faults)
-                    if progress and (done % max(1, settings.progress_every) == 0 or done == len(rows)):
+                    if progress and (done % max(1, settings.knobs.progress_every) == 0 or done == len(rows)):
                         progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
             except BaseException:  # the breaker, or interrupted (the build is stopping): nothing more starts
                 pool.shutdown(wait=False, cancel_futures=True)

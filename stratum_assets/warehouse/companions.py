@@ -37,6 +37,7 @@ from ..scanning.storage import JSON_TEXT_FIELDS
 from ..storage.files import read_parquet, write_chunks_atomic
 from ..storage.layout import Layout, PartitionFiles
 from .blocks import plan
+from .runlog import RunSummary
 from ..storage.verify import whole_partitions
 
 BATCH_ROWS = 5_000  # finished lines per write: a few MiB of text
@@ -176,16 +177,16 @@ def write_all_companions(layout: Layout, version: int) -> dict[str, int]:
             **write_scan_companions(layout, version)}
 
 
-def refresh_scan_companions(layout: Layout, version: int, summary: dict) -> dict:
+def refresh_scan_companions(layout: Layout, version: int, summary: RunSummary) -> dict:
     """What the finishing stage does with the ping exports, given the version's ``summary`` (runlog).
 
     Finished (nothing pending, no duplicate): write both. Not finished: remove them, so the three
     companion files never describe two different states. Returns what was done, for metadata.
     """
-    if summary["pending"] == 0 and summary["duplicates"] == 0:
+    if summary.pending == 0 and summary.duplicates == 0:
         return {"written": write_scan_companions(layout, version)}
     return {"removed": clear_scan_companions(layout),
-            "reason": f"{summary['pending']} pending, {summary['duplicates']} duplicated"}
+            "reason": f"{summary.pending} pending, {summary.duplicates} duplicated"}
 
 
 def _ident(name: str) -> str:

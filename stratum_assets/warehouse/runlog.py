@@ -30,6 +30,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,7 +44,29 @@ HISTORY = "runs"
 STATUSES = ("success", "partial", "failed", "empty")
 
 
-def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> dict:
+@dataclass(frozen=True)
+class RunSummary:
+    """A manifest version as it stands: the second half of each record (:func:`execution_record`), in the
+    record's key order — the fields' order is the file's, so ``asdict`` writes the same bytes as before."""
+
+    manifest_version: int
+    total_repos: int  # manifest rows
+    stored: int
+    quarantined: int
+    pending: int  # manifest rows with neither a stored ping nor a quarantine row
+    duplicates: int  # repositories stored twice, or stored and quarantined (0, or a drop is hidden)
+    counts_by_status: dict[str, int]
+    failure_reasons: dict[str, int]
+    framework_distribution: dict[str, int]
+    rate_limit_hits: int
+    partitions: int  # whole partitions with stats
+    durations: dict[str, float]  # partition_seconds_total, partition_seconds_max
+    avg_scan_duration_ms: float
+    bytes_fetched: int
+    scanners: dict[str, int]  # scanner_counts
+
+
+def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> RunSummary:
     def one(sql: str):
         return conn.execute(sql).fetchone()
 
@@ -57,22 +80,22 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
         SELECT (SELECT count(*) - count(DISTINCT repo_hash) FROM scan_results)
              + (SELECT count(*) FROM scan_results s JOIN quarantine q USING (repo_hash))""")[0]
     stats = partition_stats(layout, version)
-    return {
-        "manifest_version": version,
-        "total_repos": total, "stored": stored, "quarantined": quarantined, "pending": pending,
-        "duplicates": duplicates,
-        "counts_by_status": pairs("SELECT scan_status, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
-        "failure_reasons": pairs("SELECT failure_reason, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
-        "framework_distribution": pairs(
+    return RunSummary(
+        manifest_version=version,
+        total_repos=total, stored=stored, quarantined=quarantined, pending=pending,
+        duplicates=duplicates,
+        counts_by_status=pairs("SELECT scan_status, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
+        failure_reasons=pairs("SELECT failure_reason, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
+        framework_distribution=pairs(
             "SELECT fw, count(*) FROM (SELECT unnest(frameworks) AS fw FROM scan_results) GROUP BY 1 ORDER BY 1"),
-        "rate_limit_hits": sum(s.get("rate_limit_hits", 0) for s in stats),
-        "partitions": len(stats),
-        "durations": {"partition_seconds_total": round(sum(s.get("duration_s", 0) for s in stats), 2),
-                      "partition_seconds_max": max((s.get("duration_s", 0) for s in stats), default=0)},
-        "avg_scan_duration_ms": round(one("SELECT coalesce(avg(scan_duration_ms), 0) FROM scan_results")[0], 1),
-        "bytes_fetched": sum(s.get("bytes_fetched", 0) for s in stats),
-        "scanners": scanner_counts(conn),
-    }
+        rate_limit_hits=sum(s.get("rate_limit_hits", 0) for s in stats),
+        partitions=len(stats),
+        durations={"partition_seconds_total": round(sum(s.get("duration_s", 0) for s in stats), 2),
+                   "partition_seconds_max": max((s.get("duration_s", 0) for s in stats), default=0)},
+        avg_scan_duration_ms=round(one("SELECT coalesce(avg(scan_duration_ms), 0) FROM scan_results")[0], 1),
+        bytes_fetched=sum(s.get("bytes_fetched", 0) for s in stats),
+        scanners=scanner_counts(conn),
+    )
 
 
 def scanner_counts(conn: duckdb.DuckDBPyConnection, src: str = "scan_results") -> dict[str, int]:
@@ -109,7 +132,7 @@ def scanned_since(history: list[dict], stats: dict[str, dict]) -> dict[str, dict
     return {chunk: s for chunk, s in stats.items() if chunk not in known or known[chunk] != s.get("finished_at")}
 
 
-def execution_record(summary: dict, scanned: dict[str, dict], *, run_id: str, started_at: datetime,
+def execution_record(summary: RunSummary, scanned: dict[str, dict], *, run_id: str, started_at: datetime,
                      completed_at: datetime) -> dict:
     """One execution's record: the strategy's keys over ``scanned`` partitions, then the version's state."""
     starts = [t for t in map(_partition_start, scanned.values()) if t is not None]
@@ -117,14 +140,14 @@ def execution_record(summary: dict, scanned: dict[str, dict], *, run_id: str, st
     by_status = Counter()
     for stats in scanned.values():
         by_status.update(stats.get("by_status") or {})
-    version = summary["manifest_version"]
+    version = summary.manifest_version
     return {
-        **summary,
+        **asdict(summary),
         "run_id": run_id,
         "started_at": _iso(started), "completed_at": _iso(completed_at),
         "total_duration_hours": round((completed_at - started).total_seconds() / 3600, 4),
         "manifest_version": f"v{version}", "manifest_version_number": version,
-        "manifest_repo_count": summary["total_repos"],
+        "manifest_repo_count": summary.total_repos,
         "scans_attempted": sum(s.get("repos", s.get("stored", 0) + s.get("quarantined", 0))
                                for s in scanned.values()),
         **{f"scans_{status}": by_status.get(status, 0) for status in STATUSES},

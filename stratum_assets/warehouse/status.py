@@ -71,10 +71,10 @@ def read_status(layout: Layout, build_running: bool | None = None) -> Status:
         corrupt=partition_problems(layout, version), pending_partitions=sorted({*pending_partitions, *unsettled_rows}),
         unsettled=sum(unsettled_rows.values()), unsettled_partitions=list(unsettled_rows),
         build_running=build_running,
-        manifest_version=version, total=summary["total_repos"], stored=summary["stored"],
-        quarantined=summary["quarantined"], partitions_total=partitions_total,
-        partitions_done=summary["partitions"], by_status=_largest_first(summary["counts_by_status"]),
-        failure_reasons=_largest_first(summary["failure_reasons"]),
+        manifest_version=version, total=summary.total_repos, stored=summary.stored,
+        quarantined=summary.quarantined, partitions_total=partitions_total,
+        partitions_done=summary.partitions, by_status=_largest_first(summary.counts_by_status),
+        failure_reasons=_largest_first(summary.failure_reasons),
         repos_per_min=throughput(runlog.partition_stats(layout, version)),
     )
 
