@@ -56,7 +56,8 @@ SEARCH_DOCS = "https://docs.github.com/v3/search/"
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+?)(/languages)?/?$")
 _REPO_ID_PATH = re.compile(r"^/repositories/(\d+)(/languages)?/?$")
 _GIT_PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)$")
-_REPO_NOT_FOUND: tuple[int, dict, dict[str, str]] = 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
+_REPO_NOT_FOUND: tuple[int, dict, dict[str, str]] = \
+    404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
 
 
 class _QuietServer(ThreadingHTTPServer):
