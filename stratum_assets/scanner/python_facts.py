@@ -209,7 +209,7 @@ class _Visitor(ast.NodeVisitor):
             ops.add("http" if "timeout" in keywords else "http_no_timeout")
             if name.endswith(("post", "put", "delete", "patch")):
                 ops.add("http_write")
-        mode = _open_mode(node) or ""
+        mode = (_open_mode(node) or "") if name == "open" else ""
         if name == "open" and any(c in mode for c in "wax"):
             ops.add("file_write")
         if name == "open" and not any(c in mode for c in "wax"):

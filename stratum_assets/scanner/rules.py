@@ -328,7 +328,7 @@ def br04(c: Context) -> list[Instance]:
 def _confirmed_tool(c: Context, agent: str, kinds: set[str]) -> bool:
     a = c.model.agents.get(agent)
     return a is not None and any(cap.kind in kinds and cap.confidence == "confirmed"
-                           for t in a.tools for cap in c.tool_caps(t))
+                                 for t in a.tools for cap in c.tool_caps(t))
 
 
 def cr01(c: Context) -> list[Instance]:
