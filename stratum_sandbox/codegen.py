@@ -165,11 +165,12 @@ def _drift_files(repo: Repo, code: dict[str, bytes | str]) -> dict[str, str]:
     """
     files: dict[str, str] = {}
     base = sum(len(d) for p, d in code.items() if p.endswith(".py"))
-    for step in range(1, (repo.version or 0) + 1):
+    steps = repo.version or 0
+    for step in range(1, steps + 1):
         rng = random.Random(f"stratum-history:{repo.code_origin}:{step}")
         word = f"{rng.choice(_MODULE_WORDS)}_{rng.choice(_MODULE_WORDS)}"
         text = python_module(rng, word, base * rng.uniform(0.2, 0.8))
-        if step < repo.version:  # the next step grew it
+        if step < steps:  # the next step grew it
             text += python_unit(rng, f"{word}_v{step + 1}")
         files[f"features/{word}.py"] = text
     for index in range(repo.own_modules):
@@ -605,8 +606,8 @@ def _autogen(plan: _Plan, repo: Repo) -> dict[str, str]:
         for t in a.tools:
             lines.append(f'register_function(impl.{t}, caller={a.name}, executor=user_proxy, name="{t}", '
                          f'description="{_tool_body(t, False)[0]}")')
-    members = ", ".join(["user_proxy", *(a.name for a in plan.agents)])
-    lines += ["", f"groupchat = GroupChat(agents=[{members}], messages=[], max_round=12)",
+    chat_members = ", ".join(["user_proxy", *(a.name for a in plan.agents)])
+    lines += ["", f"groupchat = GroupChat(agents=[{chat_members}], messages=[], max_round=12)",
               "manager = GroupChatManager(groupchat=groupchat, llm_config=llm_config)", "",
               'if __name__ == "__main__":', f'    user_proxy.initiate_chat(manager, message="Start the {plan.domain} job")', ""]
     return {"app.py": "\n".join(lines)}
@@ -698,8 +699,10 @@ _RENDERERS = {
     "LlamaIndex": _llamaindex, "Agno": _agno, "SmolAgents": _smolagents,
 }
 
-# The distribution each framework's repositories pin and its version pattern: the framework table's.
-_PACKAGES = {f.label: (f.own_distribution, f.offline_version) for f in framework_table.offline()}
+# The distribution each framework's repositories pin and its version pattern: the framework table's (every row
+# with an offline weight has an offline_version).
+_PACKAGES: dict[str, tuple[str, str]] = {
+    f.label: (f.own_distribution, f.offline_version) for f in framework_table.offline()}  # type: ignore[misc]
 
 
 def _dependency_files(repo: Repo, rng: random.Random) -> dict[str, str]:

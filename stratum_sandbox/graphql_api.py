@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import cast
 
-from graphql import GraphQLError, build_schema, graphql_sync, parse
-from graphql.language import FieldNode
+from graphql import GraphQLError, GraphQLInterfaceType, build_schema, graphql_sync, parse
+from graphql.language import FieldNode, InlineFragmentNode, ListValueNode, VariableNode
 
 from .codegen import file_sizes, language_bytes
 from .payloads import iso
@@ -92,8 +93,9 @@ class GraphQLApi:
     def __init__(self, universe: Universe, renamed: dict[str, str] | None = None):
         self.universe = universe
         self.renamed = renamed if renamed is not None else {}  # old -> new full name, shared with the server
-        _SCHEMA.get_type("Node").resolve_type = lambda obj, *_: "Repository"
-        _SCHEMA.get_type("GitObject").resolve_type = lambda obj, *_: obj["__typename"]
+        # both are interfaces of SDL above
+        cast(GraphQLInterfaceType, _SCHEMA.get_type("Node")).resolve_type = lambda obj, *_: "Repository"
+        cast(GraphQLInterfaceType, _SCHEMA.get_type("GitObject")).resolve_type = lambda obj, *_: obj["__typename"]
 
     def query_cost(self, query: str, variables: dict | None) -> tuple[int, int]:
         """(points, node count) of a query before it runs, by GitHub's documented rule.
@@ -251,9 +253,9 @@ def _ids_argument(field: FieldNode, variables: dict | None) -> list:
     for arg in field.arguments:
         if arg.name.value == "ids":
             value = arg.value
-            if value.kind == "variable":
+            if isinstance(value, VariableNode):  # kind "variable"
                 return list((variables or {}).get(value.name.value) or [])
-            if value.kind == "list_value":
+            if isinstance(value, ListValueNode):  # kind "list_value"
                 return list(value.values)
     return []
 
@@ -265,14 +267,14 @@ def _count_connections(field: FieldNode) -> int:
     for sel in field.selection_set.selections:
         if isinstance(sel, FieldNode):
             count += (sel.name.value in _CONNECTIONS) + _count_connections(sel)
-        elif getattr(sel, "selection_set", None) is not None:  # inline fragment: ... on Repository
-            count += sum((s.name.value in _CONNECTIONS) + _count_connections(s)
+        elif isinstance(sel, InlineFragmentNode) and sel.selection_set is not None:  # ... on Repository
+            count += sum(int(s.name.value in _CONNECTIONS) + _count_connections(s)
                          for s in sel.selection_set.selections if isinstance(s, FieldNode))
     return count
 
 
 def _error_json(error: GraphQLError) -> dict:
-    body = {"message": error.message}
+    body: dict[str, object] = {"message": error.message}
     if error.path:
         body["path"] = list(error.path)
     if error.locations:

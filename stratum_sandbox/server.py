@@ -56,7 +56,8 @@ SEARCH_DOCS = "https://docs.github.com/v3/search/"
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+?)(/languages)?/?$")
 _REPO_ID_PATH = re.compile(r"^/repositories/(\d+)(/languages)?/?$")
 _GIT_PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)$")
-_REPO_NOT_FOUND = 404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
+_REPO_NOT_FOUND: tuple[int, dict, dict[str, str]] = \
+    404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -98,7 +99,7 @@ class SearchIndex:
 
     def search(self, q: str, sort: str | None, order: str) -> list[tuple[Repo, int]]:
         query = parse_query(q)
-        candidates = range(len(self.repos))
+        candidates: range | set[int] = range(len(self.repos))
         for clause in query.clauses:
             hits: set[int] = set()
             for alternative in clause:
@@ -149,7 +150,7 @@ class GitHubEmulator:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host}:{port}"  # type: ignore[str-bytes-safe]  # an AF_INET server: host is a str
 
     def clone_url(self, full_name: str) -> str:
         return f"{self.url}/git/{full_name}.git"
@@ -415,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "nodeCount": node_count}
 
             weather = self.em.faults.draw("graphql", size=node_count, shaping=True)
-            failing = weather and (weather.nodes_every, weather.error_type)
+            failing = (weather.nodes_every, weather.error_type) if weather is not None else None
             return 200, self.em.graphql.execute(query, variables, rate_limit, failing=failing), {}
 
         self._guarded("graphql", cost, answer, size=node_count)
@@ -425,7 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
         match = _GIT_PATH.match(path)
         repo = self.em.current(f"{match.group(1)}/{match.group(2)}") if match else None
         self.em.count("git")
-        if repo is None:
+        if repo is None or match is None:  # (no match: repo is None)
             # GitHub hides private/missing repositories behind an authentication challenge.
             return self._send(401, b"Authentication required\n", {"WWW-Authenticate": 'Basic realm="GitHub"',
                                                                   "Content-Type": "text/plain"})
@@ -526,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
 def read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
     """The request body, whether sent with Content-Length or chunked (as git's smart HTTP does)."""
     if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

@@ -38,7 +38,9 @@ _OFFLINE = framework_table.offline()
 FRAMEWORKS = tuple(f.label for f in _OFFLINE)
 
 # First public release of each framework: no repository uses one before it existed.
-_FRAMEWORK_BIRTH = {f.label: datetime(f.released.year, f.released.month, f.released.day, tzinfo=timezone.utc)
+# (Every framework row with an offline weight carries its release date: stratum_assets/domain/frameworks.py.)
+_FRAMEWORK_BIRTH = {f.label: datetime(f.released.year, f.released.month, f.released.day,  # type: ignore[union-attr]
+                                      tzinfo=timezone.utc)
                     for f in _OFFLINE}
 
 # How often an original (non-fork, non-clone) repository is built on each framework.
@@ -410,7 +412,7 @@ class _Generator:
     def _forks(self, popular: list[Repo], n_forks: int) -> list[Repo]:
         # One example repository gets most of the forks (30+ in the default universe).
         shares = [0.65, 0.25, 0.10]
-        forks = []
+        forks: list[Repo] = []
         for parent, share in zip(popular, shares):
             for _ in range(max(1, round(n_forks * share))):
                 if len(forks) >= n_forks:
@@ -513,11 +515,12 @@ class _Generator:
 
     def _snapshots(self, source: Repo) -> list[Repo]:
         """1-3 copies of ``source`` taken at earlier steps of its history, older steps at earlier dates."""
-        versions = sorted(self.rng.sample(range(source.version), min(source.version, self.rng.randint(1, 3))))
+        steps: int = source.version  # type: ignore[assignment]  # an evolving source has one (_evolving_source)
+        versions = sorted(self.rng.sample(range(steps), min(steps, self.rng.randint(1, 3))))
         span = (UNIVERSE_NOW - timedelta(days=5) - source.created_at).total_seconds()
         copies = []
         for version in versions:
-            created = source.created_at + timedelta(seconds=int(span * (version + self.rng.random()) / source.version))
+            created = source.created_at + timedelta(seconds=int(span * (version + self.rng.random()) / steps))
             copies.append(self._copy_of(source, "snapshot", created, version=version))
         return copies
 

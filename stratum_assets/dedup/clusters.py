@@ -83,10 +83,10 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
     files = [decode_files(digests_by_signature.get(s, (None, None))[0]) for s in signatures]
     projects = [_find(parent, i) for i in range(len(signatures))]  # a much-copied source's copies: one project
     holders = document_frequency(files, projects)
-    files = [weighted(digests, holders, settings) for digests in files]
+    weights = [weighted(digests, holders, settings) for digests in files]
     common = {d for d, n in holders.items() if n > settings.common_repos}
-    for i, j in sorted(set(undecided) | sharing_pairs(files, holders, settings.common_repos, projects)):
-        if _find(parent, i) != _find(parent, j) and contained(files[i], files[j], common, settings):
+    for i, j in sorted(set(undecided) | sharing_pairs(weights, holders, settings.common_repos, projects)):
+        if _find(parent, i) != _find(parent, j) and contained(weights[i], weights[j], common, settings):
             _union(parent, i, j)
     components: dict[int, set[str]] = defaultdict(set)
     for i, data in enumerate(signatures):
@@ -137,6 +137,7 @@ class _Parts:
     """The part digests of each signature, decoded when a pair first needs them (few pairs do)."""
 
     def __init__(self, signatures: list[bytes], digests: dict[bytes, tuple]):
+        self._decoded: dict[int, dict[bytes, int]]
         self._signatures, self._digests, self._decoded = signatures, digests, {}
 
     def __getitem__(self, i: int) -> dict[bytes, int]:
@@ -165,7 +166,7 @@ def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], 
         for digest in digests:
             if frequency[digest] <= most:
                 holders[digest].append(i)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for members in holders.values():
         pairs.update((i, j) for k, i in enumerate(members) for j in members[k + 1:] if projects[i] != projects[j])
     return pairs
@@ -179,7 +180,7 @@ def candidate_pairs(minhashes: list[LeanMinHash], settings: NearDupSettings) -> 
     with lsh.insertion_session() as session:
         for i, minhash in enumerate(minhashes):
             session.insert(i, minhash, check_duplication=False)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for i, minhash in enumerate(minhashes):
         pairs.update((i, j) for j in lsh.query(minhash) if j > i)
     return pairs

@@ -243,6 +243,7 @@ def decode_files(data: bytes | None) -> dict[bytes, int]:
 
 def repository_tokens(files: list[tuple[str, bytes]], settings: NearDupSettings) -> tuple[list[list[str]], bool]:
     """Normalised tokens of each file, in order, within the repository's token budget."""
+    per_file: list[list[str]]
     budget, per_file, truncated = settings.max_tokens, [], False
     for _, data in files:
         if budget <= 0:
@@ -382,7 +383,8 @@ def _fallback_tokens(text: str, settings: NearDupSettings, limit: int) -> tuple[
         if read > limit:
             return out, limit
         if match.lastgroup != "comment":
-            out.append(_token_text(_FALLBACK_KINDS[match.lastgroup], match.group(), settings))
+            # every alternative of _FALLBACK is a named group, so a match always has a lastgroup
+            out.append(_token_text(_FALLBACK_KINDS[match.lastgroup], match.group(), settings))  # type: ignore[index]
     return out, read
 
 

@@ -98,6 +98,7 @@ def enrich(client: GitHubClient, node_ids: Iterable[str]) -> Enriched:
     GROW_AFTER answers in a row.
     """
     result = Enriched()
+    retry: deque[str]
     todo, retry = deque(dict.fromkeys(node_ids)), deque()
     tries: Counter = Counter()
     size, streak = BATCH, 0

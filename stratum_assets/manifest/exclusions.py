@@ -114,6 +114,8 @@ class Exclusions:
 
     def apply(self, rows: Iterable[dict]) -> tuple[list[dict], Counter, Counter]:
         """(rows kept, repositories left out by reason, repositories matched by opt-out entry)."""
+        reasons: Counter[str]
+        matched: Counter[str]
         kept, reasons, matched = [], Counter(), Counter()
         for row in rows:
             verdict = self.why_left_out(row)
@@ -136,7 +138,7 @@ class Exclusions:
     def settings(self) -> dict:
         """What goes into the manifest's fingerprint settings. An empty list and no allowlist add nothing, so
         versions frozen before opt-outs existed (the same repositories) stay "unchanged"."""
-        out = {}
+        out: dict[str, object] = {}
         if self.opt_outs:
             out["opt_outs"] = self.opt_outs_fingerprint
         if self.licence_allowlist is not None:
@@ -278,7 +280,7 @@ def _allowlist(loader: yaml.SafeLoader, source: str, node) -> tuple[str, ...] | 
     if not node.value:
         raise _error(source, node, "`licence_allowlist` is empty, which would leave out every repository; "
                                    "write null to turn it off")
-    ids = []
+    ids: list[str] = []
     for item in node.value:
         spdx = loader.construct_object(item)
         if not isinstance(spdx, str) or not _SPDX_ID.fullmatch(spdx.strip()):

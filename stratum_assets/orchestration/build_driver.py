@@ -15,8 +15,9 @@ at a time in worker processes, with retries (:mod:`partition_workers`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -74,6 +75,8 @@ class _Plan:
 
     def unfinished_partitions(self, instance: dg.DagsterInstance) -> list[str]:
         """Partitions whose latest attempt failed, or that never materialized (not those in progress)."""
+        if self.partitions_def is None:  # no partitioned asset (of()): no partition keys either
+            return []
         keys = self.partition_keys(instance)
         unfinished = set()
         for asset in self.partitioned:  # e.g. scan_results and quarantine: both must be there
@@ -82,13 +85,18 @@ class _Plan:
         return [k for k in keys if k in unfinished]
 
 
+def _resources(defs: dg.Definitions) -> Mapping[str, Any]:
+    """The project's resources: Optional in Dagster's signature, always bound by the project's Definitions."""
+    return defs.resources  # type: ignore[return-value]
+
+
 def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
                      log: Callable[[str], None] = print, parallel: int | None = None) -> BuildReport:
     """Every stage in order; the partitions ``parallel`` at a time (default: what the instance and machine allow)."""
     plan = _Plan.of(defs)
     report = BuildReport()
     fail_dead_runs(instance, log)
-    sweep_work_dirs(instance, defs.resources["data"].layout.work)
+    sweep_work_dirs(instance, _resources(defs)["data"].layout.work)
     if not (plan.before or plan.partitioned or plan.after):
         log("The asset graph is empty: nothing to build yet.")
         return report
@@ -105,7 +113,7 @@ def claim_world(defs: dg.Definitions, new_world: bool = False) -> World:
     Raises :class:`~stratum_assets.storage.world.WorldMismatch` for another world, unless ``new_world``:
     then it becomes the directory's world from the next manifest version on (``storage/world.py``).
     """
-    github, data = defs.resources["github"], defs.resources["data"]
+    github, data = _resources(defs)["github"], _resources(defs)["data"]
     world = world_of(github, data)
     active = data.manifest_store.active()
     if new_world:
@@ -143,7 +151,7 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     """
     plan = _Plan.of(defs)
     report = BuildReport()
-    data = defs.resources["data"]
+    data = _resources(defs)["data"]
     layout = data.layout
     version = data.manifest_store.require_active()  # nothing to backfill without one
     fail_dead_runs(instance, log)  # a killed build's runs: their partitions become failed, so they are re-run

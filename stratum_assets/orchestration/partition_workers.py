@@ -144,12 +144,14 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
         outcome = _outcome_of(future)
         if outcome is None:  # its worker died (killed, out of memory): its run stays STARTED until failed
             slot.close()
-            dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id
+            # fail_dead_runs returns the ids of runs it read from this instance: each is found
+            dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id  # type: ignore[union-attr]
                     for run_id in fail_dead_runs(instance, log)}
             outcome = Outcome(dead.get(attempt.partition), False)
         settle(attempt, outcome)
 
     with _slots(instance, resources, selection, parallel) as slots:
+        running: dict[Future, tuple[Attempt, _Slot]]
         idle, running = list(slots), {}
         try:
             while queue or running:
@@ -199,6 +201,7 @@ class _Slot:
     """One worker process, one partition run at a time; a fresh process after ``RECYCLE_AFTER`` runs or a death."""
 
     def __init__(self, start: Callable[[], ProcessPoolExecutor]):
+        self._pool: ProcessPoolExecutor | None
         self._start, self._pool, self.runs = start, None, 0
 
     def submit(self, attempt: Attempt) -> Future:

@@ -44,7 +44,7 @@ def user_problem(error: BaseException) -> str | None:
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
-    todo = [error]
+    todo: list[BaseException | None] = [error]
     while todo and len(seen) < 50:
         err = todo.pop(0)
         if err is None or id(err) in seen:
@@ -60,7 +60,9 @@ def _os_problem(err: OSError) -> str:
     where = f" writing {path}" if path else ""
     if err.errno in _FULL:
         return f"the disk is full ({_FULL[err.errno]}){where}{_free_space(path)}: free some space and run again"
-    return f"{_REFUSED[err.errno]}{where}: check the owner and permissions of {_folder(path) or 'the data directory'}"
+    # the only caller passes an error whose errno is a key of _FULL | _REFUSED (never None)
+    refused = _REFUSED[err.errno]  # type: ignore[index]
+    return f"{refused}{where}: check the owner and permissions of {_folder(path) or 'the data directory'}"
 
 
 def _storage_problem(err: sqlite3.OperationalError) -> str:

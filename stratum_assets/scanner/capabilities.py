@@ -35,6 +35,7 @@ import ast
 import json
 import re
 from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -325,8 +326,8 @@ def is_root_file(path: str) -> bool:
     return path in MCP_CONFIGS
 
 
-def extract(python: list[tuple[str, bytes | str]], yaml_docs: list[tuple[str, object]] | None = None,
-            root_files: dict[str, bytes | str] | None = None) -> ProjectFacts:
+def extract(python: Sequence[tuple[str, bytes | str]], yaml_docs: list[tuple[str, object]] | None = None,
+            root_files: Mapping[str, bytes | str] | None = None) -> ProjectFacts:
     """Facts of a project from its Python sources (path, text), parsed YAML documents and root files.
 
     Files that do not parse are skipped (the scanner counts them as parser errors).
@@ -371,6 +372,9 @@ def same_project(file_a: str, file_b: str, reading: str = "built-in") -> bool:
 
 
 # -- one Python file -------------------------------------------------------------------------------------
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
 class _File:
     def __init__(self, path: str, text: str, tree: ast.Module, facts: ProjectFacts, caps: list[Cap]):
         self.path, self.text, self.tree, self.facts, self.caps = path, text, tree, facts, caps
@@ -378,12 +382,12 @@ class _File:
         self.names: dict[str, str] = {}     # local name → module.attr (from m import a as b: b → m.a)
         self.modules: set[str] = set()      # every imported module path (for label-style checks)
         self.parents: dict[int, tuple[str, str]] = {}  # id(node) → (outermost scope, enclosing class)
-        self.inner: dict[int, ast.AST] = {}            # id(node) → innermost enclosing function
+        self.inner: dict[int, _Function] = {}          # id(node) → innermost enclosing function
         self.targets: dict[int, str] = {}              # id(value) → the name it is assigned to
         self.nodes: list[ast.AST] = []                 # every node, in source order
         self.module_nodes: list[ast.AST] = []          # nodes outside any function body
         self.fn_nodes: dict[int, list[ast.AST]] = {}   # id(function) → every node inside it (nested included)
-        self.functions: list[ast.AST] = []
+        self.functions: list[_Function] = []
         self._index()
         for node in self.nodes:             # imports anywhere (function-local imports resolve too)
             if isinstance(node, ast.Import):
@@ -444,7 +448,8 @@ class _File:
         """One breadth-first traversal (ast.walk's order): per node its outermost scope (the catalog's "scope":
         function or class), enclosing class and innermost function; the nodes of every function and of module
         level."""
-        queue = deque([(self.tree, None, None, ())])
+        queue: deque[tuple[ast.AST, str | None, str | None, tuple[_Function, ...]]] = \
+            deque([(self.tree, None, None, ())])
         while queue:
             node, scope, klass, fns = queue.popleft()
             for child in ast.iter_child_nodes(node):
@@ -774,7 +779,7 @@ def _yaml(path: str, doc: object, facts: ProjectFacts, caps: list[Cap]) -> None:
                 facts.agent_sites.append(AgentSite({str(key)}, path, str(value.get("role") or "").strip()))
 
 
-def _root(files: dict[str, bytes | str], facts: ProjectFacts) -> None:
+def _root(files: Mapping[str, bytes | str], facts: ProjectFacts) -> None:
     texts = {p: decode(d) for p, d in files.items()}
     for path in sorted(texts):
         name = path.rsplit("/", 1)[-1]
@@ -805,7 +810,7 @@ def _root(files: dict[str, bytes | str], facts: ProjectFacts) -> None:
 
 
 def _mcp_server(name: str, path: str, config: dict) -> McpServer:
-    command = config.get("command") if isinstance(config.get("command"), str) else ""
+    command = given if isinstance(given := config.get("command"), str) else ""
     args = [str(a) for a in config.get("args", []) if isinstance(a, (str, int, float))] \
         if isinstance(config.get("args"), list) else []
     env = tuple(str(k) for k in config.get("env", {})) if isinstance(config.get("env"), dict) else ()

@@ -197,7 +197,7 @@ def _pyproject(text: str) -> list[Pin]:
         specs += _strings(group)
     for group in _dict(data.get("dependency-groups")).values():
         specs += _strings(group)  # {include-group = …} entries are not strings
-    pins = [p for p in (requirement(s) for s in specs) if p]
+    pins: list[Pin | None] = [p for p in (requirement(s) for s in specs) if p]
     poetry = _dict(tool.get("poetry"))
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
     tables += [_dict(g).get("dependencies") for g in _dict(poetry.get("group")).values()]

@@ -227,6 +227,8 @@ def _bounded_yaml(value, limit: int = MAX_YAML_NODES):
 
 def _crewai_yaml(root: Path, files: list[Path]) -> tuple[dict, dict, dict, int]:
     """(agents, tasks, per-file entries by repository path, parser errors) of the CrewAI agent/task YAML."""
+    agents: dict[str, dict]
+    tasks: dict[str, dict]
     agents, tasks, by_file, errors = {}, {}, {}, 0
     for path in files:
         if path.name not in _CREW_YAML:
@@ -262,7 +264,7 @@ ROOT_SIGNALS = {
 def _deployment_signals(paths: list[str]) -> dict:
     """The reference's signals: names at the root only (a nested Dockerfile or tests/ folder is not one)."""
     at_root = {p.split("/", 1)[0] for p in paths}
-    signals = {name: bool(at_root.intersection(names)) for name, names in ROOT_SIGNALS.items()}
+    signals: dict[str, int] = {name: bool(at_root.intersection(names)) for name, names in ROOT_SIGNALS.items()}
     signals["deployment_score"] = sum(signals.values())
     return signals
 
@@ -271,7 +273,7 @@ def _detected_deployment_signals(paths: list[str]) -> dict:
     """The built-in's reading, anywhere in the tree (compose files, Dockerfile.*, test_*.py, lock files of more
     tools): an extra field, since the reference's definition is the one users compare against."""
     names = {p.rsplit("/", 1)[-1] for p in paths}
-    signals = {
+    signals: dict[str, int] = {
         "has_dockerfile": any(n == "Dockerfile" or n.startswith("Dockerfile.") or n in ("docker-compose.yml",
                                                                                         "compose.yaml") for n in names),
         "has_ci_config": any(p.startswith((".github/workflows/", ".circleci/")) or p == ".gitlab-ci.yml"
@@ -534,7 +536,8 @@ def _memory_and_oversight(s: _Scan) -> dict:
         "checkpoint_type": s.checkpoint,
         "has_shared_context": any(g.memory for g in m.groups),
         # with a learning loop this is exactly "CONTEXT-001 did not fire"; without one there is no memory to trace
-        "has_context_provenance": loop and any(provenance for *_, provenance in s.facts.writes),
+        # (a learning loop is only ever found in scanned facts: s.facts is not None whenever loop is true)
+        "has_context_provenance": loop and s.facts is not None and any(provenance for *_, provenance in s.facts.writes),
         "has_context_rollback": s.checkpoint == "persistent",
         "has_memory_store": bool(m.memory_types),
         "memory_store_types": sorted(m.memory_types),

@@ -493,11 +493,11 @@ def _langgraph(model, ctx):
     for c in calls:
         method = c.name.rsplit(".", 1)[-1]
         if "." in c.name and method in ("add_node", "add_edge", "add_conditional_edges", "compile"):
-            key = owner(c, method)
-            if key is None and method == "compile" and len(groups) == 1:
-                key = next(iter(groups))
-            if key is not None:
-                by_graph[key][method].append(c)
+            graph = owner(c, method)
+            if graph is None and method == "compile" and len(groups) == 1:
+                graph = next(iter(groups))
+            if graph is not None:
+                by_graph[graph][method].append(c)
     memory_saver = any(_is(x, "LangGraph", "MemorySaver", "InMemorySaver") for x in calls)
     for key, group in groups.items():
         module = key[0]
@@ -554,13 +554,14 @@ def _crewai(model, ctx):
             continue  # one agent per @agent method
         name = c.target or (c.keywords.get("config") and str(c.keywords.get("config"))) or f"agent_{c.line}"
         name = c.function if c.function and not c.target else name
-        name = method if in_crew_class else name.split(".")[-1]
+        # in a @CrewBase class, method is one of its @agent methods (else skipped above): never None
+        name = method if in_crew_class and method is not None else name.split(".")[-1]
         final = _add(model, ctx, Agent(name, "CrewAI", _tool_refs(c, lists),
                                        delegation=c.keywords.get("allow_delegation") is True,
                                        iteration_cap="max_iter" in c.keywords,
                                        code_execution=c.keywords.get("allow_code_execution") is True,
                                        verbose=c.keywords.get("verbose") is True), c, local=name)
-        if in_crew_class:
+        if in_crew_class and method is not None:
             class_agents[(c.module, c.klass)][method] = final
     for i, cls, meth in agent_methods:  # @agent methods that build their Agent elsewhere (self._make(...))
         if meth not in class_agents[(i, cls)]:

@@ -186,7 +186,7 @@ class Ping(BaseModel):
 REQUIRED_FIELDS = tuple(Ping.model_fields)
 
 
-def validate_ping(ping: dict, expected_repo_hash: str) -> list[str]:
+def validate_ping(ping: object, expected_repo_hash: str) -> list[str]:
     """Every reason ``ping`` must not be stored; an empty list means it is valid."""
     if not isinstance(ping, dict):
         return [f"ping: expected a JSON object, got {type(ping).__name__}"]

@@ -64,7 +64,7 @@ def _parse(text: str) -> list[tuple[str, object, str | None]]:
         return [("ping", json.loads(text), None)]
     except (ValueError, RecursionError):
         pass
-    parsed = []
+    parsed: list[tuple[str, object, str | None]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

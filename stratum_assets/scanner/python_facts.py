@@ -209,9 +209,10 @@ class _Visitor(ast.NodeVisitor):
             ops.add("http" if "timeout" in keywords else "http_no_timeout")
             if name.endswith(("post", "put", "delete", "patch")):
                 ops.add("http_write")
-        if name == "open" and _open_mode(node) and any(c in _open_mode(node) for c in "wax"):
+        mode = (_open_mode(node) or "") if name == "open" else ""
+        if name == "open" and any(c in mode for c in "wax"):
             ops.add("file_write")
-        if name == "open" and not (_open_mode(node) and any(c in _open_mode(node) for c in "wax")):
+        if name == "open" and not any(c in mode for c in "wax"):
             ops.add("file_read")
         if name.startswith("smtplib."):
             ops.add("email")

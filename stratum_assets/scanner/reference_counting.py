@@ -123,7 +123,7 @@ def _top_level_imports(tree: ast.Module) -> list[str]:
     return records
 
 
-def _written_name(node: ast.AST) -> str:
+def _written_name(node: ast.AST | None) -> str:
     """The identifier a call or decorator is written with: ``Agent`` for ``Agent(…)`` and ``x.y.Agent(…)``."""
     if isinstance(node, ast.Name):
         return node.id
@@ -144,7 +144,7 @@ def _constructed_classes(nodes: list[ast.AST]) -> dict[str, str]:
             and isinstance(n.value, ast.Call) and _written_name(n.value.func)}
 
 
-def _tool_list(value: ast.AST, classes: dict[str, str]) -> list[str]:
+def _tool_list(value: ast.AST | None, classes: dict[str, str]) -> list[str]:
     """A ``tools=[…]`` list literal: a call is its callee's name, a variable the class it was built from."""
     if not isinstance(value, ast.List):
         return []

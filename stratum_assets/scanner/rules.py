@@ -327,14 +327,14 @@ def br04(c: Context) -> list[Instance]:
 
 def _confirmed_tool(c: Context, agent: str, kinds: set[str]) -> bool:
     a = c.model.agents.get(agent)
-    return bool(a) and any(cap.kind in kinds and cap.confidence == "confirmed"
-                           for t in a.tools for cap in c.tool_caps(t))
+    return a is not None and any(cap.kind in kinds and cap.confidence == "confirmed"
+                                 for t in a.tools for cap in c.tool_caps(t))
 
 
 def cr01(c: Context) -> list[Instance]:
     holders = defaultdict(list)
-    for name, a in c.model.agents.items():
-        for t in dict.fromkeys(a.tools):
+    for name, agent in c.model.agents.items():
+        for t in dict.fromkeys(agent.tools):
             holders[t].append(name)
     out = []
     for tool, agents in holders.items():

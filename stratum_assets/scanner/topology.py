@@ -50,8 +50,8 @@ def build_graph(model: RepoModel) -> Graph:
     if model.agents:
         for p in sorted(model.providers):
             llm = g.add(f"llm:{p}", "llm")
-            for a in model.agents:
-                g.edges.append((f"agent:{a}", llm, "calls"))
+            for name in model.agents:
+                g.edges.append((f"agent:{name}", llm, "calls"))
     g.edges = sorted(set(g.edges))
     return g
 
@@ -172,8 +172,8 @@ def _longest_chain(g: Graph, budget: int = 50_000) -> int:
     if order is not None:
         longest = dict.fromkeys(nodes, 0)
         for node in order:
-            for nxt in flows.get(node, ()):
-                longest[nxt] = max(longest[nxt], longest[node] + 1)
+            for successor in flows.get(node, ()):
+                longest[successor] = max(longest[successor], longest[node] + 1)
         return max(longest.values())
     best, steps, ceiling = 0, 0, len(nodes) - 1
     for start in nodes:

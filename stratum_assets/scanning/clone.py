@@ -186,9 +186,10 @@ class GitAuth:
 
 def git_env(home: Path, auth: GitAuth | None = None) -> dict[str, str]:
     """git's whole environment: no prompt, no askpass, no system or global config, English messages."""
+    # auth.env() holds GIT_CONFIG_* variables only: none of them can bind child_env's ``tmp``
     return child_env(Path(home), LANG="C", LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
                      GIT_LFS_SKIP_SMUDGE="1", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
-                     **(auth.env() if auth else {}))
+                     **(auth.env() if auth else {}))  # type: ignore[arg-type]
 
 
 _SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "credential.helper=", "-c", "protocol.ext.allow=never",
@@ -437,7 +438,8 @@ def _git(cmd: list[str], env: dict[str, str], deadline: float, stdin: str | None
         raise CloneError("clone_timeout", "clone deadline passed", transient=True)
     try:
         out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining,
-                             **({"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin.encode()}))
+                             stdin=subprocess.DEVNULL if stdin is None else None,  # None: run() pipes the input
+                             input=None if stdin is None else stdin.encode())
     except subprocess.TimeoutExpired:
         raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=True) from None
     if out.returncode != 0:

@@ -44,6 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 # A clone or scan that failed because of the machine or the connection, never because of the repository: not a
 # failure reason (no ping carries it); the pipeline fails the partition instead (pipeline.EnvironmentFault).
@@ -193,10 +194,11 @@ class _Worker:
         return self.proc.poll() is None
 
     def ask(self, request: dict, timeout: float) -> dict:
-        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-        self.proc.stdin.flush()
+        stdin, stdout = cast(IO[bytes], self.proc.stdin), cast(IO[bytes], self.proc.stdout)  # PIPEs: never None
+        stdin.write(json.dumps(request).encode() + b"\n")
+        stdin.flush()
         deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
+        fd = stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -221,7 +223,7 @@ class _Worker:
         if self.proc.poll() is None:
             self.proc.kill()
         code = self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (cast(IO[bytes], self.proc.stdin), cast(IO[bytes], self.proc.stdout)):  # PIPEs: never None
             try:
                 stream.close()
             except OSError:

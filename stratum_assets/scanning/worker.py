@@ -30,7 +30,7 @@ def main() -> None:
         request = json.loads(line)
         try:
             ping = scan_repository(Path(request["path"]), request["name"], all_files=request.get("files"))
-            answer = {"ping": ping}
+            answer: dict[str, object] = {"ping": ping}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a crash of this scan
             answer = {"error": type(exc).__name__}
         try:

@@ -74,7 +74,7 @@ def _checksum_problem(files: PartitionFiles, recorded) -> str | None:
     return None
 
 
-def stamp(folder: Path) -> str | None:
+def stamp(folder: str | Path) -> str | None:
     """What identifies a partition directory as written: its inode and each file's size and modification time.
 
     A re-run swaps in a new directory (a new inode); an edit, a truncation or a removed file changes a
@@ -83,7 +83,7 @@ def stamp(folder: Path) -> str | None:
     """
     folder = os.fspath(folder)
     try:
-        entries = [os.stat(folder).st_ino]
+        entries: list[object] = [os.stat(folder).st_ino]
     except OSError:
         return None
     for name in _PARTITION_FILE_NAMES:

@@ -87,7 +87,7 @@ def claim(layout: Layout, world: World, active_version: int | None) -> Recorded:
     if current is None:
         # A directory without a record: new, or built before worlds were recorded (its versions are taken as this world's).
         _write(layout, [_entry(world, 1)])
-        return recorded(layout)
+        return recorded(layout)  # type: ignore[return-value]  # just written: the read-back finds a world
     if current.world != world:
         raise WorldMismatch(mismatch_message(layout, current, world, active_version))
     return current
@@ -107,7 +107,7 @@ def start_new_world(layout: Layout, world: World, active_version: int | None) ->
     if history:  # the current world's outputs go to worlds/w<its index>; after a crash here, the rest follow
         move_aside(layout.world_outputs, layout.root, layout.world_archive(len(history) - 1))
     _write(layout, [*history, _entry(world, (active_version or 0) + 1)])
-    return recorded(layout)
+    return recorded(layout)  # type: ignore[return-value]  # just written: the read-back finds a world
 
 
 def check_version(layout: Layout, world: World, version: int) -> None:
