@@ -77,8 +77,7 @@ def ours(data: Path, exports: bool) -> dict:
     split = freeze_assignments(conn, layout, 1, groups=groups, src=src)  # and drops the snapshot
     if exports:
         export_splits(conn, layout, 1)
-    return {"usable": results.volume["usable"], "gates": [g.passed for g in results.gates],
-            "test": split["test"]}
+    return {"usable": results.volume["usable"], "gates": [g.passed for g in results.gates], "test": split["test"]}
 
 
 def baseline(jsonl: Path, exports: bool) -> dict:
@@ -104,13 +103,16 @@ def baseline(jsonl: Path, exports: bool) -> dict:
         low_python += langs.get("Python", 0) / max(1, sum(langs.values())) < 0.2
     forks = Counter(p["fork_parent"] for p in pings if p["fork_parent"])
     strata = Counter(p["selection_stratum"] for p in usable)
-    gates = [len(usable) >= t["g1_min_usable"],
-             min(frameworks[f] for f in GATE_FRAMEWORKS) >= t["g2_min_per_framework"],
-             sum(n for s, n in maturity.items() if s >= 3) >= t["g3_min_mature"],
-             sum(n >= t["g4_min_repos_per_rule"] for n in rules.values()) >= t["g4_min_rules"],
-             in_groups / len(usable) <= t["g5_max_share_in_clusters"],
-             by_status["empty"] / len(pings) <= t["g6_max_empty_share"],
-             by_status["failed"] / len(pings) <= t["g7_max_failed_share"], coverage >= t["g8_min_median_coverage"]]
+    gates = [
+        len(usable) >= t["g1_min_usable"],
+        min(frameworks[f] for f in GATE_FRAMEWORKS) >= t["g2_min_per_framework"],
+        sum(n for s, n in maturity.items() if s >= 3) >= t["g3_min_mature"],
+        sum(n >= t["g4_min_repos_per_rule"] for n in rules.values()) >= t["g4_min_rules"],
+        in_groups / len(usable) <= t["g5_max_share_in_clusters"],
+        by_status["empty"] / len(pings) <= t["g6_max_empty_share"],
+        by_status["failed"] / len(pings) <= t["g7_max_failed_share"],
+        coverage >= t["g8_min_median_coverage"],
+    ]
     groups = defaultdict(list)
     for p in usable:
         bucket = "low" if p["deployment_signals"]["deployment_score"] <= 1 else "mid"
@@ -152,8 +154,12 @@ def _child(kind: str, path: Path, exports: bool, rounds: int = 1) -> tuple[float
         if kind == "ours":
             _first_build(path)
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(int(exports))],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, str(path), str(int(exports))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(time.perf_counter() - started)
         peak, result = out.stdout.strip().splitlines()[-1].split(" ", 1)
         peaks.append(int(peak))
@@ -179,25 +185,30 @@ CHUNK_SIZE = default_chunk_size("full")  # the pipeline's partitions at the full
 
 def _generate(n: int, data: Path, jsonl: Path) -> None:
     """Synthetic pings in their own process, so the measured children inherit nothing."""
-    code = ("import sys; from pathlib import Path; from stratum_assets_tests.support.synthetic_pings import generate; "
-            "from stratum_assets.storage.layout import Layout; "
-            f"generate(Layout(Path({str(data)!r})), {n}, seed=5, chunk_size={CHUNK_SIZE}, "
-            f"jsonl=Path({str(jsonl)!r}))")
+    code = (
+        "import sys; from pathlib import Path; from stratum_assets_tests.support.synthetic_pings import generate; "
+        "from stratum_assets.storage.layout import Layout; "
+        f"generate(Layout(Path({str(data)!r})), {n}, seed=5, chunk_size={CHUNK_SIZE}, "
+        f"jsonl=Path({str(jsonl)!r}))"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def _row(label: str, n: int, ours_run, base_run) -> str:
     (o_s, o_m, _), (b_s, b_m, _) = ours_run, base_run
-    return (f"| {n:,} | {label} | **{o_s:.1f}** | **{o_m / 2**20:.0f}** | {b_s:.1f} | {b_m / 2**20:.0f} "
-            f"| **{b_s / o_s:.1f}x** |")
+    return (
+        f"| {n:,} | {label} | **{o_s:.1f}** | **{o_m / 2**20:.0f}** | {b_s:.1f} | {b_m / 2**20:.0f} "
+        f"| **{b_s / o_s:.1f}x** |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="50000,1000000")
     parser.add_argument("--child", nargs=3)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs per side (median); the baseline's: 1 above 100,000 pings")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per side (median); the baseline's: 1 above 100,000 pings"
+    )
     args = parser.parse_args()
     if args.child:
         kind, path, exports = args.child
@@ -240,11 +251,15 @@ def main() -> None:
     reference_rows = "\n".join(
         f"| {n:,} | {label} | {REFERENCE_SECONDS[n][e]:.1f} | {runs[(n, e)][1][0]:.1f} | {runs[(n, e)][0][0]:.1f} | "
         f"**{speedup(runs[(n, e)], n, e):.1f}x** |"
-        for n in sizes if n in REFERENCE_SECONDS for e, label in ((False, "audit + gates + split"),
-                                                                   (True, "… + train/test files")))
+        for n in sizes
+        if n in REFERENCE_SECONDS
+        for e, label in ((False, "audit + gates + split"), (True, "… + train/test files"))
+    )
 
-    blocks = "\n".join(f"| {n:,} | {n // CHUNK_SIZE:,} | {c[2]['blocks']} | {c[0]:.1f} | {c[1] / 2**20:.0f} |"
-                       for n, c in compacted.items())
+    blocks = "\n".join(
+        f"| {n:,} | {n // CHUNK_SIZE:,} | {c[2]['blocks']} | {c[0]:.1f} | {c[1] / 2**20:.0f} |"
+        for n, c in compacted.items()
+    )
     body = f"""Command: `.venv/bin/python bench/audit_scale.py --sizes {args.sizes}` \
 (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).
 

@@ -51,12 +51,23 @@ def generate(n: int, data: Path) -> None:
     template_ping = json.loads(TEMPLATE.read_text())
     template = pings_table([ping_row(template_ping, {"scanner": "stratum", "clone_attempts": 1})])
     for folder in sorted(layout.scans(1).glob(chunks.GLOB)):
-        stored, quarantine = pq.read_table(folder / "scan_results.parquet"), pq.read_table(folder / "quarantine.parquet")
+        stored, quarantine = (
+            pq.read_table(folder / "scan_results.parquet"),
+            pq.read_table(folder / "quarantine.parquet"),
+        )
         filler = template.take(pa.array([0] * len(stored)))
-        widened = pa.Table.from_arrays([filler.column(f.name) if stored.column(f.name).null_count == len(stored)
-                                        else stored.column(f.name) for f in stored.schema], schema=stored.schema)
-        quarantine = quarantine.set_column(quarantine.schema.get_field_index("ping_json"), "ping_json",
-                                           pa.array([json.dumps(template_ping)] * len(quarantine), pa.string()))
+        widened = pa.Table.from_arrays(
+            [
+                filler.column(f.name) if stored.column(f.name).null_count == len(stored) else stored.column(f.name)
+                for f in stored.schema
+            ],
+            schema=stored.schema,
+        )
+        quarantine = quarantine.set_column(
+            quarantine.schema.get_field_index("ping_json"),
+            "ping_json",
+            pa.array([json.dumps(template_ping)] * len(quarantine), pa.string()),
+        )
         stats = json.loads((folder / "stats.json").read_text())
         replace_partition(folder, widened, quarantine, stats)
     compact_ready(layout, 1)  # the blocks, as the scan stage leaves them when every partition is done
@@ -95,12 +106,19 @@ def baseline(data: Path) -> dict:
         return {**out, **json.loads(row["extra_json"] or "{}")}
 
     def quarantined(row: dict) -> dict:
-        return {**{k: row[k] for k in ("repo_hash", "repo_full_name", "chunk_id", "scan_status", "failure_reason",
-                                       "errors")}, "ping": json.loads(row["ping_json"])}
+        return {
+            **{
+                k: row[k]
+                for k in ("repo_hash", "repo_full_name", "chunk_id", "scan_status", "failure_reason", "errors")
+            },
+            "ping": json.loads(row["ping_json"]),
+        }
 
     counts = {}
-    for name, make, target in (("scan_results", ping, layout.scan_results_jsonl),
-                               ("quarantine", quarantined, layout.quarantine_jsonl)):
+    for name, make, target in (
+        ("scan_results", ping, layout.scan_results_jsonl),
+        ("quarantine", quarantined, layout.quarantine_jsonl),
+    ):
         counts[name] = 0
         with open(target, "w") as fh:
             for folder in whole_partitions(layout, 1):
@@ -121,8 +139,9 @@ def _peak_rss_bytes() -> int:
 def _child(kind: str, data: Path) -> tuple[float, int, dict]:
     """Run one side in a fresh interpreter; (seconds, peak RSS bytes, lines written)."""
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(data)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(data)], capture_output=True, text=True, check=True
+    )
     seconds = time.perf_counter() - started
     peak, result = out.stdout.strip().splitlines()[-1].split(" ", 1)
     return seconds, int(peak), json.loads(result)
@@ -141,8 +160,10 @@ def _same_pings(a: Path, b: Path, every: int = 97) -> int:
 
 def _row(n: int, size: int, ours_run, base_run) -> str:
     (o_s, o_m, _), (b_s, b_m, _) = ours_run, base_run
-    return (f"| {n:,} | {size / 2**20:,.0f} | **{o_s:.1f}** | **{o_m / 2**20:.0f}** | {b_s:.1f} | {b_m / 2**20:.0f} "
-            f"| **{b_s / o_s:.1f}x** |")
+    return (
+        f"| {n:,} | {size / 2**20:,.0f} | **{o_s:.1f}** | **{o_m / 2**20:.0f}** | {b_s:.1f} | {b_m / 2**20:.0f} "
+        f"| **{b_s / o_s:.1f}x** |"
+    )
 
 
 def main() -> None:
@@ -207,7 +228,7 @@ rebuilt and `json.dumps`-ed.
 
 Ratio: **{b_s / o_s:.1f}x** faster than the baseline at {big:,} pings, at {o_m / b_m:.2f}x its peak memory.
 
-Goals: at {big:,} pings ({counts['scan_results']:,} stored, {counts['quarantine']:,} quarantined) within \
+Goals: at {big:,} pings ({counts["scan_results"]:,} stored, {counts["quarantine"]:,} quarantined) within \
 the audit's memory budget, <= 1 GiB ({verdict(o_m <= 2**30)}: {o_m / 2**20:.0f} MiB, {o_s:.1f} s; \
 baseline {b_m / 2**20:.0f} MiB, {b_s:.1f} s)."""
     write_section("Companion files: scan_results.jsonl at scale", body)

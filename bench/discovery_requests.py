@@ -46,8 +46,13 @@ def ours(em) -> dict:
         result = discover_stratum(client, stratum)
         rows += len(result.rows)
         unique |= {r["full_name"].lower() for r in result.rows}
-    return {"requests": client.governor.summary()["requests"], "total": client.governor.summary()["requests_total"],
-            "candidates": len(unique), "rows": rows, "seconds": time.monotonic() - started}
+    return {
+        "requests": client.governor.summary()["requests"],
+        "total": client.governor.summary()["requests_total"],
+        "candidates": len(unique),
+        "rows": rows,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def baseline(em) -> dict:
@@ -55,15 +60,23 @@ def baseline(em) -> dict:
     client, unique, started = client_for(em), {}, time.monotonic()
     for stratum in strata("full").values():
         for query in stratum.queries:
-            unique.update({item["full_name"].lower(): item for item in
-                           search_all(client, stratum.search_query(query)).items.values()})
+            unique.update(
+                {
+                    item["full_name"].lower(): item
+                    for item in search_all(client, stratum.search_query(query)).items.values()
+                }
+            )
     for full_name in unique:
         try:
             client.get(f"/repos/{full_name}")
         except Exception:  # deleted since indexed: the call was still spent
             pass
-    return {"requests": client.governor.summary()["requests"], "total": client.governor.summary()["requests_total"],
-            "candidates": len(unique), "seconds": time.monotonic() - started}
+    return {
+        "requests": client.governor.summary()["requests"],
+        "total": client.governor.summary()["requests_total"],
+        "candidates": len(unique),
+        "seconds": time.monotonic() - started,
+    }
 
 
 def main() -> None:
@@ -83,15 +96,15 @@ Universe of {args.size:,} repositories served by the loopback emulator; all ten 
 
 | approach | unique candidates | search requests | GraphQL requests | REST core requests | requests / candidate |
 | --- | ---: | ---: | ---: | ---: | ---: |
-| stratum_assets (windowed search + GraphQL batches of 100) | {a['candidates']:,} | {a['requests'].get('search', 0):,} | {a['requests'].get('graphql', 0):,} | {a['requests'].get('core', 0):,} | **{per_ours:.4f}** |
-| baseline: the reference's discover.py (same search + one REST /repos per candidate) | {b['candidates']:,} | {b['requests'].get('search', 0):,} | 0 | {b['requests'].get('core', 0):,} | {per_base:.4f} |
+| stratum_assets (windowed search + GraphQL batches of 100) | {a["candidates"]:,} | {a["requests"].get("search", 0):,} | {a["requests"].get("graphql", 0):,} | {a["requests"].get("core", 0):,} | **{per_ours:.4f}** |
+| baseline: the reference's discover.py (same search + one REST /repos per candidate) | {b["candidates"]:,} | {b["requests"].get("search", 0):,} | 0 | {b["requests"].get("core", 0):,} | {per_base:.4f} |
 
 Ratio: stratum_assets spends **{per_base / per_ours:.0f}x fewer** requests per candidate than the baseline \
-(goal: <= 0.05 requests per candidate: {'met' if per_ours <= 0.05 else 'NOT met'}). \
+(goal: <= 0.05 requests per candidate: {"met" if per_ours <= 0.05 else "NOT met"}). \
 At GitHub's real budgets (search 30/min, GraphQL 5,000 points/h at ~2 points per batch, core 5,000/h) \
-the discovery needs about {a['requests'].get('search', 0) / 30:.0f} minutes of search quota; the baseline's REST \
-enrichment alone needs about {b['requests'].get('core', 0) / 5000:.1f} hours of core quota. \
-Wall time here: {a['seconds']:.0f} s vs {b['seconds']:.0f} s (loopback, not GitHub). The baseline also records \
+the discovery needs about {a["requests"].get("search", 0) / 30:.0f} minutes of search quota; the baseline's REST \
+enrichment alone needs about {b["requests"].get("core", 0) / 5000:.1f} hours of core quota. \
+Wall time here: {a["seconds"]:.0f} s vs {b["seconds"]:.0f} s (loopback, not GitHub). The baseline also records \
 less: no language bytes (a second call per candidate) — stratum_assets gets them in the same GraphQL batches."""
     write_section("Discovery: GitHub requests per candidate", body)
     print(body)

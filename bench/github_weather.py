@@ -46,8 +46,14 @@ def discover(em) -> dict:
         gaps += [{**g, "stratum": name} for g in result.truncated_windows]
         failed += [{**f, "stratum": name} for f in result.enrichment_failed]
         renamed += [{**r, "stratum": name} for r in result.renamed]
-    return {"rows": rows, "gaps": gaps, "failed": failed, "renamed": renamed, "seconds": time.monotonic() - started,
-            "cost": client.governor.summary()}
+    return {
+        "rows": rows,
+        "gaps": gaps,
+        "failed": failed,
+        "renamed": renamed,
+        "seconds": time.monotonic() - started,
+        "cost": client.governor.summary(),
+    }
 
 
 def compare(clear: dict, stormy: dict) -> dict:
@@ -67,8 +73,9 @@ def compare(clear: dict, stormy: dict) -> dict:
         else:
             unexplained.append((key, name, "lost"))
     unexplained += [(key, stormy["rows"][key], "found only in weather") for key in sorted(extra)]
-    renamed_keys = {key for key in set(clear["rows"]) & set(stormy["rows"])
-                    if clear["rows"][key] != stormy["rows"][key]}
+    renamed_keys = {
+        key for key in set(clear["rows"]) & set(stormy["rows"]) if clear["rows"][key] != stormy["rows"][key]
+    }
     listed = {(r["stratum"], r["full_name"]) for r in stormy["renamed"]}
     unlisted_renames = [key for key in renamed_keys if (key[0], stormy["rows"][key]) not in listed]
     unexplained += [(key, stormy["rows"][key], "renamed but not listed") for key in unlisted_renames]
@@ -107,27 +114,27 @@ seventh answer 502, secondary limits as 403, GraphQL 200 and the abuse wording; 
 
 | | candidate rows | search requests | GraphQL requests | waits (count) | wait seconds | wall time |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| clear sky | {len(clear['rows']):,} | {c['requests'].get('search', 0):,} | {c['requests'].get('graphql', 0):,} | {sum(c['waits'].values())} | {c['wait_seconds']:.0f} | {clear['seconds']:.0f} s |
-| GitHub weather | {len(stormy['rows']):,} | {s['requests'].get('search', 0):,} | {s['requests'].get('graphql', 0):,} | {sum(s['waits'].values())} | {s['wait_seconds']:.0f} | {stormy['seconds']:.0f} s |
+| clear sky | {len(clear["rows"]):,} | {c["requests"].get("search", 0):,} | {c["requests"].get("graphql", 0):,} | {sum(c["waits"].values())} | {c["wait_seconds"]:.0f} | {clear["seconds"]:.0f} s |
+| GitHub weather | {len(stormy["rows"]):,} | {s["requests"].get("search", 0):,} | {s["requests"].get("graphql", 0):,} | {sum(s["waits"].values())} | {s["wait_seconds"]:.0f} | {stormy["seconds"]:.0f} s |
 
-Differences between the candidate sets: **{len(diff['explained'])} listed with their reason, \
-{len(diff['unexplained'])} unlisted** (goal: zero unlisted). Renamed repositories kept under GitHub's current name \
-(same repository id, listed in the metadata `renamed`): {diff['renamed']}. Candidates whose enrichment finally \
-failed (listed, counted as `enrichment_failed`): {len(stormy['failed'])}. Search windows still missing results \
-(listed in `truncated_windows`): {len(stormy['gaps'])}{' ' + str(reasons) if reasons else ''}.
+Differences between the candidate sets: **{len(diff["explained"])} listed with their reason, \
+{len(diff["unexplained"])} unlisted** (goal: zero unlisted). Renamed repositories kept under GitHub's current name \
+(same repository id, listed in the metadata `renamed`): {diff["renamed"]}. Candidates whose enrichment finally \
+failed (listed, counted as `enrichment_failed`): {len(stormy["failed"])}. Search windows still missing results \
+(listed in `truncated_windows`): {len(stormy["gaps"])}{" " + str(reasons) if reasons else ""}.
 
-What the thoroughness costs: {s['requests'].get('search', 0) - c['requests'].get('search', 0):+,} search requests \
+What the thoroughness costs: {s["requests"].get("search", 0) - c["requests"].get("search", 0):+,} search requests \
 (re-reads of incomplete windows and the smaller windows they are split into; \
-{(s['requests'].get('search', 0) / max(1, c['requests'].get('search', 0)) - 1) * 100:+.0f} %) and \
-{s['requests'].get('graphql', 0) - c['requests'].get('graphql', 0):+,} GraphQL requests (timed-out batches \
+{(s["requests"].get("search", 0) / max(1, c["requests"].get("search", 0)) - 1) * 100:+.0f} %) and \
+{s["requests"].get("graphql", 0) - c["requests"].get("graphql", 0):+,} GraphQL requests (timed-out batches \
 asked again at half size, failed nodes asked again; \
-{(s['requests'].get('graphql', 0) / max(1, c['requests'].get('graphql', 0)) - 1) * 100:+.0f} %). Waits: the \
+{(s["requests"].get("graphql", 0) / max(1, c["requests"].get("graphql", 0)) - 1) * 100:+.0f} %). Waits: the \
 secondary limits' retry-after (1 s in this profile; GitHub's own would be a minute or more).{remark}
 
-Ratio: the same {len(stormy['rows']):,} candidate rows in weather as under a clear sky with \
-{len(diff['unexplained'])} unlisted differences, for \
-{s['requests'].get('search', 0) / max(1, c['requests'].get('search', 0)):.1f}x the search and \
-{s['requests'].get('graphql', 0) / max(1, c['requests'].get('graphql', 0)):.1f}x the GraphQL requests."""
+Ratio: the same {len(stormy["rows"]):,} candidate rows in weather as under a clear sky with \
+{len(diff["unexplained"])} unlisted differences, for \
+{s["requests"].get("search", 0) / max(1, c["requests"].get("search", 0)):.1f}x the search and \
+{s["requests"].get("graphql", 0) / max(1, c["requests"].get("graphql", 0)):.1f}x the GraphQL requests."""
     print(body)
     for item in diff["unexplained"][:20]:
         print("UNEXPLAINED", item)

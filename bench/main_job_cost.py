@@ -88,8 +88,9 @@ class Timers:
 
     @contextmanager
     def timing(self, *targets: tuple[object, str]):
-        saved = [(owner, name, getattr(owner, name), name in vars(owner)) for owner, name in targets
-                 if hasattr(owner, name)]
+        saved = [
+            (owner, name, getattr(owner, name), name in vars(owner)) for owner, name in targets if hasattr(owner, name)
+        ]
         for owner, name, original, _ in saved:
             setattr(owner, name, self._timed(name, original))
         try:
@@ -105,13 +106,19 @@ class Timers:
                 return function(*args, **kwargs)
             finally:
                 self.seconds[name] += time.perf_counter() - started
+
         return timed
 
 
 def settings_of(github: GitHubResource, scanner: ScannerResource, **overrides) -> ScanSettings:
     """The ScanSettings the scan asset builds from its default ScanConfig and these resources."""
-    return ScanSettings(knobs=ScanConfig(**overrides), scan_timeout=scanner.timeout_s, git_auth=github.git_auth(),
-                        rate_limit_backoff=github.clone_rate_limit_backoff(), clones_per_minute=github.clone_rate_cap())
+    return ScanSettings(
+        knobs=ScanConfig(**overrides),
+        scan_timeout=scanner.timeout_s,
+        git_auth=github.git_auth(),
+        rate_limit_backoff=github.clone_rate_limit_backoff(),
+        clones_per_minute=github.clone_rate_cap(),
+    )
 
 
 def dagster_run(instance, key: str) -> dict:
@@ -121,11 +128,23 @@ def dagster_run(instance, key: str) -> dict:
     timers = Timers()
     # The storage the product's dagster.yaml configures (SQLite): every event, the run's own event-log shard
     # (created with the whole schema on the run's first event), and the run records.
-    storage = [(SqliteEventLogStorage, "store_event"), (SqliteEventLogStorage, "_initdb"),
-               *((SqliteRunStorage, name) for name in ("add_run", "handle_run_event", "add_run_tags"))]
+    storage = [
+        (SqliteEventLogStorage, "store_event"),
+        (SqliteEventLogStorage, "_initdb"),
+        *((SqliteRunStorage, name) for name in ("add_run", "handle_run_event", "add_run_tags")),
+    ]
     # What (b) does too: scan, build the partition's tables, swap them in.
-    work = [(scan_asset, name) for name in ("scan_chunk", "stored_rows", "quarantine_rows", "pings_table",
-                                            "quarantine_table", "replace_partition")]
+    work = [
+        (scan_asset, name)
+        for name in (
+            "scan_chunk",
+            "stored_rows",
+            "quarantine_rows",
+            "pings_table",
+            "quarantine_table",
+            "replace_partition",
+        )
+    ]
     with timers.timing(*work, (scan_asset, "claim_run"), (blocks, "compact_block_of"), *storage):
         started = time.perf_counter()
         outcome = partition_workers._run_in_worker(partition_workers.Attempt(key))
@@ -134,22 +153,34 @@ def dagster_run(instance, key: str) -> dict:
     events = instance.all_logs(outcome.run_id)
     at = {e.dagster_event.event_type_value: e.timestamp for e in events if e.dagster_event}
     tables = sum(timers.seconds[name] for name in ("stored_rows", "quarantine_rows", "pings_table", "quarantine_table"))
-    return {"wall": wall, "scan": timers.seconds["scan_chunk"], "store": tables + timers.seconds["replace_partition"],
-            "claim": timers.seconds["claim_run"], "block": timers.seconds["compact_block_of"],
-            "step": at["STEP_SUCCESS"] - at["STEP_START"], "events": len(events),
-            "event_writes": timers.seconds["store_event"], "shard": timers.seconds["_initdb"],
-            "run_writes": sum(timers.seconds[n] for n in ("add_run", "handle_run_event", "add_run_tags"))}
+    return {
+        "wall": wall,
+        "scan": timers.seconds["scan_chunk"],
+        "store": tables + timers.seconds["replace_partition"],
+        "claim": timers.seconds["claim_run"],
+        "block": timers.seconds["compact_block_of"],
+        "step": at["STEP_SUCCESS"] - at["STEP_START"],
+        "events": len(events),
+        "event_writes": timers.seconds["store_event"],
+        "shard": timers.seconds["_initdb"],
+        "run_writes": sum(timers.seconds[n] for n in ("add_run", "handle_run_event", "add_run_tags")),
+    }
 
 
 def plain_run(rows: list[dict], key: str, resources: dict) -> dict:
     """(b): the same rows, scanned and stored by the same functions with the same settings, no Dagster."""
     github, scanner, layout = resources["github"], resources["scanner"], resources["data"].layout
     started = time.perf_counter()
-    result = scan_chunk(rows, github.clone_url, scanner.command(), settings_of(github, scanner),
-                        layout.work / f"{key}.bench")
+    result = scan_chunk(
+        rows, github.clone_url, scanner.command(), settings_of(github, scanner), layout.work / f"{key}.bench"
+    )
     scanned = time.perf_counter()
-    replace_partition(layout.scan_partition(version_of(key), key), pings_table(stored_rows(result)),
-                      quarantine_table(quarantine_rows(result)), {**result.stats(), "chunk": key})
+    replace_partition(
+        layout.scan_partition(version_of(key), key),
+        pings_table(stored_rows(result)),
+        quarantine_table(quarantine_rows(result)),
+        {**result.stats(), "chunk": key},
+    )
     done = time.perf_counter()
     return {"wall": done - started, "scan": scanned - started, "store": done - scanned}
 
@@ -162,12 +193,14 @@ def chunk_rows(data: DataResource, key: str) -> list[dict]:
 def partitions_and_throughput(args) -> dict:
     universe = build_universe()
     by_name = {r.full_name.lower(): r for r in universe.repos}
-    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test(temp_dir=tmp) as instance, \
-            GitHubEmulator(universe, Path(tmp) / "git", budgets={"search": (10_000, 60.0)}) as em:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        dg.instance_for_test(temp_dir=tmp) as instance,
+        GitHubEmulator(universe, Path(tmp) / "git", budgets={"search": (10_000, 60.0)}) as em,
+    ):
         tmp = Path(tmp)
         data = DataResource(root=str(tmp / "data"))
-        resources = {"github": OfflineGitHub(url=em.url), "data": data,
-                     "scanner": ScannerResource()}
+        resources = {"github": OfflineGitHub(url=em.url), "data": data, "scanner": ScannerResource()}
         plan = _Plan.of(dg.Definitions(assets=ASSETS, resources=resources))
         assert plan.job.execute_in_process(instance=instance, asset_selection=plan.before).success
         for pool, limit in LIMITS.items():  # what `stratum-assets run` sets in the instance (pools.py)
@@ -191,18 +224,30 @@ def partitions_and_throughput(args) -> dict:
 
         # Repositories that clone: the universe's deleted ones fail at once and its slow ones wait seconds per
         # fetch on purpose (a network stand-in), neither of which is the per-core cost measured here.
-        sample = [r for key in keys for r in rows[key]
-                  if not (by_name[r["full_name"].lower()].deleted or by_name[r["full_name"].lower()].slow)]
+        sample = [
+            r
+            for key in keys
+            for r in rows[key]
+            if not (by_name[r["full_name"].lower()].deleted or by_name[r["full_name"].lower()].slow)
+        ]
         sample = sample[: args.throughput_repos]
         github, scanner = resources["github"], resources["scanner"]
         cpu, started = _cpu_seconds(), time.perf_counter()
-        result = scan_chunk(sample, github.clone_url, scanner.command(), settings_of(github, scanner, workers=1),
-                            tmp / "work-1")
+        result = scan_chunk(
+            sample, github.clone_url, scanner.command(), settings_of(github, scanner, workers=1), tmp / "work-1"
+        )
         one_worker, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         scanner_alone = synthetic_scans([by_name[r["full_name"].lower()] for r in sample], tmp / "trees")
-    return {"pairs": pairs, "one_worker": {"repos": len(sample), "seconds": one_worker, "cpu": cpu,
-                                           "by_status": result.stats()["by_status"]},
-            "synthetic": scanner_alone}
+    return {
+        "pairs": pairs,
+        "one_worker": {
+            "repos": len(sample),
+            "seconds": one_worker,
+            "cpu": cpu,
+            "by_status": result.stats()["by_status"],
+        },
+        "synthetic": scanner_alone,
+    }
 
 
 def _cpu_seconds() -> float:
@@ -210,8 +255,10 @@ def _cpu_seconds() -> float:
     sides of every clone, the scanner's worker process)."""
     import resource
 
-    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
 
 
 def synthetic_scans(repos: list, root: Path) -> dict:
@@ -226,8 +273,12 @@ def synthetic_scans(repos: list, root: Path) -> dict:
         scan_repository(tree, repo.full_name)
         seconds.append(time.perf_counter() - started)
         files.append(len(rendered))
-    return {"repos": len(seconds), "median": statistics.median(seconds), "mean": statistics.fmean(seconds),
-            "files": statistics.median(files)}
+    return {
+        "repos": len(seconds),
+        "median": statistics.median(seconds),
+        "mean": statistics.fmean(seconds),
+        "files": statistics.median(files),
+    }
 
 
 # -- 2. the built-in scanner on real repositories -----------------------------------------------------------------
@@ -245,8 +296,15 @@ def real_scans(corpus: Path, runs: int) -> dict | None:
             times.append(time.perf_counter() - started)
         seconds.append(statistics.median(times))
         files.append(sum(1 for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts))
-    return {"repos": len(repos), "median": statistics.median(seconds), "mean": statistics.fmean(seconds),
-            "max": max(seconds), "files": statistics.median(files), "files_min": min(files), "files_max": max(files)}
+    return {
+        "repos": len(repos),
+        "median": statistics.median(seconds),
+        "mean": statistics.fmean(seconds),
+        "max": max(seconds),
+        "files": statistics.median(files),
+        "files_min": min(files),
+        "files_max": max(files),
+    }
 
 
 # -- 3. discovery -------------------------------------------------------------------------------------------------
@@ -276,7 +334,7 @@ def _table_rows(body: str) -> list[dict]:
         if line.startswith("| ---") and lines[i - 1].startswith("|"):
             header = [c.strip() for c in lines[i - 1].strip("|").split("|")]
             rows = []
-            for row in lines[i + 1:]:
+            for row in lines[i + 1 :]:
                 if not row.startswith("|"):
                     break
                 rows.append(dict(zip(header, (c.strip().strip("*") for c in row.strip("|").split("|")))))
@@ -293,7 +351,7 @@ def audit_at_50k() -> tuple[str, str, float | None]:
     """(citation, per-row summary, seconds of the largest 50,000 row) from the audit-at-scale section."""
     found = cited("Audit, gates and split at scale")
     if not found:
-        return "not measured: no \"Audit, gates and split at scale\" section in docs/BENCHMARKS.md", "—", None
+        return 'not measured: no "Audit, gates and split at scale" section in docs/BENCHMARKS.md', "—", None
     title, date, rows = found
     parts, worst = [], None
     for row in rows:
@@ -307,7 +365,7 @@ def audit_at_50k() -> tuple[str, str, float | None]:
         work = row.get("work") or row.get("layout") or ""
         parts.append(f"{work}: {row[ours_column]} s")  # as the section writes it
         worst = seconds if worst is None else max(worst, seconds)
-    return f"\"{title}\" ({date})", "; ".join(parts) or "—", worst
+    return f'"{title}" ({date})', "; ".join(parts) or "—", worst
 
 
 def manifest_build() -> tuple[str, float | None, str]:
@@ -316,7 +374,7 @@ def manifest_build() -> tuple[str, float | None, str]:
         return "", None, ""
     title, date, rows = found
     whole = next((r for r in rows if next(iter(r.values()), "").startswith("whole materialization")), None)
-    return f"\"{title}\" ({date})", _number(list(whole.values())[-1]) if whole else None, title
+    return f'"{title}" ({date})', _number(list(whole.values())[-1]) if whole else None, title
 
 
 # -- the report ---------------------------------------------------------------------------------------------------
@@ -385,26 +443,40 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
     audit_cite, audit_rows, audit_seconds = found["audit"]
     manifest_cite, manifest_seconds, manifest_title = found["manifest"]
 
-    stages = {"discovery (search quota)": search_50k, "scan stage": scan_stage_50k,
-              "audit + split": audit_seconds or 0.0}
+    stages = {
+        "discovery (search quota)": search_50k,
+        "scan stage": scan_stage_50k,
+        "audit + split": audit_seconds or 0.0,
+    }
     dominant = max(stages, key=stages.get)
     total = search_50k + (manifest_seconds or 0) + scan_stage_50k + (audit_seconds or 0)
     partition_scan = FULL_CHUNK * cpu_unit  # one 250-repository partition on its core (2 partitions, 2 cores)
 
-    real_line = (f"{real['repos']} real repositories from `$STRATUM_REAL_CORPUS` ({real['files_min']}–"
-                 f"{real['files_max']} files, median {real['files']:.0f}): built-in scanner **{scan_real:.3f} s** "
-                 f"per repository (median of {args.runs} scans each; mean {real['mean']:.3f} s, slowest "
-                 f"{real['max']:.3f} s)" if real else
-                 ("no real corpus (`--corpus` / `$STRATUM_REAL_CORPUS` unset or empty): the extrapolation below "
-                  "uses the synthetic repositories, which are far smaller than real ones"))
+    real_line = (
+        f"{real['repos']} real repositories from `$STRATUM_REAL_CORPUS` ({real['files_min']}–"
+        f"{real['files_max']} files, median {real['files']:.0f}): built-in scanner **{scan_real:.3f} s** "
+        f"per repository (median of {args.runs} scans each; mean {real['mean']:.3f} s, slowest "
+        f"{real['max']:.3f} s)"
+        if real
+        else (
+            "no real corpus (`--corpus` / `$STRATUM_REAL_CORPUS` unset or empty): the extrapolation below "
+            "uses the synthetic repositories, which are far smaller than real ones"
+        )
+    )
     corpus_flag = " --corpus <the real corpus>" if corpus_given and not os.environ.get("STRATUM_REAL_CORPUS") else ""
     env = "STRATUM_REAL_CORPUS=<the real corpus> " if real and not corpus_flag else ""
-    command = (f"{env}.venv/bin/python bench/main_job_cost.py --chunks {args.chunks} --rounds {args.rounds} "
-               f"--throughput-repos {args.throughput_repos} --discovery-size {args.discovery_size}{corpus_flag}")
+    command = (
+        f"{env}.venv/bin/python bench/main_job_cost.py --chunks {args.chunks} --rounds {args.rounds} "
+        f"--throughput-repos {args.throughput_repos} --discovery-size {args.discovery_size}{corpus_flag}"
+    )
     n_pairs = len(pairs)
-    scan_unit_text = (f"{cpu_repo:.3f} CPU s per synthetic repository, − {synthetic['mean']:.3f} s synthetic scan "
-                      f"+ {real['mean']:.3f} s real scan (means) = **{per_real_repo:.3f} CPU s** per real "
-                      "repository" if real else f"{cpu_repo:.3f} CPU s per (synthetic) repository")
+    scan_unit_text = (
+        f"{cpu_repo:.3f} CPU s per synthetic repository, − {synthetic['mean']:.3f} s synthetic scan "
+        f"+ {real['mean']:.3f} s real scan (means) = **{per_real_repo:.3f} CPU s** per real "
+        "repository"
+        if real
+        else f"{cpu_repo:.3f} CPU s per (synthetic) repository"
+    )
     lines = [
         f"Command: `{command}` (machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {found['load'][2]:.0f} s; one-minute load average {found['load'][0]:.1f} "
@@ -423,8 +495,7 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
         f"{min(p['a']['wall'] for p in pairs):.2f}–{max(p['a']['wall'] for p in pairs):.2f} |",
         f"| (b) scan_chunk + replace_partition, no Dagster | {med([p['b']['wall'] for p in pairs]):.2f} | "
         f"{min(p['b']['wall'] for p in pairs):.2f}–{max(p['b']['wall'] for p in pairs):.2f} |",
-        f"| **overhead (a) − (b)**, {n_pairs} pairs | **{overhead:.2f}** | "
-        f"{min(overheads):.2f}–{max(overheads):.2f} |",
+        f"| **overhead (a) − (b)**, {n_pairs} pairs | **{overhead:.2f}** | {min(overheads):.2f}–{max(overheads):.2f} |",
         f"| overhead from inside (a): run − its own scan_chunk + replace_partition | {overhead_inside:.2f} | "
         f"{min(inside):.2f}–{max(inside):.2f} |",
         f"| … of which outside the step (run record, plan, resources, run events) | {med(outside_step):.2f} | "
@@ -476,8 +547,10 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
     ]
     if manifest_seconds is not None:
         size = re.search(r"[0-9,]+ rows", manifest_title)
-        lines.append(f"| manifest (cited: {manifest_cite}) | not re-run | — | {manifest_seconds:g} s"
-                     f"{' for ' + size[0] if size else ''} | CPU, one process |")
+        lines.append(
+            f"| manifest (cited: {manifest_cite}) | not re-run | — | {manifest_seconds:g} s"
+            f"{' for ' + size[0] if size else ''} | CPU, one process |"
+        )
     lines += [
         f"| scan: Dagster per partition run | (a) − (b) median {overhead:.2f} s, from inside (a) "
         f"{overhead_inside:.2f} s | {overhead_full:.2f} s per {FULL_CHUNK}-repository partition run ({overhead:.2f} s "
@@ -491,11 +564,13 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
         f"**{_hours(scan_50k)}** | CPU: git (client and, here, the emulator), scanner, validation |",
     ]
     if real:
-        lines.append(f"| scan: built-in scanner alone, real repositories | median {scan_real:.3f} s "
-                     f"({real['repos']} repositories, median {real['files']:.0f} files) | mean {real['mean']:.3f} s "
-                     f"per repository | {TARGET:,} × {real['mean']:.3f} s / {PARALLEL} cores = "
-                     f"{_hours(TARGET * real['mean'] / PARALLEL)} "
-                     "(inside the row above) | CPU, one core per partition run |")
+        lines.append(
+            f"| scan: built-in scanner alone, real repositories | median {scan_real:.3f} s "
+            f"({real['repos']} repositories, median {real['files']:.0f} files) | mean {real['mean']:.3f} s "
+            f"per repository | {TARGET:,} × {real['mean']:.3f} s / {PARALLEL} cores = "
+            f"{_hours(TARGET * real['mean'] / PARALLEL)} "
+            "(inside the row above) | CPU, one core per partition run |"
+        )
     lines += [
         f"| scan: with the reference CLI instead | not measured (recorded {REFERENCE_CLI_SECONDS} s per real "
         f"repository) | {cli_real_repo:.3f} s per repository | {_hours(cli_50k)} | CPU, a process per scan |",
@@ -503,8 +578,9 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
         f"per partition process, {PARALLEL} processes | {TARGET:,} / {clones_per_minute * PARALLEL:.0f} per min = "
         f"**{_hours(clone_cap_50k)}** | `GitHubResource.clones_per_minute` (network latency not measured here) |",
         f"| audit + gates + split (cited: {audit_cite}) | not re-run | {audit_rows} | "
-        f"**{audit_seconds:.1f} s** | CPU and disk, DuckDB |" if audit_seconds is not None else
-        f"| audit + gates + split | {audit_cite} | — | — | — |",
+        f"**{audit_seconds:.1f} s** | CPU and disk, DuckDB |"
+        if audit_seconds is not None
+        else f"| audit + gates + split | {audit_cite} | — | — | — |",
         "",
         f"Scan stage at {TARGET:,}: the larger of CPU ({_hours(scan_50k)}) and the clone-start cap "
         f"({_hours(clone_cap_50k)}), plus Dagster ({_hours(dagster_50k)}): **~{_hours(scan_stage_50k)}**. "
@@ -526,10 +602,18 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=5, help="chunks of the offline manifest to time (a) and (b) on")
     parser.add_argument("--rounds", type=int, default=1, help="(a)/(b) pairs per chunk")
     parser.add_argument("--throughput-repos", type=int, default=80, help="repositories scanned with one worker")
-    parser.add_argument("--discovery-size", type=int, default=75_000,
-                        help="universe size of the discovery measurement (75,000 yields ~50,000 candidates)")
-    parser.add_argument("--corpus", type=Path, default=os.environ.get("STRATUM_REAL_CORPUS") or None,
-                        help="real repositories under DIR/repos/<owner>__<name>/ (default: $STRATUM_REAL_CORPUS)")
+    parser.add_argument(
+        "--discovery-size",
+        type=int,
+        default=75_000,
+        help="universe size of the discovery measurement (75,000 yields ~50,000 candidates)",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=os.environ.get("STRATUM_REAL_CORPUS") or None,
+        help="real repositories under DIR/repos/<owner>__<name>/ (default: $STRATUM_REAL_CORPUS)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="scans per real repository; the median is used")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()

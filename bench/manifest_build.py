@@ -44,16 +44,35 @@ def candidates_from(universe) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {n: [] for n in names}
     for r in universe.repos:
         for stratum in rng.sample(names, rng.choice([1, 1, 1, 2, 3])):
-            out[stratum].append({
-                "repo_id": r.id, "node_id": r.node_id, "full_name": r.full_name, "html_url": None,
-                "default_branch": "main", "description": r.description, "github_stars": r.stars,
-                "github_forks": r.forks_count, "last_commit_date": iso(r.pushed_at),
-                "repo_created_date": iso(r.created_at), "is_fork": r.is_fork, "fork_parent": r.parent,
-                "license": r.license_spdx, "github_topics": list(r.topics), "primary_language": r.primary_language,
-                "language_bytes": json.dumps({"Python": 1000}), "has_readme": r.has_readme, "has_dockerfile": False,
-                "has_ci": False, "has_tests": False, "size_kb": 10, "frameworks_named": list(r.frameworks),
-                "discovery_query": f"q {stratum}", "selection_stratum": stratum, "collected_at": "2026-11-01T00:00:00Z",
-            })
+            out[stratum].append(
+                {
+                    "repo_id": r.id,
+                    "node_id": r.node_id,
+                    "full_name": r.full_name,
+                    "html_url": None,
+                    "default_branch": "main",
+                    "description": r.description,
+                    "github_stars": r.stars,
+                    "github_forks": r.forks_count,
+                    "last_commit_date": iso(r.pushed_at),
+                    "repo_created_date": iso(r.created_at),
+                    "is_fork": r.is_fork,
+                    "fork_parent": r.parent,
+                    "license": r.license_spdx,
+                    "github_topics": list(r.topics),
+                    "primary_language": r.primary_language,
+                    "language_bytes": json.dumps({"Python": 1000}),
+                    "has_readme": r.has_readme,
+                    "has_dockerfile": False,
+                    "has_ci": False,
+                    "has_tests": False,
+                    "size_kb": 10,
+                    "frameworks_named": list(r.frameworks),
+                    "discovery_query": f"q {stratum}",
+                    "selection_stratum": stratum,
+                    "collected_at": "2026-11-01T00:00:00Z",
+                }
+            )
     return out
 
 
@@ -80,10 +99,13 @@ def main() -> None:
         started = time.perf_counter()
         columns = ["repo_hash", "full_name", "selection_stratum", "chunk_id", "github_stars", "last_commit_date"]
         with duckdb.connect(str(Path(tmp) / "baseline.duckdb")) as conn:
-            conn.execute("CREATE TABLE repo_manifest (repo_hash VARCHAR, full_name VARCHAR, selection_stratum VARCHAR,"
-                         " chunk_id VARCHAR, github_stars BIGINT, last_commit_date VARCHAR)")
-            conn.executemany("INSERT INTO repo_manifest VALUES (?, ?, ?, ?, ?, ?)",
-                             [[r[c] for c in columns] for r in build.rows])
+            conn.execute(
+                "CREATE TABLE repo_manifest (repo_hash VARCHAR, full_name VARCHAR, selection_stratum VARCHAR,"
+                " chunk_id VARCHAR, github_stars BIGINT, last_commit_date VARCHAR)"
+            )
+            conn.executemany(
+                "INSERT INTO repo_manifest VALUES (?, ?, ?, ?, ?, ?)", [[r[c] for c in columns] for r in build.rows]
+            )
         baseline = time.perf_counter() - started
     rows = sum(len(v) for v in candidates.values())
     body = f"""Command: `.venv/bin/python bench/manifest_build.py --size {args.size}` \

@@ -66,20 +66,36 @@ def fingerprint_step(size: int, out: Path) -> dict:
         rendered = time.perf_counter()
         fp = fingerprint(files)
         render_s, fingerprint_s = render_s + rendered - started, fingerprint_s + time.perf_counter() - rendered
-        for key, value in (("repo_hash", repo_hash(repo.full_name)), ("content_hash", fp.content_hash),
-                           ("signature", fp.signature), ("tokens", fp.tokens), ("files", fp.files),
-                           ("parts", fp.parts)):
+        for key, value in (
+            ("repo_hash", repo_hash(repo.full_name)),
+            ("content_hash", fp.content_hash),
+            ("signature", fp.signature),
+            ("tokens", fp.tokens),
+            ("files", fp.files),
+            ("parts", fp.parts),
+        ):
             rows[key].append(value)
-    table = pa.table({"repo_hash": pa.array(rows["repo_hash"], pa.string()),
-                      "content_hash": pa.array(rows["content_hash"], pa.string()),
-                      "signature": pa.array(rows["signature"], pa.binary()),
-                      "tokens": pa.array(rows["tokens"], pa.int32()),
-                      "files": pa.array(rows["files"], pa.binary()), "parts": pa.array(rows["parts"], pa.binary())})
+    table = pa.table(
+        {
+            "repo_hash": pa.array(rows["repo_hash"], pa.string()),
+            "content_hash": pa.array(rows["content_hash"], pa.string()),
+            "signature": pa.array(rows["signature"], pa.binary()),
+            "tokens": pa.array(rows["tokens"], pa.int32()),
+            "files": pa.array(rows["files"], pa.binary()),
+            "parts": pa.array(rows["parts"], pa.binary()),
+        }
+    )
     pq.write_table(table, out)
     signatures = [s for s in rows["signature"] if s is not None]
-    return {"repos": len(universe.repos), "signatures": len(signatures), "render_s": render_s,
-            "fingerprint_s": fingerprint_s, "median_tokens": sorted(rows["tokens"])[len(rows["tokens"]) // 2],
-            "signature_bytes": len(signatures[0]), "parquet_bytes": out.stat().st_size}
+    return {
+        "repos": len(universe.repos),
+        "signatures": len(signatures),
+        "render_s": render_s,
+        "fingerprint_s": fingerprint_s,
+        "median_tokens": sorted(rows["tokens"])[len(rows["tokens"]) // 2],
+        "signature_bytes": len(signatures[0]),
+        "parquet_bytes": out.stat().st_size,
+    }
 
 
 def lsh_step(parquet: Path, out: Path) -> dict:
@@ -94,9 +110,14 @@ def lsh_step(parquet: Path, out: Path) -> dict:
     seconds = time.perf_counter() - started
     exact = exact_groups(zip(table["repo_hash"], table["content_hash"]))
     out.write_text(json.dumps(clusters))
-    return {"seconds": seconds, "clusters": len(clusters), "in_clusters": sum(map(len, clusters)),
-            "biggest": max(map(len, clusters), default=0), "exact_groups": len(exact),
-            "in_exact_groups": sum(map(len, exact))}
+    return {
+        "seconds": seconds,
+        "clusters": len(clusters),
+        "in_clusters": sum(map(len, clusters)),
+        "biggest": max(map(len, clusters), default=0),
+        "exact_groups": len(exact),
+        "in_exact_groups": sum(map(len, exact)),
+    }
 
 
 def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
@@ -133,14 +154,22 @@ def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
     exact = sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1)
     table = pq.read_table(parquet, columns=["repo_hash", "signature", "files", "parts"]).to_pydict()
     chosen = set(files)
-    rows = [row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"])
-            if row[0] in chosen]
+    rows = [
+        row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"]) if row[0] in chosen
+    ]
     started = time.perf_counter()
     approximate = near_duplicate_clusters(rows)
     lsh_s = time.perf_counter() - started
     out.write_text(json.dumps({"exact": exact, "lsh": approximate, "members": keys}))
-    return {"sample": sample, "with_sets": len(keys), "sets_s": sets_s, "pairs_s": pairs_s, "lsh_s": lsh_s,
-            "sets_bytes": sets_bytes, "pairs": len(keys) * (len(keys) - 1) // 2}
+    return {
+        "sample": sample,
+        "with_sets": len(keys),
+        "sets_s": sets_s,
+        "pairs_s": pairs_s,
+        "lsh_s": lsh_s,
+        "sets_bytes": sets_bytes,
+        "pairs": len(keys) * (len(keys) - 1) // 2,
+    }
 
 
 def real_step(reference: Path) -> dict:
@@ -160,8 +189,11 @@ def real_step(reference: Path) -> dict:
     started = time.perf_counter()
     rows = []
     for name, folder in repos.items():
-        files = [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*.py"))
-                 if p.is_file() and not p.is_symlink()]
+        files = [
+            (str(p.relative_to(folder)), p.read_bytes())
+            for p in sorted(folder.rglob("*.py"))
+            if p.is_file() and not p.is_symlink()
+        ]
         fp = fingerprint(files)
         rows.append((name, fp.signature, fp.files, fp.parts))
     fingerprint_s = time.perf_counter() - started
@@ -169,9 +201,15 @@ def real_step(reference: Path) -> dict:
     clusters = near_duplicate_clusters(rows)
     truth = [group for family in families for group in family["intended_groups"]]
     in_families = {m["dir"] for family in families for m in family["members"]}
-    result = {"repos": len(repos), "signed": len(signed), "fingerprint_s": fingerprint_s, "clusters": clusters,
-              "families": pairwise_precision_recall(clusters, truth, in_families & signed),
-              "unrelated_pairs": 0, "unrelated_joined": []}
+    result = {
+        "repos": len(repos),
+        "signed": len(signed),
+        "fingerprint_s": fingerprint_s,
+        "clusters": clusters,
+        "families": pairwise_precision_recall(clusters, truth, in_families & signed),
+        "unrelated_pairs": 0,
+        "unrelated_joined": [],
+    }
     family_of = {m["dir"]: family["id"] for family in families for m in family["members"]}
     joined = {frozenset(p) for c in clusters for p in itertools.combinations(c, 2)}
     for a, b in itertools.combinations(sorted(signed), 2):
@@ -203,8 +241,13 @@ def _pair_shares(rows: list[tuple], family_of: dict[str, str]) -> dict:
     for (a, fa, ra), (b, fb, rb) in itertools.combinations(zip([r[0] for r in rows], files, rows), 2):
         shared = sum(w for d, w in fa.items() if d in fb)
         small, large = sorted((sum(fa.values()), sum(fb.values())))
-        pair = {"a": a, "b": b, "estimate": decode_signature(ra[1]).jaccard(decode_signature(rb[1])),
-                "of_smaller": shared / small if small else 0.0, "of_larger": shared / large if large else 0.0}
+        pair = {
+            "a": a,
+            "b": b,
+            "estimate": decode_signature(ra[1]).jaccard(decode_signature(rb[1])),
+            "of_smaller": shared / small if small else 0.0,
+            "of_larger": shared / large if large else 0.0,
+        }
         if family_of.get(a) is not None and family_of.get(a) == family_of.get(b):
             inside.append(pair)
         else:
@@ -257,8 +300,10 @@ def _scores(size: int, clusters_file: Path, parquet: Path) -> dict:
     families = [[repo_hash(n) for n in family] for family in code_families(universe)]
     agent = {repo_hash(r.full_name) for r in universe.repos if r.archetype in AGENT_CODE} & signed
     clusters = json.loads(clusters_file.read_text())
-    return {"agent": pairwise_precision_recall(clusters, families, agent),
-            "all": pairwise_precision_recall(clusters, families, signed)}
+    return {
+        "agent": pairwise_precision_recall(clusters, families, agent),
+        "all": pairwise_precision_recall(clusters, families, signed),
+    }
 
 
 def _mib(n: int) -> str:
@@ -271,8 +316,12 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--no-write", action="store_true", help="print the section, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--child", nargs="+")
-    parser.add_argument("--real", type=Path, metavar="REFERENCE",
-                        help="instead: score the real copy families and corpora of REFERENCE (the shared reference folder)")
+    parser.add_argument(
+        "--real",
+        type=Path,
+        metavar="REFERENCE",
+        help="instead: score the real copy families and corpora of REFERENCE (the shared reference folder)",
+    )
     args = parser.parse_args()
     if args.real:
         return real_main(args.real, args.no_write)
@@ -312,39 +361,39 @@ def main() -> None:
     body = f"""Command: `.venv/bin/python bench/near_duplicates.py --size {args.size} --sample {args.sample}` \
 (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}, one process per step).
 
-Repositories: the offline universe `build_universe(seed={SEED}, size={args.size:,})`, {fp['repos']:,} repositories \
+Repositories: the offline universe `build_universe(seed={SEED}, size={args.size:,})`, {fp["repos"]:,} repositories \
 (with its lightly edited clones and drifted copies), their Python files rendered by the universe's code generator; \
-{n:,} have enough code for a signature (median {fp['median_tokens']} code tokens a repository). Settings: the \
+{n:,} have enough code for a signature (median {fp["median_tokens"]} code tokens a repository). Settings: the \
 defaults, {settings.shingle_size}-token shingles, {settings.num_perm} permutations, threshold {settings.threshold}, \
 prose strings normalised. Each step runs in a fresh process; peak memory is its own high-water mark (VmHWM).
 
 | step | repositories | s (in the step) | wall s (with start-up) | peak MiB |
 | --- | ---: | ---: | ---: | ---: |
-| render the Python files (the harness, not the pipeline) | {fp['repos']:,} | {fp['render_s']:.1f} | — | — |
-| **signatures** (tokens, shingles, MinHash, content hash) | {fp['repos']:,} | **{fp['fingerprint_s']:.1f}** \
-({1000 * fp['fingerprint_s'] / fp['repos']:.1f} ms each) | {fp_wall:.1f} (with rendering, Parquet) | {_mib(fp_peak)} |
-| **LSH clusters** of the stored signatures | {n:,} | **{lsh['seconds']:.1f}** | {lsh_wall:.1f} | **{_mib(lsh_peak)}** |
-| baseline: shingle sets of a sample | {m:,} | {base['sets_s']:.1f} | — | — |
-| baseline: all-pairs exact Jaccard on the sample ({base['pairs']:,} pairs) | {m:,} | {base['pairs_s']:.1f} | \
+| render the Python files (the harness, not the pipeline) | {fp["repos"]:,} | {fp["render_s"]:.1f} | — | — |
+| **signatures** (tokens, shingles, MinHash, content hash) | {fp["repos"]:,} | **{fp["fingerprint_s"]:.1f}** \
+({1000 * fp["fingerprint_s"] / fp["repos"]:.1f} ms each) | {fp_wall:.1f} (with rendering, Parquet) | {_mib(fp_peak)} |
+| **LSH clusters** of the stored signatures | {n:,} | **{lsh["seconds"]:.1f}** | {lsh_wall:.1f} | **{_mib(lsh_peak)}** |
+| baseline: shingle sets of a sample | {m:,} | {base["sets_s"]:.1f} | — | — |
+| baseline: all-pairs exact Jaccard on the sample ({base["pairs"]:,} pairs) | {m:,} | {base["pairs_s"]:.1f} | \
 {base_wall:.1f} | {_mib(base_peak)} |
 | baseline extrapolated: sets linear, pairs quadratic (x{pair_factor:,.0f}) | {n:,} | {base_est_s:,.0f} \
 (~{base_est_s / 3600:.1f} h) | — | sets alone ~{_mib(base_est_bytes)} |
 
-Signatures are {fp['signature_bytes']} bytes each (datasketch's LeanMinHash format); the Parquet file of \
-repo_hash, content_hash, signature and token count is {fp['parquet_bytes'] / 2**20:.1f} MiB. At {n:,} signatures: \
-{lsh['clusters']:,} near-duplicate clusters holding {lsh['in_clusters']:,} repositories (the biggest \
-{lsh['biggest']:,}), {lsh['exact_groups']:,} exact-duplicate groups holding {lsh['in_exact_groups']:,}. The \
+Signatures are {fp["signature_bytes"]} bytes each (datasketch's LeanMinHash format); the Parquet file of \
+repo_hash, content_hash, signature and token count is {fp["parquet_bytes"] / 2**20:.1f} MiB. At {n:,} signatures: \
+{lsh["clusters"]:,} near-duplicate clusters holding {lsh["in_clusters"]:,} repositories (the biggest \
+{lsh["biggest"]:,}), {lsh["exact_groups"]:,} exact-duplicate groups holding {lsh["in_exact_groups"]:,}. The \
 baseline's memory at {n:,} is the RSS growth while the sample's shingle sets were built, scaled linearly.
 
-Against the universe's code families (pairwise): precision {scores['agent'][0]:.3f}, recall \
-{scores['agent'][1]:.3f} over repositories with agent code; {scores['all'][0]:.3f} / {scores['all'][1]:.3f} over \
+Against the universe's code families (pairwise): precision {scores["agent"][0]:.3f}, recall \
+{scores["agent"][1]:.3f} over repositories with agent code; {scores["all"][0]:.3f} / {scores["all"][1]:.3f} over \
 every repository with a signature, where the no-agents projects, rendered from one template whatever their seed, \
 cluster together although no family joins them. On the {m:,}-repository sample, LSH against the exact all-pairs \
-clusters: precision {lsh_vs_exact[0]:.3f}, recall {lsh_vs_exact[1]:.3f} (LSH on the sample: {base['lsh_s']:.2f} s).
+clusters: precision {lsh_vs_exact[0]:.3f}, recall {lsh_vs_exact[1]:.3f} (LSH on the sample: {base["lsh_s"]:.2f} s).
 
 Ratio: signatures + LSH take **{ours_s:,.0f} s** at {n:,} repositories, {base_est_s / ours_s:,.0f}x less than \
-the all-pairs baseline extrapolated ({base_est_s:,.0f} s); the comparison step alone, LSH {lsh['seconds']:.1f} s \
-against {base['pairs_s'] * pair_factor:,.0f} s of pairs, is {base['pairs_s'] * pair_factor / lsh['seconds']:,.0f}x \
+the all-pairs baseline extrapolated ({base_est_s:,.0f} s); the comparison step alone, LSH {lsh["seconds"]:.1f} s \
+against {base["pairs_s"] * pair_factor:,.0f} s of pairs, is {base["pairs_s"] * pair_factor / lsh["seconds"]:,.0f}x \
 faster, within {_mib(lsh_peak)} MiB."""
     if not args.no_write:
         write_section("Near-duplicates: signatures and LSH at scale", body)
@@ -360,8 +409,11 @@ def real_main(reference: Path, no_write: bool) -> None:
     real = real_step(reference)
     s = NearDupSettings()
     shares = real["shares"]
-    rows = "\n".join(f"| {p['a']} | {p['b']} | {p['estimate']:.3f} | {p['of_smaller']:.3f} | {p['of_larger']:.3f} |"
-                     for p in shares["inside"] if p["estimate"] > 0.1 or p["of_smaller"] > 0)
+    rows = "\n".join(
+        f"| {p['a']} | {p['b']} | {p['estimate']:.3f} | {p['of_smaller']:.3f} | {p['of_larger']:.3f} |"
+        for p in shares["inside"]
+        if p["estimate"] > 0.1 or p["of_smaller"] > 0
+    )
     fam = real["per_family"]
     top = shares["unrelated_max"]
     body = f"""Command: `.venv/bin/python bench/near_duplicates.py --real <the shared reference folder>` (machine: \
@@ -372,18 +424,18 @@ Real repositories no one here made: the two copy families of `shared/reference/c
 four copies of `crewAIInc/crewAI-examples` taken on four dates, three with their own commits) and the 24 \
 repositories of `real-corpus` and `real-corpus-2`, unrelated to each other and to the families. Truth: the \
 families' intended reading (README "What counts as one project": F3 one project; F2 separate projects but the \
-template and its byte-identical copy), every other pair a negative. {real['signed']} of {real['repos']} \
-repositories have a signature; fingerprinting them took {real['fingerprint_s']:.1f} s.
+template and its byte-identical copy), every other pair a negative. {real["signed"]} of {real["repos"]} \
+repositories have a signature; fingerprinting them took {real["fingerprint_s"]:.1f} s.
 
 | truth | pairwise precision | pairwise recall |
 | --- | ---: | ---: |
-| both families (intended groups) | **{real['families'][0]:.3f}** | **{real['families'][1]:.3f}** |
-| F2 (template + started projects) | {fam['F2-new-langgraph-project'][0]:.3f} | {fam['F2-new-langgraph-project'][1]:.3f} |
-| F3 (copies at four dates) | {fam['F3-crewAI-examples-copies'][0]:.3f} | {fam['F3-crewAI-examples-copies'][1]:.3f} |
+| both families (intended groups) | **{real["families"][0]:.3f}** | **{real["families"][1]:.3f}** |
+| F2 (template + started projects) | {fam["F2-new-langgraph-project"][0]:.3f} | {fam["F2-new-langgraph-project"][1]:.3f} |
+| F3 (copies at four dates) | {fam["F3-crewAI-examples-copies"][0]:.3f} | {fam["F3-crewAI-examples-copies"][1]:.3f} |
 
 Unrelated pairs (across families, corpus repositories with each other and with the families): \
-{len(real['unrelated_joined'])} of {real['unrelated_pairs']} joined; their highest MinHash estimate \
-{top['estimate']:.3f}, highest weighted file share of the smaller {top['of_smaller']:.3f}.
+{len(real["unrelated_joined"])} of {real["unrelated_pairs"]} joined; their highest MinHash estimate \
+{top["estimate"]:.3f}, highest weighted file share of the smaller {top["of_smaller"]:.3f}.
 
 The margins: pairs inside the families with any file shared or an estimate above 0.1 (estimate; weighted \
 share of the distinctive files of the smaller repository, of the larger one). The decision: joined when the \
@@ -403,8 +455,8 @@ and then weigh {s.common_repos}/holders and join nothing alone. Two families are
 measured, not proven, and other real families will test them.
 
 Goals: precision and recall >= 0.95 on the real families and no unrelated pair joined (\
-{"met" if min(real['families']) >= 0.95 and not real['unrelated_joined'] else "NOT met"}: \
-{real['families'][0]:.3f} / {real['families'][1]:.3f}, {len(real['unrelated_joined'])} of {real['unrelated_pairs']})"""
+{"met" if min(real["families"]) >= 0.95 and not real["unrelated_joined"] else "NOT met"}: \
+{real["families"][0]:.3f} / {real["families"][1]:.3f}, {len(real["unrelated_joined"])} of {real["unrelated_pairs"]})"""
     if not no_write:
         write_section("Near-duplicates on real copy families", body)
     print(body)

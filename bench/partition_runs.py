@@ -48,12 +48,19 @@ def main() -> None:
 
 
 def _measure(latency: float, args) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test(temp_dir=tmp) as instance, \
-            GitHubEmulator(build_universe(), Path(tmp) / "git", budgets={"search": (10_000, 60.0)},
-                           clone_latency_seconds=latency) as em:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        dg.instance_for_test(temp_dir=tmp) as instance,
+        GitHubEmulator(
+            build_universe(), Path(tmp) / "git", budgets={"search": (10_000, 60.0)}, clone_latency_seconds=latency
+        ) as em,
+    ):
         data = Path(tmp) / "data"
-        resources = {"github": OfflineGitHub(url=em.url), "data": DataResource(root=str(data)),
-                     "scanner": ScannerResource()}
+        resources = {
+            "github": OfflineGitHub(url=em.url),
+            "data": DataResource(root=str(data)),
+            "scanner": ScannerResource(),
+        }
         plan = _Plan.of(dg.Definitions(assets=ASSETS, resources=resources))
         assert plan.job.execute_in_process(instance=instance, asset_selection=plan.before).success
         keys = plan.partition_keys(instance)
@@ -62,12 +69,25 @@ def _measure(latency: float, args) -> dict:
             for parallel in seconds:
                 failed = []
                 started = time.perf_counter()
-                run_partitions(resources, plan.partitioned, keys, instance, parallel, retries=0,
-                               on_done=lambda p, ok, _: failed.extend([] if ok else [p]), log=lambda _: None)
+                run_partitions(
+                    resources,
+                    plan.partitioned,
+                    keys,
+                    instance,
+                    parallel,
+                    retries=0,
+                    on_done=lambda p, ok, _: failed.extend([] if ok else [p]),
+                    log=lambda _: None,
+                )
                 seconds[parallel].append(time.perf_counter() - started)
                 assert not failed, f"partitions failed: {failed}"
-        return {"latency": latency, "partitions": len(keys), "repos": _manifest_rows(data),
-                "serial": statistics.median(seconds[1]), "parallel": statistics.median(seconds[args.parallel])}
+        return {
+            "latency": latency,
+            "partitions": len(keys),
+            "repos": _manifest_rows(data),
+            "serial": statistics.median(seconds[1]),
+            "parallel": statistics.median(seconds[args.parallel]),
+        }
 
 
 def _manifest_rows(data: Path) -> int:
@@ -77,29 +97,37 @@ def _manifest_rows(data: Path) -> int:
 
 
 def _report(rows: list[dict], args) -> str:
-    lines = [f"Command: `.venv/bin/python bench/partition_runs.py --parallel {args.parallel} --rounds {args.rounds} "
-             f"--latency {args.latency}` (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).",
-             "",
-             f"The offline build's {rows[0]['repos']} repositories in {rows[0]['partitions']} partitions, scanned "
-             "through the main job's partition pool: every partition a Dagster run in a real instance, in worker "
-             f"processes; median of {args.rounds} alternating rounds. Baseline: one partition run at a time (what "
-             "`stratum-assets run` did before).",
-             "",
-             "| clones served | one at a time (s) | "
-             f"{args.parallel} at a time (s) | repos/min, {args.parallel} at a time | speed-up |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"Command: `.venv/bin/python bench/partition_runs.py --parallel {args.parallel} --rounds {args.rounds} "
+        f"--latency {args.latency}` (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).",
+        "",
+        f"The offline build's {rows[0]['repos']} repositories in {rows[0]['partitions']} partitions, scanned "
+        "through the main job's partition pool: every partition a Dagster run in a real instance, in worker "
+        f"processes; median of {args.rounds} alternating rounds. Baseline: one partition run at a time (what "
+        "`stratum-assets run` did before).",
+        "",
+        "| clones served | one at a time (s) | "
+        f"{args.parallel} at a time (s) | repos/min, {args.parallel} at a time | speed-up |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for row in rows:
         served = "at loopback speed" if not row["latency"] else f"with {row['latency']:.1f} s latency per clone"
-        lines.append(f"| {served} | {row['serial']:.1f} | {row['parallel']:.1f} | "
-                     f"{row['repos'] / row['parallel'] * 60:.0f} | **{row['serial'] / row['parallel']:.2f}x** |")
+        lines.append(
+            f"| {served} | {row['serial']:.1f} | {row['parallel']:.1f} | "
+            f"{row['repos'] / row['parallel'] * 60:.0f} | **{row['serial'] / row['parallel']:.2f}x** |"
+        )
     network = rows[-1]
-    lines += ["", f"Ratio: with {args.parallel} partition runs at a time the scan stage takes "
-              f"**{network['parallel'] / network['serial']:.2f}x** the time of one at a time when each clone waits "
-              f"{network['latency']:.1f} s (as over a network), and {rows[0]['parallel'] / rows[0]['serial']:.2f}x "
-              "at loopback speed (there git, the scanner and the emulator share the 2 cores, so the gain is what the "
-              "second core adds).",
-              "", "Each partition run also pays Dagster's own cost (a run, its events, the step's resources); the "
-              "worker processes import the project once each, not once per partition."]
+    lines += [
+        "",
+        f"Ratio: with {args.parallel} partition runs at a time the scan stage takes "
+        f"**{network['parallel'] / network['serial']:.2f}x** the time of one at a time when each clone waits "
+        f"{network['latency']:.1f} s (as over a network), and {rows[0]['parallel'] / rows[0]['serial']:.2f}x "
+        "at loopback speed (there git, the scanner and the emulator share the 2 cores, so the gain is what the "
+        "second core adds).",
+        "",
+        "Each partition run also pays Dagster's own cost (a run, its events, the step's resources); the "
+        "worker processes import the project once each, not once per partition.",
+    ]
     return "\n".join(lines)
 
 

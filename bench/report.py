@@ -40,11 +40,23 @@ def with_summary(text: str) -> str:
         command = re.search(r"Command: `([^`]+)`", body)
         measured = re.search(r"_Measured (\S+?)\._", body)
         results = re.findall(r"^(?:Ratio|Goals): (.+?)(?:\.(?:\s|$)|$)", body, re.M)
-        rows.append(f"| {match['title']} | {'; '.join(results).replace('|', '/') or '—'} | "
-                    f"`{command[1] if command else '—'}` | {measured[1] if measured else '—'} |")
-    table = "\n".join([START, "", f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}.", "",
-                       "| benchmark | result (ratio against the same-run baseline) | command | measured |",
-                       "| --- | --- | --- | --- |", *rows, "", END])
+        rows.append(
+            f"| {match['title']} | {'; '.join(results).replace('|', '/') or '—'} | "
+            f"`{command[1] if command else '—'}` | {measured[1] if measured else '—'} |"
+        )
+    table = "\n".join(
+        [
+            START,
+            "",
+            f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}.",
+            "",
+            "| benchmark | result (ratio against the same-run baseline) | command | measured |",
+            "| --- | --- | --- | --- |",
+            *rows,
+            "",
+            END,
+        ]
+    )
     first = SECTION.search(text)
     at = first.start() if first else len(text)
     return text[:at].rstrip() + "\n\n" + table + "\n\n" + text[at:]

@@ -35,8 +35,18 @@ from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 
 from report import write_section  # noqa: E402
 
-COMPARED = ("frameworks", "agent_count", "crew_count", "finding_rules", "risk_score",
-            "detected_topology_signature_hash", "files_total", "files_scanned", "llm_providers", "deployment_signals")
+COMPARED = (
+    "frameworks",
+    "agent_count",
+    "crew_count",
+    "finding_rules",
+    "risk_score",
+    "detected_topology_signature_hash",
+    "files_total",
+    "files_scanned",
+    "llm_providers",
+    "deployment_signals",
+)
 
 
 def main() -> None:
@@ -62,8 +72,15 @@ def main() -> None:
             mismatches += [(r.full_name, k) for k in COMPARED if a[k] != b[k]]
             subprocess.run(["rm", "-rf", str(tmp / f"p{i}"), str(tmp / f"f{i}")], check=True)
 
-        rows = [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": "v1-c0000",
-                 "selection_stratum": "bench"} for r in repos]
+        rows = [
+            {
+                "full_name": r.full_name,
+                "repo_hash": repo_hash(r.full_name),
+                "chunk_id": "v1-c0000",
+                "selection_stratum": "bench",
+            }
+            for r in repos
+        ]
         started = time.perf_counter()
         scan_chunk(rows, em.clone_url, BuiltinScanner(), ScanSettings(ScanKnobs(workers=args.workers)), tmp / "work")
         ours = time.perf_counter() - started
@@ -71,8 +88,12 @@ def main() -> None:
         started = time.perf_counter()
         for i, r in enumerate(repos):
             dest = tmp / f"seq{i}"
-            subprocess.run(["git", "clone", "--quiet", "--depth", "1", em.clone_url(r.full_name), str(dest)],
-                           check=True, env=git_env(tmp), capture_output=True)
+            subprocess.run(
+                ["git", "clone", "--quiet", "--depth", "1", em.clone_url(r.full_name), str(dest)],
+                check=True,
+                env=git_env(tmp),
+                capture_output=True,
+            )
             scan_repository(dest, r.full_name)
             subprocess.run(["rm", "-rf", str(dest)], check=True)
         baseline = time.perf_counter() - started
@@ -86,12 +107,12 @@ def main() -> None:
 
 | clone | total bytes | per repository | scan results |
 | --- | ---: | ---: | --- |
-| shallow partial clone + sparse checkout (pipeline) | {partial_bytes:,} | {partial_bytes // n:,} | {'identical' if not mismatches else f'{len(mismatches)} field mismatches'} |
+| shallow partial clone + sparse checkout (pipeline) | {partial_bytes:,} | {partial_bytes // n:,} | {"identical" if not mismatches else f"{len(mismatches)} field mismatches"} |
 | plain shallow clone (`--depth 1`) | {full_bytes:,} | {full_bytes // n:,} | |
 
 Ratio: the pipeline fetches **{100 * partial_bytes / full_bytes:.1f}%** of the shallow-clone bytes \
-(goal <= 25%: {'met' if partial_bytes <= 0.25 * full_bytes else 'NOT met'}); the compared fields \
-({', '.join(COMPARED)}) are {'identical for every repository' if not mismatches else 'different for ' + str(mismatches[:5])}.
+(goal <= 25%: {"met" if partial_bytes <= 0.25 * full_bytes else "NOT met"}); the compared fields \
+({", ".join(COMPARED)}) are {"identical for every repository" if not mismatches else "different for " + str(mismatches[:5])}.
 
 **Throughput:**
 

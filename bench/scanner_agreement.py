@@ -44,17 +44,31 @@ from report import write_section  # noqa: E402
 
 # Third-party code stays outside the project: the corpus is named on the command line or in the environment.
 DEFAULT_CORPORA = [Path(p) for p in os.environ.get("STRATUM_REAL_CORPUS", "").split(":") if p]
-REFERENCE_SECONDS = 0.83  # measured earlier on this machine: median of the reference CLI on 10 real repositories (recorded, not re-run)
+REFERENCE_SECONDS = (
+    0.83  # measured earlier on this machine: median of the reference CLI on 10 real repositories (recorded, not re-run)
+)
 
-AGENT_RULES = ("STRATUM-BR04", "STRATUM-CR01", "STRATUM-CR02", "STRATUM-CR03", "STRATUM-CR04", "STRATUM-CR05",
-               "STRATUM-CR06")
+AGENT_RULES = (
+    "STRATUM-BR04",
+    "STRATUM-CR01",
+    "STRATUM-CR02",
+    "STRATUM-CR03",
+    "STRATUM-CR04",
+    "STRATUM-CR05",
+    "STRATUM-CR06",
+)
 
 
 # -- one repository ---------------------------------------------------------------------------------------------
 # The ping fields the buckets, the audit and the split read, compared one by one; (field, the built-in's own reading).
-INVENTORY_FIELDS = (("frameworks", "detected_frameworks"), ("agent_count", "detected_agent_count"),
-                    ("crew_count", "detected_crew_count"), ("crew_size_distribution", "detected_crew_size_distribution"),
-                    ("agent_tool_count_distribution", None), ("deployment_signals", "detected_deployment_signals"))
+INVENTORY_FIELDS = (
+    ("frameworks", "detected_frameworks"),
+    ("agent_count", "detected_agent_count"),
+    ("crew_count", "detected_crew_count"),
+    ("crew_size_distribution", "detected_crew_size_distribution"),
+    ("agent_tool_count_distribution", None),
+    ("deployment_signals", "detected_deployment_signals"),
+)
 
 
 def compare(repo: Path, reference: dict, runs: int) -> dict:
@@ -66,12 +80,17 @@ def compare(repo: Path, reference: dict, runs: int) -> dict:
         times.append((time.perf_counter() - started) * 1000)
     ours, ref = set(ping["finding_rules"]), set(reference["finding_rules"])
     jaccard = len(ours & ref) / len(ours | ref) if ours | ref else 1.0
-    row = {"repo": name, "ms": statistics.median(times), "jaccard": jaccard,
-           "risk": (ping["risk_score"], reference["risk_score"]),
-           "frameworks": (ping["frameworks"], reference["frameworks"]),
-           "agents": (ping["agent_count"], reference["agent_count"]),
-           "crews": (ping["crew_count"], reference["crew_count"]),
-           "equal": {f: ping[f] == reference[f] for f, _ in INVENTORY_FIELDS}, "labels": []}
+    row = {
+        "repo": name,
+        "ms": statistics.median(times),
+        "jaccard": jaccard,
+        "risk": (ping["risk_score"], reference["risk_score"]),
+        "frameworks": (ping["frameworks"], reference["frameworks"]),
+        "agents": (ping["agent_count"], reference["agent_count"]),
+        "crews": (ping["crew_count"], reference["crew_count"]),
+        "equal": {f: ping[f] == reference[f] for f, _ in INVENTORY_FIELDS},
+        "labels": [],
+    }
     row["labels"] += _field_labels(ping, reference)
     row["labels"] += _rule_labels(ping, reference)
     return row
@@ -84,8 +103,10 @@ def _field_labels(ping: dict, reference: dict) -> list[str]:
         if ping[field] != reference[field]:
             labels.append(f"{field} {ping[field]} vs {reference[field]}: unexplained (a built-in bug to fix)")
         elif detected and ping[detected] != reference[field]:
-            labels.append(f"{field} {reference[field]} (the built-in's own reading: {ping[detected]}): reference "
-                          f"behaviour reproduced (docs/RULES.md, Inventory fields)")
+            labels.append(
+                f"{field} {reference[field]} (the built-in's own reading: {ping[detected]}): reference "
+                f"behaviour reproduced (docs/RULES.md, Inventory fields)"
+            )
     return labels
 
 
@@ -93,15 +114,20 @@ def _field_labels(ping: dict, reference: dict) -> list[str]:
 def _rule_labels(ping: dict, reference: dict) -> list[str]:
     """Per rule id whose instance count differs: in the ping (a cause, or unexplained), or only in the built-in's own
     reading (``detected_finding_instance_counts``) while the ping reproduces the reference."""
-    ours, detected, ref = (ping["finding_instance_counts"], ping["detected_finding_instance_counts"],
-                           reference["finding_instance_counts"])
+    ours, detected, ref = (
+        ping["finding_instance_counts"],
+        ping["detected_finding_instance_counts"],
+        reference["finding_instance_counts"],
+    )
     labels = []
     for rule in sorted(set(ours) | set(detected) | set(ref)):
         if ours.get(rule) != ref.get(rule):
             labels.append(f"{_counts(rule, ours, ref)}: {_cause(rule, ping, reference) or 'unexplained'}")
         elif detected.get(rule) != ref.get(rule):
-            labels.append(f"{rule} {ref.get(rule, 0)} (the built-in's own reading: {detected.get(rule, 0)}): reference "
-                          f"behaviour reproduced (docs/RULES.md, Finding fields)")
+            labels.append(
+                f"{rule} {ref.get(rule, 0)} (the built-in's own reading: {detected.get(rule, 0)}): reference "
+                f"behaviour reproduced (docs/RULES.md, Finding fields)"
+            )
     return labels
 
 
@@ -115,42 +141,57 @@ def _cause(rule: str, ping: dict, reference: dict) -> str | None:
     """A known cause of a difference left in the ping (docs/RULES.md, "Where the ping still differs")."""
     base = scoring.base_id(rule)
     if base in AGENT_RULES and (ping["detected_agent_count"], ping["detected_crew_count"]) != (
-            reference["agent_count"], reference["crew_count"]):
-        return ("built-in bug, not fixed yet: the rule reads the built-in's own agents and crews, not the "
-                "reference's (docs/RULES.md, Agents and crews in the rules)")
+        reference["agent_count"],
+        reference["crew_count"],
+    ):
+        return (
+            "built-in bug, not fixed yet: the rule reads the built-in's own agents and crews, not the "
+            "reference's (docs/RULES.md, Agents and crews in the rules)"
+        )
     if ping["parser_errors"] and base in ("STRATUM-003", "STRATUM-001", "STRATUM-002"):
-        return (f"unavoidable: {ping['parser_errors']} file(s) use Python 3.12 syntax this interpreter "
-                f"({platform.python_version()}) cannot parse")
+        return (
+            f"unavoidable: {ping['parser_errors']} file(s) use Python 3.12 syntax this interpreter "
+            f"({platform.python_version()}) cannot parse"
+        )
     return None
 
 
 # -- the report -----------------------------------------------------------------------------------------------------
 def table(rows: list[dict]) -> str:
-    lines = ["| repository | frameworks | agents (ours / ref) | crews | other inventory fields | rule-set Jaccard "
-             "| risk (ours / ref) | risk diff | ms per scan |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| repository | frameworks | agents (ours / ref) | crews | other inventory fields | rule-set Jaccard "
+        "| risk (ours / ref) | risk diff | ms per scan |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
         fw_ours, fw_ref = r["frameworks"]
         frameworks = ", ".join(fw_ours) if fw_ours == fw_ref else f"{', '.join(fw_ours)} / {', '.join(fw_ref)}"
         others = [f for f, _ in INVENTORY_FIELDS if f not in ("frameworks", "agent_count", "crew_count")]
         differing = [f for f in others if not r["equal"][f]]
-        lines.append(f"| {r['repo']} | {frameworks or '—'} | {r['agents'][0]} / {r['agents'][1]} | "
-                     f"{r['crews'][0]} / {r['crews'][1]} | {'differ: ' + ', '.join(differing) if differing else 'equal'} "
-                     f"| {r['jaccard']:.2f} | {r['risk'][0]} / {r['risk'][1]} | {abs(r['risk'][0] - r['risk'][1])} "
-                     f"| {r['ms']:.0f} |")
+        lines.append(
+            f"| {r['repo']} | {frameworks or '—'} | {r['agents'][0]} / {r['agents'][1]} | "
+            f"{r['crews'][0]} / {r['crews'][1]} | {'differ: ' + ', '.join(differing) if differing else 'equal'} "
+            f"| {r['jaccard']:.2f} | {r['risk'][0]} / {r['risk'][1]} | {abs(r['risk'][0] - r['risk'][1])} "
+            f"| {r['ms']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def per_framework(rows: list[dict]) -> str:
     """Agent and crew counts per framework of the reference's labels: repositories where they agree."""
-    lines = ["| framework | repositories | agent_count equal | crew_count equal | agents (ours / ref) "
-             "| crews (ours / ref) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| framework | repositories | agent_count equal | crew_count equal | agents (ours / ref) "
+        "| crews (ours / ref) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for fw in sorted({fw for r in rows for fw in r["frameworks"][1]}):
         mine = [r for r in rows if fw in r["frameworks"][1]]
-        lines.append(f"| {fw} | {len(mine)} | {sum(r['equal']['agent_count'] for r in mine)} "
-                     f"| {sum(r['equal']['crew_count'] for r in mine)} "
-                     f"| {sum(r['agents'][0] for r in mine)} / {sum(r['agents'][1] for r in mine)} "
-                     f"| {sum(r['crews'][0] for r in mine)} / {sum(r['crews'][1] for r in mine)} |")
+        lines.append(
+            f"| {fw} | {len(mine)} | {sum(r['equal']['agent_count'] for r in mine)} "
+            f"| {sum(r['equal']['crew_count'] for r in mine)} "
+            f"| {sum(r['agents'][0] for r in mine)} / {sum(r['agents'][1] for r in mine)} "
+            f"| {sum(r['crews'][0] for r in mine)} / {sum(r['crews'][1] for r in mine)} |"
+        )
     return "\n".join(lines)
 
 
@@ -172,34 +213,50 @@ def goals(rows: list[dict]) -> str:
     jaccard = statistics.median(r["jaccard"] for r in rows)
     close = share(lambda r: r["jaccard"] >= 0.8)
     risk = share(lambda r: abs(r["risk"][0] - r["risk"][1]) <= 5)
-    return "; ".join([  # one line: the summary table of docs/BENCHMARKS.md shows it
-        f"agent_count equal in >= 95% of repositories: {agents:.0%} ({met(agents >= 0.95)}), "
-        f"crew_count: {crews:.0%} ({met(crews >= 0.95)})",
-        f"frameworks equal: {frameworks} of {n} ({met(frameworks == n)})",
-        f"rule-set Jaccard median 1.0: {jaccard:.2f} ({met(jaccard == 1.0)}), >= 0.8 in >= 90%: {close:.0%} "
-        f"({met(close >= 0.9)})",
-        f"|risk_score difference| <= 5 in >= 90%: {risk:.0%} ({met(risk >= 0.9)})"])
+    return "; ".join(
+        [  # one line: the summary table of docs/BENCHMARKS.md shows it
+            f"agent_count equal in >= 95% of repositories: {agents:.0%} ({met(agents >= 0.95)}), "
+            f"crew_count: {crews:.0%} ({met(crews >= 0.95)})",
+            f"frameworks equal: {frameworks} of {n} ({met(frameworks == n)})",
+            f"rule-set Jaccard median 1.0: {jaccard:.2f} ({met(jaccard == 1.0)}), >= 0.8 in >= 90%: {close:.0%} "
+            f"({met(close >= 0.9)})",
+            f"|risk_score difference| <= 5 in >= 90%: {risk:.0%} ({met(risk >= 0.9)})",
+        ]
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, action="append", default=None,
-                        help="folder with repos/<name>/ and pings/<name>.json; repeat for several "
-                             "(default: $STRATUM_REAL_CORPUS, paths separated by ':')")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=None,
+        help="folder with repos/<name>/ and pings/<name>.json; repeat for several "
+        "(default: $STRATUM_REAL_CORPUS, paths separated by ':')",
+    )
     parser.add_argument("--runs", type=int, default=3, help="scans per repository; the median time is reported")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
     corpora = args.corpus or DEFAULT_CORPORA
     if not corpora:
-        parser.error("name the real corpora (third-party repositories, kept outside the project): "
-                     "--corpus PATH (repeatable) or STRATUM_REAL_CORPUS=PATH[:PATH]")
-    pairs = [(repo, corpus) for corpus in corpora for repo in sorted((corpus / "repos").iterdir())
-             if repo.is_dir() and (corpus / "pings" / f"{repo.name}.json").is_file()]
+        parser.error(
+            "name the real corpora (third-party repositories, kept outside the project): "
+            "--corpus PATH (repeatable) or STRATUM_REAL_CORPUS=PATH[:PATH]"
+        )
+    pairs = [
+        (repo, corpus)
+        for corpus in corpora
+        for repo in sorted((corpus / "repos").iterdir())
+        if repo.is_dir() and (corpus / "pings" / f"{repo.name}.json").is_file()
+    ]
     if not pairs:
         print(f"no repositories with pings under {', '.join(map(str, corpora))}", file=sys.stderr)
         return 2
-    rows = [compare(repo, json.loads((corpus / "pings" / f"{repo.name}.json").read_text()), args.runs)
-            for repo, corpus in pairs]
+    rows = [
+        compare(repo, json.loads((corpus / "pings" / f"{repo.name}.json").read_text()), args.runs)
+        for repo, corpus in pairs
+    ]
     jaccard = statistics.median(r["jaccard"] for r in rows)
     risk = statistics.median(abs(r["risk"][0] - r["risk"][1]) for r in rows)
     ms = statistics.median(r["ms"] for r in rows)

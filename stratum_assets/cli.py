@@ -40,8 +40,18 @@ SHOWN_INVALID = 20  # `validate` shows this many invalid pings (and errors per p
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "backfill": _run, "gates": _gates, "status": _status, "publish": _publish, "scan": _scan,
-                "rules": _rules, "sandbox": _serve, "validate": _validate, "review": _review}
+    handlers = {
+        "run": _run,
+        "backfill": _run,
+        "gates": _gates,
+        "status": _status,
+        "publish": _publish,
+        "scan": _scan,
+        "rules": _rules,
+        "sandbox": _serve,
+        "validate": _validate,
+        "review": _review,
+    }
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `stratum-assets status | head -1`: the reader has what it wanted
@@ -65,44 +75,75 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build every stage and partition, then print the gates")
     backfill = sub.add_parser("backfill", help="re-run the failed and missing partitions, then the audit stages")
-    run.add_argument("--new-world", action="store_true",
-                     help="build against another GitHub or profile than the data directory's: its next manifest "
-                          "version belongs to the new world, the previous world's outputs move to data/worlds/")
-    backfill.add_argument("--partitions", default=None, metavar="FIRST...LAST",
-                          help="re-scan exactly this range of partitions (e.g. v1-c0003...v1-c0010), finished or not")
+    run.add_argument(
+        "--new-world",
+        action="store_true",
+        help="build against another GitHub or profile than the data directory's: its next manifest "
+        "version belongs to the new world, the previous world's outputs move to data/worlds/",
+    )
+    backfill.add_argument(
+        "--partitions",
+        default=None,
+        metavar="FIRST...LAST",
+        help="re-scan exactly this range of partitions (e.g. v1-c0003...v1-c0010), finished or not",
+    )
     for build in (run, backfill):
-        build.add_argument("--sandbox", action="store_true",
-                           help="use the offline GitHub even if GITHUB_TOKEN is set")
-        build.add_argument("--wait", action="store_true",
-                           help="if another build holds the data directory, wait for it instead of refusing")
-        build.add_argument("--parallel", type=_positive, default=None, metavar="N",
-                           help="partition runs at a time (default: dagster.yaml's max_concurrent_runs, at most "
-                                "one per core)")
-        build.add_argument("--scanner", choices=[kind.value for kind in ScannerKind], default=None,
-                           help="the scanner of every partition run (default: $STRATUM_SCANNER, else builtin); "
-                                "one manifest version is scanned by one scanner")
-        build.add_argument("--scanner-command", default=None, metavar="PATH",
-                           help="the external `stratum` CLI (default: $STRATUM_SCANNER_COMMAND, else `stratum` on "
-                                "PATH), e.g. the one in its own Python 3.12 venv")
+        build.add_argument("--sandbox", action="store_true", help="use the offline GitHub even if GITHUB_TOKEN is set")
+        build.add_argument(
+            "--wait",
+            action="store_true",
+            help="if another build holds the data directory, wait for it instead of refusing",
+        )
+        build.add_argument(
+            "--parallel",
+            type=_positive,
+            default=None,
+            metavar="N",
+            help="partition runs at a time (default: dagster.yaml's max_concurrent_runs, at most one per core)",
+        )
+        build.add_argument(
+            "--scanner",
+            choices=[kind.value for kind in ScannerKind],
+            default=None,
+            help="the scanner of every partition run (default: $STRATUM_SCANNER, else builtin); "
+            "one manifest version is scanned by one scanner",
+        )
+        build.add_argument(
+            "--scanner-command",
+            default=None,
+            metavar="PATH",
+            help="the external `stratum` CLI (default: $STRATUM_SCANNER_COMMAND, else `stratum` on "
+            "PATH), e.g. the one in its own Python 3.12 venv",
+        )
     sub.add_parser("gates", help="the latest evaluation of every quality gate and check, from the instance")
     status = sub.add_parser("status", help="progress, status breakdown, failure reasons and ETA of the build")
     status.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     publish = sub.add_parser("publish", help="copy the finished dataset to object storage (s3://bucket/prefix)")
     publish.add_argument("destination", help="s3://bucket/prefix, gs://bucket/prefix or a directory")
-    publish.add_argument("--endpoint-url", default=None,
-                         help="an S3-compatible server (MinIO, Ceph…); credentials come from the AWS_* environment")
+    publish.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="an S3-compatible server (MinIO, Ceph…); credentials come from the AWS_* environment",
+    )
     publish.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     scan = sub.add_parser("scan", help="scan one checkout with the built-in scanner and print its ping")
     scan.add_argument("path", type=Path)
     scan.add_argument("--json", action="store_true", help="print the ping as one JSON object (the default)")
     scan.add_argument("--repo-name", default=None, help="owner/name to put in repo_full_name")
-    scan.add_argument("--files-from", type=Path, default=None,
-                      help="the repository's full file list, one per line (when the checkout is sparse)")
+    scan.add_argument(
+        "--files-from",
+        type=Path,
+        default=None,
+        help="the repository's full file list, one per line (when the checkout is sparse)",
+    )
     sub.add_parser("rules", help="print the built-in scanner's rule set as markdown (docs/RULES.md)")
     validate = sub.add_parser("validate", help="validate pings (one JSON object or JSONL) as the pipeline does")
     validate.add_argument("file", type=Path)
-    validate.add_argument("--repo-name", default=None,
-                          help="owner/name: stamp this identity on the (single) ping first, as the pipeline does")
+    validate.add_argument(
+        "--repo-name",
+        default=None,
+        help="owner/name: stamp this identity on the (single) ping first, as the pipeline does",
+    )
     review = sub.add_parser("review", help="the label audit's blind pairwise review, as a page on 127.0.0.1")
     review.add_argument("--data", type=Path, default=Path("data"), help="the data directory (default: data)")
     review.add_argument("--port", type=int, default=8790, help="the loopback port (default: 8790; 0: any free one)")
@@ -113,16 +154,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--size", type=int, default=400)
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
-    serve.add_argument("--size-profile", choices=("compact", "real"), default="compact",
-                       help="files per repository: compact (~10) or real (the real corpus's, median 27)")
-    serve.add_argument("--max-repos", type=_positive, default=2000,
-                       help="bare repositories kept on disk; the least recently cloned idle ones are dropped "
-                            "and rebuilt identically if asked for again (default: 2000)")
-    serve.add_argument("--search-per-minute", type=_positive, default=30,
-                       help="the search budget, as GitHub's (default: 30 per minute)")
-    serve.add_argument("--weather", action="store_true",
-                       help="GitHub weather: incomplete searches, drifting counts, partial and timed-out GraphQL "
-                            "answers, secondary limits, blocked and renamed repositories (default: clear)")
+    serve.add_argument(
+        "--size-profile",
+        choices=("compact", "real"),
+        default="compact",
+        help="files per repository: compact (~10) or real (the real corpus's, median 27)",
+    )
+    serve.add_argument(
+        "--max-repos",
+        type=_positive,
+        default=2000,
+        help="bare repositories kept on disk; the least recently cloned idle ones are dropped "
+        "and rebuilt identically if asked for again (default: 2000)",
+    )
+    serve.add_argument(
+        "--search-per-minute",
+        type=_positive,
+        default=30,
+        help="the search budget, as GitHub's (default: 30 per minute)",
+    )
+    serve.add_argument(
+        "--weather",
+        action="store_true",
+        help="GitHub weather: incomplete searches, drifting counts, partial and timed-out GraphQL "
+        "answers, secondary limits, blocked and renamed repositories (default: clear)",
+    )
     return parser
 
 
@@ -239,36 +295,52 @@ def _run(args) -> int:
     from .storage.world import WorldMismatch
 
     try:
-        with build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait), \
-                dg.DagsterInstance.get() as instance, stop_signals():
+        with (
+            build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait),
+            dg.DagsterInstance.get() as instance,
+            stop_signals(),
+        ):
             claim_world(defs, new_world=getattr(args, "new_world", False))  # one world per data directory
             ensure_pool_limits()  # for the UI's backfills and runs in this instance, too
             if args.command == "run":
                 report = build_everything(defs, instance, parallel=args.parallel)
             else:
                 report = backfill_unfinished(defs, instance, parallel=args.parallel, partitions=args.partitions)
-    except (NoManifestError, BuildLocked, UnknownPartitions, WorldMismatch, GitHubConfigError,
-            GitHubUnreachable) as err:
+    except (
+        NoManifestError,
+        BuildLocked,
+        UnknownPartitions,
+        WorldMismatch,
+        GitHubConfigError,
+        GitHubUnreachable,
+    ) as err:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
     except BuildStopped as stop:
         resume = "backfill" if defs.resources["data"].manifest_store.active() is not None else "run"
-        print(f"stratum-assets {args.command}: stopped by {stop}; the interrupted runs are marked failed. "
-              f"Resume with `stratum-assets {resume}`.", file=sys.stderr)
+        print(
+            f"stratum-assets {args.command}: stopped by {stop}; the interrupted runs are marked failed. "
+            f"Resume with `stratum-assets {resume}`.",
+            file=sys.stderr,
+        )
         return stop.exit_code
     if report.checks:
         print("\nQuality gates:")
         for name, passed, detail in sorted(report.checks):
             print(f"  {'PASS' if passed else 'WARN' if name in report.warnings else 'FAIL'}  {name}  {detail}")
     if report.stopped:
-        print(f"\nThe build stopped: {report.stopped}. Nothing the environment broke was stored; once GitHub (or "
-              "the disk) is back, `stratum-assets backfill` runs what is left.")
+        print(
+            f"\nThe build stopped: {report.stopped}. Nothing the environment broke was stored; once GitHub (or "
+            "the disk) is back, `stratum-assets backfill` runs what is left."
+        )
     for stage in report.failed_stages:
         print(f"\nA stage failed ({stage}); its run is in the Dagster UI with the error.")
     if report.failed_partitions:
-        print(f"\n{len(report.failed_partitions)} partitions failed: {', '.join(report.failed_partitions)}; "
-              "re-run just those with `stratum-assets backfill` (or in the UI: scan_results > Partitions > "
-              "Materialize > Failed and missing).")
+        print(
+            f"\n{len(report.failed_partitions)} partitions failed: {', '.join(report.failed_partitions)}; "
+            "re-run just those with `stratum-assets backfill` (or in the UI: scan_results > Partitions > "
+            "Materialize > Failed and missing)."
+        )
     return 0 if report.ok else 1
 
 
@@ -280,15 +352,18 @@ def _publish(args) -> int:
     if args.endpoint_url:
         import pyarrow.fs as pafs
 
-        filesystem = pafs.S3FileSystem(endpoint_override=args.endpoint_url,
-                                       region=os.environ.get("AWS_REGION", "us-east-1"))
+        filesystem = pafs.S3FileSystem(
+            endpoint_override=args.endpoint_url, region=os.environ.get("AWS_REGION", "us-east-1")
+        )
     try:
         done = publish(Layout(args.data), args.destination, filesystem=filesystem)
     except PublishError as err:
         print(f"stratum-assets publish: {err}", file=sys.stderr)
         return 1
-    print(f"published v{done.version} to {done.destination}/v{done.version}: {done.objects} objects, "
-          f"{done.bytes / 2**20:.1f} MiB, {sum(done.rows.values()):,} Parquet rows; {SUCCESS} written last")
+    print(
+        f"published v{done.version} to {done.destination}/v{done.version}: {done.objects} objects, "
+        f"{done.bytes / 2**20:.1f} MiB, {sum(done.rows.values()):,} Parquet rows; {SUCCESS} written last"
+    )
     return 0
 
 
@@ -297,20 +372,30 @@ def _serve(args) -> int:
     from stratum_sandbox.universe import build_universe
 
     universe = build_universe(seed=args.seed, size=args.size, size_profile=args.size_profile)
-    emulator = GitHubEmulator(universe, args.git_root, port=args.port, max_repos=args.max_repos,
-                              budgets={"search": (args.search_per_minute, 60.0)}).start()
+    emulator = GitHubEmulator(
+        universe,
+        args.git_root,
+        port=args.port,
+        max_repos=args.max_repos,
+        budgets={"search": (args.search_per_minute, 60.0)},
+    ).start()
     if args.weather:
         from stratum_sandbox.weather import apply_weather
 
         apply_weather(emulator)
     weather = " in GitHub weather" if args.weather else ""
-    print(f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url}{weather} (Ctrl-C to stop)",
-          flush=True)
+    print(
+        f"GitHub emulator for {len(universe.repos)} repositories on {emulator.url}{weather} (Ctrl-C to stop)",
+        flush=True,
+    )
     _until_stopped()
     emulator.stop()
     stats = emulator.stats()
-    print(f"served requests: {json.dumps(stats['requests'], sort_keys=True)}; bare repositories built: "
-          f"{emulator.git.built}, dropped: {emulator.git.evicted}", flush=True)
+    print(
+        f"served requests: {json.dumps(stats['requests'], sort_keys=True)}; bare repositories built: "
+        f"{emulator.git.built}, dropped: {emulator.git.evicted}",
+        flush=True,
+    )
     return 0
 
 
@@ -323,8 +408,11 @@ def _review(args) -> int:
     except (FileNotFoundError, ValueError, OSError) as err:
         print(f"stratum-assets review: {err}", file=sys.stderr)
         return 1
-    print(f"label audit: {len(server.store.pairs)} pairs on {server.url}/ (answers in "
-          f"{server.store.layout.label_audit_reviews}; Ctrl-C to stop)", flush=True)
+    print(
+        f"label audit: {len(server.store.pairs)} pairs on {server.url}/ (answers in "
+        f"{server.store.layout.label_audit_reviews}; Ctrl-C to stop)",
+        flush=True,
+    )
     _until_stopped()
     server.stop()
     return 0

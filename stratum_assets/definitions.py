@@ -16,8 +16,15 @@ from .resources import DataResource, scanner_from_environment
 
 # Every asset of the graph, in one list: the code location below and the partition workers
 # (stratum_assets.orchestration.partition_workers) build their job from it.
-ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
-          label_audit_sample]
+ASSETS = [
+    *candidate_assets,
+    repo_manifest,
+    scan_partition,
+    pipeline_run_log,
+    audit_report,
+    train_test_split,
+    label_audit_sample,
+]
 
 defs = dg.Definitions(
     assets=ASSETS,

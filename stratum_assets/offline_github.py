@@ -55,8 +55,9 @@ class OfflineGitHub(GitHubResource):
 
             universe = build_universe(seed=self.seed, size=self.size, size_profile=self.size_profile)
             budgets = {"search": (self.search_per_minute, 60.0)}
-            self._emulator = GitHubEmulator(universe, Path(self.git_root), budgets=budgets,
-                                            max_repos=self.max_repos).start()
+            self._emulator = GitHubEmulator(
+                universe, Path(self.git_root), budgets=budgets, max_repos=self.max_repos
+            ).start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._emulator is not None:
@@ -92,7 +93,8 @@ class OfflineGitHub(GitHubResource):
             raise GitHubConfigError(
                 f"the github resource names the API {self.api_url}, but the code location's GitHub is the offline "
                 f"one (it loaded without {TOKEN_ENV_VAR}, or with STRATUM_SANDBOX=1): set {TOKEN_ENV_VAR} where the "
-                "code location loads (`dg dev`, `stratum-assets run`)")
+                "code location loads (`dg dev`, `stratum-assets run`)"
+            )
 
 
 def _universe_of(url: str) -> dict:
@@ -108,8 +110,10 @@ def _universe_of(url: str) -> dict:
         universe = answer.json()
         return {k: universe[k] for k in ("seed", "size", "size_profile")}
     except (requests.RequestException, ValueError, KeyError, TypeError) as err:
-        raise GitHubConfigError(f"the offline GitHub at {url} does not say which universe it serves "
-                                f"({type(err).__name__}); is it `stratum-assets sandbox serve`?") from None
+        raise GitHubConfigError(
+            f"the offline GitHub at {url} does not say which universe it serves "
+            f"({type(err).__name__}); is it `stratum-assets sandbox serve`?"
+        ) from None
 
 
 def github_from_environment(**config) -> GitHubResource:

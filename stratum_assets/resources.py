@@ -85,7 +85,8 @@ class GitHubResource(dg.ConfigurableResource):
             raise GitHubConfigError(
                 f"the github resource names the API {self.api_url} but has no token: give the token too "
                 f"(token: {{env: {TOKEN_ENV_VAR}}} in the resource's config: run config replaces the resource's whole "
-                "config)")
+                "config)"
+            )
 
     @property
     def base_url(self) -> str:
@@ -98,9 +99,16 @@ class GitHubResource(dg.ConfigurableResource):
 
     def client(self) -> GitHubClient:
         on_wait = self._log.info if self._log is not None else None
-        return GitHubClient(self.base_url, self._token(), governor=RateGovernor(
-            search_per_minute=self.search_per_minute, max_required_wait=self.max_required_wait_s,
-            max_total_wait=self.max_total_wait_s, on_wait=on_wait))
+        return GitHubClient(
+            self.base_url,
+            self._token(),
+            governor=RateGovernor(
+                search_per_minute=self.search_per_minute,
+                max_required_wait=self.max_required_wait_s,
+                max_total_wait=self.max_total_wait_s,
+                on_wait=on_wait,
+            ),
+        )
 
     def git_auth(self) -> GitAuth | None:
         """The token for the git host only (scoped to its base URL), or None for anonymous clones."""
@@ -231,9 +239,11 @@ class ScannerResource(dg.ConfigurableResource):
         if self.kind == ScannerKind.builtin:
             return BuiltinScanner(self.memory_limit_mb)
         if shutil.which(self.external_command) is None:
-            raise FileNotFoundError(f"the external scanner {self.external_command!r} is not an executable on "
-                                    f"PATH or at that path: set {SCANNER_COMMAND_ENV_VAR} (or "
-                                    "`--scanner-command`) to the `stratum` CLI of its own venv")
+            raise FileNotFoundError(
+                f"the external scanner {self.external_command!r} is not an executable on "
+                f"PATH or at that path: set {SCANNER_COMMAND_ENV_VAR} (or "
+                "`--scanner-command`) to the `stratum` CLI of its own venv"
+            )
         return ExternalScanner(self.external_command, self.memory_limit_mb)
 
 

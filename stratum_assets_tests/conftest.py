@@ -38,8 +38,10 @@ def fixture_json(relative: str):
 
 def reference_pings() -> dict[str, dict]:
     """Every ping the reference scanner printed, by the repository's full_name."""
-    return {path.stem.replace("__", "/", 1): json.loads(path.read_text())
-            for path in sorted((FIXTURES / "pings").glob("*.json"))}
+    return {
+        path.stem.replace("__", "/", 1): json.loads(path.read_text())
+        for path in sorted((FIXTURES / "pings").glob("*.json"))
+    }
 
 
 class FakeTime:
@@ -92,9 +94,18 @@ def chromium(window: str = "1600,1000"):
     require_chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", f"--window-size={window}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        f"--window-size={window}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -117,8 +128,9 @@ def small_disk(folder: Path, options: str):
     """A real tmpfs of its own mounted on ``folder`` (``size=64k``, ``size=1m,ro``...): a disk that fills up or
     refuses writes, for real. Needs root: the test is skipped where mounting is refused."""
     folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
-                             text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
     try:
@@ -230,11 +242,19 @@ def postgres():
         shutil.chown(folder, "postgres")
     port = free_port()
     cluster = folder / "cluster"
-    subprocess.run([*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*as_user, initdb, "-D", str(cluster), "-U", "stratum", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*as_user, pg_ctl, "-D", str(cluster), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     try:
         import psycopg2
 
@@ -244,8 +264,9 @@ def postgres():
         conn.close()
         yield "127.0.0.1", port, "stratum", "dagster"
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(cluster), "-m", "fast", "-w", "stop"], capture_output=True,
-                       timeout=120)
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(cluster), "-m", "fast", "-w", "stop"], capture_output=True, timeout=120
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -274,8 +295,13 @@ def postgres_instance_home(home: Path, postgres) -> tuple[Path, dict[str, str]]:
     documented = documented_yaml("event_log_storage")
     config.update({key: documented[key] for key in ("run_storage", "event_log_storage", "schedule_storage")})
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    variables = {"DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": user,
-                 "DAGSTER_PG_PASSWORD": "unused-under-trust-auth", "DAGSTER_PG_DB": db}
+    variables = {
+        "DAGSTER_PG_HOST": host,
+        "DAGSTER_PG_PORT": str(port),
+        "DAGSTER_PG_USER": user,
+        "DAGSTER_PG_PASSWORD": "unused-under-trust-auth",
+        "DAGSTER_PG_DB": db,
+    }
     return home, variables
 
 
@@ -302,8 +328,14 @@ class ProjectBuild:
         self.env.pop("GITHUB_TOKEN", None)
         self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         self._deadline = time.monotonic() + self.TIMEOUT_S
-        self._proc = subprocess.Popen([str(BIN / "stratum-assets"), "run", *args], cwd=home, env=self.env,
-                                      stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            [str(BIN / "stratum-assets"), "run", *args],
+            cwd=home,
+            env=self.env,
+            stdout=self._out,
+            stderr=self._err,
+            stdin=subprocess.DEVNULL,
+        )
         self._done = False
 
     def result(self) -> dict[str, str]:

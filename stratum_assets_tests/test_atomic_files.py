@@ -74,8 +74,9 @@ def test_the_stores_write_where_the_layout_says(tmp_path):
     assert ManifestStore.of(layout).freeze(3, table, {"rows": 2}) == layout.manifest(3).table
     assert all(p.is_file() for p in layout.manifest(3).files) and ManifestStore.of(layout).versions() == [3]
 
-    folder = replace_partition(layout.scan_partition(3, "v3-c0007"), pings_table([]), quarantine_table([]),
-                               {"stored": 0, "quarantined": 0})
+    folder = replace_partition(
+        layout.scan_partition(3, "v3-c0007"), pings_table([]), quarantine_table([]), {"stored": 0, "quarantined": 0}
+    )
     files = layout.partition_files(3, "v3-c0007")
     assert folder == files.folder and all(p.is_file() for p in files.files)
     assert (files.results, files.quarantine) == (layout.scan_results(3, "v3-c0007"), layout.quarantine(3, "v3-c0007"))
@@ -89,11 +90,16 @@ def test_every_writer_leaves_a_file_the_datasets_readers_can_read(tmp_path):
     """0644 whatever the temporary file started as (mkstemp makes it 0600)."""
     from stratum_assets.storage.files import write_chunks_atomic, write_parquet_atomic, write_text_atomic
 
-    written = [write_text_atomic("report\n", tmp_path / "report.md"),
-               write_parquet_atomic(pa.table({"n": [1]}), tmp_path / "rows.parquet"),
-               write_chunks_atomic(["a\n", "b\n"], tmp_path / "rows.jsonl")]
+    written = [
+        write_text_atomic("report\n", tmp_path / "report.md"),
+        write_parquet_atomic(pa.table({"n": [1]}), tmp_path / "rows.parquet"),
+        write_chunks_atomic(["a\n", "b\n"], tmp_path / "rows.jsonl"),
+    ]
     assert {p.name: p.stat().st_mode & 0o777 for p in written} == {
-        "report.md": 0o644, "rows.parquet": 0o644, "rows.jsonl": 0o644}
+        "report.md": 0o644,
+        "rows.parquet": 0o644,
+        "rows.jsonl": 0o644,
+    }
 
 
 def test_streamed_exports_are_utf8_whatever_the_locale(tmp_path):

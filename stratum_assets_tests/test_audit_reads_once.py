@@ -57,8 +57,9 @@ def test_the_audit_from_its_snapshot_is_the_audit_of_the_view(data):
     once = audit(conn, TARGETS, GateThresholds(), near_duplicate_threshold=THRESHOLD)
     assert once == from_view
     assert once.volume["usable"] > 1_500 and once.duplicate_groups["joined"]["groups"] > 0
-    assert not conn.execute("SELECT * FROM duckdb_tables() WHERE table_name = 'audit_snapshot'").fetchall(), \
+    assert not conn.execute("SELECT * FROM duckdb_tables() WHERE table_name = 'audit_snapshot'").fetchall(), (
         "the snapshot's memory is given back"
+    )
 
 
 def test_the_split_reads_from_its_snapshot_what_the_view_holds(data, tmp_path):
@@ -70,11 +71,15 @@ def test_the_split_reads_from_its_snapshot_what_the_view_holds(data, tmp_path):
     grouped = {h for (h,) in conn.execute("SELECT repo_hash FROM g").fetchall()}  # take their group's stratum
     summary = split_and_export(conn, Layout(root), 1, groups=groups, src=src)
     assert summary.test > 300 and summary.groups_in_both == [] and summary.in_both == 0
-    assert not conn.execute(f"SELECT * FROM duckdb_tables() WHERE table_name = '{src}'").fetchall(), \
+    assert not conn.execute(f"SELECT * FROM duckdb_tables() WHERE table_name = '{src}'").fetchall(), (
         "the snapshot is dropped before the exports"
-    view = {h: (fw, score) for h, fw, score in conn.execute(f"""
+    )
+    view = {
+        h: (fw, score)
+        for h, fw, score in conn.execute(f"""
         SELECT repo_hash, coalesce(frameworks[1], 'none'), coalesce(deployment_signals.deployment_score, 0)
-        FROM scan_dataset WHERE {USABLE}""").fetchall()}
+        FROM scan_dataset WHERE {USABLE}""").fetchall()
+    }
     stored = {r["repo_hash"]: r["stratum"] for r in pq.read_table(root / "split" / "assignments.parquet").to_pylist()}
     assert set(stored) == set(view), "every usable repository of the view, no other"
     bucket = lambda score: "low" if score <= 1 else "mid" if score <= 3 else "high"  # noqa: E731
@@ -87,7 +92,9 @@ def test_train_and_test_written_side_by_side_are_the_files_written_one_after_the
     side_root, one_root = copy_of(data, tmp_path / "side"), copy_of(data, tmp_path / "one")
     calls = []
     real = split_module._side_by_side
-    monkeypatch.setattr(split_module, "_side_by_side", lambda conn, jobs: calls.append(sorted(jobs)) or real(conn, jobs))
+    monkeypatch.setattr(
+        split_module, "_side_by_side", lambda conn, jobs: calls.append(sorted(jobs)) or real(conn, jobs)
+    )
     conn = connect(side_root)
     conn.execute("SET threads = 2")
     side = split_and_export(conn, Layout(side_root), 1)

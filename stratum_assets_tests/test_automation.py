@@ -21,8 +21,9 @@ def frozen_split():
 
 
 def _materialize_scans(instance, intact: bool) -> None:
-    dg.materialize([scans], instance=instance, raise_on_error=False,
-                   run_config={"ops": {"scans": {"config": {"intact": intact}}}})
+    dg.materialize(
+        [scans], instance=instance, raise_on_error=False, run_config={"ops": {"scans": {"config": {"intact": intact}}}}
+    )
 
 
 def test_the_frozen_asset_is_requested_only_once_the_blocking_check_upstream_passes():

@@ -45,8 +45,11 @@ def _rows(layout: Layout, view: str = "scan_results") -> list[tuple]:
     """Every row of a view, as DuckDB reads it now, in a stable order."""
     with duckdb.connect() as conn:
         schema.refresh(conn, layout, 1)
-        columns = "repo_hash, chunk_id, scan_status, risk_score, frameworks" if view == "scan_results" else \
-            "repo_hash, chunk_id, errors"
+        columns = (
+            "repo_hash, chunk_id, scan_status, risk_score, frameworks"
+            if view == "scan_results"
+            else "repo_hash, chunk_id, errors"
+        )
         return conn.execute(f"SELECT {columns} FROM {view} ORDER BY repo_hash").fetchall()
 
 
@@ -64,8 +67,10 @@ def test_compaction_writes_every_block_once_and_the_views_read_the_same_rows(lay
     reading = plan(layout, 1)
     assert [b.folder.name for b in reading.blocks] == ["b0000", "b0001", "b0002"]
     assert reading.loose == [] and reading.outdated == []
-    assert pq.read_metadata(reading.blocks[0].results).num_rows + \
-        pq.read_metadata(reading.blocks[0].quarantine).num_rows == BLOCK_ROWS
+    assert (
+        pq.read_metadata(reading.blocks[0].results).num_rows + pq.read_metadata(reading.blocks[0].quarantine).num_rows
+        == BLOCK_ROWS
+    )
     assert _rows(layout) == before and len(before) > 0.95 * BLOCK_ROWS * 5 // 2
     assert _rows(layout, "quarantine") == quarantined and quarantined
 
@@ -85,8 +90,9 @@ def test_a_partition_rerun_after_compaction_is_read_from_its_own_files_until_the
     chunk = chunk_id(1, 42)
     files = layout.partition_files(1, chunk)
     old = pq.read_table(files.results)
-    changed = old.set_column(old.schema.get_field_index("risk_score"), "risk_score",
-                             pc.add(old["risk_score"], 1000))  # a re-run that scored differently
+    changed = old.set_column(
+        old.schema.get_field_index("risk_score"), "risk_score", pc.add(old["risk_score"], 1000)
+    )  # a re-run that scored differently
     replace_partition(files.folder, changed, pq.read_table(files.quarantine), json.loads(files.stats.read_text()))
     reading = plan(layout, 1)
     assert reading.outdated == [chunk] and [p.folder.name for p in reading.loose] == [chunk]

@@ -87,9 +87,28 @@ def redis_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     with open(folder / "redis.log", "w") as log:
-        proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                 "--dir", str(folder), "--daemonize", "no"], cwd=folder, env={"PATH": "/usr/bin:/bin"},
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+                "--daemonize",
+                "no",
+            ],
+            cwd=folder,
+            env={"PATH": "/usr/bin:/bin"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
         deadline = time.monotonic() + 30
@@ -123,6 +142,7 @@ def sandbox(universe, tmp_path_factory):
 def _stop(procs: list[subprocess.Popen], group: bool, grace_s: float = 30) -> None:
     """SIGTERM each of ``procs`` (with ``group``, the process group each leads: a worker and its pool), all at
     once, then SIGKILL whatever is left after ``grace_s``."""
+
     def signal_all(sig):
         for proc in procs:
             try:
@@ -165,8 +185,14 @@ def _group_alive(pgid: int) -> bool:
 
 def _child_env(home: Path, **variables: str) -> dict[str, str]:
     """What a worker or a run coordinator needs, and nothing else of this process (no GITHUB_TOKEN, no CI vars)."""
-    return {"PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(home), "LANG": "C.UTF-8",
-            "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **variables}
+    return {
+        "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "DAGSTER_HOME": str(home),
+        "STRATUM_SANDBOX": "1",
+        **variables,
+    }
 
 
 @contextmanager
@@ -182,10 +208,28 @@ def celery_workers(home: Path, env: dict[str, str], config: Path):
         for name in WORKERS:
             with open(home / f"{name}.log", "w") as log:
                 procs[name] = subprocess.Popen(
-                    [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
-                     "-n", name, "--loglevel", "INFO", "--", "--concurrency=1"],
-                    cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True)
+                    [
+                        str(BIN / "dagster-celery"),
+                        "worker",
+                        "start",
+                        "-A",
+                        "dagster_celery.app",
+                        "-y",
+                        str(config),
+                        "-n",
+                        name,
+                        "--loglevel",
+                        "INFO",
+                        "--",
+                        "--concurrency=1",
+                    ],
+                    cwd=home,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
         yield procs
     finally:
         _stop(list(procs.values()), group=True)
@@ -218,8 +262,15 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 def _materialize(home: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     """One run of the Celery code location, coordinated by the stock CLI in a child process."""
-    return subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", LOCATION, *args], cwd=home, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", LOCATION, *args],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen, home: Path) -> None:
@@ -260,8 +311,13 @@ def celery_home(clean_build_started, postgres, tmp_path_factory):
 def celery_build(celery_home, redis_url, sandbox):
     """The same build with every step on the Celery workers; yields what the tests look at, instance open."""
     home, variables = celery_home
-    env = _child_env(home, **variables, CELERY_BROKER_URL=f"{redis_url}/0", CELERY_BACKEND_URL=f"{redis_url}/1",
-                     STRATUM_SANDBOX_URL=sandbox.url)
+    env = _child_env(
+        home,
+        **variables,
+        CELERY_BROKER_URL=f"{redis_url}/0",
+        CELERY_BACKEND_URL=f"{redis_url}/1",
+        STRATUM_SANDBOX_URL=sandbox.url,
+    )
     config = home / "celery.yaml"
     config.write_text(yaml.safe_dump(documented_yaml("execution", section=SECTION)))
     from stratum_assets.celery_location import defs
@@ -290,8 +346,13 @@ def celery_build(celery_home, redis_url, sandbox):
         _finish(run(plan.after), home)
         # Each worker's processes (the CLI, Celery's main process, its pool process): every step's pid must be one.
         pids = {name: _process_group(proc.pid) for name, proc in workers.items()}
-        yield {"data": home / "data", "instance": instance, "partitions": partitions, "pids": pids,
-               "coordinators": set(coordinators)}
+        yield {
+            "data": home / "data",
+            "instance": instance,
+            "partitions": partitions,
+            "pids": pids,
+            "coordinators": set(coordinators),
+        }
 
 
 # -- what the Celery build did -----------------------------------------------------------------------------------
@@ -309,8 +370,10 @@ def test_every_step_of_every_run_ran_on_a_celery_worker_and_both_workers_took_st
     by_pid = {pid: name for name, pids in celery_build["pids"].items() for pid in pids}
     steps_by_worker: dict[str, list[str]] = {name: [] for name in WORKERS}
     for run in runs:
-        started = {e.step_key: e.dagster_event.pid
-                   for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+        started = {
+            e.step_key: e.dagster_event.pid
+            for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        }
         handed = {}  # step -> the worker's node name, from the engine event the Celery task itself writes
         for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
             if (e.dagster_event.message or "").endswith("in celery worker"):
@@ -318,8 +381,9 @@ def test_every_step_of_every_run_ran_on_a_celery_worker_and_both_workers_took_st
         assert started and set(started) == set(handed), f"run {run.run_id}: steps not handed to a worker"
         for step, pid in started.items():
             worker = by_pid.get(pid)
-            assert worker is not None, \
+            assert worker is not None, (
                 f"{step} ran in pid {pid}: no worker's process (the coordinators were {celery_build['coordinators']})"
+            )
             assert handed[step].startswith(worker + "@"), f"{step}: its event names {handed[step]}, its pid {worker}"
             partition = run.tags.get("dagster/partition")
             steps_by_worker[worker].append(f"{step}[{partition}]" if partition else step)
@@ -332,7 +396,8 @@ def test_nothing_was_dropped(celery_build):
     """Every manifest row has exactly one stored ping or one quarantine row: the project's blocking
     ``zero_silent_drops`` check passed in the run on the workers, and the files say so too."""
     check = celery_build["instance"].event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")])
+        [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")]
+    )
     evaluation = next(iter(check.values())).event.dagster_event.event_specific_data
     assert evaluation.passed, evaluation.metadata
     assert evaluation.metadata["pending"].value == 0 and evaluation.metadata["duplicates"].value == 0
@@ -346,8 +411,9 @@ def _assert_every_repo_accounted_for_once(data: Path) -> None:
     assert status.partitions_done == status.partitions_total and not status.corrupt, status
     tables = dataset(data)
     manifest = [r["repo_hash"] for r in tables["manifest"]]
-    outcomes = [r["repo_hash"] for rows in (*tables["scan_results"].values(), *tables["quarantine"].values())
-                for r in rows]
+    outcomes = [
+        r["repo_hash"] for rows in (*tables["scan_results"].values(), *tables["quarantine"].values()) for r in rows
+    ]
     assert len(outcomes) == len(set(outcomes)) and sorted(outcomes) == sorted(manifest)
 
 
@@ -385,8 +451,13 @@ def dataset(data: Path) -> dict:
         "manifest_meta": json.loads(manifest.meta.read_text()),
         "scan_results": {c: _rows(f.results, RUN_DEPENDENT["scan"]) for c, f in chunks.items()},
         # A quarantined ping is kept whole as JSON: the same scan fields are left out of it.
-        "quarantine": {c: [{**r, "ping_json": _without(json.loads(r["ping_json"]), RUN_DEPENDENT["scan"])}
-                           for r in _rows(f.quarantine, set())] for c, f in chunks.items()},
+        "quarantine": {
+            c: [
+                {**r, "ping_json": _without(json.loads(r["ping_json"]), RUN_DEPENDENT["scan"])}
+                for r in _rows(f.quarantine, set())
+            ]
+            for c, f in chunks.items()
+        },
         "split": _rows(layout.split_assignments, set()),
     }
 

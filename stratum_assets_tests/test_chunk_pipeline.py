@@ -23,8 +23,15 @@ import pytest
 
 from stratum_assets.manifest.build import repo_hash
 from stratum_sandbox.limits import Fault
-from stratum_assets.scanning.pipeline import (ChunkResult, ScanKnobs, ScanSettings, quarantine_rows, scan_chunk,
-                                              scan_repo, stored_rows)
+from stratum_assets.scanning.pipeline import (
+    ChunkResult,
+    ScanKnobs,
+    ScanSettings,
+    quarantine_rows,
+    scan_chunk,
+    scan_repo,
+    stored_rows,
+)
 from stratum_assets.scanning.clone import clone
 from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
 
@@ -45,10 +52,18 @@ SPARSE = ["config/agents.yaml", "crew/agents.py", "crew/tools.py"]  # what a par
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": COMMIT_DATE,
-           "GIT_COMMITTER_DATE": COMMIT_DATE}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_DATE": COMMIT_DATE,
+        "GIT_COMMITTER_DATE": COMMIT_DATE,
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -84,7 +99,7 @@ def _reference(name: str, **changes) -> dict:
     return ping
 
 
-CREW_PING = "crewAIInc__crewAI-examples"   # 56 agents, success
+CREW_PING = "crewAIInc__crewAI-examples"  # 56 agents, success
 NO_AGENTS_PING = "sofianhamiti__modular-smolagents"  # 0 agents, success
 
 
@@ -101,12 +116,23 @@ class ScriptedScanner(ScannerCommand):
 
     def scan(self, path, full_name, files, timeout):
         checkout = Path(path)
-        on_disk = sorted(p.relative_to(checkout).as_posix() for p in checkout.rglob("*")
-                         if p.is_file() and ".git" not in p.relative_to(checkout).parts)
+        on_disk = sorted(
+            p.relative_to(checkout).as_posix()
+            for p in checkout.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(checkout).parts
+        )
         with self._lock:
-            self.calls.append({"path": checkout, "full_name": full_name, "files": files, "timeout": timeout,
-                               "on_disk": on_disk, "thread": threading.current_thread().name,
-                               "work_dir": sorted(p.name for p in checkout.parent.parent.iterdir())})
+            self.calls.append(
+                {
+                    "path": checkout,
+                    "full_name": full_name,
+                    "files": files,
+                    "timeout": timeout,
+                    "on_disk": on_disk,
+                    "thread": threading.current_thread().name,
+                    "work_dir": sorted(p.name for p in checkout.parent.parent.iterdir()),
+                }
+            )
         answer = self.answers.get(full_name, self.default)
         if callable(answer):
             answer = answer(checkout)
@@ -121,8 +147,15 @@ class ScriptedScanner(ScannerCommand):
 
 
 def _provenance(**changes) -> dict:
-    base = {"chunk_id": CHUNK, "commit_sha": None, "commit_date": None, "clone_attempts": 0, "bytes_fetched": 0,
-            "scanner": "scripted", "failure_detail": None}
+    base = {
+        "chunk_id": CHUNK,
+        "commit_sha": None,
+        "commit_date": None,
+        "clone_attempts": 0,
+        "bytes_fetched": 0,
+        "scanner": "scripted",
+        "failure_detail": None,
+    }
     return {**base, **changes}
 
 
@@ -131,8 +164,9 @@ def _identity(result) -> tuple:
 
 
 # Full clones are one git command instead of three: the default for every test but the partial-clone ones.
-SETTINGS = ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3, partial_clone=False, workers=2),
-                        scan_timeout=7.5, backoff=100)
+SETTINGS = ScanSettings(
+    ScanKnobs(clone_timeout_s=60, clone_attempts=3, partial_clone=False, workers=2), scan_timeout=7.5, backoff=100
+)
 
 
 # -- one repository -------------------------------------------------------------------------------
@@ -146,13 +180,15 @@ def test_a_scanned_repository_is_stamped_from_the_manifest_with_full_provenance(
 
     assert result.row is row
     assert result.errors == [] and result.stored is True and result.rate_limited == 0
-    assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active"), \
+    assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active"), (
         "identity is the manifest's, never the scanner's"
+    )
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("success", None)
     assert result.ping["agent_count"] == 56 and result.ping["scan_duration_ms"] == 1234
     assert result.provenance["bytes_fetched"] > 0
-    assert result.provenance == _provenance(commit_sha=sha, commit_date=COMMIT_DATE, clone_attempts=1,
-                                            bytes_fetched=result.provenance["bytes_fetched"])
+    assert result.provenance == _provenance(
+        commit_sha=sha, commit_date=COMMIT_DATE, clone_attempts=1, bytes_fetched=result.provenance["bytes_fetched"]
+    )
 
     [call] = scanner.calls
     assert call["full_name"] == "acme/crew" and call["timeout"] == 7.5
@@ -187,12 +223,19 @@ def test_a_repository_nobody_pushed_to_clones_with_no_commit_and_no_files(tmp_pa
     assert result.over_limit == "" and result.path == tmp_path / "checkout"
 
 
-@pytest.mark.parametrize("answer, status, reason", [
-    pytest.param(_reference(CREW_PING, failure_reason="no_agents"), "success", None, id="scanner-never-classifies"),
-    pytest.param(_reference(CREW_PING, scan_status="partial", failure_reason="parse_timeout"), "partial",
-                 "parse_timeout", id="a-scanner-timeout-is-kept"),
-    pytest.param(_reference(NO_AGENTS_PING), "empty", "no_agents", id="no-agents"),
-])
+@pytest.mark.parametrize(
+    "answer, status, reason",
+    [
+        pytest.param(_reference(CREW_PING, failure_reason="no_agents"), "success", None, id="scanner-never-classifies"),
+        pytest.param(
+            _reference(CREW_PING, scan_status="partial", failure_reason="parse_timeout"),
+            "partial",
+            "parse_timeout",
+            id="a-scanner-timeout-is-kept",
+        ),
+        pytest.param(_reference(NO_AGENTS_PING), "empty", "no_agents", id="no-agents"),
+    ],
+)
 def test_the_pipeline_classifies_what_the_scanner_returns(repos, tmp_path, answer, status, reason):
     result = scan_repo(_row("acme/crew"), repos["crew"][0], ScriptedScanner({}, default=answer), SETTINGS, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, reason)
@@ -219,8 +262,13 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
     assert (result.ping["files_total"], result.ping["files_scanned"], result.ping["agent_count"]) == (3, 0, 0)
     assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active")
     assert result.stored and result.errors == []
-    assert result.provenance == _provenance(commit_sha=sha, commit_date=COMMIT_DATE, clone_attempts=1,
-                                            bytes_fetched=result.provenance["bytes_fetched"], failure_detail=detail)
+    assert result.provenance == _provenance(
+        commit_sha=sha,
+        commit_date=COMMIT_DATE,
+        clone_attempts=1,
+        bytes_fetched=result.provenance["bytes_fetched"],
+        failure_detail=detail,
+    )
 
 
 def test_a_clone_past_its_deadline_is_a_failed_clone_timeout_and_nothing_is_scanned(repos, tmp_path):
@@ -240,19 +288,30 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
     # One attempt allowed: the first 429 is final.
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
-    once = scan_repo(_row(repo.full_name), emulator.clone_url(repo.full_name), scanner,
-                     ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), backoff=0.01), tmp_path)
+    once = scan_repo(
+        _row(repo.full_name),
+        emulator.clone_url(repo.full_name),
+        scanner,
+        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), backoff=0.01),
+        tmp_path,
+    )
     # Three attempts allowed, but the next backoff (100 s) ends past the deadline: no retry either.
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
-    late = scan_repo(_row(repo.full_name), emulator.clone_url(repo.full_name), scanner,
-                     ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), backoff=100), tmp_path)
+    late = scan_repo(
+        _row(repo.full_name),
+        emulator.clone_url(repo.full_name),
+        scanner,
+        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), backoff=100),
+        tmp_path,
+    )
     for result in (once, late):
         assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_rate_limited")
         assert result.rate_limited == 1 and result.stored
         assert result.provenance["clone_attempts"] == 1 and result.provenance["bytes_fetched"] == 0
         # What git said, its URL replaced whole (a URL may carry a credential).
-        assert result.provenance["failure_detail"] == ("remote: Too many requests fatal: unable to access <url>: "
-                                                       "The requested URL returned error: 429")
+        assert result.provenance["failure_detail"] == (
+            "remote: Too many requests fatal: unable to access <url>: The requested URL returned error: 429"
+        )
     assert scanner.calls == []
 
 
@@ -268,11 +327,23 @@ def _mixed_chunk(repos, emulator, universe):
     """Seven rows: one of each outcome the pipeline knows, in manifest order."""
     crew_url, docs_url = repos["crew"][0], repos["docs"][0]
     limited = next(r for r in universe.repos if not r.deleted and not r.slow).full_name
-    urls = {"acme/ok": crew_url, "acme/docs": docs_url, "acme/timeout": crew_url, "acme/crash": crew_url,
-            "acme/invalid": crew_url, "acme/missing": emulator.clone_url("acme/missing"),
-            limited: emulator.clone_url(limited)}
-    invalid = _reference(CREW_PING, scan_status="partial", failure_reason="parse_timeout", risk_score=150,
-                         schema_version="0.2.0", scan_duration_ms=5000)
+    urls = {
+        "acme/ok": crew_url,
+        "acme/docs": docs_url,
+        "acme/timeout": crew_url,
+        "acme/crash": crew_url,
+        "acme/invalid": crew_url,
+        "acme/missing": emulator.clone_url("acme/missing"),
+        limited: emulator.clone_url(limited),
+    }
+    invalid = _reference(
+        CREW_PING,
+        scan_status="partial",
+        failure_reason="parse_timeout",
+        risk_score=150,
+        schema_version="0.2.0",
+        scan_duration_ms=5000,
+    )
     answers = {
         "acme/ok": _reference(CREW_PING, scan_duration_ms=1000),
         "acme/docs": _reference(NO_AGENTS_PING, scan_duration_ms=1),
@@ -316,10 +387,12 @@ def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path)
     assert (crash.ping["files_total"], crash.ping["agent_count"]) == (0, 0)
     assert by_name["acme/timeout"].provenance["failure_detail"] == "scripted exceeded 7s"
     # git's own words, minus any line carrying the URL (it could hold a credential)
-    assert by_name["acme/missing"].provenance["failure_detail"] == ("fatal: could not read Username for <url>: "
-                                                                    "terminal prompts disabled")
-    assert by_name[limited].provenance["failure_detail"] == ("remote: Too many requests fatal: unable to access "
-                                                             "<url>: The requested URL returned error: 429")
+    assert by_name["acme/missing"].provenance["failure_detail"] == (
+        "fatal: could not read Username for <url>: terminal prompts disabled"
+    )
+    assert by_name[limited].provenance["failure_detail"] == (
+        "remote: Too many requests fatal: unable to access <url>: The requested URL returned error: 429"
+    )
     for name in ("acme/missing", limited, "acme/crash"):
         assert by_name[name].provenance["bytes_fetched"] == 0, name
     for name in ("acme/ok", "acme/docs", "acme/timeout", "acme/invalid"):
@@ -331,10 +404,17 @@ def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path)
     assert stats.pop("duration_s") == round(result.seconds, 2)
     assert stats.pop("repos_per_min") == round(60 * 7 / result.seconds, 1)
     assert stats == {
-        "repos": 7, "stored": 6, "quarantined": 1,
+        "repos": 7,
+        "stored": 6,
+        "quarantined": 1,
         "by_status": {"empty": 1, "failed": 3, "partial": 2, "success": 1},
-        "failure_reasons": {"clone_404": 1, "clone_rate_limited": 1, "no_python": 1, "parse_crash": 1,
-                            "parse_timeout": 2},
+        "failure_reasons": {
+            "clone_404": 1,
+            "clone_rate_limited": 1,
+            "no_python": 1,
+            "parse_crash": 1,
+            "parse_timeout": 2,
+        },
         "rate_limit_hits": 1,
         "bytes_fetched": sum(r.provenance["bytes_fetched"] for r in result.results),
         # stored durations 1000, 1 and four skeletons at 0 (the quarantined 5000 ms does not count)
@@ -358,8 +438,11 @@ def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path)
     invalid = by_name["acme/invalid"]
     ping_json = quarantined.pop("ping_json")
     assert quarantined == {
-        "repo_hash": repo_hash("acme/invalid"), "repo_full_name": "acme/invalid", "chunk_id": CHUNK,
-        "scan_status": "partial", "failure_reason": "parse_timeout",
+        "repo_hash": repo_hash("acme/invalid"),
+        "repo_full_name": "acme/invalid",
+        "chunk_id": CHUNK,
+        "scan_status": "partial",
+        "failure_reason": "parse_timeout",
         "errors": ["schema_version: expected '0.3.2', got '0.2.0'", "risk_score 150 is outside 0-100"],
     }
     assert quarantined["errors"] == invalid.errors
@@ -379,16 +462,24 @@ def test_chunk_order_progress_and_worker_threads(repos, tmp_path):
     (work / "stale-repo" / "x.py").write_text("x = 1\n")
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
     calls = []
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=0, progress_every=2),
-                            scan_timeout=5)
-    result = scan_chunk(rows, lambda name: repos["crew"][0], scanner, settings, work,
-                        progress=lambda done, total, counts: calls.append((done, total, dict(counts))))
+    settings = ScanSettings(
+        ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=0, progress_every=2), scan_timeout=5
+    )
+    result = scan_chunk(
+        rows,
+        lambda name: repos["crew"][0],
+        scanner,
+        settings,
+        work,
+        progress=lambda done, total, counts: calls.append((done, total, dict(counts))),
+    )
 
     assert [r.row["full_name"] for r in result.results] == names[::-1]
     assert [c["full_name"] for c in scanner.calls] == names, "one worker scans in manifest order"
     assert {c["thread"] for c in scanner.calls} == {"scan_0"}, "workers=0 still means one worker"
-    assert all(len(c["work_dir"]) == 1 and c["work_dir"][0].startswith("repo-") for c in scanner.calls), \
+    assert all(len(c["work_dir"]) == 1 and c["work_dir"][0].startswith("repo-") for c in scanner.calls), (
         "the leftovers are gone before the first clone"
+    )
     assert calls == [(2, 3, {"success": 2}), (3, 3, {"success": 3})], "every progress_every, and at the end"
     assert result.stats()["by_status"] == {"success": 3} and scanner.closed == 1 and not work.exists()
 
@@ -397,13 +488,21 @@ def test_only_a_chunk_of_rate_limits_is_all_transient(emulator, universe, tmp_pa
     repo = next(r for r in universe.repos if not r.deleted and not r.slow)
     emulator.faults.add(Fault("secondary_429", "git", times=2, retry_after=None))
     rows = [_row(repo.full_name), _row("acme/limited-too")]
-    result = scan_chunk(rows, lambda name: emulator.clone_url(repo.full_name), ScriptedScanner({}),
-                        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1, workers=1)), tmp_path / "w")
+    result = scan_chunk(
+        rows,
+        lambda name: emulator.clone_url(repo.full_name),
+        ScriptedScanner({}),
+        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1, workers=1)),
+        tmp_path / "w",
+    )
     assert [r.ping["failure_reason"] for r in result.results] == ["clone_rate_limited"] * 2
     assert result.all_transient_failures is True
     stats = result.stats()
     assert (stats["rate_limit_hits"], stats["failure_reasons"], stats["bytes_fetched"]) == (
-        2, {"clone_rate_limited": 2}, 0)
+        2,
+        {"clone_rate_limited": 2},
+        0,
+    )
 
 
 def test_an_empty_chunk_has_zero_stats_and_is_not_all_transient(tmp_path):
@@ -412,9 +511,18 @@ def test_an_empty_chunk_has_zero_stats_and_is_not_all_transient(tmp_path):
     assert result.results == [] and result.all_transient_failures is False and scanner.closed == 1
     assert stored_rows(result) == [] and quarantine_rows(result) == []
     idle = ChunkResult()  # no clock at all
-    assert idle.stats() == {"repos": 0, "stored": 0, "quarantined": 0, "by_status": {}, "failure_reasons": {},
-                            "rate_limit_hits": 0, "bytes_fetched": 0, "duration_s": 0.0, "repos_per_min": 0.0,
-                            "avg_scan_duration_ms": 0.0}
+    assert idle.stats() == {
+        "repos": 0,
+        "stored": 0,
+        "quarantined": 0,
+        "by_status": {},
+        "failure_reasons": {},
+        "rate_limit_hits": 0,
+        "bytes_fetched": 0,
+        "duration_s": 0.0,
+        "repos_per_min": 0.0,
+        "avg_scan_duration_ms": 0.0,
+    }
     assert idle.all_transient_failures is False
 
 
@@ -434,8 +542,15 @@ def test_a_scanner_that_wipes_the_work_dir_does_not_fail_the_chunk(repos, tmp_pa
 def test_progress_every_zero_reports_every_repository_instead_of_crashing_the_chunk(repos, tmp_path):
     rows = [_row(f"acme/p{i}") for i in range(2)]
     calls = []
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=1, progress_every=0),
-                            scan_timeout=5)
-    result = scan_chunk(rows, lambda name: repos["crew"][0], ScriptedScanner({}, default=_reference(CREW_PING)),
-                        settings, tmp_path / "work", progress=lambda done, total, counts: calls.append((done, total)))
+    settings = ScanSettings(
+        ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=1, progress_every=0), scan_timeout=5
+    )
+    result = scan_chunk(
+        rows,
+        lambda name: repos["crew"][0],
+        ScriptedScanner({}, default=_reference(CREW_PING)),
+        settings,
+        tmp_path / "work",
+        progress=lambda done, total, counts: calls.append((done, total)),
+    )
     assert len(result.results) == 2 and calls == [(1, 2), (2, 2)]

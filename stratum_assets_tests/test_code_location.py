@@ -37,9 +37,13 @@ def test_pool_limits_are_set_once_with_dagsters_command_and_a_later_change_is_ke
         assert pool_limits() == {}
         assert ensure_pool_limits() == {"github_api": 1, "git_clones": 2}
         assert instance.event_log_storage.get_concurrency_info("git_clones").slot_count == 2, "in the instance"
-        changed = subprocess.run([str(Path(sys.executable).with_name("dagster")), "instance", "concurrency", "set",
-                                  "git_clones", "4"], env={**os.environ, "DAGSTER_HOME": instance.root_directory},
-                                 capture_output=True, text=True, timeout=120)  # a user on a bigger machine
+        changed = subprocess.run(
+            [str(Path(sys.executable).with_name("dagster")), "instance", "concurrency", "set", "git_clones", "4"],
+            env={**os.environ, "DAGSTER_HOME": instance.root_directory},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )  # a user on a bigger machine
         assert changed.returncode == 0, changed.stderr
         assert ensure_pool_limits() == {"github_api": 1, "git_clones": 4}
 
@@ -47,11 +51,19 @@ def test_pool_limits_are_set_once_with_dagsters_command_and_a_later_change_is_ke
 @pytest.mark.slow
 def test_instance_config_has_a_run_queue_limit_and_retries(tmp_path):
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    code = ("import dagster as dg; i = dg.DagsterInstance.get(); c = i.get_concurrency_config(); "
-            "print(type(i.run_coordinator).__name__, i.run_retries_enabled, i.run_retries_max_retries, "
-            "c.run_queue_config.max_concurrent_runs, c.pool_config.default_pool_limit)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, timeout=120)
+    code = (
+        "import dagster as dg; i = dg.DagsterInstance.get(); c = i.get_concurrency_config(); "
+        "print(type(i.run_coordinator).__name__, i.run_retries_enabled, i.run_retries_max_retries, "
+        "c.run_queue_config.max_concurrent_runs, c.pool_config.default_pool_limit)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["QueuedRunCoordinator", "True", "2", "2", "1"]
     assert (tmp_path / "data" / "dagster" / "storage").is_dir(), "instance state lives under data/"
@@ -70,8 +82,9 @@ def test_dg_checks_and_lists_the_project_definitions(tmp_path):
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     assert "All definitions loaded successfully." in check.stdout
 
-    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    listed = subprocess.run(
+        [dg_cli, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert listed.returncode == 0, listed.stderr[-2000:]
     from stratum_assets.definitions import defs
 
@@ -94,23 +107,35 @@ def test_workspace_yaml_loads_the_code_location_dg_loads():
     assert entry["python_module"]["working_directory"] == "."
 
 
-@pytest.mark.parametrize("orig_argv, args, supplied", [
-    (["python", "/v/bin/dagster", "asset", "materialize", "--select", "audit_report"],
-     ["asset", "materialize", "--select", "audit_report"], "stratum_assets.definitions"),
-    (["python", "-m", "dagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
-    (["python", "-I", "-X", "dev", "-mdagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
-    # A code location of the user's own, another command, another program: untouched.
-    (["python", "/v/bin/dagster", "asset", "list", "-m", "other.defs"], ["asset", "list", "-m", "other.defs"], None),
-    (["python", "/v/bin/dagster", "asset", "list", "--python-file=x.py"], ["asset", "list", "--python-file=x.py"],
-     None),
-    (["python", "/v/bin/dagster", "dev"], ["dev"], None),
-    (["python", "/v/bin/dagster", "asset", "wipe", "--all"], ["asset", "wipe", "--all"], None),
-    (["python", "/v/bin/dg", "asset", "list"], ["asset", "list"], None),
-    (["python", "-c", "pass", "asset", "list"], ["asset", "list"], None),
-    (["python", "script.py", "asset", "list"], ["asset", "list"], None),
-])
-def test_dagster_asset_commands_get_the_projects_code_location_only_when_typed_without_one(orig_argv, args,
-                                                                                          supplied):
+@pytest.mark.parametrize(
+    "orig_argv, args, supplied",
+    [
+        (
+            ["python", "/v/bin/dagster", "asset", "materialize", "--select", "audit_report"],
+            ["asset", "materialize", "--select", "audit_report"],
+            "stratum_assets.definitions",
+        ),
+        (["python", "-m", "dagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
+        (["python", "-I", "-X", "dev", "-mdagster", "asset", "list"], ["asset", "list"], "stratum_assets.definitions"),
+        # A code location of the user's own, another command, another program: untouched.
+        (
+            ["python", "/v/bin/dagster", "asset", "list", "-m", "other.defs"],
+            ["asset", "list", "-m", "other.defs"],
+            None,
+        ),
+        (
+            ["python", "/v/bin/dagster", "asset", "list", "--python-file=x.py"],
+            ["asset", "list", "--python-file=x.py"],
+            None,
+        ),
+        (["python", "/v/bin/dagster", "dev"], ["dev"], None),
+        (["python", "/v/bin/dagster", "asset", "wipe", "--all"], ["asset", "wipe", "--all"], None),
+        (["python", "/v/bin/dg", "asset", "list"], ["asset", "list"], None),
+        (["python", "-c", "pass", "asset", "list"], ["asset", "list"], None),
+        (["python", "script.py", "asset", "list"], ["asset", "list"], None),
+    ],
+)
+def test_dagster_asset_commands_get_the_projects_code_location_only_when_typed_without_one(orig_argv, args, supplied):
     from stratum_assets.dagster_cli_default import code_location_to_supply
 
     assert code_location_to_supply(orig_argv, args, str(ROOT)) == supplied
@@ -140,15 +165,26 @@ def test_the_install_put_the_startup_hook_into_the_environment():
 @pytest.mark.slow
 def test_dagster_cli_lists_the_code_location_assets():
     """`dagster asset list` as typed from the project root: no -m, the startup hook names the code location."""
-    out = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "list"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr
     from stratum_assets.assets.discovery import STRATUM_NAMES
 
     listed = out.stdout.split()
     expected = {f"candidates_{name}" for name in STRATUM_NAMES} | {
-        "repo_manifest", "scan_results", "quarantine", "pipeline_run_log", "audit_report", "train_test_split",
-        "label_audit_sample"}
+        "repo_manifest",
+        "scan_results",
+        "quarantine",
+        "pipeline_run_log",
+        "audit_report",
+        "train_test_split",
+        "label_audit_sample",
+    }
     assert len(STRATUM_NAMES) == 10 and len(expected) == 17
     assert sorted(listed) == sorted(expected), out.stdout
 
@@ -159,9 +195,24 @@ def test_dagster_asset_materialize_runs_a_candidates_asset_offline(tmp_path):
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "STRATUM_SANDBOX")}
     env.update(DAGSTER_HOME=str(tmp_path), PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "candidates_crewai",
-                          "-m", "stratum_assets.definitions"], cwd=tmp_path, capture_output=True, text=True,
-                         env=env, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "--select",
+            "candidates_crewai",
+            "-m",
+            "stratum_assets.definitions",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / "data" / "candidates" / "crewai.parquet").exists()
     assert "RUN_SUCCESS" in out.stderr + out.stdout

@@ -32,22 +32,41 @@ from stratum_assets.warehouse.publish import PublishError, publish
 
 from .conftest import reference_pings
 
-STRATEGY_RUN_KEYS = {"run_id": str, "started_at": str, "completed_at": str, "manifest_version": str,
-                     "manifest_repo_count": int, "scans_attempted": int, "scans_success": int, "scans_partial": int,
-                     "scans_failed": int, "scans_empty": int, "total_duration_hours": float}
+STRATEGY_RUN_KEYS = {
+    "run_id": str,
+    "started_at": str,
+    "completed_at": str,
+    "manifest_version": str,
+    "manifest_repo_count": int,
+    "scans_attempted": int,
+    "scans_success": int,
+    "scans_partial": int,
+    "scans_failed": int,
+    "scans_empty": int,
+    "total_duration_hours": float,
+}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 # -- a project home laid down as the pipeline lays it down -------------------------------------------
 def _source(name: str, i: int) -> dict:
     """A manifest row's repo_source_metadata as discovery stores it (GitHub's timestamps)."""
-    return {"github_stars": 10 * i, "github_forks": i, "last_commit_date": f"2026-0{1 + i % 9}-1{i % 10}T23:30:00Z",
-            "repo_created_date": "2023-05-04T01:02:03Z", "is_fork": i % 5 == 0,
-            "fork_parent": "upstream/repo" if i % 5 == 0 else None, "license": "MIT" if i % 2 else None,
-            "github_topics": ["agents", "llm"][: i % 3], "primary_language": "Python",
-            "language_bytes": json.dumps({"Python": 1000 + i}), "has_readme": i % 3 != 0,
-            "discovery_query": "crewai pushed:>2025-06-01", "selection_stratum": "crewai",
-            "collected_at": "2026-11-20T08:00:00Z"}
+    return {
+        "github_stars": 10 * i,
+        "github_forks": i,
+        "last_commit_date": f"2026-0{1 + i % 9}-1{i % 10}T23:30:00Z",
+        "repo_created_date": "2023-05-04T01:02:03Z",
+        "is_fork": i % 5 == 0,
+        "fork_parent": "upstream/repo" if i % 5 == 0 else None,
+        "license": "MIT" if i % 2 else None,
+        "github_topics": ["agents", "llm"][: i % 3],
+        "primary_language": "Python",
+        "language_bytes": json.dumps({"Python": 1000 + i}),
+        "has_readme": i % 3 != 0,
+        "discovery_query": "crewai pushed:>2025-06-01",
+        "selection_stratum": "crewai",
+        "collected_at": "2026-11-20T08:00:00Z",
+    }
 
 
 def _home(tmp_path, chunks: dict[str, list[str]], *, quarantined=(), pending=(), finished_at=None):
@@ -59,16 +78,26 @@ def _home(tmp_path, chunks: dict[str, list[str]], *, quarantined=(), pending=(),
     for chunk, names in chunks.items():
         for name in names:
             i = len(rows)
-            rows.append({"full_name": name, "repo_hash": repo_hash(name), "chunk_id": chunk, "matched_strata": ["crewai"],
-                         "manifest_version": 1, **_source(name, i)})
+            rows.append(
+                {
+                    "full_name": name,
+                    "repo_hash": repo_hash(name),
+                    "chunk_id": chunk,
+                    "matched_strata": ["crewai"],
+                    "manifest_version": 1,
+                    **_source(name, i),
+                }
+            )
             ping = json.loads(json.dumps(pings[i % len(pings)]))
             stamp_identity(ping, name, "crewai")
             by_name[name] = ping
     ManifestStore(layout.manifests).freeze(1, pa.Table.from_pylist(sorted(rows, key=lambda r: r["repo_hash"])), {})
     for chunk, names in chunks.items():
         write_partition(layout, chunk, [by_name[n] for n in names if n not in pending], quarantined, finished_at)
-    resources = {"data": DataResource(root=str(layout.root)),
-                 "duckdb": DuckDBResource(database=str(layout.root / "stratum.duckdb"))}
+    resources = {
+        "data": DataResource(root=str(layout.root)),
+        "duckdb": DuckDBResource(database=str(layout.root / "stratum.duckdb")),
+    }
     return layout, resources, by_name
 
 
@@ -78,18 +107,37 @@ def write_partition(layout: Layout, chunk: str, pings: list[dict], quarantined=(
     for ping in pings:
         if ping["repo_full_name"] in quarantined:
             broken = {**ping, "finding_rule_count": ping["finding_rule_count"] + 1}
-            bad.append({"repo_hash": ping["repo_hash"], "repo_full_name": ping["repo_full_name"], "chunk_id": chunk,
-                        "scan_status": ping["scan_status"], "failure_reason": None,
-                        "errors": validate_ping(broken, ping["repo_hash"]), "ping_json": json.dumps(broken)})
+            bad.append(
+                {
+                    "repo_hash": ping["repo_hash"],
+                    "repo_full_name": ping["repo_full_name"],
+                    "chunk_id": chunk,
+                    "scan_status": ping["scan_status"],
+                    "failure_reason": None,
+                    "errors": validate_ping(broken, ping["repo_hash"]),
+                    "ping_json": json.dumps(broken),
+                }
+            )
         else:
             stored.append(ping_row(ping, {"chunk_id": chunk, "scanner": "stratum"}))
     by_status = {}
     for ping in pings:
         by_status[ping["scan_status"]] = by_status.get(ping["scan_status"], 0) + 1
     finished = finished_at or datetime.now(timezone.utc)
-    replace_partition(layout.scan_partition(1, chunk), pings_table(stored), quarantine_table(bad),
-                      {"repos": len(pings), "stored": len(stored), "quarantined": len(bad), "by_status": by_status,
-                       "duration_s": 90.0, "finished_at": finished.isoformat(), "chunk": chunk})
+    replace_partition(
+        layout.scan_partition(1, chunk),
+        pings_table(stored),
+        quarantine_table(bad),
+        {
+            "repos": len(pings),
+            "stored": len(stored),
+            "quarantined": len(bad),
+            "by_status": by_status,
+            "duration_s": 90.0,
+            "finished_at": finished.isoformat(),
+            "chunk": chunk,
+        },
+    )
 
 
 def _names(n: int, prefix: str = "owner") -> list[str]:
@@ -100,7 +148,7 @@ def _by_hash(names: list[str], parts: int) -> dict[str, list[str]]:
     """The pipeline's chunks: consecutive runs of the manifest in repo_hash order."""
     ordered = sorted(names, key=repo_hash)
     size = -(-len(ordered) // parts)
-    return {f"v1-c{i:04d}": ordered[i * size:(i + 1) * size] for i in range(parts)}
+    return {f"v1-c{i:04d}": ordered[i * size : (i + 1) * size] for i in range(parts)}
 
 
 def _lines(path) -> list[dict]:
@@ -125,9 +173,16 @@ def test_every_stored_ping_is_exported_exactly_as_validated_in_repo_hash_order(t
         assert ping["schema_id"] == 5 and ping["repo_hash"] == repo_hash(ping["repo_full_name"])
         assert validate_ping(ping, ping["repo_hash"]) == []
     assert lines[[p["repo_full_name"] for p in lines].index(names[4])]["a_field_from_a_newer_scanner"] == {
-        "kept": [1, None]}
-    assert list(lines[0])[:6] == ["scan_id", "timestamp", "scanner_version", "repo_hash", "schema_id",
-                                  "schema_version"], "the scanner's field order, no provenance columns"
+        "kept": [1, None]
+    }
+    assert list(lines[0])[:6] == [
+        "scan_id",
+        "timestamp",
+        "scanner_version",
+        "repo_hash",
+        "schema_id",
+        "schema_version",
+    ], "the scanner's field order, no provenance columns"
     assert "chunk_id" not in lines[0] and "extra_json" not in lines[0]
 
 
@@ -144,7 +199,9 @@ def test_overlapping_groups_keep_disjoint_partitions_apart():
     a, b, c, d = (Path("/p") / name for name in "abcd")
     assert companions.overlapping_groups([("5", "7", c), ("0", "3", a), ("4", "4", b)]) == [[a], [b], [c]]
     assert companions.overlapping_groups([("0", "5", a), ("3", "4", b), ("5", "6", c), ("7", "9", d)]) == [
-        [a, b, c], [d]]
+        [a, b, c],
+        [d],
+    ]
     assert companions.overlapping_groups([]) == []
 
 
@@ -189,8 +246,7 @@ def test_quarantine_lines_carry_every_error_and_the_ping_as_printed(tmp_path):
     layout, _, pings = _home(tmp_path, _by_hash(names, 2), quarantined={names[3]})
     companions.write_scan_companions(layout, 1)
     (line,) = _lines(layout.quarantine_jsonl)
-    assert list(line) == ["repo_hash", "repo_full_name", "chunk_id", "scan_status", "failure_reason", "errors",
-                          "ping"]
+    assert list(line) == ["repo_hash", "repo_full_name", "chunk_id", "scan_status", "failure_reason", "errors", "ping"]
     assert line["repo_hash"] == repo_hash(names[3]) and line["repo_full_name"] == names[3]
     assert line["errors"] == validate_ping(line["ping"], line["repo_hash"]) != []
     assert line["ping"]["finding_rule_count"] == pings[names[3]]["finding_rule_count"] + 1
@@ -214,9 +270,22 @@ def test_manifest_lines_have_the_strategys_source_metadata_fields_and_formats(tm
 def assert_source_metadata(meta: dict) -> None:
     """The strategy's repo_source_metadata: these fields, these types, dates as YYYY-MM-DD."""
     assert list(meta) == sorted(meta)
-    assert set(meta) == {"github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork",
-                         "fork_parent", "license", "github_topics", "primary_language", "language_bytes",
-                         "has_readme", "discovery_query", "selection_stratum", "collected_at"}
+    assert set(meta) == {
+        "github_stars",
+        "github_forks",
+        "last_commit_date",
+        "repo_created_date",
+        "is_fork",
+        "fork_parent",
+        "license",
+        "github_topics",
+        "primary_language",
+        "language_bytes",
+        "has_readme",
+        "discovery_query",
+        "selection_stratum",
+        "collected_at",
+    }
     assert type(meta["github_stars"]) is int and type(meta["github_forks"]) is int
     assert type(meta["is_fork"]) is bool and type(meta["has_readme"]) is bool
     for key in ("last_commit_date", "repo_created_date"):
@@ -235,8 +304,15 @@ def test_dates_are_the_utc_day_of_githubs_timestamps():
     assert as_date("2025-07-01T23:30:00-05:00") == "2025-07-02"  # 04:30 UTC the next day
     assert as_date("2025-07-01") == "2025-07-01" and as_date(None) is None
     assert as_date(datetime(2025, 1, 2, 3, tzinfo=timezone(timedelta(hours=5)))) == "2025-01-01"
-    row = {"full_name": "o/r", "repo_hash": repo_hash("o/r"), "selection_stratum": "crewai", "chunk_id": "v2-c0000",
-           "matched_strata": ["crewai"], "manifest_version": 2, **_source("o/r", 3)}
+    row = {
+        "full_name": "o/r",
+        "repo_hash": repo_hash("o/r"),
+        "selection_stratum": "crewai",
+        "chunk_id": "v2-c0000",
+        "matched_strata": ["crewai"],
+        "manifest_version": 2,
+        **_source("o/r", 3),
+    }
     assert manifest_line(row)["manifest_version"] == "v2"
     assert manifest_line(row)["repo_source_metadata"]["last_commit_date"] == "2026-04-13"
 
@@ -265,7 +341,8 @@ def test_each_execution_appends_a_record_in_the_strategys_shape(tmp_path):
     assert record["scans_attempted"] == 13 and record["scans_quarantined"] == 1
     statuses = [p["scan_status"] for p in pings.values()]
     assert [record[f"scans_{s}"] for s in ("success", "partial", "failed", "empty")] == [
-        statuses.count(s) for s in ("success", "partial", "failed", "empty")]
+        statuses.count(s) for s in ("success", "partial", "failed", "empty")
+    ]
     assert ISO_UTC.match(record["started_at"]) and ISO_UTC.match(record["completed_at"])
     # the execution began when its first partition started scanning (finished_at - duration_s)
     assert record["started_at"] == (started - timedelta(seconds=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -323,15 +400,39 @@ def test_scanned_since_counts_each_partition_write_once():
 
 
 SUMMARY = runlog.RunSummary(
-    manifest_version=2, total_repos=5, stored=3, quarantined=1, pending=1, duplicates=0,
-    counts_by_status={"failed": 1, "success": 2}, failure_reasons={"clone_timeout": 1},
-    framework_distribution={"CrewAI": 2, "LangChain": 1}, rate_limit_hits=4, partitions=2,
-    durations={"partition_seconds_total": 12.5, "partition_seconds_max": 7.25}, avg_scan_duration_ms=812.3,
-    bytes_fetched=40960, scanners={"stratum-builtin 0.3.0": 2})
-SCANNED = {"v2-c0001": {"repos": 2, "stored": 2, "by_status": {"success": 2}, "duration_s": 5.25,
-                        "finished_at": "2026-01-02T03:04:10+00:00"},
-           "v2-c0000": {"repos": 2, "stored": 1, "quarantined": 1, "by_status": {"failed": 1}, "duration_s": 7.25,
-                        "finished_at": "2026-01-02T03:04:05+00:00"}}
+    manifest_version=2,
+    total_repos=5,
+    stored=3,
+    quarantined=1,
+    pending=1,
+    duplicates=0,
+    counts_by_status={"failed": 1, "success": 2},
+    failure_reasons={"clone_timeout": 1},
+    framework_distribution={"CrewAI": 2, "LangChain": 1},
+    rate_limit_hits=4,
+    partitions=2,
+    durations={"partition_seconds_total": 12.5, "partition_seconds_max": 7.25},
+    avg_scan_duration_ms=812.3,
+    bytes_fetched=40960,
+    scanners={"stratum-builtin 0.3.0": 2},
+)
+SCANNED = {
+    "v2-c0001": {
+        "repos": 2,
+        "stored": 2,
+        "by_status": {"success": 2},
+        "duration_s": 5.25,
+        "finished_at": "2026-01-02T03:04:10+00:00",
+    },
+    "v2-c0000": {
+        "repos": 2,
+        "stored": 1,
+        "quarantined": 1,
+        "by_status": {"failed": 1},
+        "duration_s": 7.25,
+        "finished_at": "2026-01-02T03:04:05+00:00",
+    },
+}
 # The record the summary dict of before RunSummary made of this input (key order included): pipeline_run_log.json
 # keeps its bytes.
 RECORD = {
@@ -367,9 +468,13 @@ RECORD = {
 
 
 def test_a_run_summary_makes_the_record_the_summary_dict_made():
-    record = runlog.execution_record(SUMMARY, SCANNED, run_id="run-1",
-                                     started_at=datetime(2026, 1, 2, 3, 5, tzinfo=timezone.utc),
-                                     completed_at=datetime(2026, 1, 2, 3, 6, tzinfo=timezone.utc))
+    record = runlog.execution_record(
+        SUMMARY,
+        SCANNED,
+        run_id="run-1",
+        started_at=datetime(2026, 1, 2, 3, 5, tzinfo=timezone.utc),
+        completed_at=datetime(2026, 1, 2, 3, 6, tzinfo=timezone.utc),
+    )
     assert list(record.items()) == list(RECORD.items()), "the same keys, values and order"
 
 
@@ -400,24 +505,29 @@ def test_publish_refuses_a_partition_damaged_inside_in_one_line_and_copies_nothi
     victim = layout.partition_files(1, "v1-c0001").results
     raw = bytearray(victim.read_bytes())
     pages_end = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")  # "PAR1", pages, footer, its length, "PAR1"
-    raw[pages_end // 2:pages_end // 2 + 16] = bytes(16)  # inside the pages: the footer still reads
+    raw[pages_end // 2 : pages_end // 2 + 16] = bytes(16)  # inside the pages: the footer still reads
     victim.write_bytes(bytes(raw))
     assert pq.read_metadata(victim).num_rows == 2
     out = tmp_path / "bucket"
     out.mkdir()
     with pytest.raises(PublishError) as refused:
         publish(layout, str(out), filesystem=pafs.LocalFileSystem())
-    assert str(refused.value) == ("partition v1-c0001 is damaged (scan_results.parquet does not match the checksum in "
-                                  "its stats.json): run `stratum-assets backfill` to rebuild it, then publish")
+    assert str(refused.value) == (
+        "partition v1-c0001 is damaged (scan_results.parquet does not match the checksum in "
+        "its stats.json): run `stratum-assets backfill` to rebuild it, then publish"
+    )
     assert list(out.iterdir()) == [], "nothing copied"
 
     stats = json.loads(victim.with_name("stats.json").read_text())
     del stats["sha256"]  # written before checksums: nothing tells the damage until DuckDB reads the page
     victim.with_name("stats.json").write_text(json.dumps(stats))
-    raw[pages_end // 2 - 1024:pages_end // 2 + 1024] = bytes(range(256)) * 8
+    raw[pages_end // 2 - 1024 : pages_end // 2 + 1024] = bytes(range(256)) * 8
     victim.write_bytes(bytes(raw))
-    with pytest.raises(PublishError, match=r"^the scans of v1 cannot be read \(.*\): a partition written before "
-                                           r"checksums existed, or a block, is damaged; rebuild its partitions with "):
+    with pytest.raises(
+        PublishError,
+        match=r"^the scans of v1 cannot be read \(.*\): a partition written before "
+        r"checksums existed, or a block, is damaged; rebuild its partitions with ",
+    ):
         publish(layout, str(out), filesystem=pafs.LocalFileSystem())
     assert list(out.iterdir()) == [], "nothing copied"
 
@@ -427,7 +537,7 @@ def test_an_export_cut_short_leaves_the_previous_file_whole(tmp_path):
     write_chunks_atomic(["{}\n"], target)
 
     def failing():
-        yield "{\"half\": "
+        yield '{"half": '
         raise OSError("disk full")
 
     with pytest.raises(OSError):

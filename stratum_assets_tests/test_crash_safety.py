@@ -35,8 +35,10 @@ def test_the_split_and_the_label_sample_refuse_to_freeze_while_repositories_are_
     copy_of_clean_build(clean_build, home)
     data = home / "data"
     first_chunk = sorted((data / "scans" / "v1").glob("v1-c*"))[0]
-    pending = pq.read_table(first_chunk / "scan_results.parquet").num_rows + pq.read_table(
-        first_chunk / "quarantine.parquet").num_rows
+    pending = (
+        pq.read_table(first_chunk / "scan_results.parquet").num_rows
+        + pq.read_table(first_chunk / "quarantine.parquet").num_rows
+    )
     shutil.rmtree(first_chunk)
     before = _digest(data / "split" / "assignments.parquet")
     resources = {"data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
@@ -55,8 +57,9 @@ def _start(home, env, command: str = "run") -> subprocess.Popen:
     """
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     with open(home / f"{command}.stdout", "w") as out, open(home / f"{command}.stderr", "w") as err:
-        return subprocess.Popen([str(BIN / "stratum-assets"), command], cwd=home, env=env, start_new_session=True,
-                                stdout=out, stderr=err)
+        return subprocess.Popen(
+            [str(BIN / "stratum-assets"), command], cwd=home, env=env, start_new_session=True, stdout=out, stderr=err
+        )
 
 
 def _wait_until_scanning(home, build: subprocess.Popen) -> None:
@@ -70,8 +73,7 @@ def _wait_until_scanning(home, build: subprocess.Popen) -> None:
         manifest = home / "data" / "manifest" / "v1" / "manifest.parquet"
         if chunks is None and manifest.exists():
             chunks = set(pq.read_table(manifest, columns=["chunk_id"]).column(0).to_pylist())
-        stats = {p.parent.name: p.stat().st_mtime_ns for p in scans.glob("v1-c*/stats.json")} if scans.exists() \
-            else {}
+        stats = {p.parent.name: p.stat().st_mtime_ns for p in scans.glob("v1-c*/stats.json")} if scans.exists() else {}
         written = [chunk for chunk, mtime in stats.items() if mtime > since]
         if chunks and written and chunks - set(stats) and work.exists() and any(work.iterdir()):
             return
@@ -87,7 +89,8 @@ def _failed_as_gone(printed: str) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # one build stopped, its backfill killed, a last backfill (and maybe the clean build)
 def test_sigterm_stops_a_build_cleanly_a_kill_9_of_its_backfill_loses_nothing_and_backfill_gives_the_clean_build(
-        tmp_path, clean_build, monkeypatch):
+    tmp_path, clean_build, monkeypatch
+):
     """Two interruptions of one build, each in the scan stage with partitions left, as a user meets them:
 
     1. ``kill PID`` (what a user, systemd or a CI runner sends) to ``stratum-assets run``: a stop, not a crash.
@@ -100,8 +103,9 @@ def test_sigterm_stops_a_build_cleanly_a_kill_9_of_its_backfill_loses_nothing_an
     clean, env = clean_build
     printed = (clean / "run.out").read_text()
     assert "1 at a time" in printed and "  PASS  zero_silent_drops" in printed
-    assert re.search(r"^  WARN  label_agreement  .*status=awaiting review", printed, re.MULTILINE), \
+    assert re.search(r"^  WARN  label_agreement  .*status=awaiting review", printed, re.MULTILINE), (
         "awaiting review warns, it is no error"
+    )
 
     home = tmp_path / "home"
     home.mkdir()
@@ -112,8 +116,10 @@ def test_sigterm_stops_a_build_cleanly_a_kill_9_of_its_backfill_loses_nothing_an
     build.wait(timeout=180)
     out, err = (home / "run.stdout").read_text(), (home / "run.stderr").read_text()
     assert build.returncode == 143, out[-3000:] + err[-3000:]
-    assert err.splitlines()[-1] == ("stratum-assets run: stopped by SIGTERM; the interrupted runs are marked "
-                                    "failed. Resume with `stratum-assets backfill`."), err[-3000:]
+    assert err.splitlines()[-1] == (
+        "stratum-assets run: stopped by SIGTERM; the interrupted runs are marked "
+        "failed. Resume with `stratum-assets backfill`."
+    ), err[-3000:]
     assert "Traceback" not in err and "retry" not in out, out[-3000:] + err[-3000:]
     assert "Stage 3/3" not in out, "nothing started after the stop"
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
@@ -133,11 +139,13 @@ def test_sigterm_stops_a_build_cleanly_a_kill_9_of_its_backfill_loses_nothing_an
         killed = {r.run_id[:8] for r in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))}
     assert killed, "the killed backfill's runs were running: nobody recorded their end"
 
-    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env,
-                              capture_output=True, text=True, timeout=900)
+    backfill = subprocess.run(
+        [str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True, text=True, timeout=900
+    )
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-    assert _failed_as_gone(backfill.stdout) == killed, \
+    assert _failed_as_gone(backfill.stdout) == killed, (
         "the killed runs were found and failed; the stopped build's runs were not: the stop recorded them itself"
+    )
     _assert_same_dataset(home, clean)
 
 
@@ -155,8 +163,10 @@ def test_ctrl_c_during_discovery_stops_with_130_and_says_to_run_again(tmp_path, 
     build.wait(timeout=120)
     err = (tmp_path / "run.stderr").read_text()
     assert build.returncode == 130, err[-3000:]
-    assert err.splitlines()[-1] == ("stratum-assets run: stopped by SIGINT; the interrupted runs are marked failed. "
-                                    "Resume with `stratum-assets run`."), err[-3000:]
+    assert err.splitlines()[-1] == (
+        "stratum-assets run: stopped by SIGINT; the interrupted runs are marked failed. "
+        "Resume with `stratum-assets run`."
+    ), err[-3000:]
     # Dagster's compute-log helper (watch_orphans.py) takes the terminal's SIGINT too and prints its own traceback.
     tracebacks = err.count("Traceback (most recent call last)")
     assert tracebacks == err.count("in <module>\n    watch(sys.argv[1:])"), err[-3000:]
@@ -181,11 +191,15 @@ def _assert_same_dataset(crashed, clean) -> None:
     """Every repository accounted for once, and the split byte-identical to the clean build's."""
     with duckdb.connect(str(crashed / "data" / "stratum.duckdb"), read_only=True) as conn:
         manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
-        assert conn.execute("SELECT count(*), count(DISTINCT repo_hash) FROM scan_results").fetchone()[0] + \
-            conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == manifest_rows
+        assert (
+            conn.execute("SELECT count(*), count(DISTINCT repo_hash) FROM scan_results").fetchone()[0]
+            + conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+            == manifest_rows
+        )
         assert conn.execute("SELECT count(*) FROM scan_dataset WHERE outcome = 'pending'").fetchone()[0] == 0
     assert _digest(crashed / "data" / "split" / "assignments.parquet") == _digest(
-        clean / "data" / "split" / "assignments.parquet"), "the frozen split is byte-identical"
+        clean / "data" / "split" / "assignments.parquet"
+    ), "the frozen split is byte-identical"
     first = json.loads((clean / "data" / "split" / "train.jsonl").read_text().splitlines()[0])["metadata"]
     assert all(len(first[k]) == 10 and first[k][4] == "-" for k in ("last_commit_date", "repo_created_date")), first
     for name in ("train.jsonl", "test.jsonl"):  # the same rows, apart from when each build ran
@@ -217,15 +231,17 @@ def test_a_truncated_partition_is_named_by_status_and_rebuilt_by_backfill(tmp_pa
     with open(victim / "scan_results.parquet", "r+b") as fh:
         fh.truncate(5_000)  # a disk that filled up, a copy cut short
 
-    status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True,
-                            text=True, timeout=120)
+    status = subprocess.run(
+        [str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True, text=True, timeout=120
+    )
     assert status.returncode == 0, status.stderr[-2000:]
     assert f"corrupt partition {victim.name}: scan_results.parquet unreadable" in status.stdout
     assert f"no build running: {expected_rows:,}" in status.stdout and f"partition {victim.name} " in status.stdout
     assert "ETA" not in status.stdout
 
-    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
-                              text=True, timeout=900)
+    backfill = subprocess.run(
+        [str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True, text=True, timeout=900
+    )
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert f"Partition {victim.name} is corrupt" in backfill.stdout
     assert pq.read_table(victim / "scan_results.parquet").num_rows == expected_rows
@@ -237,8 +253,9 @@ def test_work_dirs_of_finished_or_dead_runs_are_swept_and_a_running_runs_is_kept
     from stratum_assets.instance.dead_runs import sweep_work_dirs
 
     with dg.instance_for_test() as instance:
-        running = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id="a" * 36,
-                                                 status=dg.DagsterRunStatus.STARTED))
+        running = instance.add_run(
+            dg.DagsterRun(job_name="__ASSET_JOB", run_id="a" * 36, status=dg.DagsterRunStatus.STARTED)
+        )
         work = tmp_path / "work"
         for name in (f"v1-c0000.{running.run_id}", f"v1-c0000.{'b' * 36}", f"v1-c0001.{'c' * 36}"):
             (work / name / "repo-x").mkdir(parents=True)
@@ -275,8 +292,7 @@ def test_a_reader_never_sees_a_partition_missing_while_it_is_replaced(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch,
-                                                                                    clean_build):
+def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfilled(tmp_path, monkeypatch, clean_build):
     """``dg launch`` (the README's command for one chunk, as a user would) on one partition, killed -9 mid-scan."""
     from stratum_assets.assets.automation import reap_dead_runs
 
@@ -284,15 +300,29 @@ def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfil
     env = copy_of_clean_build(clean_build, home)
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the project home
     chunk = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
-    materialize = subprocess.Popen([str(BIN / "dg"), "launch", "-m", "stratum_assets.definitions",
-                                    "--assets", "scan_results,quarantine", "--partition", chunk],
-                                   cwd=home, env=env, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    materialize = subprocess.Popen(
+        [
+            str(BIN / "dg"),
+            "launch",
+            "-m",
+            "stratum_assets.definitions",
+            "--assets",
+            "scan_results,quarantine",
+            "--partition",
+            chunk,
+        ],
+        cwd=home,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     with dg.DagsterInstance.from_config(str(home)) as instance:
         deadline, run = time.monotonic() + 300, None
         while time.monotonic() < deadline and run is None and materialize.poll() is None:
-            started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
-                                                              tags={"dagster/partition": chunk}))
+            started = instance.get_runs(
+                filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={"dagster/partition": chunk})
+            )
             run = next((r for r in started if "stratum/pid" in r.tags), None)  # the scan step claimed it
             time.sleep(0.05)
         assert run is not None, "the scan step tagged its run with its process"
@@ -303,23 +333,28 @@ def test_a_run_launched_elsewhere_and_killed_is_reaped_by_the_sensor_and_backfil
         outcome = reap_dead_runs(dg.build_sensor_context(instance=instance))
         assert outcome.skip_message == "1 dead runs failed"
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
-        status = instance.get_status_by_partition(dg.AssetKey("scan_results"), [chunk],
-                                                  dg.DynamicPartitionsDefinition(name="manifest_chunks"))
+        status = instance.get_status_by_partition(
+            dg.AssetKey("scan_results"), [chunk], dg.DynamicPartitionsDefinition(name="manifest_chunks")
+        )
         assert status == {chunk: dg.AssetPartitionStatus.FAILED}
 
-    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
-                              text=True, timeout=900)
+    backfill = subprocess.run(
+        [str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True, text=True, timeout=900
+    )
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert f"  partition {chunk} (1/1): ok" in backfill.stdout
 
 
 def _partition_rows(folder) -> dict[str, list[dict]]:
     """A partition's stored and quarantined rows, without the clock fields (when the scan ran)."""
+
     def strip(row):
         return {k: v for k, v in row.items() if k not in CLOCK_FIELDS}
 
-    return {name: sorted((strip(r) for r in pq.read_table(folder / name).to_pylist()), key=lambda r: r["repo_hash"])
-            for name in ("scan_results.parquet", "quarantine.parquet")}
+    return {
+        name: sorted((strip(r) for r in pq.read_table(folder / name).to_pylist()), key=lambda r: r["repo_hash"])
+        for name in ("scan_results.parquet", "quarantine.parquet")
+    }
 
 
 @pytest.mark.slow
@@ -341,20 +376,24 @@ def test_a_partition_damaged_inside_is_named_refused_by_publish_and_rebuilt_by_b
     assert pq.read_metadata(damaged).num_rows == len(clean_rows["scan_results.parquet"])
 
     def cli(*args):
-        return subprocess.run([str(BIN / "stratum-assets"), *args], cwd=home, env=env, capture_output=True,
-                              text=True, timeout=900)
+        return subprocess.run(
+            [str(BIN / "stratum-assets"), *args], cwd=home, env=env, capture_output=True, text=True, timeout=900
+        )
 
     status = cli("status")
     assert status.returncode == 0, status.stderr[-2000:]
-    assert (f"corrupt partition {victim.name}: scan_results.parquet does not match the checksum in its stats.json"
-            in status.stdout), status.stdout
+    assert (
+        f"corrupt partition {victim.name}: scan_results.parquet does not match the checksum in its stats.json"
+        in status.stdout
+    ), status.stdout
     assert "partitions: 4/5 written" in status.stdout and f"partition {victim.name} " in status.stdout
 
     published = cli("publish", str(tmp_path / "bucket"))
     assert published.returncode == 1 and "Traceback" not in published.stderr, published.stderr[-3000:]
     assert published.stderr.strip() == (
         f"stratum-assets publish: partition {victim.name} is damaged (scan_results.parquet does not match the "
-        "checksum in its stats.json): run `stratum-assets backfill` to rebuild it, then publish"), published.stderr
+        "checksum in its stats.json): run `stratum-assets backfill` to rebuild it, then publish"
+    ), published.stderr
     assert not (tmp_path / "bucket").exists(), "nothing was copied"
 
     backfill = cli("backfill")
@@ -374,13 +413,26 @@ def test_a_partition_records_its_files_checksums_and_damage_inside_is_named(tmp_
     from stratum_assets.storage.verify import partition_problem
 
     errors = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(50)]  # incompressible: stored as written
-    rows = [{"repo_hash": f"{i:016x}", "repo_full_name": f"o/r{i}", "chunk_id": "v1-c0000", "scan_status": "failed",
-             "failure_reason": None, "errors": [errors[i]], "ping_json": "{}"} for i in range(50)]
-    folder = replace_partition(tmp_path / "v1-c0000", pings_table([]), quarantine_table(rows),
-                               {"stored": 0, "quarantined": 50})
+    rows = [
+        {
+            "repo_hash": f"{i:016x}",
+            "repo_full_name": f"o/r{i}",
+            "chunk_id": "v1-c0000",
+            "scan_status": "failed",
+            "failure_reason": None,
+            "errors": [errors[i]],
+            "ping_json": "{}",
+        }
+        for i in range(50)
+    ]
+    folder = replace_partition(
+        tmp_path / "v1-c0000", pings_table([]), quarantine_table(rows), {"stored": 0, "quarantined": 50}
+    )
     recorded = json.loads((folder / "stats.json").read_text())["sha256"]
-    assert recorded == {name: _digest(folder / name) for name in
-                        ("scan_results.parquet", "quarantine.parquet", "code_fingerprints.parquet")}
+    assert recorded == {
+        name: _digest(folder / name)
+        for name in ("scan_results.parquet", "quarantine.parquet", "code_fingerprints.parquet")
+    }
     assert partition_problem(folder) is None
 
     damaged = folder / "quarantine.parquet"

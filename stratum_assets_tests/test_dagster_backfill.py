@@ -74,8 +74,14 @@ def _dagster_dev(home: Path, env: dict[str, str]):
     """`dagster dev` as people type it from the project root (the code location comes from pyproject.toml),
     started at once; yields its URL and process (:func:`wait_for_dagster_ui` says when it answers)."""
     port = free_port()
-    server = subprocess.Popen([str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         yield f"http://127.0.0.1:{port}", server
     finally:
@@ -101,8 +107,11 @@ def served_home_with_a_failed_partition(universe, git_root, clean_build, tmp_pat
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     config["run_retries"] = {"enabled": False}  # the backfill, not an automatic retry, must repair it
     # The same queue (concurrency > runs still sets its limit), looked at every second instead of every 5 s.
-    config["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
-                                 "config": {"dequeue_interval_seconds": 1}}
+    config["run_coordinator"] = {
+        "module": "dagster._core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {"dequeue_interval_seconds": 1},
+    }
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     # A GitHub of its own (its faults are armed here only), serving the session's bare repositories.
     with GitHubEmulator(universe, git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0) as em:
@@ -111,10 +120,24 @@ def served_home_with_a_failed_partition(universe, git_root, clean_build, tmp_pat
             partition = sorted(p.name for p in (home / "data" / "scans" / "v1").glob("v1-c*"))[1]
             em.faults.add(Fault("secondary_429", "git", times=10**9, retry_after=0))
             # The card's form, no -m: the project root's pyproject.toml names the code location.
-            rerun = subprocess.run([str(BIN / "dagster"), "asset", "materialize",
-                                    "--select", "scan_results,quarantine", "--partition", partition,
-                                    "--config-json", '{"ops": {"scan_partition": {"config": {"clone_attempts": 1}}}}'],
-                                   cwd=home, env=env, capture_output=True, text=True, timeout=600)
+            rerun = subprocess.run(
+                [
+                    str(BIN / "dagster"),
+                    "asset",
+                    "materialize",
+                    "--select",
+                    "scan_results,quarantine",
+                    "--partition",
+                    partition,
+                    "--config-json",
+                    '{"ops": {"scan_partition": {"config": {"clone_attempts": 1}}}}',
+                ],
+                cwd=home,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert rerun.returncode != 0, "GitHub refused every clone: the partition run must fail"
             assert "hit GitHub's rate limit" in rerun.stdout + rerun.stderr, "the run itself failed, not the command"
             em.faults.clear()
@@ -147,8 +170,9 @@ def test_the_daemon_backfills_the_failed_partition_and_the_audit_follows(served_
     stats = json.loads((folder / "stats.json").read_text())
     assert stats["chunk"] == partition and stats["finished_at"] > finished_before, "the backfill wrote the partition"
     assert results.stat().st_mtime_ns > written_before[0] and results.stat().st_ino != written_before[1]
-    manifest = pq.read_table(home / "data" / "manifest" / "v1" / "manifest.parquet",
-                             columns=["repo_hash", "chunk_id"]).to_pylist()
+    manifest = pq.read_table(
+        home / "data" / "manifest" / "v1" / "manifest.parquet", columns=["repo_hash", "chunk_id"]
+    ).to_pylist()
     expected = sorted(r["repo_hash"] for r in manifest if r["chunk_id"] == partition)
     stored = pq.read_table(results, columns=["repo_hash", "chunk_id"]).to_pylist()
     quarantined = pq.read_table(folder / "quarantine.parquet", columns=["repo_hash"]).column(0).to_pylist()

@@ -15,8 +15,13 @@ from stratum_assets.assets.audit import audit_report
 from stratum_assets.assets.discovery import CANDIDATE_SCHEMA, STRATUM_NAMES
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.manifest.store import ManifestStore, NoManifestError
-from stratum_assets.resources import (SCANNER_COMMAND_ENV_VAR, SCANNER_ENV_VAR, DataResource, ScannerResource,
-                                      scanner_from_environment)
+from stratum_assets.resources import (
+    SCANNER_COMMAND_ENV_VAR,
+    SCANNER_ENV_VAR,
+    DataResource,
+    ScannerResource,
+    scanner_from_environment,
+)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
 from stratum_assets.storage.layout import Layout
 from stratum_assets_tests.support.synthetic_pings import generate
@@ -51,8 +56,11 @@ def test_the_warehouse_connection_shows_the_active_manifest_version(tmp_path):
         warehouse.conn.execute("SELECT 1")  # closed when the block ended
 
     names = ["o/a", "o/b", "o/c"]  # v2: three repositories, none scanned yet
-    ManifestStore.of(layout).freeze(2, pa.table({"repo_hash": [f"{i:016x}" for i in range(3)], "full_name": names,
-                                                 "chunk_id": ["v2-c0000"] * 3}), {"rows": 3})
+    ManifestStore.of(layout).freeze(
+        2,
+        pa.table({"repo_hash": [f"{i:016x}" for i in range(3)], "full_name": names, "chunk_id": ["v2-c0000"] * 3}),
+        {"rows": 3},
+    )
     with data.warehouse() as warehouse:  # the same file, its views now over v2
         assert warehouse.version == 2
         assert warehouse.conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0] == 3
@@ -93,9 +101,17 @@ def test_a_run_config_names_the_profile_by_its_value(offline):
 
 def _candidates(layout: Layout, per_stratum: int = 30) -> None:
     for s, name in enumerate(STRATUM_NAMES):
-        rows = [{"full_name": f"owner{s}/repo-{i}", "is_fork": False, "github_stars": i,
-                 "last_commit_date": "2025-09-01", "discovery_query": f"q-{name}", "selection_stratum": name}
-                for i in range(per_stratum)]
+        rows = [
+            {
+                "full_name": f"owner{s}/repo-{i}",
+                "is_fork": False,
+                "github_stars": i,
+                "last_commit_date": "2025-09-01",
+                "discovery_query": f"q-{name}",
+                "selection_stratum": name,
+            }
+            for i in range(per_stratum)
+        ]
         path = layout.candidates(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA), path)
@@ -119,8 +135,9 @@ def test_audit_report_materializes_with_the_data_resource_alone(tmp_path, offlin
     layout = Layout(tmp_path / "data")
     generate(layout, 400, seed=3, chunk_size=200)
     data = DataResource(root=str(layout.root), profile=configured)
-    result = dg.materialize([audit_report], resources={"data": data}, instance=dg.DagsterInstance.ephemeral(),
-                            selection=[audit_report])
+    result = dg.materialize(
+        [audit_report], resources={"data": data}, instance=dg.DagsterInstance.ephemeral(), selection=[audit_report]
+    )
     assert result.success
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["profile"].value == profile and meta["manifest_version"].value == 1
@@ -172,9 +189,15 @@ def test_run_and_backfill_choose_the_scanner_for_every_partition_run(monkeypatch
         monkeypatch.setenv(name, "")  # so that what the CLI sets is undone after the test (later tests spawn builds)
         monkeypatch.delenv(name)
     monkeypatch.setenv("DAGSTER_HOME", "/nowhere")
-    choose_build_environment(build_parser().parse_args(["backfill", "--scanner", "external",
-                                                        "--scanner-command", "/opt/stratum/bin/stratum"]))
-    assert (os.environ[SCANNER_ENV_VAR], os.environ[SCANNER_COMMAND_ENV_VAR]) == ("external", "/opt/stratum/bin/stratum")
+    choose_build_environment(
+        build_parser().parse_args(
+            ["backfill", "--scanner", "external", "--scanner-command", "/opt/stratum/bin/stratum"]
+        )
+    )
+    assert (os.environ[SCANNER_ENV_VAR], os.environ[SCANNER_COMMAND_ENV_VAR]) == (
+        "external",
+        "/opt/stratum/bin/stratum",
+    )
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "--scanner", "other"])
     monkeypatch.undo()

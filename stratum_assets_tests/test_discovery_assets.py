@@ -13,9 +13,22 @@ from stratum_assets.discovery.strata import frameworks_named, strata
 from stratum_assets.offline_github import SANDBOX_TOKEN, OfflineGitHub, github_from_environment
 from stratum_assets.resources import DataResource, GitHubResource
 
-SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
-                   "license", "github_topics", "primary_language", "language_bytes", "has_readme",
-                   "discovery_query", "selection_stratum", "collected_at")
+SOURCE_METADATA = (
+    "github_stars",
+    "github_forks",
+    "last_commit_date",
+    "repo_created_date",
+    "is_fork",
+    "fork_parent",
+    "license",
+    "github_topics",
+    "primary_language",
+    "language_bytes",
+    "has_readme",
+    "discovery_query",
+    "selection_stratum",
+    "collected_at",
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +80,18 @@ def test_materialization_metadata_says_what_it_cost(discovery_run):
     _, result = discovery_run
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
-        for key in ("rows", "target", "target_fill_pct", "api_requests", "api_requests_total", "rate_limit_waits",
-                    "rate_limit_hits", "duration_s", "truncated_windows", "dropped"):
+        for key in (
+            "rows",
+            "target",
+            "target_fill_pct",
+            "api_requests",
+            "api_requests_total",
+            "rate_limit_waits",
+            "rate_limit_hits",
+            "duration_s",
+            "truncated_windows",
+            "dropped",
+        ):
             assert key in meta, key
         assert meta["api_requests"].value.get("search", 0) >= 1
         text = json.dumps({k: str(v.value) for k, v in meta.items()})
@@ -91,8 +114,7 @@ def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd)
     secret = "ghp_RealLookingTokenNeverToBeStored00001"
     monkeypatch.setenv("GITHUB_TOKEN", secret)
     resources = {
-        "github": OfflineGitHub(git_root=str(tmp_path / "git"),
-                                 search_per_minute=10_000),
+        "github": OfflineGitHub(git_root=str(tmp_path / "git"), search_per_minute=10_000),
         "data": DataResource(root=str(tmp_path / "data")),
     }
     instance = dg.DagsterInstance.ephemeral()
@@ -101,7 +123,8 @@ def test_real_token_never_reaches_metadata_or_logs(tmp_path, monkeypatch, capfd)
     out, err = capfd.readouterr()
     assert secret not in logs + out + err
     assert secret not in (tmp_path / "data" / "candidates" / f"{STRATUM_NAMES[0]}.parquet").read_bytes().decode(
-        "latin-1")
+        "latin-1"
+    )
 
 
 def test_sandbox_is_chosen_without_a_token(monkeypatch):
@@ -153,11 +176,41 @@ def test_an_emulators_bigger_search_budget_reaches_the_clients_pacing(monkeypatc
 
 def test_one_fork_per_parent_keeps_the_most_starred_then_most_recent():
     rows = [
-        {"full_name": "a/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 3, "last_commit_date": "2025-01-01"},
-        {"full_name": "b/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 3, "last_commit_date": "2025-06-01"},
-        {"full_name": "c/x", "is_fork": True, "fork_parent": "p/x", "github_stars": 1, "last_commit_date": "2026-01-01"},
-        {"full_name": "d/y", "is_fork": True, "fork_parent": "P/Y", "github_stars": 0, "last_commit_date": "2025-01-01"},
-        {"full_name": "p/x", "is_fork": False, "fork_parent": None, "github_stars": 90, "last_commit_date": "2025-01-01"},
+        {
+            "full_name": "a/x",
+            "is_fork": True,
+            "fork_parent": "p/x",
+            "github_stars": 3,
+            "last_commit_date": "2025-01-01",
+        },
+        {
+            "full_name": "b/x",
+            "is_fork": True,
+            "fork_parent": "p/x",
+            "github_stars": 3,
+            "last_commit_date": "2025-06-01",
+        },
+        {
+            "full_name": "c/x",
+            "is_fork": True,
+            "fork_parent": "p/x",
+            "github_stars": 1,
+            "last_commit_date": "2026-01-01",
+        },
+        {
+            "full_name": "d/y",
+            "is_fork": True,
+            "fork_parent": "P/Y",
+            "github_stars": 0,
+            "last_commit_date": "2025-01-01",
+        },
+        {
+            "full_name": "p/x",
+            "is_fork": False,
+            "fork_parent": None,
+            "github_stars": 90,
+            "last_commit_date": "2025-01-01",
+        },
     ]
     kept, dropped = one_fork_per_parent(rows)
     assert [r["full_name"] for r in kept] == ["b/x", "d/y", "p/x"]

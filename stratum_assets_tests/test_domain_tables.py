@@ -36,9 +36,15 @@ from stratum_sandbox import codegen, universe
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import Universe, build_universe
 
-FAKE = Framework("FakeAgents", imports=("fakeagents", "fakeagents_*"),
-                 distributions=(("fakeagents", 0), ("fakeagents-core", 1)), keywords=("fakeagents",),
-                 strata=("fakeagents_active",), gate_rank=6, reference_imports=("fakeagents",))
+FAKE = Framework(
+    "FakeAgents",
+    imports=("fakeagents", "fakeagents_*"),
+    distributions=(("fakeagents", 0), ("fakeagents-core", 1)),
+    keywords=("fakeagents",),
+    strata=("fakeagents_active",),
+    gate_rank=6,
+    reference_imports=("fakeagents",),
+)
 
 
 @pytest.fixture
@@ -70,19 +76,25 @@ profiles:
 def fake_github(tmp_path_factory):
     """A small offline GitHub where three repositories say they use FakeAgents together with CrewAI."""
     base = build_universe(seed=3, size=60)
-    picked = [r for r in base.repos if not r.is_fork and not r.deleted and not r.slow
-              and not frameworks_named(r.name)][:3]
+    picked = [r for r in base.repos if not r.is_fork and not r.deleted and not r.slow and not frameworks_named(r.name)][
+        :3
+    ]
     names = {r.full_name for r in picked}
-    repos = [replace(r, description="Research agents built with fakeagents and crewai", topics=("fakeagents", "llm"))
-             if r.full_name in names else r for r in base.repos]
+    repos = [
+        replace(r, description="Research agents built with fakeagents and crewai", topics=("fakeagents", "llm"))
+        if r.full_name in names
+        else r
+        for r in base.repos
+    ]
     with GitHubEmulator(Universe(seed=3, size=len(repos), repos=repos), tmp_path_factory.mktemp("fake-git")) as em:
         yield em, sorted(names)
 
 
 def _discover(em, strata_file, name):
     stratum = strata("full", path=str(strata_file))[name]
-    client = GitHubClient(em.url, "ghp_FakeFrameworkTestToken000000000000001",
-                          governor=RateGovernor(search_per_minute=10_000))
+    client = GitHubClient(
+        em.url, "ghp_FakeFrameworkTestToken000000000000001", governor=RateGovernor(search_per_minute=10_000)
+    )
     return stratum, discover_stratum(client, stratum)
 
 
@@ -115,12 +127,14 @@ def test_without_the_row_the_same_search_drops_them_as_naming_one_framework(fake
 # -- (b) scanner -------------------------------------------------------------------------------------------
 def _fake_checkout(root):
     (root / "app").mkdir(parents=True)
-    (root / "app" / "crew.py").write_text(textwrap.dedent("""\
+    (root / "app" / "crew.py").write_text(
+        textwrap.dedent("""\
         from fakeagents import Agent
         from fakeagents_tools import SearchTool
 
         researcher = Agent(name="researcher", role="Finds sources", tools=[SearchTool()])
-        """))
+        """)
+    )
     (root / "requirements.txt").write_text("fakeagents==1.4.2\nfakeagents-core>=1.0\nrequests==2.32.3\n")
     return root
 
@@ -151,9 +165,11 @@ def _scan_dataset(rows: list[tuple[str, list[str]]]) -> duckdb.DuckDBPyConnectio
         files_total BIGINT, fork_parent VARCHAR, language_bytes VARCHAR, selection_stratum VARCHAR, scanner VARCHAR,
         scanner_version VARCHAR)""")
     for i, (stratum, fws) in enumerate(rows):
-        conn.execute("INSERT INTO scan_dataset VALUES (?, 'stored', 'success', NULL, ?, 40, ['EVAL-002'], "
-                     "{'deployment_score': 3}, ?, 9, 10, NULL, '{\"Python\": 100}', ?, 'builtin', '1')",
-                     [repo_hash(f"o/r{i}"), fws, f"{i:016x}", stratum])
+        conn.execute(
+            "INSERT INTO scan_dataset VALUES (?, 'stored', 'success', NULL, ?, 40, ['EVAL-002'], "
+            "{'deployment_score': 3}, ?, 9, 10, NULL, '{\"Python\": 100}', ?, 'builtin', '1')",
+            [repo_hash(f"o/r{i}"), fws, f"{i:016x}", stratum],
+        )
     return conn
 
 
@@ -166,19 +182,24 @@ def test_the_audit_shows_a_framework_added_to_the_table(fake_framework):
     assert "| FakeAgents | 3 | 7 | 4 short |" in text
     assert "| CrewAI | 5 | 6 | 1 short |" in text
     g2 = {g.name: g for g in data.gates}["G2"]
-    assert g2.title == ("repos per framework (LangChain, CrewAI, LangGraph, AutoGen, LlamaIndex, FakeAgents); "
-                        "weakest shown")
+    assert g2.title == (
+        "repos per framework (LangChain, CrewAI, LangGraph, AutoGen, LlamaIndex, FakeAgents); weakest shown"
+    )
     assert "G2: add discovery queries for LangChain, LangGraph, AutoGen, LlamaIndex." in recommendations(data)
     assert "FakeAgents" in check_descriptions()["G2"]
 
 
 def test_the_synthetic_generator_and_the_offline_github_read_the_table():
     assert synthetic_pings.FRAMEWORK_OF_STRATUM["llamaindex"] == "LlamaIndex"
-    assert list(synthetic_pings._FRAMEWORKS) == list(universe.FRAMEWORKS) == [
-        f.label for f in framework_table.FRAMEWORKS if f.offline_weight]
+    assert (
+        list(synthetic_pings._FRAMEWORKS)
+        == list(universe.FRAMEWORKS)
+        == [f.label for f in framework_table.FRAMEWORKS if f.offline_weight]
+    )
     assert set(codegen._RENDERERS) == set(universe.FRAMEWORKS), "each offline framework renders idiomatic code"
     assert {fw: pin for fw, (pin, _) in codegen._PACKAGES.items()} == {
-        f.label: f.own_distribution for f in framework_table.offline()}
+        f.label: f.own_distribution for f in framework_table.offline()
+    }
     every_stratum = set(load_strata_file().strata)
     assert set(framework_table.framework_of_stratum()) <= every_stratum, "the table names strata that exist"
     assert set(synthetic_pings.FRAMEWORK_OF_STRATUM) == every_stratum
@@ -188,8 +209,10 @@ def test_the_synthetic_generator_and_the_offline_github_read_the_table():
 SECTIONS = {
     "volume": {"usable": 100, "stored": 100, "quarantined": 0, "by_status": {"success": 100}},
     "frameworks": {"counts": {"LangChain": 30, "CrewAI": 12, "LangGraph": 25, "AutoGen": 19, "LlamaIndex": 20}},
-    "maturity": {"mature": 30}, "findings": {"prevalence": {"R01": {"repos": 10}}},
-    "duplicates": {"repos_in_groups_share": 0.0}, "coverage": {"median_ratio": 0.9},
+    "maturity": {"mature": 30},
+    "findings": {"prevalence": {"R01": {"repos": 10}}},
+    "duplicates": {"repos_in_groups_share": 0.0},
+    "coverage": {"median_ratio": 0.9},
 }
 
 
@@ -197,8 +220,9 @@ def test_a_default_changed_in_the_gate_table_changes_the_check_description(monke
     g1 = gate_table.by_id("G1")
     bigger = replace(g1, thresholds=(replace(g1.thresholds[0], default=45_000),))
     monkeypatch.setattr(gate_table, "GATES", tuple(bigger if g.id == "G1" else g for g in gate_table.GATES))
-    assert check_descriptions()["G1"] == ("success + partial >= 45,000 (full profile; the sample profile scales "
-                                          "the counts to the manifest size)")
+    assert check_descriptions()["G1"] == (
+        "success + partial >= 45,000 (full profile; the sample profile scales the counts to the manifest size)"
+    )
     assert gate_table.defaults()["g1_min_usable"] == 45_000
 
 
@@ -208,12 +232,27 @@ def test_the_report_line_and_the_advice_follow_the_threshold_not_its_text():
     assert (by_name["G1"].threshold, by_name["G1"].limit, by_name["G1"].passed) == (">= 101", 101, False)
     assert (by_name["G2"].threshold, by_name["G2"].limit, by_name["G2"].measured) == (">= 20 each", 20, "CrewAI 12")
     worded = [replace(g, threshold="at least twenty apiece") if g.name == "G2" else g for g in gates]
-    advice = recommendations(report.AuditResults(
-        volume={"pending": 0}, frameworks=SECTIONS["frameworks"], scores={}, findings={"rare_rules": []},
-        maturity={}, duplicates={}, coverage={}, strata={}, scanners={}, framework_targets={}, gates=worded,
-        exclusions=None, duplicate_groups=None, discovery={}))
-    assert advice[:2] == [gate_table.by_id("G1").advice, "G2: add discovery queries for CrewAI, AutoGen."], \
+    advice = recommendations(
+        report.AuditResults(
+            volume={"pending": 0},
+            frameworks=SECTIONS["frameworks"],
+            scores={},
+            findings={"rare_rules": []},
+            maturity={},
+            duplicates={},
+            coverage={},
+            strata={},
+            scanners={},
+            framework_targets={},
+            gates=worded,
+            exclusions=None,
+            duplicate_groups=None,
+            discovery={},
+        )
+    )
+    assert advice[:2] == [gate_table.by_id("G1").advice, "G2: add discovery queries for CrewAI, AutoGen."], (
         "the gate's number decides, not its text"
+    )
     assert not hasattr(report, "_min_fw")
 
 
@@ -224,13 +263,18 @@ def test_every_threshold_of_the_gate_table_is_a_threshold_of_the_config_with_its
     for t in gate_table.thresholds():
         expected = gate_table.scale_count(t.default, 178) if t.scaled else t.default
         assert getattr(sample, t.key) == expected, t.key
-    assert [f.name for f in dataclasses.fields(gate_table.GateSpec)][:4] == ["id", "thresholds", "compares",
-                                                                             "comparison"]
+    assert [f.name for f in dataclasses.fields(gate_table.GateSpec)][:4] == [
+        "id",
+        "thresholds",
+        "compares",
+        "comparison",
+    ]
 
 
 # -- chunk ids and repo_hash -------------------------------------------------------------------------------
-@pytest.mark.parametrize("version, index, text", [(1, 0, "v1-c0000"), (1, 17, "v1-c0017"), (12, 9999, "v12-c9999"),
-                                                  (3, 12345, "v3-c12345")])
+@pytest.mark.parametrize(
+    "version, index, text", [(1, 0, "v1-c0000"), (1, 17, "v1-c0017"), (12, 9999, "v12-c9999"), (3, 12345, "v3-c12345")]
+)
 def test_chunk_ids_round_trip(version, index, text):
     assert chunks.chunk_id(version, index) == text
     assert chunks.parse(text) == (version, index)
@@ -238,8 +282,21 @@ def test_chunk_ids_round_trip(version, index, text):
     assert chunks.PATTERN.fullmatch(text)
 
 
-@pytest.mark.parametrize("text", ["v1-c000", "v0-c0000", "v01-c0000", "v1-c00001", "1-c0000", "v1c0000", "v1-c0000x",
-                                  ".v1-c0000.new-ab12", "", "v-c0000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v1-c000",
+        "v0-c0000",
+        "v01-c0000",
+        "v1-c00001",
+        "1-c0000",
+        "v1c0000",
+        "v1-c0000x",
+        ".v1-c0000.new-ab12",
+        "",
+        "v-c0000",
+    ],
+)
 def test_what_is_not_a_chunk_id_is_refused(text):
     with pytest.raises(ValueError, match="is not a chunk id"):
         chunks.parse(text)
@@ -254,6 +311,7 @@ def test_a_partition_folder_glob_matches_chunk_ids_and_never_a_staging_copy(tmp_
 def test_repo_hash_is_the_lowercased_full_name_digest_and_one_function():
     from stratum_assets.manifest import build
     from stratum_assets.scanner import ping_file
+
     assert repo_hash("Priya-AI/Tutor-Agents") == hashlib.sha256(b"priya-ai/tutor-agents").hexdigest()[:16]
     assert build.repo_hash is repo_hash and ping_file.repo_hash is repo_hash
     assert build.chunk_id is chunks.chunk_id
@@ -278,10 +336,12 @@ GATED_LABELS = ["LangChain", "CrewAI"]
 def test_a_check_description_names_the_frameworks_and_only_a_scaled_gate_carries_the_scaling_note():
     values = gate_table.defaults()
     assert gate_table.by_id("G2").describe(values, GATED_LABELS) == (
-        "each of LangChain, CrewAI >= 1,000 repos" + gate_table.SCALED_NOTE)
+        "each of LangChain, CrewAI >= 1,000 repos" + gate_table.SCALED_NOTE
+    )
     assert gate_table.by_id("G6").describe(values, GATED_LABELS) == "empty <= 20%"
     assert gate_table.by_id("G5").describe(values, GATED_LABELS) == (
-        "<= 5% of repos share a topology_signature_hash with 10+ others")
+        "<= 5% of repos share a topology_signature_hash with 10+ others"
+    )
 
 
 def test_an_unknown_gate_is_refused_with_the_gates_there_are():
@@ -293,13 +353,24 @@ def test_an_unknown_gate_is_refused_with_the_gates_there_are():
 def test_the_gate_table_helpers_build_a_count_and_a_share():
     Threshold = gate_table.Threshold
     assert gate_table._count("k", 7) == Threshold("k", 7, share=False, maximum=10_000_000, scaled=False)
-    assert gate_table._count("k", 7, scaled=True, maximum=99) == Threshold("k", 7, share=False, maximum=99,
-                                                                           scaled=True)
+    assert gate_table._count("k", 7, scaled=True, maximum=99) == Threshold("k", 7, share=False, maximum=99, scaled=True)
     assert gate_table._share("s", 0.25) == Threshold("s", 0.25, share=True, maximum=10_000_000, scaled=False)
 
 
-ALL_LABELS = ("LangChain", "LangGraph", "CrewAI", "AutoGen", "LlamaIndex", "Agno", "SmolAgents", "PydanticAI",
-              "Semantic Kernel", "Phidata", "Google ADK", "OpenAI Agents SDK")
+ALL_LABELS = (
+    "LangChain",
+    "LangGraph",
+    "CrewAI",
+    "AutoGen",
+    "LlamaIndex",
+    "Agno",
+    "SmolAgents",
+    "PydanticAI",
+    "Semantic Kernel",
+    "Phidata",
+    "Google ADK",
+    "OpenAI Agents SDK",
+)
 
 
 def test_the_table_lists_the_frameworks_and_discovery_names_the_first_seven():

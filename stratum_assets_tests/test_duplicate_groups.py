@@ -15,8 +15,12 @@ def _code(seed: int, renamed: str | None = None, edits: int = 1) -> bytes:
     lines = []
     for i in range(30):
         name = f"{renamed}_{i}" if (renamed and 7 <= i < 7 + edits) else f"step_{seed}_{i}"
-        lines += [f"def {name}(state, limit={i}):", f"    value = state.get('k{seed}{i}', {i * seed})",
-                  f"    return [value + n for n in range(limit) if n % {i % 5 + 2} == 0]", ""]
+        lines += [
+            f"def {name}(state, limit={i}):",
+            f"    value = state.get('k{seed}{i}', {i * seed})",
+            f"    return [value + n for n in range(limit) if n % {i % 5 + 2} == 0]",
+            "",
+        ]
     return "\n".join(lines).encode()
 
 
@@ -24,15 +28,15 @@ def _code(seed: int, renamed: str | None = None, edits: int = 1) -> bytes:
 REPOS = [
     ("o/parent", None, "success", "", _code(1)),
     ("x/fork-one", "o/parent", "success", "", _code(2)),
-    ("y/fork-two", "O/Parent", "partial", "", _code(3)),       # a parent named in another case
+    ("y/fork-two", "O/Parent", "partial", "", _code(3)),  # a parent named in another case
     ("d/original", None, "success", "", _code(4)),
-    ("e/exact-copy", None, "success", "T1", _code(4)),         # same bytes: exact and near
+    ("e/exact-copy", None, "success", "T1", _code(4)),  # same bytes: exact and near
     ("f/edited-copy", None, "success", "", _code(4, "tidy")),  # one name changed: near only
     ("g/unrelated", None, "success", "", _code(5)),
-    ("h/same-shape", None, "success", "T1", _code(6)),         # shares a topology with e/exact-copy
+    ("h/same-shape", None, "success", "T1", _code(6)),  # shares a topology with e/exact-copy
     ("i/unknown-shape", None, "success", "", _code(7)),
     ("j/unknown-too", None, "success", "", None),
-    ("l/failed-copy", None, "failed", "T1", _code(4)),         # not usable: in no group
+    ("l/failed-copy", None, "failed", "T1", _code(4)),  # not usable: in no group
 ]
 
 
@@ -45,12 +49,15 @@ def conn():
                                                     signature_key VARCHAR, file_digests BLOB,
                                                     part_digests BLOB)""")
     for name, parent, status, topology, code in REPOS:
-        conn.execute("INSERT INTO scan_dataset VALUES (?, ?, ?, 'stored', ?, ?)", [name, name, parent, status, topology])
+        conn.execute(
+            "INSERT INTO scan_dataset VALUES (?, ?, ?, 'stored', ?, ?)", [name, name, parent, status, topology]
+        )
         if code is not None:
             fp = fingerprint([("main.py", code)])
-            conn.execute("INSERT INTO code_fingerprints VALUES (?, ?, ?, ?, ?, ?)",
-                         [name, fp.content_hash, fp.signature, NearDupSettings().signature_key, fp.files,
-                          fp.parts])
+            conn.execute(
+                "INSERT INTO code_fingerprints VALUES (?, ?, ?, ?, ?, ?)",
+                [name, fp.content_hash, fp.signature, NearDupSettings().signature_key, fp.files, fp.parts],
+            )
     return conn
 
 
@@ -62,12 +69,18 @@ def test_each_way_of_being_a_copy_and_the_groups_they_join_into(conn):
         "near_duplicate_code": [("d/original", "e/exact-copy", "f/edited-copy")],
         "topology": [("e/exact-copy", "h/same-shape")],
     }
-    assert groups.joined == [("d/original", "e/exact-copy", "f/edited-copy", "h/same-shape"),
-                             ("o/parent", "x/fork-one", "y/fork-two")]
+    assert groups.joined == [
+        ("d/original", "e/exact-copy", "f/edited-copy", "h/same-shape"),
+        ("o/parent", "x/fork-one", "y/fork-two"),
+    ]
     summary = groups.summary()
     assert (summary["usable"], summary["fingerprinted"]) == (10, 9)
-    assert summary["kinds"]["near_duplicate_code"] == {"groups": 1, "repos_in_groups": 3, "largest": 3,
-                                                       "effective_size": 8}
+    assert summary["kinds"]["near_duplicate_code"] == {
+        "groups": 1,
+        "repos_in_groups": 3,
+        "largest": 3,
+        "effective_size": 8,
+    }
     assert summary["joined"]["effective_size"] == 10 - 3 - 2
     table = dict(conn.execute(f"SELECT repo_hash, group_id FROM {groups.register(conn, 'g')}").fetchall())
     assert table["h/same-shape"] == "d/original" and table["x/fork-one"] == "o/parent", "the smallest member"
@@ -76,10 +89,14 @@ def test_each_way_of_being_a_copy_and_the_groups_they_join_into(conn):
 
 def test_the_threshold_decides_how_edited_a_copy_may_be(conn):
     fp = fingerprint([("main.py", _code(4, "tidy", edits=3))])  # three of thirty functions renamed: Jaccard ~0.9
-    conn.execute("UPDATE code_fingerprints SET content_hash = ?, minhash = ?, file_digests = ?, part_digests = ? "
-                 "WHERE repo_hash = 'f/edited-copy'", [fp.content_hash, fp.signature, fp.files, fp.parts])
+    conn.execute(
+        "UPDATE code_fingerprints SET content_hash = ?, minhash = ?, file_digests = ?, part_digests = ? "
+        "WHERE repo_hash = 'f/edited-copy'",
+        [fp.content_hash, fp.signature, fp.files, fp.parts],
+    )
     assert duplicate_groups(conn, threshold=0.85).by_kind["near_duplicate_code"] == [
-        ("d/original", "e/exact-copy", "f/edited-copy")]
+        ("d/original", "e/exact-copy", "f/edited-copy")
+    ]
     assert duplicate_groups(conn, threshold=0.95).by_kind["near_duplicate_code"] == [("d/original", "e/exact-copy")]
 
 
@@ -92,8 +109,10 @@ def test_partitions_stored_before_digests_still_group_by_signature(conn):
 
 
 def test_signatures_made_with_two_settings_are_never_compared(conn):
-    conn.execute("UPDATE code_fingerprints SET signature_key = 'minhash-k5-p128-s1-prose-id0-doc1-min50' "
-                 "WHERE repo_hash = 'g/unrelated'")
+    conn.execute(
+        "UPDATE code_fingerprints SET signature_key = 'minhash-k5-p128-s1-prose-id0-doc1-min50' "
+        "WHERE repo_hash = 'g/unrelated'"
+    )
     with pytest.raises(ValueError, match="different settings"):
         duplicate_groups(conn)
 

@@ -19,14 +19,17 @@ def test_the_store_names_the_missing_manifest_and_the_way_out(tmp_path):
 
 
 def test_audit_report_on_an_empty_home_fails_with_the_advice(tmp_path):
-    resources = {"github": OfflineGitHub(git_root=str(tmp_path / "git")),
-                 "data": DataResource(root=str(tmp_path / "data")),
-                 "duckdb": DuckDBResource(database=str(tmp_path / "data" / "stratum.duckdb"))}
+    resources = {
+        "github": OfflineGitHub(git_root=str(tmp_path / "git")),
+        "data": DataResource(root=str(tmp_path / "data")),
+        "duckdb": DuckDBResource(database=str(tmp_path / "data" / "stratum.duckdb")),
+    }
     result = dg.materialize([audit_report], resources=resources, raise_on_error=False)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "NoManifestError" in str(failure.event_specific_data.error) and ADVICE in str(
-        failure.event_specific_data.error)
+        failure.event_specific_data.error
+    )
 
 
 def test_backfill_on_an_empty_home_says_so_and_exits_1(tmp_path, monkeypatch, capsys):

@@ -19,11 +19,11 @@ def _repo(universe, **want):
 
 
 def test_shallow_blobless_clone_then_sparse_checkout_fetches_only_python(emulator, universe, tmp_path):
-    repo = next(r for r in universe.repos if r.archetype == "single" and not r.deleted and not r.slow
-                and not r.quirks)
+    repo = next(r for r in universe.repos if r.archetype == "single" and not r.deleted and not r.slow and not r.quirks)
     dest = tmp_path / "clone"
-    cloned = _git("clone", "--depth", "1", "--filter=blob:none", "--no-checkout", emulator.clone_url(repo.full_name),
-                  str(dest))
+    cloned = _git(
+        "clone", "--depth", "1", "--filter=blob:none", "--no-checkout", emulator.clone_url(repo.full_name), str(dest)
+    )
     assert cloned.returncode == 0, cloned.stderr
     files = {f.path: f for f in render_files(repo)}
     tree = _git("ls-tree", "-r", "--name-only", "HEAD", cwd=dest).stdout.split()

@@ -23,8 +23,9 @@ query($ids: [ID!]!) {
 
 def _post(em, query, variables=None, token="sandbox-token"):
     headers = {"Authorization": f"bearer {token}"} if token else {}
-    return requests.post(f"{em.url}/graphql", json={"query": query, "variables": variables or {}},
-                         headers=headers, timeout=60)
+    return requests.post(
+        f"{em.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=60
+    )
 
 
 def test_a_batch_of_one_hundred_repositories_costs_two_points(emulator, universe):
@@ -75,8 +76,12 @@ def test_graphql_requires_a_token_and_never_echoes_it(emulator, universe):
 
 
 def test_invalid_queries_get_graphql_errors_not_crashes(emulator):
-    resp = _post(emulator, "query { nodes(ids: [\"x\"]) { ... on Repository { noSuchField } } }")
+    resp = _post(emulator, 'query { nodes(ids: ["x"]) { ... on Repository { noSuchField } } }')
     assert resp.status_code == 200
     assert "noSuchField" in resp.json()["errors"][0]["message"]
-    assert requests.post(f"{emulator.url}/graphql", data=b"{not json", headers={"Authorization": "bearer t"},
-                         timeout=30).status_code == 400
+    assert (
+        requests.post(
+            f"{emulator.url}/graphql", data=b"{not json", headers={"Authorization": "bearer t"}, timeout=30
+        ).status_code
+        == 400
+    )

@@ -22,8 +22,9 @@ def _same_shape(ours: dict, recorded: dict, where: str) -> None:
     assert not missing, f"{where}: fields missing {sorted(missing)}"
     for key, value in recorded.items():
         if value is not None and ours[key] is not None:
-            assert type(ours[key]) is type(value) or {type(ours[key]), type(value)} <= {int, float}, \
+            assert type(ours[key]) is type(value) or {type(ours[key]), type(value)} <= {int, float}, (
                 f"{where}.{key}: {type(ours[key]).__name__} vs recorded {type(value).__name__}"
+            )
 
 
 def test_search_page_has_the_recorded_shape(emulator):
@@ -46,8 +47,14 @@ def test_search_headers_match_the_recorded_rate_limit_headers(universe, tmp_path
         second = _search(em, "langgraph", per_page=5)
         answered_at = time.time()
     assert first.status_code == second.status_code == 200
-    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used",
-                 "X-RateLimit-Resource", "Link"):
+    for name in (
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "X-RateLimit-Used",
+        "X-RateLimit-Resource",
+        "Link",
+    ):
         assert name in first.headers, name
     counters = ("Limit", "Remaining", "Used", "Reset")
     values = {}
@@ -56,8 +63,10 @@ def test_search_headers_match_the_recorded_rate_limit_headers(universe, tmp_path
         assert all(v.isdigit() for v in raw), (who, raw)  # plain decimal integers, as GitHub sends them
         values[who] = dict(zip(counters, map(int, raw)))
     for who, v in values.items():
-        assert v["Limit"] == 30 and 0 <= v["Remaining"] <= v["Limit"] and v["Used"] == v["Limit"] - v["Remaining"], \
-            (who, v)
+        assert v["Limit"] == 30 and 0 <= v["Remaining"] <= v["Limit"] and v["Used"] == v["Limit"] - v["Remaining"], (
+            who,
+            v,
+        )
     # The first request of a window, like the recorded one; the second spends one more.
     assert [(v["Remaining"], v["Used"]) for v in values.values()] == [(29, 1), (29, 1), (28, 2)]
     # Reset: the epoch second the one-minute window ends. Recorded: 60 s after its Date header.
@@ -101,10 +110,14 @@ def test_per_page_is_capped_at_one_hundred(large_emulator):
 
 def test_created_windows_partition_the_results(large_emulator):
     whole = _search(large_emulator, "agent created:2022-01-01..2026-12-31", per_page=1).json()["total_count"]
-    halves = [_search(large_emulator, f"agent created:{w}", per_page=1).json()["total_count"]
-              for w in ("2022-01-01..2025-03-31", "2025-04-01..2026-12-31")]
-    seconds = [_search(large_emulator, f"agent created:{w}", per_page=1).json()["total_count"]
-               for w in ("2022-01-01T00:00:00Z..2025-03-31T23:59:59Z", ">2025-03-31T23:59:59Z")]
+    halves = [
+        _search(large_emulator, f"agent created:{w}", per_page=1).json()["total_count"]
+        for w in ("2022-01-01..2025-03-31", "2025-04-01..2026-12-31")
+    ]
+    seconds = [
+        _search(large_emulator, f"agent created:{w}", per_page=1).json()["total_count"]
+        for w in ("2022-01-01T00:00:00Z..2025-03-31T23:59:59Z", ">2025-03-31T23:59:59Z")
+    ]
     assert whole > 1000 and sum(halves) == whole and seconds == halves
 
 
@@ -173,12 +186,15 @@ def test_primary_budget_is_enforced_and_resets(universe, tmp_path):
         assert _search(em, "agent").status_code == 200
 
 
-@pytest.mark.parametrize("fault, status", [
-    (Fault("secondary_403", "search", retry_after=7), 403),
-    (Fault("secondary_429", "search", retry_after=3), 429),
-    (Fault("server_error", "search", status=502), 502),
-    (Fault("primary_403", "search", retry_after=2), 403),
-])
+@pytest.mark.parametrize(
+    "fault, status",
+    [
+        (Fault("secondary_403", "search", retry_after=7), 403),
+        (Fault("secondary_429", "search", retry_after=3), 429),
+        (Fault("server_error", "search", status=502), 502),
+        (Fault("primary_403", "search", retry_after=2), 403),
+    ],
+)
 def test_injected_faults_answer_like_github_then_stop(emulator, fault, status):
     emulator.faults.add(fault)
     failed = _search(emulator, "agent")
@@ -192,15 +208,21 @@ def test_injected_faults_answer_like_github_then_stop(emulator, fault, status):
 
 
 def test_faults_can_be_armed_over_http_and_every_kth_request(emulator):
-    armed = requests.post(f"{emulator.url}/_sandbox/faults",
-                          json={"kind": "server_error", "resource": "core", "every": 2, "times": 2, "status": 503},
-                          timeout=30)
+    armed = requests.post(
+        f"{emulator.url}/_sandbox/faults",
+        json={"kind": "server_error", "resource": "core", "every": 2, "times": 2, "status": 503},
+        timeout=30,
+    )
     assert armed.status_code == 201
     name = emulator.universe.repos[1].full_name
     codes = [requests.get(f"{emulator.url}/repos/{name}/languages", timeout=30).status_code for _ in range(6)]
     assert codes == [200, 503, 200, 503, 200, 200]
-    assert requests.post(f"{emulator.url}/_sandbox/faults", json={"kind": "nope", "resource": "core"},
-                         timeout=30).status_code == 400
+    assert (
+        requests.post(
+            f"{emulator.url}/_sandbox/faults", json={"kind": "nope", "resource": "core"}, timeout=30
+        ).status_code
+        == 400
+    )
     assert requests.get(f"{emulator.url}/_sandbox/stats", timeout=30).json()["requests"]["core"] >= 6
 
 

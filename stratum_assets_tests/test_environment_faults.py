@@ -21,14 +21,22 @@ from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import small_disk
 
-QUICK = ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=2, workers=2), scan_timeout=60, backoff=0.05,
-                     rate_limit_backoff=0.05)
+QUICK = ScanSettings(
+    ScanKnobs(clone_timeout_s=60, clone_attempts=2, workers=2), scan_timeout=60, backoff=0.05, rate_limit_backoff=0.05
+)
 
 
 def _rows(universe, n: int) -> list[dict]:
     repos = [r for r in universe.repos if not r.quirks and not r.deleted and not r.slow][:n]
-    return [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": "v1-c0000",
-             "selection_stratum": "crewai"} for r in repos]
+    return [
+        {
+            "full_name": r.full_name,
+            "repo_hash": repo_hash(r.full_name),
+            "chunk_id": "v1-c0000",
+            "selection_stratum": "crewai",
+        }
+        for r in repos
+    ]
 
 
 def test_a_github_that_is_gone_stores_nothing_and_the_breaker_stops_the_chunk(universe, tmp_path):
@@ -61,22 +69,33 @@ def test_a_5xx_that_passes_within_the_attempts_is_just_retried(emulator, univers
     emulator.faults.add(Fault("server_error", "git", times=1, status=503))
     result = scan_chunk(_rows(universe, 3), emulator.clone_url, BuiltinScanner(), QUICK, tmp_path / "work")
     assert len(result.results) == 3 and not {r.ping["failure_reason"] for r in result.results} & {
-        "clone_timeout", "environment"}
+        "clone_timeout",
+        "environment",
+    }
     assert sorted(r.provenance["clone_attempts"] for r in result.results) == [1, 1, 2]
 
 
-def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_the_others(emulator, universe,
-                                                                                        tmp_path):
+def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_the_others(emulator, universe, tmp_path):
     """The strategy's clone_timeout: a fact about the repository, since the server answered the rest."""
     slow = next(r for r in universe.repos if r.slow)  # the emulator serves it 3 s late, every time
-    rows = [*_rows(universe, 3), {"full_name": slow.full_name, "repo_hash": repo_hash(slow.full_name),
-                                  "chunk_id": "v1-c0000", "selection_stratum": "crewai"}]
-    settings = dataclasses.replace(QUICK, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 1.0,
-                                                                               "clone_attempts": 3}))
+    rows = [
+        *_rows(universe, 3),
+        {
+            "full_name": slow.full_name,
+            "repo_hash": repo_hash(slow.full_name),
+            "chunk_id": "v1-c0000",
+            "selection_stratum": "crewai",
+        },
+    ]
+    settings = dataclasses.replace(
+        QUICK, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 1.0, "clone_attempts": 3})
+    )
     result = scan_chunk(rows, emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
     by_name = {r.row["full_name"]: r for r in result.results}
     assert (by_name[slow.full_name].ping["failure_reason"], by_name[slow.full_name].provenance["clone_attempts"]) == (
-        "clone_timeout", 3)
+        "clone_timeout",
+        3,
+    )
     assert sum(r.ping["failure_reason"] != "clone_timeout" for r in result.results) == 3
 
 
@@ -111,8 +130,10 @@ def _exports(home) -> dict[str, list[dict]]:
     from .test_crash_safety import _without_clock
 
     data = home / "data"
-    return {name: _without_clock(data / name) for name in ("scan_results.jsonl", "split/train.jsonl",
-                                                            "split/test.jsonl", "repo_manifest.jsonl")}
+    return {
+        name: _without_clock(data / name)
+        for name in ("scan_results.jsonl", "split/train.jsonl", "split/test.jsonl", "repo_manifest.jsonl")
+    }
 
 
 def _stopped_by_the_environment(returncode: int, printed: str, stderr: str = "") -> None:
@@ -124,7 +145,8 @@ def _stopped_by_the_environment(returncode: int, printed: str, stderr: str = "")
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # a build and two backfills (and the session's clean one when it is the first to ask)
 def test_github_killed_mid_scan_then_a_full_disk_each_stop_the_build_and_backfill_gives_the_clean_build(
-        universe, tmp_path, clean_build):
+    universe, tmp_path, clean_build
+):
     """Two faults of the machine in one project home, one after the other (issue 27's cases, for real):
 
     1. The GitHub a build talks to dies after the first partition. `run` stops with one message and exit 1 (no
@@ -162,14 +184,22 @@ def test_github_killed_mid_scan_then_a_full_disk_each_stop_the_build_and_backfil
         (broken / name).write_bytes((clean / name).read_bytes())
 
     def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "stratum-assets"), *args], cwd=broken, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [str(BIN / "stratum-assets"), *args], cwd=broken, env=env, capture_output=True, text=True, timeout=timeout
+        )
 
     # 1. GitHub killed mid-scan.
     em = github("git-broken").start()
     env["STRATUM_SANDBOX_URL"] = em.url  # a GitHub running on its own, as `stratum-assets sandbox serve` runs it
-    build = subprocess.Popen([str(BIN / "stratum-assets"), "run"], cwd=broken, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    build = subprocess.Popen(
+        [str(BIN / "stratum-assets"), "run"],
+        cwd=broken,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     scans = broken / "data" / "scans" / "v1"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and build.poll() is None:
@@ -211,7 +241,8 @@ def test_github_killed_mid_scan_then_a_full_disk_each_stop_the_build_and_backfil
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
     assert _exports(broken) == _exports(clean)
     assert (data / "split" / "assignments.parquet").read_bytes() == (
-        clean / "data" / "split" / "assignments.parquet").read_bytes()
+        clean / "data" / "split" / "assignments.parquet"
+    ).read_bytes()
     if full is None:
         pytest.skip("the GitHub fault and its backfill passed; the full disk needs a tmpfs this machine cannot mount")
 
@@ -229,7 +260,9 @@ def _backfill_on_a_full_disk(work, cli) -> subprocess.CompletedProcess | None:
 # -- a scanner killed from outside (the OOM killer, an operator) is the machine's, not the repository's ----
 def _checkout(root):
     root.mkdir()
-    (root / "agents.py").write_text("from crewai import Agent\n\nresearcher = Agent(role='r', goal='g', backstory='b')\n")
+    (root / "agents.py").write_text(
+        "from crewai import Agent\n\nresearcher = Agent(role='r', goal='g', backstory='b')\n"
+    )
     return root
 
 
@@ -265,8 +298,9 @@ def _external(tmp_path, body: str) -> str:
     return str(script)
 
 
-def test_an_external_scanner_killed_once_is_scanned_again_and_killed_twice_fails_the_chunk(emulator, universe,
-                                                                                          tmp_path):
+def test_an_external_scanner_killed_once_is_scanned_again_and_killed_twice_fails_the_chunk(
+    emulator, universe, tmp_path
+):
     from stratum_assets.scanning.scanner_commands import ExternalScanner
 
     from .conftest import fixture_path
@@ -274,12 +308,16 @@ def test_an_external_scanner_killed_once_is_scanned_again_and_killed_twice_fails
     ping = fixture_path("pings/crewAIInc__crewAI-examples.json")
     counter = tmp_path / "calls"
     # Killed (SIGKILL, as the OOM killer does) on its first call, a ping from then on.
-    once = _external(tmp_path, (
-        f"calls = int(open({str(counter)!r}).read()) if os.path.exists({str(counter)!r}) else 0\n"
-        f"open({str(counter)!r}, 'w').write(str(calls + 1))\n"
-        "if calls == 0: os.kill(os.getpid(), signal.SIGKILL)\n"
-        f"p = json.load(open({str(ping)!r})); p['repo_full_name'] = sys.argv[sys.argv.index('--repo-name') + 1]\n"
-        "print(json.dumps(p))"))
+    once = _external(
+        tmp_path,
+        (
+            f"calls = int(open({str(counter)!r}).read()) if os.path.exists({str(counter)!r}) else 0\n"
+            f"open({str(counter)!r}, 'w').write(str(calls + 1))\n"
+            "if calls == 0: os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"p = json.load(open({str(ping)!r})); p['repo_full_name'] = sys.argv[sys.argv.index('--repo-name') + 1]\n"
+            "print(json.dumps(p))"
+        ),
+    )
     rows = _rows(universe, 1)
     result = scan_chunk(rows, emulator.clone_url, ExternalScanner(once, memory_limit_mb=0), QUICK, tmp_path / "w1")
     (only,) = result.results
@@ -320,13 +358,16 @@ def a_server_that_is_not_git():
         server.server_close()
 
 
-def test_a_clone_failure_no_rule_recognises_is_stored_as_unclassified_after_its_retries(a_server_that_is_not_git,
-                                                                                       universe, tmp_path):
+def test_a_clone_failure_no_rule_recognises_is_stored_as_unclassified_after_its_retries(
+    a_server_that_is_not_git, universe, tmp_path
+):
     rows = _rows(universe, 2)
-    result = scan_chunk(rows, lambda name: f"{a_server_that_is_not_git}/{name}.git", BuiltinScanner(), QUICK,
-                        tmp_path / "work")
+    result = scan_chunk(
+        rows, lambda name: f"{a_server_that_is_not_git}/{name}.git", BuiltinScanner(), QUICK, tmp_path / "work"
+    )
     assert {(r.ping["scan_status"], r.ping["failure_reason"]) for r in result.results} == {
-        ("failed", "clone_unclassified")}
+        ("failed", "clone_unclassified")
+    }
     assert all(r.stored and r.provenance["clone_attempts"] == QUICK.knobs.clone_attempts for r in result.results)
     assert all("://" not in r.provenance["failure_detail"] for r in result.results)
 
@@ -355,15 +396,23 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
     results = pq.read_table(folder / "scan_results.parquet").to_pylist()
     victims = [r for r in results if r["scan_status"] == "success"][:2]
     victims[0].update(scan_status="failed", failure_reason="clone_unclassified", failure_detail="fatal: something new")
-    victims[1].update(scan_status="failed", failure_reason="clone_rate_limited",
-                      failure_detail="The requested URL returned error: 429")
+    victims[1].update(
+        scan_status="failed",
+        failure_reason="clone_rate_limited",
+        failure_detail="The requested URL returned error: 429",
+    )
     stats = json.loads((folder / "stats.json").read_text())
-    replace_partition(folder, pa.Table.from_pylist(results, schema=pq.read_schema(folder / "scan_results.parquet")),
-                      pq.read_table(folder / "quarantine.parquet"), stats,
-                      pq.read_table(folder / "code_fingerprints.parquet"))
+    replace_partition(
+        folder,
+        pa.Table.from_pylist(results, schema=pq.read_schema(folder / "scan_results.parquet")),
+        pq.read_table(folder / "quarantine.parquet"),
+        stats,
+        pq.read_table(folder / "code_fingerprints.parquet"),
+    )
 
-    status = subprocess.run([str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True,
-                            text=True, timeout=120)
+    status = subprocess.run(
+        [str(BIN / "stratum-assets"), "status"], cwd=home, env=env, capture_output=True, text=True, timeout=120
+    )
     assert f"unsettled: 2 repositories in partition {folder.name}" in status.stdout, status.stdout
     assert "2 pending" in status.stdout, "an unsettled row is not done"
 
@@ -374,9 +423,12 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
         assert f"2 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
     assert (data / "split" / "assignments.parquet").read_bytes() == frozen, "nothing frozen again over it"
 
-    backfill = subprocess.run([str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True,
-                              text=True, timeout=900)
+    backfill = subprocess.run(
+        [str(BIN / "stratum-assets"), "backfill"], cwd=home, env=env, capture_output=True, text=True, timeout=900
+    )
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-    assert (f"Partitions {folder.name} hold unsettled repositories (clone_unclassified, clone_rate_limited)"
-            in backfill.stdout)
+    assert (
+        f"Partitions {folder.name} hold unsettled repositories (clone_unclassified, clone_rate_limited)"
+        in backfill.stdout
+    )
     assert _exports(home) == _exports(clean_build[0])

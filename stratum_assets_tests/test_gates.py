@@ -12,21 +12,34 @@ import pytest
 from stratum_assets.audit.gates import FULL_SCAN_SIZE, GateThresholds, ThresholdError, evaluate
 from stratum_assets.audit.sections import GATE_FRAMEWORKS
 
-T = GateThresholds(g1_min_usable=100, g2_min_per_framework=20, g3_min_mature=30, g4_min_rules=3,
-                   g4_min_repos_per_rule=10, g5_max_share_in_clusters=0.05, g6_max_empty_share=0.20,
-                   g7_max_failed_share=0.10, g8_min_median_coverage=0.80)
+T = GateThresholds(
+    g1_min_usable=100,
+    g2_min_per_framework=20,
+    g3_min_mature=30,
+    g4_min_rules=3,
+    g4_min_repos_per_rule=10,
+    g5_max_share_in_clusters=0.05,
+    g6_max_empty_share=0.20,
+    g7_max_failed_share=0.10,
+    g8_min_median_coverage=0.80,
+)
 ALL_PASS = {f"G{i}": True for i in range(1, 9)}
 
 
 def sections(**change) -> dict:
     """Every gate exactly at its threshold: 100 accounted repos, 20 empty, 10 failed."""
     s = {
-        "volume": {"usable": 100, "stored": 80, "quarantined": 20,
-                   "by_status": {"success": 60, "partial": 10, "empty": 20, "failed": 10}},
+        "volume": {
+            "usable": 100,
+            "stored": 80,
+            "quarantined": 20,
+            "by_status": {"success": 60, "partial": 10, "empty": 20, "failed": 10},
+        },
         "frameworks": {"counts": {f: 20 for f in GATE_FRAMEWORKS} | {"Agno": 0}},
         "maturity": {"mature": 30},
-        "findings": {"prevalence": {"R01": {"repos": 10}, "R02": {"repos": 10}, "R03": {"repos": 10},
-                                    "R04": {"repos": 9}}},
+        "findings": {
+            "prevalence": {"R01": {"repos": 10}, "R02": {"repos": 10}, "R03": {"repos": 10}, "R04": {"repos": 9}}
+        },
         "duplicates": {"repos_in_groups_share": 0.05},
         "coverage": {"median_ratio": 0.80},
     }
@@ -49,11 +62,25 @@ def test_every_gate_passes_exactly_at_its_threshold():
     assert list(gates) == [f"G{i}" for i in range(1, 9)]
     assert {n: g.passed for n, g in gates.items()} == ALL_PASS
     assert {n: g.measured for n, g in gates.items()} == {
-        "G1": 100, "G2": f"{min(GATE_FRAMEWORKS)} 20", "G3": 30, "G4": 3, "G5": 0.05, "G6": 0.2, "G7": 0.1,
-        "G8": 0.80}
+        "G1": 100,
+        "G2": f"{min(GATE_FRAMEWORKS)} 20",
+        "G3": 30,
+        "G4": 3,
+        "G5": 0.05,
+        "G6": 0.2,
+        "G7": 0.1,
+        "G8": 0.80,
+    }
     assert {n: g.threshold for n, g in gates.items()} == {
-        "G1": ">= 100", "G2": ">= 20 each", "G3": ">= 30", "G4": ">= 3", "G5": "<= 0.05", "G6": "<= 0.2",
-        "G7": "<= 0.1", "G8": ">= 0.8"}
+        "G1": ">= 100",
+        "G2": ">= 20 each",
+        "G3": ">= 30",
+        "G4": ">= 3",
+        "G5": "<= 0.05",
+        "G6": "<= 0.2",
+        "G7": "<= 0.1",
+        "G8": ">= 0.8",
+    }
 
 
 def test_g1_usable_one_below_the_minimum_fails():
@@ -118,8 +145,12 @@ def test_g6_and_g7_are_shares_of_stored_plus_quarantined():
 
 def test_g6_g7_with_nothing_accounted_are_zero_shares():
     gates = judge(sections(volume__stored=0, volume__quarantined=0, volume__by_status={}))
-    assert (gates["G6"].measured, gates["G6"].passed, gates["G7"].measured, gates["G7"].passed) == (0.0, True, 0.0,
-                                                                                                  True)
+    assert (gates["G6"].measured, gates["G6"].passed, gates["G7"].measured, gates["G7"].passed) == (
+        0.0,
+        True,
+        0.0,
+        True,
+    )
 
 
 def test_g7_one_more_failed_repo_fails():
@@ -139,10 +170,19 @@ def test_g8_coverage_just_below_the_minimum_or_unknown_fails():
 def test_full_profile_is_the_full_scan_standard_whatever_the_manifest_size():
     full = GateThresholds.for_profile("full", 178)
     assert full == GateThresholds()
-    assert (full.g1_min_usable, full.g2_min_per_framework, full.g3_min_mature, full.g4_min_rules,
-            full.g4_min_repos_per_rule) == (40_000, 1_000, 2_000, 15, 100)
-    assert (full.g5_max_share_in_clusters, full.g6_max_empty_share, full.g7_max_failed_share,
-            full.g8_min_median_coverage) == (0.05, 0.20, 0.10, 0.80)
+    assert (
+        full.g1_min_usable,
+        full.g2_min_per_framework,
+        full.g3_min_mature,
+        full.g4_min_rules,
+        full.g4_min_repos_per_rule,
+    ) == (40_000, 1_000, 2_000, 15, 100)
+    assert (
+        full.g5_max_share_in_clusters,
+        full.g6_max_empty_share,
+        full.g7_max_failed_share,
+        full.g8_min_median_coverage,
+    ) == (0.05, 0.20, 0.10, 0.80)
 
 
 def test_sample_profile_scales_the_counts_up_with_ceil():
@@ -154,23 +194,40 @@ def test_sample_profile_scales_the_counts_up_with_ceil():
     assert sample.g4_min_repos_per_rule == 1  # ceil(0.356)
     assert sample.g4_min_rules == 15, "the number of rules is not a count of repositories: never scaled"
     full = GateThresholds()
-    assert (sample.g5_max_share_in_clusters, sample.g6_max_empty_share, sample.g7_max_failed_share,
-            sample.g8_min_median_coverage, sample.g5_cluster_size) == (
-        full.g5_max_share_in_clusters, full.g6_max_empty_share, full.g7_max_failed_share,
-        full.g8_min_median_coverage, full.g5_cluster_size)
+    assert (
+        sample.g5_max_share_in_clusters,
+        sample.g6_max_empty_share,
+        sample.g7_max_failed_share,
+        sample.g8_min_median_coverage,
+        sample.g5_cluster_size,
+    ) == (
+        full.g5_max_share_in_clusters,
+        full.g6_max_empty_share,
+        full.g7_max_failed_share,
+        full.g8_min_median_coverage,
+        full.g5_cluster_size,
+    )
 
 
 def test_sample_profile_of_an_exact_multiple_is_not_rounded_up():
     sample = GateThresholds.for_profile("sample", 5_000)  # scale 0.1
-    assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature,
-            sample.g4_min_repos_per_rule) == (4_000, 100, 200, 10)
+    assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature, sample.g4_min_repos_per_rule) == (
+        4_000,
+        100,
+        200,
+        10,
+    )
 
 
 @pytest.mark.parametrize("rows", [0, 1])
 def test_sample_profile_never_scales_a_count_below_one(rows):
     sample = GateThresholds.for_profile("sample", rows)
-    assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature,
-            sample.g4_min_repos_per_rule) == (1, 1, 1, 1)
+    assert (sample.g1_min_usable, sample.g2_min_per_framework, sample.g3_min_mature, sample.g4_min_repos_per_rule) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert GateThresholds.for_profile("sample", 2).g1_min_usable == 2  # ceil(1.6)
 
 
@@ -215,15 +272,18 @@ def test_statuses_never_seen_are_zero_shares():
     assert (gates["G6"].measured, gates["G7"].measured) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"g1_min_usabel": 3}, "unknown threshold 'g1_min_usabel'; the thresholds are: g1_min_usable, "),
-    ({"g1_min_usable": 0}, "g1_min_usable=0: Input should be greater than or equal to 1"),
-    ({"g2_min_per_framework": -5}, "g2_min_per_framework=-5: Input should be greater than or equal to 1"),
-    ({"g4_min_rules": 10_001}, "g4_min_rules=10001: Input should be less than or equal to 10000"),
-    ({"g6_max_empty_share": 1.5}, "g6_max_empty_share=1.5: Input should be less than or equal to 1"),
-    ({"g8_min_median_coverage": -0.01}, "g8_min_median_coverage=-0.01: Input should be greater than or equal to 0"),
-    ({"g1_min_usable": 20000.5}, "g1_min_usable=20000.5: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"g1_min_usabel": 3}, "unknown threshold 'g1_min_usabel'; the thresholds are: g1_min_usable, "),
+        ({"g1_min_usable": 0}, "g1_min_usable=0: Input should be greater than or equal to 1"),
+        ({"g2_min_per_framework": -5}, "g2_min_per_framework=-5: Input should be greater than or equal to 1"),
+        ({"g4_min_rules": 10_001}, "g4_min_rules=10001: Input should be less than or equal to 10000"),
+        ({"g6_max_empty_share": 1.5}, "g6_max_empty_share=1.5: Input should be less than or equal to 1"),
+        ({"g8_min_median_coverage": -0.01}, "g8_min_median_coverage=-0.01: Input should be greater than or equal to 0"),
+        ({"g1_min_usable": 20000.5}, "g1_min_usable=20000.5: Input should be a valid integer"),
+    ],
+)
 @pytest.mark.parametrize("profile", ["full", "sample"])
 def test_misspelt_or_out_of_range_thresholds_are_refused(profile, overrides, message):
     with pytest.raises(ThresholdError, match=re.escape(message)):
@@ -231,20 +291,39 @@ def test_misspelt_or_out_of_range_thresholds_are_refused(profile, overrides, mes
 
 
 def test_thresholds_at_the_edges_of_their_ranges_are_accepted_and_a_whole_float_count_stays_a_count():
-    t = GateThresholds.for_profile("full", 178, g1_min_usable=20000.0, g6_max_empty_share=0, g7_max_failed_share=1,
-                                   g4_min_rules=1, g5_cluster_size=10_000_000)
+    t = GateThresholds.for_profile(
+        "full",
+        178,
+        g1_min_usable=20000.0,
+        g6_max_empty_share=0,
+        g7_max_failed_share=1,
+        g4_min_rules=1,
+        g5_cluster_size=10_000_000,
+    )
     assert (t.g1_min_usable, type(t.g1_min_usable), t.g6_max_empty_share, t.g7_max_failed_share) == (
-        20000, int, 0.0, 1.0)
+        20000,
+        int,
+        0.0,
+        1.0,
+    )
     assert judge(sections(), t)["G1"].threshold == ">= 20000"
 
 
 def test_every_misspelt_or_invalid_threshold_is_named_in_one_message():
-    with pytest.raises(ThresholdError, match=re.escape("unknown threshold 'g1_min_usabel', 'g9_max'; the thresholds "
-                                                       "are: g1_min_usable, g2_min_per_framework, ")):
+    with pytest.raises(
+        ThresholdError,
+        match=re.escape(
+            "unknown threshold 'g1_min_usabel', 'g9_max'; the thresholds are: g1_min_usable, g2_min_per_framework, "
+        ),
+    ):
         GateThresholds.for_profile("full", 178, g9_max=1, g1_min_usabel=3)
-    with pytest.raises(ThresholdError, match=re.escape(
+    with pytest.raises(
+        ThresholdError,
+        match=re.escape(
             "invalid threshold: g1_min_usable=0: Input should be greater than or equal to 1; "
-            "g6_max_empty_share=1.5: Input should be less than or equal to 1")):
+            "g6_max_empty_share=1.5: Input should be less than or equal to 1"
+        ),
+    ):
         GateThresholds.for_profile("full", 178, g6_max_empty_share=1.5, g1_min_usable=0)
 
 
@@ -254,8 +333,9 @@ def test_a_threshold_of_the_table_becomes_a_field_with_its_default_and_its_range
     from stratum_assets.audit.gates import _field
     from stratum_assets.domain.gates import Threshold
 
-    probe = create_model("Probe", share=_field(Threshold("share", 0.25, share=True)),
-                         count=_field(Threshold("count", 5, maximum=9)))
+    probe = create_model(
+        "Probe", share=_field(Threshold("share", 0.25, share=True)), count=_field(Threshold("count", 5, maximum=9))
+    )
     assert probe().model_dump() == {"share": 0.25, "count": 5}
     assert probe(share=0, count=1).model_dump() == {"share": 0.0, "count": 1}
     assert probe(share=1, count=9).model_dump() == {"share": 1.0, "count": 9}

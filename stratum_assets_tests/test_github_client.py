@@ -56,8 +56,7 @@ def test_search_is_paced_under_the_per_minute_budget():
 def test_an_exhausted_budget_is_waited_out_instead_of_hit(universe, tmp_path):
     with GitHubEmulator(universe, tmp_path, budgets={"search": (2, 1.0)}) as em:
         client = _client(em)
-        statuses = [client.get("/search/repositories", {"q": "agent"}, resource="search").status_code
-                    for _ in range(5)]
+        statuses = [client.get("/search/repositories", {"q": "agent"}, resource="search").status_code for _ in range(5)]
         assert statuses == [200] * 5
         assert client.governor.waits["pacing:search"] >= 1
         assert client.governor.rate_limit_hits == 0, "the governor never spent a request on a certain 403"
@@ -75,14 +74,24 @@ def test_windowed_search_returns_every_result_past_the_cap(large_emulator):
 
 def test_a_window_that_cannot_be_split_is_reported_not_silently_cut(large_universe, tmp_path):
     burst = datetime(2025, 3, 3, 12, 0, 0, tzinfo=timezone.utc)  # a mass import: 1,100 repos in one second
-    repos = [replace(r, created_at=burst, description=f"{r.description} burstword")
-             if i < 1100 else r for i, r in enumerate(large_universe.repos)]
-    with GitHubEmulator(Universe(seed=11, size=len(repos), repos=repos), tmp_path,
-                        budgets={"search": (100_000, 60.0)}) as em:
+    repos = [
+        replace(r, created_at=burst, description=f"{r.description} burstword") if i < 1100 else r
+        for i, r in enumerate(large_universe.repos)
+    ]
+    with GitHubEmulator(
+        Universe(seed=11, size=len(repos), repos=repos), tmp_path, budgets={"search": (100_000, 60.0)}
+    ) as em:
         outcome = search_all(_client(em), "burstword")
     assert len(outcome.items) == 1000
-    assert outcome.truncated == [{"query": "burstword", "window": ["2025-03-03T12:00:00Z", "2025-03-03T12:00:00Z"],
-                                  "total_count": 1100, "fetched": 1000, "reason": "cap: window of one second"}]
+    assert outcome.truncated == [
+        {
+            "query": "burstword",
+            "window": ["2025-03-03T12:00:00Z", "2025-03-03T12:00:00Z"],
+            "total_count": 1100,
+            "fetched": 1000,
+            "reason": "cap: window of one second",
+        }
+    ]
 
 
 def test_window_split_covers_every_second_once():
@@ -97,10 +106,12 @@ def test_window_split_covers_every_second_once():
 @pytest.mark.slow
 def test_no_result_is_lost_to_rate_limits_and_server_errors(large_emulator, caplog):
     expected = _expected_ids(large_emulator, "agent")
-    for fault in (Fault("secondary_403", "search", times=2, every=3, retry_after=1),
-                  Fault("secondary_429", "search", times=1, every=2, retry_after=1),
-                  Fault("primary_403", "search", times=1, every=4, retry_after=1),
-                  Fault("server_error", "search", times=2, every=5, status=502)):
+    for fault in (
+        Fault("secondary_403", "search", times=2, every=3, retry_after=1),
+        Fault("secondary_429", "search", times=1, every=2, retry_after=1),
+        Fault("primary_403", "search", times=1, every=4, retry_after=1),
+        Fault("server_error", "search", times=2, every=5, status=502),
+    ):
         large_emulator.faults.add(fault)
     try:
         with caplog.at_level(logging.DEBUG):
@@ -130,8 +141,9 @@ def test_an_interrupted_search_resumes_from_its_checkpoint(large_emulator, tmp_p
     # The first fifteen requests succeed (root probe + a finished window or two), then the server breaks.
     large_emulator.faults.add(Fault("server_error", "search", times=1_000, after=15, status=500))
     with pytest.raises(GitHubError):
-        search_all(GitHubClient(large_emulator.url, SECRET, governor=RateGovernor(max_tries=1)), "agent",
-                   checkpoint=checkpoint)
+        search_all(
+            GitHubClient(large_emulator.url, SECRET, governor=RateGovernor(max_tries=1)), "agent", checkpoint=checkpoint
+        )
     large_emulator.faults.clear()
     saved, pending = checkpoint.load()
     assert saved.items and pending, "finished windows and the windows still to do were saved"
@@ -174,10 +186,12 @@ def test_a_whole_stratum_survives_faults_on_search_and_graphql(emulator):
 
     stratum = strata("sample")["crewai"]
     clean = discover_stratum(_client(emulator), stratum)
-    for fault in (Fault("secondary_403", "search", times=1, retry_after=1),
-                  Fault("server_error", "search", times=1, status=500),
-                  Fault("secondary_429", "graphql", times=1, retry_after=1),
-                  Fault("server_error", "graphql", times=1, status=502)):
+    for fault in (
+        Fault("secondary_403", "search", times=1, retry_after=1),
+        Fault("server_error", "search", times=1, status=500),
+        Fault("secondary_429", "graphql", times=1, retry_after=1),
+        Fault("server_error", "graphql", times=1, status=502),
+    ):
         emulator.faults.add(fault)
     client = _client(emulator)
     faulty = discover_stratum(client, stratum)

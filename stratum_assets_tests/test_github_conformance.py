@@ -48,8 +48,10 @@ def _validator(operation: str, status: int) -> Draft7Validator:
 
 
 def _problems(operation: str, status: int, body) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"[:300]
-            for e in _validator(operation, status).iter_errors(body)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"[:300]
+        for e in _validator(operation, status).iter_errors(body)
+    ]
 
 
 def _get(em, path, **params):
@@ -58,10 +60,12 @@ def _get(em, path, **params):
 
 def _repository(universe, emulator, **wanted):
     """The first live repository with each of ``wanted``'s properties (``fork``, ``licensed``, ``organization``)."""
-    facts = {"fork": lambda r: r.is_fork, "licensed": lambda r: r.license_info is not None,
-             "organization": lambda r: owner_json(r.owner, emulator.url, emulator.url)["type"] == "Organization"}
-    return next(r for r in universe.repos
-                if not r.deleted and all(facts[k](r) == v for k, v in wanted.items()))
+    facts = {
+        "fork": lambda r: r.is_fork,
+        "licensed": lambda r: r.license_info is not None,
+        "organization": lambda r: owner_json(r.owner, emulator.url, emulator.url)["type"] == "Organization",
+    }
+    return next(r for r in universe.repos if not r.deleted and all(facts[k](r) == v for k, v in wanted.items()))
 
 
 def test_the_copied_schemas_are_the_ones_the_tests_use():
@@ -88,17 +92,26 @@ def test_an_incomplete_search_page_conforms_too(emulator):
     assert _problems("search/repos", 200, body) == []
 
 
-@pytest.mark.parametrize("params", [{"q": "agent", "per_page": 100, "page": 11}, {"q": "stars:>>1"}],
-                         ids=["past-the-cap", "bad-query"])
+@pytest.mark.parametrize(
+    "params", [{"q": "agent", "per_page": 100, "page": 11}, {"q": "stars:>>1"}], ids=["past-the-cap", "bad-query"]
+)
 def test_search_errors_conform_to_validation_error(emulator, params):
     answer = _get(emulator, "/search/repositories", **params)
     assert answer.status_code == 422
     assert _problems("search/repos", 422, answer.json()) == []
 
 
-@pytest.mark.parametrize("wanted", [{"fork": False}, {"fork": True}, {"fork": False, "licensed": True},
-                                    {"fork": False, "licensed": False}, {"organization": True}],
-                         ids=["plain", "fork", "licensed", "unlicensed", "organization"])
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        {"fork": False},
+        {"fork": True},
+        {"fork": False, "licensed": True},
+        {"fork": False, "licensed": False},
+        {"organization": True},
+    ],
+    ids=["plain", "fork", "licensed", "unlicensed", "organization"],
+)
 def test_a_repository_conforms_to_full_repository(emulator, universe, wanted):
     repo = _repository(universe, emulator, **wanted)
     answer = _get(emulator, f"/repos/{repo.full_name}")
@@ -117,8 +130,11 @@ def test_a_repository_conforms_to_full_repository(emulator, universe, wanted):
 def test_a_renamed_repositorys_old_name_answers_301_and_the_new_name_conforms(emulator, universe):
     """GitHub answers a repository's old name with 301 Moved Permanently to ``/repositories/{id}``; its
     answers (and its forks' ``parent``) carry the current name."""
-    repo = next(r for r in universe.repos if not r.deleted and not r.is_fork
-                and any(not f.deleted for f in universe.forks_of(r.full_name)))
+    repo = next(
+        r
+        for r in universe.repos
+        if not r.deleted and not r.is_fork and any(not f.deleted for f in universe.forks_of(r.full_name))
+    )
     fork = next(f for f in universe.forks_of(repo.full_name) if not f.deleted)
     new_name = f"{repo.owner}/renamed-{repo.name}"
     emulator.rename(repo.full_name, new_name)
@@ -145,9 +161,11 @@ def test_the_rate_limit_overview_conforms(emulator):
     assert answer.status_code == 200 and _problems("rate-limit/get", 200, answer.json()) == []
 
 
-@pytest.mark.parametrize("fault", [Fault("secondary_403", "core"), Fault("primary_403", "core"),
-                                   Fault("abuse_403", "core", retry_after=None)],
-                         ids=["secondary", "primary", "abuse"])
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("secondary_403", "core"), Fault("primary_403", "core"), Fault("abuse_403", "core", retry_after=None)],
+    ids=["secondary", "primary", "abuse"],
+)
 def test_error_bodies_conform_to_basic_error(emulator, universe, fault):
     missing = _get(emulator, "/repos/nobody/nothing-here")
     assert missing.status_code == 404 and _problems("repos/get", 404, missing.json()) == []
@@ -181,12 +199,17 @@ def _changed(body: dict, path: tuple[str, ...], value=KeyError) -> dict:
     return changed
 
 
-@pytest.mark.parametrize("path, value, where", [
-    (("network_count",), KeyError, ""), (("parent", "has_downloads"), KeyError, "parent"),
-    (("license", "spdx_id"), KeyError, "license"), (("source", "owner", "login"), None, "source/owner/login"),
-    (("temp_clone_token",), 0, "temp_clone_token"),
-], ids=["no-network_count", "parent-without-has_downloads", "licence-without-spdx_id", "null-login",
-        "numeric-token"])
+@pytest.mark.parametrize(
+    "path, value, where",
+    [
+        (("network_count",), KeyError, ""),
+        (("parent", "has_downloads"), KeyError, "parent"),
+        (("license", "spdx_id"), KeyError, "license"),
+        (("source", "owner", "login"), None, "source/owner/login"),
+        (("temp_clone_token",), 0, "temp_clone_token"),
+    ],
+    ids=["no-network_count", "parent-without-has_downloads", "licence-without-spdx_id", "null-login", "numeric-token"],
+)
 def test_the_validator_rejects_a_repository_that_breaks_the_contract(emulator, universe, path, value, where):
     body = _get(emulator, f"/repos/{_repository(universe, emulator, fork=True, licensed=True).full_name}").json()
     assert _problems("repos/get", 200, body) == []
@@ -200,8 +223,10 @@ def _definitions(sdl: str) -> dict:
 
 
 def _fields(definition) -> dict[str, tuple[str, dict[str, str]]]:
-    return {f.name.value: (print_ast(f.type), {a.name.value: print_ast(a.type) for a in f.arguments or []})
-            for f in definition.fields or []}
+    return {
+        f.name.value: (print_ast(f.type), {a.name.value: print_ast(a.type) for a in f.arguments or []})
+        for f in definition.fields or []
+    }
 
 
 def subset_problems(ours: str, theirs: str) -> list[str]:
@@ -261,16 +286,31 @@ def test_the_emulators_graphql_schema_is_a_subset_of_githubs():
     assert subset_problems(SDL, GITHUB_SDL) == []
 
 
-@pytest.mark.parametrize("change, problem", [
-    (("repositoryTopics(first: Int, after: String)", "repositoryTopics(first: Int!, after: String)"),
-     "Repository.repositoryTopics(first:): Int!, GitHub says Int"),
-    (("  stargazerCount: Int!\n", "  stargazerCount: Int!\n  starCount: Int!\n"),
-     "Repository.starCount is not in GitHub's schema"),
-    (("type Blob implements GitObject { oid: GitObjectID! byteSize: Int!",
-      "type Blob implements GitObject { oid: GitObjectID! byteSize: Int"), "Blob.byteSize: Int, GitHub says Int!"),
-    (("interface GitObject { oid: GitObjectID! }", "interface GitObject { oid: GitObjectID! sha: String }"),
-     "GitObject.sha (via Blob) is not in GitHub's schema"),
-], ids=["argument-type", "unknown-field", "field-type", "interface-field"])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (
+            ("repositoryTopics(first: Int, after: String)", "repositoryTopics(first: Int!, after: String)"),
+            "Repository.repositoryTopics(first:): Int!, GitHub says Int",
+        ),
+        (
+            ("  stargazerCount: Int!\n", "  stargazerCount: Int!\n  starCount: Int!\n"),
+            "Repository.starCount is not in GitHub's schema",
+        ),
+        (
+            (
+                "type Blob implements GitObject { oid: GitObjectID! byteSize: Int!",
+                "type Blob implements GitObject { oid: GitObjectID! byteSize: Int",
+            ),
+            "Blob.byteSize: Int, GitHub says Int!",
+        ),
+        (
+            ("interface GitObject { oid: GitObjectID! }", "interface GitObject { oid: GitObjectID! sha: String }"),
+            "GitObject.sha (via Blob) is not in GitHub's schema",
+        ),
+    ],
+    ids=["argument-type", "unknown-field", "field-type", "interface-field"],
+)
 def test_the_subset_check_catches_what_github_would_not_serve(change, problem):
     old, new = change
     assert SDL.count(old) == 1

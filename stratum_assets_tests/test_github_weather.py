@@ -96,8 +96,13 @@ def test_a_one_second_window_that_keeps_timing_out_is_recorded_with_its_reason(l
     finally:
         large_emulator.faults.clear()
     when = second.strftime("%Y-%m-%dT%H:%M:%SZ")
-    gap = {"query": "crewai", "window": [when, when], "total_count": 0, "fetched": 0,
-           "reason": GAP_REASONS["incomplete"]}
+    gap = {
+        "query": "crewai",
+        "window": [when, when],
+        "total_count": 0,
+        "fetched": 0,
+        "reason": GAP_REASONS["incomplete"],
+    }
     assert outcome.items == {} and outcome.truncated == [gap]
     assert json.loads(checkpoint.path.read_text())["truncated"] == [gap]
 
@@ -129,11 +134,15 @@ def test_a_node_that_keeps_failing_is_listed_with_its_error_never_counted_delete
     assert sorted(enriched.gone) == sorted(r.node_id for r in repos[:3] if r.deleted)
 
 
-@pytest.mark.parametrize("fault", [
-    Fault("graphql_timeout", "graphql", times=1_000, above=50),              # 200, data null, "may be a timeout"
-    Fault("server_error", "graphql", times=1_000, above=50, status=502),
-    Fault("server_error", "graphql", times=1_000, above=25, status=504),
-], ids=["timeout-200", "502", "504"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("graphql_timeout", "graphql", times=1_000, above=50),  # 200, data null, "may be a timeout"
+        Fault("server_error", "graphql", times=1_000, above=50, status=502),
+        Fault("server_error", "graphql", times=1_000, above=25, status=504),
+    ],
+    ids=["timeout-200", "502", "504"],
+)
 def test_a_batch_that_times_out_is_halved_until_github_answers(emulator, universe, fault):
     """A server that serves 50 (or 25) ids but not 100: every repository is still enriched."""
     repos = universe.repos[:250]
@@ -162,14 +171,18 @@ def test_a_single_node_that_always_times_out_is_listed_as_failed(emulator, unive
 
 
 # -- secondary limits as documented: at least a minute, or retry-after, then exponential ------------------------
-@pytest.mark.parametrize("fault, waits", [
-    (Fault("graphql_secondary_200", "graphql", times=1, retry_after=None), [60.0]),
-    (Fault("graphql_secondary_200", "graphql", times=2, retry_after=None), [60.0, 120.0]),
-    (Fault("graphql_secondary_200", "graphql", times=1, retry_after=7), [7.0]),
-    (Fault("secondary_403", "graphql", times=1, retry_after=None), [60.0]),
-    (Fault("abuse_403", "graphql", times=1, retry_after=None), [60.0]),
-    (Fault("abuse_403", "graphql", times=1, retry_after=5), [5.0]),
-], ids=["200", "200-twice", "200-retry-after", "403", "abuse-403", "abuse-403-retry-after"])
+@pytest.mark.parametrize(
+    "fault, waits",
+    [
+        (Fault("graphql_secondary_200", "graphql", times=1, retry_after=None), [60.0]),
+        (Fault("graphql_secondary_200", "graphql", times=2, retry_after=None), [60.0, 120.0]),
+        (Fault("graphql_secondary_200", "graphql", times=1, retry_after=7), [7.0]),
+        (Fault("secondary_403", "graphql", times=1, retry_after=None), [60.0]),
+        (Fault("abuse_403", "graphql", times=1, retry_after=None), [60.0]),
+        (Fault("abuse_403", "graphql", times=1, retry_after=5), [5.0]),
+    ],
+    ids=["200", "200-twice", "200-retry-after", "403", "abuse-403", "abuse-403-retry-after"],
+)
 def test_graphql_secondary_limits_are_waited_as_documented(emulator, universe, fault, waits):
     repos = universe.repos[:20]
     emulator.faults.add(fault)
@@ -214,8 +227,7 @@ def test_a_blocked_repository_is_clone_blocked_and_never_retried(emulator, unive
     emulator.block(repo.full_name, reason)
     try:
         slept = []
-        result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=60, attempts=3,
-                       sleep=slept.append)
+        result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=60, attempts=3, sleep=slept.append)
     finally:
         emulator.blocked.clear()
     assert (result.failure, result.attempts, slept) == ("clone_blocked", 1, [])
@@ -239,16 +251,26 @@ def test_a_repository_renamed_after_search_keeps_githubs_current_name_and_url(em
     row = next(r for r in moved.rows if r["repo_id"] == old["repo_id"])
     assert row["full_name"] == new_name and row["html_url"] == old["html_url"].replace(old["full_name"], new_name)
     assert moved.renamed == [{"full_name": new_name, "renamed_from": old["full_name"]}] and clear.renamed == []
-    assert [r["full_name"] for r in moved.rows if r["repo_id"] != old["repo_id"]] == \
-        [r["full_name"] for r in clear.rows if r["repo_id"] != old["repo_id"]]
+    assert [r["full_name"] for r in moved.rows if r["repo_id"] != old["repo_id"]] == [
+        r["full_name"] for r in clear.rows if r["repo_id"] != old["repo_id"]
+    ]
 
 
-@pytest.mark.parametrize("stderr, why", [
-    ("remote: Repository access blocked\nfatal: unable to access 'https://github.com/o/r/': The requested URL "
-     "returned error: 451\n", "HTTP 451"),
-    ("remote: Repository unavailable due to DMCA takedown.\nfatal: unable to access 'https://github.com/o/r/': The "
-     "requested URL returned error: 403\n", "DMCA takedown"),
-])
+@pytest.mark.parametrize(
+    "stderr, why",
+    [
+        (
+            "remote: Repository access blocked\nfatal: unable to access 'https://github.com/o/r/': The requested URL "
+            "returned error: 451\n",
+            "HTTP 451",
+        ),
+        (
+            "remote: Repository unavailable due to DMCA takedown.\nfatal: unable to access 'https://github.com/o/r/': The "
+            "requested URL returned error: 403\n",
+            "DMCA takedown",
+        ),
+    ],
+)
 def test_classify_names_a_block_and_makes_it_permanent(stderr, why):
     from stratum_assets.scanning.clone import classify
 
@@ -265,10 +287,19 @@ def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_pa
     repo = next(r for r in universe.repos if not r.deleted)
     emulator.block(repo.full_name, "legal")
     try:
-        row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
-               "selection_stratum": "x"}
-        result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(),
-                           ScanSettings(ScanKnobs(clone_timeout_s=60)), tmp_path / "w")
+        row = {
+            "full_name": repo.full_name,
+            "repo_hash": repo_hash(repo.full_name),
+            "chunk_id": "v1-c0000",
+            "selection_stratum": "x",
+        }
+        result = scan_repo(
+            row,
+            emulator.clone_url(repo.full_name),
+            BuiltinScanner(),
+            ScanSettings(ScanKnobs(clone_timeout_s=60)),
+            tmp_path / "w",
+        )
     finally:
         emulator.blocked.clear()
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_blocked")
@@ -317,8 +348,11 @@ def test_the_weather_can_be_switched_on_in_a_running_emulator(tmp_path, universe
     with GitHubEmulator(universe, tmp_path) as em:
         answer = requests.post(f"{em.url}/_sandbox/weather", timeout=30)
         blocked, renamed = weather_repos(universe)
-        assert answer.status_code == 201 and answer.json() == {"weather": True, "blocked": len(blocked),
-                                                               "renamed": len(renamed)}
+        assert answer.status_code == 201 and answer.json() == {
+            "weather": True,
+            "blocked": len(blocked),
+            "renamed": len(renamed),
+        }
         assert len(em.faults._faults) == len(WEATHER) and em.blocked == blocked and em.renamed == renamed
         assert blocked and renamed and not set(blocked) & set(renamed)
 
@@ -332,8 +366,12 @@ def test_sandbox_serve_weather_flag_switches_it_on(tmp_path):
 
     port = free_port()
     cli = Path(sys.executable).parent / "stratum-assets"
-    proc = subprocess.Popen([str(cli), "sandbox", "serve", "--port", str(port), "--weather", "--git-root",
-                             str(tmp_path / "git")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(cli), "sandbox", "serve", "--port", str(port), "--weather", "--git-root", str(tmp_path / "git")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert "in GitHub weather" in line, line

@@ -60,8 +60,16 @@ def _assert_no_secrets(env: dict[str, str], where: str) -> None:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {"PATH": os.environ["PATH"], "HOME": str(cwd), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -84,22 +92,35 @@ def _hostile_repo(path: Path, evil_path: str = ".git/hooks/post-checkout") -> st
     _git(path, "config", "uploadpack.allowFilter", "true")
 
     def blob(text: str) -> str:
-        return subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=path, input=text, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=path, input=text, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     def tree(entries: list[tuple[str, str, str, str]]) -> str:
         spec = "".join(f"{mode} {kind} {sha}\t{name}\n" for mode, kind, sha, name in entries)
-        return subprocess.run(["git", "mktree"], cwd=path, input=spec, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "mktree"], cwd=path, input=spec, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     *folders, leaf = evil_path.split("/")
     node = tree([("100755", "blob", blob("#!/bin/sh\ntouch pwned\n"), leaf)])
     for folder in reversed(folders[1:]):
         node = tree([("040000", "tree", node, folder)])
     root = tree([("040000", "tree", node, folders[0]), ("100644", "blob", blob("x = 1\n"), "agent.py")])
-    commit = subprocess.run(["git", "commit-tree", root, "-m", "evil"], cwd=path, capture_output=True, text=True,
-                            check=True, env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                                             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).stdout.strip()
+    commit = subprocess.run(
+        ["git", "commit-tree", root, "-m", "evil"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    ).stdout.strip()
     _git(path, "update-ref", "refs/heads/main", commit)
     return path.as_uri()
 
@@ -143,8 +164,9 @@ class GitProxy:
                     return
                 keep = ("Content-Type", "Git-Protocol", "Content-Encoding", "Accept", "User-Agent")
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
-                conn.request(self.command, self.path, body=body,
-                             headers={k: v for k, v in self.headers.items() if k in keep})
+                conn.request(
+                    self.command, self.path, body=body, headers={k: v for k, v in self.headers.items() if k in keep}
+                )
                 answer = conn.getresponse()
                 data = answer.read()
                 self.send_response(answer.status)
@@ -172,8 +194,10 @@ class GitProxy:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
                 if not any(self.url.encode() in arg for arg in argv):
                     continue
-                self.processes[int(proc.name)] = {"argv": [a.decode("utf-8", "replace") for a in argv],
-                                                  "environ": _environ(int(proc.name))}
+                self.processes[int(proc.name)] = {
+                    "argv": [a.decode("utf-8", "replace") for a in argv],
+                    "environ": _environ(int(proc.name)),
+                }
             except OSError:
                 continue
 
@@ -245,10 +269,12 @@ def test_a_worker_home_is_removed_when_the_worker_is_closed(tmp_path):
 def test_the_external_scanner_gets_a_minimal_environment(secrets_in_parent, tmp_path):
     seen = tmp_path / "seen.json"
     script = tmp_path / "stratum"
-    script.write_text(f"#!{sys.executable}\nimport json, os\n"
-                      f"open({str(seen)!r}, 'w').write(json.dumps({{'env': dict(os.environ), "
-                      f"'proc': open('/proc/self/environ', 'rb').read().decode(), 'cwd': os.getcwd()}}))\n"
-                      "print(json.dumps({'schema_id': 5}))\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport json, os\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps({{'env': dict(os.environ), "
+        f"'proc': open('/proc/self/environ', 'rb').read().decode(), 'cwd': os.getcwd()}}))\n"
+        "print(json.dumps({'schema_id': 5}))\n"
+    )
     script.chmod(0o755)
     checkout = tmp_path / "checkout"
     checkout.mkdir()
@@ -280,8 +306,14 @@ def test_a_real_git_child_gets_the_minimal_environment(secrets_in_parent, emulat
     assert proxy.processes, "git and its remote helper were seen while they talked to the host"
     for pid, seen in proxy.processes.items():
         _assert_no_secrets(seen["environ"], f"git process {seen['argv'][:2]}")
-        others = {k for k in seen["environ"] if not k.startswith("GIT_")} - {"PATH", "HOME", "LANG", "LC_ALL",
-                                                                            "TMPDIR", "SSH_ASKPASS"}
+        others = {k for k in seen["environ"] if not k.startswith("GIT_")} - {
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "TMPDIR",
+            "SSH_ASKPASS",
+        }
         assert not others, (seen["argv"][:2], sorted(others))
     assert not (tmp_path / "never-written-by-a-clone").exists()
 
@@ -312,13 +344,15 @@ def test_the_git_token_is_not_sent_to_another_host(emulator, universe, proxies, 
 
     repo = _a_repo(universe)
     git_host, other = proxies(emulator.url), proxies(emulator.url)
-    result = clone(f"{other.url}/git/{repo.full_name}.git", tmp_path / "c", timeout=60,
-                   auth=GitAuth(git_host.url, TOKEN))
+    result = clone(
+        f"{other.url}/git/{repo.full_name}.git", tmp_path / "c", timeout=60, auth=GitAuth(git_host.url, TOKEN)
+    )
     assert result.failure is None, result.detail
     assert other.requests and set(other.auth_headers()) == {None}
     assert git_host.requests == []
-    assert other.processes and not any(BASIC in json.dumps(p["environ"]) for p in other.processes.values()), \
+    assert other.processes and not any(BASIC in json.dumps(p["environ"]) for p in other.processes.values()), (
         "git working for another host is not even handed the token"
+    )
 
 
 def test_a_redirect_to_another_host_does_not_carry_the_git_token(emulator, universe, proxies, tmp_path):
@@ -329,8 +363,13 @@ def test_a_redirect_to_another_host_does_not_carry_the_git_token(emulator, unive
     repo = _a_repo(universe)
     elsewhere = proxies(emulator.url)
     git_host = proxies(emulator.url, redirect_to=elsewhere.url)
-    result = clone(f"{git_host.url}/git/{repo.full_name}.git", tmp_path / "c", timeout=60, partial=True,
-                   auth=GitAuth(git_host.url, TOKEN))
+    result = clone(
+        f"{git_host.url}/git/{repo.full_name}.git",
+        tmp_path / "c",
+        timeout=60,
+        partial=True,
+        auth=GitAuth(git_host.url, TOKEN),
+    )
     assert result.failure is None, result.detail
     assert elsewhere.requests, "the redirected repository was still cloned"
     assert set(elsewhere.auth_headers()) == {None}, "the other host never saw the token"
@@ -343,8 +382,12 @@ def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxi
     proxy = proxies(emulator.url)
     settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=60, git_auth=GitAuth(proxy.url, TOKEN))
     assert TOKEN not in repr(settings)
-    row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
-           "selection_stratum": "x"}
+    row = {
+        "full_name": repo.full_name,
+        "repo_hash": repo_hash(repo.full_name),
+        "chunk_id": "v1-c0000",
+        "selection_stratum": "x",
+    }
     result = scan_repo(row, f"{proxy.url}/git/{repo.full_name}.git", BuiltinScanner(), settings, tmp_path / "w")
     assert result.provenance["commit_sha"], result.provenance
     assert proxy.requests and set(proxy.auth_headers()) == {f"Basic {BASIC}"}
@@ -380,8 +423,18 @@ def test_a_tree_git_refuses_is_clone_refused_and_not_retried(tmp_path, partial, 
     assert not (tmp_path / "work" / "c").exists() and not list(tmp_path.rglob("pwned"))
 
 
-@pytest.mark.parametrize("url", ["http://exa mple/x.git", "foo://example.com/x.git", "ext::sh -c touch% pwned",
-                                 "-uhello", "--upload-pack=touch pwned", "", "http://127.0.0.1:99999/x.git"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://exa mple/x.git",
+        "foo://example.com/x.git",
+        "ext::sh -c touch% pwned",
+        "-uhello",
+        "--upload-pack=touch pwned",
+        "",
+        "http://127.0.0.1:99999/x.git",
+    ],
+)
 def test_a_url_git_cannot_use_is_clone_refused_and_not_retried(tmp_path, url, monkeypatch):
     monkeypatch.chdir(tmp_path)
     slept = []
@@ -390,33 +443,47 @@ def test_a_url_git_cannot_use_is_clone_refused_and_not_retried(tmp_path, url, mo
     assert not list(tmp_path.rglob("pwned"))
 
 
-@pytest.mark.parametrize("stderr, failure, transient", [
-    ("error: invalid path '.git/hooks/post-checkout'\nfatal: unable to checkout working tree\n", "clone_refused",
-     False),
-    ("fatal: unable to access 'http://x/': URL using bad/illegal format or missing URL\n", "clone_refused", False),
-    ("fatal: transport 'ext' not allowed\n", "clone_refused", False),
-    ("git: 'remote-foo' is not a git command. See 'git --help'.\n", "clone_refused", False),
-    ("error: object 1234: hasDotgit: contains '.git'\nfatal: fsck error in packed object\n", "clone_refused", False),
-    ("fatal: repository 'http://x/o/r.git/' not found\n", "clone_404", False),
-    ("fatal: repository '/nonexistent/x' does not exist\n", "clone_404", False),
-    ("fatal: could not read Username for 'https://github.com': terminal prompts disabled\n", "clone_404", False),
-    ("error: RPC failed; HTTP 429 curl 22 The requested URL returned error: 429\n", "clone_rate_limited", True),
-    # The environment, not the repository (issue 27): retried, then the partition fails; never a ping.
-    ("fatal: unable to access 'https://x/': Could not resolve host: x\n", "environment", True),
-    ("fatal: unable to access 'https://x/': The requested URL returned error: 502\n", "environment", True),
-    ("fatal: early EOF\nfatal: index-pack failed\n", "environment", True),
-    ("fatal: unable to access 'http://127.0.0.1:8765/git/o/r.git/': Failed to connect to 127.0.0.1 port 8765 after"
-     " 0 ms: Couldn't connect to server\n", "environment", True),
-    ("error: RPC failed; curl 56 Recv failure: Connection reset by peer\n", "environment", True),
-    ("fatal: Unable to create '/w/checkout/.git/index.lock': No space left on device\n", "environment", True),
-    ("error: index.lock write error. Out of diskspace\n", "environment", True),
-    ("fatal: unable to access 'https://x/': server certificate verification failed\n", "environment", True),
-    # A 4xx is the repository's, and a file that merely is called tls.py is nobody's environment.
-    ("fatal: unable to access 'https://x/': The requested URL returned error: 404\n", "clone_404", False),
-    ("fatal: something new went wrong in utils/tls.py\n", "clone_unclassified", True),
-    # a hostile path that spells another failure is still a refused path
-    ("error: invalid path 'returned error: 429 rate limit not found'\n", "clone_refused", False),
-])
+@pytest.mark.parametrize(
+    "stderr, failure, transient",
+    [
+        (
+            "error: invalid path '.git/hooks/post-checkout'\nfatal: unable to checkout working tree\n",
+            "clone_refused",
+            False,
+        ),
+        ("fatal: unable to access 'http://x/': URL using bad/illegal format or missing URL\n", "clone_refused", False),
+        ("fatal: transport 'ext' not allowed\n", "clone_refused", False),
+        ("git: 'remote-foo' is not a git command. See 'git --help'.\n", "clone_refused", False),
+        (
+            "error: object 1234: hasDotgit: contains '.git'\nfatal: fsck error in packed object\n",
+            "clone_refused",
+            False,
+        ),
+        ("fatal: repository 'http://x/o/r.git/' not found\n", "clone_404", False),
+        ("fatal: repository '/nonexistent/x' does not exist\n", "clone_404", False),
+        ("fatal: could not read Username for 'https://github.com': terminal prompts disabled\n", "clone_404", False),
+        ("error: RPC failed; HTTP 429 curl 22 The requested URL returned error: 429\n", "clone_rate_limited", True),
+        # The environment, not the repository (issue 27): retried, then the partition fails; never a ping.
+        ("fatal: unable to access 'https://x/': Could not resolve host: x\n", "environment", True),
+        ("fatal: unable to access 'https://x/': The requested URL returned error: 502\n", "environment", True),
+        ("fatal: early EOF\nfatal: index-pack failed\n", "environment", True),
+        (
+            "fatal: unable to access 'http://127.0.0.1:8765/git/o/r.git/': Failed to connect to 127.0.0.1 port 8765 after"
+            " 0 ms: Couldn't connect to server\n",
+            "environment",
+            True,
+        ),
+        ("error: RPC failed; curl 56 Recv failure: Connection reset by peer\n", "environment", True),
+        ("fatal: Unable to create '/w/checkout/.git/index.lock': No space left on device\n", "environment", True),
+        ("error: index.lock write error. Out of diskspace\n", "environment", True),
+        ("fatal: unable to access 'https://x/': server certificate verification failed\n", "environment", True),
+        # A 4xx is the repository's, and a file that merely is called tls.py is nobody's environment.
+        ("fatal: unable to access 'https://x/': The requested URL returned error: 404\n", "clone_404", False),
+        ("fatal: something new went wrong in utils/tls.py\n", "clone_unclassified", True),
+        # a hostile path that spells another failure is still a refused path
+        ("error: invalid path 'returned error: 429 rate limit not found'\n", "clone_refused", False),
+    ],
+)
 def test_classify_by_what_git_said(stderr, failure, transient):
     err = classify(stderr)
     assert (err.failure, err.transient) == (failure, transient)
@@ -438,8 +505,15 @@ def test_rate_limited_clones_back_off_for_minutes_with_jitter(emulator, universe
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=2, retry_after=None))
     t = FakeTime(now=0.0)
-    result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=3600, attempts=3, sleep=t.sleep,
-                   rate_limit_backoff=60.0, rng=lambda: 0.5)
+    result = clone(
+        emulator.clone_url(repo.full_name),
+        tmp_path / "c",
+        timeout=3600,
+        attempts=3,
+        sleep=t.sleep,
+        rate_limit_backoff=60.0,
+        rng=lambda: 0.5,
+    )
     assert result.failure is None and result.attempts == 3 and result.rate_limited == 2
     assert t.slept == [75.0, 150.0], "60 s then 120 s, each stretched by the jitter (here +25%)"
 
@@ -450,8 +524,14 @@ def test_jitter_spreads_the_waits(emulator, universe, tmp_path):
     for draw in (0.0, 0.999):
         emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
         t = FakeTime(now=0.0)
-        clone(emulator.clone_url(repo.full_name), tmp_path / f"c{draw}", timeout=3600, sleep=t.sleep,
-              rate_limit_backoff=60.0, rng=lambda d=draw: d)
+        clone(
+            emulator.clone_url(repo.full_name),
+            tmp_path / f"c{draw}",
+            timeout=3600,
+            sleep=t.sleep,
+            rate_limit_backoff=60.0,
+            rng=lambda d=draw: d,
+        )
         waits += t.slept
     assert waits[0] == 60.0 and 89.9 < waits[1] < 90.0
 
@@ -460,8 +540,14 @@ def test_a_rate_limit_wait_past_the_clone_deadline_is_not_taken(emulator, univer
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
     t = FakeTime(now=0.0)
-    result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=100, sleep=t.sleep,
-                   rate_limit_backoff=200.0, rng=lambda: 0.0)
+    result = clone(
+        emulator.clone_url(repo.full_name),
+        tmp_path / "c",
+        timeout=100,
+        sleep=t.sleep,
+        rate_limit_backoff=200.0,
+        rng=lambda: 0.0,
+    )
     assert (result.failure, result.attempts, t.slept) == ("clone_rate_limited", 1, [])
 
 
@@ -496,8 +582,15 @@ def test_a_rate_limited_clone_holds_the_shared_limiter(emulator, universe, tmp_p
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
     t = FakeTime(now=0.0)
     limiter = Recording(per_minute=0, clock=t.clock, sleep=t.sleep)
-    result = clone(emulator.clone_url(repo.full_name), tmp_path / "c", timeout=3600, sleep=t.sleep, limiter=limiter,
-                   rate_limit_backoff=60.0, rng=lambda: 0.0)
+    result = clone(
+        emulator.clone_url(repo.full_name),
+        tmp_path / "c",
+        timeout=3600,
+        sleep=t.sleep,
+        limiter=limiter,
+        rate_limit_backoff=60.0,
+        rng=lambda: 0.0,
+    )
     assert result.failure is None and holds == [60.0] and t.slept == [60.0]
 
 
@@ -505,10 +598,15 @@ def test_the_process_shares_one_limiter_and_scan_settings_configure_it(emulator,
     assert clone_module.shared_limiter(30) is clone_module.shared_limiter(0)
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=60, clones_per_minute=600,
-                            rate_limit_backoff=0.05)
-    row = {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": "v1-c0000",
-           "selection_stratum": "x"}
+    settings = ScanSettings(
+        ScanKnobs(clone_timeout_s=60), scan_timeout=60, clones_per_minute=600, rate_limit_backoff=0.05
+    )
+    row = {
+        "full_name": repo.full_name,
+        "repo_hash": repo_hash(repo.full_name),
+        "chunk_id": "v1-c0000",
+        "selection_stratum": "x",
+    }
     result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path / "w")
     assert result.provenance["clone_attempts"] == 2 and result.rate_limited == 1
     assert clone_module.shared_limiter().per_minute == 600

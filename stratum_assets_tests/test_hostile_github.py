@@ -50,8 +50,9 @@ class Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
-                server.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                        "body": body})
+                server.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 script = server.answers.get(path) or [(404, {}, b'{"message": "Not Found"}')]
                 status, headers, data = script.pop(0) if len(script) > 1 else script[0]
                 self.send_response(status)
@@ -106,15 +107,20 @@ def elsewhere():
 
 def _client(server: Server, t: FakeTime | None = None, **governor) -> GitHubClient:
     t = t or FakeTime()
-    return GitHubClient(server.url, SECRET, timeout=10,
-                        governor=RateGovernor(clock=t.clock, sleep=t.sleep, search_per_minute=10_000, **governor))
+    return GitHubClient(
+        server.url,
+        SECRET,
+        timeout=10,
+        governor=RateGovernor(clock=t.clock, sleep=t.sleep, search_per_minute=10_000, **governor),
+    )
 
 
 # -- 1. the token goes to the API host only ----------------------------------------------------------
 def test_a_next_link_to_another_host_is_refused_and_never_gets_the_token(api, elsewhere):
     elsewhere.script("/search/repositories", (200, {}, PAGE))
-    api.script("/search/repositories",
-               (200, {"Link": f'<{elsewhere.url}/search/repositories?q=x&page=2>; rel="next"'}, PAGE))
+    api.script(
+        "/search/repositories", (200, {"Link": f'<{elsewhere.url}/search/repositories?q=x&page=2>; rel="next"'}, PAGE)
+    )
     client = _client(api)
     pages = client.search_pages("x")
     assert next(pages) == PAGE
@@ -128,8 +134,11 @@ def test_a_next_link_to_another_host_is_refused_and_never_gets_the_token(api, el
 @pytest.mark.parametrize("swap", ["port", "scheme", "host"])
 def test_same_host_other_port_scheme_or_name_is_another_host(api, swap):
     host, port = api.httpd.server_address[:2]
-    other = {"port": f"http://{host}:{port + 1}", "scheme": f"https://{host}:{port}",
-             "host": f"http://localhost:{port}"}[swap]
+    other = {
+        "port": f"http://{host}:{port + 1}",
+        "scheme": f"https://{host}:{port}",
+        "host": f"http://localhost:{port}",
+    }[swap]
     api.script("/search/repositories", (200, {"Link": f'<{other}/search/repositories?page=2>; rel="next"'}, PAGE))
     pages = _client(api).search_pages("x")
     next(pages)
@@ -139,9 +148,11 @@ def test_same_host_other_port_scheme_or_name_is_another_host(api, swap):
 
 
 def test_a_next_link_on_the_api_host_is_followed_with_the_token(api):
-    api.script("/search/repositories",
-               (200, {"Link": f'<{api.url}/search/repositories?q=x&page=2>; rel="next"'}, PAGE),
-               (200, {}, PAGE))
+    api.script(
+        "/search/repositories",
+        (200, {"Link": f'<{api.url}/search/repositories?q=x&page=2>; rel="next"'}, PAGE),
+        (200, {}, PAGE),
+    )
     assert len(list(_client(api).search_pages("x"))) == 2
     assert api.auth_headers() == [f"Bearer {SECRET}"] * 2
 
@@ -179,8 +190,14 @@ def test_a_far_future_reset_fails_fast_instead_of_sleeping(api, caplog):
 
 def test_a_far_future_reset_on_a_403_fails_fast(api):
     t = FakeTime()
-    api.script("/repos/o/r", (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(t.now) + 10**9)},
-                              {"message": "API rate limit exceeded"}))
+    api.script(
+        "/repos/o/r",
+        (
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(t.now) + 10**9)},
+            {"message": "API rate limit exceeded"},
+        ),
+    )
     with pytest.raises(GitHubError, match="/repos/o/r") as err:
         _client(api, t).get("/repos/o/r")
     assert t.slept == [] and err.value.status == 403 and len(api.requests) == 1
@@ -199,11 +216,12 @@ def test_a_huge_retry_after_fails_at_once_instead_of_waiting_five_times_the_cap(
 @pytest.mark.parametrize("reset", ["abc", "", " ", "1e9", "-5", "12.5", "nan", "inf", "9" * 400, "0x10"])
 def test_a_malformed_reset_is_an_absent_reset(api, reset):
     t = FakeTime()
-    api.script("/repos/o/r",
-               (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
-                {"message": "API rate limit exceeded"}),
-               (200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, {"id": 1}),
-               (200, {}, {"id": 2}))
+    api.script(
+        "/repos/o/r",
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, {"message": "API rate limit exceeded"}),
+        (200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, {"id": 1}),
+        (200, {}, {"id": 2}),
+    )
     client = _client(api, t)
     assert client.get("/repos/o/r").json() == {"id": 1}
     assert t.slept == [60.0], "no usable reset: the secondary-limit minimum, not a crash"
@@ -211,12 +229,15 @@ def test_a_malformed_reset_is_an_absent_reset(api, reset):
     assert t.slept == [60.0]
 
 
-@pytest.mark.parametrize("headers", [
-    {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "abc"},
-    {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" * 400},
-    {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "-1"},
-    {"x-ratelimit-remaining": "zero", "x-ratelimit-reset": "1000010"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "abc"},
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" * 400},
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "-1"},
+        {"x-ratelimit-remaining": "zero", "x-ratelimit-reset": "1000010"},
+    ],
+)
 def test_observe_ignores_malformed_headers(headers):
     t = FakeTime(now=1_000_000.0)
     gov = RateGovernor(clock=t.clock, sleep=t.sleep)
@@ -252,8 +273,12 @@ def test_the_total_bound_is_per_request_not_per_client(api):
 
 def test_every_wait_is_logged_with_its_reason_and_path(api, caplog):
     t = FakeTime()
-    api.script("/repos/o/r", (429, {"Retry-After": "7"}, {"message": "secondary"}), (502, {}, b"bad gateway"),
-               (200, {}, {"id": 1}))
+    api.script(
+        "/repos/o/r",
+        (429, {"Retry-After": "7"}, {"message": "secondary"}),
+        (502, {}, b"bad gateway"),
+        (200, {}, {"id": 1}),
+    )
     with caplog.at_level(logging.INFO, logger="stratum_assets.github"):
         _client(api, t).get("/repos/o/r")
     waits = [r for r in caplog.records if r.name.startswith("stratum_assets.github") and "wait" in r.getMessage()]

@@ -17,16 +17,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 LAYERS = ("Layers: each room imports only the rooms below it", "Plain code never imports Dagster")
-SEAM = ("The product below the code location does not import the offline GitHub",
-        "The offline GitHub imports only the product's domain facts")
+SEAM = (
+    "The product below the code location does not import the offline GitHub",
+    "The offline GitHub imports only the product's domain facts",
+)
 CONTRACTS = LAYERS + SEAM
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     """``lint-imports`` on the packages under ``root`` (first on the path, so a copy is read, not the install)."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_import_contract_is_kept():
@@ -69,10 +77,14 @@ def test_the_resources_starting_the_emulator_and_the_emulator_using_the_products
     product's storage helpers), put back in a copy: each forbidden contract names its own, and nothing else
     breaks."""
     _copy(tmp_path)
-    _append(tmp_path / "stratum_assets" / "resources.py",
-            "\n\ndef _emulator():\n    from stratum_sandbox.server import GitHubEmulator\n    return GitHubEmulator\n")
-    _append(tmp_path / "stratum_sandbox" / "git_store.py",
-            "\nfrom stratum_assets.storage.files import new_directory  # the product's storage\n")
+    _append(
+        tmp_path / "stratum_assets" / "resources.py",
+        "\n\ndef _emulator():\n    from stratum_sandbox.server import GitHubEmulator\n    return GitHubEmulator\n",
+    )
+    _append(
+        tmp_path / "stratum_sandbox" / "git_store.py",
+        "\nfrom stratum_assets.storage.files import new_directory  # the product's storage\n",
+    )
 
     result = _lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr

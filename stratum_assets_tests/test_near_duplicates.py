@@ -16,8 +16,13 @@ import time
 import pytest
 
 from stratum_assets.dedup.clusters import exact_groups, near_duplicate_clusters
-from stratum_assets.dedup.fingerprint import (NearDupSettings, decode_signature, encode_signature,
-                                              file_tokens, fingerprint)
+from stratum_assets.dedup.fingerprint import (
+    NearDupSettings,
+    decode_signature,
+    encode_signature,
+    file_tokens,
+    fingerprint,
+)
 from stratum_assets_tests.support.clusters import pairwise_precision_recall
 from stratum_sandbox.codegen import COMPANION_FILE, FILE_MODE, has_counted_companion, render_files
 from stratum_sandbox.universe import DRIFT_ARCHETYPES, build_universe, code_families
@@ -49,7 +54,7 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 '''
-TOOLS = b'''import subprocess
+TOOLS = b"""import subprocess
 
 
 def shell(command: str) -> str:
@@ -60,8 +65,8 @@ def shell(command: str) -> str:
 def read(path: str) -> str:
     with open(path) as fh:
         return fh.read()[:4000]
-'''
-OTHER = b'''import asyncio
+"""
+OTHER = b"""import asyncio
 from dataclasses import dataclass
 
 
@@ -79,7 +84,7 @@ async def run(job: Job, queue: asyncio.Queue) -> None:
         job.retries -= 1
         await asyncio.sleep(0.1 * job.retries)
     queue.task_done()
-'''
+"""
 
 
 def _repo(**files: bytes) -> list[tuple[str, bytes]]:
@@ -101,10 +106,12 @@ def test_fingerprint_is_deterministic_whatever_the_file_order_and_round_trips_th
 
 def test_layout_comments_docstrings_and_prose_change_no_signature_but_code_does():
     base = fingerprint(_repo(agents=AGENTS, tools=TOOLS))
-    cosmetic = (AGENTS.replace(b"import os\n", b"# a copy of a tutorial\nimport os  # env\n\n\n")
-                .replace(b'"""Search the web."""', b'"""Search the web with DuckDuckGo, return HTML."""')
-                .replace(b"    main()\n", b'    """Entry point."""\n    main()\n')
-                .replace(b"You are a careful research assistant.", b"You are a travel planner."))
+    cosmetic = (
+        AGENTS.replace(b"import os\n", b"# a copy of a tutorial\nimport os  # env\n\n\n")
+        .replace(b'"""Search the web."""', b'"""Search the web with DuckDuckGo, return HTML."""')
+        .replace(b"    main()\n", b'    """Entry point."""\n    main()\n')
+        .replace(b"You are a careful research assistant.", b"You are a travel planner.")
+    )
     same = fingerprint(_repo(agents=cosmetic, tools=TOOLS))
     assert same.signature == base.signature
     assert same.content_hash != base.content_hash  # the bytes did change
@@ -165,9 +172,16 @@ def test_a_huge_repository_is_bounded_in_tokens_and_time():
 
 
 def test_settings_and_signatures_refuse_nonsense():
-    for bad in ({"shingle_size": 0}, {"threshold": 1.0}, {"threshold": 0}, {"strings": "some"},
-                {"max_tokens": 10, "min_tokens": 50}, {"containment": 0}, {"common_repos": 0},
-                {"min_file_tokens": 0}):
+    for bad in (
+        {"shingle_size": 0},
+        {"threshold": 1.0},
+        {"threshold": 0},
+        {"strings": "some"},
+        {"max_tokens": 10, "min_tokens": 50},
+        {"containment": 0},
+        {"common_repos": 0},
+        {"min_file_tokens": 0},
+    ):
         with pytest.raises(ValueError):
             NearDupSettings(**bad)
     with pytest.raises(ValueError):
@@ -198,14 +212,23 @@ RENAMED = AGENTS.replace(b"def main", b"def run_all").replace(b"main()", b"run_a
 
 def test_clusters_join_edited_copies_and_copies_of_copies_not_unrelated_code():
     big_tools = TOOLS + TOOLS.replace(b"def ", b"def more_") + TOOLS.replace(b"def ", b"def extra_")
-    rows = [_row("a-source", AGENTS, big_tools), _row("b-fork", AGENTS, big_tools),
-            _row("c-edited", RENAMED, big_tools),  # one file edited, the bigger one unchanged
-            _row("d-edited-again", RENAMED.replace(b"run_all", b"run_every"), big_tools),  # a copy of c, edited
-            _row("e-other", OTHER), ("f-empty", None, None), _row("g-other-copy", OTHER)]
-    assert near_duplicate_clusters(rows) == [("a-source", "b-fork", "c-edited", "d-edited-again"),
-                                             ("e-other", "g-other-copy")]
+    rows = [
+        _row("a-source", AGENTS, big_tools),
+        _row("b-fork", AGENTS, big_tools),
+        _row("c-edited", RENAMED, big_tools),  # one file edited, the bigger one unchanged
+        _row("d-edited-again", RENAMED.replace(b"run_all", b"run_every"), big_tools),  # a copy of c, edited
+        _row("e-other", OTHER),
+        ("f-empty", None, None),
+        _row("g-other-copy", OTHER),
+    ]
+    assert near_duplicate_clusters(rows) == [
+        ("a-source", "b-fork", "c-edited", "d-edited-again"),
+        ("e-other", "g-other-copy"),
+    ]
     assert near_duplicate_clusters(rows, NearDupSettings(threshold=0.95, containment=1.0)) == [
-        ("a-source", "b-fork"), ("e-other", "g-other-copy")]
+        ("a-source", "b-fork"),
+        ("e-other", "g-other-copy"),
+    ]
 
 
 def test_near_the_threshold_the_exact_files_decide_never_the_estimate():
@@ -217,7 +240,8 @@ def test_near_the_threshold_the_exact_files_decide_never_the_estimate():
     assert NearDupSettings().threshold <= estimate < NearDupSettings().sure_threshold, estimate
     assert near_duplicate_clusters([source, edited]) == []
     assert near_duplicate_clusters([source[:2], edited[:2]], NearDupSettings(verify_pairs=False)) == [
-        ("a-source", "c-edited")]  # LSH alone (no verification) would join them
+        ("a-source", "c-edited")
+    ]  # LSH alone (no verification) would join them
     assert NearDupSettings().sure_threshold == pytest.approx(0.85 + 3 * (0.85 * 0.15 / 128) ** 0.5)
 
 
@@ -234,8 +258,10 @@ def test_a_copy_that_grew_is_contained_though_not_similar():
 
 def _own_code(project: int, functions: int = 12) -> bytes:
     """A module no other project has: its own names and constants (12 tokens a function)."""
-    return "".join(f"def step_{project}_{k}(state_{project}):\n    return state_{project} * {k} + {project}\n\n\n"
-                   for k in range(functions)).encode()
+    return "".join(
+        f"def step_{project}_{k}(state_{project}):\n    return state_{project} * {k} + {project}\n\n\n"
+        for k in range(functions)
+    ).encode()
 
 
 def test_template_boilerplate_joins_no_projects():
@@ -321,10 +347,12 @@ def bigger_universe():
 
 
 def _agreement(universe, fingerprints, archetypes=None) -> tuple[float, float]:
-    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
-                                        for name, fp in fingerprints.items()])
-    members = {r.full_name for r in universe.repos if fingerprints[r.full_name].signature
-               and (archetypes is None or r.archetype in archetypes)}
+    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts) for name, fp in fingerprints.items()])
+    members = {
+        r.full_name
+        for r in universe.repos
+        if fingerprints[r.full_name].signature and (archetypes is None or r.archetype in archetypes)
+    }
     return pairwise_precision_recall(clusters, code_families(universe), members)
 
 
@@ -356,8 +384,9 @@ def test_no_agent_originals_share_one_template_so_they_cluster_together(universe
     a signature the precision is therefore lower (measured 0.826 at the default universe, 0.868
     at seed 11 size 2000); the missing part is exactly these template twins.
     """
-    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
-                                        for name, fp in universe_fingerprints.items()])
+    clusters = near_duplicate_clusters(
+        [(name, fp.signature, fp.files, fp.parts) for name, fp in universe_fingerprints.items()]
+    )
     archetype = {r.full_name: r.archetype for r in universe.repos}
     no_agents = [c for c in clusters if any(archetype[m] == "no_agents" for m in c)]
     assert no_agents and all(archetype[m] == "no_agents" for c in no_agents for m in c)
@@ -385,9 +414,27 @@ def test_exact_groups_hold_byte_identical_copies_only(universe, universe_fingerp
 # when each project's tools got a timeout, text limit and search hits of their own (issue 29: unrelated projects
 # with the same tools rendered one tools module byte for byte, and the detector rightly joined them as copies).
 UNIVERSE_DIGEST = "848a399110e7491409e896e572549ca4defc2fd433a10cd0725598848bb01a0e"
-_FIELDS = ("id", "owner", "name", "description", "topics", "stars", "created_at", "pushed_at", "license_spdx",
-           "archetype", "frameworks", "code_seed", "signals", "has_readme", "parent", "deleted", "slow", "quirks",
-           "forks_count")
+_FIELDS = (
+    "id",
+    "owner",
+    "name",
+    "description",
+    "topics",
+    "stars",
+    "created_at",
+    "pushed_at",
+    "license_spdx",
+    "archetype",
+    "frameworks",
+    "code_seed",
+    "signals",
+    "has_readme",
+    "parent",
+    "deleted",
+    "slow",
+    "quirks",
+    "forks_count",
+)
 
 
 def _digest(repos) -> str:
@@ -451,7 +498,8 @@ def _digests(fp) -> set[bytes]:
 
 
 def test_an_older_snapshot_of_an_evolving_source_is_in_its_family_and_holds_an_earlier_version(
-        universe, universe_fingerprints):
+    universe, universe_fingerprints
+):
     """An evolving source renders every step of its history (a module added a step, the previous one grown);
     a snapshot renders the steps up to its own: its modules are the source's, the last one as it was then."""
     sources, snapshots = _drifted(universe, "evolving"), _drifted(universe, "snapshot")
@@ -471,7 +519,8 @@ def test_an_older_snapshot_of_an_evolving_source_is_in_its_family_and_holds_an_e
             assert theirs[path].startswith(mine[path]) and len(theirs[path]) > len(mine[path])
     oldest = min(snapshots, key=lambda r: r.version)
     estimate = decode_signature(universe_fingerprints[oldest.full_name].signature).jaccard(
-        decode_signature(universe_fingerprints[by_seed[oldest.source_seed].full_name].signature))
+        decode_signature(universe_fingerprints[by_seed[oldest.source_seed].full_name].signature)
+    )
     assert estimate < 0.85, estimate  # the source moved on: not similar any more, only contained
 
 
@@ -479,8 +528,9 @@ def test_a_copy_that_added_modules_is_in_its_sources_family_and_contains_it(univ
     grown = _drifted(universe, "grown_clone")
     assert len(grown) == 4 and {r.own_modules for r in grown} <= {1, 2, 3}
     family = _family_of(universe)
-    sources = {r.code_seed: r for r in universe.repos if r.source_seed is None and not r.is_fork
-               and r.archetype != "clone"}
+    sources = {
+        r.code_seed: r for r in universe.repos if r.source_seed is None and not r.is_fork and r.archetype != "clone"
+    }
     estimates = []
     for copy in grown:
         source = sources[copy.source_seed]
@@ -506,8 +556,9 @@ def test_template_started_projects_share_the_boilerplate_and_are_in_no_family(un
         assert project.full_name not in family
         assert _digests(universe_fingerprints[template.full_name]) < _digests(universe_fingerprints[project.full_name])
     assert template.full_name not in family
-    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
-                                        for name, fp in universe_fingerprints.items()])
+    clusters = near_duplicate_clusters(
+        [(name, fp.signature, fp.files, fp.parts) for name, fp in universe_fingerprints.items()]
+    )
     started = {r.full_name for r in [template, *projects]}
     assert all(len(set(c) & started) <= 1 for c in clusters)  # no two of them in one cluster
 
@@ -515,15 +566,22 @@ def test_template_started_projects_share_the_boilerplate_and_are_in_no_family(un
 def test_the_detector_joins_every_drifted_copy_to_its_source(bigger_universe, bigger_fingerprints):
     """At seed 11, size 2,000: every older snapshot and every copy that grew (some of the most copied
     sources, whose files dozens of similar copies hold) is in its source's cluster."""
-    clusters = near_duplicate_clusters([(name, fp.signature, fp.files, fp.parts)
-                                        for name, fp in bigger_fingerprints.items()])
+    clusters = near_duplicate_clusters(
+        [(name, fp.signature, fp.files, fp.parts) for name, fp in bigger_fingerprints.items()]
+    )
     cluster = {name: i for i, c in enumerate(clusters) for name in c}
-    by_seed = {r.code_seed: r for r in bigger_universe.repos if r.source_seed is None and not r.is_fork
-               and r.archetype != "clone"}
+    by_seed = {
+        r.code_seed: r
+        for r in bigger_universe.repos
+        if r.source_seed is None and not r.is_fork and r.archetype != "clone"
+    }
     copies = [r for r in bigger_universe.repos if r.archetype in ("snapshot", "grown_clone")]
     assert len(copies) >= 40
-    missed = [r.full_name for r in copies
-              if cluster.get(r.full_name) is None or cluster.get(r.full_name) != cluster.get(by_seed[r.source_seed].full_name)]
+    missed = [
+        r.full_name
+        for r in copies
+        if cluster.get(r.full_name) is None or cluster.get(r.full_name) != cluster.get(by_seed[r.source_seed].full_name)
+    ]
     assert missed == []
 
 

@@ -20,7 +20,12 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
-from stratum_assets.orchestration.build_driver import UnknownPartitions, backfill_unfinished, build_everything, partition_range
+from stratum_assets.orchestration.build_driver import (
+    UnknownPartitions,
+    backfill_unfinished,
+    build_everything,
+    partition_range,
+)
 from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, ScannerResource
 from stratum_sandbox.limits import Fault
@@ -33,8 +38,15 @@ from .conftest import ShortBackoffGitHub
 
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
-ASSETS = [*candidate_assets, repo_manifest, scan_partition, pipeline_run_log, audit_report, train_test_split,
-          label_audit_sample]
+ASSETS = [
+    *candidate_assets,
+    repo_manifest,
+    scan_partition,
+    pipeline_run_log,
+    audit_report,
+    train_test_split,
+    label_audit_sample,
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +58,16 @@ def broken_build(small_universe, small_git_root, tmp_path_factory):
     built once for every emulator of the session (``small_git_root``)."""
     root = tmp_path_factory.mktemp("operating")
     data = root / "data"
-    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
-                        slow_clone_seconds=1.0) as em:
+    with GitHubEmulator(
+        small_universe, small_git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=1.0
+    ) as em:
         # The broken partition's 40 repositories are refused three times each: short waits between (conftest).
-        resources = {"github": ShortBackoffGitHub(url=em.url),
-                     "data": DataResource(root=str(data)),
-                     "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()}
+        resources = {
+            "github": ShortBackoffGitHub(url=em.url),
+            "data": DataResource(root=str(data)),
+            "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")),
+            "scanner": ScannerResource(),
+        }
         defs = dg.Definitions(assets=ASSETS, resources=resources)
         seen = {}
 
@@ -83,13 +99,16 @@ def test_a_broken_partition_fails_whole_and_the_build_says_so(broken_build):
 def test_backfill_reruns_only_the_failed_partitions_and_nothing_is_dropped(broken_build):
     data, instance, defs, _, _, _ = broken_build
     partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
-    untouched = {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in partitions
-                 if p != partitions[1]}
+    untouched = {
+        p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in partitions if p != partitions[1]
+    }
     lines = []
     report = backfill_unfinished(defs, instance, log=lines.append)
     assert report.ok, report
-    assert lines[:2] == ["Stage 2/3: 1 partitions of quarantine, scan_results, 1 at a time, up to 0 retries each",
-                         f"  partition {partitions[1]} (1/1): ok"], lines
+    assert lines[:2] == [
+        "Stage 2/3: 1 partitions of quarantine, scan_results, 1 at a time, up to 0 retries each",
+        f"  partition {partitions[1]} (1/1): ok",
+    ], lines
     assert instance.get_materialized_partitions(dg.AssetKey("scan_results")) == set(partitions)
     assert {p: os.stat(data / "scans" / "v1" / p / "stats.json").st_mtime_ns for p in untouched} == untouched
     assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
@@ -142,8 +161,9 @@ def test_rescanning_a_partition_requests_the_audit_once_it_is_done(broken_build)
     assert fresh.total_requested == 0, "everything is up to date after the backfill"
     chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
     job = defs.resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process(instance=instance, partition_key=chunk,
-                                  asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")]).success
+    assert job.execute_in_process(
+        instance=instance, partition_key=chunk, asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")]
+    ).success
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=fresh.cursor)
     requested = {key for key in after_scans if tick.get_num_requested(dg.AssetKey(key))}
     assert requested == after_scans and tick.total_requested == len(after_scans), requested
@@ -153,8 +173,13 @@ def test_rescanning_a_partition_requests_the_audit_once_it_is_done(broken_build)
 
 def test_status_command_reads_the_finished_build(broken_build):
     data = broken_build[0]
-    out = subprocess.run([sys.executable, "-m", "stratum_assets.cli", "status", "--data", str(data)],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "stratum_assets.cli", "status", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     status = read_status(Layout(data))
     assert status.pending == 0 and status.done == status.total > 0
     assert f"{status.total:,} accounted for, 0 pending" in out
@@ -172,8 +197,10 @@ def test_status_with_a_manifest_and_no_partition_yet(broken_build, tmp_path):
 def test_status_before_any_manifest_and_throughput_over_overlapping_partitions(tmp_path):
     assert "No manifest yet" in render(read_status(Layout(tmp_path)))
     # two partitions of 60 repos that ran side by side for a minute: 120 repos/min, not 60
-    stats = [{"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"},
-             {"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"}]
+    stats = [
+        {"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"},
+        {"repos": 60, "duration_s": 60, "finished_at": "2026-11-25T10:01:00+00:00"},
+    ]
     assert throughput(stats) == 120.0
 
 
@@ -192,14 +219,36 @@ def test_the_finished_dataset_is_published_to_an_s3_compatible_server(broken_bui
     server.start()
     try:
         endpoint = "http://%s:%d" % server.get_host_and_port()
-        creds = {"AWS_ACCESS_KEY_ID": "AKIASTRATUMTEST", "AWS_SECRET_ACCESS_KEY": "stratum-secret-value",
-                 "AWS_REGION": "us-east-1"}
-        s3 = pafs.S3FileSystem(access_key=creds["AWS_ACCESS_KEY_ID"], secret_key=creds["AWS_SECRET_ACCESS_KEY"],
-                               endpoint_override=endpoint, region="us-east-1", allow_bucket_creation=True)
+        creds = {
+            "AWS_ACCESS_KEY_ID": "AKIASTRATUMTEST",
+            "AWS_SECRET_ACCESS_KEY": "stratum-secret-value",
+            "AWS_REGION": "us-east-1",
+        }
+        s3 = pafs.S3FileSystem(
+            access_key=creds["AWS_ACCESS_KEY_ID"],
+            secret_key=creds["AWS_SECRET_ACCESS_KEY"],
+            endpoint_override=endpoint,
+            region="us-east-1",
+            allow_bucket_creation=True,
+        )
         s3.create_dir("datasets")
-        out = subprocess.run([sys.executable, "-m", "stratum_assets.cli", "publish", "s3://datasets/stratum",
-                              "--endpoint-url", endpoint, "--data", str(data)], env={**os.environ, **creds},
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stratum_assets.cli",
+                "publish",
+                "s3://datasets/stratum",
+                "--endpoint-url",
+                endpoint,
+                "--data",
+                str(data),
+            ],
+            env={**os.environ, **creds},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert "published v1 to s3://datasets/stratum/v1" in out.stdout
         with s3.open_input_stream(f"datasets/stratum/v1/{SUCCESS}") as fh:
@@ -209,10 +258,18 @@ def test_the_finished_dataset_is_published_to_an_s3_compatible_server(broken_bui
         keys = {e["key"]: e for e in success["objects"]}
         for key, entry in keys.items():  # every object is there, whole
             assert s3.get_file_info(f"datasets/stratum/v1/{key}").size == entry["bytes"], key
-        assert {"manifest/v1/manifest.parquet", "split/train.parquet", "split/test.jsonl",
-                "dataset_audit_report.md", "pipeline_run_log.json"} <= set(keys)
-        published = sum(pq.read_metadata(f"datasets/stratum/v1/{k}", filesystem=s3).num_rows
-                        for k in keys if k.endswith(("/scan_results.parquet", "/quarantine.parquet")))
+        assert {
+            "manifest/v1/manifest.parquet",
+            "split/train.parquet",
+            "split/test.jsonl",
+            "dataset_audit_report.md",
+            "pipeline_run_log.json",
+        } <= set(keys)
+        published = sum(
+            pq.read_metadata(f"datasets/stratum/v1/{k}", filesystem=s3).num_rows
+            for k in keys
+            if k.endswith(("/scan_results.parquet", "/quarantine.parquet"))
+        )
         assert published == success["repositories"] == success["stored"] + success["quarantined"] > 0
     finally:
         server.stop()

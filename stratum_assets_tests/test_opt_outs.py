@@ -10,8 +10,15 @@ from stratum_assets.assets.discovery import STRATUM_NAMES
 from stratum_assets.assets.manifest import chunk_partitions, repo_manifest
 from stratum_assets.audit.report import compute, render
 from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash, what_changed
-from stratum_assets.manifest.exclusions import (DEFAULT_FILE, ENV_VAR, ExclusionsError, exclusions_path,
-                                                load_exclusions, parse_exclusions, summary_line)
+from stratum_assets.manifest.exclusions import (
+    DEFAULT_FILE,
+    ENV_VAR,
+    ExclusionsError,
+    exclusions_path,
+    load_exclusions,
+    parse_exclusions,
+    summary_line,
+)
 from stratum_assets.resources import DataResource
 
 from .test_audit import THRESHOLDS, constructed
@@ -30,8 +37,16 @@ opt_outs:
 
 
 def _cand(name, stratum="a", **extra):
-    row = {"full_name": name, "is_fork": False, "fork_parent": None, "github_stars": 1, "license": "MIT",
-           "last_commit_date": "2025-09-01T00:00:00Z", "discovery_query": f"q-{stratum}", "selection_stratum": stratum}
+    row = {
+        "full_name": name,
+        "is_fork": False,
+        "fork_parent": None,
+        "github_stars": 1,
+        "license": "MIT",
+        "last_commit_date": "2025-09-01T00:00:00Z",
+        "discovery_query": f"q-{stratum}",
+        "selection_stratum": stratum,
+    }
     return {**row, **extra}
 
 
@@ -50,8 +65,9 @@ def test_an_owner_entry_covers_every_repository_of_that_owner_and_nothing_else()
 
 def test_an_owner_name_entry_covers_that_repository_only():
     ex = parse_exclusions(OPT_OUTS)
-    assert _kept(ex, _cand("acme/agent"), _cand("acme/agent2"), _cand("acme/agen"), _cand("acme/other"),
-                 _cand("acmeX/agent")) == ["acme/agent2", "acme/agen", "acme/other", "acmeX/agent"]
+    assert _kept(
+        ex, _cand("acme/agent"), _cand("acme/agent2"), _cand("acme/agen"), _cand("acme/other"), _cand("acmeX/agent")
+    ) == ["acme/agent2", "acme/agen", "acme/other", "acmeX/agent"]
 
 
 def test_matching_is_case_insensitive_on_both_sides():
@@ -61,8 +77,9 @@ def test_matching_is_case_insensitive_on_both_sides():
 
 
 def test_the_repository_entry_wins_over_its_owner_entry_and_each_match_is_counted_once():
-    ex = parse_exclusions("opt_outs:\n  - {repository: acme, reason: all of acme}\n"
-                          "  - {repository: acme/agent, reason: this one first}\n")
+    ex = parse_exclusions(
+        "opt_outs:\n  - {repository: acme, reason: all of acme}\n  - {repository: acme/agent, reason: this one first}\n"
+    )
     kept, reasons, matched = ex.apply([_cand("acme/agent"), _cand("acme/tool"), _cand("acme/kit")])
     assert kept == [] and reasons == Counter({"opted_out": 3})
     assert matched == Counter({"acme/agent": 1, "acme": 2})
@@ -71,10 +88,15 @@ def test_the_repository_entry_wins_over_its_owner_entry_and_each_match_is_counte
 
 def test_a_fork_of_an_opted_out_repository_is_left_out_and_cannot_take_its_place():
     ex = parse_exclusions(OPT_OUTS)
-    candidates = {"a": [_cand("acme/agent"), _cand("f/copy", is_fork=True, fork_parent="ACME/agent", github_stars=9),
-                        _cand("g/copy", is_fork=True, fork_parent="someone/thing"),
-                        _cand("h/copy", is_fork=True, fork_parent="else/thing"),
-                        _cand("acme/notfork", fork_parent="acme/agent")]}  # not a fork: its fork_parent is ignored
+    candidates = {
+        "a": [
+            _cand("acme/agent"),
+            _cand("f/copy", is_fork=True, fork_parent="ACME/agent", github_stars=9),
+            _cand("g/copy", is_fork=True, fork_parent="someone/thing"),
+            _cand("h/copy", is_fork=True, fork_parent="else/thing"),
+            _cand("acme/notfork", fork_parent="acme/agent"),
+        ]
+    }  # not a fork: its fork_parent is ignored
     build = build_manifest(candidates, {"a": 10}, version=1, chunk_size=10, exclusions=ex)
     assert sorted(r["full_name"] for r in build.rows) == ["acme/notfork", "h/copy"]
     assert build.dropped["opted_out"] == 1 and build.dropped["fork_of_opted_out"] == 2
@@ -98,16 +120,33 @@ def test_an_opted_out_repository_never_takes_a_stratum_slot():
 
 def test_the_meta_record_keeps_each_entry_with_its_reason_and_matches_zeros_included():
     ex = parse_exclusions(OPT_OUTS, "policy.yaml")
-    build = build_manifest({"a": [_cand("someone/x"), _cand("someone/y"), _cand("o/kept")]}, {"a": 5}, version=1,
-                           chunk_size=10, exclusions=ex)
+    build = build_manifest(
+        {"a": [_cand("someone/x"), _cand("someone/y"), _cand("o/kept")]},
+        {"a": 5},
+        version=1,
+        chunk_size=10,
+        exclusions=ex,
+    )
     record = ex.record(build.dropped, build.opt_out_matches)
     assert record == {
         "source": "policy.yaml",
         "opt_outs_fingerprint": ex.opt_outs_fingerprint,
-        "opt_outs": [{"repository": "someone", "reason": "the owner asked by email", "date": "2025-10-01",
-                      "requester": "someone@example.com", "matched": 2},
-                     {"repository": "acme/agent", "reason": "published by mistake", "date": None,
-                      "requester": None, "matched": 0}],
+        "opt_outs": [
+            {
+                "repository": "someone",
+                "reason": "the owner asked by email",
+                "date": "2025-10-01",
+                "requester": "someone@example.com",
+                "matched": 2,
+            },
+            {
+                "repository": "acme/agent",
+                "reason": "published by mistake",
+                "date": None,
+                "requester": None,
+                "matched": 0,
+            },
+        ],
         "licence_allowlist": None,
         "left_out": {"opted_out": 2, "fork_of_opted_out": 0},
     }
@@ -115,9 +154,15 @@ def test_the_meta_record_keeps_each_entry_with_its_reason_and_matches_zeros_incl
 
 
 # -- licence allowlist ---------------------------------------------------------------------------------
-LICENCES = [_cand("o/mit", license="MIT"), _cand("o/apache", license="Apache-2.0"), _cand("o/gpl", license="GPL-3.0"),
-            _cand("o/none", license=None), _cand("o/blank", license=""), _cand("o/noassert", license="NOASSERTION"),
-            _cand("o/other", license="other")]
+LICENCES = [
+    _cand("o/mit", license="MIT"),
+    _cand("o/apache", license="Apache-2.0"),
+    _cand("o/gpl", license="GPL-3.0"),
+    _cand("o/none", license=None),
+    _cand("o/blank", license=""),
+    _cand("o/noassert", license="NOASSERTION"),
+    _cand("o/other", license="other"),
+]
 
 
 def test_the_allowlist_is_off_by_default_and_keeps_every_licence_even_none():
@@ -135,8 +180,13 @@ def test_an_allowlist_keeps_only_listed_licences_and_leaves_out_missing_and_unid
     assert matched == Counter()
     record = ex.record(reasons, matched)
     assert record["licence_allowlist"] == ["mit", "Apache-2.0"]
-    assert record["left_out"] == {"opted_out": 0, "fork_of_opted_out": 0, "licence_missing": 2,
-                                  "licence_unidentified": 2, "licence_not_allowed": 1}
+    assert record["left_out"] == {
+        "opted_out": 0,
+        "fork_of_opted_out": 0,
+        "licence_missing": 2,
+        "licence_unidentified": 2,
+        "licence_not_allowed": 1,
+    }
 
 
 def test_an_opt_out_is_counted_as_such_even_when_its_licence_is_not_allowed_either():
@@ -150,8 +200,11 @@ MALFORMED = [
     ("opt_outs:\n  - repository: a\n", 2, "'a' has no `reason`"),
     ("opt_outs:\n  - repository: a\n    reason: '  '\n", 2, "has no `reason`"),
     ("opt_outs:\n  - reason: why\n", 2, "`repository` is missing"),
-    ("opt_outs:\n  - repository: ok\n    reason: r\n  - repository: a/b/c\n    reason: r\n", 4,
-     "'a/b/c' is not a GitHub owner or owner/name"),
+    (
+        "opt_outs:\n  - repository: ok\n    reason: r\n  - repository: a/b/c\n    reason: r\n",
+        4,
+        "'a/b/c' is not a GitHub owner or owner/name",
+    ),
     ("opt_outs:\n  - repository: -bad-\n    reason: r\n", 2, "owner '-bad-'"),
     ("opt_outs:\n  - repository: owner/\n    reason: r\n", 2, "name ''"),
     ("opt_outs:\n  - repository: a\n    reason: r\n    dat: 2025-01-01\n", 2, "unknown field dat"),
@@ -215,26 +268,31 @@ def test_the_manifest_fingerprint_changes_when_the_list_or_the_allowlist_changes
     assert _manifest_print(OPT_OUTS.replace("2025-10-01", "2025-10-02")) != base
     assert _manifest_print(OPT_OUTS + "licence_allowlist: [MIT]\n") != base
     assert _manifest_print(OPT_OUTS + "licence_allowlist: [MIT, GPL-3.0]\n") != _manifest_print(
-        OPT_OUTS + "licence_allowlist: [MIT]\n")
+        OPT_OUTS + "licence_allowlist: [MIT]\n"
+    )
     assert _manifest_print("opt_outs: []\n") != base
 
 
 def test_the_fingerprint_ignores_layout_order_comments_and_case():
     base = _manifest_print(OPT_OUTS)
-    reordered = ("opt_outs:  # reordered, reformatted\n"
-                 "  - {reason: published by mistake, repository: ACME/agent}\n"
-                 "  - {repository: someone, reason: the owner asked by email, date: '2025-10-01',"
-                 " requester: someone@example.com}\n")
+    reordered = (
+        "opt_outs:  # reordered, reformatted\n"
+        "  - {reason: published by mistake, repository: ACME/agent}\n"
+        "  - {repository: someone, reason: the owner asked by email, date: '2025-10-01',"
+        " requester: someone@example.com}\n"
+    )
     assert _manifest_print(reordered) == base
     assert _manifest_print("licence_allowlist: [MIT, apache-2.0]\n") == _manifest_print(
-        "licence_allowlist: [Apache-2.0, mit]\n")
+        "licence_allowlist: [Apache-2.0, mit]\n"
+    )
 
 
 def test_no_list_and_no_allowlist_leave_the_settings_and_so_older_versions_unchanged():
     candidates = {"a": [_cand("o/y")]}
     settings = {"targets": {"a": 1}, "chunk_size": 40, "profile": "sample"}
     assert fingerprint(candidates, {**settings, **parse_exclusions("opt_outs: []\n").settings()}) == fingerprint(
-        candidates, settings)
+        candidates, settings
+    )
 
 
 def test_what_changed_names_the_list_not_the_candidates():
@@ -250,23 +308,33 @@ def test_what_changed_names_the_list_not_the_candidates():
 def test_the_summary_line_gives_the_counts_the_list_and_the_allowlist():
     ex = parse_exclusions(OPT_OUTS)
     record = ex.record(Counter({"opted_out": 3, "fork_of_opted_out": 1}), Counter({"someone": 4}))
-    assert summary_line(record) == (f"Opted out: 3 repositories and 1 forks of them (2-entry list "
-                                    f"{ex.opt_outs_fingerprint[:12]}); licence allowlist: off.")
+    assert summary_line(record) == (
+        f"Opted out: 3 repositories and 1 forks of them (2-entry list "
+        f"{ex.opt_outs_fingerprint[:12]}); licence allowlist: off."
+    )
     allow = parse_exclusions("licence_allowlist: [MIT]\n")
     assert summary_line(allow.record(Counter({"licence_missing": 2, "licence_not_allowed": 5}), Counter())) == (
         "Opted out: 0 repositories (empty list); licence allowlist: MIT, leaving out 7 "
-        "(5 other licence, 2 none, 0 unidentified).")
+        "(5 other licence, 2 none, 0 unidentified)."
+    )
     assert "none recorded" in summary_line(None)
 
 
 # -- through Dagster: the real asset on the sample universe's candidates ----------------------------------------------
 def _materialize(resources, instance, **config):
-    return dg.materialize([repo_manifest], resources=resources, instance=instance, raise_on_error=False,
-                          run_config={"ops": {"repo_manifest": {"config": config}}})
+    return dg.materialize(
+        [repo_manifest],
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"ops": {"repo_manifest": {"config": config}}},
+    )
 
 
 def _candidate_names(data) -> set[str]:
-    return {r["full_name"] for s in STRATUM_NAMES for r in pq.read_table(data / "candidates" / f"{s}.parquet").to_pylist()}
+    return {
+        r["full_name"] for s in STRATUM_NAMES for r in pq.read_table(data / "candidates" / f"{s}.parquet").to_pylist()
+    }
 
 
 def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_repositories(workspace, tmp_path):
@@ -284,8 +352,10 @@ def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_r
     candidates_gone = {n for n in _candidate_names(data) if n.split("/")[0] == owner} | {single}
     v1_bytes = (data / "manifest" / "v1" / "manifest.parquet").read_bytes()
 
-    policy.write_text(f"opt_outs:\n  - repository: {owner.upper()}\n    reason: asked by email\n"
-                      f"  - repository: {single.upper()}\n    reason: removal request\n    date: 2025-11-02\n")
+    policy.write_text(
+        f"opt_outs:\n  - repository: {owner.upper()}\n    reason: asked by email\n"
+        f"  - repository: {single.upper()}\n    reason: removal request\n    date: 2025-11-02\n"
+    )
     kept = _materialize(resources, instance, exclusions_file=str(policy))
     meta = kept.get_asset_materialization_events()[0].materialization.metadata
     assert meta["version"].value == 1, "a frozen version never changes"
@@ -302,11 +372,14 @@ def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_r
     assert meta["dropped"].value["opted_out"] == len(candidates_gone)
     frozen_meta = DataResource(root=str(data)).manifest_store.meta(2)
     stored = frozen_meta["exclusions"]
-    assert stored["source"] == str(policy) and stored["left_out"] == {"opted_out": len(candidates_gone),
-                                                                      "fork_of_opted_out": 0}
+    assert stored["source"] == str(policy) and stored["left_out"] == {
+        "opted_out": len(candidates_gone),
+        "fork_of_opted_out": 0,
+    }
     assert [(e["repository"], e["reason"], e["date"], e["matched"]) for e in stored["opt_outs"]] == [
         (owner.lower(), "asked by email", None, len(candidates_gone) - 1),
-        (single.lower(), "removal request", "2025-11-02", 1)]
+        (single.lower(), "removal request", "2025-11-02", 1),
+    ]
     assert meta["exclusions"].value == summary_line(stored)
 
     # No partition row: every chunk of v2 (what scan_partition reads) and the warehouse's one row per repository.
@@ -318,13 +391,17 @@ def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_r
     with DataResource(root=str(data)).warehouse() as warehouse:
         conn = warehouse.conn
         assert conn.execute("SELECT count(*) FROM scan_dataset").fetchone()[0] == len(v2)
-        assert conn.execute("SELECT count(*) FROM scan_dataset WHERE list_contains(?, repo_hash)",
-                            [hashes]).fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM scan_dataset WHERE list_contains(?, repo_hash)", [hashes]).fetchone()[0]
+            == 0
+        )
     # The audit's Volume section reads the version's meta (its scans are the constructed ones of test_audit).
     report = render(compute(constructed(), {"crewai": 200}, THRESHOLDS, {}, manifest_meta=frozen_meta), 2, "sample")
     volume = report.split("## 1. Volume")[1].split("## 2.")[0]
-    assert f"Opted out: {len(candidates_gone)} repositories (2-entry list {stored['opt_outs_fingerprint'][:12]}); " \
-           "licence allowlist: off." in volume
+    assert (
+        f"Opted out: {len(candidates_gone)} repositories (2-entry list {stored['opt_outs_fingerprint'][:12]}); "
+        "licence allowlist: off." in volume
+    )
 
 
 def test_the_allowlist_through_the_asset_leaves_out_unlisted_and_unlicensed_repositories(workspace, tmp_path):
@@ -355,6 +432,7 @@ def test_a_malformed_exclusions_file_fails_the_manifest_and_names_the_line(works
     result = _materialize(resources, instance, exclusions_file=str(policy))
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert f"{policy}:4: 'other' has no `reason`" in failure.event_specific_data.error.message, "said first, " \
-        "not in a stack trace"
+    assert f"{policy}:4: 'other' has no `reason`" in failure.event_specific_data.error.message, (
+        "said first, not in a stack trace"
+    )
     assert not (data / "manifest").exists(), "nothing frozen"

@@ -35,9 +35,15 @@ RETRY_ONCE = {"run_retries": {"enabled": True, "max_retries": 1}}
 
 
 def _defs(em: GitHubEmulator, data, github: GitHubResource | None = None) -> dg.Definitions:
-    return dg.Definitions(assets=ASSETS, resources={
-        "github": github or OfflineGitHub(url=em.url), "data": DataResource(root=str(data)),
-        "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")), "scanner": ScannerResource()})
+    return dg.Definitions(
+        assets=ASSETS,
+        resources={
+            "github": github or OfflineGitHub(url=em.url),
+            "data": DataResource(root=str(data)),
+            "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")),
+            "scanner": ScannerResource(),
+        },
+    )
 
 
 def _partition_runs(instance) -> list[dg.RunRecord]:
@@ -51,17 +57,21 @@ def _assert_everything_stored(instance, report) -> None:
     assert ("zero_silent_drops", True) in [(name, ok) for name, ok, _ in report.checks]
 
 
-def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(small_universe, small_git_root,
-                                                                                       tmp_path, monkeypatch):
+def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_retry(
+    small_universe, small_git_root, tmp_path, monkeypatch
+):
     monkeypatch.setattr(partition_workers, "RECYCLE_AFTER", 2)  # a worker process is replaced after two runs
     lines = []
-    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em, \
-            dg.instance_for_test(overrides=RETRY_ONCE) as instance:
+    with (
+        GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as em,
+        dg.instance_for_test(overrides=RETRY_ONCE) as instance,
+    ):
         # Every repository is refused as often as a run tries it (three attempts), then served: each partition's
         # first run fails whole, its retry succeeds, whichever order and overlap the two slots run them in.
         for repo in small_universe.repos:
-            em.faults.add(Fault("secondary_429", "git", times=ScanConfig().clone_attempts, retry_after=0,
-                                repo=repo.full_name))
+            em.faults.add(
+                Fault("secondary_429", "git", times=ScanConfig().clone_attempts, retry_after=0, repo=repo.full_name)
+            )
         # Short waits between refusals (conftest): the two first runs, started together, still overlap.
         github = ShortBackoffGitHub(url=em.url)
         report = build_everything(_defs(em, tmp_path / "data", github), instance, log=lines.append)
@@ -88,18 +98,25 @@ def test_partitions_run_two_at_a_time_and_a_failed_one_is_retried_as_a_dagster_r
         assert max(runs_per_process.values()) == 2 and len(runs_per_process) >= len(runs) / 2, runs_per_process
 
 
-def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(small_universe, small_git_root,
-                                                                                  tmp_path):
+def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retried(
+    small_universe, small_git_root, tmp_path
+):
     lines, killed = [], {}
-    with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)},
-                        slow_clone_seconds=0.5) as em, \
-            dg.instance_for_test(overrides=RETRY_ONCE) as instance:
+    with (
+        GitHubEmulator(
+            small_universe, small_git_root, budgets={"search": (10_000, 60.0)}, slow_clone_seconds=0.5
+        ) as em,
+        dg.instance_for_test(overrides=RETRY_ONCE) as instance,
+    ):
         stop = threading.Event()
 
         def kill_the_first_partition_worker() -> None:
             while not stop.is_set():
-                started = [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-                           if r.tags.get("dagster/partition")]
+                started = [
+                    r
+                    for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                    if r.tags.get("dagster/partition")
+                ]
                 if started:
                     killed.update(run_id=started[0].run_id, pid=int(started[0].tags["stratum/pid"]))
                     os.kill(killed["pid"], signal.SIGKILL)
@@ -118,6 +135,10 @@ def test_a_worker_killed_mid_partition_fails_its_run_and_the_partition_is_retrie
         dead = instance.get_run_by_id(killed["run_id"])
         assert dead.status == dg.DagsterRunStatus.FAILURE
         assert any(f"pid {killed['pid']}" in line and "is gone: killed or crashed" in line for line in lines), lines
-        retried = [r for r in _partition_runs(instance) if r.dagster_run.tags.get("dagster/partition")
-                   == dead.tags["dagster/partition"] and r.dagster_run.tags.get("dagster/retry_number") == "1"]
+        retried = [
+            r
+            for r in _partition_runs(instance)
+            if r.dagster_run.tags.get("dagster/partition") == dead.tags["dagster/partition"]
+            and r.dagster_run.tags.get("dagster/retry_number") == "1"
+        ]
         assert [r.dagster_run.status for r in retried] == [dg.DagsterRunStatus.SUCCESS]

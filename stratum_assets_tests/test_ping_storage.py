@@ -8,7 +8,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from stratum_assets.scanner.ping import Float, Int, Ping, StrList
-from stratum_assets.scanning.storage import JSON_TEXT_FIELDS, PING_SCHEMA, arrow_type, ping_row, ping_schema, pings_table
+from stratum_assets.scanning.storage import (
+    JSON_TEXT_FIELDS,
+    PING_SCHEMA,
+    arrow_type,
+    ping_row,
+    ping_schema,
+    pings_table,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pings"
 
@@ -26,9 +33,10 @@ def test_each_kind_of_annotation_has_its_column_type():
     assert types["finding_co_occurrence"] == pa.list_(pa.list_(pa.string()))
     assert types["deployment_signals"].field("deployment_score").type == pa.int64()
     assert types["graph_topology_metrics"].field("hub_score").type == pa.float64(), "int or float: a float"
-    assert types["findings_by_category"] == pa.string() and "findings_by_category" in JSON_TEXT_FIELDS, \
+    assert types["findings_by_category"] == pa.string() and "findings_by_category" in JSON_TEXT_FIELDS, (
         "a free-form dict is JSON text"
-    assert PING_SCHEMA.names[:len(Ping.model_fields)] == list(Ping.model_fields), "the model's order"
+    )
+    assert PING_SCHEMA.names[: len(Ping.model_fields)] == list(Ping.model_fields), "the model's order"
     with pytest.raises(TypeError, match="no Arrow type"):
         arrow_type(set[int])
 
@@ -43,8 +51,14 @@ class NewerPing(Ping):
 
 
 def test_a_float_field_added_to_the_model_is_stored_as_a_float(tmp_path):
-    ping = {**_reference_ping(), "review_ratio": 1, "review_counts": [2, 3], "review_notes": {"b": 1, "a": [2]},
-            "reviewers": None, "something_else": True}
+    ping = {
+        **_reference_ping(),
+        "review_ratio": 1,
+        "review_counts": [2, 3],
+        "review_notes": {"b": 1, "a": [2]},
+        "reviewers": None,
+        "something_else": True,
+    }
     schema = ping_schema(NewerPing)
     assert schema.field("review_ratio").type == pa.float64() and schema.field("reviewers").type == pa.list_(pa.string())
     row = ping_row(ping, {"chunk_id": "v1-c0000"}, NewerPing)

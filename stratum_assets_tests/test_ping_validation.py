@@ -51,8 +51,11 @@ def test_the_input_ping_is_not_changed(base):
 
 
 def test_extra_fields_are_allowed(base):
-    extra = {**base, "a_newer_scanner_field": {"x": 1},
-             "deployment_signals": {**base["deployment_signals"], "has_makefile": True}}
+    extra = {
+        **base,
+        "a_newer_scanner_field": {"x": 1},
+        "deployment_signals": {**base["deployment_signals"], "has_makefile": True},
+    }
     assert validate_ping(extra, HASH) == []
 
 
@@ -72,7 +75,8 @@ def test_schema_version_must_be_0_3_2(base):
 def test_repo_hash_must_be_the_manifests(base):
     assert validate_ping(base, HASH) == []
     assert validate_ping(base, "fedcba9876543210") == [
-        "repo_hash: '0123456789abcdef' is not the manifest's 'fedcba9876543210'"]
+        "repo_hash: '0123456789abcdef' is not the manifest's 'fedcba9876543210'"
+    ]
     assert errors_of(base, repo_hash="") == ["repo_hash: '' is not the manifest's '0123456789abcdef'"]
 
 
@@ -144,8 +148,16 @@ def _signals(true: set[str], score: int, **extra) -> dict:
     return {"deployment_signals": {**{k: k in true for k in SIGNALS}, "deployment_score": score, **extra}}
 
 
-@pytest.mark.parametrize("true", [set(), {"has_dockerfile"}, {"has_ci_config", "has_tests"},
-                                  {"has_tests", "has_lockfile", "has_env_example"}, set(SIGNALS)])
+@pytest.mark.parametrize(
+    "true",
+    [
+        set(),
+        {"has_dockerfile"},
+        {"has_ci_config", "has_tests"},
+        {"has_tests", "has_lockfile", "has_env_example"},
+        set(SIGNALS),
+    ],
+)
 def test_deployment_score_is_the_number_of_true_signals(base, true):
     n = len(true)
     assert errors_of(base, **_signals(true, n)) == []
@@ -195,15 +207,31 @@ def test_files_scanned_may_not_exceed_files_total(base):
 
 # -- every error, type errors with their location --------------------------------------------------
 def test_every_broken_rule_is_listed_in_rule_order(base):
-    broken = {**base, "schema_id": 4, "schema_version": "0.3.1", "repo_hash": "other", "finding_rule_count": 17,
-              "total_finding_instances": 0, "crew_count": 0, "agent_count": 0,
-              **_signals({"has_tests"}, 3), "fix_impact_estimates": {"STRATUM-001": 0},
-              "risk_score": 101, "files_scanned": 117}
+    broken = {
+        **base,
+        "schema_id": 4,
+        "schema_version": "0.3.1",
+        "repo_hash": "other",
+        "finding_rule_count": 17,
+        "total_finding_instances": 0,
+        "crew_count": 0,
+        "agent_count": 0,
+        **_signals({"has_tests"}, 3),
+        "fix_impact_estimates": {"STRATUM-001": 0},
+        "risk_score": 101,
+        "files_scanned": 117,
+    }
     assert validate_ping(broken, HASH) == [
         "schema_id: expected 5, got 4",
         "schema_version: expected '0.3.2', got '0.3.1'",
         "repo_hash: 'other' is not the manifest's '0123456789abcdef'",
-        SEVERITY_SUM, RULE_NUMBER, INSTANCES, CREWS, AGENTS, SCORE, NEGATIVE,
+        SEVERITY_SUM,
+        RULE_NUMBER,
+        INSTANCES,
+        CREWS,
+        AGENTS,
+        SCORE,
+        NEGATIVE,
         "risk_score 101 is outside 0-100",
         "files_scanned exceeds files_total",
     ]
@@ -213,23 +241,33 @@ def test_type_errors_carry_their_dotted_location(base):
     assert errors_of(base, risk_score="high") == ["risk_score: Input should be a valid integer"]
     assert errors_of(base, files_scanned=True) == ["files_scanned: Input should be a valid integer"]
     assert errors_of(base, scan_status="done") == [
-        "scan_status: Input should be 'success', 'partial', 'failed' or 'empty'"]
+        "scan_status: Input should be 'success', 'partial', 'failed' or 'empty'"
+    ]
     assert errors_of(base, crew_size_distribution=[4, "x"] + [1] * 28) == [
-        "crew_size_distribution.1: Input should be a valid integer"]
+        "crew_size_distribution.1: Input should be a valid integer"
+    ]
     assert errors_of(base, graph_topology_metrics={**base["graph_topology_metrics"], "diameter": 2.5}) == [
-        "graph_topology_metrics.diameter: Input should be a valid integer"]
+        "graph_topology_metrics.diameter: Input should be a valid integer"
+    ]
     assert errors_of(base, finding_severities={"SEVERE": 18}) == [
-        "finding_severities.SEVERE.[key]: Input should be 'CRITICAL', 'HIGH', 'MEDIUM' or 'LOW'"]
+        "finding_severities.SEVERE.[key]: Input should be 'CRITICAL', 'HIGH', 'MEDIUM' or 'LOW'"
+    ]
     assert errors_of(base, fix_impact_estimates={"STRATUM-001": "-25"}) == [
-        "fix_impact_estimates.STRATUM-001: Input should be a valid integer"]
+        "fix_impact_estimates.STRATUM-001: Input should be a valid integer"
+    ]
     missing = {k: v for k, v in base.items() if k != "scan_id"}
     assert validate_ping(missing, HASH) == ["scan_id: Field required"]
 
 
 def test_type_errors_and_broken_rules_are_all_listed_together(base):
     ping = {k: v for k, v in base.items() if k != "timestamp"}
-    ping.update(scan_id=7, risk_score=101.0, repo_hash="other", crew_count=31,
-                deployment_signals={**base["deployment_signals"], "has_tests": "yes"})
+    ping.update(
+        scan_id=7,
+        risk_score=101.0,
+        repo_hash="other",
+        crew_count=31,
+        deployment_signals={**base["deployment_signals"], "has_tests": "yes"},
+    )
     assert validate_ping(ping, HASH) == [
         "scan_id: Input should be a valid string",
         "timestamp: Field required",
@@ -244,23 +282,33 @@ def test_type_errors_and_broken_rules_are_all_listed_together(base):
 
 
 def test_a_mistyped_schema_id_is_both_a_type_error_and_a_mismatch(base):
-    assert errors_of(base, schema_id="5") == ["schema_id: Input should be a valid integer",
-                                              "schema_id: expected 5, got '5'"]
-    assert errors_of(base, schema_version=32) == ["schema_version: Input should be a valid string",
-                                                  "schema_version: expected '0.3.2', got 32"]
+    assert errors_of(base, schema_id="5") == [
+        "schema_id: Input should be a valid integer",
+        "schema_id: expected 5, got '5'",
+    ]
+    assert errors_of(base, schema_version=32) == [
+        "schema_version: Input should be a valid string",
+        "schema_version: expected '0.3.2', got 32",
+    ]
 
 
 def test_rules_that_cannot_be_evaluated_are_left_to_the_type_errors(base):
-    assert errors_of(base, finding_severities=[4, 5, 8, 1]) == ["finding_severities: Input should be a valid dictionary"]
+    assert errors_of(base, finding_severities=[4, 5, 8, 1]) == [
+        "finding_severities: Input should be a valid dictionary"
+    ]
     assert errors_of(base, fix_impact_estimates=[-1]) == ["fix_impact_estimates: Input should be a valid dictionary"]
     assert errors_of(base, risk_score=None) == ["risk_score: Input should be a valid integer"]
     assert errors_of(base, files_total="116") == ["files_total: Input should be a valid integer"]
     assert errors_of(base, crew_size_distribution=None) == ["crew_size_distribution: Input should be a valid list"]
     assert errors_of(base, deployment_signals=None) == [
-        "deployment_signals: Input should be a valid dictionary or instance of DeploymentSignals"]
+        "deployment_signals: Input should be a valid dictionary or instance of DeploymentSignals"
+    ]
     without = {k: v for k, v in base.items() if k not in ("schema_id", "files_scanned", "finding_rules")}
-    assert validate_ping(without, HASH) == ["schema_id: Field required", "files_scanned: Field required",
-                                            "finding_rules: Field required"]
+    assert validate_ping(without, HASH) == [
+        "schema_id: Field required",
+        "files_scanned: Field required",
+        "finding_rules: Field required",
+    ]
 
 
 @pytest.mark.parametrize("ping, kind", [(None, "NoneType"), ([], "list"), ("{}", "str"), (5, "int")])

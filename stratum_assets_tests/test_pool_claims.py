@@ -20,8 +20,16 @@ CLAIMERS, ROUNDS = 6, 30
 
 def _storage(postgres) -> PostgresEventLogStorageWithAtomicSlots:
     host, port, user, db = postgres
-    config = {"postgres_db": {"hostname": host, "port": port, "username": user, "password": "trust", "db_name": db,
-                              "scheme": "postgresql+psycopg2"}}
+    config = {
+        "postgres_db": {
+            "hostname": host,
+            "port": port,
+            "username": user,
+            "password": "trust",
+            "db_name": db,
+            "scheme": "postgresql+psycopg2",
+        }
+    }
     return PostgresEventLogStorageWithAtomicSlots.from_config_value(None, config)
 
 
@@ -65,8 +73,11 @@ def test_a_second_slot_is_claimed_once_the_first_is_taken(postgres):
     first = storage._claim_concurrency_slot("two_slots", "run-a", "scan_partition")
     second = storage._claim_concurrency_slot("two_slots", "run-b", "scan_partition")
     third = storage._claim_concurrency_slot("two_slots", "run-c", "scan_partition")
-    assert (first, second, third) == (ConcurrencySlotStatus.CLAIMED, ConcurrencySlotStatus.CLAIMED,
-                                      ConcurrencySlotStatus.BLOCKED)
+    assert (first, second, third) == (
+        ConcurrencySlotStatus.CLAIMED,
+        ConcurrencySlotStatus.CLAIMED,
+        ConcurrencySlotStatus.BLOCKED,
+    )
     storage.free_concurrency_slots_for_run("run-a")
     assert storage._claim_concurrency_slot("two_slots", "run-c", "scan_partition") == ConcurrencySlotStatus.CLAIMED
     storage.dispose()

@@ -21,10 +21,20 @@ def governor(t: FakeTime, **kwargs) -> RateGovernor:
 # -- defaults ---------------------------------------------------------------------------------
 def test_defaults_are_the_documented_github_budget():
     gov = RateGovernor()
-    assert (gov.search_per_minute, gov.max_tries, gov.min_secondary_wait, gov.backoff_base, gov.max_wait) \
-        == (30, 6, 60.0, 2.0, 900.0)
-    assert gov.summary() == {"requests": {}, "requests_total": 0, "waits": {}, "wait_seconds": 0.0,
-                             "rate_limit_hits": 0}
+    assert (gov.search_per_minute, gov.max_tries, gov.min_secondary_wait, gov.backoff_base, gov.max_wait) == (
+        30,
+        6,
+        60.0,
+        2.0,
+        900.0,
+    )
+    assert gov.summary() == {
+        "requests": {},
+        "requests_total": 0,
+        "waits": {},
+        "wait_seconds": 0.0,
+        "rate_limit_hits": 0,
+    }
 
 
 def test_default_clock_is_wall_time_and_default_sleep_really_sleeps():
@@ -64,14 +74,14 @@ def test_default_tries_backoff_and_cap():
 def test_search_pacing_waits_exactly_until_the_oldest_request_leaves_the_minute():
     t = FakeTime(now=0.0)
     gov = governor(t, search_per_minute=2)
-    gov.before_request("search")          # t=0
+    gov.before_request("search")  # t=0
     t.now = 10.0
-    gov.before_request("search")          # t=10: second of two in the minute, no wait
+    gov.before_request("search")  # t=10: second of two in the minute, no wait
     assert t.slept == []
     t.now = 25.0
-    gov.before_request("search")          # full: waits until t=60, when the t=0 request is a minute old
+    gov.before_request("search")  # full: waits until t=60, when the t=0 request is a minute old
     assert t.slept == [35.0] and t.now == 60.0
-    gov.before_request("search")          # full again (10, 60): waits until t=70
+    gov.before_request("search")  # full again (10, 60): waits until t=70
     assert t.slept == [35.0, 10.0] and t.now == 70.0
     assert gov.requests == {"search": 4}
     assert gov.waits == {"pacing:search": 2}
@@ -82,12 +92,12 @@ def test_a_request_exactly_sixty_seconds_old_no_longer_counts():
     t = FakeTime(now=0.0)
     gov = governor(t, search_per_minute=2)
     gov.before_request("search")
-    gov.before_request("search")          # two at t=0
-    t.now = 60.0                          # both are exactly a minute old: the window is empty again
+    gov.before_request("search")  # two at t=0
+    t.now = 60.0  # both are exactly a minute old: the window is empty again
     gov.before_request("search")
     gov.before_request("search")
     assert t.slept == []
-    gov.before_request("search")          # the two at t=60 fill the window: wait the full minute
+    gov.before_request("search")  # the two at t=60 fill the window: wait the full minute
     assert t.slept == [60.0] and t.now == 120.0
     assert gov.requests["search"] == 5 and gov.waits["pacing:search"] == 1
 
@@ -97,9 +107,9 @@ def test_one_request_a_minute_at_the_boundary():
     gov = governor(t, search_per_minute=1)
     gov.before_request("search")
     t.now = 60.0
-    gov.before_request("search")          # the t=0 request has left the window
+    gov.before_request("search")  # the t=0 request has left the window
     assert t.slept == []
-    gov.before_request("search")          # the t=60 one has not
+    gov.before_request("search")  # the t=60 one has not
     assert t.slept == [60.0] and t.now == 120.0
 
 
@@ -138,12 +148,12 @@ def test_an_exhausted_resource_waits_for_its_reset_plus_one_second():
     t = FakeTime(now=1000.0)
     gov = governor(t)
     gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"})
-    gov.before_request("search")          # another resource is not held up
+    gov.before_request("search")  # another resource is not held up
     assert t.slept == []
     gov.before_request("core")
     assert t.slept == [11.0] and t.now == 1011.0
     assert gov.waits == {"pacing:core": 1}
-    gov.before_request("core")            # the reset has passed
+    gov.before_request("core")  # the reset has passed
     assert t.slept == [11.0]
     assert gov.requests == {"search": 1, "core": 2}
 
@@ -151,8 +161,7 @@ def test_an_exhausted_resource_waits_for_its_reset_plus_one_second():
 def test_the_resource_header_names_the_budget_that_ran_out():
     t = FakeTime(now=1000.0)
     gov = governor(t)
-    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1020",
-                         "x-ratelimit-resource": "search"})
+    gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1020", "x-ratelimit-resource": "search"})
     gov.before_request("core")
     assert t.slept == []
     gov.before_request("search")
@@ -167,15 +176,18 @@ def test_an_exhausted_search_budget_is_waited_before_the_minute_budget_is_counte
     assert t.slept == [5.0] and gov.requests == {"search": 1}
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"x-ratelimit-remaining": "0"},
-    {"x-ratelimit-reset": "5000"},
-    {"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5000"},
-    {"x-ratelimit-remaining": "10", "x-ratelimit-reset": "5000"},
-    {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5000"},
-    {"x-ratelimit-remaining": "none", "x-ratelimit-reset": "5000"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-ratelimit-remaining": "0"},
+        {"x-ratelimit-reset": "5000"},
+        {"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5000"},
+        {"x-ratelimit-remaining": "10", "x-ratelimit-reset": "5000"},
+        {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5000"},
+        {"x-ratelimit-remaining": "none", "x-ratelimit-reset": "5000"},
+    ],
+)
 def test_a_budget_that_is_not_known_to_be_exhausted_is_not_waited(headers):
     t = FakeTime(now=1000.0)
     gov = governor(t)
@@ -205,8 +217,11 @@ def test_a_retry_after_that_is_not_a_number_falls_through_to_the_reset_or_backof
     assert gov.retry_after(1, 403, {"retry-after": "soon"}) == RetryDecision(60.0, "secondary")
     assert gov.retry_after(1, 403, {"retry-after": ""}) == RetryDecision(60.0, "secondary")
     assert gov.retry_after(1, 403, {"retry-after": "1.5"}) == RetryDecision(60.0, "secondary")
-    assert gov.retry_after(1, 429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT", "x-ratelimit-remaining": "0",
-                                    "x-ratelimit-reset": "1030"}) == RetryDecision(31.0, "reset")
+    assert gov.retry_after(
+        1,
+        429,
+        {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"},
+    ) == RetryDecision(31.0, "reset")
     assert gov.rate_limit_hits == 4
 
 
@@ -219,15 +234,19 @@ def test_remaining_zero_waits_until_the_reset_plus_one_second():
     t.now = 1010.5
     assert gov.retry_after(1, 429, reset) == RetryDecision(20.5, "reset")
     # a reset already past (clock skew) still waits a second, never zero or negative
-    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"}) \
-        == RetryDecision(1.0, "reset")
-    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}) \
-        == RetryDecision(1.0, "reset")
-    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1011"}) \
-        == RetryDecision(1.5, "reset")
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"}) == RetryDecision(
+        1.0, "reset"
+    )
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}) == RetryDecision(
+        1.0, "reset"
+    )
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1011"}) == RetryDecision(
+        1.5, "reset"
+    )
     # not capped at max_wait (issue 15): a far reset is refused by wait(), never shortened into a certain 403
-    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9999"}) \
-        == RetryDecision(8989.5, "reset")
+    assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9999"}) == RetryDecision(
+        8989.5, "reset"
+    )
     with pytest.raises(WaitTooLong):
         governor(t, max_required_wait=50.0).wait(RetryDecision(8989.5, "reset"))
 
@@ -236,11 +255,13 @@ def test_remaining_zero_without_a_usable_reset_backs_off_like_a_secondary_limit(
     t = FakeTime(now=1000.0)
     gov = governor(t)
     assert gov.retry_after(1, 403, {"x-ratelimit-remaining": "0"}) == RetryDecision(60.0, "secondary")
-    assert gov.retry_after(2, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}) \
-        == RetryDecision(120.0, "secondary")
+    assert gov.retry_after(2, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}) == RetryDecision(
+        120.0, "secondary"
+    )
     # a reset with budget left is not a reason to wait for the reset
-    assert gov.retry_after(1, 429, {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "1030"}) \
-        == RetryDecision(60.0, "secondary")
+    assert gov.retry_after(1, 429, {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "1030"}) == RetryDecision(
+        60.0, "secondary"
+    )
 
 
 def test_secondary_limit_backs_off_exponentially_from_the_minimum_and_is_capped():
@@ -300,15 +321,19 @@ def test_summary_reports_requests_waits_rounded_seconds_and_hits():
     gov.before_request("core")
     gov.before_request("core")
     gov.before_request("search")
-    gov.before_request("search")                      # paces for 60 s
+    gov.before_request("search")  # paces for 60 s
     gov.wait(gov.retry_after(1, 403, {"retry-after": "3"}))
-    gov.wait(gov.retry_after(2, 429, {}))             # 120 s secondary
+    gov.wait(gov.retry_after(2, 429, {}))  # 120 s secondary
     gov.wait(RetryDecision(0.12345, "network"))
     gov.wait(RetryDecision(0.0049, "network"))
     summary = gov.summary()
-    assert summary == {"requests": {"core": 2, "search": 2}, "requests_total": 4,
-                       "waits": {"pacing:search": 1, "retry-after": 1, "secondary": 1, "network": 2},
-                       "wait_seconds": 183.13, "rate_limit_hits": 2}
+    assert summary == {
+        "requests": {"core": 2, "search": 2},
+        "requests_total": 4,
+        "waits": {"pacing:search": 1, "retry-after": 1, "secondary": 1, "network": 2},
+        "wait_seconds": 183.13,
+        "rate_limit_hits": 2,
+    }
     assert isinstance(summary["requests"], dict) and isinstance(summary["waits"], dict)
 
 
@@ -342,17 +367,19 @@ def test_the_refusal_says_which_bound_it_passed_and_for_what():
     assert (err.reason, err.seconds, err.bound, err.total) == ("retry-after", 5000, 3700, False)
     assert str(err) == "a wait of 5000s (retry-after) is more than the bound of 3700s; not waiting"
     assert str(WaitTooLong("reset", 5000, 3700, what="GET /x")) == (
-        "GET /x: a wait of 5000s (reset) is more than the bound of 3700s; not waiting")
+        "GET /x: a wait of 5000s (reset) is more than the bound of 3700s; not waiting"
+    )
     assert str(WaitTooLong("reset", 7300.4, 7200, total=True)) == (
-        "waiting (reset) would make 7300s in total for this request, more than the bound of 7200s; not waiting")
+        "waiting (reset) would make 7300s in total for this request, more than the bound of 7200s; not waiting"
+    )
 
 
 def test_a_wait_exactly_at_a_bound_is_waited_and_one_past_it_is_refused():
     t = FakeTime(now=0.0)
     gov = governor(t, max_required_wait=10.0, max_total_wait=30.0)
-    gov.wait(RetryDecision(10.0, "retry-after"))             # exactly the per-wait bound
-    gov.wait(RetryDecision(20.0, "secondary"), spent=10.0)   # exactly the total bound
-    gov.wait(RetryDecision(30.0, "network"))                 # nothing spent before: exactly the total bound
+    gov.wait(RetryDecision(10.0, "retry-after"))  # exactly the per-wait bound
+    gov.wait(RetryDecision(20.0, "secondary"), spent=10.0)  # exactly the total bound
+    gov.wait(RetryDecision(30.0, "network"))  # nothing spent before: exactly the total bound
     assert t.slept == [10.0, 20.0, 30.0]
     with pytest.raises(WaitTooLong) as err:
         gov.wait(RetryDecision(10.5, "retry-after"), what="GET /repos/o/r")
@@ -360,8 +387,10 @@ def test_a_wait_exactly_at_a_bound_is_waited_and_one_past_it_is_refused():
     with pytest.raises(WaitTooLong) as err:
         gov.wait(RetryDecision(5.0, "network"), spent=26.0, what="GET /repos/o/r")
     assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == ("network", 31.0, 30.0, True)
-    assert str(err.value) == ("GET /repos/o/r: waiting (network) would make 31s in total for this request, more than "
-                              "the bound of 30s; not waiting")
+    assert str(err.value) == (
+        "GET /repos/o/r: waiting (network) would make 31s in total for this request, more than "
+        "the bound of 30s; not waiting"
+    )
     assert t.slept == [10.0, 20.0, 30.0], "a refused wait is not slept"
 
 
@@ -374,9 +403,11 @@ def test_every_wait_and_every_refusal_is_logged_in_its_words_and_at_its_level(ca
         gov.wait(RetryDecision(60.0, "secondary"))
         gov.wait(RetryDecision(2.0, "network"))
         gov.wait(RetryDecision(1.0, "malformed_body"), what="GET /search/repositories")
-        for decision, spent, what in [(RetryDecision(101.0, "reset"), 0.0, ""),
-                                      (RetryDecision(60.0, "secondary"), 100.0, "GET /x"),
-                                      (RetryDecision(151.0, "network"), 0.0, "")]:
+        for decision, spent, what in [
+            (RetryDecision(101.0, "reset"), 0.0, ""),
+            (RetryDecision(60.0, "secondary"), 100.0, "GET /x"),
+            (RetryDecision(151.0, "network"), 0.0, ""),
+        ]:
             with pytest.raises(WaitTooLong):
                 gov.wait(decision, spent=spent, what=what)
     assert governor_log(caplog) == [
@@ -385,10 +416,16 @@ def test_every_wait_and_every_refusal_is_logged_in_its_words_and_at_its_level(ca
         ("INFO", "GitHub: waiting 2.0s (network)"),
         ("INFO", "GitHub: waiting 1.0s (malformed_body) before GET /search/repositories"),
         ("WARNING", "GitHub: not waiting 101.0s (reset): more than the bound of 100s"),
-        ("WARNING", "GET /x: not waiting 60.0s (secondary): this request would wait 160.0s in total, more than the "
-                    "bound of 150s"),
-        ("WARNING", "GitHub: not waiting 151.0s (network): this request would wait 151.0s in total, more than the "
-                    "bound of 150s"),
+        (
+            "WARNING",
+            "GET /x: not waiting 60.0s (secondary): this request would wait 160.0s in total, more than the "
+            "bound of 150s",
+        ),
+        (
+            "WARNING",
+            "GitHub: not waiting 151.0s (network): this request would wait 151.0s in total, more than the "
+            "bound of 150s",
+        ),
     ]
     assert seen == [message for _, message in governor_log(caplog)[:4]], "the sink gets the waits, not the refusals"
     assert t.slept == [3.0, 60.0, 2.0, 1.0]
@@ -397,14 +434,15 @@ def test_every_wait_and_every_refusal_is_logged_in_its_words_and_at_its_level(ca
 def test_a_request_held_by_a_reset_then_by_the_search_minute_waits_both_and_returns_their_sum(caplog):
     t = FakeTime(now=1000.0)
     gov = governor(t, search_per_minute=1)
-    gov.before_request("search")                                            # t=1000: the minute's one request
+    gov.before_request("search")  # t=1000: the minute's one request
     gov.observe("search", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
     with caplog.at_level(logging.INFO, logger="stratum_assets.github"):
         assert gov.before_request("search", what="GET /search/repositories") == 60.0
     assert t.slept == [5.0, 55.0] and t.now == 1060.0
     assert governor_log(caplog) == [
         ("WARNING", "GitHub: waiting 5.0s (reset of the search budget) before GET /search/repositories"),
-        ("INFO", "GitHub: waiting 55.0s (pacing of the search budget) before GET /search/repositories")]
+        ("INFO", "GitHub: waiting 55.0s (pacing of the search budget) before GET /search/repositories"),
+    ]
     assert gov.waits == {"pacing:search": 2} and gov.requests == {"search": 2}
 
 
@@ -414,9 +452,13 @@ def test_the_total_bound_counts_every_wait_this_request_already_made():
     gov.before_request("search")
     gov.observe("search", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1004"})
     with pytest.raises(WaitTooLong) as err:
-        gov.before_request("search")      # 5 s to the reset, then 55 s to the minute: 60 s in all
+        gov.before_request("search")  # 5 s to the reset, then 55 s to the minute: 60 s in all
     assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == (
-        "pacing of the search budget", 60.0, 59.0, True)
+        "pacing of the search budget",
+        60.0,
+        59.0,
+        True,
+    )
     assert t.slept == [5.0]
 
 
@@ -429,6 +471,10 @@ def test_a_reset_wait_is_one_github_demands_and_bounded_as_such():
     assert seen == ["GitHub: waiting 5.0s (reset of the core budget)"]
     gov.observe("core", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"})
     with pytest.raises(WaitTooLong) as err:
-        gov.before_request("core")        # 6 s: past the bound of a wait GitHub demands, refused as that
+        gov.before_request("core")  # 6 s: past the bound of a wait GitHub demands, refused as that
     assert (err.value.reason, err.value.seconds, err.value.bound, err.value.total) == (
-        "reset of the core budget", 6.0, 5.0, False)
+        "reset of the core budget",
+        6.0,
+        5.0,
+        False,
+    )

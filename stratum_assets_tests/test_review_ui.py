@@ -29,11 +29,14 @@ from .conftest import BIN, chromium
 pytestmark = pytest.mark.slow  # runs a server and a browser
 
 
-
 def _check(data: Path):
     resources = {"data": DataResource(root=str(data)), "duckdb": DuckDBResource(database=str(data / "stratum.duckdb"))}
-    result = dg.materialize([label_audit_sample], resources=resources, instance=dg.DagsterInstance.ephemeral(),
-                            run_config={"ops": {"label_audit_sample": {"config": {"profile": "full"}}}})
+    result = dg.materialize(
+        [label_audit_sample],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"label_audit_sample": {"config": {"profile": "full"}}}},
+    )
     (check,) = result.get_asset_check_evaluations()
     return check
 
@@ -50,8 +53,12 @@ def sampled(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def review_page(sampled):
     port = free_port()
-    server = subprocess.Popen([str(BIN / "stratum-assets"), "review", "--data", str(sampled), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [str(BIN / "stratum-assets"), "review", "--data", str(sampled), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -76,30 +83,35 @@ def browser(review_page):
 
 def _text(browser) -> str:
     from selenium.webdriver.common.by import By
+
     return browser.find_element(By.TAG_NAME, "body").text
 
 
 def _wait_for(browser, *texts: str, timeout: float = 20) -> str:
     from selenium.webdriver.support.ui import WebDriverWait
+
     WebDriverWait(browser, timeout).until(lambda d: all(t in _text(d) for t in texts))
     return _text(browser)
 
 
 def _keys(browser, keys: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
+
     ActionChains(browser).send_keys(keys).perform()
 
 
 def _shown(browser) -> tuple[int, str, str]:
     """(position shown, A's name, B's name) of the pair on the page."""
     from selenium.webdriver.common.by import By
+
     position = int(browser.find_element(By.ID, "position").text.split()[1])
     names = [browser.find_element(By.CSS_SELECTOR, f"#card-{s} h2 a").text for s in "ab"]
     return position, *names
 
 
 def test_a_reviewer_answers_every_pair_with_the_keyboard_reloads_resumes_and_the_check_counts_it(
-        sampled, review_page, browser, screenshots):
+    sampled, review_page, browser, screenshots
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -128,18 +140,20 @@ def test_a_reviewer_answers_every_pair_with_the_keyboard_reloads_resumes_and_the
         given[pair["pair_id"]] = value
         _wait_for(browser, f"{len(given)} of 100 answered")
 
-    answer(1, by_position[1]["higher"].lower(), by_position[1]["higher"])          # agrees, with a or b
-    _keys(browser, "n")                                                           # a note on pair 2
+    answer(1, by_position[1]["higher"].lower(), by_position[1]["higher"])  # agrees, with a or b
+    _keys(browser, "n")  # a note on pair 2
     browser.switch_to.active_element.send_keys("both run code; the other one also moves money")
     _keys(browser, Keys.ESCAPE)
     answer(2, "12"[lower[by_position[2]["higher"]] == "B"], lower[by_position[2]["higher"]])  # disagrees, digits
     answer(3, "c", "cannot tell")
 
-    browser.refresh()                                                             # resume where we stopped
+    browser.refresh()  # resume where we stopped
     _wait_for(browser, "3 of 100 answered", "pair 4 of 100")
     _keys(browser, Keys.ARROW_LEFT + Keys.ARROW_LEFT)
     _wait_for(browser, "pair 2 of 100")
-    assert browser.find_element(By.ID, "notes").get_attribute("value") == "both run code; the other one also moves money"
+    assert (
+        browser.find_element(By.ID, "notes").get_attribute("value") == "both run code; the other one also moves money"
+    )
     assert "selected" in browser.find_element(By.ID, f"pick-{lower[by_position[2]['higher']]}").get_attribute("class")
     browser.save_screenshot(str(screenshots / "label-audit-review.png"))  # an answered pair with its note
     _keys(browser, "u")
@@ -164,4 +178,6 @@ def test_a_reviewer_answers_every_pair_with_the_keyboard_reloads_resumes_and_the
     assert meta["agreement"] == round(agree / len(decided), 4) and check.passed == (agree / len(decided) >= 0.8)
     for q in range(1, 6):
         in_q = [p for p in decided if key[p]["quintile"] == q]
-        assert {str(k): v for k, v in meta["per_quintile"].items()}[str(q)]["agree"] == sum(given[p] == key[p]["higher"] for p in in_q)
+        assert {str(k): v for k, v in meta["per_quintile"].items()}[str(q)]["agree"] == sum(
+            given[p] == key[p]["higher"] for p in in_q
+        )

@@ -32,8 +32,14 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 def _dagster(home: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1"}
     env.pop("GITHUB_TOKEN", None)
-    return subprocess.Popen([DAGSTER, *args, "-m", "stratum_assets.definitions"], cwd=home, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [DAGSTER, *args, "-m", "stratum_assets.definitions"],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
@@ -42,8 +48,9 @@ def _finish(proc: subprocess.Popen, timeout: int = 600) -> str:
     return out
 
 
-def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres, small_universe, small_git_root,
-                                                                       tmp_path, monkeypatch):
+def test_postgres_storage_multiprocess_executor_and_parallel_partitions(
+    postgres, small_universe, small_git_root, tmp_path, monkeypatch
+):
     home, variables = postgres_instance_home(tmp_path, postgres)
     for name, value in variables.items():  # read by the CLI runs and by this process's instance below
         monkeypatch.setenv(name, value)
@@ -53,9 +60,24 @@ def test_postgres_storage_multiprocess_executor_and_parallel_partitions(postgres
 
 
 def _build_with_the_dagster_cli(home: Path) -> None:
-    discovery = ",".join(f"candidates_{name}" for name in (
-        "langchain_active", "langchain_mature", "crewai", "langgraph", "autogen", "llamaindex",
-        "agno_smolagents_other", "multi_framework", "high_maturity", "discovery_pool")) + ",repo_manifest"
+    discovery = (
+        ",".join(
+            f"candidates_{name}"
+            for name in (
+                "langchain_active",
+                "langchain_mature",
+                "crewai",
+                "langgraph",
+                "autogen",
+                "llamaindex",
+                "agno_smolagents_other",
+                "multi_framework",
+                "high_maturity",
+                "discovery_pool",
+            )
+        )
+        + ",repo_manifest"
+    )
     stage1 = _finish(_dagster(home, "asset", "materialize", "--select", discovery))
     assert "Executing steps using multiprocess executor" in stage1
 
@@ -68,8 +90,10 @@ def _build_with_the_dagster_cli(home: Path) -> None:
     assert len(partitions) >= 3
 
     assert ensure_pool_limits(home) == {"github_api": 1, "git_clones": 2}
-    launched = [_dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
-                for p in partitions]
+    launched = [
+        _dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
+        for p in partitions
+    ]
     for proc in launched:
         _finish(proc)
     _finish(_dagster(home, "asset", "materialize", "--select", "pipeline_run_log"))
@@ -82,7 +106,8 @@ def _build_with_the_dagster_cli(home: Path) -> None:
         steps = sorted(w for r in scans for w in _step_windows(instance, r.dagster_run.run_id, "scan_partition"))
         assert _most_at_once(steps) == 2, "git_clones pool: partitions scanned two at a time, never more"
         check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")])
+            [dg.AssetCheckKey(dg.AssetKey("pipeline_run_log"), "zero_silent_drops")]
+        )
         evaluation = next(iter(check.values())).event.dagster_event.event_specific_data
         assert evaluation.passed, evaluation.metadata
 

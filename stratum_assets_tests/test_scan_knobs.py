@@ -11,9 +11,20 @@ from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings
 
 # The launchpad's keys of scan_partition and their defaults, as they were before the knobs were written once
 # (saved run configs and the README's examples use these names).
-UI_CONFIG = {"workers": 4, "clone_timeout_s": 300.0, "clone_attempts": 3, "partial_clone": True, "progress_every": 25,
-             "clones_per_minute": None, "rate_limit_backoff_s": None, "max_checkout_files": 20_000,
-             "max_checkout_mb": 200, "max_file_mb": 20, "near_dup_shingle_size": 10, "near_dup_num_perm": 128}
+UI_CONFIG = {
+    "workers": 4,
+    "clone_timeout_s": 300.0,
+    "clone_attempts": 3,
+    "partial_clone": True,
+    "progress_every": 25,
+    "clones_per_minute": None,
+    "rate_limit_backoff_s": None,
+    "max_checkout_files": 20_000,
+    "max_checkout_mb": 200,
+    "max_file_mb": 20,
+    "near_dup_shingle_size": 10,
+    "near_dup_num_perm": 128,
+}
 
 
 def test_the_ui_config_of_scan_partition_keeps_its_keys_and_defaults():
@@ -24,8 +35,9 @@ def test_the_ui_config_of_scan_partition_keeps_its_keys_and_defaults():
 
 
 def test_the_pipeline_reads_the_knobs_the_run_config_set():
-    config = ScanConfig(clone_timeout_s=12.5, workers=2, max_checkout_mb=8, near_dup_shingle_size=7,
-                        near_dup_num_perm=64)
+    config = ScanConfig(
+        clone_timeout_s=12.5, workers=2, max_checkout_mb=8, near_dup_shingle_size=7, near_dup_num_perm=64
+    )
     assert isinstance(config, ScanKnobs)
     settings = ScanSettings(knobs=config, scan_timeout=30)
     assert (settings.knobs.clone_timeout_s, settings.knobs.workers) == (12.5, 2)

@@ -29,8 +29,15 @@ from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import code_families
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
-from stratum_assets.scanning.pipeline import (ChunkResult, ScanKnobs, ScanSettings, quarantine_rows, scan_chunk,
-                                             scan_repo, stored_rows)
+from stratum_assets.scanning.pipeline import (
+    ChunkResult,
+    ScanKnobs,
+    ScanSettings,
+    quarantine_rows,
+    scan_chunk,
+    scan_repo,
+    stored_rows,
+)
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
 from stratum_assets.warehouse.blocks import plan
@@ -42,8 +49,12 @@ from .test_companions import assert_source_metadata
 
 
 def _row(repo, chunk="v1-c0000"):
-    return {"full_name": repo.full_name, "repo_hash": repo_hash(repo.full_name), "chunk_id": chunk,
-            "selection_stratum": "crewai"}
+    return {
+        "full_name": repo.full_name,
+        "repo_hash": repo_hash(repo.full_name),
+        "chunk_id": chunk,
+        "selection_stratum": "crewai",
+    }
 
 
 def _pick(universe, **want):
@@ -99,11 +110,14 @@ def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp
     assert limited.ping["failure_reason"] == "clone_rate_limited" and limited.provenance["clone_attempts"] == 3
 
 
-@pytest.mark.parametrize("body, status, reason", [
-    ("sys.stderr.write('Traceback: boom\\n'); sys.exit(1)", "failed", "parse_crash"),
-    pytest.param("time.sleep(30)", "partial", "parse_timeout", marks=pytest.mark.slow),
-    ("print('loading plugins...'); print('not json at all')", "failed", "parse_crash"),
-])
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        ("sys.stderr.write('Traceback: boom\\n'); sys.exit(1)", "failed", "parse_crash"),
+        pytest.param("time.sleep(30)", "partial", "parse_timeout", marks=pytest.mark.slow),
+        ("print('loading plugins...'); print('not json at all')", "failed", "parse_crash"),
+    ],
+)
 def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_path, body, status, reason):
     repo = _pick(universe, archetype="single")
     scanner = ExternalScanner(_fake_stratum(tmp_path, body))
@@ -114,16 +128,22 @@ def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_
 
 
 @pytest.mark.parametrize("recorded", sorted(p.name for p in fixture_path("pings").glob("*.json")))
-def test_every_real_reference_ping_is_stored_through_the_external_scanner_path(emulator, universe, tmp_path,
-                                                                                recorded):
+def test_every_real_reference_ping_is_stored_through_the_external_scanner_path(emulator, universe, tmp_path, recorded):
     """The 13 pings the reference scanner printed for real repositories (nulls, ints for floats, "" hashes)."""
     reference = fixture_path(f"pings/{recorded}")
-    body = (f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
-            f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
-            f"print(open({str(reference)!r}).read())")
+    body = (
+        f"os.makedirs(os.path.join(sys.argv[2], '.stratum'), exist_ok=True)\n"
+        f"print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
+        f"print(open({str(reference)!r}).read())"
+    )
     repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), ExternalScanner(_fake_stratum(tmp_path, body)),
-                       FAST, tmp_path / "work")
+    result = scan_repo(
+        _row(repo),
+        emulator.clone_url(repo.full_name),
+        ExternalScanner(_fake_stratum(tmp_path, body)),
+        FAST,
+        tmp_path / "work",
+    )
     assert result.stored, result.errors
     expected = json.loads(reference.read_text())
     assert result.ping["repo_hash"] == repo_hash(repo.full_name), "identity comes from the manifest"
@@ -155,8 +175,11 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
     # The non_utf8 quirk adds legacy/notes_latin1.py (a Latin-1 comment and `VALUE = 1`) to an otherwise normal
     # project; in the seed-7 universe the first such repository is a single-crew AutoGen project (3 agents; 2 and
     # no crew to the reference, which names AutoGen agents by `name=` only).
-    repo = next(r for r in universe.repos if r.quirks == {"non_utf8"} and r.archetype == "single"
-                and not r.deleted and not r.slow)
+    repo = next(
+        r
+        for r in universe.repos
+        if r.quirks == {"non_utf8"} and r.archetype == "single" and not r.deleted and not r.slow
+    )
     assert repo.frameworks == ("AutoGen",)
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path / "work")
     ping = result.ping
@@ -181,8 +204,11 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
         scanner.close()
     assert with_it.failure is None and without.failure is None
     a, b = with_it.ping, without.ping
-    assert (a["files_scanned"], a["files_total"], a["parser_errors"]) == (b["files_scanned"] + 1, b["files_total"] + 1,
-                                                                          0)
+    assert (a["files_scanned"], a["files_total"], a["parser_errors"]) == (
+        b["files_scanned"] + 1,
+        b["files_total"] + 1,
+        0,
+    )
     assert a["repo_metadata"]["python_file_count"] == b["repo_metadata"]["python_file_count"] + 1
     assert a["repo_metadata"]["total_loc"] == b["repo_metadata"]["total_loc"] + 1  # `VALUE = 1`; comments don't count
     for key in ("agent_count", "frameworks", "finding_rules", "detected_topology_signature_hash", "risk_score"):
@@ -195,8 +221,14 @@ def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_p
     full_settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False), scan_timeout=60)
     full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), full_settings, tmp_path)
     assert partial.provenance["bytes_fetched"] < full.provenance["bytes_fetched"]
-    for key in ("finding_rules", "agent_count", "detected_topology_signature_hash", "files_total", "files_scanned",
-                "risk_score"):
+    for key in (
+        "finding_rules",
+        "agent_count",
+        "detected_topology_signature_hash",
+        "files_total",
+        "files_scanned",
+        "risk_score",
+    ):
         assert partial.ping[key] == full.ping[key], key
 
 
@@ -239,8 +271,9 @@ def built(tmp_path_factory):
         "duckdb": DuckDBResource(database=str(data / "stratum.duckdb")),
         "scanner": ScannerResource(),
     }
-    defs = dg.Definitions(assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log],
-                          resources=resources)
+    defs = dg.Definitions(
+        assets=[*candidate_assets, repo_manifest, scan_partition, pipeline_run_log], resources=resources
+    )
     with dg.instance_for_test() as instance:
         report = build_everything(defs, instance, log=lambda _: None)
         yield data, instance, report, defs
@@ -355,21 +388,24 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(built):
     chunk = sorted(instance.get_dynamic_partitions("manifest_chunks"))[0]
     folder = next((data / "scans").glob(f"v*/{chunk}"))
     before = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
-    others = {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*")
-              if p.name != chunk}
+    others = {
+        p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*") if p.name != chunk
+    }
     job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("scan_results"),
-                                                                       dg.AssetKey("quarantine")],
-                                    partition_key=chunk)
+    result = job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")], partition_key=chunk
+    )
     assert result.success
     after = pq.read_table(folder / "scan_results.parquet", columns=["repo_hash"]).column(0).to_pylist()
     assert sorted(after) == sorted(before) and len(after) == len(set(after))
-    assert {p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*")
-            if p.name != chunk} == others, "other partitions untouched"
+    assert {
+        p.name: os.stat(p / "scan_results.parquet").st_mtime_ns for p in folder.parent.glob("v*-c*") if p.name != chunk
+    } == others, "other partitions untouched"
     written = result.asset_materializations_for_node("scan_partition")[0].metadata["block_written"].value
     reading = plan(Layout(data), 1)
-    assert written is True and reading.loose == [] and len(reading.blocks) == 1, \
+    assert written is True and reading.loose == [] and len(reading.blocks) == 1, (
         "the re-run rebuilt its block: the views read the new partition from it"
+    )
 
 
 @pytest.mark.slow
@@ -382,12 +418,16 @@ def test_a_partition_that_only_hit_rate_limits_fails_and_keeps_its_previous_stat
     with GitHubEmulator(universe, tmp_path / "git") as throttled:
         throttled.faults.add(Fault("secondary_429", "git", times=100_000, retry_after=1))
         github = OfflineGitHub(url=throttled.url)
-        job = dg.Definitions(assets=defs.assets, resources={**defs.resources, "github": github}
-                             ).resolve_implicit_global_asset_job_def()
+        job = dg.Definitions(
+            assets=defs.assets, resources={**defs.resources, "github": github}
+        ).resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(
-            instance=instance, partition_key=chunk, raise_on_error=False,
+            instance=instance,
+            partition_key=chunk,
+            raise_on_error=False,
             run_config={"ops": {"scan_partition": {"config": {"clone_attempts": 1, "workers": 2}}}},
-            asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")])
+            asset_selection=[dg.AssetKey("scan_results"), dg.AssetKey("quarantine")],
+        )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "rate limit" in failure.event_specific_data.error.message
@@ -400,28 +440,46 @@ def test_a_partition_materialized_through_the_external_scanner_resource(emulator
     recorded = json.loads(reference.read_text())
     # The reference ping is accepted by today's ping model (learning_type "context_level", not null).
     assert recorded["learning_type"] == "context_level"
-    script = _fake_stratum(tmp_path, (
-        "args = sys.argv[1:]\n"
-        "os.makedirs(os.path.join(args[1], '.stratum'), exist_ok=True)  # the real CLI writes into the folder\n"
-        f"ping = json.load(open({str(reference)!r}))\n"
-        "ping['repo_full_name'] = args[args.index('--repo-name') + 1]\n"
-        "ping['stand_in_argv'] = [args[0], *args[2:]]  # the checkout copy's path varies\n"
-        "print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
-        "print(json.dumps(ping))"))
-    repos = [r for r in universe.repos if r.archetype == "single" and not r.quirks and not r.deleted
-             and not r.slow][:3]
+    script = _fake_stratum(
+        tmp_path,
+        (
+            "args = sys.argv[1:]\n"
+            "os.makedirs(os.path.join(args[1], '.stratum'), exist_ok=True)  # the real CLI writes into the folder\n"
+            f"ping = json.load(open({str(reference)!r}))\n"
+            "ping['repo_full_name'] = args[args.index('--repo-name') + 1]\n"
+            "ping['stand_in_argv'] = [args[0], *args[2:]]  # the checkout copy's path varies\n"
+            "print('stratum 0.3.1 starting', file=sys.stderr); print('[info] scanning')\n"
+            "print(json.dumps(ping))"
+        ),
+    )
+    repos = [r for r in universe.repos if r.archetype == "single" and not r.quirks and not r.deleted and not r.slow][:3]
     chunk = "v1-c0000"
     data = tmp_path / "data"
-    manifest = [{"full_name": r.full_name, "repo_hash": repo_hash(r.full_name), "chunk_id": chunk,
-                 "selection_stratum": "crewai", "manifest_version": 1} for r in repos]
+    manifest = [
+        {
+            "full_name": r.full_name,
+            "repo_hash": repo_hash(r.full_name),
+            "chunk_id": chunk,
+            "selection_stratum": "crewai",
+            "manifest_version": 1,
+        }
+        for r in repos
+    ]
     ManifestStore(data / "manifest").freeze(1, pa.Table.from_pylist(manifest), {"rows": len(manifest)})
-    resources = {"github": OfflineGitHub(url=emulator.url),
-                 "data": DataResource(root=str(data)),
-                 "scanner": ScannerResource(kind="external", external_command=script, timeout_s=60)}
+    resources = {
+        "github": OfflineGitHub(url=emulator.url),
+        "data": DataResource(root=str(data)),
+        "scanner": ScannerResource(kind="external", external_command=script, timeout_s=60),
+    }
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("manifest_chunks", [chunk])
-        result = dg.materialize([scan_partition], resources=resources, instance=instance, partition_key=chunk,
-                                run_config={"ops": {"scan_partition": {"config": {"workers": 2}}}})
+        result = dg.materialize(
+            [scan_partition],
+            resources=resources,
+            instance=instance,
+            partition_key=chunk,
+            run_config={"ops": {"scan_partition": {"config": {"workers": 2}}}},
+        )
     assert result.success
     meta = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
     assert meta["scan_results"]["scanner"].value == "external" and meta["scan_results"]["stored"].value == 3
@@ -446,7 +504,13 @@ def test_a_partition_materialized_through_the_external_scanner_resource(emulator
         assert (row["scan_status"], row["failure_reason"], row["learning_type"]) == ("success", None, "context_level")
         assert (row["files_scanned"], row["files_total"]) == (116, 116)
         assert json.loads(row["extra_json"])["stand_in_argv"] == [
-            "scan", "--json", "--no-telemetry", "--offline", "--repo-name", name]
+            "scan",
+            "--json",
+            "--no-telemetry",
+            "--offline",
+            "--repo-name",
+            name,
+        ]
 
 
 def test_builtin_worker_is_killed_on_timeout_and_replaced_after_a_crash(tmp_path):
@@ -473,8 +537,15 @@ def _local_repo(path: Path, files: dict[str, str]) -> str:
     for name, text in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
-    env = {"PATH": os.environ["PATH"], "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     for cmd in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
         subprocess.run(["git", *cmd], cwd=path, env=env, check=True)
     return f"file://{path}"
@@ -490,9 +561,11 @@ def test_a_repository_without_python_is_empty_no_python(tmp_path):
 
 def test_an_inconsistent_ping_is_quarantined_with_every_error(tmp_path):
     reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
-    body = (f"ping = json.load(open({str(reference)!r}))\n"
-            "ping.update(risk_score=150, crew_count=2, schema_version='0.2.0')\n"
-            "print(json.dumps(ping))")
+    body = (
+        f"ping = json.load(open({str(reference)!r}))\n"
+        "ping.update(risk_score=150, crew_count=2, schema_version='0.2.0')\n"
+        "print(json.dumps(ping))"
+    )
     url = _local_repo(tmp_path / "crew", {"crew.py": "from crewai import Agent\n"})
     row = {"full_name": "o/crew", "repo_hash": repo_hash("o/crew"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
     result = scan_chunk([row], lambda _: url, ExternalScanner(_fake_stratum(tmp_path, body)), FAST, tmp_path / "w")

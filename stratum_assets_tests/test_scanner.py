@@ -32,7 +32,8 @@ def _scan(tmp_path, files, name="owner/fixture"):
     return ping
 
 
-LANGCHAIN = {"agent.py": '''
+LANGCHAIN = {
+    "agent.py": '''
 import requests
 from langchain.agents import AgentExecutor, create_tool_calling_agent
 from langchain_core.tools import tool
@@ -48,7 +49,9 @@ llm = ChatOpenAI(model="gpt-4o")
 tools = [fetch, ShellTool()]
 agent = create_tool_calling_agent(llm, tools, prompt)
 executor = AgentExecutor(agent=agent, tools=tools, max_iterations=5)
-''', "requirements.txt": "langchain==0.3.7\nrequests\n"}
+''',
+    "requirements.txt": "langchain==0.3.7\nrequests\n",
+}
 
 
 def test_langchain_agent_with_shell_and_untimed_http(tmp_path):
@@ -68,7 +71,10 @@ def test_langchain_agent_with_shell_and_untimed_http(tmp_path):
 
 
 def test_langgraph_state_graph_with_checkpointer_and_interrupt(tmp_path):
-    p = _scan(tmp_path, {"graph.py": '''
+    p = _scan(
+        tmp_path,
+        {
+            "graph.py": """
 from langgraph.graph import StateGraph, START, END
 from langgraph.prebuilt import create_react_agent
 from langgraph.checkpoint.memory import MemorySaver
@@ -85,7 +91,10 @@ builder.add_edge(START, "researcher")
 builder.add_edge("researcher", "writer")
 builder.add_edge("writer", END)
 graph = builder.compile(checkpointer=MemorySaver(), interrupt_before=["writer"])
-''', "tools.py": "def search(q):\n    return q\n"})
+""",
+            "tools.py": "def search(q):\n    return q\n",
+        },
+    )
     assert sorted(p["frameworks"]) == ["LangChain", "LangGraph"]
     # The reference: two literal nodes of the graph plus the two create_react_agent assignments (a LangChain file
     # crew of 2; `tools=[impl.search]` holds an attribute, which it does not read as a tool).
@@ -99,9 +108,9 @@ graph = builder.compile(checkpointer=MemorySaver(), interrupt_before=["writer"])
 
 CREW_PROJECT = {
     "src/app/config/agents.yaml": "researcher:\n  role: Researcher\n  llm: groq/llama-3.3-70b-versatile\n"
-                                  "writer:\n  role: Writer\n",
+    "writer:\n  role: Writer\n",
     "src/app/config/tasks.yaml": "research:\n  agent: researcher\nwrite:\n  agent: writer\n  human_input: true\n",
-    "src/app/crew.py": '''
+    "src/app/crew.py": """
 from crewai import Agent, Crew, Process, Task
 from crewai.project import CrewBase, agent, crew, task
 from crewai_tools import SerperDevTool, FileWriterTool
@@ -121,8 +130,10 @@ class Project:
     @crew
     def crew(self) -> Crew:
         return Crew(agents=self.agents, tasks=self.tasks, process=Process.sequential)
-''',
-    "Dockerfile": "FROM python:3.12\n", ".github/workflows/ci.yml": "on: push\n", "tests/test_crew.py": "def test(): pass\n",
+""",
+    "Dockerfile": "FROM python:3.12\n",
+    ".github/workflows/ci.yml": "on: push\n",
+    "tests/test_crew.py": "def test(): pass\n",
 }
 
 
@@ -133,16 +144,26 @@ def test_crewai_yaml_project(tmp_path):
     assert p["agent_tool_count_distribution"] == [1, 1]
     assert (p["detected_agent_count"], p["detected_crew_count"]) == (2, 1)
     assert p["repo_metadata"]["yaml_config_count"] == 2 and p["files_scanned"] == 4  # 2 .py + 2 YAML
-    assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["detected_finding_rules"], \
+    assert p["has_hitl_anywhere"] is True and "STRATUM-002" not in p["detected_finding_rules"], (
         "the built-in's reading: the YAML task's human_input approves writes"
+    )
     assert "STRATUM-002" in p["finding_rules"], "the reference sees human_input=True in Python only"
     assert p["llm_providers"] == ["groq"] and p["llm_models"] == ["llama-3.3-70b-versatile"]
-    assert p["deployment_signals"] == {"has_dockerfile": True, "has_ci_config": True, "has_tests": True,
-                                       "has_lockfile": False, "has_env_example": False, "deployment_score": 3}
+    assert p["deployment_signals"] == {
+        "has_dockerfile": True,
+        "has_ci_config": True,
+        "has_tests": True,
+        "has_lockfile": False,
+        "has_env_example": False,
+        "deployment_score": 3,
+    }
 
 
 def test_autogen_group_chat_that_executes_code(tmp_path):
-    p = _scan(tmp_path, {"app.py": '''
+    p = _scan(
+        tmp_path,
+        {
+            "app.py": """
 from autogen import AssistantAgent, UserProxyAgent, GroupChat, GroupChatManager
 config = {"config_list": [{"model": "gpt-4"}]}
 coder = AssistantAgent("coder", llm_config=config)
@@ -151,7 +172,9 @@ user_proxy = UserProxyAgent("user", human_input_mode="NEVER",
                             code_execution_config={"work_dir": "coding", "use_docker": False})
 chat = GroupChat(agents=[user_proxy, coder, critic], messages=[], max_round=10)
 manager = GroupChatManager(groupchat=chat, llm_config=config)
-'''})
+"""
+        },
+    )
     assert p["frameworks"] == ["AutoGen"]
     # The reference names AutoGen agents by `name=` only: the two positional names are one "AssistantAgent"; its
     # group chats are no crews. The built-in reads the positional names and the chat.
@@ -161,7 +184,10 @@ manager = GroupChatManager(groupchat=chat, llm_config=config)
 
 
 def test_llamaindex_react_agent(tmp_path):
-    p = _scan(tmp_path, {"rag.py": '''
+    p = _scan(
+        tmp_path,
+        {
+            "rag.py": """
 from llama_index.core.agent import ReActAgent
 from llama_index.core.tools import FunctionTool, QueryEngineTool
 from llama_index.llms.openai import OpenAI
@@ -171,7 +197,9 @@ def multiply(a: int, b: int) -> int:
 
 docs_tool = QueryEngineTool.from_defaults(engine, name="docs")
 agent = ReActAgent.from_tools([FunctionTool.from_defaults(fn=multiply), docs_tool], llm=OpenAI(model="gpt-4o-mini"))
-'''})
+"""
+        },
+    )
     assert p["frameworks"] == ["LlamaIndex"]
     assert (p["agent_count"], p["crew_count"]) == (0, 0), "the reference does not count LlamaIndex agents"
     assert (p["detected_agent_count"], p["detected_crew_count"]) == (1, 0)
@@ -179,7 +207,10 @@ agent = ReActAgent.from_tools([FunctionTool.from_defaults(fn=multiply), docs_too
 
 
 def test_agno_team_delegates(tmp_path):
-    p = _scan(tmp_path, {"team.py": '''
+    p = _scan(
+        tmp_path,
+        {
+            "team.py": """
 from agno.agent import Agent
 from agno.team import Team
 from agno.models.openai import OpenAIChat
@@ -187,7 +218,9 @@ from agno.tools.duckduckgo import DuckDuckGoTools
 a = Agent(name="A", model=OpenAIChat(id="gpt-4o"), tools=[DuckDuckGoTools()])
 b = Agent(name="B", model=OpenAIChat(id="gpt-4o"))
 team = Team(name="t", mode="coordinate", members=[a, b])
-'''})
+"""
+        },
+    )
     assert p["frameworks"] == ["Agno"]
     assert (p["agent_count"], p["crew_count"]) == (2, 0) and p["agent_tool_count_distribution"] == [1, 0]
     assert (p["detected_agent_count"], p["detected_crew_count"]) == (2, 1), "the built-in reads the Team as a group"
@@ -195,10 +228,15 @@ team = Team(name="t", mode="coordinate", members=[a, b])
 
 
 def test_smolagents_code_agent_executes_code(tmp_path):
-    p = _scan(tmp_path, {"smol.py": '''
+    p = _scan(
+        tmp_path,
+        {
+            "smol.py": """
 from smolagents import CodeAgent, DuckDuckGoSearchTool, InferenceClientModel
 agent = CodeAgent(tools=[DuckDuckGoSearchTool()], model=InferenceClientModel())
-'''})
+"""
+        },
+    )
     assert p["frameworks"] == ["SmolAgents"] and p["agent_count"] == 0, "the reference does not count a CodeAgent"
     assert p["detected_agent_count"] == 1
     assert p["llm_providers"] == ["huggingface"]
@@ -215,16 +253,30 @@ def test_names_alone_are_not_frameworks(tmp_path):
 
 
 def test_broken_files_count_as_parser_errors_and_legacy_encodings_parse(tmp_path):
-    p = _scan(tmp_path, {**LANGCHAIN, "legacy/broken.py": "def nope(:\n", "legacy/latin1.py": "# caf\xe9\nX = 1\n"
-                         .encode("latin-1"), "huge.py": b"x = 1\n" * 300_000})
+    p = _scan(
+        tmp_path,
+        {
+            **LANGCHAIN,
+            "legacy/broken.py": "def nope(:\n",
+            "legacy/latin1.py": "# caf\xe9\nX = 1\n".encode("latin-1"),
+            "huge.py": b"x = 1\n" * 300_000,
+        },
+    )
     assert p["parser_errors"] == 2 and p["scan_status"] == "partial"
     assert p["files_scanned"] == 2 and p["files_total"] == 4, "broken and huge files count in total only"
 
 
 def test_files_total_counts_every_scannable_file_of_the_tree_files_scanned_only_parsed(tmp_path):
     root = _repo(tmp_path, LANGCHAIN)
-    listing = ["agent.py", "requirements.txt", "docs/a.png", "data/x.csv", "Dockerfile", "tests/test_a.py",
-               "src/config/agents.yaml"]
+    listing = [
+        "agent.py",
+        "requirements.txt",
+        "docs/a.png",
+        "data/x.csv",
+        "Dockerfile",
+        "tests/test_a.py",
+        "src/config/agents.yaml",
+    ]
     p = scan_repository(root, "o/r", all_files=listing)
     assert (p["files_total"], p["files_scanned"]) == (3, 1), "two listed sources are not in the checkout"
     assert p["deployment_signals"]["has_dockerfile"] and p["deployment_signals"]["has_tests"]
@@ -262,8 +314,12 @@ def test_real_reference_ping_has_exactly_our_fields():
 
 def test_cli_prints_one_json_ping(tmp_path):
     root = _repo(tmp_path, CREW_PROJECT)
-    out = subprocess.run([sys.executable, "-m", "stratum_assets.cli", "scan", str(root), "--json",
-                          "--repo-name", "o/crew"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "stratum_assets.cli", "scan", str(root), "--json", "--repo-name", "o/crew"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     ping = json.loads(out.stdout)
     assert ping["repo_full_name"] == "o/crew" and ping["agent_count"] == 2
@@ -305,8 +361,11 @@ def test_detected_frameworks_match_what_the_universe_planted(universe_pings):
 
 
 def test_about_half_the_projects_the_reference_cannot_see_into_have_a_counted_companion(universe_pings):
-    unseen = [repo for repo, _ in universe_pings.values() if repo.archetype in ("single", "multi", "clone")
-              and set(repo.frameworks) <= REFERENCE_UNSEEN]
+    unseen = [
+        repo
+        for repo, _ in universe_pings.values()
+        if repo.archetype in ("single", "multi", "clone") and set(repo.frameworks) <= REFERENCE_UNSEEN
+    ]
     with_companion = sum(map(has_counted_companion, unseen))
     assert len(unseen) >= 20 and 0.3 <= with_companion / len(unseen) <= 0.7, (with_companion, len(unseen))
 
@@ -334,10 +393,16 @@ def test_observability_and_evals_come_from_the_rules_lists(tmp_path):
     """has_observability, telemetry_destination_count and has_eval_framework read the providers TELEMETRY-* and
     the frameworks EVAL-* read (one list each), one destination per provider as the reference counts them."""
     traced = _scan(tmp_path / "traced", {"app.py": "import langfuse\nimport mlflow\nimport ragas\n"})
-    assert (traced["has_observability"], traced["telemetry_destination_count"], traced["has_eval_framework"]) == \
-        (True, 2, True)
+    assert (traced["has_observability"], traced["telemetry_destination_count"], traced["has_eval_framework"]) == (
+        True,
+        2,
+        True,
+    )
     assert {"TELEMETRY-001", "TELEMETRY-003"} & set(traced["finding_rules"]) == {"TELEMETRY-001"}
     plain = _scan(tmp_path / "plain", {"app.py": "import agentops\nimport requests\n"})
-    assert (plain["has_observability"], plain["telemetry_destination_count"], plain["has_eval_framework"]) == \
-        (False, 0, False), "a library outside the catalog's telemetry list is no destination"
+    assert (plain["has_observability"], plain["telemetry_destination_count"], plain["has_eval_framework"]) == (
+        False,
+        0,
+        False,
+    ), "a library outside the catalog's telemetry list is no destination"
     assert "TELEMETRY-003" in plain["finding_rules"] and "EVAL-002" in plain["finding_rules"]

@@ -54,7 +54,7 @@ def ping_of(tmp_path):
     return lambda files: scan(tmp_path / f"ping{next(n)}", files)
 
 
-EXFIL = '''
+EXFIL = """
 import sqlite3, requests
 
 def lookup(q):
@@ -63,7 +63,7 @@ def lookup(q):
 
 def send(url, body):
     return requests.post(url, json=body, timeout=5)
-'''
+"""
 
 
 # -- the capability-path rules (STRATUM-001 … 010) -------------------------------------------------------------------
@@ -88,15 +88,20 @@ def test_002_destructive_action_without_a_human_gate(fires, ping_of):
     assert p["finding_instance_counts"]["STRATUM-002"] == 1 and severity_of(p, "STRATUM-002") == "CRITICAL"
     sql = ping_of({"db.py": "import psycopg2\n\ndef purge():\n    q = 'DELETE FROM users'\n    return q\n"})
     assert severity_of(sql, "STRATUM-002") == "HIGH", "SQL text not visibly executed is probable: at most HIGH"
-    assert "STRATUM-002" not in fires({"crew.py": "from crewai_tools import FileWriterTool\nfrom crewai import Task\n"
-                                                  "t = Task(description='d', human_input=True)\n"})
+    assert "STRATUM-002" not in fires(
+        {
+            "crew.py": "from crewai_tools import FileWriterTool\nfrom crewai import Task\n"
+            "t = Task(description='d', human_input=True)\n"
+        }
+    )
     assert "STRATUM-002" not in fires({"crew.py": "from crewai_tools import FileReadTool\n"})
     draft = "def draft():\n    return 'DROP TABLE t'\n"
     purge = "def purge():\n    conn = psycopg2.connect('db')\n    conn.cursor().execute('DELETE FROM t')\n"
     for order in ((draft, purge), (purge, draft)):
         both = ping_of({"db.py": "import psycopg2\n\n" + "\n".join(order)})
-        assert severity_of(both, "STRATUM-002") == "CRITICAL", \
+        assert severity_of(both, "STRATUM-002") == "CRITICAL", (
             "per (file, kind, library) the confirmed capability is kept over the probable one, in any order"
+        )
 
 
 def test_003_host_code_execution_including_module_level_and_from_imports(fires, detects):
@@ -108,8 +113,9 @@ def test_003_host_code_execution_including_module_level_and_from_imports(fires, 
     assert "STRATUM-003" not in fires(from_import) and detects(from_import)["STRATUM-003"] == 1
     two = {"a.py": "def f(s):\n    return eval(s)\n", "b.py": "import subprocess\nsubprocess.call('x')\n"}
     assert fires(two)["STRATUM-003"] == 1 and detects(two)["STRATUM-003"] == 2
-    assert "STRATUM-003" not in fires({"a.py": "import torch\n\ndef f(model):\n    model.eval()\n"
-                                               "    return subprocess.run\n"})
+    assert "STRATUM-003" not in fires(
+        {"a.py": "import torch\n\ndef f(model):\n    model.eval()\n    return subprocess.run\n"}
+    )
 
 
 def _mcp(servers: dict) -> str:
@@ -140,8 +146,15 @@ def test_005_mcp_server_receives_secrets(fires, detects):
 def test_006_mcp_supply_chain_fires_per_condition(fires):
     both = _mcp({"s": {"command": "npx", "args": ["-y", "@acme/server", "https://acme.example/mcp"]}})
     assert fires({"mcp.json": both})["STRATUM-006"] == 2, "unpinned and remote without auth fire separately"
-    pinned_auth = _mcp({"s": {"command": "npx", "args": ["@acme/server@1.2.0", "https://acme.example/mcp"],
-                              "env": {"ACME_API_KEY": "x"}}})
+    pinned_auth = _mcp(
+        {
+            "s": {
+                "command": "npx",
+                "args": ["@acme/server@1.2.0", "https://acme.example/mcp"],
+                "env": {"ACME_API_KEY": "x"},
+            }
+        }
+    )
     assert "STRATUM-006" not in fires({"mcp.json": pinned_auth})
     assert fires({"claude_desktop_config.json": _mcp({"r": {"url": "https://r.example/sse"}})})["STRATUM-006"] == 1
 
@@ -161,31 +174,42 @@ def test_007_payment_without_validation(ping_of, fires):
 
 
 def test_008_external_calls_without_error_handling(fires):
-    two = {"a.py": "import requests\n\ndef a():\n    requests.get('u', timeout=1)\n",
-           "b.py": "import httpx\n\ndef b():\n    httpx.get('u', timeout=1)\n"}
+    two = {
+        "a.py": "import requests\n\ndef a():\n    requests.get('u', timeout=1)\n",
+        "b.py": "import httpx\n\ndef b():\n    httpx.get('u', timeout=1)\n",
+    }
     assert fires(two)["STRATUM-008"] == 1
-    handled = {**two, "b.py": "import httpx\n\ndef b():\n    try:\n        httpx.get('u', timeout=1)\n"
-                              "    except Exception:\n        pass\n"}
+    handled = {
+        **two,
+        "b.py": "import httpx\n\ndef b():\n    try:\n        httpx.get('u', timeout=1)\n"
+        "    except Exception:\n        pass\n",
+    }
     assert "STRATUM-008" not in fires(handled)
 
 
 def test_009_http_calls_without_timeout_need_two_files_or_libraries(fires, detects):
     one_file = {"a.py": "import requests\n\ndef a():\n    requests.get('u')\n\ndef b():\n    requests.post('u')\n"}
     assert "STRATUM-009" not in fires(one_file), "deduplicated per (file, kind, library)"
-    two = {"a.py": "import requests\n\ndef a():\n    requests.get('u')\n",
-           "b.py": "import aiohttp\n\nasync def b(s):\n    async with aiohttp.ClientSession() as s:\n"
-                   "        await s.get('u')\n"}
+    two = {
+        "a.py": "import requests\n\ndef a():\n    requests.get('u')\n",
+        "b.py": "import aiohttp\n\nasync def b(s):\n    async with aiohttp.ClientSession() as s:\n"
+        "        await s.get('u')\n",
+    }
     assert "STRATUM-009" not in fires(two), "the reference does not resolve a with-bound session"
     assert detects(two)["STRATUM-009"] == 1, "the built-in: a with-bound session resolves to its library"
-    assigned = {**two, "b.py": "import aiohttp\n\nasync def b():\n    s = aiohttp.ClientSession()\n"
-                               "    await s.get('u')\n"}
+    assigned = {
+        **two,
+        "b.py": "import aiohttp\n\nasync def b():\n    s = aiohttp.ClientSession()\n    await s.get('u')\n",
+    }
     assert fires(assigned)["STRATUM-009"] == 1, "a variable assigned from the library resolves in both readings"
     assert "STRATUM-009" not in fires({**two, "b.py": "import httpx\n\ndef b():\n    httpx.get('u', timeout=3)\n"})
 
 
 def test_010_no_durable_checkpointing(fires):
-    three = {"a.py": "import requests, subprocess, sqlite3\n\ndef a():\n    requests.get('u', timeout=1)\n"
-                     "    subprocess.run('x')\n    sqlite3.connect('d')\n"}
+    three = {
+        "a.py": "import requests, subprocess, sqlite3\n\ndef a():\n    requests.get('u', timeout=1)\n"
+        "    subprocess.run('x')\n    sqlite3.connect('d')\n"
+    }
     assert fires(three)["STRATUM-010"] == 1
     durable = {**three, "g.py": "from langgraph.checkpoint.postgres import PostgresSaver\n"}
     assert "STRATUM-010" not in fires(durable)
@@ -194,18 +218,23 @@ def test_010_no_durable_checkpointing(fires):
 
 
 # -- business, operational and compounding rules ---------------------------------------------------------------------
-MAIL = ("import smtplib\n\ndef notify(to, body):\n    server = smtplib.SMTP('mail')\n"
-        "    server.sendmail('me', to, body)\n")
+MAIL = (
+    "import smtplib\n\ndef notify(to, body):\n    server = smtplib.SMTP('mail')\n    server.sendmail('me', to, body)\n"
+)
 
 
 def test_br01_agent_messages_people_with_no_review(ping_of, fires):
     p = ping_of({"app/tools/mail.py": MAIL})
     assert p["finding_instance_counts"]["STRATUM-BR01"] == 1 and severity_of(p, "STRATUM-BR01") == "HIGH"
-    reviewed = {"app/tools/mail.py": MAIL, "app/tools/crew.py": "from crewai import Task\n"
-                "t = Task(description='d', human_input=True)\n"}
+    reviewed = {
+        "app/tools/mail.py": MAIL,
+        "app/tools/crew.py": "from crewai import Task\nt = Task(description='d', human_input=True)\n",
+    }
     assert "STRATUM-BR01" not in fires(reviewed), "a human gate in the same project"
-    elsewhere = {"app/tools/mail.py": MAIL, "other/x/crew.py": "from crewai import Task\n"
-                 "t = Task(description='d', human_input=True)\n"}
+    elsewhere = {
+        "app/tools/mail.py": MAIL,
+        "other/x/crew.py": "from crewai import Task\nt = Task(description='d', human_input=True)\n",
+    }
     assert fires(elsewhere)["STRATUM-BR01"] == 1, "a gate in another project does not review it"
 
 
@@ -216,8 +245,10 @@ def test_br02_money_moves_with_no_approval(fires):
 
 
 def test_br03_no_audit_trail(fires, detects):
-    two = {"a.py": "import requests\n\ndef a():\n    requests.post('u', timeout=1)\n",
-           "b.py": "import smtplib\n\ndef b():\n    smtplib.SMTP('h').sendmail('a', 'b', 'c')\n"}
+    two = {
+        "a.py": "import requests\n\ndef a():\n    requests.post('u', timeout=1)\n",
+        "b.py": "import smtplib\n\ndef b():\n    smtplib.SMTP('h').sendmail('a', 'b', 'c')\n",
+    }
     assert fires(two)["STRATUM-BR03"] == 1
     assert "STRATUM-BR03" not in fires({**two, ".env": "LANGFUSE_SECRET_KEY=x\n", ".gitignore": ".env\n"})
     traced = {**two, "obs.py": "import langfuse\n"}
@@ -226,12 +257,12 @@ def test_br03_no_audit_trail(fires, detects):
     assert "STRATUM-BR03" not in fires({"a.py": two["a.py"]}), "one consequential action is not enough"
 
 
-DECIDER = '''
+DECIDER = """
 from crewai import Agent, Crew, Task
 approver = Agent(role="Loan Approver", goal="g", backstory="b")
 t = Task(description="d", expected_output="e", agent=approver{extra})
 crew = Crew(agents=[approver], tasks=[t])
-'''
+"""
 
 
 def test_br04_decision_agent_with_free_text_output(fires):
@@ -242,12 +273,20 @@ def test_br04_decision_agent_with_free_text_output(fires):
     assert "STRATUM-BR04" not in fires({"loans/crew/crew.py": writer})
 
 
-def _crew(agents: list[tuple[str, str, str]], process: str = "Process.sequential", extra: str = "",
-          tools: str = "", named: bool = True) -> str:
+def _crew(
+    agents: list[tuple[str, str, str]],
+    process: str = "Process.sequential",
+    extra: str = "",
+    tools: str = "",
+    named: bool = True,
+) -> str:
     """A CrewAI script: agents as (variable, role, tools list source), each ``name=`` its variable (the reference
     then counts them apart and finds them in the crew's list; nameless, it merges them into one "Agent")."""
-    lines = ["from crewai import Agent, Crew, Task, Process",
-             "from crewai_tools import SerperDevTool, FileWriterTool, PGSearchTool, CSVSearchTool", tools]
+    lines = [
+        "from crewai import Agent, Crew, Task, Process",
+        "from crewai_tools import SerperDevTool, FileWriterTool, PGSearchTool, CSVSearchTool",
+        tools,
+    ]
     for var, role, tool_list in agents:
         name = f'name="{var}", ' if named else ""
         lines.append(f'{var} = Agent({name}role="{role}", goal="g", backstory="b", tools=[{tool_list}])')
@@ -263,8 +302,10 @@ def test_cr01_shared_tool_links_input_and_action(fires):
     neutral = _crew([("a", "Historian", "inbox"), ("b", "Poet", "inbox")], tools=tool)
     assert "STRATUM-CR01" not in fires({"crew.py": neutral})
     apart = _crew([("reader", "Inbox Reader", "inbox"), ("sender", "Reply Sender", "inbox")], tools=tool)
-    apart = apart.replace("crew = Crew(agents=[reader, sender]", "c1 = Crew(agents=[reader]") + \
-        "c2 = Crew(agents=[sender], tasks=[])\n"
+    apart = (
+        apart.replace("crew = Crew(agents=[reader, sender]", "c1 = Crew(agents=[reader]")
+        + "c2 = Crew(agents=[sender], tasks=[])\n"
+    )
     assert "STRATUM-CR01" not in fires({"crew.py": apart}), "agents in different crews"
 
 
@@ -287,8 +328,10 @@ def test_cr03_low_privilege_agent_feeds_a_powerful_one(fires):
 
 
 def test_cr04_uncoordinated_messaging(fires):
-    tools = MAIL.replace("def notify", "from crewai.tools import tool\n\n@tool\ndef notify") + \
-        "\n@tool\ndef alert(to: str) -> str:\n    '''Alert.'''\n    smtplib.SMTP('mail').sendmail('me', to, 'x')\n"
+    tools = (
+        MAIL.replace("def notify", "from crewai.tools import tool\n\n@tool\ndef notify")
+        + "\n@tool\ndef alert(to: str) -> str:\n    '''Alert.'''\n    smtplib.SMTP('mail').sendmail('me', to, 'x')\n"
+    )
     two = _crew([("a", "Support", "notify"), ("b", "Ops", "alert")], tools=tools)
     assert fires({"crew.py": two})["STRATUM-CR04"] == 1
     one = _crew([("a", "Support", "notify, alert"), ("b", "Ops", "")], tools=tools)
@@ -298,10 +341,10 @@ def test_cr04_uncoordinated_messaging(fires):
 def test_cr05_blast_radius_suffixes_and_severity_order(ping_of):
     two = ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "SerperDevTool()")])})
     assert two["finding_instance_counts"]["STRATUM-CR05"] == 1 and severity_of(two, "STRATUM-CR05") == "HIGH"
-    nameless = ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "SerperDevTool()")],
-                                         named=False)})
-    assert "STRATUM-CR05" not in nameless["finding_rules"], \
+    nameless = ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "SerperDevTool()")], named=False)})
+    assert "STRATUM-CR05" not in nameless["finding_rules"], (
         "the reference merges nameless agents into one 'Agent', which is not in the crew's list [a, b]"
+    )
     assert nameless["detected_finding_instance_counts"]["STRATUM-CR05"] == 1, "the built-in: a and b share it"
     three = ping_of({"crew.py": _crew([(v, v.upper(), "SerperDevTool()") for v in ("a", "b", "c")])})
     assert severity_of(three, "STRATUM-CR05") == "CRITICAL", "3 agents and an external sink"
@@ -313,8 +356,10 @@ def test_cr05_blast_radius_suffixes_and_severity_order(ping_of):
     assert cr05 == ["STRATUM-CR05", "STRATUM-CR05.1", "STRATUM-CR05.2"], "four shared tools: at most three ids"
     assert severity_of(many, "STRATUM-CR05") == "CRITICAL", "the CRITICAL one is numbered first"
     assert all(severity_of(many, r) == "HIGH" for r in cr05[1:])
-    assert "STRATUM-CR05" not in ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"),
-                                                            ("b", "B", "")])})["finding_rules"]
+    assert (
+        "STRATUM-CR05"
+        not in ping_of({"crew.py": _crew([("a", "A", "SerperDevTool()"), ("b", "B", "")])})["finding_rules"]
+    )
 
 
 def test_cr06_later_agent_reads_the_same_store(fires):
@@ -330,15 +375,25 @@ def test_op01_single_llm_provider(fires):
 
 
 def test_op02_no_cost_controls(fires):
-    five = {f"m{i}.py": f"import {lib}\n\ndef f():\n    {lib}.{call}\n" for i, (lib, call) in enumerate(
-        [("requests", "get('u', timeout=1)"), ("httpx", "get('u', timeout=1)"), ("subprocess", "run('x')"),
-         ("sqlite3", "connect('d')"), ("smtplib", "SMTP('h').sendmail('a', 'b', 'c')")])}
+    five = {
+        f"m{i}.py": f"import {lib}\n\ndef f():\n    {lib}.{call}\n"
+        for i, (lib, call) in enumerate(
+            [
+                ("requests", "get('u', timeout=1)"),
+                ("httpx", "get('u', timeout=1)"),
+                ("subprocess", "run('x')"),
+                ("sqlite3", "connect('d')"),
+                ("smtplib", "SMTP('h').sendmail('a', 'b', 'c')"),
+            ]
+        )
+    }
     five["m4.py"] = "import smtplib\n\ndef f():\n    s = smtplib.SMTP('h')\n    s.sendmail('a', 'b', 'c')\n"
     assert fires(five)["STRATUM-OP02"] == 1
     capped = {**five, "crew.py": "from crewai import Agent\na = Agent(role='r', max_rpm=10)\n"}
     assert "STRATUM-OP02" not in fires(capped)
-    assert fires({**five, "g.py": "config = {'recursion_limit': 5}\n"})["STRATUM-OP02"] == 1, \
+    assert fires({**five, "g.py": "config = {'recursion_limit': 5}\n"})["STRATUM-OP02"] == 1, (
         "recursion_limit is not a cost control in the catalog"
+    )
 
 
 # -- hygiene: env, secrets -------------------------------------------------------------------------------------------
@@ -361,7 +416,7 @@ def test_env002_hard_coded_secrets_one_per_pattern_per_file(fires, detects):
 
 
 # -- learning and context --------------------------------------------------------------------------------------------
-MEMORY = '''
+MEMORY = """
 import chromadb
 client = chromadb.Client()
 
@@ -369,15 +424,19 @@ def remember(text):
     col = client.get_or_create_collection("memories"{scoping})
     col.add(documents=[text]{provenance})
     return col.query(query_texts=[text])
-'''
+"""
 
 
 def test_learning001_and_context_rules_on_a_memory_loop(fires):
     found = fires({"mem.py": MEMORY.format(scoping="", provenance="")})
     assert found["LEARNING-001"] == 1 and found["LEARNING-002"] == 1
     assert found["CONTEXT-001"] == 1 and found["CONTEXT-002"] == 1
-    careful = fires({"mem.py": MEMORY.format(scoping=", metadata={'ttl': 3600}", provenance=", metadatas=[{}], "
-                                             "source='agent'") + "\ndef backup():\n    pass\n"})
+    careful = fires(
+        {
+            "mem.py": MEMORY.format(scoping=", metadata={'ttl': 3600}", provenance=", metadatas=[{}], source='agent'")
+            + "\ndef backup():\n    pass\n"
+        }
+    )
     assert {"LEARNING-002", "CONTEXT-001", "CONTEXT-002"}.isdisjoint(careful) and careful["LEARNING-001"] == 1
     no_store = fires({"mem.py": MEMORY.format(scoping="", provenance="").replace("import chromadb", "import json")})
     assert {"LEARNING-001", "CONTEXT-001", "CONTEXT-002"}.isdisjoint(no_store)
@@ -386,16 +445,20 @@ def test_learning001_and_context_rules_on_a_memory_loop(fires):
 def test_learning001_counts_every_scope_of_the_repository_that_reads_and_writes_once_a_loop_exists(fires):
     # The reference's instances: with a memory loop somewhere, each (file, function) anywhere that calls a read-style
     # and a write-style method is one, also in a file that imports no store (a cache, a settings dict).
-    cache = "def refresh(cache, key):\n    cache.add(key)\n    return cache.get(key)\n\n\ndef peek(cache, key):\n" \
-            "    return cache.get(key)\n"
+    cache = (
+        "def refresh(cache, key):\n    cache.add(key)\n    return cache.get(key)\n\n\ndef peek(cache, key):\n"
+        "    return cache.get(key)\n"
+    )
     found = fires({"mem.py": MEMORY.format(scoping="", provenance=""), "util/cache.py": cache})
     assert found["LEARNING-001"] == 2, "remember() in mem.py and refresh() in util/cache.py; peek() only reads"
     assert "LEARNING-001" not in fires({"util/cache.py": cache}), "no memory store anywhere: no loop, no instance"
 
 
 def test_learning003_and_context003_shared_collection(fires):
-    shared = MEMORY.format(scoping="", provenance="") + \
-        "\ndef recall(q):\n    return client.get_collection('memories').query(query_texts=[q])\n"
+    shared = (
+        MEMORY.format(scoping="", provenance="")
+        + "\ndef recall(q):\n    return client.get_collection('memories').query(query_texts=[q])\n"
+    )
     found = fires({"mem.py": shared})
     assert found["LEARNING-003"] == 1 and found["CONTEXT-003"] == 1
     apart = shared.replace("get_collection('memories')", "get_collection('other')")
@@ -437,7 +500,7 @@ def test_eval_rules(fires):
     assert "EVAL-002" not in fires({"e.py": "from langchain.agents import AgentExecutor\n"}), "langchain counts"
 
 
-SCOPES = '''
+SCOPES = """
 import os
 import openai
 
@@ -448,7 +511,7 @@ def planner(q):
 def critic(q):
     key = os.environ["{k2}"]
     return openai.OpenAI(api_key=key).chat.completions.create(model="gpt-4o", messages=q{n2})
-'''
+"""
 
 
 def test_identity_rules_on_model_sdk_scopes(ping_of, fires, detects):
@@ -456,8 +519,9 @@ def test_identity_rules_on_model_sdk_scopes(ping_of, fires, detects):
     assert shared["IDENTITY-001"] == 1 and shared["IDENTITY-002"] == 1
     named = {"agents.py": SCOPES.format(k1="PLANNER_API_KEY", k2="CRITIC_API_KEY", n1=", name='p'", n2=", name='c'")}
     assert {"IDENTITY-001", "IDENTITY-002", "IDENTITY-003"}.isdisjoint(detects(named))
-    assert fires(named)["IDENTITY-001"] == 1, \
+    assert fires(named)["IDENTITY-001"] == 1, (
         "the reference reads no subscript: critic has no key of its own and shares the file's (PLANNER_API_KEY)"
+    )
     by_calls = {"agents.py": named["agents.py"].replace('os.environ["CRITIC_API_KEY"]', 'os.getenv("CRITIC_API_KEY")')}
     assert {"IDENTITY-001", "IDENTITY-002", "IDENTITY-003"}.isdisjoint(fires(by_calls))
     personal = ping_of({"agents.py": SCOPES.format(k1="MY_OPENAI_API_KEY", k2="CRITIC_API_KEY", n1="", n2="")})
@@ -485,21 +549,29 @@ def test_an_import_nested_in_a_block_resolves_nothing_for_the_reference(fires, d
     function's body; an import inside an ``if``/``try`` (of the module or the function) is invisible to it."""
     direct = "def probe():\n    import subprocess\n    subprocess.run(['ls'])\n"
     assert fires({"a.py": direct})["STRATUM-003"] == 1, "a direct statement of the function's body"
-    nested = "def probe():\n    try:\n        import subprocess\n        subprocess.run(['ls'])\n    except OSError:\n" \
-             "        pass\n"
+    nested = (
+        "def probe():\n    try:\n        import subprocess\n        subprocess.run(['ls'])\n    except OSError:\n"
+        "        pass\n"
+    )
     assert "STRATUM-003" not in fires({"a.py": nested}) and detects({"a.py": nested})["STRATUM-003"] == 1
-    guarded = "try:\n    import subprocess\nexcept ImportError:\n    subprocess = None\n\n" \
-              "def probe():\n    subprocess.run(['ls'])\n"
+    guarded = (
+        "try:\n    import subprocess\nexcept ImportError:\n    subprocess = None\n\n"
+        "def probe():\n    subprocess.run(['ls'])\n"
+    )
     assert "STRATUM-003" not in fires({"a.py": guarded}) and detects({"a.py": guarded})["STRATUM-003"] == 1
-    variable = "def probe(u):\n    if u:\n        import requests\n        s = requests.Session()\n        s.get(u)\n" \
-               "        s.post(u)\n"
+    variable = (
+        "def probe(u):\n    if u:\n        import requests\n        s = requests.Session()\n        s.get(u)\n"
+        "        s.post(u)\n"
+    )
     caps = extract([("v.py", variable)]).caps
-    assert [(c.kind, c.via, c.seen_by_reference) for c in caps] == [("outbound", "nested-import", False)], \
+    assert [(c.kind, c.via, c.seen_by_reference) for c in caps] == [("outbound", "nested-import", False)], (
         "a client built from a nested import is invisible too"
+    )
     late = "import requests as r\nimport requests\n\ndef f(u):\n    r.get(u)\n    requests.post(u)\n"
     reference_caps = extract([("w.py", late)]).as_reference_reads().caps
-    assert [(c.kind, c.line, c.via) for c in reference_caps] == [("outbound", 6, "import")], \
+    assert [(c.kind, c.line, c.via) for c in reference_caps] == [("outbound", 6, "import")], (
         "after an alias the reference still sees the plainly imported call of the same library"
+    )
 
 
 def test_payment_verbs_beyond_the_outbound_ones_are_the_builtins_reading(fires, detects):
@@ -517,13 +589,12 @@ def test_same_project_as_the_reference_compares_paths(fires, detects):
 
 
 def test_a_module_named_like_guardrails_is_guardrails_ai_for_the_reference(fires, detects):
-    local = {"app/guardrails.py": "def check(x):\n    return x\n",
-             "app/main.py": "from app.guardrails import check\n"}
+    local = {"app/guardrails.py": "def check(x):\n    return x\n", "app/main.py": "from app.guardrails import check\n"}
     assert fires(local)["PORTABILITY-002"] == 1 and "PORTABILITY-002" not in detects(local)
     assert "PORTABILITY-002" not in fires({"app/main.py": "from app.checks import check\n"})
 
 
-SHARED_KEY = '''
+SHARED_KEY = """
 import os
 import openai
 
@@ -536,7 +607,7 @@ class Writer:
 
     def draft(self, q):
         return self.client.chat.completions.create(model="m", messages=q, name="draft")
-'''
+"""
 
 
 def test_the_reference_shares_a_key_read_anywhere_in_the_file(fires, detects):
@@ -548,9 +619,14 @@ def test_the_reference_shares_a_key_read_anywhere_in_the_file(fires, detects):
 
 # -- the ping's finding fields ---------------------------------------------------------------------------------------
 def test_finding_fields_follow_catalog_section_2(ping_of):
-    p = ping_of({"tools.py": EXFIL, "crew.py": "from crewai_tools import FileWriterTool\n",
-                 "x.py": "import subprocess\n\ndef f():\n    subprocess.run('a')\n    subprocess.run('b')\n",
-                 "y.py": "def g():\n    exec('1')\n"})
+    p = ping_of(
+        {
+            "tools.py": EXFIL,
+            "crew.py": "from crewai_tools import FileWriterTool\n",
+            "x.py": "import subprocess\n\ndef f():\n    subprocess.run('a')\n    subprocess.run('b')\n",
+            "y.py": "def g():\n    exec('1')\n",
+        }
+    )
     rules = p["finding_rules"]
     assert rules == sorted(set(rules)) and p["finding_rule_count"] == len(rules)
     assert p["finding_instance_counts"]["STRATUM-003"] == 2, "one per (file, kind, library)"
@@ -564,8 +640,13 @@ def test_finding_fields_follow_catalog_section_2(ping_of):
 
 
 def test_findings_severity_and_confidence_come_from_the_first_instance():
-    f = Findings([Instance("STRATUM-006", "HIGH", "confirmed"), Instance("STRATUM-006", "MEDIUM", "probable"),
-                  Instance("EVAL-002", "MEDIUM", "probable")])
+    f = Findings(
+        [
+            Instance("STRATUM-006", "HIGH", "confirmed"),
+            Instance("STRATUM-006", "MEDIUM", "probable"),
+            Instance("EVAL-002", "MEDIUM", "probable"),
+        ]
+    )
     assert f.severity_counts() == {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 1, "LOW": 0}
     assert f.confidence_counts() == {"confirmed": 1, "probable": 1}
     assert f.instance_counts() == {"EVAL-002": 1, "STRATUM-006": 2}
@@ -594,21 +675,55 @@ def test_class_table_and_weights_match_the_catalog():
     assert set(scoring.CLASS_WEIGHTS["meta"].values()) == set(scoring.CLASS_WEIGHTS["none"].values()) == {0}
     classes = {r.id: r.klass for r in RULES}
     assert [i for i, k in classes.items() if k == "architecture"] == [
-        "STRATUM-001", "STRATUM-002", "STRATUM-003", "STRATUM-004", "STRATUM-005", "STRATUM-006", "STRATUM-BR01",
-        "STRATUM-BR02", "STRATUM-CR01", "STRATUM-CR02", "STRATUM-CR03", "STRATUM-CR04", "STRATUM-CR05",
-        "STRATUM-CR06"]
+        "STRATUM-001",
+        "STRATUM-002",
+        "STRATUM-003",
+        "STRATUM-004",
+        "STRATUM-005",
+        "STRATUM-006",
+        "STRATUM-BR01",
+        "STRATUM-BR02",
+        "STRATUM-CR01",
+        "STRATUM-CR02",
+        "STRATUM-CR03",
+        "STRATUM-CR04",
+        "STRATUM-CR05",
+        "STRATUM-CR06",
+    ]
     assert [i for i, k in classes.items() if k == "operational"] == [
-        "STRATUM-007", "STRATUM-008", "STRATUM-009", "STRATUM-010", "STRATUM-BR03", "STRATUM-BR04", "STRATUM-OP01",
-        "STRATUM-OP02"]
+        "STRATUM-007",
+        "STRATUM-008",
+        "STRATUM-009",
+        "STRATUM-010",
+        "STRATUM-BR03",
+        "STRATUM-BR04",
+        "STRATUM-OP01",
+        "STRATUM-OP02",
+    ]
     assert {i for i, k in classes.items() if k == "hygiene"} == {
-        "ENV-001", "ENV-002", "CONTEXT-001", "CONTEXT-002", "TELEMETRY-003", "IDENTITY-001", "IDENTITY-002"}
-    assert {i for i, k in classes.items() if k == "meta"} == {"EVAL-001", "EVAL-002", "LEARNING-001",
-                                                             "PORTABILITY-001"}
+        "ENV-001",
+        "ENV-002",
+        "CONTEXT-001",
+        "CONTEXT-002",
+        "TELEMETRY-003",
+        "IDENTITY-001",
+        "IDENTITY-002",
+    }
+    assert {i for i, k in classes.items() if k == "meta"} == {"EVAL-001", "EVAL-002", "LEARNING-001", "PORTABILITY-001"}
     assert {i for i, k in classes.items() if k == "none"} == {
-        "LEARNING-002", "LEARNING-003", "LEARNING-004", "CONTEXT-003", "TELEMETRY-001", "TELEMETRY-002",
-        "IDENTITY-003", "PORTABILITY-002", "PORTABILITY-003"}
-    assert scoring.rule_class("STRATUM-CR05.2") == "architecture" and scoring.base_id("STRATUM-CR06.1") == \
-        "STRATUM-CR06"
+        "LEARNING-002",
+        "LEARNING-003",
+        "LEARNING-004",
+        "CONTEXT-003",
+        "TELEMETRY-001",
+        "TELEMETRY-002",
+        "IDENTITY-003",
+        "PORTABILITY-002",
+        "PORTABILITY-003",
+    }
+    assert (
+        scoring.rule_class("STRATUM-CR05.2") == "architecture" and scoring.base_id("STRATUM-CR06.1") == "STRATUM-CR06"
+    )
     assert scoring.weight("SA-999", "CRITICAL") == 0, "ids outside the catalog weigh nothing"
 
 
@@ -620,7 +735,11 @@ def test_no_weight_rules_score_only_the_floor():
 
 def test_fix_impact_by_severity():
     assert scoring.fix_impact({"A": "CRITICAL", "B": "HIGH", "C": "MEDIUM", "D": "LOW"}) == {
-        "A": -25, "B": -15, "C": -8, "D": -3}
+        "A": -25,
+        "B": -15,
+        "C": -8,
+        "D": -3,
+    }
 
 
 # -- the rule set and its documentation ------------------------------------------------------------------------------
@@ -637,9 +756,16 @@ def test_rule_set_is_the_catalog_and_never_tc():
 
 
 def test_capability_layer_resolves_names_and_dedupes():
-    facts = extract([("a.py", "import requests as rq\nimport sqlite3\nclient = rq.Session()\n\ndef f():\n"
-                              "    client.get('u')\n    conn = sqlite3.connect('x')\n    cursor = conn.cursor()\n"
-                              "    cursor.execute('DROP TABLE t')\n    rq.post('v')\n")])
+    facts = extract(
+        [
+            (
+                "a.py",
+                "import requests as rq\nimport sqlite3\nclient = rq.Session()\n\ndef f():\n"
+                "    client.get('u')\n    conn = sqlite3.connect('x')\n    cursor = conn.cursor()\n"
+                "    cursor.execute('DROP TABLE t')\n    rq.post('v')\n",
+            )
+        ]
+    )
     kinds = {(c.kind, c.library) for c in facts.caps}
     assert kinds == {("outbound", "requests"), ("data_access", "sqlite3"), ("destructive", "sqlite3")}
     outbound = next(c for c in facts.caps if c.kind == "outbound")

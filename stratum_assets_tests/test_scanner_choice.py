@@ -14,7 +14,8 @@ from .conftest import build_project_home, fixture_path
 
 @pytest.mark.slow
 def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_its_pings_everywhere(
-        small_universe, small_git_root, tmp_path):
+    small_universe, small_git_root, tmp_path
+):
     """STRATUM_SCANNER=external + STRATUM_SCANNER_COMMAND: every partition run of `stratum-assets run` (worker
     processes, retries) scans with that command; its pings, stamped with the pipeline's identity, are stored."""
     reference = fixture_path("pings/crewAIInc__crewAI-examples.json")
@@ -26,7 +27,8 @@ def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_it
         f"ping = json.load(open({str(reference)!r}))\n"
         "ping['repo_full_name'] = args[args.index('--repo-name') + 1]\n"
         "ping['stand_in_scan'] = args[0]\n"
-        "print(json.dumps(ping))\n")
+        "print(json.dumps(ping))\n"
+    )
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
     home = tmp_path / "home"
     home.mkdir()
@@ -34,8 +36,9 @@ def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_it
     # twice) is enough to see every partition run choose the scanner; the default world's 400 would take twice as
     # long. Its bare repositories are built once for every module that builds on it (small_git_root).
     with GitHubEmulator(small_universe, small_git_root, budgets={"search": (10_000, 60.0)}) as github:
-        build_project_home(home, STRATUM_SCANNER="external", STRATUM_SCANNER_COMMAND=str(stand_in),
-                           STRATUM_SANDBOX_URL=github.url)
+        build_project_home(
+            home, STRATUM_SCANNER="external", STRATUM_SCANNER_COMMAND=str(stand_in), STRATUM_SANDBOX_URL=github.url
+        )
 
     recorded = json.loads(reference.read_text())
     partitions = sorted((home / "data" / "scans" / "v1").glob("v1-c*"))
@@ -48,7 +51,8 @@ def test_a_build_with_the_external_scanner_chosen_from_the_environment_stores_it
         assert {r["scanner"] for r in rows} == {"stratum"}, f"{folder.name}: another scanner stored a ping"
         assert {r["scanner_version"] for r in scanned} == {recorded["scanner_version"]}
         assert {(r["agent_count"], r["crew_count"], r["risk_score"]) for r in scanned} == {
-            (recorded["agent_count"], recorded["crew_count"], recorded["risk_score"])}, "what the CLI printed"
+            (recorded["agent_count"], recorded["crew_count"], recorded["risk_score"])
+        }, "what the CLI printed"
         stored += len(rows)
     manifest = sum(1 for _ in (home / "data" / "repo_manifest.jsonl").open())
     quarantined = sum(pq.read_table(f / "quarantine.parquet").num_rows for f in partitions)

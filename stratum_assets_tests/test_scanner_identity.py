@@ -24,20 +24,35 @@ def _home(tmp_path, scanned: dict[str, tuple[str, str]]) -> tuple[Layout, dict]:
     """A frozen manifest of ``scanned``'s repositories in one chunk, each stored with (scanner, version)."""
     layout = Layout(tmp_path / "data")
     names = sorted(scanned)
-    ManifestStore(layout.manifests).freeze(1, pa.table({
-        "full_name": names, "repo_hash": [repo_hash(n) for n in names], "chunk_id": ["v1-c0000"] * len(names),
-        "selection_stratum": ["crewai"] * len(names), "fork_parent": [None] * len(names)}), {})
+    ManifestStore(layout.manifests).freeze(
+        1,
+        pa.table(
+            {
+                "full_name": names,
+                "repo_hash": [repo_hash(n) for n in names],
+                "chunk_id": ["v1-c0000"] * len(names),
+                "selection_stratum": ["crewai"] * len(names),
+                "fork_parent": [None] * len(names),
+            }
+        ),
+        {},
+    )
     rows = []
     for name, (scanner, version) in scanned.items():
-        ping = fixture_json("pings/crewAIInc__crewAI-examples.json") if version else empty_ping(
-            name, status="failed", failure_reason="clone_404")
+        ping = (
+            fixture_json("pings/crewAIInc__crewAI-examples.json")
+            if version
+            else empty_ping(name, status="failed", failure_reason="clone_404")
+        )
         ping.update(repo_hash=repo_hash(name), repo_full_name=name, selection_stratum="crewai")
         if version:
             ping["scanner_version"] = version
         rows.append(ping_row(ping, {"chunk_id": "v1-c0000", "scanner": scanner}))
     replace_partition(layout.scan_partition(1, "v1-c0000"), pings_table(rows), quarantine_table([]), {})
-    resources = {"data": DataResource(root=str(layout.root)),
-                 "duckdb": DuckDBResource(database=str(layout.root / "stratum.duckdb"))}
+    resources = {
+        "data": DataResource(root=str(layout.root)),
+        "duckdb": DuckDBResource(database=str(layout.root / "stratum.duckdb")),
+    }
     return layout, resources
 
 
@@ -53,8 +68,9 @@ def test_skeleton_pings_name_no_scanner():
 
 
 def test_one_scanner_passes_and_the_pipeline_skeletons_do_not_count_as_another(tmp_path):
-    layout, resources = _home(tmp_path, {"o/a": ("stratum", "0.3.1"), "o/b": ("stratum", "0.3.1"),
-                                         "o/gone": ("stratum", "")})
+    layout, resources = _home(
+        tmp_path, {"o/a": ("stratum", "0.3.1"), "o/b": ("stratum", "0.3.1"), "o/gone": ("stratum", "")}
+    )
     check, meta = _run_log(resources)
     assert check.passed is True
     assert check.metadata["scanners"].value == meta["scanners"].value == {"stratum 0.3.1": 2}
@@ -62,8 +78,9 @@ def test_one_scanner_passes_and_the_pipeline_skeletons_do_not_count_as_another(t
 
 
 def test_a_version_scanned_by_two_scanners_fails_the_check(tmp_path):
-    _, resources = _home(tmp_path, {"o/a": ("stratum", "0.3.1"), "o/b": ("builtin", BUILTIN),
-                                    "o/c": ("stratum", "0.3.2")})
+    _, resources = _home(
+        tmp_path, {"o/a": ("stratum", "0.3.1"), "o/b": ("builtin", BUILTIN), "o/c": ("stratum", "0.3.2")}
+    )
     check, _ = _run_log(resources, expect_success=False)
     assert check.passed is False and check.blocking is True
     assert check.metadata["scanners"].value == {"builtin " + BUILTIN: 1, "stratum 0.3.1": 1, "stratum 0.3.2": 1}

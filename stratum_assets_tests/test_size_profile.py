@@ -64,7 +64,9 @@ def test_file_counts_python_share_and_sizes_match_the_real_corpus(real_universe)
     assert min(counts) >= min(bulk.REAL_CORPUS_FILES) - 2
     assert max(counts) > 3 * real_median  # the corpus's long tail (182 files) is there too
     assert abs(python / sum(counts) - bulk.PYTHON_SHARE) < 0.05, python / sum(counts)
-    assert abs(median(python_bytes) - bulk.REAL_CORPUS_MEDIAN_PYTHON_BYTES) < 0.25 * bulk.REAL_CORPUS_MEDIAN_PYTHON_BYTES
+    assert (
+        abs(median(python_bytes) - bulk.REAL_CORPUS_MEDIAN_PYTHON_BYTES) < 0.25 * bulk.REAL_CORPUS_MEDIAN_PYTHON_BYTES
+    )
     compact = [len(render_files(replace(r, size_profile="compact"))) for r in repos[:200]]
     assert median(compact) < real_median / 2  # what the profile is for: compact ones are far smaller
 
@@ -121,5 +123,13 @@ def test_scanner_finds_the_same_in_a_real_sized_repository_as_in_its_compact_twi
 # What more files may change in a ping: the run's own fields, the file counts, and the deployment signals (the
 # reference's at the root, the built-in's anywhere) and repository metadata that count tests, docs and languages.
 # Everything the findings are made of stays.
-_SIZE_DEPENDENT = {"scan_id", "timestamp", "scan_duration_ms", "files_scanned", "files_total", "deployment_signals",
-                   "detected_deployment_signals", "repo_metadata"}
+_SIZE_DEPENDENT = {
+    "scan_id",
+    "timestamp",
+    "scan_duration_ms",
+    "files_scanned",
+    "files_total",
+    "deployment_signals",
+    "detected_deployment_signals",
+    "repo_metadata",
+}

@@ -24,7 +24,6 @@ from .conftest import BIN, chromium, copy_of_clean_build, require_chromium
 pytestmark = pytest.mark.slow  # builds whole project homes and runs servers
 
 
-
 @pytest.fixture(scope="module")
 def built_home(tmp_path_factory, clean_build) -> tuple[Path, dict[str, str]]:
     """A project root after the README's main command: its data, its instance, its environment (a copy of the
@@ -39,9 +38,13 @@ def webserver(built_home):
     home, env = built_home
     port = free_port()
     # The code location from the project's workspace.yaml, as `dagster-webserver -w workspace.yaml` loads it.
-    server = subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
-                               "-h", "127.0.0.1", "-p", str(port)], cwd=home, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_dagster_ui(url, server)
@@ -63,8 +66,7 @@ def _show(browser, url: str, *texts: str, timeout: float = 60) -> str:
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(url)
-    WebDriverWait(browser, timeout).until(
-        lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
+    WebDriverWait(browser, timeout).until(lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
     _dismiss_community_dialog(browser)
     return browser.find_element(By.TAG_NAME, "body").text
 
@@ -100,8 +102,13 @@ def test_asset_graph_shows_the_four_stages(webserver, browser, screenshots):
 
 
 def test_scanning_group_shows_partitions_filled_and_checks_passed(webserver, browser, screenshots):
-    text = _show(browser, f"{webserver}/locations/stratum_assets/asset-groups/scanning",
-                 "scan_results", "pipeline_run_log", "100% filled")
+    text = _show(
+        browser,
+        f"{webserver}/locations/stratum_assets/asset-groups/scanning",
+        "scan_results",
+        "pipeline_run_log",
+        "100% filled",
+    )
     assert text.count("1 / 1 Passed") == 1  # scan_results: every_repo_accounted_for
     assert text.count("2 / 2 Passed") == 1  # pipeline_run_log: zero_silent_drops, one_scanner_per_version
     _screenshot(browser, screenshots, "scanning-group.png")
@@ -115,14 +122,14 @@ def test_scan_results_partitions_are_all_materialized(webserver, browser, screen
     assert "Failed (0)" in text and "Missing (0)" in text
     browser.find_element(By.XPATH, "//*[normalize-space()='v1-c0000']").click()
     WebDriverWait(browser, 30).until(  # the partition's own materialization metadata
-        lambda d: all(k in d.find_element(By.TAG_NAME, "body").text for k in ("manifest_rows", "repos_per_min")))
+        lambda d: all(k in d.find_element(By.TAG_NAME, "body").text for k in ("manifest_rows", "repos_per_min"))
+    )
     _dismiss_community_dialog(browser, settle=1.0)
     _screenshot(browser, screenshots, "scan-results-partitions.png")
 
 
 def test_audit_report_checks_show_the_eight_gates(webserver, browser, screenshots):
-    text = _show(browser, f"{webserver}/assets/audit_report?view=checks", "Checks (8)",
-                 *(f"G{i}" for i in range(1, 9)))
+    text = _show(browser, f"{webserver}/assets/audit_report?view=checks", "Checks (8)", *(f"G{i}" for i in range(1, 9)))
     assert "measured" in text and "threshold" in text and "profile" in text
     _screenshot(browser, screenshots, "audit-report-checks.png")
 
@@ -149,21 +156,30 @@ def test_the_design_cards_command_typed_as_written_materializes_the_audit(built_
     env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}  # the project's venv, as when it is active
     report = home / "data" / "dataset_audit_report.md"
     built = report.stat().st_mtime_ns
-    listed = subprocess.run("dagster asset list", shell=True, cwd=home, env=env, capture_output=True, text=True,
-                            timeout=300)
+    listed = subprocess.run(
+        "dagster asset list", shell=True, cwd=home, env=env, capture_output=True, text=True, timeout=300
+    )
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert {"audit_report", "repo_manifest", "scan_results"} <= set(listed.stdout.split())
 
-    out = subprocess.run("dagster asset materialize --select audit_report", shell=True, cwd=home, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        "dagster asset materialize --select audit_report",
+        shell=True,
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
     assert "RUN_SUCCESS" in log and report.stat().st_mtime_ns > built, "the report was written again"
     evaluated = set(re.findall(r"Asset check '(G\d)' on 'audit_report' passed", log))
     assert evaluated == {f"G{n}" for n in range(1, 9)}, log[-3000:]
 
-    gates = subprocess.run([str(BIN / "stratum-assets"), "gates"], cwd=home, env=env, capture_output=True, text=True,
-                           timeout=300)
+    gates = subprocess.run(
+        [str(BIN / "stratum-assets"), "gates"], cwd=home, env=env, capture_output=True, text=True, timeout=300
+    )
     assert gates.returncode == 0, gates.stdout + gates.stderr[-2000:]
     lines = {line.split()[1]: line.split()[0] for line in gates.stdout.splitlines()}
     assert {lines[f"audit_report:G{n}"] for n in range(1, 9)} == {"PASS"}

@@ -102,16 +102,25 @@ def test_generated_python_parses_except_the_planted_syntax_errors(universe):
 
 def test_each_framework_is_written_the_way_its_users_write_it(universe):
     idioms = {
-        "LangChain": b"create_tool_calling_agent", "LangGraph": b"StateGraph(", "CrewAI": b"from crewai import",
-        "AutoGen": b"autogen", "LlamaIndex": b"ReActAgent", "Agno": b"from agno.agent import Agent",
+        "LangChain": b"create_tool_calling_agent",
+        "LangGraph": b"StateGraph(",
+        "CrewAI": b"from crewai import",
+        "AutoGen": b"autogen",
+        "LlamaIndex": b"ReActAgent",
+        "Agno": b"from agno.agent import Agent",
         "SmolAgents": b"from smolagents import",
     }
     for fw, marker in idioms.items():
         repo = next(r for r in universe.repos if r.archetype == "single" and r.frameworks[0] == fw)
         code = b"".join(f.data for f in render_files(repo) if f.path.endswith(".py"))
         assert marker in code, fw
-    crew_yaml = [f for r in universe.repos if "CrewAI" in r.frameworks for f in render_files(r)
-                 if f.path.endswith("config/agents.yaml")]
+    crew_yaml = [
+        f
+        for r in universe.repos
+        if "CrewAI" in r.frameworks
+        for f in render_files(r)
+        if f.path.endswith("config/agents.yaml")
+    ]
     assert crew_yaml and b"role:" in crew_yaml[0].data
 
 

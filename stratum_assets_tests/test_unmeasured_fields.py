@@ -29,7 +29,7 @@ from .conftest import ROOT, reference_pings
 from .test_scanner import LANGCHAIN
 
 AGENT = LANGCHAIN  # the scanner tests' LangChain agent: a tool, a shell tool, an iteration cap
-MEMORY = '''
+MEMORY = """
 import chromadb
 client = chromadb.Client()
 
@@ -37,7 +37,7 @@ def remember(text):
     col = client.get_or_create_collection("memories")
     col.add(documents=[text]{provenance})
     return col.query(query_texts=[text])
-'''
+"""
 PAY = "import stripe\n\ndef refund(amount):\n{check}    return stripe.Refund.create(amount=amount)\n"
 
 
@@ -54,11 +54,11 @@ def _scan(root: Path, files: dict[str, str], name: str = "owner/fixture") -> dic
 @pytest.fixture
 def builtin(tmp_path) -> dict[str, dict]:
     """Pings of the built-in scanner: an agent project, a memory loop, a payment call, and a failed scan."""
-    pings = {"owner/agent": _scan(tmp_path / "a", AGENT, "owner/agent"),
-             "owner/memory": _scan(tmp_path / "m", {"mem.py": MEMORY.format(provenance=", source='agent'")},
-                                   "owner/memory"),
-             "owner/pay": _scan(tmp_path / "p", {"pay.py": PAY.format(check="    assert amount < 100\n")},
-                                "owner/pay")}
+    pings = {
+        "owner/agent": _scan(tmp_path / "a", AGENT, "owner/agent"),
+        "owner/memory": _scan(tmp_path / "m", {"mem.py": MEMORY.format(provenance=", source='agent'")}, "owner/memory"),
+        "owner/pay": _scan(tmp_path / "p", {"pay.py": PAY.format(check="    assert amount < 100\n")}, "owner/pay"),
+    }
     failed = empty_ping("owner/gone", status="failed", failure_reason="clone_404")
     stamp_identity(failed, "owner/gone", "langchain_active")
     return {**pings, "owner/gone": failed}
@@ -107,8 +107,9 @@ def _valid_reference() -> tuple[str, dict]:
 
 def test_the_ping_model_accepts_null_exactly_where_the_builtin_scanner_leaves_it():
     name, ping = _valid_reference()
-    nullable = {f for f in Ping.model_fields
-                if f not in _fields_in_error(validate_ping({**ping, f: None}, repo_hash(name)))}
+    nullable = {
+        f for f in Ping.model_fields if f not in _fields_in_error(validate_ping({**ping, f: None}, repo_hash(name)))
+    }
     # failure_reason: null on a scan that did not fail (both scanners)
     assert nullable == set(UNMEASURED) | {"failure_reason"}
 
@@ -119,16 +120,34 @@ def test_reference_pings_with_values_in_those_fields_still_validate_and_wrong_ty
         assert validate_ping(ping, repo_hash(name)) == [], name
         assert all(ping[f] is not None for f in UNMEASURED if f != "learning_type"), "the reference measures"
     name, ping = _valid_reference()
-    measured = {"control_bypass_count": 2, "mcp_remote_count": 1, "mcp_auth_ratio": 0.5, "mcp_pinned_ratio": 1,
-                "mitigation_coverage": {"destructive_hitl_rate": 0.5}, "downward_trust_crossings": 3,
-                "incident_match_count": 1, "incident_ids": ["ECHOLEAK-2025"], "has_agent_identity": True,
-                "learning_type": "context_level", "has_eval_conflict": True, "finding_coverages": {"STRATUM-001": 1},
-                "severity_downgrades": {"STRATUM-001": "HIGH"}, "findings_by_class": {"security": 4},
-                "inter_crew_edges": 2}
+    measured = {
+        "control_bypass_count": 2,
+        "mcp_remote_count": 1,
+        "mcp_auth_ratio": 0.5,
+        "mcp_pinned_ratio": 1,
+        "mitigation_coverage": {"destructive_hitl_rate": 0.5},
+        "downward_trust_crossings": 3,
+        "incident_match_count": 1,
+        "incident_ids": ["ECHOLEAK-2025"],
+        "has_agent_identity": True,
+        "learning_type": "context_level",
+        "has_eval_conflict": True,
+        "finding_coverages": {"STRATUM-001": 1},
+        "severity_downgrades": {"STRATUM-001": "HIGH"},
+        "findings_by_class": {"security": 4},
+        "inter_crew_edges": 2,
+    }
     assert measured.keys() == UNMEASURED.keys()
     assert validate_ping({**ping, **measured}, repo_hash(name)) == []
-    wrong = {"control_bypass_count": "2", "mcp_auth_ratio": "half", "incident_ids": "ECHOLEAK-2025",
-             "has_agent_identity": 1, "has_eval_conflict": "yes", "findings_by_class": [4], "inter_crew_edges": 2.5}
+    wrong = {
+        "control_bypass_count": "2",
+        "mcp_auth_ratio": "half",
+        "incident_ids": "ECHOLEAK-2025",
+        "has_agent_identity": 1,
+        "has_eval_conflict": "yes",
+        "findings_by_class": [4],
+        "inter_crew_edges": 2.5,
+    }
     assert _fields_in_error(validate_ping({**ping, **wrong}, repo_hash(name))) == set(wrong)
 
 
@@ -141,20 +160,49 @@ def test_the_readme_lists_the_same_null_fields():
 def _home(tmp_path, pings: dict[str, dict]) -> Layout:
     """Manifest v1 of these repositories and one partition holding their pings, as the pipeline writes them."""
     layout = Layout(tmp_path / "data")
-    rows = [{"full_name": n, "repo_hash": repo_hash(n), "chunk_id": "v1-c0000", "matched_strata": ["langchain_active"],
-             "manifest_version": 1, "github_stars": i, "github_forks": 0, "last_commit_date": "2026-05-01T00:00:00Z",
-             "repo_created_date": "2024-01-01T00:00:00Z", "is_fork": False, "fork_parent": None, "license": "MIT",
-             "github_topics": ["agents"], "primary_language": "Python", "language_bytes": json.dumps({"Python": 100}),
-             "has_readme": True, "discovery_query": "langchain", "selection_stratum": "langchain_active",
-             "collected_at": "2026-05-02T00:00:00Z"} for i, n in enumerate(pings)]
+    rows = [
+        {
+            "full_name": n,
+            "repo_hash": repo_hash(n),
+            "chunk_id": "v1-c0000",
+            "matched_strata": ["langchain_active"],
+            "manifest_version": 1,
+            "github_stars": i,
+            "github_forks": 0,
+            "last_commit_date": "2026-05-01T00:00:00Z",
+            "repo_created_date": "2024-01-01T00:00:00Z",
+            "is_fork": False,
+            "fork_parent": None,
+            "license": "MIT",
+            "github_topics": ["agents"],
+            "primary_language": "Python",
+            "language_bytes": json.dumps({"Python": 100}),
+            "has_readme": True,
+            "discovery_query": "langchain",
+            "selection_stratum": "langchain_active",
+            "collected_at": "2026-05-02T00:00:00Z",
+        }
+        for i, n in enumerate(pings)
+    ]
     ManifestStore(layout.manifests).freeze(1, pa.Table.from_pylist(sorted(rows, key=lambda r: r["repo_hash"])), {})
     stored = [ping_row(p, {"chunk_id": "v1-c0000", "scanner": p["scanner_version"] or "none"}) for p in pings.values()]
     by_status: dict[str, int] = {}
     for p in pings.values():
         by_status[p["scan_status"]] = by_status.get(p["scan_status"], 0) + 1
-    replace_partition(layout.scan_partition(1, "v1-c0000"), pings_table(stored), quarantine_table([]),
-                      {"repos": len(pings), "stored": len(pings), "quarantined": 0, "by_status": by_status,
-                       "duration_s": 1.0, "finished_at": "2026-05-02T00:00:00+00:00", "chunk": "v1-c0000"})
+    replace_partition(
+        layout.scan_partition(1, "v1-c0000"),
+        pings_table(stored),
+        quarantine_table([]),
+        {
+            "repos": len(pings),
+            "stored": len(pings),
+            "quarantined": 0,
+            "by_status": by_status,
+            "duration_s": 1.0,
+            "finished_at": "2026-05-02T00:00:00+00:00",
+            "chunk": "v1-c0000",
+        },
+    )
     return layout
 
 
@@ -169,7 +217,7 @@ def test_null_fields_are_stored_as_null_exported_as_null_and_the_audit_and_split
     schema.refresh(conn, layout, 1)
     for field in UNMEASURED:
         query = f'SELECT repo_full_name FROM scan_results WHERE "{field}" IS NULL'
-        nulls = {name for name, in conn.execute(query).fetchall()}
+        nulls = {name for (name,) in conn.execute(query).fetchall()}
         assert nulls == set(builtin) | {n for n, p in references.items() if p[field] is None}, field
 
     companions.write_scan_companions(layout, 1)

@@ -31,9 +31,11 @@ def test_without_a_name_the_scanner_empty_repo_hash_is_reported(tmp_path, capsys
     path = tmp_path / "ping.json"
     path.write_text(json.dumps(fixture_json("pings/ag2ai__ag2-samples.json")))
     code, out = _validate(capsys, path)
-    assert code == 1 and out == ["INVALID  ping (ag2ai/ag2-samples)",
-                                 f"    repo_hash: '' is not the manifest's '{repo_hash('ag2ai/ag2-samples')}'",
-                                 "0 valid, 1 invalid"]
+    assert code == 1 and out == [
+        "INVALID  ping (ag2ai/ag2-samples)",
+        f"    repo_hash: '' is not the manifest's '{repo_hash('ag2ai/ag2-samples')}'",
+        "0 valid, 1 invalid",
+    ]
 
 
 def test_jsonl_gives_one_verdict_per_line_with_every_error(tmp_path, capsys):
@@ -46,9 +48,11 @@ def test_jsonl_gives_one_verdict_per_line_with_every_error(tmp_path, capsys):
     code, out = _validate(capsys, path)
     assert code == 1
     assert out[0] == "OK  line 1 (o/good)"
-    assert out[1:4] == ["INVALID  line 3 (o/bad)",
-                        "    finding_rule_count differs from the sum of finding_severities",
-                        "    finding_rule_count differs from the number of finding_rules"]
+    assert out[1:4] == [
+        "INVALID  line 3 (o/bad)",
+        "    finding_rule_count differs from the sum of finding_severities",
+        "    finding_rule_count differs from the number of finding_rules",
+    ]
     assert out[4] == "    risk_score 101 is outside 0-100"
     assert out[5].startswith("INVALID  line 4") and out[6].startswith("    not JSON: ")
     assert out[7:] == ["INVALID  line 5", "    ping: expected a JSON object, got list", "1 valid, 3 invalid"]
@@ -69,9 +73,14 @@ def test_the_installed_command_exits_zero_only_when_all_are_valid(tmp_path):
     ping = fixture_json("pings/langchain-ai__react-agent.json")
     path = tmp_path / "ping.json"
     path.write_text(json.dumps(ping))
-    ok = subprocess.run([str(BIN / "stratum-assets"), "validate", str(path), "--repo-name", "langchain-ai/react-agent"],
-                        capture_output=True, text=True, timeout=60)
-    bad = subprocess.run([str(BIN / "stratum-assets"), "validate", str(path)], capture_output=True, text=True,
-                         timeout=60)
+    ok = subprocess.run(
+        [str(BIN / "stratum-assets"), "validate", str(path), "--repo-name", "langchain-ai/react-agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    bad = subprocess.run(
+        [str(BIN / "stratum-assets"), "validate", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert (ok.returncode, bad.returncode) == (0, 1), ok.stdout + ok.stderr
     assert ok.stdout.endswith("1 valid, 0 invalid\n") and "INVALID  ping (langchain-ai/react-agent)" in bad.stdout

@@ -36,9 +36,12 @@ def test_the_first_world_is_recorded_and_another_is_refused_naming_both(tmp_path
         "sample (manifest v1 is frozen from it); this build is against the GitHub API at https://api.github.com, "
         "profile full. One data directory holds one world: build the other one in another data directory (another "
         "project home, or the data resource's root), or start a new manifest version for it here with "
-        "`stratum-assets run --new-world` (README: One world per data directory)")
-    for other in (World("offline", "full", OFFLINE_7.universe), World("offline", "sample", {**OFFLINE_7.universe,
-                                                                                             "seed": 8})):
+        "`stratum-assets run --new-world` (README: One world per data directory)"
+    )
+    for other in (
+        World("offline", "full", OFFLINE_7.universe),
+        World("offline", "sample", {**OFFLINE_7.universe, "seed": 8}),
+    ):
         with pytest.raises(WorldMismatch):  # another profile, another universe: another world too
             claim(layout, other, 1)
     with pytest.raises(WorldMismatch):
@@ -95,8 +98,11 @@ def test_an_api_named_without_a_token_fails_loudly_instead_of_going_out_anonymou
         GitHubResource(api_url=ghe).world()
     assert GitHubResource(api_url=ghe, token="t").world() == (ghe, None)
     assert GitHubResource().world() == ("https://api.github.com", None), "GitHub's own API may be anonymous"
-    with pytest.raises(GitHubConfigError, match=r"names the API https://ghe.example.com/api/v3, but the code "
-                                                r"location's GitHub is the offline one"):
+    with pytest.raises(
+        GitHubConfigError,
+        match=r"names the API https://ghe.example.com/api/v3, but the code "
+        r"location's GitHub is the offline one",
+    ):
         OfflineGitHub(api_url=ghe).world()
     assert OfflineGitHub().world() == ("offline", {"seed": 7, "size": 400, "size_profile": "compact"})
     assert type(github_from_environment()) is OfflineGitHub, "no token: the offline default"
@@ -107,24 +113,36 @@ def test_run_config_that_points_github_elsewhere_without_the_token_fails_the_ste
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_not_a_real_token")
     monkeypatch.delenv("STRATUM_SANDBOX", raising=False)
     resources = {"github": github_from_environment(), "data": DataResource(root=str(tmp_path / "data"))}
-    result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False, run_config={
-        "resources": {"github": {"config": {"api_url": "https://ghe.example.com/api/v3"}}}})
+    result = dg.materialize(
+        candidate_assets[:1],
+        resources=resources,
+        raise_on_error=False,
+        run_config={"resources": {"github": {"config": {"api_url": "https://ghe.example.com/api/v3"}}}},
+    )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
     assert "names the API https://ghe.example.com/api/v3 but has no token" in str(failure.event_specific_data.error)
     assert not (tmp_path / "data" / "candidates").exists(), "nothing was discovered offline instead"
 
 
-def test_run_config_that_names_an_api_to_the_offline_code_location_fails_before_an_emulator_starts(tmp_path,
-                                                                                               monkeypatch):
+def test_run_config_that_names_an_api_to_the_offline_code_location_fails_before_an_emulator_starts(
+    tmp_path, monkeypatch
+):
     """The code location loaded without a token; the launchpad names GitHub Enterprise: refused, not answered
     from the synthetic universe."""
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("STRATUM_SANDBOX_URL", raising=False)
     resources = {"github": github_from_environment(), "data": DataResource(root=str(tmp_path / "data"))}
-    result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False, run_config={
-        "resources": {"github": {"config": {"api_url": "https://ghe.example.com/api/v3",
-                                            "git_root": str(tmp_path / "git")}}}})
+    result = dg.materialize(
+        candidate_assets[:1],
+        resources=resources,
+        raise_on_error=False,
+        run_config={
+            "resources": {
+                "github": {"config": {"api_url": "https://ghe.example.com/api/v3", "git_root": str(tmp_path / "git")}}
+            }
+        },
+    )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
     assert "the code location's GitHub is the offline one" in str(failure.event_specific_data.error)
@@ -135,12 +153,13 @@ def test_a_discovery_step_against_another_world_fails_and_writes_nothing(tmp_pat
     """A step launched from the UI (no CLI in front): the emulator says which universe it serves."""
     layout = Layout(tmp_path / "data")
     claim(layout, REAL, None)
-    resources = {"github": OfflineGitHub(url=emulator.url),
-                 "data": DataResource(root=str(layout.root), profile="full")}
+    resources = {"github": OfflineGitHub(url=emulator.url), "data": DataResource(root=str(layout.root), profile="full")}
     result = dg.materialize(candidate_assets[:1], resources=resources, raise_on_error=False)
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "this build is against the offline GitHub (seed 7, 400 repositories, compact size profile), profile " \
-           "full" in str(failure.event_specific_data.error)
+    assert (
+        "this build is against the offline GitHub (seed 7, 400 repositories, compact size profile), profile "
+        "full" in str(failure.event_specific_data.error)
+    )
     assert not (layout.root / "candidates").exists()
 
 
@@ -170,8 +189,14 @@ def _strip(value):
 
 
 def _rows(path, empty_ok: bool = False) -> list:
-    rows = [_strip(r) for r in (pq.read_table(path).to_pylist() if path.suffix == ".parquet"
-                                else map(json.loads, path.read_text().splitlines()))]
+    rows = [
+        _strip(r)
+        for r in (
+            pq.read_table(path).to_pylist()
+            if path.suffix == ".parquet"
+            else map(json.loads, path.read_text().splitlines())
+        )
+    ]
     assert rows or empty_ok, path
     return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
@@ -183,29 +208,46 @@ def test_another_world_is_refused_and_a_new_world_builds_what_a_clean_directory_
     env = copy_of_clean_build(clean_build, home)  # the offline default: seed 7, 400 repositories, profile sample
     data = home / "data"
     assert json.loads((data / "world.json").read_text())["worlds"][0]["world"] == {
-        "github": "offline", "profile": "sample", "universe": {"seed": 7, "size": 400, "size_profile": "compact"}}
+        "github": "offline",
+        "profile": "sample",
+        "universe": {"seed": 7, "size": 400, "size_profile": "compact"},
+    }
     first_world = _files(data)
 
     def cli(*args, **extra):
-        return subprocess.run([str(BIN / "stratum-assets"), *args], cwd=home, env={**env, **extra},
-                              capture_output=True, text=True, timeout=900)
+        return subprocess.run(
+            [str(BIN / "stratum-assets"), *args],
+            cwd=home,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
     real = {k: v for k, v in env.items() if k != "STRATUM_SANDBOX"}
-    moved = subprocess.run([str(BIN / "stratum-assets"), "run"], cwd=home, capture_output=True, text=True, timeout=300,
-                           env={**real, "GITHUB_TOKEN": "ghp_not_a_real_token"})  # refused before any request
+    moved = subprocess.run(
+        [str(BIN / "stratum-assets"), "run"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**real, "GITHUB_TOKEN": "ghp_not_a_real_token"},
+    )  # refused before any request
     assert moved.returncode == 1 and moved.stdout == "", moved.stdout[-2000:] + moved.stderr[-2000:]
     assert moved.stderr.splitlines()[-1] == (  # one line (after any warning Dagster prints when it loads)
         "stratum-assets run: data was built from the offline GitHub (seed 7, 400 repositories, compact size "
         "profile), profile sample (manifest v1 is frozen from it); this build is against the GitHub API at "
         "https://api.github.com, profile full. One data directory holds one world: build the other one in another "
         "data directory (another project home, or the data resource's root), or start a new manifest version for it "
-        "here with `stratum-assets run --new-world` (README: One world per data directory)")
+        "here with `stratum-assets run --new-world` (README: One world per data directory)"
+    )
     assert "Traceback" not in moved.stderr
 
     # The second world is smaller than the first (what is checked is which world, not its size): 150
     # repositories, a manifest of 100 in three partitions, so each of its two builds below takes half the time.
-    with GitHubEmulator(build_universe(seed=8, size=150), tmp_path / "git8",
-                        budgets={"search": (10_000, 60.0)}) as other:
+    with GitHubEmulator(
+        build_universe(seed=8, size=150), tmp_path / "git8", budgets={"search": (10_000, 60.0)}
+    ) as other:
         for command in ("run", "backfill"):
             refused = cli(command, STRATUM_SANDBOX_URL=other.url)
             assert refused.returncode == 1, refused.stdout[-2000:] + refused.stderr[-2000:]
@@ -226,12 +268,15 @@ def test_another_world_is_refused_and_a_new_world_builds_what_a_clean_directory_
     assert [(w["world"]["universe"]["seed"], w["first_version"]) for w in worlds] == [(7, 1), (8, 2)]
     assert len(list((data / "scans" / "v2").glob("v2-c*"))) > 1, "a world of several partitions"
     assert {k: v for k, v in _files(data).items() if k.startswith(("manifest/v1/", "scans/v1/"))} == {
-        k: v for k, v in first_world.items() if k.startswith(("manifest/v1/", "scans/v1/"))}, "v1 stays as it was"
+        k: v for k, v in first_world.items() if k.startswith(("manifest/v1/", "scans/v1/"))
+    }, "v1 stays as it was"
     assert {k.removeprefix("worlds/w0/"): v for k, v in _files(data).items() if k.startswith("worlds/w0/split/")} == {
-        k: v for k, v in first_world.items() if k.startswith("split/")}, "the first world's split moved aside whole"
+        k: v for k, v in first_world.items() if k.startswith("split/")
+    }, "the first world's split moved aside whole"
 
-    assert _rows(data / "manifest" / "v2" / "manifest.parquet") == _rows(clean / "data" / "manifest" / "v1" /
-                                                                          "manifest.parquet")
+    assert _rows(data / "manifest" / "v2" / "manifest.parquet") == _rows(
+        clean / "data" / "manifest" / "v1" / "manifest.parquet"
+    )
     for name in ("train.jsonl", "test.jsonl"):
         assert _rows(data / "split" / name) == _rows(clean / "data" / "split" / name), name
     for name in ("scan_results.jsonl", "quarantine.jsonl"):  # the companion files: every ping of the version

@@ -38,9 +38,34 @@ EXTRA_PYTHON_SHARE = 0.62
 # small agent-code files pull a repository's mean down (tested against the corpus's median).
 EXTRA_MODULE_BYTES = 3_200
 
-_WORDS = ("config", "cache", "metrics", "history", "prompts", "session", "schema", "parser", "report",
-          "format", "registry", "state", "memory", "router", "planner", "loader", "summary", "scoring",
-          "pricing", "inventory", "calendar", "profile", "ledger", "timeline", "catalog", "feedback")
+_WORDS = (
+    "config",
+    "cache",
+    "metrics",
+    "history",
+    "prompts",
+    "session",
+    "schema",
+    "parser",
+    "report",
+    "format",
+    "registry",
+    "state",
+    "memory",
+    "router",
+    "planner",
+    "loader",
+    "summary",
+    "scoring",
+    "pricing",
+    "inventory",
+    "calendar",
+    "profile",
+    "ledger",
+    "timeline",
+    "catalog",
+    "feedback",
+)
 _FOLDERS = ("src/core", "src/utils", "app", "lib", "utils", "services", "models", "examples")
 _TYPES = ("int", "float", "str", "bool", "list[str]", "dict[str, int]")
 
@@ -79,9 +104,11 @@ def python_module(rng: random.Random, word: str, budget: float | None = None) ->
     small functions named after ``word``. Also what a copy adds of its own and what an evolving source gains
     (:mod:`stratum_sandbox.codegen`)."""
     budget = budget or rng.lognormvariate(math.log(EXTRA_MODULE_BYTES), 0.8)
-    parts = [f'"""{word.replace("_", " ").capitalize()} helpers."""\n\nfrom __future__ import annotations\n\n'
-             "import json\nimport logging\nimport math\nfrom dataclasses import dataclass, field\n\n"
-             "logger = logging.getLogger(__name__)\n"]
+    parts = [
+        f'"""{word.replace("_", " ").capitalize()} helpers."""\n\nfrom __future__ import annotations\n\n'
+        "import json\nimport logging\nimport math\nfrom dataclasses import dataclass, field\n\n"
+        "logger = logging.getLogger(__name__)\n"
+    ]
     size, n = len(parts[0]), 0
     while size < budget:
         unit = rng.choice(_UNITS)(rng, f"{word}_{n}")
@@ -94,7 +121,9 @@ def _dataclass_unit(rng: random.Random, name: str) -> str:
     fields = [(f"{rng.choice(_WORDS)}_{i}", rng.choice(_TYPES)) for i in range(rng.randint(2, 6))]
     lines = ["\n\n@dataclass", f"class {_camel(name)}:", f'    """A {name.replace("_", " ")} record."""', ""]
     for attr, kind in fields:
-        default = {"int": "0", "float": "0.0", "str": '""', "bool": "False"}.get(kind, f"field(default_factory={kind[:4]})")
+        default = {"int": "0", "float": "0.0", "str": '""', "bool": "False"}.get(
+            kind, f"field(default_factory={kind[:4]})"
+        )
         lines.append(f"    {attr}: {kind} = {default}")
     lines += ["", "    def to_json(self) -> str:", "        return json.dumps(self.__dict__, sort_keys=True)", ""]
     return "\n".join(lines)
@@ -102,33 +131,39 @@ def _dataclass_unit(rng: random.Random, name: str) -> str:
 
 def _function_unit(rng: random.Random, name: str) -> str:
     a, b = rng.randint(2, 9), rng.randint(10, 99)
-    return (f"\n\ndef {name}(values: list[float], scale: float = {a}.0) -> float:\n"
-            f'    """Weighted score of ``values``, damped above {b}."""\n'
-            "    total = 0.0\n    for i, value in enumerate(values):\n"
-            f"        if value > {b}:\n            value = {b} + math.log1p(value - {b})\n"
-            "        total += value * scale / (i + 1)\n"
-            f'    logger.debug("{name}: %s values", len(values))\n    return round(total, {a})\n')
+    return (
+        f"\n\ndef {name}(values: list[float], scale: float = {a}.0) -> float:\n"
+        f'    """Weighted score of ``values``, damped above {b}."""\n'
+        "    total = 0.0\n    for i, value in enumerate(values):\n"
+        f"        if value > {b}:\n            value = {b} + math.log1p(value - {b})\n"
+        "        total += value * scale / (i + 1)\n"
+        f'    logger.debug("{name}: %s values", len(values))\n    return round(total, {a})\n'
+    )
 
 
 def _class_unit(rng: random.Random, name: str) -> str:
     key = rng.choice(_WORDS)
-    return (f"\n\nclass {_camel(name)}Store:\n"
-            f'    """In-memory {key} entries, newest last."""\n\n'
-            f"    def __init__(self, limit: int = {rng.randint(10, 500)}) -> None:\n"
-            "        self.limit = limit\n        self.items: list[dict] = []\n\n"
-            f"    def add(self, {key}: str, weight: int = 1) -> None:\n"
-            f'        self.items.append({{"{key}": {key}, "weight": weight}})\n'
-            "        del self.items[:-self.limit]\n\n"
-            "    def heaviest(self) -> dict | None:\n"
-            '        return max(self.items, key=lambda item: item["weight"], default=None)\n')
+    return (
+        f"\n\nclass {_camel(name)}Store:\n"
+        f'    """In-memory {key} entries, newest last."""\n\n'
+        f"    def __init__(self, limit: int = {rng.randint(10, 500)}) -> None:\n"
+        "        self.limit = limit\n        self.items: list[dict] = []\n\n"
+        f"    def add(self, {key}: str, weight: int = 1) -> None:\n"
+        f'        self.items.append({{"{key}": {key}, "weight": weight}})\n'
+        "        del self.items[:-self.limit]\n\n"
+        "    def heaviest(self) -> dict | None:\n"
+        '        return max(self.items, key=lambda item: item["weight"], default=None)\n'
+    )
 
 
 def _mapping_unit(rng: random.Random, name: str) -> str:
     keys = rng.sample(_WORDS, rng.randint(3, 7))
     body = "".join(f'    "{k}": {rng.randint(1, 1000)},\n' for k in keys)
-    return (f"\n\n{name.upper()} = {{\n{body}}}\n\n\n"
-            f"def lookup_{name}(key: str, default: int = 0) -> int:\n"
-            f"    return {name.upper()}.get(key.lower().strip(), default)\n")
+    return (
+        f"\n\n{name.upper()} = {{\n{body}}}\n\n\n"
+        f"def lookup_{name}(key: str, default: int = 0) -> int:\n"
+        f"    return {name.upper()}.get(key.lower().strip(), default)\n"
+    )
 
 
 _UNITS = (_dataclass_unit, _function_unit, _class_unit, _mapping_unit)
@@ -140,29 +175,36 @@ def python_unit(rng: random.Random, name: str) -> str:
 
 
 def _test_module(rng: random.Random, word: str) -> str:
-    cases = "".join(f"\n\ndef test_{word}_{i}():\n    assert round({i} * 1.5, 1) == {i * 1.5!r}\n"
-                    for i in range(rng.randint(2, 8)))
+    cases = "".join(
+        f"\n\ndef test_{word}_{i}():\n    assert round({i} * 1.5, 1) == {i * 1.5!r}\n" for i in range(rng.randint(2, 8))
+    )
     return f'"""Tests for {word.replace("_", " ")}."""\n{cases}'
 
 
 def _typescript_module(rng: random.Random, word: str) -> str:
     items = "".join(f"  {k}: {rng.randint(1, 99)},\n" for k in rng.sample(_WORDS, 4))
-    return (f"export const {_camel(word)} = {{\n{items}}};\n\n"
-            f"export function score{_camel(word)}(values: number[]): number {{\n"
-            "  return values.reduce((total, value, i) => total + value / (i + 1), 0);\n}\n")
+    return (
+        f"export const {_camel(word)} = {{\n{items}}};\n\n"
+        f"export function score{_camel(word)}(values: number[]): number {{\n"
+        "  return values.reduce((total, value, i) => total + value / (i + 1), 0);\n}\n"
+    )
 
 
 def _markdown(rng: random.Random, word: str) -> str:
     title = word.replace("_", " ").capitalize()
-    paragraphs = "".join(f"\n## Step {i + 1}\n\nThis part explains how the {rng.choice(_WORDS)} "
-                         f"is kept in sync with the {rng.choice(_WORDS)}; see the examples folder.\n"
-                         for i in range(rng.randint(2, 12)))
+    paragraphs = "".join(
+        f"\n## Step {i + 1}\n\nThis part explains how the {rng.choice(_WORDS)} "
+        f"is kept in sync with the {rng.choice(_WORDS)}; see the examples folder.\n"
+        for i in range(rng.randint(2, 12))
+    )
     return f"# {title}\n{paragraphs}"
 
 
 def _yaml(rng: random.Random, word: str) -> str:
-    return "".join(f"{k}:\n  enabled: {str(rng.random() < 0.5).lower()}\n  size: {rng.randint(1, 64)}\n"
-                   for k in rng.sample(_WORDS, rng.randint(2, 6)))
+    return "".join(
+        f"{k}:\n  enabled: {str(rng.random() < 0.5).lower()}\n  size: {rng.randint(1, 64)}\n"
+        for k in rng.sample(_WORDS, rng.randint(2, 6))
+    )
 
 
 def _json(rng: random.Random, word: str) -> str:
@@ -171,8 +213,9 @@ def _json(rng: random.Random, word: str) -> str:
 
 
 def _text(rng: random.Random, word: str) -> str:
-    return "".join(f"{word} example {i}: {rng.choice(_WORDS)} then {rng.choice(_WORDS)}\n"
-                   for i in range(rng.randint(5, 40)))
+    return "".join(
+        f"{word} example {i}: {rng.choice(_WORDS)} then {rng.choice(_WORDS)}\n" for i in range(rng.randint(5, 40))
+    )
 
 
 _OTHER_FOLDERS = {"md": "docs", "yaml": "settings", "json": "fixtures", "txt": "examples/inputs"}

@@ -92,7 +92,7 @@ class GitStore:
             except FileNotFoundError:  # another process evicted it meanwhile
                 continue
         idle_before = time.time() - self.idle_seconds
-        victims = [p for when, p in sorted(served) if when < idle_before][:max(0, len(served) - self.max_repos)]
+        victims = [p for when, p in sorted(served) if when < idle_before][: max(0, len(served) - self.max_repos)]
         trash = self.root / ".evicted"
         removed = sum(_remove(path, trash) for path in victims)
         with self._guard:
@@ -123,8 +123,10 @@ class GitStore:
             with _built_beside(target) as staging:
                 _run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(staging)])
                 _serve_config(staging / "config")
-                _run(["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
-                     stdin=_fast_import_stream(repo))
+                _run(
+                    ["git", "-C", str(staging), "fast-import", "--quiet", "--date-format=raw"],
+                    stdin=_fast_import_stream(repo),
+                )
         except OSError:
             if not (target / "HEAD").exists():
                 raise  # else another process built it first, and ours is gone
@@ -173,8 +175,12 @@ def _fast_import_stream(repo: Repo) -> bytes:
     when = f"{int(repo.pushed_at.timestamp())} +0000"
     who = f"{repo.owner} <{repo.owner}@users.noreply.sandbox.invalid>"
     message = f"Snapshot of {repo.full_name}\n".encode()
-    out = [b"feature done\n", f"commit refs/heads/main\nauthor {who} {when}\ncommitter {who} {when}\n".encode(),
-           b"data %d\n" % len(message), message]
+    out = [
+        b"feature done\n",
+        f"commit refs/heads/main\nauthor {who} {when}\ncommitter {who} {when}\n".encode(),
+        b"data %d\n" % len(message),
+        message,
+    ]
     for f in render_files(repo):
         out.append(f"M {f.mode} inline {f.path}\n".encode())
         out.append(b"data %d\n" % len(f.data))
@@ -187,4 +193,6 @@ def _fast_import_stream(repo: Repo) -> bytes:
 def _run(cmd: list[str], stdin: bytes | None = None) -> None:
     result = subprocess.run(cmd, input=stdin, capture_output=True, env=git_env(), timeout=120)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed ({result.returncode}): {result.stderr.decode(errors='replace')}")
+        raise RuntimeError(
+            f"{' '.join(cmd[:4])} failed ({result.returncode}): {result.stderr.decode(errors='replace')}"
+        )

@@ -83,8 +83,14 @@ type Tree implements GitObject { oid: GitObjectID! entries: [TreeEntry!] }
 
 _SCHEMA = build_schema(SDL)
 _CONNECTIONS = {"languages", "repositoryTopics"}
-_COLORS = {"Python": "#3572A5", "TypeScript": "#3178c6", "JavaScript": "#f1e05a", "Dockerfile": "#384d54",
-           "Jupyter Notebook": "#DA5B0B", "Shell": "#89e051"}
+_COLORS = {
+    "Python": "#3572A5",
+    "TypeScript": "#3178c6",
+    "JavaScript": "#f1e05a",
+    "Dockerfile": "#384d54",
+    "Jupyter Notebook": "#DA5B0B",
+    "Shell": "#89e051",
+}
 
 
 class GraphQLApi:
@@ -117,8 +123,14 @@ class GraphQLApi:
                     requests += 1 + fan_out * _count_connections(field)
         return max(1, round(requests / 100)), nodes
 
-    def execute(self, query: str, variables: dict | None, rate_limit: Callable[[], dict], *,
-                failing: tuple[int, str] | None = None) -> dict:
+    def execute(
+        self,
+        query: str,
+        variables: dict | None,
+        rate_limit: Callable[[], dict],
+        *,
+        failing: tuple[int, str] | None = None,
+    ) -> dict:
         """Run ``query``; ``failing`` = (k, error type) makes every k-th node of ``nodes(ids:)`` fail that way."""
         missing: list[tuple[int, str]] = []
         failed: list[tuple[int, str]] = []
@@ -128,22 +140,30 @@ class GraphQLApi:
             "repository": lambda _info, owner, name: self._repository(owner, name),
             "rateLimit": lambda _info, dryRun=False: rate_limit(),
         }
-        result = graphql_sync(_SCHEMA, query, root_value=root, variable_values=variables,
-                              field_resolver=_resolve_field)
+        result = graphql_sync(_SCHEMA, query, root_value=root, variable_values=variables, field_resolver=_resolve_field)
         body: dict = {"data": result.data}
         errors = [_error_json(e) for e in result.errors or []]
         # GitHub answers null in a missing node's slot and one NOT_FOUND error naming that slot.
-        errors += [{"type": "NOT_FOUND", "path": ["nodes", i],
-                    "message": f"Could not resolve to a node with the global id of '{node_id}'"}
-                   for i, node_id in missing]
-        errors += [{"type": kind, "path": ["nodes", i], "message": _NODE_ERRORS.get(kind, kind)}
-                   for i, kind in failed]
+        errors += [
+            {
+                "type": "NOT_FOUND",
+                "path": ["nodes", i],
+                "message": f"Could not resolve to a node with the global id of '{node_id}'",
+            }
+            for i, node_id in missing
+        ]
+        errors += [{"type": kind, "path": ["nodes", i], "message": _NODE_ERRORS.get(kind, kind)} for i, kind in failed]
         if errors:
             body["errors"] = errors
         return body
 
-    def _nodes(self, ids: list[str], missing: list[tuple[int, str]], failed: list[tuple[int, str]],
-               failing: tuple[int, str] | None) -> list:
+    def _nodes(
+        self,
+        ids: list[str],
+        missing: list[tuple[int, str]],
+        failed: list[tuple[int, str]],
+        failing: tuple[int, str] | None,
+    ) -> list:
         if len(ids) > MAX_NODES:
             raise GraphQLError(f"You may not request more than {MAX_NODES} nodes at once (asked for {len(ids)}).")
         views = [self._repo_by_node(node_id, raise_missing=False) for node_id in ids]
@@ -161,8 +181,9 @@ class GraphQLApi:
         repo = self.universe.by_id.get(repo_id) if repo_id is not None else None
         if repo is None or repo.deleted:
             if raise_missing:
-                raise GraphQLError(f"Could not resolve to a node with the global id of '{node_id}'",
-                                   extensions={"type": "NOT_FOUND"})
+                raise GraphQLError(
+                    f"Could not resolve to a node with the global id of '{node_id}'", extensions={"type": "NOT_FOUND"}
+                )
             return None
         return _RepoView(repo, self.universe, self.renamed)
 
@@ -170,8 +191,9 @@ class GraphQLApi:
         old = next((o for o, n in self.renamed.items() if n == f"{owner}/{name}"), None)
         repo = self.universe.get(old or f"{owner}/{name}")
         if repo is None or repo.deleted:
-            raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
-                               extensions={"type": "NOT_FOUND"})
+            raise GraphQLError(
+                f"Could not resolve to a Repository with the name '{owner}/{name}'.", extensions={"type": "NOT_FOUND"}
+            )
         return _RepoView(repo, self.universe, self.renamed)
 
 
@@ -195,8 +217,11 @@ class _RepoView:
         self.stargazerCount, self.forkCount = r.stars, r.forks_count
         self.createdAt, self.pushedAt, self.updatedAt = iso(r.created_at), iso(r.pushed_at), iso(r.pushed_at)
         self.primaryLanguage = {"name": r.primary_language, "color": _COLORS.get(r.primary_language)}
-        self.licenseInfo = None if r.license_info is None else {
-            "spdxId": r.license_info["spdx_id"], "name": r.license_info["name"], "key": r.license_info["key"]}
+        self.licenseInfo = (
+            None
+            if r.license_info is None
+            else {"spdxId": r.license_info["spdx_id"], "name": r.license_info["name"], "key": r.license_info["key"]}
+        )
         self.defaultBranchRef = {"name": "main"}
 
     def parent(self, info):
@@ -209,9 +234,12 @@ class _RepoView:
     def languages(self, info, first=None, after=None):
         sizes = list(language_bytes(self.repo).items())
         shown = sizes[: first or len(sizes)]
-        return {"totalCount": len(sizes), "totalSize": sum(s for _, s in sizes),
-                "edges": [{"size": s, "node": {"name": n, "color": _COLORS.get(n)}} for n, s in shown],
-                "nodes": [{"name": n, "color": _COLORS.get(n)} for n, _ in shown]}
+        return {
+            "totalCount": len(sizes),
+            "totalSize": sum(s for _, s in sizes),
+            "edges": [{"size": s, "node": {"name": n, "color": _COLORS.get(n)}} for n, s in shown],
+            "nodes": [{"name": n, "color": _COLORS.get(n)} for n, _ in shown],
+        }
 
     def repositoryTopics(self, info, first=None, after=None):
         topics = self.repo.topics[:first]
@@ -225,22 +253,32 @@ class _RepoView:
         path = path.strip("/")
         sizes = file_sizes(self.repo)
         if path in sizes:
-            return {"__typename": "Blob", "oid": _fake_oid(self.repo, path), "byteSize": sizes[path],
-                    "isBinary": not path.endswith(_TEXT_SUFFIXES)}
+            return {
+                "__typename": "Blob",
+                "oid": _fake_oid(self.repo, path),
+                "byteSize": sizes[path],
+                "isBinary": not path.endswith(_TEXT_SUFFIXES),
+            }
         prefix = f"{path}/" if path else ""
-        below = [p[len(prefix):] for p in sizes if p.startswith(prefix)]
+        below = [p[len(prefix) :] for p in sizes if p.startswith(prefix)]
         if not below:
             return None
         children = sorted({p.split("/")[0] for p in below})
         folders = {p.split("/")[0] for p in below if "/" in p}
-        return {"__typename": "Tree", "oid": _fake_oid(self.repo, path),
-                "entries": [{"name": c, "path": f"{prefix}{c}", "type": "tree" if c in folders else "blob"}
-                            for c in children]}
+        return {
+            "__typename": "Tree",
+            "oid": _fake_oid(self.repo, path),
+            "entries": [
+                {"name": c, "path": f"{prefix}{c}", "type": "tree" if c in folders else "blob"} for c in children
+            ],
+        }
 
 
 # What GitHub says for a node that failed for another reason than NOT_FOUND (the message is free text).
-_NODE_ERRORS = {"FORBIDDEN": "Resource not accessible by integration",
-                "SERVICE_UNAVAILABLE": "Service unavailable: this node could not be loaded, try again"}
+_NODE_ERRORS = {
+    "FORBIDDEN": "Resource not accessible by integration",
+    "SERVICE_UNAVAILABLE": "Service unavailable: this node could not be loaded, try again",
+}
 
 _TEXT_SUFFIXES = (".py", ".md", ".txt", ".yaml", ".yml", ".toml", ".json", ".csv", ".ts", ".lock", ".cfg", "Dockerfile")
 
@@ -268,8 +306,11 @@ def _count_connections(field: FieldNode) -> int:
         if isinstance(sel, FieldNode):
             count += (sel.name.value in _CONNECTIONS) + _count_connections(sel)
         elif isinstance(sel, InlineFragmentNode) and sel.selection_set is not None:  # ... on Repository
-            count += sum(int(s.name.value in _CONNECTIONS) + _count_connections(s)
-                         for s in sel.selection_set.selections if isinstance(s, FieldNode))
+            count += sum(
+                int(s.name.value in _CONNECTIONS) + _count_connections(s)
+                for s in sel.selection_set.selections
+                if isinstance(s, FieldNode)
+            )
     return count
 
 

@@ -31,8 +31,9 @@ class RateBudgets:
     def __init__(self, budgets: dict[str, tuple[int, float]] | None = None, clock=time.time):
         self._clock = clock
         self._lock = threading.Lock()
-        self._windows = {name: _Window(limit, seconds) for name, (limit, seconds) in
-                         {**DEFAULT_BUDGETS, **(budgets or {})}.items()}
+        self._windows = {
+            name: _Window(limit, seconds) for name, (limit, seconds) in {**DEFAULT_BUDGETS, **(budgets or {})}.items()
+        }
 
     def take(self, resource: str, cost: int = 1) -> tuple[bool, dict[str, str]]:
         """Spend ``cost`` from ``resource``; returns whether it was allowed and the headers to send."""
@@ -57,8 +58,12 @@ class RateBudgets:
         out = {}
         for name in self._windows:
             h = self.peek(name)
-            out[name] = {"limit": int(h["x-ratelimit-limit"]), "used": int(h["x-ratelimit-used"]),
-                         "remaining": int(h["x-ratelimit-remaining"]), "reset": int(h["x-ratelimit-reset"])}
+            out[name] = {
+                "limit": int(h["x-ratelimit-limit"]),
+                "used": int(h["x-ratelimit-used"]),
+                "remaining": int(h["x-ratelimit-remaining"]),
+                "reset": int(h["x-ratelimit-reset"]),
+            }
         return out
 
     @staticmethod
@@ -124,11 +129,11 @@ class Fault:
     delay: float = 0.0
     after: int = 0
     above: int = 0
-    fraction: float = 0.4      # search_incomplete: the share of the matches found before the timeout
-    drift: int = 200           # search_count_drift: how many matches page 1's total_count misses
+    fraction: float = 0.4  # search_incomplete: the share of the matches found before the timeout
+    drift: int = 200  # search_count_drift: how many matches page 1's total_count misses
     error_type: str = "SERVICE_UNAVAILABLE"  # graphql_node_errors: the error type of a failed node
-    nodes_every: int = 10      # graphql_node_errors: every k-th node of a nodes(ids:) answer fails
-    repo: str = ""             # git: only this repository's clones (owner/name); "" for every clone
+    nodes_every: int = 10  # graphql_node_errors: every k-th node of a nodes(ids:) answer fails
+    repo: str = ""  # git: only this repository's clones (owner/name); "" for every clone
     seen: int = field(default=0, repr=False)
     fired: int = field(default=0, repr=False)
 
@@ -161,8 +166,7 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def draw(self, resource: str, *, size: int | None = None, shaping: bool = False,
-             repo: str = "") -> Fault | None:
+    def draw(self, resource: str, *, size: int | None = None, shaping: bool = False, repo: str = "") -> Fault | None:
         """The fault that applies to this request of ``resource``, if any.
 
         ``size`` is the request's size (matches of a search, ids of a GraphQL query) for faults with
@@ -171,9 +175,13 @@ class FaultPlan:
         """
         with self._lock:
             for fault in self._faults:
-                if (fault.resource != resource or fault.fired >= fault.times
-                        or (fault.kind in SHAPING) != shaping or (fault.above and (size or 0) <= fault.above)
-                        or (fault.repo and fault.repo != repo)):
+                if (
+                    fault.resource != resource
+                    or fault.fired >= fault.times
+                    or (fault.kind in SHAPING) != shaping
+                    or (fault.above and (size or 0) <= fault.above)
+                    or (fault.repo and fault.repo != repo)
+                ):
                     continue
                 fault.seen += 1
                 if fault.seen > fault.after and (fault.seen - fault.after) % fault.every == 0:

@@ -33,8 +33,9 @@ def tokens(text: str) -> list[str]:
 
 def term_matches(term_tokens: list[str], repo_tokens: set[str]) -> bool:
     """Every word of the term is present, allowing a plural ``s`` either way."""
-    return all(t in repo_tokens or f"{t}s" in repo_tokens or (t.endswith("s") and t[:-1] in repo_tokens)
-               for t in term_tokens)
+    return all(
+        t in repo_tokens or f"{t}s" in repo_tokens or (t.endswith("s") and t[:-1] in repo_tokens) for t in term_tokens
+    )
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,13 @@ def _range(value: str, bounds, step: float) -> Range:
             return Range(_MIN if lo == "*" else bounds(lo)[0], _MAX if hi == "*" else bounds(hi)[1])
         for op in (">=", "<=", ">", "<"):
             if value.startswith(op):
-                first, last = bounds(value[len(op):])
-                return {">=": Range(lo=first), "<=": Range(hi=last),
-                        ">": Range(lo=last + step), "<": Range(hi=first - step)}[op]
+                first, last = bounds(value[len(op) :])
+                return {
+                    ">=": Range(lo=first),
+                    "<=": Range(hi=last),
+                    ">": Range(lo=last + step),
+                    "<": Range(hi=first - step),
+                }[op]
         first, last = bounds(value)
         return Range(first, last)
     except ValueError:

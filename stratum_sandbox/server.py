@@ -56,8 +56,11 @@ SEARCH_DOCS = "https://docs.github.com/v3/search/"
 _REPO_PATH = re.compile(r"^/repos/([^/]+)/([^/]+?)(/languages)?/?$")
 _REPO_ID_PATH = re.compile(r"^/repositories/(\d+)(/languages)?/?$")
 _GIT_PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)$")
-_REPO_NOT_FOUND: tuple[int, dict, dict[str, str]] = \
-    404, error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"), {}
+_REPO_NOT_FOUND: tuple[int, dict, dict[str, str]] = (
+    404,
+    error("Not Found", 404, "https://docs.github.com/rest/repos/repos#get-a-repository"),
+    {},
+)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -80,8 +83,11 @@ class _QuietServer(ThreadingHTTPServer):
             self._reported.add(kind)
             first = (str(error).strip().splitlines() or [""])[0][:300]
             try:  # stderr may be a log file on the very disk that is full
-                print(f"GitHub emulator: a request failed ({kind}: {first}); further failures of this kind are "
-                      "not shown", file=sys.stderr, flush=True)
+                print(
+                    f"GitHub emulator: a request failed ({kind}: {first}); further failures of this kind are not shown",
+                    file=sys.stderr,
+                    flush=True,
+                )
             except OSError:
                 pass
 
@@ -105,10 +111,16 @@ class SearchIndex:
             for alternative in clause:
                 hits |= self._with_all(alternative)
             candidates = hits if isinstance(candidates, range) else candidates & hits
-        found = [(self.repos[i], query.score(self.words[i])) for i in candidates
-                 if query.matches(self.repos[i], self.words[i])]
-        key = {"stars": lambda rs: rs[0].stars, "forks": lambda rs: rs[0].forks_count,
-               "updated": lambda rs: rs[0].pushed_at.timestamp()}.get(sort or "")
+        found = [
+            (self.repos[i], query.score(self.words[i]))
+            for i in candidates
+            if query.matches(self.repos[i], self.words[i])
+        ]
+        key = {
+            "stars": lambda rs: rs[0].stars,
+            "forks": lambda rs: rs[0].forks_count,
+            "updated": lambda rs: rs[0].pushed_at.timestamp(),
+        }.get(sort or "")
         if key is None:  # best match: score, then stars, then id — stable for a given universe
             found.sort(key=lambda rs: (-rs[1], -rs[0].stars, rs[0].id))
         else:
@@ -128,10 +140,19 @@ class SearchIndex:
 class GitHubEmulator:
     """The loopback GitHub. Use as a context manager or call :meth:`start`/:meth:`stop`."""
 
-    def __init__(self, universe: Universe, git_root: Path, *, host: str = "127.0.0.1", port: int = 0,
-                 budgets: dict[str, tuple[int, float]] | None = None, slow_clone_seconds: float = 4.0,
-                 clone_latency_seconds: float = 0.0, graphql_requires_token: bool = True,
-                 max_repos: int | None = None):
+    def __init__(
+        self,
+        universe: Universe,
+        git_root: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        budgets: dict[str, tuple[int, float]] | None = None,
+        slow_clone_seconds: float = 4.0,
+        clone_latency_seconds: float = 0.0,
+        graphql_requires_token: bool = True,
+        max_repos: int | None = None,
+    ):
         self.universe = universe
         self.git = GitStore(git_root, max_repos=max_repos)
         self.budgets = RateBudgets(budgets)
@@ -197,8 +218,11 @@ class GitHubEmulator:
 
     def stats(self) -> dict:
         with self._stats_lock:
-            return {"requests": dict(self.requests), "faults_fired": self.faults.fired(),
-                    "rate": self.budgets.snapshot()}
+            return {
+                "requests": dict(self.requests),
+                "faults_fired": self.faults.fired(),
+                "rate": self.budgets.snapshot(),
+            }
 
     def start(self) -> GitHubEmulator:
         _ = self.index  # build before the first request, not inside it
@@ -265,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._graphql(body)
             match = _REPO_PATH.match(path)
             if method == "GET" and match:
-                return self._guarded("core", 1, lambda: self._repo(match.group(1), match.group(2), bool(match.group(3))))
+                return self._guarded(
+                    "core", 1, lambda: self._repo(match.group(1), match.group(2), bool(match.group(3)))
+                )
             match = _REPO_ID_PATH.match(path)
             if method == "GET" and match:
                 return self._guarded("core", 1, lambda: self._repo_by_id(int(match.group(1)), bool(match.group(2))))
@@ -283,9 +309,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._fault(fault, resource)
         allowed, headers = self.em.budgets.take(resource, cost)
         if not allowed:
-            return self._json(403, error(f"API rate limit exceeded for {self._who()}.", 403,
-                                         "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"),
-                              headers)
+            return self._json(
+                403,
+                error(
+                    f"API rate limit exceeded for {self._who()}.",
+                    403,
+                    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                ),
+                headers,
+            )
         status, payload, extra = answer()
         self._json(status, payload, {**headers, **extra})
 
@@ -294,32 +326,69 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.retry_after is not None and fault.kind.startswith("secondary"):
             headers["retry-after"] = str(fault.retry_after)
         if fault.kind == "primary_403":
-            headers.update({"x-ratelimit-remaining": "0",
-                            "x-ratelimit-reset": str(math.ceil(time.time() + (fault.retry_after or 1)))})
+            headers.update(
+                {
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-reset": str(math.ceil(time.time() + (fault.retry_after or 1))),
+                }
+            )
             return self._json(403, error(f"API rate limit exceeded for {self._who()}.", 403), headers)
         if fault.kind.startswith("secondary"):
             status = 429 if fault.kind == "secondary_429" else 403
-            return self._json(status, error("You have exceeded a secondary rate limit. Please wait a few "
-                                            "minutes before you try again.", status), headers)
+            return self._json(
+                status,
+                error(
+                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", status
+                ),
+                headers,
+            )
         if fault.kind == "abuse_403":
             if fault.retry_after is not None:
                 headers["retry-after"] = str(fault.retry_after)
-            return self._json(403, error("You have triggered an abuse detection mechanism. Please wait a few "
-                                         "minutes before you try again.", 403,
-                                         "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"),
-                              headers)
+            return self._json(
+                403,
+                error(
+                    "You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.",
+                    403,
+                    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                ),
+                headers,
+            )
         if fault.kind == "graphql_secondary_200":
             if fault.retry_after is not None:
                 headers["retry-after"] = str(fault.retry_after)
-            return self._json(200, {"data": None, "errors": [{"message": (
-                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-                "If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000.")}]},
-                headers)
+            return self._json(
+                200,
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": (
+                                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                                "If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000."
+                            )
+                        }
+                    ],
+                },
+                headers,
+            )
         if fault.kind == "graphql_timeout":
-            return self._json(200, {"data": None, "errors": [{"message": (
-                "Something went wrong while executing your query. This may be the result of a timeout, or it "
-                "could be a GitHub bug. Please include `0000:0000:0000000:0000000:00000000` when reporting "
-                "this issue.")}]}, headers)
+            return self._json(
+                200,
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": (
+                                "Something went wrong while executing your query. This may be the result of a timeout, or it "
+                                "could be a GitHub bug. Please include `0000:0000:0000000:0000000:00000000` when reporting "
+                                "this issue."
+                            )
+                        }
+                    ],
+                },
+                headers,
+            )
         self._json(fault.status, {"message": "Server Error"}, headers)
 
     # -- REST ----------------------------------------------------------------------
@@ -330,24 +399,38 @@ class _Handler(BaseHTTPRequestHandler):
             page = max(1, int(params.get("page", 1)))
             found = self.em.index.search(q, params.get("sort"), params.get("order", "desc"))
         except (QueryError, ValueError) as exc:
-            return 422, {"message": "Validation Failed", "errors": [
-                {"resource": "Search", "field": "q", "code": "invalid", "message": str(exc)}],
-                "documentation_url": SEARCH_DOCS, "status": "422"}, {}
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "Search", "field": "q", "code": "invalid", "message": str(exc)}],
+                    "documentation_url": SEARCH_DOCS,
+                    "status": "422",
+                },
+                {},
+            )
         if (page - 1) * per_page >= SEARCH_CAP:
-            return 422, {"message": "Only the first 1000 search results are available",
-                         "documentation_url": SEARCH_DOCS, "status": "422"}, {}
+            return (
+                422,
+                {
+                    "message": "Only the first 1000 search results are available",
+                    "documentation_url": SEARCH_DOCS,
+                    "status": "422",
+                },
+                {},
+            )
         total, incomplete = len(found), False
         weather = self.em.faults.draw("search", size=len(found), shaping=True)
         if weather is not None and weather.kind == "search_incomplete":
             # Timed out: only what was found so far, and total_count counts just that.
-            found, incomplete = found[:int(len(found) * weather.fraction)], True
+            found, incomplete = found[: int(len(found) * weather.fraction)], True
             total = len(found)
         elif weather is not None and weather.kind == "search_count_drift" and page == 1:
             total = max(0, total - weather.drift)  # an estimate that the later pages correct
         elif weather is not None:
             weather.fired -= 1  # drawn for a page it does not apply to: it has not fired
         start = (page - 1) * per_page
-        window = found[start:min(start + per_page, SEARCH_CAP)]
+        window = found[start : min(start + per_page, SEARCH_CAP)]
         items = [search_item(repo, self.em.url, self.em.url, float(max(1, score))) for repo, score in window]
         body = {"total_count": total, "incomplete_results": incomplete, "items": items}
         return 200, body, self._links(params, page, per_page, min(len(found), SEARCH_CAP))
@@ -396,9 +479,14 @@ class _Handler(BaseHTTPRequestHandler):
     # -- GraphQL -------------------------------------------------------------------
     def _graphql(self, body: bytes) -> None:
         if self.em.graphql_requires_token and not self._token():
-            return self._json(401, {"message": "This endpoint requires you to be authenticated.",
-                                    "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
-                                    "status": "401"})
+            return self._json(
+                401,
+                {
+                    "message": "This endpoint requires you to be authenticated.",
+                    "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
+                    "status": "401",
+                },
+            )
         try:
             request = json.loads(body or b"{}")
             query, variables = request["query"], request.get("variables") or {}
@@ -410,10 +498,14 @@ class _Handler(BaseHTTPRequestHandler):
             headers = self.em.budgets.peek("graphql")
 
             def rate_limit():
-                return {"cost": cost, "limit": int(headers["x-ratelimit-limit"]),
-                        "remaining": int(headers["x-ratelimit-remaining"]), "used": int(headers["x-ratelimit-used"]),
-                        "resetAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(headers["x-ratelimit-reset"]))),
-                        "nodeCount": node_count}
+                return {
+                    "cost": cost,
+                    "limit": int(headers["x-ratelimit-limit"]),
+                    "remaining": int(headers["x-ratelimit-remaining"]),
+                    "used": int(headers["x-ratelimit-used"]),
+                    "resetAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(headers["x-ratelimit-reset"]))),
+                    "nodeCount": node_count,
+                }
 
             weather = self.em.faults.draw("graphql", size=node_count, shaping=True)
             failing = (weather.nodes_every, weather.error_type) if weather is not None else None
@@ -428,14 +520,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.em.count("git")
         if repo is None or match is None:  # (no match: repo is None)
             # GitHub hides private/missing repositories behind an authentication challenge.
-            return self._send(401, b"Authentication required\n", {"WWW-Authenticate": 'Basic realm="GitHub"',
-                                                                  "Content-Type": "text/plain"})
+            return self._send(
+                401,
+                b"Authentication required\n",
+                {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"},
+            )
         if repo.deleted:
             return self._send(404, b"Repository not found.\n", {"Content-Type": "text/plain"})
         blocked = self.em.blocked.get(repo.full_name)
         if blocked == "dmca":  # DESIGN.md "What GitHub documents": 403 with the takedown notice
-            return self._send(403, b"Repository unavailable due to DMCA takedown.\nSee the takedown notice for "
-                                   b"more details:\nhttps://github.com/github/dmca\n", {"Content-Type": "text/plain"})
+            return self._send(
+                403,
+                b"Repository unavailable due to DMCA takedown.\nSee the takedown notice for "
+                b"more details:\nhttps://github.com/github/dmca\n",
+                {"Content-Type": "text/plain"},
+            )
         if blocked == "legal":  # 451 Unavailable For Legal Reasons (RFC 7725): blocked in a country
             return self._send(451, b"Repository access blocked\n", {"Content-Type": "text/plain"})
         fault = self.em.faults.draw("git", repo=repo.full_name)
@@ -449,9 +548,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(status, b"Too many requests\n" if status == 429 else b"Server Error\n", headers)
         bare = self.em.git.path_for(repo)
         env = git_env(
-            GIT_PROJECT_ROOT=str(bare.parent), GIT_HTTP_EXPORT_ALL="1", PATH_INFO=f"/{bare.name}{match.group(3)}",
-            REQUEST_METHOD=method, QUERY_STRING=query, CONTENT_TYPE=self.headers.get("Content-Type", ""),
-            CONTENT_LENGTH=str(len(body)), REMOTE_ADDR=self.client_address[0],
+            GIT_PROJECT_ROOT=str(bare.parent),
+            GIT_HTTP_EXPORT_ALL="1",
+            PATH_INFO=f"/{bare.name}{match.group(3)}",
+            REQUEST_METHOD=method,
+            QUERY_STRING=query,
+            CONTENT_TYPE=self.headers.get("Content-Type", ""),
+            CONTENT_LENGTH=str(len(body)),
+            REMOTE_ADDR=self.client_address[0],
             HTTP_GIT_PROTOCOL=self.headers.get("Git-Protocol", ""),
             HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
         )
@@ -464,8 +568,11 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(value.strip().split()[0])
             elif key:
                 headers[key] = value.strip()
-        throttle = 0.0 if method != "POST" else (
-            self.em.clone_latency_seconds + (self.em.slow_clone_seconds if repo.slow else 0.0))
+        throttle = (
+            0.0
+            if method != "POST"
+            else (self.em.clone_latency_seconds + (self.em.slow_clone_seconds if repo.slow else 0.0))
+        )
         self._send(status, payload, headers, throttle_seconds=throttle)
 
     # -- control ---------------------------------------------------------------------
@@ -485,6 +592,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"cleared": True})
         if path == "/_sandbox/weather" and method == "POST":
             from .weather import apply_weather
+
             apply_weather(self.em)
             return self._json(201, {"weather": True, "blocked": len(self.em.blocked), "renamed": len(self.em.renamed)})
         self._json(404, error("Not Found", 404))
@@ -503,8 +611,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
-        self._send(status, data, {"Content-Type": "application/json; charset=utf-8",
-                                  "X-GitHub-Media-Type": "github.v3; format=json", **(headers or {})})
+        self._send(
+            status,
+            data,
+            {
+                "Content-Type": "application/json; charset=utf-8",
+                "X-GitHub-Media-Type": "github.v3; format=json",
+                **(headers or {}),
+            },
+        )
 
     def _send(self, status: int, data: bytes, headers: dict[str, str], throttle_seconds: float = 0.0) -> None:
         self.send_response(status)
@@ -520,7 +635,7 @@ class _Handler(BaseHTTPRequestHandler):
         step = math.ceil(len(data) / pieces)
         for i in range(0, len(data), step):
             time.sleep(throttle_seconds / pieces)
-            self.wfile.write(data[i:i + step])
+            self.wfile.write(data[i : i + step])
             self.wfile.flush()
 
 

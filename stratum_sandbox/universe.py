@@ -39,9 +39,15 @@ FRAMEWORKS = tuple(f.label for f in _OFFLINE)
 
 # First public release of each framework: no repository uses one before it existed.
 # (Every framework row with an offline weight carries its release date: stratum_assets/domain/frameworks.py.)
-_FRAMEWORK_BIRTH = {f.label: datetime(f.released.year, f.released.month, f.released.day,  # type: ignore[union-attr]
-                                      tzinfo=timezone.utc)
-                    for f in _OFFLINE}
+_FRAMEWORK_BIRTH = {
+    f.label: datetime(
+        f.released.year,
+        f.released.month,
+        f.released.day,  # type: ignore[union-attr]
+        tzinfo=timezone.utc,
+    )
+    for f in _OFFLINE
+}
 
 # How often an original (non-fork, non-clone) repository is built on each framework.
 _FRAMEWORK_WEIGHTS = {f.label: f.offline_weight for f in _OFFLINE}
@@ -50,18 +56,71 @@ _FRAMEWORK_WEIGHTS = {f.label: f.offline_weight for f in _OFFLINE}
 _FRAMEWORK_WORDS = {f.label: f.offline_words for f in _OFFLINE}
 
 _DOMAINS = (
-    "travel", "research", "support", "sales", "marketing", "finance", "legal",
-    "code-review", "recruiting", "trading", "medical", "news", "email", "sql",
-    "devops", "security", "tutor", "real-estate", "ecommerce", "content",
+    "travel",
+    "research",
+    "support",
+    "sales",
+    "marketing",
+    "finance",
+    "legal",
+    "code-review",
+    "recruiting",
+    "trading",
+    "medical",
+    "news",
+    "email",
+    "sql",
+    "devops",
+    "security",
+    "tutor",
+    "real-estate",
+    "ecommerce",
+    "content",
 )
 _KINDS = ("agent", "agents", "assistant", "crew", "bot", "copilot", "planner", "workflow")
 _OWNER_WORDS = (
-    "nova", "quant", "acme", "blue", "deep", "open", "lab", "hive", "bright", "iron",
-    "pixel", "north", "swift", "delta", "echo", "sage", "atlas", "orbit", "maple", "zen",
+    "nova",
+    "quant",
+    "acme",
+    "blue",
+    "deep",
+    "open",
+    "lab",
+    "hive",
+    "bright",
+    "iron",
+    "pixel",
+    "north",
+    "swift",
+    "delta",
+    "echo",
+    "sage",
+    "atlas",
+    "orbit",
+    "maple",
+    "zen",
 )
 _PEOPLE = (
-    "alice", "bob", "chen", "diego", "emma", "farid", "gita", "hiro", "ines", "jon",
-    "kofi", "lena", "mateo", "nadia", "omar", "priya", "quinn", "rosa", "sven", "yuki",
+    "alice",
+    "bob",
+    "chen",
+    "diego",
+    "emma",
+    "farid",
+    "gita",
+    "hiro",
+    "ines",
+    "jon",
+    "kofi",
+    "lena",
+    "mateo",
+    "nadia",
+    "omar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sven",
+    "yuki",
 )
 _LICENSES = (("MIT", 45), ("Apache-2.0", 20), (None, 25), ("GPL-3.0", 5), ("BSD-3-Clause", 5))
 _LICENSE_NAMES = {
@@ -168,9 +227,9 @@ def repo_id_from_node_id(node_id: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     prefix = "010:Repository"
-    if not text.startswith(prefix) or not text[len(prefix):].isdigit():
+    if not text.startswith(prefix) or not text[len(prefix) :].isdigit():
         return None
-    return int(text[len(prefix):])
+    return int(text[len(prefix) :])
 
 
 @dataclass
@@ -204,8 +263,9 @@ class Universe:
 SIZE_PROFILES = ("compact", "real")
 
 
-def build_universe(seed: int = 7, size: int = 400, edited_clones: bool = True,
-                   size_profile: str = "compact", drift: bool = True) -> Universe:
+def build_universe(
+    seed: int = 7, size: int = 400, edited_clones: bool = True, size_profile: str = "compact", drift: bool = True
+) -> Universe:
     """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones,
     then the drifted copies.
 
@@ -343,18 +403,27 @@ class _Generator:
         label = " + ".join(f if rng.random() < 0.5 else w for f, w in zip(frameworks, words))
         pretty = domain.replace("-", " ")
         if archetype == "no_agents":
-            desc = rng.choice([f"RAG playground for {pretty} documents with {label}",
-                               f"Notes and notebooks exploring {label} retrieval for {pretty}"])
+            desc = rng.choice(
+                [
+                    f"RAG playground for {pretty} documents with {label}",
+                    f"Notes and notebooks exploring {label} retrieval for {pretty}",
+                ]
+            )
         elif archetype == "non_python":
-            desc = rng.choice([f"TypeScript {pretty} agent with {label}.js",
-                               f"{label} JS agents for {pretty} (Node)"])
+            desc = rng.choice([f"TypeScript {pretty} agent with {label}.js", f"{label} JS agents for {pretty} (Node)"])
         else:
             noun = rng.choice(["agent", "agents", "multi-agent system", "AI agent", "assistant"])
-            desc = rng.choice([f"{pretty.title()} {noun} built with {label}",
-                               f"An {label} {noun} that automates {pretty} tasks",
-                               f"{label} {kind} for {pretty}: tools, memory and LLM orchestration"])
+            desc = rng.choice(
+                [
+                    f"{pretty.title()} {noun} built with {label}",
+                    f"An {label} {noun} that automates {pretty} tasks",
+                    f"{label} {kind} for {pretty}: tools, memory and LLM orchestration",
+                ]
+            )
         topics = {w.replace(" ", "-") for w in words}
-        topics |= set(rng.sample(["ai-agents", "llm", "python", "openai", "genai", "agents", "rag", domain], rng.randint(0, 4)))
+        topics |= set(
+            rng.sample(["ai-agents", "llm", "python", "openai", "genai", "agents", "rag", domain], rng.randint(0, 4))
+        )
         if archetype == "non_python":
             topics.discard("python")
             topics.add("typescript")
@@ -377,13 +446,21 @@ class _Generator:
         if rng.random() < 0.03:
             quirks.add("non_utf8")
         repo = Repo(
-            id=self._id(), owner=owner, name=name,
+            id=self._id(),
+            owner=owner,
+            name=name,
             description=desc if rng.random() > 0.04 else None,
             topics=topics if rng.random() > 0.3 else (),
-            stars=stars, created_at=created, pushed_at=self._pushed(created, stale),
-            license_spdx=self._license(), archetype=archetype, frameworks=frameworks,
-            code_seed=rng.getrandbits(48), signals=self._signals(stars),
-            has_readme=rng.random() > 0.08, quirks=frozenset(quirks),
+            stars=stars,
+            created_at=created,
+            pushed_at=self._pushed(created, stale),
+            license_spdx=self._license(),
+            archetype=archetype,
+            frameworks=frameworks,
+            code_seed=rng.getrandbits(48),
+            signals=self._signals(stars),
+            has_readme=rng.random() > 0.08,
+            quirks=frozenset(quirks),
         )
         return self._special_slot(repo, index)
 
@@ -404,10 +481,18 @@ class _Generator:
 
     def _make_popular(self, repo: Repo) -> Repo:
         """The most-starred originals become the well-known example repositories."""
-        return replace(repo, stars=max(repo.stars, 2_000 + repo.stars), archetype="single",
-                        has_readme=True, quirks=frozenset(), deleted=False, slow=False,
-                        signals=frozenset(SIGNALS), description=(repo.description or "Agent examples"),
-                        pushed_at=UNIVERSE_NOW - timedelta(days=3))
+        return replace(
+            repo,
+            stars=max(repo.stars, 2_000 + repo.stars),
+            archetype="single",
+            has_readme=True,
+            quirks=frozenset(),
+            deleted=False,
+            slow=False,
+            signals=frozenset(SIGNALS),
+            description=(repo.description or "Agent examples"),
+            pushed_at=UNIVERSE_NOW - timedelta(days=3),
+        )
 
     def _forks(self, popular: list[Repo], n_forks: int) -> list[Repo]:
         # One example repository gets most of the forks (30+ in the default universe).
@@ -421,11 +506,20 @@ class _Generator:
                 created = parent.created_at + timedelta(seconds=self.rng.randint(3600, 400 * 86400))
                 created = min(created, UNIVERSE_NOW - timedelta(days=2))
                 stale = self.rng.random() < 0.5
-                forks.append(replace(
-                    parent, id=self._id(), owner=owner, name=name, stars=self.rng.choice([0, 0, 0, 1, 2, 5]),
-                    created_at=created, pushed_at=max(created, self._pushed(created, stale)),
-                    parent=parent.full_name, forks_count=0, topics=(),
-                ))
+                forks.append(
+                    replace(
+                        parent,
+                        id=self._id(),
+                        owner=owner,
+                        name=name,
+                        stars=self.rng.choice([0, 0, 0, 1, 2, 5]),
+                        created_at=created,
+                        pushed_at=max(created, self._pushed(created, stale)),
+                        parent=parent.full_name,
+                        forks_count=0,
+                        topics=(),
+                    )
+                )
         return forks
 
     def _clones(self, popular: list[Repo], n_clones: int) -> list[Repo]:
@@ -438,11 +532,22 @@ class _Generator:
             created = source.created_at + timedelta(days=self.rng.randint(1, 300))
             created = min(created, UNIVERSE_NOW - timedelta(days=2))
             desc, topics = self._text(source.frameworks, "single", domain, "agent")
-            clones.append(replace(
-                source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
-                stars=self._stars() // 4, created_at=created, pushed_at=self._pushed(created, False),
-                archetype="clone", forks_count=0, license_spdx=self._license(),
-            ))
+            clones.append(
+                replace(
+                    source,
+                    id=self._id(),
+                    owner=owner,
+                    name=name,
+                    description=desc,
+                    topics=topics,
+                    stars=self._stars() // 4,
+                    created_at=created,
+                    pushed_at=self._pushed(created, False),
+                    archetype="clone",
+                    forks_count=0,
+                    license_spdx=self._license(),
+                )
+            )
         return clones
 
     def _edited_clones(self, popular: list[Repo], originals: list[Repo], n: int) -> list[Repo]:
@@ -452,8 +557,11 @@ class _Generator:
         before changes, and the ids continue after the last one.
         """
         self.rng = random.Random(f"stratum-universe-edited-clones:{self.seed}:{self.size}")
-        candidates = [r for r in originals if r.archetype in ("single", "multi") and not r.deleted
-                      and not r.quirks & {"oversized", "symlink_escape"}]
+        candidates = [
+            r
+            for r in originals
+            if r.archetype in ("single", "multi") and not r.deleted and not r.quirks & {"oversized", "symlink_escape"}
+        ]
         clones = []
         for i in range(n):
             source = popular[i % len(popular)] if i % 2 == 0 else self.rng.choice(candidates)
@@ -468,11 +576,23 @@ class _Generator:
         desc, topics = self._text(source.frameworks, "single", domain, kind)
         edits = (rng.choice(CODE_EDITS),) + ((rng.choice(COSMETIC_EDITS),) if rng.random() < 0.6 else ())
         return replace(
-            source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
-            stars=self._stars() // 4, created_at=created, pushed_at=self._pushed(created, False),
-            archetype="edited_clone", forks_count=0, license_spdx=self._license(), slow=False,
-            quirks=source.quirks - {"oversized", "symlink_escape"}, code_seed=rng.getrandbits(48),
-            source_seed=source.code_seed, edits=edits,
+            source,
+            id=self._id(),
+            owner=owner,
+            name=name,
+            description=desc,
+            topics=topics,
+            stars=self._stars() // 4,
+            created_at=created,
+            pushed_at=self._pushed(created, False),
+            archetype="edited_clone",
+            forks_count=0,
+            license_spdx=self._license(),
+            slow=False,
+            quirks=source.quirks - {"oversized", "symlink_escape"},
+            code_seed=rng.getrandbits(48),
+            source_seed=source.code_seed,
+            edits=edits,
         )
 
     # -- drift: copies as real ones drift (issue 29) ------------------------------------------
@@ -484,8 +604,11 @@ class _Generator:
         their own: nothing drawn before changes, and the ids continue after the last one.
         """
         self.rng = random.Random(f"stratum-universe-drift:{self.seed}:{self.size}")
-        candidates = [r for r in originals if r.archetype in ("single", "multi") and not r.deleted
-                      and not r.quirks & {"oversized", "symlink_escape"}]
+        candidates = [
+            r
+            for r in originals
+            if r.archetype in ("single", "multi") and not r.deleted and not r.quirks & {"oversized", "symlink_escape"}
+        ]
         repos, evolving = [], []
         for _ in range(max(2, self.size // 200)):
             source = self._evolving_source()
@@ -510,8 +633,14 @@ class _Generator:
         """A source that kept growing after people copied it: ``version`` steps of history, each a module added
         (and the previous step's module grown by a unit), all rendered in its latest state."""
         repo = self._agent_project()
-        return replace(repo, archetype="evolving", version=self.rng.randint(2, 4), stars=max(repo.stars, 40),
-                       pushed_at=UNIVERSE_NOW - timedelta(days=self.rng.randint(1, 30)), has_readme=True)
+        return replace(
+            repo,
+            archetype="evolving",
+            version=self.rng.randint(2, 4),
+            stars=max(repo.stars, 40),
+            pushed_at=UNIVERSE_NOW - timedelta(days=self.rng.randint(1, 30)),
+            has_readme=True,
+        )
 
     def _snapshots(self, source: Repo) -> list[Repo]:
         """1-3 copies of ``source`` taken at earlier steps of its history, older steps at earlier dates."""
@@ -527,35 +656,60 @@ class _Generator:
     def _grown_copy(self, source: Repo) -> Repo:
         """A copy that added 1-3 modules of its own: the source is contained in it, barely similar to it."""
         created = min(source.created_at + timedelta(days=self.rng.randint(1, 300)), UNIVERSE_NOW - timedelta(days=2))
-        return self._copy_of(source, "grown_clone", created, version=source.version,
-                             own_modules=self.rng.randint(1, 3))
+        return self._copy_of(source, "grown_clone", created, version=source.version, own_modules=self.rng.randint(1, 3))
 
     def _copy_of(self, source: Repo, archetype: str, created: datetime, **drift) -> Repo:
         rng = self.rng
         domain, kind = rng.choice(_DOMAINS), rng.choice(_KINDS)
         owner, name = self._unique(self._owner(), rng.choice([source.name, f"{domain}-{kind}", f"my-{domain}-{kind}"]))
         desc, topics = self._text(source.frameworks, "single", domain, kind)
-        return replace(source, id=self._id(), owner=owner, name=name, description=desc, topics=topics,
-                       stars=self._stars() // 4, created_at=created,
-                       pushed_at=max(created, self._pushed(created, rng.random() < 0.3)),
-                       archetype=archetype, forks_count=0, license_spdx=self._license(), parent=None,
-                       code_seed=rng.getrandbits(48), source_seed=source.code_origin, edits=(), **drift)
+        return replace(
+            source,
+            id=self._id(),
+            owner=owner,
+            name=name,
+            description=desc,
+            topics=topics,
+            stars=self._stars() // 4,
+            created_at=created,
+            pushed_at=max(created, self._pushed(created, rng.random() < 0.3)),
+            archetype=archetype,
+            forks_count=0,
+            license_spdx=self._license(),
+            parent=None,
+            code_seed=rng.getrandbits(48),
+            source_seed=source.code_origin,
+            edits=(),
+            **drift,
+        )
 
     def _template(self) -> Repo:
         """A project template: boilerplate only (configuration, state, a one-node graph), no project of its own."""
         repo = self._agent_project()
         framework = repo.frameworks[0]
         owner, name = self._unique(self._owner(), f"new-{framework.lower()}-project")
-        return replace(repo, owner=owner, name=name, archetype="template", frameworks=(framework,),
-                       description=f"A template for new {framework} projects", stars=max(repo.stars, 100),
-                       template=repo.code_seed)
+        return replace(
+            repo,
+            owner=owner,
+            name=name,
+            archetype="template",
+            frameworks=(framework,),
+            description=f"A template for new {framework} projects",
+            stars=max(repo.stars, 100),
+            template=repo.code_seed,
+        )
 
     def _template_project(self, template: Repo) -> Repo:
         """A project started from ``template``: its boilerplate kept, and the project's own agent code beside it."""
         repo = self._agent_project()
         created = max(repo.created_at, template.created_at + timedelta(days=1))
-        return replace(repo, archetype="template_project", template=template.template,
-                       created_at=created, pushed_at=max(repo.pushed_at, created + timedelta(hours=1)))
+        return replace(
+            repo,
+            archetype="template_project",
+            template=template.template,
+            created_at=created,
+            pushed_at=max(repo.pushed_at, created + timedelta(hours=1)),
+        )
 
     def _with_fork_counts(self, repos: list[Repo]) -> list[Repo]:
         counts: dict[str, int] = {}

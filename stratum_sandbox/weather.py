@@ -18,7 +18,7 @@ from .universe import Universe
 ALWAYS = 10**9  # "times" for a fault that never runs out
 
 WEATHER = (
-    Fault("search_incomplete", "search", times=ALWAYS, every=25, fraction=0.5),   # 4 % of pages
+    Fault("search_incomplete", "search", times=ALWAYS, every=25, fraction=0.5),  # 4 % of pages
     Fault("search_incomplete", "search", times=ALWAYS, above=700, fraction=0.6),  # broad windows always
     Fault("search_count_drift", "search", times=ALWAYS, every=20, drift=60),
     Fault("secondary_403", "search", times=ALWAYS, every=50, retry_after=1),
@@ -28,7 +28,7 @@ WEATHER = (
     Fault("server_error", "graphql", times=ALWAYS, every=7, above=50, status=502),
     Fault("graphql_secondary_200", "graphql", times=ALWAYS, every=40, retry_after=1),
 )
-BLOCK_EVERY = 200   # one repository in 200 is blocked ...
+BLOCK_EVERY = 200  # one repository in 200 is blocked ...
 RENAME_EVERY = 200  # ... and another one in 200 renamed
 
 

@@ -21,9 +21,19 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 CLOCK_COLUMNS = {"timestamp", "scan_duration_ms", "collected_at"}
-CLOCK_KEYS = CLOCK_COLUMNS | {"recorded_at", "finished_at", "duration_s", "started_at", "completed_at",
-                              "durations", "total_duration_hours", "avg_scan_duration_ms", "repos_per_min",
-                              "sha256", "checksums"}
+CLOCK_KEYS = CLOCK_COLUMNS | {
+    "recorded_at",
+    "finished_at",
+    "duration_s",
+    "started_at",
+    "completed_at",
+    "durations",
+    "total_duration_hours",
+    "avg_scan_duration_ms",
+    "repos_per_min",
+    "sha256",
+    "checksums",
+}
 # Not clocks, but different in every run of unchanged main (two baseline builds, 2026-12-06): Dagster's run ids
 # and the scanner's per-scan uuid anywhere; a block's stamp in its sources.json; the absolute path of the
 # checkout's exclusions file in a manifest version's meta.json.
@@ -35,8 +45,11 @@ SKIP_NAMES = {".build.lock", ".pipeline_run_log.json.lock", "stratum.duckdb", "s
 
 
 def _files(root: Path) -> set[Path]:
-    return {p.relative_to(root) for p in root.rglob("*") if p.is_file()
-            and not SKIP_PARTS & set(p.relative_to(root).parts) and p.name not in SKIP_NAMES}
+    return {
+        p.relative_to(root)
+        for p in root.rglob("*")
+        if p.is_file() and not SKIP_PARTS & set(p.relative_to(root).parts) and p.name not in SKIP_NAMES
+    }
 
 
 def _strip(value, drop: frozenset[str] = frozenset(CLOCK_KEYS | PER_RUN_KEYS)):
@@ -52,8 +65,9 @@ def _strip(value, drop: frozenset[str] = frozenset(CLOCK_KEYS | PER_RUN_KEYS)):
 def _parquet_differs(a: Path, b: Path) -> str | None:
     if not pq.read_schema(a).equals(pq.read_schema(b)):
         return "schema"
-    rows = [sorted(json.dumps(_strip(r), sort_keys=True, default=str) for r in pq.read_table(p).to_pylist())
-            for p in (a, b)]
+    rows = [
+        sorted(json.dumps(_strip(r), sort_keys=True, default=str) for r in pq.read_table(p).to_pylist()) for p in (a, b)
+    ]
     if rows[0] == rows[1]:
         return None
     only_a, only_b = set(rows[0]) - set(rows[1]), set(rows[1]) - set(rows[0])

@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(c.values())
         score = sum(c[s] for s in CAUGHT) / total if total else 1.0
         low += [module] if score < args.min else []
-        print(f"| `{module}` | {total} | {c['killed']} | {c['timeout']} | {c['survived']} | {c['no tests']} "
-              f"| {score:.1%} |")
+        print(
+            f"| `{module}` | {total} | {c['killed']} | {c['timeout']} | {c['survived']} | {c['no tests']} "
+            f"| {score:.1%} |"
+        )
     if low:
         print(f"\nunder {args.min:.0%}: {', '.join(low)}", file=sys.stderr)
     return 1 if low else 0

@@ -20,7 +20,7 @@ keep_audit_fresh = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Re-runs pipeline_run_log, audit_report, train_test_split and label_audit_sample once the scan "
-                "partitions they read have changed and none is missing or in progress.",
+    "partitions they read have changed and none is missing or in progress.",
 )
 
 

@@ -4,7 +4,6 @@ It reads the candidates and writes the manifest through the ``data`` resource (p
 the warehouse whose views it refreshes); it needs no GitHub.
 """
 
-
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,11 +37,12 @@ class ManifestConfig(dg.Config):
     deps=candidate_assets,
     kinds={"parquet", "duckdb"},
     description="Union of the candidates, deduplicated by full_name (all matched strata kept, one primary "
-                "selection_stratum), opt-outs and licence allowlist, fork index, repo_hash identity, chunk ids. "
-                "Frozen per version.",
+    "selection_stratum), opt-outs and licence allowlist, fork index, repo_hash identity, chunk ids. "
+    "Frozen per version.",
 )
-def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
-                  data: DataResource) -> dg.MaterializeResult:
+def repo_manifest(
+    context: dg.AssetExecutionContext, config: ManifestConfig, data: DataResource
+) -> dg.MaterializeResult:
     layout = data.layout
     profile = config.profile or data.resolved_profile()
     targets = {name: s.target for name, s in strata(profile).items()}
@@ -62,16 +62,27 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
         status = f"unchanged: candidates and settings are those of v{active}; nothing written"
     elif active is not None and not config.new_version and not new_world:
         changed = ", ".join(what_changed(candidates, settings, store.meta(active)))
-        status = (f"candidates or settings changed since v{active} ({changed}), which stays frozen and active; "
-                  "materialize with new_version: true to freeze the next version")
+        status = (
+            f"candidates or settings changed since v{active} ({changed}), which stays frozen and active; "
+            "materialize with new_version: true to freeze the next version"
+        )
         context.log.warning(status)
     else:
         active = (active or 0) + 1
         build = build_manifest(candidates, targets, version=active, chunk_size=chunk_size, exclusions=exclusions)
         table = pa.Table.from_pylist(build.rows)
-        store.freeze(active, table, {"fingerprint": print_, "settings": settings, "rows": len(build.rows),
-                                     "dropped": dict(build.dropped), "per_stratum": build.per_stratum,
-                                     "exclusions": exclusions.record(build.dropped, build.opt_out_matches)})
+        store.freeze(
+            active,
+            table,
+            {
+                "fingerprint": print_,
+                "settings": settings,
+                "rows": len(build.rows),
+                "dropped": dict(build.dropped),
+                "per_stratum": build.per_stratum,
+                "exclusions": exclusions.record(build.dropped, build.opt_out_matches),
+            },
+        )
         clear_scan_companions(layout)  # the previous version's pings: v{active}'s come when it is finished
         status = f"new version v{active} frozen" + (f" for {world.world.describe()}" if new_world else "")
     export_jsonl_from_parquet(store.path(active), layout.manifest_jsonl)  # always the active version's, current format
@@ -81,9 +92,11 @@ def repo_manifest(context: dg.AssetExecutionContext, config: ManifestConfig,
     chunks = _register_chunks(context.instance, frozen.column("chunk_id").to_pylist())
     still_listed = _excluded_but_frozen(exclusions, frozen)
     if still_listed:
-        context.log.warning(f"v{active} lists {sum(still_listed.values())} repositories that the exclusions now "
-                            f"leave out ({dict(still_listed)}); a frozen version never changes: materialize with "
-                            "new_version: true so that the next version, and its scans, leave them out")
+        context.log.warning(
+            f"v{active} lists {sum(still_listed.values())} repositories that the exclusions now "
+            f"leave out ({dict(still_listed)}); a frozen version never changes: materialize with "
+            "new_version: true so that the next version, and its scans, leave them out"
+        )
     data.refresh_views()  # the warehouse shows the active version
     context.log.info(status)
     return dg.MaterializeResult(

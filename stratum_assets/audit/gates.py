@@ -38,8 +38,11 @@ class _Thresholds(BaseModel):
             raise ValueError(f"unknown gate profile {profile!r}: {' or '.join(Profile)}")
         scaled = {}
         if profile == Profile.sample:
-            scaled = {t.key: gate_table.scale_count(getattr(full, t.key), manifest_rows)
-                      for t in gate_table.thresholds() if t.scaled}
+            scaled = {
+                t.key: gate_table.scale_count(getattr(full, t.key), manifest_rows)
+                for t in gate_table.thresholds()
+                if t.scaled
+            }
         return cls.checked({**full.model_dump(), **scaled, **overrides})
 
     @classmethod
@@ -47,8 +50,9 @@ class _Thresholds(BaseModel):
         """Validated thresholds; a misspelt key or a value out of range is refused with a clear message."""
         unknown = sorted(set(values) - set(cls.model_fields))
         if unknown:
-            raise ThresholdError(f"unknown threshold {', '.join(map(repr, unknown))}; the thresholds are: "
-                                 f"{', '.join(cls.model_fields)}")
+            raise ThresholdError(
+                f"unknown threshold {', '.join(map(repr, unknown))}; the thresholds are: {', '.join(cls.model_fields)}"
+            )
         try:
             return cls.model_validate(values)
         except ValidationError as err:
@@ -63,8 +67,9 @@ def _field(t: gate_table.Threshold):
 
 
 # One field per threshold of the gate table, in its order, with the full profile's default.
-GateThresholds = create_model("GateThresholds", __base__=_Thresholds, __module__=__name__,
-                              **{t.key: _field(t) for t in gate_table.thresholds()})
+GateThresholds = create_model(
+    "GateThresholds", __base__=_Thresholds, __module__=__name__, **{t.key: _field(t) for t in gate_table.thresholds()}
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class Gate:
     name: str
     title: str
     measured: float | int | str
-    threshold: str              # as the report shows it (">= 143"); ``limit`` is the number
+    threshold: str  # as the report shows it (">= 143"); ``limit`` is the number
     passed: bool
     limit: float | int | None = None
 
@@ -85,8 +90,16 @@ def evaluate(s: dict, t: GateThresholds) -> list[Gate]:
     gates = []
     for spec in GATES:
         shown, compared = measured[spec.id]
-        gates.append(Gate(spec.id, spec.title_for(values, required), shown, spec.limit_text(values),
-                          spec.passes(compared, values), values[spec.compares]))
+        gates.append(
+            Gate(
+                spec.id,
+                spec.title_for(values, required),
+                shown,
+                spec.limit_text(values),
+                spec.passes(compared, values),
+                values[spec.compares],
+            )
+        )
     return gates
 
 

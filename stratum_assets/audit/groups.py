@@ -47,8 +47,13 @@ class DuplicateGroups:
     def summary(self) -> dict:
         """Per kind and joined: groups, repos in groups, largest group, effective size (for the report)."""
         rows = {kind: self._row(groups) for kind, groups in self.by_kind.items()}
-        return {"usable": self.usable, "fingerprinted": self.fingerprinted, "signature_keys": self.signature_keys,
-                "kinds": rows, "joined": self._row(self.joined)}
+        return {
+            "usable": self.usable,
+            "fingerprinted": self.fingerprinted,
+            "signature_keys": self.signature_keys,
+            "kinds": rows,
+            "joined": self._row(self.joined),
+        }
 
     def register(self, conn, name: str) -> str:
         """Temporary table ``name`` (repo_hash, group_id) of every usable repository in a joined group, group_id
@@ -60,13 +65,18 @@ class DuplicateGroups:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} (repo_hash VARCHAR, group_id VARCHAR)")
         hashes = [h for g in self.joined for h in g]
         if hashes:
-            conn.execute(f"INSERT INTO {name} SELECT unnest(?), unnest(?)", [hashes, [g[0] for g in self.joined
-                                                                               for _ in g]])
+            conn.execute(
+                f"INSERT INTO {name} SELECT unnest(?), unnest(?)", [hashes, [g[0] for g in self.joined for _ in g]]
+            )
         return name
 
     def _row(self, groups: list[tuple[str, ...]]) -> dict:
-        return {"groups": len(groups), "repos_in_groups": sum(map(len, groups)),
-                "largest": max(map(len, groups), default=0), "effective_size": self.effective_size(groups)}
+        return {
+            "groups": len(groups),
+            "repos_in_groups": sum(map(len, groups)),
+            "largest": max(map(len, groups), default=0),
+            "effective_size": self.effective_size(groups),
+        }
 
 
 # What duplicate_groups reads of ``src`` (besides the code fingerprints): a snapshot for it holds these.
@@ -97,23 +107,38 @@ _USABLE_KEYS = "duplicate_group_keys"
 def _groups(conn, threshold: float) -> DuplicateGroups:
     src = _USABLE_KEYS
     usable = conn.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
-    keys = [k for (k,) in conn.execute(f"SELECT DISTINCT signature_key FROM {src} WHERE signature_key IS NOT NULL "
-                                       "ORDER BY 1").fetchall()]
+    keys = [
+        k
+        for (k,) in conn.execute(
+            f"SELECT DISTINCT signature_key FROM {src} WHERE signature_key IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
     if len(keys) > 1:
-        raise ValueError(f"code signatures made with different settings in one version ({', '.join(keys)}): "
-                         "they cannot be compared; rescan the version with one setting")
-    settings = (NearDupSettings.from_signature_key(keys[0], threshold=threshold) if keys
-                else NearDupSettings(threshold=threshold))
-    signatures = conn.execute(f"SELECT repo_hash, minhash, file_digests, part_digests FROM {src} "
-                              "WHERE minhash IS NOT NULL ORDER BY 1").fetchall()
+        raise ValueError(
+            f"code signatures made with different settings in one version ({', '.join(keys)}): "
+            "they cannot be compared; rescan the version with one setting"
+        )
+    settings = (
+        NearDupSettings.from_signature_key(keys[0], threshold=threshold)
+        if keys
+        else NearDupSettings(threshold=threshold)
+    )
+    signatures = conn.execute(
+        f"SELECT repo_hash, minhash, file_digests, part_digests FROM {src} WHERE minhash IS NOT NULL ORDER BY 1"
+    ).fetchall()
     by_kind = {
         "fork_family": _fork_families(conn, src),
         "exact_code": exact_groups((h, c) for c, h in _shared(conn, src, "content_hash")),
         "near_duplicate_code": near_duplicate_clusters(signatures, settings),
         "topology": _groups_of(_shared(conn, src, "topology_key")),
     }
-    return DuplicateGroups(usable=usable, by_kind=by_kind, joined=_joined(by_kind.values()),
-                           fingerprinted=len(signatures), signature_keys=keys)
+    return DuplicateGroups(
+        usable=usable,
+        by_kind=by_kind,
+        joined=_joined(by_kind.values()),
+        fingerprinted=len(signatures),
+        signature_keys=keys,
+    )
 
 
 def _fork_families(conn, usable: str) -> list[tuple[str, ...]]:

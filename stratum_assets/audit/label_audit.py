@@ -48,18 +48,31 @@ from ..scanner.scoring import base_id
 from .sections import USABLE
 
 PER_QUINTILE = 20
-MIN_GAP = 5            # risk_score points (0..100) the comparison lies at least below the sampled repository
-THRESHOLD = 0.8        # the strategy's ">= 80% binary agreement"
+MIN_GAP = 5  # risk_score points (0..100) the comparison lies at least below the sampled repository
+THRESHOLD = 0.8  # the strategy's ">= 80% binary agreement"
 ANSWERS = ("A", "B", "cannot tell")
-SAMPLE_COLUMNS = ("pair_id", "quintile", "higher", "rule", "score_gap",
-                  "a_repo_hash", "a_full_name", "a_risk_score", "b_repo_hash", "b_full_name", "b_risk_score")
+SAMPLE_COLUMNS = (
+    "pair_id",
+    "quintile",
+    "higher",
+    "rule",
+    "score_gap",
+    "a_repo_hash",
+    "a_full_name",
+    "a_risk_score",
+    "b_repo_hash",
+    "b_full_name",
+    "b_risk_score",
+)
 REVIEW_COLUMNS = ("pair_id", "a_full_name", "b_full_name", "answer", "notes", "answered_at")
 REVIEWER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-OLD_FORMAT = ("data/label_audit/reviewed.csv (one repository per row, reviewer_risky yes/no against "
-              "risk_score >= 50) is the old label audit and is no longer read: it measured a cut-off, not whether "
-              "the score ranks risk. Review pairs instead: `stratum-assets review` serves the 100 pairs of "
-              "sample.csv one at a time and saves your answers (A, B or cannot tell: which of the two is riskier) "
-              "into data/label_audit/reviews/<reviewer>.csv; then remove or rename reviewed.csv.")
+OLD_FORMAT = (
+    "data/label_audit/reviewed.csv (one repository per row, reviewer_risky yes/no against "
+    "risk_score >= 50) is the old label audit and is no longer read: it measured a cut-off, not whether "
+    "the score ranks risk. Review pairs instead: `stratum-assets review` serves the 100 pairs of "
+    "sample.csv one at a time and saves your answers (A, B or cannot tell: which of the two is riskier) "
+    "into data/label_audit/reviews/<reviewer>.csv; then remove or rename reviewed.csv."
+)
 
 
 def _digest(*parts) -> str:
@@ -82,8 +95,13 @@ def usable_repos(conn: duckdb.DuckDBPyConnection, src: str = "scan_dataset") -> 
     return [Repo(*row) for row in rows]
 
 
-def sample(repos: list[Repo], groups: list[tuple[str, ...]] = (), seed: int = 23,
-           per_quintile: int = PER_QUINTILE, min_gap: int = MIN_GAP) -> list[dict]:
+def sample(
+    repos: list[Repo],
+    groups: list[tuple[str, ...]] = (),
+    seed: int = 23,
+    per_quintile: int = PER_QUINTILE,
+    min_gap: int = MIN_GAP,
+) -> list[dict]:
     """The frozen pairs (``SAMPLE_COLUMNS``), numbered 1..n in a shuffled order; see the module's rules."""
     group_of = {h: i for i, g in enumerate(groups) for h in g}
     by_quintile = defaultdict(list)
@@ -108,8 +126,9 @@ def sample(repos: list[Repo], groups: list[tuple[str, ...]] = (), seed: int = 23
     return pairs
 
 
-def comparison(repo: Repo, adjacent: list[Repo], everyone: list[Repo], group_of: dict, seed: int,
-               min_gap: int) -> tuple[Repo, str] | None:
+def comparison(
+    repo: Repo, adjacent: list[Repo], everyone: list[Repo], group_of: dict, seed: int, min_gap: int
+) -> tuple[Repo, str] | None:
     """The comparison of ``repo`` and the rule that found it (``adjacent_quintile`` | ``any_lower``), or None."""
     ceiling = repo.risk_score - min_gap
     group = group_of.get(repo.repo_hash)
@@ -129,10 +148,19 @@ def comparison(repo: Repo, adjacent: list[Repo], everyone: list[Repo], group_of:
 def _pair(repo: Repo, other: Repo, rule: str, seed: int) -> dict:
     higher = "A" if int(_digest(seed, "side", repo.repo_hash), 16) % 2 == 0 else "B"
     a, b = (repo, other) if higher == "A" else (other, repo)
-    return {"pair_id": 0, "quintile": repo.quintile, "higher": higher, "rule": rule,
-            "score_gap": repo.risk_score - other.risk_score,
-            "a_repo_hash": a.repo_hash, "a_full_name": a.full_name, "a_risk_score": a.risk_score,
-            "b_repo_hash": b.repo_hash, "b_full_name": b.full_name, "b_risk_score": b.risk_score}
+    return {
+        "pair_id": 0,
+        "quintile": repo.quintile,
+        "higher": higher,
+        "rule": rule,
+        "score_gap": repo.risk_score - other.risk_score,
+        "a_repo_hash": a.repo_hash,
+        "a_full_name": a.full_name,
+        "a_risk_score": a.risk_score,
+        "b_repo_hash": b.repo_hash,
+        "b_full_name": b.full_name,
+        "b_risk_score": b.risk_score,
+    }
 
 
 def to_csv(rows: list[dict], columns=SAMPLE_COLUMNS) -> str:
@@ -147,40 +175,83 @@ def read_sample(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or set(SAMPLE_COLUMNS) - set(rows[0]):
-        raise ValueError(f"{path} is not a pair sample (columns {', '.join(SAMPLE_COLUMNS)}): materialize "
-                         "label_audit_sample again")
+        raise ValueError(
+            f"{path} is not a pair sample (columns {', '.join(SAMPLE_COLUMNS)}): materialize label_audit_sample again"
+        )
     for row in rows:
         row["pair_id"], row["quintile"] = int(row["pair_id"]), int(row["quintile"])
     return rows
 
 
 # -- blind cards ---------------------------------------------------------------------------------------------
-CARD_FIELDS = ("full_name", "html_url", "description", "github_stars", "frameworks", "llm_providers", "agents",
-               "crews", "tools", "capabilities", "guardrails", "human_in_the_loop", "mcp_servers", "deployment",
-               "findings")
+CARD_FIELDS = (
+    "full_name",
+    "html_url",
+    "description",
+    "github_stars",
+    "frameworks",
+    "llm_providers",
+    "agents",
+    "crews",
+    "tools",
+    "capabilities",
+    "guardrails",
+    "human_in_the_loop",
+    "mcp_servers",
+    "deployment",
+    "findings",
+)
 
 
-def cards(conn: duckdb.DuckDBPyConnection, hashes: list[str], descriptions: dict[str, str],
-          src: str = "scan_dataset") -> dict[str, dict]:
+def cards(
+    conn: duckdb.DuckDBPyConnection, hashes: list[str], descriptions: dict[str, str], src: str = "scan_dataset"
+) -> dict[str, dict]:
     """What the reviewer sees of each repository (``CARD_FIELDS``, a whitelist: nothing of the score).
 
     ``descriptions``: lower(full_name) -> the GitHub description the candidates carry (the manifest keeps
     neither the description nor the README).
     """
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT repo_hash, full_name, html_url, github_stars, frameworks, llm_providers, agent_count, crew_count,
                agent_tool_count_distribution, capability_distribution, total_capabilities, guardrail_types,
                has_hitl_anywhere, mcp_server_count, deployment_signals, finding_rules
-        FROM {src} WHERE repo_hash IN (SELECT unnest(?))""", [hashes]).fetchall()
+        FROM {src} WHERE repo_hash IN (SELECT unnest(?))""",
+        [hashes],
+    ).fetchall()
     out = {}
-    for (h, name, url, stars, fws, providers, agents, crews, tool_counts, capabilities, total_caps, guardrails,
-         hitl, mcp, deployment, rules) in rows:
+    for (
+        h,
+        name,
+        url,
+        stars,
+        fws,
+        providers,
+        agents,
+        crews,
+        tool_counts,
+        capabilities,
+        total_caps,
+        guardrails,
+        hitl,
+        mcp,
+        deployment,
+        rules,
+    ) in rows:
         out[h] = {
-            "full_name": name, "html_url": url, "description": descriptions.get((name or "").lower()),
-            "github_stars": stars, "frameworks": list(fws or []), "llm_providers": list(providers or []),
-            "agents": agents, "crews": crews, "tools": sum(tool_counts) if tool_counts else None,
+            "full_name": name,
+            "html_url": url,
+            "description": descriptions.get((name or "").lower()),
+            "github_stars": stars,
+            "frameworks": list(fws or []),
+            "llm_providers": list(providers or []),
+            "agents": agents,
+            "crews": crews,
+            "tools": sum(tool_counts) if tool_counts else None,
             "capabilities": {"total": total_caps, **{k: v for k, v in (capabilities or {}).items()}},
-            "guardrails": list(guardrails or []), "human_in_the_loop": hitl, "mcp_servers": mcp,
+            "guardrails": list(guardrails or []),
+            "human_in_the_loop": hitl,
+            "mcp_servers": mcp,
             "deployment": {k: v for k, v in (deployment or {}).items() if k != "deployment_score"},
             "findings": [_finding(r) for r in rules or []],
         }
@@ -195,8 +266,11 @@ def _finding(rule_id: str) -> dict:
 def descriptions(conn: duckdb.DuckDBPyConnection, candidates_glob: str) -> dict[str, str]:
     """lower(full_name) -> description from the candidates files (empty when there are none)."""
     try:
-        rows = conn.execute("SELECT lower(full_name), any_value(description) FROM read_parquet(?, union_by_name=true) "
-                            "WHERE description IS NOT NULL GROUP BY 1", [candidates_glob]).fetchall()
+        rows = conn.execute(
+            "SELECT lower(full_name), any_value(description) FROM read_parquet(?, union_by_name=true) "
+            "WHERE description IS NOT NULL GROUP BY 1",
+            [candidates_glob],
+        ).fetchall()
     except duckdb.IOException:
         return {}
     return dict(rows)
@@ -204,8 +278,10 @@ def descriptions(conn: duckdb.DuckDBPyConnection, candidates_glob: str) -> dict[
 
 def blind_pairs(sample_rows: list[dict], cards_by_hash: dict[str, dict]) -> list[dict]:
     """What the review page receives: per pair its id and the two cards, in A/B order; no score, no key."""
-    return [{"pair_id": p["pair_id"], "a": cards_by_hash[p["a_repo_hash"]], "b": cards_by_hash[p["b_repo_hash"]]}
-            for p in sample_rows]
+    return [
+        {"pair_id": p["pair_id"], "a": cards_by_hash[p["a_repo_hash"]], "b": cards_by_hash[p["b_repo_hash"]]}
+        for p in sample_rows
+    ]
 
 
 # -- reviews -------------------------------------------------------------------------------------------------
@@ -216,8 +292,10 @@ def read_reviews(folder: Path) -> dict[str, dict[int, dict]]:
         with open(path, newline="") as fh:
             reader = csv.DictReader(fh)
             if tuple(reader.fieldnames or ()) != REVIEW_COLUMNS:
-                raise ValueError(f"{path} has columns {reader.fieldnames}, not {', '.join(REVIEW_COLUMNS)}: reviews "
-                                 "are written by `stratum-assets review`")
+                raise ValueError(
+                    f"{path} has columns {reader.fieldnames}, not {', '.join(REVIEW_COLUMNS)}: reviews "
+                    "are written by `stratum-assets review`"
+                )
             out[path.stem] = {int(row["pair_id"]): row for row in reader}
     return out
 
@@ -250,15 +328,20 @@ class Tally:
 
     def summary(self) -> dict:
         low, high = wilson(self.agree, self.decided)
-        return {"agreement": round(self.agree / self.decided, 4) if self.decided else None, "agree": self.agree,
-                "decided": self.decided, "cannot_tell": self.cannot_tell, "ci95": [round(low, 4), round(high, 4)]}
+        return {
+            "agreement": round(self.agree / self.decided, 4) if self.decided else None,
+            "agree": self.agree,
+            "decided": self.decided,
+            "cannot_tell": self.cannot_tell,
+            "ci95": [round(low, 4), round(high, 4)],
+        }
 
 
 @dataclass
 class Evaluation:
     pairs: int
-    progress: dict[str, int]                      # reviewer -> pairs answered
-    complete: list[str]                           # reviewers who answered every pair
+    progress: dict[str, int]  # reviewer -> pairs answered
+    complete: list[str]  # reviewers who answered every pair
     overall: Tally = field(default_factory=Tally)  # over the complete reviews, pooled
     per_quintile: dict[int, Tally] = field(default_factory=dict)
     per_reviewer: dict[str, dict] = field(default_factory=dict)  # every reviewer, complete or not
@@ -288,20 +371,26 @@ def evaluate(sample_rows: list[dict], reviews: dict[str, dict[int, dict]]) -> Ev
         for pair_id, row in sorted(rows.items()):
             pair = key.get(pair_id)
             if pair is None or (row["a_full_name"], row["b_full_name"]) != (pair["a_full_name"], pair["b_full_name"]):
-                result.problems.append(f"{reviewer}: pair {pair_id} ({row['a_full_name']} vs {row['b_full_name']}) "
-                                       "is not in the current sample: the sample changed after this review")
+                result.problems.append(
+                    f"{reviewer}: pair {pair_id} ({row['a_full_name']} vs {row['b_full_name']}) "
+                    "is not in the current sample: the sample changed after this review"
+                )
                 continue
             if row["answer"] not in ANSWERS:
-                result.problems.append(f"{reviewer}: pair {pair_id}: answer {row['answer']!r} is not A, B or "
-                                       "cannot tell")
+                result.problems.append(
+                    f"{reviewer}: pair {pair_id}: answer {row['answer']!r} is not A, B or cannot tell"
+                )
                 continue
             given[pair_id] = row["answer"]
             for t in (tally, quintiles[pair["quintile"]]):
                 _count(t, row["answer"], pair["higher"])
         answers[reviewer] = given
         result.progress[reviewer] = len(given)
-        result.per_reviewer[reviewer] = {"answered": len(given), **tally.summary(),
-                                         "per_quintile": {q: t.summary() for q, t in sorted(quintiles.items())}}
+        result.per_reviewer[reviewer] = {
+            "answered": len(given),
+            **tally.summary(),
+            "per_quintile": {q: t.summary() for q, t in sorted(quintiles.items())},
+        }
         if key and len(given) == len(key):
             result.complete.append(reviewer)
     for reviewer in result.complete:
@@ -311,7 +400,7 @@ def evaluate(sample_rows: list[dict], reviews: dict[str, dict[int, dict]]) -> Ev
             _count(result.per_quintile.setdefault(q, Tally()), answer, key[pair_id]["higher"])
     names = sorted(answers)
     for i, first in enumerate(names):
-        for second in names[i + 1:]:
+        for second in names[i + 1 :]:
             both = sorted(set(answers[first]) & set(answers[second]))
             kappa = cohen_kappa([answers[first][p] for p in both], [answers[second][p] for p in both])
             result.kappa[f"{first} vs {second}"] = None if kappa is None else round(kappa, 4)
@@ -324,4 +413,3 @@ def _count(tally: Tally, answer: str, higher: str) -> None:
     else:
         tally.decided += 1
         tally.agree += answer == higher
-

@@ -34,8 +34,10 @@ class ReviewStore:
     def __init__(self, layout: Layout):
         self.layout = layout
         if not layout.label_audit_sample.exists() or not layout.label_audit_cards.exists():
-            raise FileNotFoundError(f"no label-audit sample in {layout.label_audit}: materialize label_audit_sample "
-                                    "first (`stratum-assets run` builds it once every repository is scanned)")
+            raise FileNotFoundError(
+                f"no label-audit sample in {layout.label_audit}: materialize label_audit_sample "
+                "first (`stratum-assets run` builds it once every repository is scanned)"
+            )
         self.sample = label_audit.read_sample(layout.label_audit_sample)
         self.key = {p["pair_id"]: p for p in self.sample}
         cards = json.loads(layout.label_audit_cards.read_text())
@@ -45,8 +47,11 @@ class ReviewStore:
 
     def answers(self, reviewer: str) -> dict[int, dict]:
         with self.lock:
-            return {pair_id: {"answer": row["answer"], "notes": row["notes"]}
-                    for pair_id, row in self.reviews.get(reviewer, {}).items() if pair_id in self.key}
+            return {
+                pair_id: {"answer": row["answer"], "notes": row["notes"]}
+                for pair_id, row in self.reviews.get(reviewer, {}).items()
+                if pair_id in self.key
+            }
 
     def progress(self) -> dict[str, int]:
         with self.lock:
@@ -57,9 +62,14 @@ class ReviewStore:
         pair = self.key[pair_id]
         with self.lock:
             rows = self.reviews.setdefault(reviewer, {})
-            rows[pair_id] = {"pair_id": pair_id, "a_full_name": pair["a_full_name"],
-                             "b_full_name": pair["b_full_name"], "answer": answer, "notes": notes,
-                             "answered_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            rows[pair_id] = {
+                "pair_id": pair_id,
+                "a_full_name": pair["a_full_name"],
+                "b_full_name": pair["b_full_name"],
+                "answer": answer,
+                "notes": notes,
+                "answered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
             text = label_audit.to_csv([rows[p] for p in sorted(rows)], label_audit.REVIEW_COLUMNS)
             write_text_atomic(text, self.layout.label_audit_review(reviewer))
             return sum(p in self.key for p in rows)
@@ -147,10 +157,15 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = "/api/reviews/"
         if not path.startswith(prefix):
             return None
-        name = path[len(prefix):]
+        name = path[len(prefix) :]
         if not label_audit.REVIEWER_NAME.match(name):
-            self._json(HTTPStatus.BAD_REQUEST, {"error": "a reviewer name is 1-40 lower-case letters, digits, - "
-                                                         "or _, starting with a letter or digit"})
+            self._json(
+                HTTPStatus.BAD_REQUEST,
+                {
+                    "error": "a reviewer name is 1-40 lower-case letters, digits, - "
+                    "or _, starting with a letter or digit"
+                },
+            )
             return False
         return name
 

@@ -29,6 +29,7 @@ groups existed —: the side of the group_id's member if stored, else the majori
 ``groups_in_both_splits`` reports such a group) and their stratum. A new group goes by the hash threshold
 (position < 0.2 → test), which keeps the share near 20% without moving anyone.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,8 +61,7 @@ def position(repo_hash: str, seed: int) -> float:
     return int(hashlib.sha256(f"{seed}:{repo_hash}".encode()).hexdigest()[:HEX_DIGITS], 16) / 16**HEX_DIGITS
 
 
-def assign_sql(conn, source: str, existing: str | None, *, seed: int, min_test: int,
-               groups: str | None = None) -> None:
+def assign_sql(conn, source: str, existing: str | None, *, seed: int, min_test: int, groups: str | None = None) -> None:
     """Create temp table ``split_assignments(repo_hash, split, stratum, fine, origin, group_id, cascade)``.
 
     ``source`` has repo_hash, framework, deployment_score; ``existing`` (or None) is a relation of
@@ -73,12 +73,20 @@ def assign_sql(conn, source: str, existing: str | None, *, seed: int, min_test: 
     """
     need = math.ceil(min_test / TEST_SHARE)
     seed = int(seed)
-    group_rows = f"(SELECT repo_hash, min(group_id) AS group_id FROM {groups} GROUP BY repo_hash)" if groups \
+    group_rows = (
+        f"(SELECT repo_hash, min(group_id) AS group_id FROM {groups} GROUP BY repo_hash)"
+        if groups
         else "(SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS group_id WHERE false)"
-    stored = (f"SELECT e.repo_hash, e.split, e.stratum, coalesce(g.group_id, e.repo_hash) AS gid "
-              f"FROM {existing} e LEFT JOIN {group_rows} g USING (repo_hash)") if existing \
-        else "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS split, NULL::VARCHAR AS stratum, " \
-             "NULL::VARCHAR AS gid WHERE false"
+    )
+    stored = (
+        (
+            f"SELECT e.repo_hash, e.split, e.stratum, coalesce(g.group_id, e.repo_hash) AS gid "
+            f"FROM {existing} e LEFT JOIN {group_rows} g USING (repo_hash)"
+        )
+        if existing
+        else "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS split, NULL::VARCHAR AS stratum, "
+        "NULL::VARCHAR AS gid WHERE false"
+    )
     # Every usable repository not yet assigned, with its group, fine stratum and cascade stratum; and the side
     # and stratum of every group that already has stored members (only possible with ``existing``).
     conn.execute(f"""
@@ -195,22 +203,55 @@ def groups_in_both_splits(conn, assignments: str, groups: str) -> list[dict]:
 
 
 FEATURE_COLUMNS = (
-    "graph_topology_metrics", "crew_size_distribution", "agent_tool_count_distribution",
-    "capability_distribution", "graph_node_type_distribution", "graph_edge_type_distribution",
-    "agent_count", "crew_count", "total_capabilities", "graph_node_count", "graph_edge_count", "edge_density",
-    "guardrail_count", "env_var_count", "mcp_server_count", "deployment_signals", "repo_metadata",
+    "graph_topology_metrics",
+    "crew_size_distribution",
+    "agent_tool_count_distribution",
+    "capability_distribution",
+    "graph_node_type_distribution",
+    "graph_edge_type_distribution",
+    "agent_count",
+    "crew_count",
+    "total_capabilities",
+    "graph_node_count",
+    "graph_edge_count",
+    "edge_density",
+    "guardrail_count",
+    "env_var_count",
+    "mcp_server_count",
+    "deployment_signals",
+    "repo_metadata",
 )
-LABEL_COLUMNS = ("risk_score", "finding_rules", "finding_severities", "finding_instance_counts",
-                 "fix_impact_estimates")
-METADATA_COLUMNS = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork",
-                    "fork_parent", "license", "github_topics", "primary_language", "language_bytes", "has_readme",
-                    "discovery_query", "selection_stratum", "collected_at", "framework_versions", "llm_providers")
+LABEL_COLUMNS = ("risk_score", "finding_rules", "finding_severities", "finding_instance_counts", "fix_impact_estimates")
+METADATA_COLUMNS = (
+    "github_stars",
+    "github_forks",
+    "last_commit_date",
+    "repo_created_date",
+    "is_fork",
+    "fork_parent",
+    "license",
+    "github_topics",
+    "primary_language",
+    "language_bytes",
+    "has_readme",
+    "discovery_query",
+    "selection_stratum",
+    "collected_at",
+    "framework_versions",
+    "llm_providers",
+)
 
 
 # What the assignment reads of scan_dataset: of a repository's frameworks and deployment signals its fine stratum
 # needs only the first framework and the deployment score.
-ASSIGNMENT_COLUMNS = ("repo_hash", "outcome", "scan_status", "failure_reason", "frameworks[1] AS framework",
-                      "deployment_signals.deployment_score AS deployment_score")
+ASSIGNMENT_COLUMNS = (
+    "repo_hash",
+    "outcome",
+    "scan_status",
+    "failure_reason",
+    "frameworks[1] AS framework",
+    "deployment_signals.deployment_score AS deployment_score",
+)
 
 
 def snapshot(conn, *, for_groups: bool = True) -> str:
@@ -238,16 +279,18 @@ class SplitOutcome:
     share_deviations: dict | None = None  # share_deviations over the stored assignments
 
 
-def split_and_export(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,
-                     groups: str | None = None, src: str | None = None) -> SplitOutcome:
+def split_and_export(
+    conn, layout, version: int, *, seed: int = 17, min_test: int = 40, groups: str | None = None, src: str | None = None
+) -> SplitOutcome:
     """Assign the usable repositories, store the frozen assignments, export train/test; returns what it did.
     ``src`` as in :func:`freeze_assignments`: its memory goes back before the exports."""
     summary = freeze_assignments(conn, layout, version, seed=seed, min_test=min_test, groups=groups, src=src)
     return SplitOutcome(**summary, **export_splits(conn, layout, version))
 
 
-def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: int = 40,
-                       groups: str | None = None, src: str | None = None) -> dict:
+def freeze_assignments(
+    conn, layout, version: int, *, seed: int = 17, min_test: int = 40, groups: str | None = None, src: str | None = None
+) -> dict:
     """Keep every stored assignment, assign the repositories without one, store them all (atomically).
 
     ``groups`` (a relation on ``conn``: repo_hash, group_id) makes whole groups go to one side; the summary
@@ -260,41 +303,68 @@ def freeze_assignments(conn, layout, version: int, *, seed: int = 17, min_test: 
     store = layout.split_assignments
     schema.ensure(conn, layout, version)
     if store.exists():
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
-                     f"FROM read_parquet('{store}')")
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE split_frozen AS SELECT repo_hash, split, stratum "
+            f"FROM read_parquet('{store}')"
+        )
     src = src or snapshot(conn, for_groups=False)
     conn.execute(f"""CREATE OR REPLACE TEMP VIEW split_input AS
                      SELECT repo_hash, framework, deployment_score FROM {src} WHERE {USABLE}""")
-    assign_sql(conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test,
-               groups=groups)
+    assign_sql(
+        conn, "split_input", "split_frozen" if store.exists() else None, seed=seed, min_test=min_test, groups=groups
+    )
     with replacing(store) as tmp:
-        conn.execute(f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
-                     f"TO '{tmp}' (FORMAT PARQUET)")
-    merged = dict(conn.execute("""SELECT DISTINCT fine, cascade FROM split_assignments
-                                  WHERE origin = 'new' AND fine <> cascade ORDER BY 1""").fetchall())
-    kept, new = conn.execute("SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') "
-                             "FROM split_assignments").fetchone()
+        conn.execute(
+            f"COPY (SELECT repo_hash, split, stratum FROM split_assignments ORDER BY repo_hash) "
+            f"TO '{tmp}' (FORMAT PARQUET)"
+        )
+    merged = dict(
+        conn.execute("""SELECT DISTINCT fine, cascade FROM split_assignments
+                                  WHERE origin = 'new' AND fine <> cascade ORDER BY 1""").fetchall()
+    )
+    kept, new = conn.execute(
+        "SELECT count(*) FILTER (origin = 'kept'), count(*) FILTER (origin = 'new') FROM split_assignments"
+    ).fetchone()
     # Counted per stratum, not over test rows only: a stratum with no test row at all is the most undersized.
-    undersized = dict(conn.execute(f"""SELECT stratum, count(*) FILTER (split = 'test') AS test_rows
+    undersized = dict(
+        conn.execute(f"""SELECT stratum, count(*) FILTER (split = 'test') AS test_rows
                                        FROM read_parquet('{store}') GROUP BY 1
-                                       HAVING test_rows < {int(min_test)} ORDER BY 1""").fetchall())
+                                       HAVING test_rows < {int(min_test)} ORDER BY 1""").fetchall()
+    )
     counts = dict(conn.execute(f"SELECT split, count(*) FROM read_parquet('{store}') GROUP BY 1").fetchall())
-    summary = {"train": counts.get("train", 0), "test": counts.get("test", 0), "kept": kept, "new": new,
-               "merged": merged, "undersized": undersized}
+    summary = {
+        "train": counts.get("train", 0),
+        "test": counts.get("test", 0),
+        "kept": kept,
+        "new": new,
+        "merged": merged,
+        "undersized": undersized,
+    }
     if groups is not None:
         stored = f"read_parquet('{store}')"
-        joined = conn.execute("SELECT count(*) FROM split_assignments WHERE origin = 'new' "
-                              "AND group_id IN (SELECT gid FROM split_joined)").fetchone()[0]
-        summary |= {"joined": joined, "groups_in_both": groups_in_both_splits(conn, stored, groups),
-                    "share_deviations": share_deviations(conn, stored)}
+        joined = conn.execute(
+            "SELECT count(*) FROM split_assignments WHERE origin = 'new' AND group_id IN (SELECT gid FROM split_joined)"
+        ).fetchone()[0]
+        summary |= {
+            "joined": joined,
+            "groups_in_both": groups_in_both_splits(conn, stored, groups),
+            "share_deviations": share_deviations(conn, stored),
+        }
     _drop_work_tables(conn)  # a million rows each: the exports that follow get their memory back
     conn.execute("DROP VIEW split_input")
     conn.execute(f"DROP TABLE {src}")
     return summary
 
 
-WORK_TABLES = ("split_frozen", "split_fresh", "split_joined", "split_groups", "split_walk", "split_decided",
-               "split_assignments")
+WORK_TABLES = (
+    "split_frozen",
+    "split_fresh",
+    "split_joined",
+    "split_groups",
+    "split_walk",
+    "split_decided",
+    "split_assignments",
+)
 
 
 def _drop_work_tables(conn) -> None:
@@ -315,14 +385,18 @@ def export_splits(conn, layout, version: int) -> dict:
     columns = {c[0] for c in conn.execute("DESCRIBE scan_dataset").fetchall()}
     jobs = {name: partial(_export, layout=layout, name=name, columns=columns) for name in ("train", "test")}
     assigned = conn.execute(f"SELECT count(*) FROM read_parquet('{layout.split_assignments}')").fetchone()[0]
-    exports = (_side_by_side(conn, jobs) if assigned <= SIDE_BY_SIDE_ROWS
-               else {name: job(conn) for name, job in jobs.items()})
+    exports = (
+        _side_by_side(conn, jobs) if assigned <= SIDE_BY_SIDE_ROWS else {name: job(conn) for name, job in jobs.items()}
+    )
     train, test = layout.split_export("train", ".parquet"), layout.split_export("test", ".parquet")
     in_both = conn.execute(f"""SELECT count(*) FROM (
         SELECT repo_hash FROM read_parquet('{train}')
         INTERSECT SELECT repo_hash FROM read_parquet('{test}'))""").fetchone()[0]
-    return {"exports": exports, "in_both": in_both,
-            "feature_fields": [f.name for f in pq.read_schema(train).field("features").type]}
+    return {
+        "exports": exports,
+        "in_both": in_both,
+        "feature_fields": [f.name for f in pq.read_schema(train).field("features").type],
+    }
 
 
 def _side_by_side(conn, jobs: dict) -> dict:
@@ -354,6 +428,7 @@ def _one_thread(conn):
 
 def _export_query(columns: set[str], name: str) -> str:
     """One split's rows: features, labels and metadata in three separate structs, in repo_hash order."""
+
     def pack(wanted) -> str:
         return "struct_pack(" + ", ".join(f'"{c}" := {_value(c)}' for c in wanted if c in columns) + ")"
 
@@ -368,8 +443,10 @@ def _value(column: str) -> str:
     repo_manifest.jsonl (manifest/export.py), so the companion files and the split agree."""
     if column in DATE_FIELDS:  # GitHub's timestamps end in Z; a value that is already a date stays as it is
         text = f'CAST("{column}" AS VARCHAR)'
-        return (f"CASE WHEN length({text}) <= 10 THEN {text} "
-                f"ELSE strftime(CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%d') END")
+        return (
+            f"CASE WHEN length({text}) <= 10 THEN {text} "
+            f"ELSE strftime(CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%d') END"
+        )
     return f'"{column}"'
 
 

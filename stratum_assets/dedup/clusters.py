@@ -75,8 +75,11 @@ def near_duplicate_clusters(rows: Iterable[tuple], settings: NearDupSettings | N
         if _find(parent, i) == _find(parent, j):  # already one cluster: nothing to decide
             continue
         estimate = minhashes[i].jaccard(minhashes[j])
-        if not settings.verify_pairs or estimate >= settings.sure_threshold \
-                or (estimate >= settings.threshold and alike(parts[i], parts[j], settings)):
+        if (
+            not settings.verify_pairs
+            or estimate >= settings.sure_threshold
+            or (estimate >= settings.threshold and alike(parts[i], parts[j], settings))
+        ):
             _union(parent, i, j)
         else:
             undecided.append((i, j))
@@ -155,8 +158,9 @@ def alike(a: dict[bytes, int], b: dict[bytes, int], settings: NearDupSettings) -
     return shared >= settings.threshold * max(sum(a.values()), sum(b.values()))
 
 
-def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], most: int,
-                  projects: list[int] | None = None) -> set[tuple[int, int]]:
+def sharing_pairs(
+    files: list[dict[bytes, float]], frequency: dict[bytes, int], most: int, projects: list[int] | None = None
+) -> set[tuple[int, int]]:
     """Index pairs (i < j) of two projects sharing a distinctive file (held by at most ``most`` projects): the only
     pairs :func:`contained` can join. Pairs inside one project (``projects``: an id per index) are left out, so a
     file makes at most its holders x (most - 1) pairs."""
@@ -168,7 +172,7 @@ def sharing_pairs(files: list[dict[bytes, float]], frequency: dict[bytes, int], 
                 holders[digest].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in holders.values():
-        pairs.update((i, j) for k, i in enumerate(members) for j in members[k + 1:] if projects[i] != projects[j])
+        pairs.update((i, j) for k, i in enumerate(members) for j in members[k + 1 :] if projects[i] != projects[j])
     return pairs
 
 
@@ -207,8 +211,10 @@ def _members_by_signature(rows: Iterable[tuple]) -> tuple[dict[bytes, set[str]],
 def _decoded(data: bytes, settings: NearDupSettings) -> LeanMinHash:
     minhash = decode_signature(data)
     if len(minhash) != settings.num_perm or minhash.seed != settings.seed:
-        raise ValueError(f"a signature of {len(minhash)} permutations (seed {minhash.seed}) does not compare "
-                         f"under settings of {settings.num_perm} (seed {settings.seed})")
+        raise ValueError(
+            f"a signature of {len(minhash)} permutations (seed {minhash.seed}) does not compare "
+            f"under settings of {settings.num_perm} (seed {settings.seed})"
+        )
     return minhash
 
 

@@ -53,7 +53,8 @@ _CONTENT_DOMAIN = b"stratum-python-content-v1\n"  # a version tag: a change of t
 
 
 _SIGNATURE_KEY = re.compile(
-    r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)(?:-files(\d+))?")
+    r"minhash-k(\d+)-p(\d+)-s(\d+)-(all|prose|keep)-id([01])-doc([01])-min(\d+)(?:-files(\d+))?"
+)
 _FILE_ENTRY = struct.Struct("<8sI")  # one distinctive file: 8 bytes of its normalised-token digest, its token count
 
 
@@ -113,9 +114,11 @@ class NearDupSettings:
     def signature_key(self) -> str:
         """What makes two signatures comparable: stored with each, so signatures made under other settings
         (another shingle size, permutation count, seed or normalisation) are never compared."""
-        return (f"minhash-k{self.shingle_size}-p{self.num_perm}-s{self.seed}-{self.strings}"
-                f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}"
-                f"-files{self.min_file_tokens}")
+        return (
+            f"minhash-k{self.shingle_size}-p{self.num_perm}-s{self.seed}-{self.strings}"
+            f"-id{int(self.normalise_identifiers)}-doc{int(self.drop_docstrings)}-min{self.min_tokens}"
+            f"-files{self.min_file_tokens}"
+        )
 
     @classmethod
     def from_signature_key(cls, key: str, **overrides) -> NearDupSettings:
@@ -127,8 +130,16 @@ class NearDupSettings:
         k, p, seed, strings, ident, doc, least, file_tokens = match.groups()
         if file_tokens is not None:  # keys written before per-file digests have none: their rows carry no digests
             overrides.setdefault("min_file_tokens", int(file_tokens))
-        return cls(shingle_size=int(k), num_perm=int(p), seed=int(seed), strings=strings,
-                   normalise_identifiers=ident == "1", drop_docstrings=doc == "1", min_tokens=int(least), **overrides)
+        return cls(
+            shingle_size=int(k),
+            num_perm=int(p),
+            seed=int(seed),
+            strings=strings,
+            normalise_identifiers=ident == "1",
+            drop_docstrings=doc == "1",
+            min_tokens=int(least),
+            **overrides,
+        )
 
     def __post_init__(self) -> None:
         if self.shingle_size < 1 or self.num_perm < 2 or self.min_tokens < 1:
@@ -176,9 +187,14 @@ def fingerprint(files: Iterable[tuple[str, bytes]], settings: NearDupSettings | 
     if count < settings.min_tokens:
         return Fingerprint(None, None, count, truncated)
     minhash = signature_of(per_file, settings)
-    return Fingerprint(content_hash(files), encode_signature(minhash), count, truncated,
-                       encode_files(file_digests(per_file, settings), settings.max_files),
-                       encode_files(part_digests(per_file), settings.max_files))
+    return Fingerprint(
+        content_hash(files),
+        encode_signature(minhash),
+        count,
+        truncated,
+        encode_files(file_digests(per_file, settings), settings.max_files),
+        encode_files(part_digests(per_file), settings.max_files),
+    )
 
 
 def content_hash(files: Iterable[tuple[str, bytes]]) -> str | None:
@@ -363,14 +379,17 @@ def _is_keyword(name: str) -> bool:
 
 # Linear on any input: the string alternatives are unrolled loops, an unterminated string runs to the line end
 # (or, triple-quoted, to the end of the text).
-_FALLBACK = re.compile(r"""
+_FALLBACK = re.compile(
+    r"""
     (?P<comment>\#[^\r\n]*)
   | (?P<string>[rRbBuUfF]{0,2}(?:'''[\s\S]*?(?:'''|\Z)|\"\"\"[\s\S]*?(?:\"\"\"|\Z)
         |'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'?|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"?))
   | (?P<name>[^\W\d]\w*)
   | (?P<number>\d[\w.]*)
   | (?P<op>\*\*=?|//=?|>>=?|<<=?|->|:=|\.\.\.|[-+*/%&|^@=!<>]=|[^\s\w])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _FALLBACK_KINDS = {"string": tokenize.STRING, "name": tokenize.NAME, "number": tokenize.NUMBER, "op": tokenize.OP}
 
 
@@ -394,7 +413,7 @@ def shingles(tokens: list[str], size: int) -> set[bytes]:
         return set()
     if len(tokens) <= size:
         return {"\x00".join(tokens).encode("utf-8", "surrogatepass")}
-    return {"\x00".join(tokens[i:i + size]).encode("utf-8", "surrogatepass") for i in range(len(tokens) - size + 1)}
+    return {"\x00".join(tokens[i : i + size]).encode("utf-8", "surrogatepass") for i in range(len(tokens) - size + 1)}
 
 
 def signature_of(per_file: list[list[str]], settings: NearDupSettings) -> LeanMinHash:
@@ -404,8 +423,12 @@ def signature_of(per_file: list[list[str]], settings: NearDupSettings) -> LeanMi
     union: set[bytes] = set()
     for tokens in per_file:
         union |= shingles(tokens, settings.shingle_size)
-    minhash = MinHash(num_perm=settings.num_perm, seed=settings.seed, scheme=SCHEME,
-                      permutations=_permutations(settings.num_perm, settings.seed))
+    minhash = MinHash(
+        num_perm=settings.num_perm,
+        seed=settings.seed,
+        scheme=SCHEME,
+        permutations=_permutations(settings.num_perm, settings.seed),
+    )
     minhash.update_batch(union)
     return LeanMinHash(minhash)
 

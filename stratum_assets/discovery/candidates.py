@@ -25,11 +25,31 @@ from .forks import one_fork_per_parent
 from .strata import Stratum, frameworks_named
 
 COLUMNS = (
-    "repo_id", "node_id", "full_name", "html_url", "default_branch", "description",
-    "github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
-    "license", "github_topics", "primary_language", "language_bytes", "has_readme",
-    "has_dockerfile", "has_ci", "has_tests", "size_kb", "frameworks_named",
-    "discovery_query", "selection_stratum", "collected_at",
+    "repo_id",
+    "node_id",
+    "full_name",
+    "html_url",
+    "default_branch",
+    "description",
+    "github_stars",
+    "github_forks",
+    "last_commit_date",
+    "repo_created_date",
+    "is_fork",
+    "fork_parent",
+    "license",
+    "github_topics",
+    "primary_language",
+    "language_bytes",
+    "has_readme",
+    "has_dockerfile",
+    "has_ci",
+    "has_tests",
+    "size_kb",
+    "frameworks_named",
+    "discovery_query",
+    "selection_stratum",
+    "collected_at",
 )
 
 
@@ -61,17 +81,24 @@ class StratumDiscovery:
     def summary(self) -> dict:
         """The numbers the audit report shows for this stratum's discovery: what was found, what is known to be
         missing (by reason), what GitHub kept failing to enrich, what was renamed."""
-        return {"rows": len(self.rows), "target": self.stratum.target, "search_hits": self.search_hits,
-                "search_gaps": self.search_gaps, "missing": sum(g["missing"] for g in self.search_gaps.values()),
-                "enrichment_failed": len(self.enrichment_failed), "renamed": len(self.renamed)}
+        return {
+            "rows": len(self.rows),
+            "target": self.stratum.target,
+            "search_hits": self.search_hits,
+            "search_gaps": self.search_gaps,
+            "missing": sum(g["missing"] for g in self.search_gaps.values()),
+            "enrichment_failed": len(self.enrichment_failed),
+            "renamed": len(self.renamed),
+        }
 
     @property
     def fill_pct(self) -> float:
         return round(100.0 * len(self.rows) / self.stratum.target, 1)
 
 
-def discover_stratum(client: GitHubClient, stratum: Stratum, *, checkpoint_dir: Path | None = None,
-                     search_until: datetime | None = None) -> StratumDiscovery:
+def discover_stratum(
+    client: GitHubClient, stratum: Stratum, *, checkpoint_dir: Path | None = None, search_until: datetime | None = None
+) -> StratumDiscovery:
     started = time.monotonic()
     result = StratumDiscovery(stratum)
     hits: dict[int, dict] = {}
@@ -92,8 +119,13 @@ def discover_stratum(client: GitHubClient, stratum: Stratum, *, checkpoint_dir: 
     rows = []
     for repo_id, item in hits.items():
         if item["node_id"] in enriched.failed:
-            result.enrichment_failed.append({"full_name": str(item.get("full_name"))[:200], "node_id": item["node_id"],
-                                             "reason": enriched.failed[item["node_id"]]})
+            result.enrichment_failed.append(
+                {
+                    "full_name": str(item.get("full_name"))[:200],
+                    "node_id": item["node_id"],
+                    "reason": enriched.failed[item["node_id"]],
+                }
+            )
         extra = enriched.found.get(item["node_id"])
         if extra is None:
             continue
@@ -131,17 +163,31 @@ def _row(item: dict, extra: Enrichment, stratum: Stratum, query: str, collected_
     """A candidate row; GraphQL's fresher values win over the search item's."""
     text = " ".join([extra.full_name.split("/")[-1], item.get("description") or "", *extra.topics])
     return {
-        "repo_id": int(item["id"]), "node_id": item["node_id"], "full_name": extra.full_name,
-        "html_url": _current_url(item.get("html_url"), item.get("full_name"), extra.full_name), "default_branch": item.get("default_branch") or "main",
+        "repo_id": int(item["id"]),
+        "node_id": item["node_id"],
+        "full_name": extra.full_name,
+        "html_url": _current_url(item.get("html_url"), item.get("full_name"), extra.full_name),
+        "default_branch": item.get("default_branch") or "main",
         "description": item.get("description"),
-        "github_stars": extra.stars, "github_forks": extra.forks,
-        "last_commit_date": extra.pushed_at or item.get("pushed_at"), "repo_created_date": extra.created_at,
-        "is_fork": extra.is_fork, "fork_parent": extra.fork_parent, "license": extra.license,
-        "github_topics": list(extra.topics), "primary_language": extra.primary_language,
-        "language_bytes": json.dumps(extra.language_bytes, sort_keys=True), "has_readme": extra.has_readme,
-        "has_dockerfile": extra.has_dockerfile, "has_ci": extra.has_ci, "has_tests": extra.has_tests,
-        "size_kb": int(item.get("size") or 0), "frameworks_named": sorted(frameworks_named(text)),
-        "discovery_query": query, "selection_stratum": stratum.name, "collected_at": collected_at,
+        "github_stars": extra.stars,
+        "github_forks": extra.forks,
+        "last_commit_date": extra.pushed_at or item.get("pushed_at"),
+        "repo_created_date": extra.created_at,
+        "is_fork": extra.is_fork,
+        "fork_parent": extra.fork_parent,
+        "license": extra.license,
+        "github_topics": list(extra.topics),
+        "primary_language": extra.primary_language,
+        "language_bytes": json.dumps(extra.language_bytes, sort_keys=True),
+        "has_readme": extra.has_readme,
+        "has_dockerfile": extra.has_dockerfile,
+        "has_ci": extra.has_ci,
+        "has_tests": extra.has_tests,
+        "size_kb": int(item.get("size") or 0),
+        "frameworks_named": sorted(frameworks_named(text)),
+        "discovery_query": query,
+        "selection_stratum": stratum.name,
+        "collected_at": collected_at,
     }
 
 
@@ -160,7 +206,8 @@ def _rejection(row: dict, stratum: Stratum) -> str | None:
         return "fork"
     if len(row["frameworks_named"]) < stratum.min_frameworks:
         return "too_few_frameworks"
-    if stratum.maturity and not (row["github_stars"] > stratum.maturity_stars
-                                 or (row["has_dockerfile"] and row["has_ci"] and row["has_tests"])):
+    if stratum.maturity and not (
+        row["github_stars"] > stratum.maturity_stars or (row["has_dockerfile"] and row["has_ci"] and row["has_tests"])
+    ):
         return "not_mature"
     return None

@@ -74,8 +74,9 @@ class StrataFile(BaseModel):
         if profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r}; known: {sorted(self.profiles)}")
         scale = self.profiles[profile].target_scale
-        return {name: s.model_copy(update={"target": max(1, round(s.target * scale))})
-                for name, s in self.strata.items()}
+        return {
+            name: s.model_copy(update={"target": max(1, round(s.target * scale))}) for name, s in self.strata.items()
+        }
 
 
 @lru_cache(maxsize=4)
@@ -91,6 +92,7 @@ def strata(profile: Profile = Profile.full, path: str | None = None) -> dict[str
 @framework_table.derived
 def _keyword_patterns(table) -> tuple[tuple[str, re.Pattern], ...]:
     """Each framework's keywords (the framework table's) as one whole-word pattern."""
+
     def whole_word(word: str) -> str:
         return rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])"
 

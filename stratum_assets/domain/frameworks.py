@@ -32,7 +32,7 @@ OPENAI_AGENTS_SDK = "OpenAI Agents SDK"  # detected only when the imported names
 
 @dataclass(frozen=True)
 class Framework:
-    label: str                       # its name in pings, the audit and the report ("LangChain")
+    label: str  # its name in pings, the audit and the report ("LangChain")
     # Top-level import packages: "x_*" is every package starting with "x_"; a dotted entry ("google.adk") is that
     # module and its submodules.
     imports: tuple[str, ...]
@@ -40,11 +40,11 @@ class Framework:
     distributions: tuple[tuple[str, int], ...] = ()
     distribution_family: str | None = None  # "langchain-": integration packages, used when nothing better is there
     agent_roots: tuple[str, ...] = ()  # import roots whose agent constructors count (default: roots of `imports`)
-    keywords: tuple[str, ...] = ()   # whole words naming it in a repository's name, description or topics
-    strata: tuple[str, ...] = ()     # the strata of strata.yaml that search for it: their targets are its target
-    gate_rank: int | None = None     # required by gate G2 (repos per framework); G2 lists them by this rank
-    released: date | None = None     # first public release: no offline repository uses it before
-    offline_weight: int = 0          # how often an original offline repository is built on it (0: never)
+    keywords: tuple[str, ...] = ()  # whole words naming it in a repository's name, description or topics
+    strata: tuple[str, ...] = ()  # the strata of strata.yaml that search for it: their targets are its target
+    gate_rank: int | None = None  # required by gate G2 (repos per framework); G2 lists them by this rank
+    released: date | None = None  # first public release: no offline repository uses it before
+    offline_weight: int = 0  # how often an original offline repository is built on it (0: never)
     offline_words: tuple[str, ...] = ()  # the words offline repositories put in names, descriptions, topics
     offline_version: str | None = None  # version pattern the offline repositories pin its own distribution at
     # How the reference `stratum` CLI sees it (scanner/reference_counting.py): a top-level import record starting
@@ -62,44 +62,122 @@ class Framework:
 
 
 FRAMEWORKS: tuple[Framework, ...] = (
-    Framework("LangChain", ("langchain", "langchain_*"),
-              (("langchain", 0), ("langchain-core", 1), ("langchain-community", 2)), "langchain-",
-              reference_imports=("langchain",), reference_constructors=("AgentExecutor",),
-              agent_roots=("langchain",), keywords=("langchain",), strata=("langchain_active", "langchain_mature"),
-              gate_rank=1, released=date(2022, 11, 1), offline_weight=24, offline_words=("langchain",),
-              offline_version="0.3.{}"),
-    Framework("LangGraph", ("langgraph", "langgraph_*"), (("langgraph", 0),),
-              reference_imports=("langgraph",), agent_roots=("langgraph",), keywords=("langgraph",), strata=("langgraph",),
-              gate_rank=3, released=date(2024, 1, 20), offline_weight=15, offline_words=("langgraph", "langchain"),
-              offline_version="0.2.{}"),
-    Framework("CrewAI", ("crewai", "crewai_*"), (("crewai", 0),),
-              reference_imports=("crewai", "crewai_tools"), reference_constructors=("Agent",),
-              agent_roots=("crewai",), keywords=("crewai",), strata=("crewai",),
-              gate_rank=2, released=date(2023, 11, 15), offline_weight=17, offline_words=("crewai",),
-              offline_version="0.{}.0"),
-    Framework("AutoGen", ("autogen", "autogen_*", "pyautogen", "ag2"),
-              (("pyautogen", 0), ("autogen-agentchat", 0), ("ag2", 0), ("autogen", 1), ("autogen-core", 2)),
-              reference_imports=("autogen",), reference_constructors=("AssistantAgent", "UserProxyAgent"),
-              agent_roots=("autogen", "autogen_agentchat", "ag2"), keywords=("autogen", "ag2"), strata=("autogen",),
-              gate_rank=4, released=date(2023, 9, 25), offline_weight=9, offline_words=("autogen",),
-              offline_version="0.2.{}"),
-    Framework("LlamaIndex", ("llama_index",), (("llama-index", 0), ("llama-index-core", 1)), "llama-index-",
-              reference_imports=("llama_index",), agent_roots=("llama_index",), keywords=("llamaindex", "llama-index", "llama_index"),
-              strata=("llamaindex",), gate_rank=5, released=date(2023, 2, 1), offline_weight=9,
-              offline_words=("llamaindex", "llama-index"), offline_version="0.12.{}"),
-    Framework("Agno", ("agno",), (("agno", 0),),
-              reference_imports=("agno",), agent_roots=("agno",), keywords=("agno", "phidata"), strata=("agno_smolagents_other",),
-              released=date(2025, 1, 20), offline_weight=5, offline_words=("agno",), offline_version="1.{}.0"),
-    Framework("SmolAgents", ("smolagents",), (("smolagents", 0),),
-              reference_imports=("smolagents",), agent_roots=("smolagents",), keywords=("smolagents",),
-              released=date(2024, 12, 31), offline_weight=5, offline_words=("smolagents",), offline_version="1.{}.0"),
+    Framework(
+        "LangChain",
+        ("langchain", "langchain_*"),
+        (("langchain", 0), ("langchain-core", 1), ("langchain-community", 2)),
+        "langchain-",
+        reference_imports=("langchain",),
+        reference_constructors=("AgentExecutor",),
+        agent_roots=("langchain",),
+        keywords=("langchain",),
+        strata=("langchain_active", "langchain_mature"),
+        gate_rank=1,
+        released=date(2022, 11, 1),
+        offline_weight=24,
+        offline_words=("langchain",),
+        offline_version="0.3.{}",
+    ),
+    Framework(
+        "LangGraph",
+        ("langgraph", "langgraph_*"),
+        (("langgraph", 0),),
+        reference_imports=("langgraph",),
+        agent_roots=("langgraph",),
+        keywords=("langgraph",),
+        strata=("langgraph",),
+        gate_rank=3,
+        released=date(2024, 1, 20),
+        offline_weight=15,
+        offline_words=("langgraph", "langchain"),
+        offline_version="0.2.{}",
+    ),
+    Framework(
+        "CrewAI",
+        ("crewai", "crewai_*"),
+        (("crewai", 0),),
+        reference_imports=("crewai", "crewai_tools"),
+        reference_constructors=("Agent",),
+        agent_roots=("crewai",),
+        keywords=("crewai",),
+        strata=("crewai",),
+        gate_rank=2,
+        released=date(2023, 11, 15),
+        offline_weight=17,
+        offline_words=("crewai",),
+        offline_version="0.{}.0",
+    ),
+    Framework(
+        "AutoGen",
+        ("autogen", "autogen_*", "pyautogen", "ag2"),
+        (("pyautogen", 0), ("autogen-agentchat", 0), ("ag2", 0), ("autogen", 1), ("autogen-core", 2)),
+        reference_imports=("autogen",),
+        reference_constructors=("AssistantAgent", "UserProxyAgent"),
+        agent_roots=("autogen", "autogen_agentchat", "ag2"),
+        keywords=("autogen", "ag2"),
+        strata=("autogen",),
+        gate_rank=4,
+        released=date(2023, 9, 25),
+        offline_weight=9,
+        offline_words=("autogen",),
+        offline_version="0.2.{}",
+    ),
+    Framework(
+        "LlamaIndex",
+        ("llama_index",),
+        (("llama-index", 0), ("llama-index-core", 1)),
+        "llama-index-",
+        reference_imports=("llama_index",),
+        agent_roots=("llama_index",),
+        keywords=("llamaindex", "llama-index", "llama_index"),
+        strata=("llamaindex",),
+        gate_rank=5,
+        released=date(2023, 2, 1),
+        offline_weight=9,
+        offline_words=("llamaindex", "llama-index"),
+        offline_version="0.12.{}",
+    ),
+    Framework(
+        "Agno",
+        ("agno",),
+        (("agno", 0),),
+        reference_imports=("agno",),
+        agent_roots=("agno",),
+        keywords=("agno", "phidata"),
+        strata=("agno_smolagents_other",),
+        released=date(2025, 1, 20),
+        offline_weight=5,
+        offline_words=("agno",),
+        offline_version="1.{}.0",
+    ),
+    Framework(
+        "SmolAgents",
+        ("smolagents",),
+        (("smolagents", 0),),
+        reference_imports=("smolagents",),
+        agent_roots=("smolagents",),
+        keywords=("smolagents",),
+        released=date(2024, 12, 31),
+        offline_weight=5,
+        offline_words=("smolagents",),
+        offline_version="1.{}.0",
+    ),
     # Detected by the scanner; no stratum of their own.
-    Framework("PydanticAI", ("pydantic_ai",), (("pydantic-ai", 0), ("pydantic-ai-slim", 1)),
-              agent_roots=("pydantic_ai",), reference_imports=("pydantic_ai",)),
-    Framework("Semantic Kernel", ("semantic_kernel",), (("semantic-kernel", 0),), agent_roots=("semantic_kernel",),
-              reference_imports=("semantic_kernel",)),
-    Framework("Phidata", ("phi", "phidata"), (("phidata", 0),), agent_roots=("phi",),
-              reference_imports=("phidata",)),
+    Framework(
+        "PydanticAI",
+        ("pydantic_ai",),
+        (("pydantic-ai", 0), ("pydantic-ai-slim", 1)),
+        agent_roots=("pydantic_ai",),
+        reference_imports=("pydantic_ai",),
+    ),
+    Framework(
+        "Semantic Kernel",
+        ("semantic_kernel",),
+        (("semantic-kernel", 0),),
+        agent_roots=("semantic_kernel",),
+        reference_imports=("semantic_kernel",),
+    ),
+    Framework("Phidata", ("phi", "phidata"), (("phidata", 0),), agent_roots=("phi",), reference_imports=("phidata",)),
     Framework("Google ADK", ("google.adk",), (("google-adk", 0),), agent_roots=("google",)),
     Framework(OPENAI_AGENTS_SDK, ("agents",), (("openai-agents", 0),), agent_roots=("agents",)),
 )
@@ -112,8 +190,7 @@ def labels() -> tuple[str, ...]:
 
 def gated() -> tuple[str, ...]:
     """The labels gate G2 requires, in its order."""
-    return tuple(f.label for f in sorted((f for f in FRAMEWORKS if f.gate_rank is not None),
-                                         key=lambda f: f.gate_rank))
+    return tuple(f.label for f in sorted((f for f in FRAMEWORKS if f.gate_rank is not None), key=lambda f: f.gate_rank))
 
 
 def strata_of() -> dict[str, tuple[str, ...]]:

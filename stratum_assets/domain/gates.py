@@ -22,23 +22,23 @@ SCALED_NOTE = " (full profile; the sample profile scales the counts to the manif
 
 @dataclass(frozen=True)
 class Threshold:
-    key: str                 # the name a run's config overrides it by ("g1_min_usable")
-    default: int | float     # the full profile's value
-    share: bool = False      # a fraction in [0, 1]; otherwise a whole count in [1, maximum]
+    key: str  # the name a run's config overrides it by ("g1_min_usable")
+    default: int | float  # the full profile's value
+    share: bool = False  # a fraction in [0, 1]; otherwise a whole count in [1, maximum]
     maximum: int = 10_000_000
-    scaled: bool = False     # a count of repositories: the sample profile scales it to the manifest size
+    scaled: bool = False  # a count of repositories: the sample profile scales it to the manifest size
 
 
 @dataclass(frozen=True)
 class GateSpec:
     id: str
     thresholds: tuple[Threshold, ...]
-    compares: str            # the threshold the measured value is compared with
-    comparison: str          # ">=": passes at or above it; "<=": at or below it
-    title: str               # what it measures (report, check metadata); may use {<threshold key>}, {frameworks}
-    description: str         # the check's description, from the full profile's thresholds (format specs allowed)
-    advice: str              # the recommendation when it fails; G2's may use {short}
-    limit_suffix: str = ""   # after the threshold in the report: ">= 4 each"
+    compares: str  # the threshold the measured value is compared with
+    comparison: str  # ">=": passes at or above it; "<=": at or below it
+    title: str  # what it measures (report, check metadata); may use {<threshold key>}, {frameworks}
+    description: str  # the check's description, from the full profile's thresholds (format specs allowed)
+    advice: str  # the recommendation when it fails; G2's may use {short}
+    limit_suffix: str = ""  # after the threshold in the report: ">= 4 each"
 
     @property
     def scaled(self) -> bool:
@@ -72,36 +72,79 @@ def _share(key: str, default: float) -> Threshold:
 
 
 GATES: tuple[GateSpec, ...] = (
-    GateSpec("G1", (_count("g1_min_usable", 40_000, scaled=True),), "g1_min_usable", ">=",
-             "success + partial scans", "success + partial >= {g1_min_usable:,}",
-             "G1: too few usable scans — raise stratum targets or widen queries, then freeze a new manifest."),
-    GateSpec("G2", (_count("g2_min_per_framework", 1_000, scaled=True),), "g2_min_per_framework", ">=",
-             "repos per framework ({frameworks}); weakest shown",
-             "each of {frameworks} >= {g2_min_per_framework:,} repos",
-             "G2: add discovery queries for {short}.", limit_suffix=" each"),
-    GateSpec("G3", (_count("g3_min_mature", 2_000, scaled=True),), "g3_min_mature", ">=",
-             "repos with deployment_score >= 3", ">= {g3_min_mature:,} repos with deployment_score >= 3",
-             "G3: too few mature repos — raise the high_maturity target or its star floor."),
-    GateSpec("G4", (_count("g4_min_rules", 15, maximum=10_000), _count("g4_min_repos_per_rule", 100, scaled=True)),
-             "g4_min_rules", ">=",
-             "rules firing in >= {g4_min_repos_per_rule} repos",
-             ">= {g4_min_rules:,} rules fire in >= {g4_min_repos_per_rule:,} repos",
-             "G4: too few rules fire widely — review the rule set or sample more tool-heavy strata."),
-    GateSpec("G5", (_count("g5_cluster_size", 10), _share("g5_max_share_in_clusters", 0.05)),
-             "g5_max_share_in_clusters", "<=",
-             "share of repos sharing a topology with {g5_cluster_size}+ others",
-             "<= {g5_max_share_in_clusters:.0%} of repos share a topology_signature_hash with "
-             "{g5_cluster_size}+ others",
-             "G5: copy-paste clusters dominate — cap repos per topology signature in the split."),
-    GateSpec("G6", (_share("g6_max_empty_share", 0.20),), "g6_max_empty_share", "<=",
-             "empty share", "empty <= {g6_max_empty_share:.0%}",
-             "G6: many empty scans — tighten queries to code that builds agents (no_agents / no_python)."),
-    GateSpec("G7", (_share("g7_max_failed_share", 0.10),), "g7_max_failed_share", "<=",
-             "failed share", "failed <= {g7_max_failed_share:.0%}",
-             "G7: many failed scans — backfill failed partitions; check clone timeouts and rate limits."),
-    GateSpec("G8", (_share("g8_min_median_coverage", 0.80),), "g8_min_median_coverage", ">=",
-             "median files_scanned / files_total", "median files_scanned/files_total >= {g8_min_median_coverage:.2f}",
-             "G8: low coverage — check parser errors and file-size limits."),
+    GateSpec(
+        "G1",
+        (_count("g1_min_usable", 40_000, scaled=True),),
+        "g1_min_usable",
+        ">=",
+        "success + partial scans",
+        "success + partial >= {g1_min_usable:,}",
+        "G1: too few usable scans — raise stratum targets or widen queries, then freeze a new manifest.",
+    ),
+    GateSpec(
+        "G2",
+        (_count("g2_min_per_framework", 1_000, scaled=True),),
+        "g2_min_per_framework",
+        ">=",
+        "repos per framework ({frameworks}); weakest shown",
+        "each of {frameworks} >= {g2_min_per_framework:,} repos",
+        "G2: add discovery queries for {short}.",
+        limit_suffix=" each",
+    ),
+    GateSpec(
+        "G3",
+        (_count("g3_min_mature", 2_000, scaled=True),),
+        "g3_min_mature",
+        ">=",
+        "repos with deployment_score >= 3",
+        ">= {g3_min_mature:,} repos with deployment_score >= 3",
+        "G3: too few mature repos — raise the high_maturity target or its star floor.",
+    ),
+    GateSpec(
+        "G4",
+        (_count("g4_min_rules", 15, maximum=10_000), _count("g4_min_repos_per_rule", 100, scaled=True)),
+        "g4_min_rules",
+        ">=",
+        "rules firing in >= {g4_min_repos_per_rule} repos",
+        ">= {g4_min_rules:,} rules fire in >= {g4_min_repos_per_rule:,} repos",
+        "G4: too few rules fire widely — review the rule set or sample more tool-heavy strata.",
+    ),
+    GateSpec(
+        "G5",
+        (_count("g5_cluster_size", 10), _share("g5_max_share_in_clusters", 0.05)),
+        "g5_max_share_in_clusters",
+        "<=",
+        "share of repos sharing a topology with {g5_cluster_size}+ others",
+        "<= {g5_max_share_in_clusters:.0%} of repos share a topology_signature_hash with {g5_cluster_size}+ others",
+        "G5: copy-paste clusters dominate — cap repos per topology signature in the split.",
+    ),
+    GateSpec(
+        "G6",
+        (_share("g6_max_empty_share", 0.20),),
+        "g6_max_empty_share",
+        "<=",
+        "empty share",
+        "empty <= {g6_max_empty_share:.0%}",
+        "G6: many empty scans — tighten queries to code that builds agents (no_agents / no_python).",
+    ),
+    GateSpec(
+        "G7",
+        (_share("g7_max_failed_share", 0.10),),
+        "g7_max_failed_share",
+        "<=",
+        "failed share",
+        "failed <= {g7_max_failed_share:.0%}",
+        "G7: many failed scans — backfill failed partitions; check clone timeouts and rate limits.",
+    ),
+    GateSpec(
+        "G8",
+        (_share("g8_min_median_coverage", 0.80),),
+        "g8_min_median_coverage",
+        ">=",
+        "median files_scanned / files_total",
+        "median files_scanned/files_total >= {g8_min_median_coverage:.2f}",
+        "G8: low coverage — check parser errors and file-size limits.",
+    ),
 )
 
 

@@ -54,8 +54,15 @@ _TIMEOUT_WORDS = "this may be the result of a timeout"
 
 
 class GitHubClient:
-    def __init__(self, api_url: str = "https://api.github.com", token: str | None = None, *,
-                 graphql_url: str | None = None, governor: RateGovernor | None = None, timeout: float = 60.0):
+    def __init__(
+        self,
+        api_url: str = "https://api.github.com",
+        token: str | None = None,
+        *,
+        graphql_url: str | None = None,
+        governor: RateGovernor | None = None,
+        timeout: float = 60.0,
+    ):
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url or _graphql_url_for(self.api_url)
         self.governor = governor or RateGovernor()
@@ -63,8 +70,9 @@ class GitHubClient:
         self._token = token
         self._token_origins = {origin(self.api_url), origin(self.graphql_url)}
         self._session = requests.Session()
-        self._session.headers.update({"Accept": "application/vnd.github+json", "User-Agent": USER_AGENT,
-                                      "X-GitHub-Api-Version": "2022-11-28"})
+        self._session.headers.update(
+            {"Accept": "application/vnd.github+json", "User-Agent": USER_AGENT, "X-GitHub-Api-Version": "2022-11-28"}
+        )
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.api_url!r}, token={'***' if self._token else None})"
@@ -86,8 +94,9 @@ class GitHubClient:
         :class:`GitHubError` rather than followed: following it without the token would be
         possible, but a server that points elsewhere is broken or hostile, and stopping is safer.
         """
-        response = self._send("GET", f"{self.api_url}/search/repositories", "search",
-                              params={"q": q, "per_page": per_page}, expect=dict)
+        response = self._send(
+            "GET", f"{self.api_url}/search/repositories", "search", params={"q": q, "per_page": per_page}, expect=dict
+        )
         while True:
             yield response.json()
             next_url = response.links.get("next", {}).get("url")
@@ -107,14 +116,22 @@ class GitHubClient:
         waits = _Waits()
         what = self.redact(f"POST {_path(self.graphql_url)}")
         for attempt in range(1, self.governor.max_tries + 1):
-            response = self._send("POST", self.graphql_url, "graphql", waits=waits, expect=dict,
-                                  json={"query": query, "variables": variables or {}}, timeouts=(502, 504))
+            response = self._send(
+                "POST",
+                self.graphql_url,
+                "graphql",
+                waits=waits,
+                expect=dict,
+                json={"query": query, "variables": variables or {}},
+                timeouts=(502, 504),
+            )
             body = response.json()
             errors = body.get("errors") or []
             if not isinstance(errors, list):
                 errors = [errors]
-            if any(isinstance(e, dict) and (e.get("type") == "RATE_LIMITED" or _says(e, *_SECONDARY_WORDS))
-                   for e in errors):
+            if any(
+                isinstance(e, dict) and (e.get("type") == "RATE_LIMITED" or _says(e, *_SECONDARY_WORDS)) for e in errors
+            ):
                 decision = self.governor.retry_after(attempt, 403, _lower(response.headers))
                 if decision is None:
                     raise GitHubError(f"{what}: GraphQL rate limit: tries used up", 403)
@@ -123,14 +140,24 @@ class GitHubClient:
             if body.get("data") is None and any(_says(e, _TIMEOUT_WORDS) for e in errors):
                 raise GraphQLTimeout(f"{what}: GraphQL query timed out", response.status_code)
             if body.get("data") is None:
-                raise GitHubError(f"{what}: GraphQL query failed: {self.redact(json.dumps(errors)[:500])}",
-                                  response.status_code)
+                raise GitHubError(
+                    f"{what}: GraphQL query failed: {self.redact(json.dumps(errors)[:500])}", response.status_code
+                )
             return body
         raise GitHubError(f"{what}: GraphQL: tries used up")
 
     # -- transport ----------------------------------------------------------------------
-    def _send(self, method: str, url: str, resource: str, *, waits: _Waits | None = None, expect: type | None = None,
-              timeouts: tuple[int, ...] = (), **kwargs) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        resource: str,
+        *,
+        waits: _Waits | None = None,
+        expect: type | None = None,
+        timeouts: tuple[int, ...] = (),
+        **kwargs,
+    ) -> requests.Response:
         """One request with retries; the answer is JSON (of type ``expect`` when given) or this raises.
 
         A status in ``timeouts`` raises :class:`GraphQLTimeout` at once instead of being retried.
@@ -151,8 +178,9 @@ class GitHubClient:
             except requests.RequestException as exc:
                 decision = self.governor.retry_after(attempt, None, {})
                 if decision is None:
-                    raise GitHubError(f"{what}: network error after {attempt} tries: "
-                                      f"{self.redact(type(exc).__name__)}") from None
+                    raise GitHubError(
+                        f"{what}: network error after {attempt} tries: {self.redact(type(exc).__name__)}"
+                    ) from None
                 self._wait(decision, waits, what, None)
                 continue
             headers_in = _lower(response.headers)
@@ -161,12 +189,13 @@ class GitHubClient:
                 problem = _not_json(response, expect)
                 if problem is None:
                     return response
-                decision = self.governor.retry_after(attempt, response.status_code, headers_in,
-                                                     reason="malformed_body")
+                decision = self.governor.retry_after(attempt, response.status_code, headers_in, reason="malformed_body")
                 if decision is None:
-                    raise GitHubError(f"{what} answered {response.status_code} but the body is not JSON "
-                                      f"({problem}) after {attempt} tries: {repr(self.redact(response.text)[:80])}",
-                                      response.status_code)
+                    raise GitHubError(
+                        f"{what} answered {response.status_code} but the body is not JSON "
+                        f"({problem}) after {attempt} tries: {repr(self.redact(response.text)[:80])}",
+                        response.status_code,
+                    )
                 log.warning("%s answered %s with a body that is not JSON (%s)", what, response.status_code, problem)
                 self._wait(decision, waits, what, response.status_code)
                 continue
@@ -177,10 +206,10 @@ class GitHubClient:
             retryable = response.status_code >= 500 or _is_rate_limited(response, headers_in)
             decision = self.governor.retry_after(attempt, response.status_code, headers_in) if retryable else None
             if decision is None:
-                raise GitHubError(f"{what} answered {response.status_code}: "
-                                  f"{self.redact(_message(response))}", response.status_code)
-            self._wait(decision, waits, f"retrying {what} (answered {response.status_code})",
-                       response.status_code)
+                raise GitHubError(
+                    f"{what} answered {response.status_code}: {self.redact(_message(response))}", response.status_code
+                )
+            self._wait(decision, waits, f"retrying {what} (answered {response.status_code})", response.status_code)
 
     def _wait(self, decision, waits: _Waits, what: str, status: int | None) -> None:
         try:
@@ -195,8 +224,10 @@ class GitHubClient:
     def _refuse_other_hosts(self, url: str) -> None:
         if not self._may_see_token(url):
             scheme, host, port = origin(url)
-            raise GitHubError(f"refusing to follow a link to another host ({scheme}://{host}:{port}): this client "
-                              f"talks only to {self.api_url}, the one host its token is for")
+            raise GitHubError(
+                f"refusing to follow a link to another host ({scheme}://{host}:{port}): this client "
+                f"talks only to {self.api_url}, the one host its token is for"
+            )
 
 
 class _Waits:
@@ -212,8 +243,12 @@ def _is_rate_limited(response: requests.Response, headers: dict[str, str]) -> bo
     if response.status_code != 403:
         return False
     text = response.text.lower()
-    return ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-            or "rate limit" in text or any(word in text for word in _SECONDARY_WORDS))
+    return (
+        "retry-after" in headers
+        or headers.get("x-ratelimit-remaining") == "0"
+        or "rate limit" in text
+        or any(word in text for word in _SECONDARY_WORDS)
+    )
 
 
 def _says(error, *words: str) -> bool:

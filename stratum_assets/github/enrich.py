@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from .client import GitHubClient, GitHubError, GraphQLTimeout
 
-BATCH = 100        # GitHub's most nodes per nodes(ids:) query
-GROW_AFTER = 3     # answers in a row before a batch halved by a timeout doubles again
-NODE_TRIES = 4     # how often one node is asked before it is listed as failed
+BATCH = 100  # GitHub's most nodes per nodes(ids:) query
+GROW_AFTER = 3  # answers in a row before a batch halved by a timeout doubles again
+NODE_TRIES = 4  # how often one node is asked before it is listed as failed
 
 _FILES = {
     "readme": ("README.md", "readme.md", "README.rst", "README", "README.txt"),
@@ -30,7 +30,8 @@ _FILES = {
 
 _FILE_FIELDS = "\n".join(
     f'      {kind}{i}: object(expression: "HEAD:{path}") {{ __typename }}'
-    for kind, paths in _FILES.items() for i, path in enumerate(paths)
+    for kind, paths in _FILES.items()
+    for i, path in enumerate(paths)
 )
 
 QUERY = f"""
@@ -84,8 +85,8 @@ class Enriched:
     """Every id asked for ends in exactly one of these: enriched, deleted (NOT_FOUND) or failed (with why)."""
 
     found: dict[str, Enrichment] = field(default_factory=dict)
-    gone: list[str] = field(default_factory=list)          # NOT_FOUND: deleted since search indexed it
-    failed: dict[str, str] = field(default_factory=dict)   # node id -> the last error type, after NODE_TRIES
+    gone: list[str] = field(default_factory=list)  # NOT_FOUND: deleted since search indexed it
+    failed: dict[str, str] = field(default_factory=dict)  # node id -> the last error type, after NODE_TRIES
     batch_sizes: Counter = field(default_factory=Counter)  # requests per batch size: what the weather cost
 
 
@@ -124,21 +125,25 @@ def enrich(client: GitHubClient, node_ids: Iterable[str]) -> Enriched:
     return result
 
 
-def _take_answer(client: GitHubClient, batch: list[str], body: dict, tries: Counter, retry: deque,
-                 result: Enriched) -> None:
+def _take_answer(
+    client: GitHubClient, batch: list[str], body: dict, tries: Counter, retry: deque, result: Enriched
+) -> None:
     nodes = body["data"].get("nodes") if isinstance(body["data"], dict) else None
     if not isinstance(nodes, list) or len(nodes) != len(batch):
         count = len(nodes) if isinstance(nodes, list) else "no"
-        raise GitHubError(f"POST {client.graphql_url}: enrichment answered {count} nodes for {len(batch)} ids; "
-                          "a short answer would drop repositories silently")
+        raise GitHubError(
+            f"POST {client.graphql_url}: enrichment answered {count} nodes for {len(batch)} ids; "
+            "a short answer would drop repositories silently"
+        )
     errors = _errors_by_node(body.get("errors"))
     for i, (node_id, node) in enumerate(zip(batch, nodes)):
         if node is not None:
             try:
                 result.found[node_id] = _parse(node)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise GitHubError(f"POST {client.graphql_url}: enrichment node {node_id!r} is malformed "
-                                  f"({type(exc).__name__}: {exc})") from None
+                raise GitHubError(
+                    f"POST {client.graphql_url}: enrichment node {node_id!r} is malformed ({type(exc).__name__}: {exc})"
+                ) from None
         elif errors.get(i) == "NOT_FOUND":
             result.gone.append(node_id)
         else:
@@ -169,14 +174,20 @@ def _parse(node: dict) -> Enrichment:
         return any(node.get(f"{kind}{i}") for i in range(len(_FILES[kind])))
 
     return Enrichment(
-        node_id=node["id"], full_name=node["nameWithOwner"], is_fork=bool(node["isFork"]),
+        node_id=node["id"],
+        full_name=node["nameWithOwner"],
+        is_fork=bool(node["isFork"]),
         fork_parent=(node.get("parent") or {}).get("nameWithOwner"),
-        stars=int(node["stargazerCount"]), forks=int(node["forkCount"]),
-        pushed_at=node.get("pushedAt"), created_at=node["createdAt"],
+        stars=int(node["stargazerCount"]),
+        forks=int(node["forkCount"]),
+        pushed_at=node.get("pushedAt"),
+        created_at=node["createdAt"],
         license=(node.get("licenseInfo") or {}).get("spdxId"),
         primary_language=(node.get("primaryLanguage") or {}).get("name"),
         language_bytes={e["node"]["name"]: int(e["size"]) for e in (node.get("languages") or {}).get("edges") or []},
         topics=tuple(t["topic"]["name"] for t in (node.get("repositoryTopics") or {}).get("nodes") or []),
-        has_readme=present("readme"), has_dockerfile=present("dockerfile"), has_ci=present("ci"),
+        has_readme=present("readme"),
+        has_dockerfile=present("dockerfile"),
+        has_ci=present("ci"),
         has_tests=present("tests"),
     )

@@ -51,8 +51,10 @@ class WaitTooLong(RuntimeError):
         self.reason, self.seconds, self.bound, self.total = reason, seconds, bound, total
         where = f"{what}: " if what else ""
         if total:
-            text = (f"{where}waiting ({reason}) would make {seconds:.0f}s in total for this request, more than the "
-                    f"bound of {bound:.0f}s; not waiting")
+            text = (
+                f"{where}waiting ({reason}) would make {seconds:.0f}s in total for this request, more than the "
+                f"bound of {bound:.0f}s; not waiting"
+            )
         else:
             text = f"{where}a wait of {seconds:.0f}s ({reason}) is more than the bound of {bound:.0f}s; not waiting"
         super().__init__(text)
@@ -69,10 +71,20 @@ def header_int(value: str | None) -> int | None:
 
 
 class RateGovernor:
-    def __init__(self, *, search_per_minute: int = 30, max_tries: int = 6, min_secondary_wait: float = 60.0,
-                 backoff_base: float = 2.0, max_wait: float = 900.0, max_required_wait: float = 3700.0,
-                 max_total_wait: float = 7200.0, on_wait: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        *,
+        search_per_minute: int = 30,
+        max_tries: int = 6,
+        min_secondary_wait: float = 60.0,
+        backoff_base: float = 2.0,
+        max_wait: float = 900.0,
+        max_required_wait: float = 3700.0,
+        max_total_wait: float = 7200.0,
+        on_wait: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         """``max_required_wait`` defaults to GitHub's longest primary window (an hour) plus slack."""
         self.search_per_minute = search_per_minute
         self.max_tries = max_tries
@@ -115,8 +127,14 @@ class RateGovernor:
                     if resource == "search":
                         self._search_sent.append(now)
                     return waited
-            self._bounded_wait(wait, f"pacing:{resource}", required=reason == "reset", spent=spent + waited,
-                               what=what, label=f"{reason} of the {resource} budget")
+            self._bounded_wait(
+                wait,
+                f"pacing:{resource}",
+                required=reason == "reset",
+                spent=spent + waited,
+                what=what,
+                label=f"{reason} of the {resource} budget",
+            )
             waited += wait
 
     # -- after an answer --------------------------------------------------------------
@@ -128,8 +146,9 @@ class RateGovernor:
             with self._lock:
                 self._exhausted_until[headers.get("x-ratelimit-resource", resource)] = float(reset) + 1.0
 
-    def retry_after(self, attempt: int, status: int | None, headers: Mapping[str, str], *,
-                    reason: str | None = None) -> RetryDecision | None:
+    def retry_after(
+        self, attempt: int, status: int | None, headers: Mapping[str, str], *, reason: str | None = None
+    ) -> RetryDecision | None:
         """How long to wait before try ``attempt + 1``; ``None`` when the tries are used up.
 
         ``status`` None means a network error. 403/429 are rate limits only when
@@ -156,18 +175,36 @@ class RateGovernor:
 
     def wait(self, decision: RetryDecision, *, spent: float = 0.0, what: str = "") -> None:
         """Sleep as decided, within the bounds; ``spent`` is what this request already waited."""
-        self._bounded_wait(decision.wait_seconds, decision.reason, required=decision.reason in REQUIRED,
-                           spent=spent, what=what, label=decision.reason)
+        self._bounded_wait(
+            decision.wait_seconds,
+            decision.reason,
+            required=decision.reason in REQUIRED,
+            spent=spent,
+            what=what,
+            label=decision.reason,
+        )
 
-    def _bounded_wait(self, seconds: float, reason: str, *, required: bool, spent: float, what: str,
-                      label: str) -> None:
+    def _bounded_wait(
+        self, seconds: float, reason: str, *, required: bool, spent: float, what: str, label: str
+    ) -> None:
         if required and seconds > self.max_required_wait:
-            log.warning("%s: not waiting %.1fs (%s): more than the bound of %.0fs", what or "GitHub", seconds,
-                        label, self.max_required_wait)
+            log.warning(
+                "%s: not waiting %.1fs (%s): more than the bound of %.0fs",
+                what or "GitHub",
+                seconds,
+                label,
+                self.max_required_wait,
+            )
             raise WaitTooLong(label, seconds, self.max_required_wait, what=what)
         if spent + seconds > self.max_total_wait:
-            log.warning("%s: not waiting %.1fs (%s): this request would wait %.1fs in total, more than the "
-                        "bound of %.0fs", what or "GitHub", seconds, label, spent + seconds, self.max_total_wait)
+            log.warning(
+                "%s: not waiting %.1fs (%s): this request would wait %.1fs in total, more than the bound of %.0fs",
+                what or "GitHub",
+                seconds,
+                label,
+                spent + seconds,
+                self.max_total_wait,
+            )
             raise WaitTooLong(label, spent + seconds, self.max_total_wait, total=True, what=what)
         message = f"GitHub: waiting {seconds:.1f}s ({label}){' before ' + what if what else ''}"
         log.log(logging.WARNING if required or reason == "secondary" else logging.INFO, message)
@@ -183,6 +220,10 @@ class RateGovernor:
 
     def summary(self) -> dict:
         with self._lock:
-            return {"requests": dict(self.requests), "requests_total": sum(self.requests.values()),
-                    "waits": dict(self.waits), "wait_seconds": round(self.wait_seconds, 2),
-                    "rate_limit_hits": self.rate_limit_hits}
+            return {
+                "requests": dict(self.requests),
+                "requests_total": sum(self.requests.values()),
+                "waits": dict(self.waits),
+                "wait_seconds": round(self.wait_seconds, 2),
+                "rate_limit_hits": self.rate_limit_hits,
+            }

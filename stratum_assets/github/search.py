@@ -28,8 +28,23 @@ _TARGET_PER_WINDOW = 800
 GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=timezone.utc)
 
 # The search-item fields the pipeline keeps; the rest of GitHub's ~90 fields are dropped at once.
-SLIM_FIELDS = ("id", "node_id", "full_name", "html_url", "description", "fork", "created_at", "pushed_at",
-               "stargazers_count", "forks_count", "language", "topics", "size", "default_branch", "archived")
+SLIM_FIELDS = (
+    "id",
+    "node_id",
+    "full_name",
+    "html_url",
+    "description",
+    "fork",
+    "created_at",
+    "pushed_at",
+    "stargazers_count",
+    "forks_count",
+    "language",
+    "topics",
+    "size",
+    "default_branch",
+    "archived",
+)
 
 
 def slim(item: dict) -> dict:
@@ -53,8 +68,9 @@ class Window:
         parts = max(2, min(parts, seconds))
         step = seconds / parts
         bounds = [self.start + timedelta(seconds=round(i * step)) for i in range(parts + 1)]
-        return [Window(bounds[i], bounds[i + 1] - timedelta(seconds=1)) for i in range(parts)
-                if bounds[i + 1] > bounds[i]]
+        return [
+            Window(bounds[i], bounds[i + 1] - timedelta(seconds=1)) for i in range(parts) if bounds[i + 1] > bounds[i]
+        ]
 
     @property
     def splittable(self) -> bool:
@@ -107,8 +123,14 @@ class SearchCheckpoint:
 
     def record(self, window: Window, items: Iterable[dict], pending: list[Window], truncated: list[dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"window": window.to_json(), "items": list(items), "truncated": truncated,
-                           "pending": [w.to_json() for w in pending]})
+        line = json.dumps(
+            {
+                "window": window.to_json(),
+                "items": list(items),
+                "truncated": truncated,
+                "pending": [w.to_json() for w in pending],
+            }
+        )
         with self.path.open("a") as fh:
             fh.write(line + "\n")
             fh.flush()
@@ -117,8 +139,14 @@ class SearchCheckpoint:
         self.path.unlink(missing_ok=True)
 
 
-def search_all(client: GitHubClient, q: str, *, start: datetime = GITHUB_EPOCH, end: datetime | None = None,
-               checkpoint: SearchCheckpoint | None = None) -> SearchOutcome:
+def search_all(
+    client: GitHubClient,
+    q: str,
+    *,
+    start: datetime = GITHUB_EPOCH,
+    end: datetime | None = None,
+    checkpoint: SearchCheckpoint | None = None,
+) -> SearchOutcome:
     """Every repository matching ``q`` (which must not contain ``created:`` itself).
 
     A window is done when it is complete: every page answered ``incomplete_results: false`` and as many
@@ -139,14 +167,29 @@ def search_all(client: GitHubClient, q: str, *, start: datetime = GITHUB_EPOCH, 
         if read.incomplete or len(read.found) < min(read.total, CAP):
             # A timeout or an unstable ordering between pages may pass: read the window once more.
             again = _read(client, f"{q} {window.qualifier()}", splittable=window.splittable)
-            read = _WindowRead({**read.found, **again.found}, max(read.total, again.total),
-                               again.incomplete, read.counts | again.counts)
+            read = _WindowRead(
+                {**read.found, **again.found},
+                max(read.total, again.total),
+                again.incomplete,
+                read.counts | again.counts,
+            )
             if window.splittable and (read.incomplete or read.total > CAP):
                 parts = max(2, math.ceil(read.total / _TARGET_PER_WINDOW))
                 pending.extend(reversed(window.split(parts)))
                 continue
-        gaps = [] if read.complete else [{"query": q, "window": window.to_json(), "total_count": read.total,
-                                          "fetched": len(read.found), "reason": read.gap_reason()}]
+        gaps = (
+            []
+            if read.complete
+            else [
+                {
+                    "query": q,
+                    "window": window.to_json(),
+                    "total_count": read.total,
+                    "fetched": len(read.found),
+                    "reason": read.gap_reason(),
+                }
+            ]
+        )
         outcome.items.update(read.found)
         outcome.windows_searched += 1
         outcome.truncated += gaps
@@ -157,10 +200,10 @@ def search_all(client: GitHubClient, q: str, *, start: datetime = GITHUB_EPOCH, 
 
 # Why a window still misses results after it was read twice and split as far as it goes.
 GAP_REASONS = {
-    "incomplete": "incomplete",                        # GitHub timed out on every read of a one-second window
-    "cap": "cap: window of one second",                # more than 1,000 results created in one second
-    "count_changed": "count_changed",                  # total_count moved between pages; fewer arrived than the most
-    "missing": "results missing between pages",       # as many as counted were never served
+    "incomplete": "incomplete",  # GitHub timed out on every read of a one-second window
+    "cap": "cap: window of one second",  # more than 1,000 results created in one second
+    "count_changed": "count_changed",  # total_count moved between pages; fewer arrived than the most
+    "missing": "results missing between pages",  # as many as counted were never served
 }
 
 
@@ -169,9 +212,9 @@ class _WindowRead:
     """What one read of a window's pages found, and what GitHub said about it on the way."""
 
     found: dict[int, dict]
-    total: int          # the largest total_count any page reported
-    incomplete: bool    # some page answered incomplete_results: true
-    counts: set[int]    # every total_count seen
+    total: int  # the largest total_count any page reported
+    incomplete: bool  # some page answered incomplete_results: true
+    counts: set[int]  # every total_count seen
 
     @property
     def complete(self) -> bool:

@@ -51,8 +51,10 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] = pr
             continue  # launched elsewhere (UI, daemon, another machine): not ours to judge
         if _alive(int(run.tags[PID]), run.tags.get(PID_START, "")):
             continue
-        message = (f"the process that ran it (pid {run.tags[PID]} on {run.tags[HOST]}) is gone: killed or "
-                   "crashed; its partitions count as failed and a backfill re-runs them")
+        message = (
+            f"the process that ran it (pid {run.tags[PID]} on {run.tags[HOST]}) is gone: killed or "
+            "crashed; its partitions count as failed and a backfill re-runs them"
+        )
         instance.report_run_failed(run, message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)  # its pool slots (git_clones) too
         partition = run.tags.get("dagster/partition")

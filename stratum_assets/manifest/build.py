@@ -27,7 +27,14 @@ from ..domain.chunks import chunk_id
 from ..domain.identity import repo_hash
 from .exclusions import Exclusions
 
-__all__ = ["ManifestBuild", "build_manifest", "chunk_id", "fingerprint", "repo_hash", "what_changed"]  # chunk_id, repo_hash: domain
+__all__ = [
+    "ManifestBuild",
+    "build_manifest",
+    "chunk_id",
+    "fingerprint",
+    "repo_hash",
+    "what_changed",
+]  # chunk_id, repo_hash: domain
 
 
 @dataclass
@@ -38,8 +45,14 @@ class ManifestBuild:
     opt_out_matches: Counter = field(default_factory=Counter)  # opt-out entry → repositories it left out
 
 
-def build_manifest(candidates: Mapping[str, Iterable[dict]], targets: Mapping[str, int], *, version: int,
-                   chunk_size: int, exclusions: Exclusions | None = None) -> ManifestBuild:
+def build_manifest(
+    candidates: Mapping[str, Iterable[dict]],
+    targets: Mapping[str, int],
+    *,
+    version: int,
+    chunk_size: int,
+    exclusions: Exclusions | None = None,
+) -> ManifestBuild:
     """``candidates``: stratum name → candidate rows, in strata.yaml order; ``exclusions``: none by default."""
     order = {name: i for i, name in enumerate(candidates)}
     merged: dict[str, dict] = {}
@@ -101,8 +114,12 @@ def what_changed(candidates: Mapping[str, Iterable[dict]], settings: Mapping, fr
     Says which, so an edited opt-out list reads as ``opt_outs`` changed and not as new search results.
     """
     before = frozen.get("settings", {})
-    changed = sorted(k for k in {*before, *settings} if json.dumps(before.get(k), sort_keys=True, default=str)
-                     != json.dumps(settings.get(k), sort_keys=True, default=str))
+    changed = sorted(
+        k
+        for k in {*before, *settings}
+        if json.dumps(before.get(k), sort_keys=True, default=str)
+        != json.dumps(settings.get(k), sort_keys=True, default=str)
+    )
     if fingerprint(candidates, before) != frozen.get("fingerprint"):
         changed.insert(0, "candidates")
     return changed

@@ -166,8 +166,11 @@ def summary_line(record: dict | None) -> str:
         return "Opt-outs and licence allowlist: none recorded (this manifest version was frozen before they existed)."
     left = record["left_out"]
     forks = left.get(FORK_OF_OPTED_OUT, 0)
-    listed = (f"{len(record['opt_outs'])}-entry list {record['opt_outs_fingerprint'][:12]}"
-              if record["opt_outs"] else "empty list")
+    listed = (
+        f"{len(record['opt_outs'])}-entry list {record['opt_outs_fingerprint'][:12]}"
+        if record["opt_outs"]
+        else "empty list"
+    )
     text = f"Opted out: {left.get(OPTED_OUT, 0)} repositories"
     text += f" and {forks} forks of them" if forks else ""
     text += f" ({listed}); licence allowlist: "
@@ -175,9 +178,11 @@ def summary_line(record: dict | None) -> str:
     if allow is None:
         return text + "off."
     out = {r: left.get(r, 0) for r in (LICENCE_NOT_ALLOWED, LICENCE_MISSING, LICENCE_UNIDENTIFIED)}
-    return (text + f"{', '.join(allow)}, leaving out {sum(out.values())} "
-            f"({out[LICENCE_NOT_ALLOWED]} other licence, {out[LICENCE_MISSING]} none, "
-            f"{out[LICENCE_UNIDENTIFIED]} unidentified).")
+    return (
+        text + f"{', '.join(allow)}, leaving out {sum(out.values())} "
+        f"({out[LICENCE_NOT_ALLOWED]} other licence, {out[LICENCE_MISSING]} none, "
+        f"{out[LICENCE_UNIDENTIFIED]} unidentified)."
+    )
 
 
 def exclusions_path(configured: str | None = None) -> Path:
@@ -200,8 +205,9 @@ def parse_exclusions(text: str, source: str = "<exclusions>") -> Exclusions:
             root = loader.get_single_node()
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
-            raise ExclusionsError(f"{source}:{mark.line + 1 if mark else '?'}: not valid YAML: "
-                                  f"{getattr(e, 'problem', None) or e}") from None
+            raise ExclusionsError(
+                f"{source}:{mark.line + 1 if mark else '?'}: not valid YAML: {getattr(e, 'problem', None) or e}"
+            ) from None
         if root is None:
             return Exclusions(source=source)
         if not isinstance(root, yaml.MappingNode):
@@ -229,24 +235,27 @@ def _opt_outs(loader: yaml.SafeLoader, source: str, node) -> tuple[OptOut, ...]:
     for item in node.value:
         entry = _opt_out(loader, source, item)
         if entry.repository in entries:
-            raise _error(source, item, f"{entry.repository!r} is already listed at line "
-                                       f"{entries[entry.repository].line}")
+            raise _error(
+                source, item, f"{entry.repository!r} is already listed at line {entries[entry.repository].line}"
+            )
         entries[entry.repository] = entry
     return tuple(entries.values())
 
 
 def _opt_out(loader: yaml.SafeLoader, source: str, item) -> OptOut:
     if not isinstance(item, yaml.MappingNode):
-        raise _error(source, item, "an opt-out is a mapping with `repository` and `reason` "
-                                   "(optionally `date`, `requester`)")
+        raise _error(
+            source, item, "an opt-out is a mapping with `repository` and `reason` (optionally `date`, `requester`)"
+        )
     try:
         body = loader.construct_object(item, deep=True)
     except (yaml.YAMLError, ValueError) as e:  # e.g. date: 2025-13-45, which YAML reads as a date
         raise _error(source, item, f"cannot read this entry: {e}") from None
     unknown = sorted(map(str, set(body) - _ENTRY_KEYS))
     if unknown:
-        raise _error(source, item, f"unknown field {', '.join(unknown)}; an opt-out has "
-                                   f"{', '.join(sorted(_ENTRY_KEYS))}")
+        raise _error(
+            source, item, f"unknown field {', '.join(unknown)}; an opt-out has {', '.join(sorted(_ENTRY_KEYS))}"
+        )
     repository = body.get("repository")
     if not isinstance(repository, str) or not repository.strip():
         raise _error(source, item, "`repository` is missing: an owner (`someone`) or `owner/name`")
@@ -268,8 +277,13 @@ def _opt_out(loader: yaml.SafeLoader, source: str, item) -> OptOut:
     requester = body.get("requester")
     if requester is not None and not isinstance(requester, str):
         raise _error(source, item, "`requester` is text (a name, a handle or an address)")
-    return OptOut(repository=repository.lower(), reason=reason.strip(), line=item.start_mark.line + 1,
-                  date=when.isoformat() if when else None, requester=requester.strip() if requester else None)
+    return OptOut(
+        repository=repository.lower(),
+        reason=reason.strip(),
+        line=item.start_mark.line + 1,
+        date=when.isoformat() if when else None,
+        requester=requester.strip() if requester else None,
+    )
 
 
 def _allowlist(loader: yaml.SafeLoader, source: str, node) -> tuple[str, ...] | None:
@@ -278,16 +292,23 @@ def _allowlist(loader: yaml.SafeLoader, source: str, node) -> tuple[str, ...] | 
     if not isinstance(node, yaml.SequenceNode):
         raise _error(source, node, "`licence_allowlist` is a list of SPDX ids (e.g. [MIT, Apache-2.0]) or null (off)")
     if not node.value:
-        raise _error(source, node, "`licence_allowlist` is empty, which would leave out every repository; "
-                                   "write null to turn it off")
+        raise _error(
+            source,
+            node,
+            "`licence_allowlist` is empty, which would leave out every repository; write null to turn it off",
+        )
     ids: list[str] = []
     for item in node.value:
         spdx = loader.construct_object(item)
         if not isinstance(spdx, str) or not _SPDX_ID.fullmatch(spdx.strip()):
             raise _error(source, item, f"{spdx!r} is not an SPDX licence id (e.g. MIT, Apache-2.0)")
         if spdx.strip().casefold() in UNIDENTIFIED:
-            raise _error(source, item, f"{spdx!r} names no licence (GitHub's answer for an unidentified licence "
-                                       "file); such repositories are always left out while the allowlist is on")
+            raise _error(
+                source,
+                item,
+                f"{spdx!r} names no licence (GitHub's answer for an unidentified licence "
+                "file); such repositories are always left out while the allowlist is on",
+            )
         if spdx.strip().casefold() not in {i.casefold() for i in ids}:
             ids.append(spdx.strip())
     return tuple(ids)

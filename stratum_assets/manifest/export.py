@@ -20,9 +20,22 @@ import pyarrow.parquet as pq
 
 from ..storage.files import write_chunks_atomic
 
-SOURCE_METADATA = ("github_stars", "github_forks", "last_commit_date", "repo_created_date", "is_fork", "fork_parent",
-                   "license", "github_topics", "primary_language", "language_bytes", "has_readme",
-                   "discovery_query", "selection_stratum", "collected_at")
+SOURCE_METADATA = (
+    "github_stars",
+    "github_forks",
+    "last_commit_date",
+    "repo_created_date",
+    "is_fork",
+    "fork_parent",
+    "license",
+    "github_topics",
+    "primary_language",
+    "language_bytes",
+    "has_readme",
+    "discovery_query",
+    "selection_stratum",
+    "collected_at",
+)
 DATE_FIELDS = ("last_commit_date", "repo_created_date")
 
 

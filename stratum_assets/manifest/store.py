@@ -48,8 +48,10 @@ class ManifestStore:
         """The active version, or a clear error saying how to make one (instead of a path with "vNone")."""
         version = self.active()
         if version is None:
-            raise NoManifestError(f"no manifest yet under {self.root}: build one first with `stratum-assets run` "
-                                  "(or materialize the candidates_* assets and repo_manifest)")
+            raise NoManifestError(
+                f"no manifest yet under {self.root}: build one first with `stratum-assets run` "
+                "(or materialize the candidates_* assets and repo_manifest)"
+            )
         return version
 
     def files(self, version: int) -> ManifestFiles:

@@ -63,10 +63,13 @@ class _Plan:
         keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
         partitioned = [k for k in keys if graph.get(k).is_partitioned]
         first = keys.index(partitioned[0]) if partitioned else len(keys)
-        return cls(job=defs.resolve_implicit_global_asset_job_def(),
-                   before=[k for k in keys[:first] if not graph.get(k).is_partitioned], partitioned=partitioned,
-                   after=[k for k in keys[first:] if not graph.get(k).is_partitioned],
-                   partitions_def=graph.get(partitioned[0]).partitions_def if partitioned else None)
+        return cls(
+            job=defs.resolve_implicit_global_asset_job_def(),
+            before=[k for k in keys[:first] if not graph.get(k).is_partitioned],
+            partitioned=partitioned,
+            after=[k for k in keys[first:] if not graph.get(k).is_partitioned],
+            partitions_def=graph.get(partitioned[0]).partitions_def if partitioned else None,
+        )
 
     def partition_keys(self, instance: dg.DagsterInstance) -> list[str]:
         if self.partitions_def is None:
@@ -90,8 +93,9 @@ def _resources(defs: dg.Definitions) -> Mapping[str, Any]:
     return defs.resources  # type: ignore[return-value]
 
 
-def build_everything(defs: dg.Definitions, instance: dg.DagsterInstance,
-                     log: Callable[[str], None] = print, parallel: int | None = None) -> BuildReport:
+def build_everything(
+    defs: dg.Definitions, instance: dg.DagsterInstance, log: Callable[[str], None] = print, parallel: int | None = None
+) -> BuildReport:
     """Every stage in order; the partitions ``parallel`` at a time (default: what the instance and machine allow)."""
     plan = _Plan.of(defs)
     report = BuildReport()
@@ -131,17 +135,24 @@ def partition_range(keys: list[str], spec: str) -> list[str]:
     last = last if dots else first
     missing = [k for k in (first, last) if k not in keys]
     if missing:
-        raise UnknownPartitions(f"no partition {', '.join(missing)}: the partitions are {keys[0]}...{keys[-1]}"
-                                if keys else "no partitions yet: run `stratum-assets run` first")
+        raise UnknownPartitions(
+            f"no partition {', '.join(missing)}: the partitions are {keys[0]}...{keys[-1]}"
+            if keys
+            else "no partitions yet: run `stratum-assets run` first"
+        )
     start, end = keys.index(first), keys.index(last)
     if start > end:
         raise UnknownPartitions(f"{spec}: the first partition comes after the last")
-    return keys[start:end + 1]
+    return keys[start : end + 1]
 
 
-def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
-                        log: Callable[[str], None] = print, parallel: int | None = None,
-                        partitions: str | None = None) -> BuildReport:
+def backfill_unfinished(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = print,
+    parallel: int | None = None,
+    partitions: str | None = None,
+) -> BuildReport:
     """Re-run only the partitions that failed or never ran, then the stages after the partitions.
 
     The terminal twin of the UI's "Materialize > Failed and missing" backfill: partitions that
@@ -161,13 +172,17 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
         log(f"Partition {chunk} is corrupt ({problem}): rebuilding it.")
     unfinished = set(plan.unfinished_partitions(instance))
     # Dagster may count a partition as materialized whose files are gone or hold an unsettled outcome.
-    not_settled = {k: why for k, why in partitions_not_settled(layout, version).items()
-                   if k not in corrupt and k not in unfinished}
+    not_settled = {
+        k: why for k, why in partitions_not_settled(layout, version).items() if k not in corrupt and k not in unfinished
+    }
     for why in ("pending", "unsettled"):
         chunks = [k for k, w in not_settled.items() if w == why]
         if chunks:
-            log(f"Partitions {', '.join(chunks)} hold {why} repositories"
-                + (f" ({', '.join(UNSETTLED_REASONS)})" if why == "unsettled" else "") + ": scanning them again.")
+            log(
+                f"Partitions {', '.join(chunks)} hold {why} repositories"
+                + (f" ({', '.join(UNSETTLED_REASONS)})" if why == "unsettled" else "")
+                + ": scanning them again."
+            )
     keys = plan.partition_keys(instance)
     if partitions is not None:
         todo = partition_range(keys, partitions)
@@ -179,14 +194,17 @@ def backfill_unfinished(defs: dg.Definitions, instance: dg.DagsterInstance,
     return report
 
 
-def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str], report: BuildReport, log,
-                           parallel: int | None) -> None:
+def _partitions_then_after(
+    defs, plan: _Plan, instance, partition_keys: list[str], report: BuildReport, log, parallel: int | None
+) -> None:
     if partition_keys:
         parallel = min(parallel or default_parallelism(instance), len(partition_keys))
         retries = max_retries(instance)
-        log(f"Stage 2/3: {len(partition_keys)} partitions of "
+        log(
+            f"Stage 2/3: {len(partition_keys)} partitions of "
             f"{', '.join(k.to_user_string() for k in plan.partitioned)}, {parallel} at a time, "
-            f"up to {retries} retries each")
+            f"up to {retries} retries each"
+        )
         finished = []
 
         def done(partition: str, ok: bool, failed_checks: list[str]) -> None:
@@ -197,8 +215,9 @@ def _partitions_then_after(defs, plan: _Plan, instance, partition_keys: list[str
                 report.failed_partitions.append(partition)
 
         try:
-            report.runs += run_partitions(defs.resources, plan.partitioned, partition_keys, instance, parallel,
-                                          retries, on_done=done, log=log)
+            report.runs += run_partitions(
+                defs.resources, plan.partitioned, partition_keys, instance, parallel, retries, on_done=done, log=log
+            )
         except EnvironmentStopped as stopped:
             report.stopped = str(stopped)
             return  # the stages after the partitions would only read what is missing
@@ -216,8 +235,13 @@ def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = T
     A stop signal during the run is taken by Dagster's own handlers (the run fails); the build stops after it.
     """
     try:
-        result = job.execute_in_process(instance=instance, asset_selection=selection,
-                                        raise_on_error=raise_on_error, run_config=CONSOLE_INFO, tags=process_tags())
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=selection,
+            raise_on_error=raise_on_error,
+            run_config=CONSOLE_INFO,
+            tags=process_tags(),
+        )
     finally:
         stopping.check()
     report.runs.append(result.run_id)
@@ -230,16 +254,21 @@ def _run(job, instance, selection, report: BuildReport, raise_on_error: bool = T
 
 def check_detail(evaluation) -> str:
     """The numbers of a check's evaluation that say why it passed or failed, on one line."""
-    return ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items()
-                     if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status"))
+    return ", ".join(
+        f"{k}={v.value}"
+        for k, v in evaluation.metadata.items()
+        if k in ("measured", "threshold", "manifest_rows", "stored", "quarantined", "pending", "status")
+    )
 
 
 def latest_check_evaluations(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[tuple[str, str, str]]:
     """(check, PASS/WARN/FAIL or "not evaluated", detail) for every check of the unpartitioned assets, from
     the latest evaluation stored in the instance: the gate status without running anything."""
     graph = defs.resolve_asset_graph()
-    keys = sorted((key for key in graph.asset_check_keys if graph.get(key.asset_key).partitions_def is None),
-                  key=lambda key: (key.asset_key.to_user_string(), key.name))
+    keys = sorted(
+        (key for key in graph.asset_check_keys if graph.get(key.asset_key).partitions_def is None),
+        key=lambda key: (key.asset_key.to_user_string(), key.name),
+    )
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     rows = []
     for key in keys:
@@ -250,6 +279,8 @@ def latest_check_evaluations(defs: dg.Definitions, instance: dg.DagsterInstance)
         if not isinstance(evaluation, dg.AssetCheckEvaluation):
             rows.append((name, "not evaluated", ""))
             continue
-        verdict = "PASS" if evaluation.passed else "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "FAIL"
+        verdict = (
+            "PASS" if evaluation.passed else "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "FAIL"
+        )
         rows.append((name, verdict, check_detail(evaluation)))
     return rows

@@ -48,7 +48,11 @@ from . import stopping
 from ..instance.dead_runs import fail_dead_runs, process_tags
 
 PARENT_RUN, ROOT_RUN, RETRY_NUMBER, MAX_RETRIES = (
-    "dagster/parent_run_id", "dagster/root_run_id", "dagster/retry_number", "dagster/max_retries")
+    "dagster/parent_run_id",
+    "dagster/root_run_id",
+    "dagster/retry_number",
+    "dagster/max_retries",
+)
 
 # The terminal shows the steps' own messages (progress, gates, errors), not Dagster's DEBUG engine events;
 # the full event log is still recorded in the instance and shown in the UI.
@@ -111,10 +115,16 @@ def max_retries(instance: dg.DagsterInstance) -> int:
     return instance.run_retries_max_retries if instance.run_retries_enabled else 0
 
 
-def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: list[str],
-                   instance: dg.DagsterInstance, parallel: int, retries: int,
-                   on_done: Callable[[str, bool, list[str]], None],
-                   log: Callable[[str], None] = print) -> list[str]:
+def run_partitions(
+    resources: dict,
+    selection: list[dg.AssetKey],
+    partitions: list[str],
+    instance: dg.DagsterInstance,
+    parallel: int,
+    retries: int,
+    on_done: Callable[[str, bool, list[str]], None],
+    log: Callable[[str], None] = print,
+) -> list[str]:
     """Run every partition to success or to its last retry; returns the run ids of every attempt.
 
     ``on_done(partition, ok, failed_check_names)`` is called once per partition, in the caller's
@@ -130,8 +140,10 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
         if not stopped:
             environment_failures[:] = [*environment_failures, outcome.environment] if outcome.environment else []
             if len(environment_failures) >= ENVIRONMENT_BREAKER:
-                log(f"  partition {attempt.partition}: FAILED ({outcome.environment}); the environment failed "
-                    f"{len(environment_failures)} partition runs in a row: no more are launched or retried")
+                log(
+                    f"  partition {attempt.partition}: FAILED ({outcome.environment}); the environment failed "
+                    f"{len(environment_failures)} partition runs in a row: no more are launched or retried"
+                )
                 queue.clear()
                 stopped = True
         if outcome.success or attempt.retry_number >= retries or stopped:
@@ -145,8 +157,10 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
         if outcome is None:  # its worker died (killed, out of memory): its run stays STARTED until failed
             slot.close()
             # fail_dead_runs returns the ids of runs it read from this instance: each is found
-            dead = {instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id  # type: ignore[union-attr]
-                    for run_id in fail_dead_runs(instance, log)}
+            dead = {
+                instance.get_run_by_id(run_id).tags.get("dagster/partition"): run_id  # type: ignore[union-attr]
+                for run_id in fail_dead_runs(instance, log)
+            }
             outcome = Outcome(dead.get(attempt.partition), False)
         settle(attempt, outcome)
 
@@ -171,8 +185,10 @@ def run_partitions(resources: dict, selection: list[dg.AssetKey], partitions: li
                 _stop(slots, running, finish, log)
             raise
     if len(environment_failures) >= ENVIRONMENT_BREAKER:
-        raise EnvironmentStopped(f"the environment failed {len(environment_failures)} partition runs in a row "
-                                 f"(latest: {environment_failures[-1]})")
+        raise EnvironmentStopped(
+            f"the environment failed {len(environment_failures)} partition runs in a row "
+            f"(latest: {environment_failures[-1]})"
+        )
     return runs
 
 
@@ -229,8 +245,12 @@ class _Slot:
 def _slots(instance, resources, selection, parallel) -> Iterator[list[_Slot]]:
     context = multiprocessing.get_context("spawn")
     initargs = (instance.get_ref(), _portable(resources), selection)
-    slots = [_Slot(lambda: ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker,
-                                               initargs=initargs)) for _ in range(parallel)]
+    slots = [
+        _Slot(
+            lambda: ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker, initargs=initargs)
+        )
+        for _ in range(parallel)
+    ]
     try:
         yield slots
     finally:
@@ -254,14 +274,22 @@ def _start_worker(instance_ref, resources: dict[str, tuple[type, dict]], selecti
         signal.signal(signum, signal.SIG_IGN)
 
     defs = dg.Definitions(assets=ASSETS, resources={key: cls(**fields) for key, (cls, fields) in resources.items()})
-    _worker.update(instance=dg.DagsterInstance.from_ref(instance_ref), selection=selection,
-                   job=defs.resolve_implicit_global_asset_job_def())
+    _worker.update(
+        instance=dg.DagsterInstance.from_ref(instance_ref),
+        selection=selection,
+        job=defs.resolve_implicit_global_asset_job_def(),
+    )
 
 
 def _run_in_worker(attempt: Attempt) -> Outcome:
     result = _worker["job"].execute_in_process(
-        instance=_worker["instance"], asset_selection=_worker["selection"], partition_key=attempt.partition,
-        raise_on_error=False, run_config=CONSOLE_INFO, tags=process_tags() | attempt.tags())
+        instance=_worker["instance"],
+        asset_selection=_worker["selection"],
+        partition_key=attempt.partition,
+        raise_on_error=False,
+        run_config=CONSOLE_INFO,
+        tags=process_tags() | attempt.tags(),
+    )
     failed = tuple(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)
     return Outcome(result.run_id, result.success, failed, None if result.success else _environment_failure(result))
 

@@ -20,10 +20,12 @@ import yaml
 from ..storage.config_files import ConfigError
 
 _FULL = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded"}
-_REFUSED = {errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
-            errno.EROFS: "read-only file system"}
-_MISSING = {errno.ENOENT: "no such file or directory", errno.ENOTDIR: "not a directory",
-            errno.EISDIR: "is a directory"}
+_REFUSED = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+}
+_MISSING = {errno.ENOENT: "no such file or directory", errno.ENOTDIR: "not a directory", errno.EISDIR: "is a directory"}
 # sqlite3's words for a write that the disk refused (a full or read-only disk shows as any of them).
 _SQLITE_DISK = ("disk i/o error", "database or disk is full", "readonly database", "unable to open database file")
 
@@ -67,8 +69,10 @@ def _os_problem(err: OSError) -> str:
 
 def _storage_problem(err: sqlite3.OperationalError) -> str:
     storage = _instance_storage()
-    return (f"the Dagster instance could not write its SQLite storage in {storage} ({err}): its disk is full or "
-            f"read-only{_free_space(str(storage))}; free some space and run again")
+    return (
+        f"the Dagster instance could not write its SQLite storage in {storage} ({err}): its disk is full or "
+        f"read-only{_free_space(str(storage))}; free some space and run again"
+    )
 
 
 def _instance_storage() -> Path:

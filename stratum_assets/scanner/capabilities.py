@@ -42,10 +42,30 @@ from pathlib import PurePosixPath
 from ..domain import frameworks as framework_table
 
 # -- the catalog's vocabulary ----------------------------------------------------------------------
-OUTBOUND_LIBS = {"requests", "httpx", "aiohttp", "urllib", "smtplib", "sendgrid", "resend", "slack_sdk", "twilio",
-                 "stripe"}
-OUTBOUND_METHODS = {"get", "post", "put", "patch", "delete", "send", "sendmail", "send_message",
-                    "chat_postMessage", "create"}
+OUTBOUND_LIBS = {
+    "requests",
+    "httpx",
+    "aiohttp",
+    "urllib",
+    "smtplib",
+    "sendgrid",
+    "resend",
+    "slack_sdk",
+    "twilio",
+    "stripe",
+}
+OUTBOUND_METHODS = {
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "send",
+    "sendmail",
+    "send_message",
+    "chat_postMessage",
+    "create",
+}
 HTTP_LIBS = {"requests", "httpx", "aiohttp"}
 DB_LIBS = ("psycopg2", "sqlalchemy", "pymongo", "sqlite3", "motor", "mysql", "redis")
 DATA_METHODS = {"execute", "query", "connect"}
@@ -62,34 +82,99 @@ FINANCIAL_LIBS = {"stripe", "paypalrestsdk", "square", "braintree", "adyen"}
 FINANCIAL_METHODS = OUTBOUND_METHODS | {"sale", "capture", "refund", "charge", "transfer", "payout"}
 
 # Known framework tool classes → (capability kinds, packages they come from).
-_CREW, _LCC, _LCX, _LLI = ("crewai_tools",), ("langchain_community", "langchain"), \
-    ("langchain_community", "langchain_experimental", "langchain"), ("llama_index",)
+_CREW, _LCC, _LCX, _LLI = (
+    ("crewai_tools",),
+    ("langchain_community", "langchain"),
+    ("langchain_community", "langchain_experimental", "langchain"),
+    ("llama_index",),
+)
 KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # web search and scraping
-    **{t: (("outbound",), _CREW) for t in (
-        "SerperDevTool", "ScrapeWebsiteTool", "WebsiteSearchTool", "BrowserbaseLoadTool", "FirecrawlSearchTool",
-        "FirecrawlScrapeWebsiteTool", "FirecrawlCrawlWebsiteTool", "EXASearchTool", "CodeDocsSearchTool",
-        "YoutubeVideoSearchTool", "YoutubeChannelSearchTool", "SpiderTool", "APITool", "MCPServerAdapter",
-        "SeleniumScrapingTool", "ScrapeElementFromWebsiteTool", "TavilySearchTool")},
-    **{t: (("outbound",), _LCC) for t in (
-        "SerpAPIWrapper", "GoogleSearchAPIWrapper", "GoogleSerperAPIWrapper", "DuckDuckGoSearchRun",
-        "DuckDuckGoSearchResults", "TavilySearchResults", "BraveSearch", "RequestsGetTool", "RequestsPostTool",
-        "GmailCreateDraft", "GmailSendMessage")},
-    **{t: (("outbound", "data_access"), _LCC) for t in (
-        "WikipediaQueryRun", "ArxivQueryRun", "PubmedQueryRun", "GmailToolkit", "O365Toolkit", "SlackToolkit",
-        "JiraToolkit")},
-    **{t: (("data_access",), _LCC) for t in (
-        "GmailGetThread", "GmailGetMessage", "GmailSearch", "ReadFileTool", "ListDirectoryTool",
-        "QuerySQLDataBaseTool", "VectorStoreQATool")},
+    **{
+        t: (("outbound",), _CREW)
+        for t in (
+            "SerperDevTool",
+            "ScrapeWebsiteTool",
+            "WebsiteSearchTool",
+            "BrowserbaseLoadTool",
+            "FirecrawlSearchTool",
+            "FirecrawlScrapeWebsiteTool",
+            "FirecrawlCrawlWebsiteTool",
+            "EXASearchTool",
+            "CodeDocsSearchTool",
+            "YoutubeVideoSearchTool",
+            "YoutubeChannelSearchTool",
+            "SpiderTool",
+            "APITool",
+            "MCPServerAdapter",
+            "SeleniumScrapingTool",
+            "ScrapeElementFromWebsiteTool",
+            "TavilySearchTool",
+        )
+    },
+    **{
+        t: (("outbound",), _LCC)
+        for t in (
+            "SerpAPIWrapper",
+            "GoogleSearchAPIWrapper",
+            "GoogleSerperAPIWrapper",
+            "DuckDuckGoSearchRun",
+            "DuckDuckGoSearchResults",
+            "TavilySearchResults",
+            "BraveSearch",
+            "RequestsGetTool",
+            "RequestsPostTool",
+            "GmailCreateDraft",
+            "GmailSendMessage",
+        )
+    },
+    **{
+        t: (("outbound", "data_access"), _LCC)
+        for t in (
+            "WikipediaQueryRun",
+            "ArxivQueryRun",
+            "PubmedQueryRun",
+            "GmailToolkit",
+            "O365Toolkit",
+            "SlackToolkit",
+            "JiraToolkit",
+        )
+    },
+    **{
+        t: (("data_access",), _LCC)
+        for t in (
+            "GmailGetThread",
+            "GmailGetMessage",
+            "GmailSearch",
+            "ReadFileTool",
+            "ListDirectoryTool",
+            "QuerySQLDataBaseTool",
+            "VectorStoreQATool",
+        )
+    },
     "GithubToolkit": (("outbound", "data_access"), _CREW + _LCC),
     "GithubSearchTool": (("outbound", "data_access"), _CREW),
     "ZapierToolkit": (("outbound", "data_access", "destructive"), _LCC),
     "ZapierNLARunAction": (("outbound", "data_access", "destructive"), _LCC),
     # files and databases
-    **{t: (("data_access",), _CREW) for t in (
-        "FileReadTool", "DirectoryReadTool", "DirectorySearchTool", "TXTSearchTool", "CSVSearchTool",
-        "JSONSearchTool", "PDFSearchTool", "DOCXSearchTool", "MDXSearchTool", "XMLSearchTool", "PGSearchTool",
-        "MySQLSearchTool", "RagTool")},
+    **{
+        t: (("data_access",), _CREW)
+        for t in (
+            "FileReadTool",
+            "DirectoryReadTool",
+            "DirectorySearchTool",
+            "TXTSearchTool",
+            "CSVSearchTool",
+            "JSONSearchTool",
+            "PDFSearchTool",
+            "DOCXSearchTool",
+            "MDXSearchTool",
+            "XMLSearchTool",
+            "PGSearchTool",
+            "MySQLSearchTool",
+            "RagTool",
+        )
+    },
     "FileWriterTool": (("destructive",), _CREW),
     "WriteFileTool": (("destructive",), _LCC),
     "MoveFileTool": (("destructive",), _LCC),
@@ -110,19 +195,62 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 HUMAN_FACING = {"smtplib", "slack_sdk", "twilio", "sendgrid"}
 HUMAN_FACING_TOOLS = {"GmailToolkit", "GmailSendMessage", "GmailCreateDraft", "SlackToolkit", "O365Toolkit"}
 
-MEMORY_STORES = ("chromadb", "pinecone", "weaviate", "qdrant_client", "pgvector", "redis", "mem0", "langchain",
-                 "langchain_community", "llama_index")
-READ_METHODS = {"similarity_search", "retrieve", "as_retriever", "query", "get_relevant_documents", "search", "get",
-                "load_memory_variables", "invoke"}
-WRITE_METHODS = {"add_documents", "add_texts", "add", "upsert", "insert", "persist", "update", "put", "set",
-                 "save_context", "add_message", "add_ai_message", "add_user_message"}
+MEMORY_STORES = (
+    "chromadb",
+    "pinecone",
+    "weaviate",
+    "qdrant_client",
+    "pgvector",
+    "redis",
+    "mem0",
+    "langchain",
+    "langchain_community",
+    "llama_index",
+)
+READ_METHODS = {
+    "similarity_search",
+    "retrieve",
+    "as_retriever",
+    "query",
+    "get_relevant_documents",
+    "search",
+    "get",
+    "load_memory_variables",
+    "invoke",
+}
+WRITE_METHODS = {
+    "add_documents",
+    "add_texts",
+    "add",
+    "upsert",
+    "insert",
+    "persist",
+    "update",
+    "put",
+    "set",
+    "save_context",
+    "add_message",
+    "add_ai_message",
+    "add_user_message",
+}
 PROVENANCE_KEYS = {"metadata", "source", "author", "agent_id", "timestamp"}
 SCOPING_KEYS = {"ttl", "expire_after", "max_age", "max_documents", "collection_size", "namespace", "collection_name"}
 COLLECTION_CALLS = {"get_or_create_collection", "create_collection", "get_collection", "Collection"}
-ROLLBACK_PATTERNS = (".snapshot(", ".backup(", "version=", "copytree(", "shutil.copy", "def backup", "def snapshot",
-                     "def rollback")
-DISTILLATION = {"langsmith": ("create_dataset", "create_example", "create_examples"),
-                "mlflow": ("log_artifact", "log_model"), "wandb": ("log", "save")}
+ROLLBACK_PATTERNS = (
+    ".snapshot(",
+    ".backup(",
+    "version=",
+    "copytree(",
+    "shutil.copy",
+    "def backup",
+    "def snapshot",
+    "def rollback",
+)
+DISTILLATION = {
+    "langsmith": ("create_dataset", "create_example", "create_examples"),
+    "mlflow": ("log_artifact", "log_model"),
+    "wandb": ("log", "save"),
+}
 
 TELEMETRY = {  # import → (provider, its env keys)
     "langsmith": ("LangSmith", ("LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")),
@@ -135,12 +263,37 @@ TELEMETRY = {  # import → (provider, its env keys)
     "datadog": ("Datadog", ("DD_API_KEY", "DD_LLMOBS_ENABLED", "DD_LLMOBS_ML_APP")),
     "opentelemetry": ("OpenTelemetry", ("OTEL_EXPORTER_OTLP_ENDPOINT",)),
 }
-OBSERVABILITY_LIBS = ("langsmith", "langfuse", "arize", "phoenix", "opentelemetry", "mlflow", "wandb", "helicone",
-                      "braintrust")
-OBSERVABILITY_ENV = {"LANGCHAIN_TRACING_V2", "LANGFUSE_SECRET_KEY", "LANGFUSE_PUBLIC_KEY", "LANGSMITH_API_KEY",
-                     "ARIZE_API_KEY", "OTEL_EXPORTER_OTLP_ENDPOINT", "HELICONE_API_KEY", "BRAINTRUST_API_KEY"}
-MODEL_SDKS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "cohere": "Cohere",
-              "mistralai": "Mistral", "together": "Together AI", "groq": "Groq", "fireworks": "Fireworks AI"}
+OBSERVABILITY_LIBS = (
+    "langsmith",
+    "langfuse",
+    "arize",
+    "phoenix",
+    "opentelemetry",
+    "mlflow",
+    "wandb",
+    "helicone",
+    "braintrust",
+)
+OBSERVABILITY_ENV = {
+    "LANGCHAIN_TRACING_V2",
+    "LANGFUSE_SECRET_KEY",
+    "LANGFUSE_PUBLIC_KEY",
+    "LANGSMITH_API_KEY",
+    "ARIZE_API_KEY",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "HELICONE_API_KEY",
+    "BRAINTRUST_API_KEY",
+}
+MODEL_SDKS = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google",
+    "cohere": "Cohere",
+    "mistralai": "Mistral",
+    "together": "Together AI",
+    "groq": "Groq",
+    "fireworks": "Fireworks AI",
+}
 EVAL_LIBS = ("ragas", "deepeval", "promptfoo", "langsmith", "trulens")
 ABSTRACTION_LIBS = ("langchain", "litellm", "haystack", "llama_index")
 LLM_CALL_METHODS = {"create", "generate", "invoke", "chat", "complete"}
@@ -149,8 +302,16 @@ API_KEY_MARKERS = ("API_KEY", "SECRET_KEY", "ACCESS_TOKEN", "AUTH_TOKEN")
 STRUCTURED_OUTPUT_KEYS = {"output_pydantic", "output_json", "response_format", "result_type", "output_type"}
 
 MCP_CONFIGS = ("claude_desktop_config.json", ".cursor/mcp.json", ".vscode/mcp.json", "mcp.json")
-TRUSTED_SCOPES = ("@modelcontextprotocol/", "@anthropic/", "@openai/", "@google/", "@microsoft/", "@docker/",
-                  "@stripe/", "@github/")
+TRUSTED_SCOPES = (
+    "@modelcontextprotocol/",
+    "@anthropic/",
+    "@openai/",
+    "@google/",
+    "@microsoft/",
+    "@docker/",
+    "@stripe/",
+    "@github/",
+)
 MCP_AUTH_MARKERS = ("TOKEN", "KEY", "SECRET", "AUTH", "PASSWORD", "OAUTH", "BEARER")
 SECRET_PATTERNS = (
     ("openai_key", re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}")),
@@ -174,28 +335,44 @@ def agent_framework_roots(table) -> frozenset[str]:
     return frozenset(root for f in table for root in f.constructor_roots)
 
 
-AGENT_CONSTRUCTORS = {"Agent", "AssistantAgent", "UserProxyAgent", "ConversableAgent", "CodeExecutorAgent",
-                      "CodeAgent", "ToolCallingAgent", "ReActAgent", "FunctionAgent", "FunctionCallingAgent",
-                      "OpenAIAgent", "AgentExecutor", "initialize_agent", "create_react_agent",
-                      "create_tool_calling_agent", "create_openai_tools_agent", "create_structured_chat_agent",
-                      "LlmAgent", "ChatCompletionAgent"}
+AGENT_CONSTRUCTORS = {
+    "Agent",
+    "AssistantAgent",
+    "UserProxyAgent",
+    "ConversableAgent",
+    "CodeExecutorAgent",
+    "CodeAgent",
+    "ToolCallingAgent",
+    "ReActAgent",
+    "FunctionAgent",
+    "FunctionCallingAgent",
+    "OpenAIAgent",
+    "AgentExecutor",
+    "initialize_agent",
+    "create_react_agent",
+    "create_tool_calling_agent",
+    "create_openai_tools_agent",
+    "create_structured_chat_agent",
+    "LlmAgent",
+    "ChatCompletionAgent",
+}
 
 
 # -- what the layer returns ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Cap:
-    kind: str            # outbound | data_access | destructive | code_exec | financial
-    library: str         # the top-level library (for a tool class: its package)
-    confidence: str      # confirmed | probable
+    kind: str  # outbound | data_access | destructive | code_exec | financial
+    library: str  # the top-level library (for a tool class: its package)
+    confidence: str  # confirmed | probable
     file: str
-    function: str        # enclosing function ("<module>" at module level)
+    function: str  # enclosing function ("<module>" at module level)
     line: int
-    owner: str = ""      # enclosing class, if any (a BaseTool subclass's _run belongs to the class)
-    tool: str = ""       # known tool class name when the capability comes from the registry
+    owner: str = ""  # enclosing class, if any (a BaseTool subclass's _run belongs to the class)
+    tool: str = ""  # known tool class name when the capability comes from the registry
     in_try: bool = False
     timeout: bool = False
     validated: bool = False  # the enclosing function validates its input (isinstance, assert, compare, if-raise)
-    via: str = "import"      # how the call resolved: import, from-import, variable, cursor, builtin, tool, sql-text,
+    via: str = "import"  # how the call resolved: import, from-import, variable, cursor, builtin, tool, sql-text,
     #                          or (beyond the reference) alias, module-variable, with, from-import-call, nested-import
     seen_by_reference: bool = True  # the reference classifies it too (see :meth:`ProjectFacts.as_reference_reads`)
 
@@ -207,13 +384,13 @@ class Cap:
 
 @dataclass(frozen=True)
 class Guard:
-    kind: str                 # hitl | output_filter | input_filter | validation | rate_limit
+    kind: str  # hitl | output_filter | input_filter | validation | rate_limit
     file: str
     detail: str
     covers: tuple[str, ...] = ()  # names it applies to; () = names none (applies to everything)
-    active: bool = True           # filters: actually used, not only imported
-    vendor: str = ""              # NVIDIA | Guardrails AI | OpenAI, when traceable
-    agent: str = ""               # output_pydantic / human_input on a task: the agent it applies to
+    active: bool = True  # filters: actually used, not only imported
+    vendor: str = ""  # NVIDIA | Guardrails AI | OpenAI, when traceable
+    agent: str = ""  # output_pydantic / human_input on a task: the agent it applies to
     seen_by_reference: bool = True
 
 
@@ -226,7 +403,7 @@ class McpServer:
     remote: bool
     auth: bool
     env: tuple[str, ...]
-    reference_package: str = ""   # the reference takes the first npx argument as the package, even ``-y``
+    reference_package: str = ""  # the reference takes the first npx argument as the package, even ``-y``
     reference_version: str = ""
 
     @property
@@ -238,7 +415,7 @@ class McpServer:
 class AgentSite:
     """Where an agent is defined and the text that names it (role, name), for the rules about agents."""
 
-    keys: set[str]            # names a model agent may carry: variable, enclosing function, name=, YAML key
+    keys: set[str]  # names a model agent may carry: variable, enclosing function, name=, YAML key
     file: str
     role: str = ""
 
@@ -256,27 +433,27 @@ class LlmScope:
 
 @dataclass
 class ProjectFacts:
-    caps: list[Cap] = field(default_factory=list)            # deduplicated per (file, kind, library)
-    all_caps: list[Cap] = field(default_factory=list)        # before deduplication (one per function/kind/lib)
+    caps: list[Cap] = field(default_factory=list)  # deduplicated per (file, kind, library)
+    all_caps: list[Cap] = field(default_factory=list)  # before deduplication (one per function/kind/lib)
     guards: list[Guard] = field(default_factory=list)
     mcp: list[McpServer] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)       # root .env and .env.* files
-    env_names: set[str] = field(default_factory=set)         # variable names in them
-    env_ignored: bool = False                                # root .gitignore has .env / .env* / .env.* / *.env
+    env_files: list[str] = field(default_factory=list)  # root .env and .env.* files
+    env_names: set[str] = field(default_factory=set)  # variable names in them
+    env_ignored: bool = False  # root .gitignore has .env / .env* / .env.* / *.env
     secrets: list[tuple[str, str]] = field(default_factory=list)  # (file, pattern), one per pattern per file
     durable_checkpoint: bool = False
     # memory and learning
     store_files: set[str] = field(default_factory=set)
-    reads: list[tuple[str, str]] = field(default_factory=list)           # (file, scope)
-    writes: list[tuple[str, str, bool]] = field(default_factory=list)    # (file, scope, has provenance)
+    reads: list[tuple[str, str]] = field(default_factory=list)  # (file, scope)
+    writes: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, scope, has provenance)
     collections: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (file, scope, name, scoped)
     fine_tuning: bool = False
     distillation: bool = False
     rollback: bool = False
     # telemetry, evals, model SDKs, portability
-    telemetry: set[str] = field(default_factory=set)       # providers found
-    model_sdks: set[str] = field(default_factory=set)      # providers whose SDK is imported
-    evals: set[str] = field(default_factory=set)            # eval frameworks (openai.evals, ragas, …)
+    telemetry: set[str] = field(default_factory=set)  # providers found
+    model_sdks: set[str] = field(default_factory=set)  # providers whose SDK is imported
+    evals: set[str] = field(default_factory=set)  # eval frameworks (openai.evals, ragas, …)
     langchain_imported: bool = False
     abstraction: bool = False
     proprietary_format: bool = False
@@ -284,7 +461,7 @@ class ProjectFacts:
     agent_sites: list[AgentSite] = field(default_factory=list)
     llm_scopes: list[LlmScope] = field(default_factory=list)
     yaml_tool_agents: dict[str, list[str]] = field(default_factory=dict)  # YAML agent key → its tools: list
-    yaml_task_agents: dict[str, str] = field(default_factory=dict)        # YAML task key → its agent
+    yaml_task_agents: dict[str, str] = field(default_factory=dict)  # YAML task key → its agent
     tool_vars: dict[str, str] = field(default_factory=dict)  # search = SerperDevTool() → {"search": "SerperDevTool"}
     # what only the reference sees, and whose reading these facts are
     reference_guards: list[Guard] = field(default_factory=list)
@@ -301,11 +478,17 @@ class ProjectFacts:
         patterns. What the built-in reads beyond that stays in these facts (the ``detected_*`` findings)."""
         caps = [c for c in self.all_caps if c.seen_by_reference]
         return replace(
-            self, reading="reference", all_caps=caps, caps=dedupe(caps),
+            self,
+            reading="reference",
+            all_caps=caps,
+            caps=dedupe(caps),
             guards=[g for g in self.guards if g.seen_by_reference] + self.reference_guards,
             mcp=[replace(m, package=m.reference_package, version=m.reference_version) for m in self.mcp],
             llm_scopes=[replace(s, credentials=s.reference_credentials) for s in self.llm_scopes],
-            secrets=self.reference_secrets, reference_guards=[], reference_secrets=[])
+            secrets=self.reference_secrets,
+            reference_guards=[],
+            reference_secrets=[],
+        )
 
 
 # -- entry point -------------------------------------------------------------------------------------------
@@ -326,8 +509,11 @@ def is_root_file(path: str) -> bool:
     return path in MCP_CONFIGS
 
 
-def extract(python: Sequence[tuple[str, bytes | str]], yaml_docs: list[tuple[str, object]] | None = None,
-            root_files: Mapping[str, bytes | str] | None = None) -> ProjectFacts:
+def extract(
+    python: Sequence[tuple[str, bytes | str]],
+    yaml_docs: list[tuple[str, object]] | None = None,
+    root_files: Mapping[str, bytes | str] | None = None,
+) -> ProjectFacts:
     """Facts of a project from its Python sources (path, text), parsed YAML documents and root files.
 
     Files that do not parse are skipped (the scanner counts them as parser errors).
@@ -378,18 +564,18 @@ _Function = ast.FunctionDef | ast.AsyncFunctionDef
 class _File:
     def __init__(self, path: str, text: str, tree: ast.Module, facts: ProjectFacts, caps: list[Cap]):
         self.path, self.text, self.tree, self.facts, self.caps = path, text, tree, facts, caps
-        self.imports: dict[str, str] = {}   # local name → module (import x.y as z: z → x.y; import x.y: x → x)
-        self.names: dict[str, str] = {}     # local name → module.attr (from m import a as b: b → m.a)
-        self.modules: set[str] = set()      # every imported module path (for label-style checks)
+        self.imports: dict[str, str] = {}  # local name → module (import x.y as z: z → x.y; import x.y: x → x)
+        self.names: dict[str, str] = {}  # local name → module.attr (from m import a as b: b → m.a)
+        self.modules: set[str] = set()  # every imported module path (for label-style checks)
         self.parents: dict[int, tuple[str, str]] = {}  # id(node) → (outermost scope, enclosing class)
-        self.inner: dict[int, _Function] = {}          # id(node) → innermost enclosing function
-        self.targets: dict[int, str] = {}              # id(value) → the name it is assigned to
-        self.nodes: list[ast.AST] = []                 # every node, in source order
-        self.module_nodes: list[ast.AST] = []          # nodes outside any function body
-        self.fn_nodes: dict[int, list[ast.AST]] = {}   # id(function) → every node inside it (nested included)
+        self.inner: dict[int, _Function] = {}  # id(node) → innermost enclosing function
+        self.targets: dict[int, str] = {}  # id(value) → the name it is assigned to
+        self.nodes: list[ast.AST] = []  # every node, in source order
+        self.module_nodes: list[ast.AST] = []  # nodes outside any function body
+        self.fn_nodes: dict[int, list[ast.AST]] = {}  # id(function) → every node inside it (nested included)
         self.functions: list[_Function] = []
         self._index()
-        for node in self.nodes:             # imports anywhere (function-local imports resolve too)
+        for node in self.nodes:  # imports anywhere (function-local imports resolve too)
             if isinstance(node, ast.Import):
                 for a in node.names:
                     self.modules.add(a.name)
@@ -448,8 +634,9 @@ class _File:
         """One breadth-first traversal (ast.walk's order): per node its outermost scope (the catalog's "scope":
         function or class), enclosing class and innermost function; the nodes of every function and of module
         level."""
-        queue: deque[tuple[ast.AST, str | None, str | None, tuple[_Function, ...]]] = \
-            deque([(self.tree, None, None, ())])
+        queue: deque[tuple[ast.AST, str | None, str | None, tuple[_Function, ...]]] = deque(
+            [(self.tree, None, None, ())]
+        )
         while queue:
             node, scope, klass, fns = queue.popleft()
             for child in ast.iter_child_nodes(node):
@@ -480,8 +667,9 @@ class _File:
                     if isinstance(node.value, ast.Call) and _callee_name(node.value)[:1].isupper():
                         self.facts.tool_vars.setdefault(name, _callee_name(node.value))  # x = SomeTool(...)
 
-    def _var_origins(self, nodes: list[ast.AST], known: dict[str, tuple[str, str]],
-                     bound: set[str]) -> dict[str, tuple[str, str]]:
+    def _var_origins(
+        self, nodes: list[ast.AST], known: dict[str, tuple[str, str]], bound: set[str]
+    ) -> dict[str, tuple[str, str]]:
         """Variables assigned from a call on a known library (conn = psycopg2.connect(...)), in source order:
         name → (library, how: variable, with, or module-variable for a module-level client used in a function)."""
         origins = {var: (lib, "module-variable") for var, (lib, _) in known.items()} if known else {}
@@ -491,8 +679,11 @@ class _File:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 pairs.append((node.targets[0].id, node.value, "variable"))
             elif isinstance(node, (ast.With, ast.AsyncWith)):
-                pairs += [(i.optional_vars.id, i.context_expr, "with") for i in node.items
-                          if isinstance(i.optional_vars, ast.Name)]
+                pairs += [
+                    (i.optional_vars.id, i.context_expr, "with")
+                    for i in node.items
+                    if isinstance(i.optional_vars, ast.Name)
+                ]
             for var, value, how in pairs:
                 while isinstance(value, ast.Await):
                     value = value.value
@@ -506,12 +697,16 @@ class _File:
         return origins
 
     # capabilities ------------------------------------------------------------------------------------
-    def _capabilities(self, scope: ast.AST, nodes: list[ast.AST], name: str,
-                      local: dict[str, tuple[str, str]], bound: set[str]) -> None:
+    def _capabilities(
+        self, scope: ast.AST, nodes: list[ast.AST], name: str, local: dict[str, tuple[str, str]], bound: set[str]
+    ) -> None:
         module = name == "<module>"
         klass = self.parents.get(id(scope), ("", ""))[1] if not module else ""
-        tries = [(t.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in t.body))
-                 for t in nodes if isinstance(t, ast.Try) and t.body]
+        tries = [
+            (t.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in t.body))
+            for t in nodes
+            if isinstance(t, ast.Try) and t.body
+        ]
         validated = None if module else _validates(nodes)
         emitted: set[tuple[str, str, bool]] = set()
         db = next((lib for lib in DB_LIBS if lib in self.tops), "")
@@ -522,11 +717,23 @@ class _File:
             if (kind, lib, seen) in emitted or (kind, lib, True) in emitted:
                 return
             emitted.add((kind, lib, seen))
-            self.caps.append(Cap(kind, lib, confidence, self.path, name, line, klass, "",
-                                 in_try=any(a <= line <= b for a, b in tries),
-                                 timeout=bool(call is not None and any(k.arg == "timeout" for k in call.keywords)),
-                                 validated=bool(validated) if kind == "financial" else False, via=via,
-                                 seen_by_reference=seen))
+            self.caps.append(
+                Cap(
+                    kind,
+                    lib,
+                    confidence,
+                    self.path,
+                    name,
+                    line,
+                    klass,
+                    "",
+                    in_try=any(a <= line <= b for a, b in tries),
+                    timeout=bool(call is not None and any(k.arg == "timeout" for k in call.keywords)),
+                    validated=bool(validated) if kind == "financial" else False,
+                    via=via,
+                    seen_by_reference=seen,
+                )
+            )
 
         destructive_sql = False
         for node in nodes:
@@ -567,8 +774,11 @@ class _File:
                 emit("destructive", lib, node.lineno, via, call=node)
         if db and not destructive_sql:  # destructive SQL text that is not (visibly) executed: probable
             for node in nodes:
-                if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
-                        DESTRUCTIVE_SQL.search(node.value):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and DESTRUCTIVE_SQL.search(node.value)
+                ):
                     emit("destructive", db, node.lineno, "sql-text", confidence="probable")
                     break
 
@@ -588,9 +798,18 @@ class _File:
                         if tool in KNOWN_TOOLS:
                             self._tool_cap(tool, KNOWN_TOOLS[tool][1][0], node.lineno)
                 elif kw.arg == "code_execution_config" and isinstance(kw.value, ast.Dict):
-                    self.caps.append(Cap("code_exec", "autogen", "confirmed", self.path,
-                                         self.parents.get(id(node), ("<module>", ""))[0], node.lineno,
-                                         tool="code_execution_config", via="tool"))
+                    self.caps.append(
+                        Cap(
+                            "code_exec",
+                            "autogen",
+                            "confirmed",
+                            self.path,
+                            self.parents.get(id(node), ("<module>", ""))[0],
+                            node.lineno,
+                            tool="code_execution_config",
+                            via="tool",
+                        )
+                    )
 
     def _tool_cap(self, tool: str, library: str, line: int) -> None:
         for kind in KNOWN_TOOLS[tool][0]:
@@ -605,32 +824,54 @@ class _File:
         for module in sorted(self.modules):
             low = module.lower()
             if "nemoguardrails" in low:
-                add(Guard("input_filter", path, "nemoguardrails", active=bool({"LLMRails", "RailsConfig"} & used),
-                          vendor="NVIDIA"))
+                add(
+                    Guard(
+                        "input_filter",
+                        path,
+                        "nemoguardrails",
+                        active=bool({"LLMRails", "RailsConfig"} & used),
+                        vendor="NVIDIA",
+                    )
+                )
             elif low.split(".")[0] == "guardrails":
-                add(Guard("output_filter", path, "guardrails-ai", active=any(p in self.text for p in (
-                    "Guard(", ".use(", "guard.validate", "guard(")), vendor="Guardrails AI"))
+                add(
+                    Guard(
+                        "output_filter",
+                        path,
+                        "guardrails-ai",
+                        active=any(p in self.text for p in ("Guard(", ".use(", "guard.validate", "guard(")),
+                        vendor="Guardrails AI",
+                    )
+                )
             elif low.split(".")[0] == "llm_guard":
                 add(Guard("output_filter", path, "llm_guard"))
             elif "guardrails" in low:
                 named_like_guardrails = True
         if named_like_guardrails:  # the reference takes any module named like it for Guardrails AI (a local one too)
-            self.facts.reference_guards.append(Guard("output_filter", path, "guardrails", active=False,
-                                                     vendor="Guardrails AI"))
+            self.facts.reference_guards.append(
+                Guard("output_filter", path, "guardrails", active=False, vendor="Guardrails AI")
+            )
         for local, target in self.names.items():
             leaf = target.rsplit(".", 1)[-1]
             if leaf in ("InputGuardrail", "OutputGuardrail"):
-                add(Guard("input_filter" if leaf == "InputGuardrail" else "output_filter", path, leaf,
-                          active=local in used, vendor="OpenAI"))
+                add(
+                    Guard(
+                        "input_filter" if leaf == "InputGuardrail" else "output_filter",
+                        path,
+                        leaf,
+                        active=local in used,
+                        vendor="OpenAI",
+                    )
+                )
         if any(t in self.text for t in ("recursion_limit", "max_iterations", "max_turns")):
             add(Guard("rate_limit", path, "recursion/iteration limit"))
         validation_seen = False
         for node in self.nodes:
             if isinstance(node, ast.Call):
                 if not validation_seen and (
-                        (isinstance(node.func, ast.Name) and node.func.id == "isinstance")
-                        or (isinstance(node.func, ast.Attribute) and node.func.attr in ("model_validate",
-                                                                                         "TypeAdapter"))):
+                    (isinstance(node.func, ast.Name) and node.func.id == "isinstance")
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in ("model_validate", "TypeAdapter"))
+                ):
                     add(Guard("validation", path, "isinstance/model_validate"))
                     validation_seen = True
                 agent = _keyword_name(node, "agent")
@@ -640,8 +881,11 @@ class _File:
                         add(Guard("hitl", path, kw.arg, covers=tuple(_strings(value))))
                     elif kw.arg == "human_input" and isinstance(value, ast.Constant) and value.value is True:
                         add(Guard("hitl", path, "human_input", agent=agent or self._task_agent(node)))
-                    elif kw.arg == "human_input_mode" and isinstance(value, ast.Constant) and \
-                            value.value in ("ALWAYS", "TERMINATE"):
+                    elif (
+                        kw.arg == "human_input_mode"
+                        and isinstance(value, ast.Constant)
+                        and value.value in ("ALWAYS", "TERMINATE")
+                    ):
                         add(Guard("hitl", path, "human_input_mode"))
                     elif kw.arg in ("max_rpm", "rate_limit", "max_requests_per_minute"):
                         add(Guard("rate_limit", path, kw.arg))
@@ -672,20 +916,23 @@ class _File:
                 f.reads.append((path, scope))
             if method in COLLECTION_CALLS and node.args and isinstance(node.args[0], ast.Constant):
                 f.collections.append((path, scope, str(node.args[0].value), _scoped(node)))
-        if any(m.startswith("openai.fine_tuning") for m in self.modules) or \
-                any(m in ("trl.PPOTrainer", "trl.DPOTrainer") for m in self.modules):
+        if any(m.startswith("openai.fine_tuning") for m in self.modules) or any(
+            m in ("trl.PPOTrainer", "trl.DPOTrainer") for m in self.modules
+        ):
             f.fine_tuning = True
         for lib, methods in DISTILLATION.items():
             if lib in self.tops and any(f".{m}(" in self.text for m in methods):
                 f.distillation = True
         if any(p in self.text for p in ROLLBACK_PATTERNS):
             f.rollback = True
-        if "langgraph.checkpoint" in self.text and any(s in self.text for s in ("PostgresSaver", "SqliteSaver",
-                                                                                 "RedisSaver")):
+        if "langgraph.checkpoint" in self.text and any(
+            s in self.text for s in ("PostgresSaver", "SqliteSaver", "RedisSaver")
+        ):
             f.durable_checkpoint = True
         f.secrets += [(path, label) for label, pattern in SECRET_PATTERNS if pattern.search(self.text)]
-        f.reference_secrets += [(path, label) for label, pattern in REFERENCE_SECRET_PATTERNS
-                                if pattern.search(self.text)]
+        f.reference_secrets += [
+            (path, label) for label, pattern in REFERENCE_SECRET_PATTERNS if pattern.search(self.text)
+        ]
 
     # telemetry, evals, model SDKs, portability -------------------------------------------------------
     def _governance(self) -> None:
@@ -698,16 +945,19 @@ class _File:
         for lib, provider in MODEL_SDKS.items():
             if lib in self.tops:
                 f.model_sdks.add(provider)
-        if "openai" in self.tops and (any(m.startswith("openai.evals") for m in self.modules)
-                                      or "openai.evals" in self.text):
+        if "openai" in self.tops and (
+            any(m.startswith("openai.evals") for m in self.modules) or "openai.evals" in self.text
+        ):
             f.evals.add("openai.evals")
         f.evals.update(lib for lib in EVAL_LIBS if lib in self.tops)
         if "langchain" in self.tops:
             f.langchain_imported = True
         if self.tops & set(ABSTRACTION_LIBS):
             f.abstraction = True
-        if any(isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("openai.beta.assistants")
-               for n in self.nodes):
+        if any(
+            isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("openai.beta.assistants")
+            for n in self.nodes
+        ):
             f.proprietary_format = True
 
     # agents: role text; model-SDK scopes with their identity and credentials ------------------------------
@@ -737,8 +987,15 @@ class _File:
                 continue
             creds = _keys_read(self.fn_nodes[id(fn)])
             identity = any(k.arg in IDENTITY_KEYS for c in calls for k in c.keywords)
-            f.llm_scopes.append(LlmScope(self.path, fn.name, identity, creds or module_creds,
-                                         _keys_read(self.fn_nodes[id(fn)], calls_only=True) or file_creds))
+            f.llm_scopes.append(
+                LlmScope(
+                    self.path,
+                    fn.name,
+                    identity,
+                    creds or module_creds,
+                    _keys_read(self.fn_nodes[id(fn)], calls_only=True) or file_creds,
+                )
+            )
 
 
 # -- YAML and root files -------------------------------------------------------------------------------------
@@ -757,8 +1014,18 @@ def _yaml(path: str, doc: object, facts: ProjectFacts, caps: list[Cap]) -> None:
                         for kind in KNOWN_TOOLS.get(tool, ((), ()))[0]:
                             if (tool, kind) not in seen:
                                 seen.add((tool, kind))
-                                caps.append(Cap(kind, KNOWN_TOOLS[tool][1][0], "confirmed", path,
-                                                f"[YAML: {tool}]", 0, tool=tool, via="tool"))
+                                caps.append(
+                                    Cap(
+                                        kind,
+                                        KNOWN_TOOLS[tool][1][0],
+                                        "confirmed",
+                                        path,
+                                        f"[YAML: {tool}]",
+                                        0,
+                                        tool=tool,
+                                        via="tool",
+                                    )
+                                )
                 else:
                     walk(value, key if obj is doc else owner)
         elif isinstance(obj, list):
@@ -771,8 +1038,9 @@ def _yaml(path: str, doc: object, facts: ProjectFacts, caps: list[Cap]) -> None:
             if isinstance(value, dict) and isinstance(value.get("agent"), str):
                 facts.yaml_task_agents[str(key)] = value["agent"]
                 if value.get("human_input") is True:  # a YAML task that asks a human before it completes
-                    facts.guards.append(Guard("hitl", path, "human_input", agent=value["agent"],
-                                              seen_by_reference=False))
+                    facts.guards.append(
+                        Guard("hitl", path, "human_input", agent=value["agent"], seen_by_reference=False)
+                    )
     if is_agents and isinstance(doc, dict):
         for key, value in doc.items():
             if isinstance(value, dict):
@@ -790,7 +1058,7 @@ def _root(files: Mapping[str, bytes | str], facts: ProjectFacts) -> None:
                 if line and not line.startswith("#") and "=" in line:
                     var = line.split("=", 1)[0].strip()
                     if var.startswith("export "):
-                        var = var[len("export "):].strip()
+                        var = var[len("export ") :].strip()
                     if var:
                         facts.env_names.add(var)
     lines = {ln.strip() for ln in texts.get(".gitignore", "").splitlines()}
@@ -811,8 +1079,11 @@ def _root(files: Mapping[str, bytes | str], facts: ProjectFacts) -> None:
 
 def _mcp_server(name: str, path: str, config: dict) -> McpServer:
     command = given if isinstance(given := config.get("command"), str) else ""
-    args = [str(a) for a in config.get("args", []) if isinstance(a, (str, int, float))] \
-        if isinstance(config.get("args"), list) else []
+    args = (
+        [str(a) for a in config.get("args", []) if isinstance(a, (str, int, float))]
+        if isinstance(config.get("args"), list)
+        else []
+    )
     env = tuple(str(k) for k in config.get("env", {})) if isinstance(config.get("env"), dict) else ()
     url = config.get("url") if isinstance(config.get("url"), str) else ""
     words = command.split()
@@ -893,8 +1164,9 @@ def _validates(nodes: list[ast.AST]) -> bool:
         if isinstance(node, (ast.Assert, ast.Compare)):
             return True
         if isinstance(node, ast.Call) and (
-                (isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "TypeAdapter"))
-                or (isinstance(node.func, ast.Attribute) and node.func.attr in ("model_validate", "TypeAdapter"))):
+            (isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "TypeAdapter"))
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in ("model_validate", "TypeAdapter"))
+        ):
             return True
         if isinstance(node, ast.If) and any(isinstance(c, ast.Raise) for c in ast.walk(node)):
             return True
@@ -913,19 +1185,30 @@ def _scoped(call: ast.Call) -> bool:
 
 def _keys_read(nodes: list[ast.AST], calls_only: bool = False) -> tuple[str, ...]:
     """The API keys read among ``nodes``, in order; ``calls_only``: as the reference reads them, by calls only."""
-    return tuple(dict.fromkeys(v for n in nodes if (not calls_only or isinstance(n, ast.Call))
-                               and (v := _api_key_read(n))))
+    return tuple(
+        dict.fromkeys(v for n in nodes if (not calls_only or isinstance(n, ast.Call)) and (v := _api_key_read(n)))
+    )
 
 
 def _api_key_read(node: ast.AST) -> str:
     """The env variable an ``os.getenv("X")`` / ``os.environ.get("X")`` / ``os.environ["X"]`` reads, if it is a key."""
     name = ""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("getenv", "get") \
-            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("getenv", "get")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
         if node.func.attr == "getenv" or _root_name(node.func.value) in ("os", "environ"):
             name = node.args[0].value
-    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
-            isinstance(node.slice.value, str) and _root_name(node.value) in ("os", "environ"):
+    elif (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+        and _root_name(node.value) in ("os", "environ")
+    ):
         name = node.slice.value
     return name if any(m in name.upper() for m in API_KEY_MARKERS) else ""
 

@@ -46,9 +46,9 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*")
 
 @dataclass(frozen=True)
 class Pin:
-    name: str           # normalised distribution name
+    name: str  # normalised distribution name
     version: str | None  # exact version, or the specifier as written, or None (no version given)
-    strength: int       # LOCK, PIN or SPECIFIER (0 when there is no version)
+    strength: int  # LOCK, PIN or SPECIFIER (0 when there is no version)
 
 
 def normalize(name: str) -> str:
@@ -132,8 +132,15 @@ def parse(path: str, text: str) -> list[Pin] | None:
         if name == "setup.cfg":
             return _setup_cfg(text)
         return _requirements(text)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, MemoryError,
-            configparser.Error):  # tomllib/json decode errors are ValueErrors
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        MemoryError,
+        configparser.Error,
+    ):  # tomllib/json decode errors are ValueErrors
         return None
 
 
@@ -167,7 +174,7 @@ def requirement(spec: str, strength_exact: int = PIN) -> Pin | None:
     if not specs:
         return Pin(normalize(req.name), None, 0)
     head = _NAME.match(spec.split(";", 1)[0])
-    written = spec.split(";", 1)[0][head.end():] if head else str(req.specifier)
+    written = spec.split(";", 1)[0][head.end() :] if head else str(req.specifier)
     written = re.sub(r"\s+", "", written).strip("()") or str(req.specifier)
     return Pin(normalize(req.name), written, SPECIFIER)
 
@@ -210,8 +217,12 @@ def _pyproject(text: str) -> list[Pin]:
 
 def _pipfile(text: str) -> list[Pin]:
     data = tomllib.loads(text)
-    return [p for section in ("packages", "dev-packages") for name, value in _dict(data.get(section)).items()
-            if (p := _loose(name, value))]
+    return [
+        p
+        for section in ("packages", "dev-packages")
+        for name, value in _dict(data.get(section)).items()
+        if (p := _loose(name, value))
+    ]
 
 
 def _setup_cfg(text: str) -> list[Pin]:
@@ -238,8 +249,11 @@ def _pipfile_lock(text: str) -> list[Pin]:
 def _toml_lock(text: str) -> list[Pin]:
     data = tomllib.loads(text)
     packages = data.get("package", [])
-    return [Pin(normalize(p["name"]), str(p["version"]), LOCK) for p in packages if isinstance(p, dict)
-            and isinstance(p.get("name"), str) and isinstance(p.get("version"), (str, int, float))]
+    return [
+        Pin(normalize(p["name"]), str(p["version"]), LOCK)
+        for p in packages
+        if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), (str, int, float))
+    ]
 
 
 def _dict(value) -> dict:

@@ -74,8 +74,10 @@ def scan_repository(root: Path, repo_full_name: str, *, all_files: list[str] | N
         scan_status="partial" if parser_errors else "success",
     )
     ping["repo_metadata"] = {
-        "python_file_count": python_count, "yaml_config_count": yaml_count,
-        "total_loc": sum(m.loc for m in modules), "primary_framework": ping["repo_metadata"]["primary_framework"],
+        "python_file_count": python_count,
+        "yaml_config_count": yaml_count,
+        "total_loc": sum(m.loc for m in modules),
+        "primary_framework": ping["repo_metadata"]["primary_framework"],
         "framework_count": len(ping["frameworks"]),
     }
     return ping
@@ -136,13 +138,27 @@ def _parse_python(path: Path) -> ModuleFacts | None:
 def empty_ping(repo_full_name: str, *, status: str, failure_reason: str | None, files_total: int = 0) -> dict:
     """A schema-complete ping with nothing found: what the pipeline stores when a scan could not happen."""
     signals = _deployment_signals([])
-    signals.update(has_env_in_gitignore=False, framework_versions={}, detected_deployment_signals=_detected_deployment_signals([]),
-                   reference=reference_counting.inventory([], []))
+    signals.update(
+        has_env_in_gitignore=False,
+        framework_versions={},
+        detected_deployment_signals=_detected_deployment_signals([]),
+        reference=reference_counting.inventory([], []),
+    )
     ping = _ping(RepoModel(), signals, repo_full_name)
     # No scanner produced it: scanner_version stays empty, so a version's scanner is read off real scans only.
-    ping.update(scan_status=status, failure_reason=failure_reason, files_total=files_total, scanner_version="",
-                repo_metadata={"python_file_count": 0, "yaml_config_count": 0, "total_loc": 0,
-                               "primary_framework": "", "framework_count": 0})
+    ping.update(
+        scan_status=status,
+        failure_reason=failure_reason,
+        files_total=files_total,
+        scanner_version="",
+        repo_metadata={
+            "python_file_count": 0,
+            "yaml_config_count": 0,
+            "total_loc": 0,
+            "primary_framework": "",
+            "framework_count": 0,
+        },
+    )
     return ping
 
 
@@ -158,7 +174,9 @@ _CREW_YAML = ("agents.yaml", "agents.yml", "tasks.yaml", "tasks.yml")
 def _walk(root: Path):
     """Regular files under root; symlinks are never followed nor read, .git is skipped."""
     for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in (".git", ".stratum") and not os.path.islink(os.path.join(folder, d)))
+        dirs[:] = sorted(
+            d for d in dirs if d not in (".git", ".stratum") and not os.path.islink(os.path.join(folder, d))
+        )
         for name in sorted(names):
             path = Path(folder) / name
             if not path.is_symlink() and path.is_file():
@@ -194,8 +212,9 @@ def project_facts(root: Path, files: list[Path]):
             if not data or (path.name not in _CREW_YAML and b"tools" not in data):
                 continue  # only agent/task configs and YAML that lists tools matter to the rules
             try:
-                docs += [(rel, _bounded_yaml(d))
-                         for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)]
+                docs += [
+                    (rel, _bounded_yaml(d)) for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)
+                ]
             except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
                 pass
         elif is_root_file(rel):
@@ -274,12 +293,17 @@ def _detected_deployment_signals(paths: list[str]) -> dict:
     tools): an extra field, since the reference's definition is the one users compare against."""
     names = {p.rsplit("/", 1)[-1] for p in paths}
     signals: dict[str, int] = {
-        "has_dockerfile": any(n == "Dockerfile" or n.startswith("Dockerfile.") or n in ("docker-compose.yml",
-                                                                                        "compose.yaml") for n in names),
-        "has_ci_config": any(p.startswith((".github/workflows/", ".circleci/")) or p == ".gitlab-ci.yml"
-                             for p in paths),
-        "has_tests": any(p.startswith(("tests/", "test/")) or "/tests/" in p or
-                         re.match(r"(.*/)?test_[^/]+\.py$", p) is not None for p in paths),
+        "has_dockerfile": any(
+            n == "Dockerfile" or n.startswith("Dockerfile.") or n in ("docker-compose.yml", "compose.yaml")
+            for n in names
+        ),
+        "has_ci_config": any(
+            p.startswith((".github/workflows/", ".circleci/")) or p == ".gitlab-ci.yml" for p in paths
+        ),
+        "has_tests": any(
+            p.startswith(("tests/", "test/")) or "/tests/" in p or re.match(r"(.*/)?test_[^/]+\.py$", p) is not None
+            for p in paths
+        ),
         "has_lockfile": any(n in _LOCKFILES for n in names),
         "has_env_example": any(n in (".env.example", ".env.sample", ".env.template") for n in names),
     }
@@ -288,7 +312,11 @@ def _detected_deployment_signals(paths: list[str]) -> dict:
 
 
 def _env_ignored(root: Path) -> bool:
-    data = _read(root / ".gitignore") if (root / ".gitignore").is_file() and not (root / ".gitignore").is_symlink() else None
+    data = (
+        _read(root / ".gitignore")
+        if (root / ".gitignore").is_file() and not (root / ".gitignore").is_symlink()
+        else None
+    )
     lines = {line.strip() for line in (data or b"").decode("utf-8", "replace").splitlines()}
     return bool(lines & {".env", ".env*", "*.env", ".env.*", "/.env"})
 
@@ -334,9 +362,19 @@ def _ping(model: RepoModel, signals: dict, repo_full_name: str) -> dict:
     """Every field of the ping, in the schema's order: each part below fills the fields of one concern, the
     fields in :data:`UNMEASURED` are null."""
     s = _Scan.of(model, signals)
-    fields = {**_identity(repo_full_name), **_capabilities(s), **_topology(s), **_controls(s), **_tool_exposure(s),
-              **_data_sensitivity(s), **_memory_and_oversight(s), **_inventory(s), **_findings(s),
-              **_normalized_features(s), **dict.fromkeys(UNMEASURED)}
+    fields = {
+        **_identity(repo_full_name),
+        **_capabilities(s),
+        **_topology(s),
+        **_controls(s),
+        **_tool_exposure(s),
+        **_data_sensitivity(s),
+        **_memory_and_oversight(s),
+        **_inventory(s),
+        **_findings(s),
+        **_normalized_features(s),
+        **dict.fromkeys(UNMEASURED),
+    }
     return {**{name: fields[name] for name in PING_FIELDS}, **_detected(s)}
 
 
@@ -347,7 +385,7 @@ class _Scan:
 
     model: RepoModel
     signals: dict
-    findings: Findings           # the rules on the project as the reference reads it: the ping's finding fields
+    findings: Findings  # the rules on the project as the reference reads it: the ping's finding fields
     detected_findings: Findings  # the rules on the built-in's own reading: the detected_* finding fields
     graph: Graph
     topo: dict
@@ -399,13 +437,15 @@ class _Scan:
     @cached_property
     def sensitive(self) -> list[str]:
         tools = self.model.tools.values()
-        return (["financial"] if any("payment" in t.ops for t in tools) else []) + \
-               (["pii"] if any("email" in t.ops for t in tools) else [])
+        return (["financial"] if any("payment" in t.ops for t in tools) else []) + (
+            ["pii"] if any("email" in t.ops for t in tools) else []
+        )
 
     @cached_property
     def checkpoint(self) -> str:
-        return max((g.checkpoint for g in self.model.groups), key=["none", "memory", "persistent"].index,
-                   default="none")
+        return max(
+            (g.checkpoint for g in self.model.groups), key=["none", "memory", "persistent"].index, default="none"
+        )
 
     @cached_property
     def learning_loop(self) -> bool:
@@ -420,10 +460,17 @@ def _as_reference_counts(model: RepoModel, reference: reference_counting.Invento
     agents: dict[str, Agent] = {}
     for a in reference.agents:  # one per name for the rules (a LangGraph node may repeat an agent's name)
         agents.setdefault(a.name, Agent(a.name, a.label, list(a.tools), role=a.role))
-    groups = [Group(f"{crew.kind}:{i}", "", "crew" if crew.process == "sequential" else crew.process,
-                    members=list(crew.members), hierarchical=crew.process == "hierarchical",
-                    flows=list(zip(crew.members, crew.members[1:])) if crew.process == "sequential" else [])
-              for i, crew in enumerate(reference.crews)]
+    groups = [
+        Group(
+            f"{crew.kind}:{i}",
+            "",
+            "crew" if crew.process == "sequential" else crew.process,
+            members=list(crew.members),
+            hierarchical=crew.process == "hierarchical",
+            flows=list(zip(crew.members, crew.members[1:])) if crew.process == "sequential" else [],
+        )
+        for i, crew in enumerate(reference.crews)
+    ]
     return replace(model, agents=agents, groups=groups)
 
 
@@ -472,8 +519,17 @@ def _topology(s: _Scan) -> dict:
     topo = s.topo
     return {
         "topology_signature_hash": "",  # the reference CLI's (empty offline); the built-in's: detected_*
-        **{k: topo[k] for k in ("graph_node_count", "graph_edge_count", "graph_node_type_distribution",
-                                "graph_edge_type_distribution", "edge_density", "graph_topology_metrics")},
+        **{
+            k: topo[k]
+            for k in (
+                "graph_node_count",
+                "graph_edge_count",
+                "graph_node_type_distribution",
+                "graph_edge_type_distribution",
+                "edge_density",
+                "graph_topology_metrics",
+            )
+        },
         "max_path_hops": topo["graph_topology_metrics"]["longest_chain"],
         "external_sink_count": topo["graph_node_type_distribution"].get("external", 0),
     }
@@ -491,8 +547,9 @@ def _controls(s: _Scan) -> dict:
         "guardrail_linked_count": s.guarded_agents,
         "control_coverage_pct": round(100.0 * s.guarded_agents / len(agents), 1) if agents else 0.0,
         "has_hitl_anywhere": any(a.human_approval for a in agents) or any(g.human_approval for g in s.model.groups),
-        "uncontrolled_path_count": sum(1 for a in agents for t in a.tools if t in tools
-                                       and tools[t].ops & APPROVAL_OPS and not a.human_approval),
+        "uncontrolled_path_count": sum(
+            1 for a in agents for t in a.tools if t in tools and tools[t].ops & APPROVAL_OPS and not a.human_approval
+        ),
     }
 
 
@@ -566,8 +623,17 @@ def _inventory(s: _Scan) -> dict:
         "llm_providers": sorted(m.providers),
         "llm_models": sorted(m.models),
         "provider_confidence": "detected" if m.providers else "none",
-        "deployment_signals": {k: signals[k] for k in ("has_dockerfile", "has_ci_config", "has_tests", "has_lockfile",
-                                                       "has_env_example", "deployment_score")},
+        "deployment_signals": {
+            k: signals[k]
+            for k in (
+                "has_dockerfile",
+                "has_ci_config",
+                "has_tests",
+                "has_lockfile",
+                "has_env_example",
+                "deployment_score",
+            )
+        },
         "repo_metadata": {"primary_framework": reference.primary_framework},  # scan_repository adds the file counts
     }
 
@@ -597,8 +663,9 @@ def _findings(s: _Scan) -> dict:
     f, rules = s.findings, s.rules
     instance_counts = f.instance_counts()
     agents = set(s.model.agents)
-    co_occurrence = sorted({tuple(sorted((r1, r2))) for r1 in rules for r2 in rules
-                            if r1 < r2 and s.tags[r1] & s.tags[r2] & agents})
+    co_occurrence = sorted(
+        {tuple(sorted((r1, r2))) for r1 in rules for r2 in rules if r1 < r2 and s.tags[r1] & s.tags[r2] & agents}
+    )
     return {
         "risk_score": f.risk_score,
         "finding_rules": rules,
@@ -626,14 +693,16 @@ def _normalized_features(s: _Scan) -> dict:
     def per(count: int, n: int) -> float:
         return round(count / n, 2) if n else 0.0
 
-    return {"normalized_features": {
-        "findings_per_agent": per(len(rules), n_agents),
-        "findings_per_crew": per(len(rules), n_groups),
-        "guardrails_per_agent": per(s.guarded_agents, n_agents),
-        "tools_per_agent": per(tools, n_agents),
-        "external_exposure_ratio": per(len(affected), n_agents),
-        "guardrail_coverage_ratio": per(s.guarded_agents, n_agents),
-    }}
+    return {
+        "normalized_features": {
+            "findings_per_agent": per(len(rules), n_agents),
+            "findings_per_crew": per(len(rules), n_groups),
+            "guardrails_per_agent": per(s.guarded_agents, n_agents),
+            "tools_per_agent": per(tools, n_agents),
+            "external_exposure_ratio": per(len(affected), n_agents),
+            "guardrail_coverage_ratio": per(s.guarded_agents, n_agents),
+        }
+    }
 
 
 def _archetype(model: RepoModel) -> str:
@@ -686,8 +755,13 @@ def _count(items) -> dict:
 def _density(values: list[int]) -> dict:
     if not values:
         return {"max": 0, "min": 0, "mean": 0.0, "median": 0.0, "stddev": 0.0}
-    return {"max": max(values), "min": min(values), "mean": round(statistics.fmean(values), 2),
-            "median": float(statistics.median(values)), "stddev": round(statistics.pstdev(values), 2)}
+    return {
+        "max": max(values),
+        "min": min(values),
+        "mean": round(statistics.fmean(values), 2),
+        "median": float(statistics.median(values)),
+        "stddev": round(statistics.pstdev(values), 2),
+    }
 
 
 def ping_json(ping: dict) -> str:

@@ -26,112 +26,356 @@ from .python_facts import Call, ModuleFacts
 
 # Names the OpenAI Agents SDK exports; a `from agents import …` counts only when every name is one of
 # these and at least one is not a word a local `agents` package would export as well.
-_SDK_GENERIC = {"Agent", "Tool", "FunctionTool", "Model", "ModelProvider", "ModelResponse", "Session", "Usage", "Trace",
-                "Span", "Computer", "Prompt", "Handoff", "trace", "UserError", "StreamEvent", "RunItem", "RunResult",
-                "OpenAIProvider", "AgentHooks", "AgentBase"}
-_SDK_DISTINCTIVE = {
-    "Runner", "function_tool", "handoff", "RunContextWrapper", "ModelSettings", "RunConfig", "RunHooks",
-    "GuardrailFunctionOutput", "input_guardrail", "output_guardrail", "InputGuardrail", "OutputGuardrail",
-    "InputGuardrailTripwireTriggered", "OutputGuardrailTripwireTriggered", "InputGuardrailResult",
-    "OutputGuardrailResult", "gen_trace_id", "gen_span_id", "set_default_openai_key", "set_default_openai_client",
-    "set_default_openai_api", "set_tracing_disabled", "set_tracing_export_api_key", "set_trace_processors",
-    "add_trace_processor", "OpenAIChatCompletionsModel", "OpenAIResponsesModel", "WebSearchTool", "FileSearchTool",
-    "ComputerTool", "HostedMCPTool", "CodeInterpreterTool", "ImageGenerationTool", "LocalShellTool", "ItemHelpers",
-    "SQLiteSession", "enable_verbose_stdout_logging", "MaxTurnsExceeded", "TResponseInputItem", "AgentOutputSchema",
-    "AgentOutputSchemaBase", "AgentsException", "ModelBehaviorError", "RunResultStreaming", "RunErrorDetails",
-    "HandoffInputData", "HandoffInputFilter", "MessageOutputItem", "ToolCallItem", "ToolCallOutputItem",
-    "ReasoningItem", "HandoffCallItem", "HandoffOutputItem", "RawResponsesStreamEvent", "RunItemStreamEvent",
-    "AgentUpdatedStreamEvent", "StopAtTools", "ToolsToFinalOutputResult", "FunctionToolResult", "AsyncComputer",
-    "ModelTracing", "agent_span", "custom_span", "function_span", "generation_span", "guardrail_span",
-    "handoff_span", "get_current_span", "get_current_trace", "default_tool_error_function", "RealtimeAgent",
+_SDK_GENERIC = {
+    "Agent",
+    "Tool",
+    "FunctionTool",
+    "Model",
+    "ModelProvider",
+    "ModelResponse",
+    "Session",
+    "Usage",
+    "Trace",
+    "Span",
+    "Computer",
+    "Prompt",
+    "Handoff",
+    "trace",
+    "UserError",
+    "StreamEvent",
+    "RunItem",
+    "RunResult",
+    "OpenAIProvider",
+    "AgentHooks",
+    "AgentBase",
 }
-_SDK_SUBMODULES = {"mcp", "extensions", "model_settings", "tracing", "voice", "realtime", "run_context", "handoffs",
-                   "lifecycle", "agent_output", "stream_events", "guardrail"}
+_SDK_DISTINCTIVE = {
+    "Runner",
+    "function_tool",
+    "handoff",
+    "RunContextWrapper",
+    "ModelSettings",
+    "RunConfig",
+    "RunHooks",
+    "GuardrailFunctionOutput",
+    "input_guardrail",
+    "output_guardrail",
+    "InputGuardrail",
+    "OutputGuardrail",
+    "InputGuardrailTripwireTriggered",
+    "OutputGuardrailTripwireTriggered",
+    "InputGuardrailResult",
+    "OutputGuardrailResult",
+    "gen_trace_id",
+    "gen_span_id",
+    "set_default_openai_key",
+    "set_default_openai_client",
+    "set_default_openai_api",
+    "set_tracing_disabled",
+    "set_tracing_export_api_key",
+    "set_trace_processors",
+    "add_trace_processor",
+    "OpenAIChatCompletionsModel",
+    "OpenAIResponsesModel",
+    "WebSearchTool",
+    "FileSearchTool",
+    "ComputerTool",
+    "HostedMCPTool",
+    "CodeInterpreterTool",
+    "ImageGenerationTool",
+    "LocalShellTool",
+    "ItemHelpers",
+    "SQLiteSession",
+    "enable_verbose_stdout_logging",
+    "MaxTurnsExceeded",
+    "TResponseInputItem",
+    "AgentOutputSchema",
+    "AgentOutputSchemaBase",
+    "AgentsException",
+    "ModelBehaviorError",
+    "RunResultStreaming",
+    "RunErrorDetails",
+    "HandoffInputData",
+    "HandoffInputFilter",
+    "MessageOutputItem",
+    "ToolCallItem",
+    "ToolCallOutputItem",
+    "ReasoningItem",
+    "HandoffCallItem",
+    "HandoffOutputItem",
+    "RawResponsesStreamEvent",
+    "RunItemStreamEvent",
+    "AgentUpdatedStreamEvent",
+    "StopAtTools",
+    "ToolsToFinalOutputResult",
+    "FunctionToolResult",
+    "AsyncComputer",
+    "ModelTracing",
+    "agent_span",
+    "custom_span",
+    "function_span",
+    "generation_span",
+    "guardrail_span",
+    "handoff_span",
+    "get_current_span",
+    "get_current_trace",
+    "default_tool_error_function",
+    "RealtimeAgent",
+}
+_SDK_SUBMODULES = {
+    "mcp",
+    "extensions",
+    "model_settings",
+    "tracing",
+    "voice",
+    "realtime",
+    "run_context",
+    "handoffs",
+    "lifecycle",
+    "agent_output",
+    "stream_events",
+    "guardrail",
+}
 
 # Library tools by class name → what they can do.
 LIBRARY_TOOL_OPS = {
-    "ShellTool": {"shell"}, "PythonREPLTool": {"exec"}, "PythonAstREPLTool": {"exec"},
-    "CodeInterpreterTool": {"exec"}, "FileWriterTool": {"file_write"}, "WriteFileTool": {"file_write"},
-    "FileReadTool": {"file_read"}, "ReadFileTool": {"file_read"}, "ScrapeWebsiteTool": {"scrape", "http_no_timeout"},
-    "SerperDevTool": {"web_search"}, "DuckDuckGoSearchRun": {"web_search"}, "DuckDuckGoSearchTool": {"web_search"},
-    "DuckDuckGoTools": {"web_search"}, "TavilySearchResults": {"web_search"}, "WebsiteSearchTool": {"web_search"},
-    "RequestsPostTool": {"http_write"}, "GmailSendMessage": {"email"},
+    "ShellTool": {"shell"},
+    "PythonREPLTool": {"exec"},
+    "PythonAstREPLTool": {"exec"},
+    "CodeInterpreterTool": {"exec"},
+    "FileWriterTool": {"file_write"},
+    "WriteFileTool": {"file_write"},
+    "FileReadTool": {"file_read"},
+    "ReadFileTool": {"file_read"},
+    "ScrapeWebsiteTool": {"scrape", "http_no_timeout"},
+    "SerperDevTool": {"web_search"},
+    "DuckDuckGoSearchRun": {"web_search"},
+    "DuckDuckGoSearchTool": {"web_search"},
+    "DuckDuckGoTools": {"web_search"},
+    "TavilySearchResults": {"web_search"},
+    "WebsiteSearchTool": {"web_search"},
+    "RequestsPostTool": {"http_write"},
+    "GmailSendMessage": {"email"},
 }
 
 # -- LLM providers ---------------------------------------------------------------------------------------
 # A client or model class names its provider (strongest evidence, after a literal base_url).
 PROVIDERS = {
     # openai
-    "ChatOpenAI": "openai", "OpenAI": "openai", "AsyncOpenAI": "openai", "OpenAIChat": "openai",
-    "OpenAIChatCompletionClient": "openai", "OpenAIModel": "openai", "OpenAIChatModel": "openai",
-    "OpenAIResponsesModel": "openai", "OpenAIServerModel": "openai", "OpenAIProvider": "openai",
-    "OpenAIChatCompletionsModel": "openai", "OpenAIChatCompletion": "openai", "OpenAIResponses": "openai",
+    "ChatOpenAI": "openai",
+    "OpenAI": "openai",
+    "AsyncOpenAI": "openai",
+    "OpenAIChat": "openai",
+    "OpenAIChatCompletionClient": "openai",
+    "OpenAIModel": "openai",
+    "OpenAIChatModel": "openai",
+    "OpenAIResponsesModel": "openai",
+    "OpenAIServerModel": "openai",
+    "OpenAIProvider": "openai",
+    "OpenAIChatCompletionsModel": "openai",
+    "OpenAIChatCompletion": "openai",
+    "OpenAIResponses": "openai",
     # azure
-    "AzureChatOpenAI": "azure", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure", "AzureOpenAIModel": "azure",
-    "AzureOpenAIChatCompletionClient": "azure", "AzureChatCompletion": "azure", "AzureOpenAIServerModel": "azure",
-    "AzureAIChatCompletionClient": "azure", "AzureProvider": "azure",
+    "AzureChatOpenAI": "azure",
+    "AzureOpenAI": "azure",
+    "AsyncAzureOpenAI": "azure",
+    "AzureOpenAIModel": "azure",
+    "AzureOpenAIChatCompletionClient": "azure",
+    "AzureChatCompletion": "azure",
+    "AzureOpenAIServerModel": "azure",
+    "AzureAIChatCompletionClient": "azure",
+    "AzureProvider": "azure",
     # anthropic
-    "ChatAnthropic": "anthropic", "Anthropic": "anthropic", "AsyncAnthropic": "anthropic", "Claude": "anthropic",
-    "AnthropicModel": "anthropic", "AnthropicProvider": "anthropic", "AnthropicChatCompletionClient": "anthropic",
+    "ChatAnthropic": "anthropic",
+    "Anthropic": "anthropic",
+    "AsyncAnthropic": "anthropic",
+    "Claude": "anthropic",
+    "AnthropicModel": "anthropic",
+    "AnthropicProvider": "anthropic",
+    "AnthropicChatCompletionClient": "anthropic",
     "AnthropicChatCompletion": "anthropic",
     # ollama
-    "ChatOllama": "ollama", "Ollama": "ollama", "OllamaLLM": "ollama", "OllamaChatCompletionClient": "ollama",
-    "OllamaProvider": "ollama", "OllamaChatCompletion": "ollama", "OllamaChat": "ollama", "OllamaFunctions": "ollama",
+    "ChatOllama": "ollama",
+    "Ollama": "ollama",
+    "OllamaLLM": "ollama",
+    "OllamaChatCompletionClient": "ollama",
+    "OllamaProvider": "ollama",
+    "OllamaChatCompletion": "ollama",
+    "OllamaChat": "ollama",
+    "OllamaFunctions": "ollama",
     # groq
-    "ChatGroq": "groq", "Groq": "groq", "AsyncGroq": "groq", "GroqModel": "groq", "GroqProvider": "groq",
+    "ChatGroq": "groq",
+    "Groq": "groq",
+    "AsyncGroq": "groq",
+    "GroqModel": "groq",
+    "GroqProvider": "groq",
     # google
-    "ChatGoogleGenerativeAI": "google", "GoogleGenerativeAI": "google", "Gemini": "google", "GoogleModel": "google",
-    "GoogleProvider": "google", "GeminiModel": "google", "GoogleGenAI": "google", "ChatVertexAI": "google",
-    "VertexAI": "google", "GenerativeModel": "google", "GoogleAIChatCompletion": "google",
-    "VertexAIChatCompletion": "google", "GoogleVertexProvider": "google", "GoogleGLAProvider": "google",
+    "ChatGoogleGenerativeAI": "google",
+    "GoogleGenerativeAI": "google",
+    "Gemini": "google",
+    "GoogleModel": "google",
+    "GoogleProvider": "google",
+    "GeminiModel": "google",
+    "GoogleGenAI": "google",
+    "ChatVertexAI": "google",
+    "VertexAI": "google",
+    "GenerativeModel": "google",
+    "GoogleAIChatCompletion": "google",
+    "VertexAIChatCompletion": "google",
+    "GoogleVertexProvider": "google",
+    "GoogleGLAProvider": "google",
     # mistral
-    "ChatMistralAI": "mistral", "MistralAI": "mistral", "Mistral": "mistral", "MistralModel": "mistral",
-    "MistralProvider": "mistral", "MistralAIChatCompletion": "mistral",
+    "ChatMistralAI": "mistral",
+    "MistralAI": "mistral",
+    "Mistral": "mistral",
+    "MistralModel": "mistral",
+    "MistralProvider": "mistral",
+    "MistralAIChatCompletion": "mistral",
     # together, fireworks, deepseek, openrouter, cohere, xai
-    "ChatTogether": "together", "Together": "together", "TogetherLLM": "together", "TogetherProvider": "together",
-    "ChatFireworks": "fireworks", "Fireworks": "fireworks", "FireworksProvider": "fireworks",
-    "ChatDeepSeek": "deepseek", "DeepSeek": "deepseek", "DeepSeekProvider": "deepseek",
-    "OpenRouter": "openrouter", "OpenRouterProvider": "openrouter", "ChatOpenRouter": "openrouter",
-    "ChatCohere": "cohere", "Cohere": "cohere", "CohereModel": "cohere", "CohereProvider": "cohere",
-    "ChatXAI": "xai", "Grok": "xai",
+    "ChatTogether": "together",
+    "Together": "together",
+    "TogetherLLM": "together",
+    "TogetherProvider": "together",
+    "ChatFireworks": "fireworks",
+    "Fireworks": "fireworks",
+    "FireworksProvider": "fireworks",
+    "ChatDeepSeek": "deepseek",
+    "DeepSeek": "deepseek",
+    "DeepSeekProvider": "deepseek",
+    "OpenRouter": "openrouter",
+    "OpenRouterProvider": "openrouter",
+    "ChatOpenRouter": "openrouter",
+    "ChatCohere": "cohere",
+    "Cohere": "cohere",
+    "CohereModel": "cohere",
+    "CohereProvider": "cohere",
+    "ChatXAI": "xai",
+    "Grok": "xai",
     # bedrock
-    "ChatBedrock": "bedrock", "ChatBedrockConverse": "bedrock", "BedrockChat": "bedrock", "Bedrock": "bedrock",
-    "BedrockConverse": "bedrock", "BedrockModel": "bedrock", "BedrockConverseModel": "bedrock",
-    "AwsBedrock": "bedrock", "BedrockChatCompletion": "bedrock", "BedrockProvider": "bedrock",
+    "ChatBedrock": "bedrock",
+    "ChatBedrockConverse": "bedrock",
+    "BedrockChat": "bedrock",
+    "Bedrock": "bedrock",
+    "BedrockConverse": "bedrock",
+    "BedrockModel": "bedrock",
+    "BedrockConverseModel": "bedrock",
+    "AwsBedrock": "bedrock",
+    "BedrockChatCompletion": "bedrock",
+    "BedrockProvider": "bedrock",
     # huggingface
-    "InferenceClientModel": "huggingface", "HfApiModel": "huggingface", "HuggingFaceEndpoint": "huggingface",
-    "ChatHuggingFace": "huggingface", "HuggingFaceLLM": "huggingface", "HuggingFaceInferenceAPI": "huggingface",
-    "TransformersModel": "huggingface", "HuggingFaceModel": "huggingface", "InferenceClient": "huggingface",
+    "InferenceClientModel": "huggingface",
+    "HfApiModel": "huggingface",
+    "HuggingFaceEndpoint": "huggingface",
+    "ChatHuggingFace": "huggingface",
+    "HuggingFaceLLM": "huggingface",
+    "HuggingFaceInferenceAPI": "huggingface",
+    "TransformersModel": "huggingface",
+    "HuggingFaceModel": "huggingface",
+    "InferenceClient": "huggingface",
 }
 # Routers: the provider is in the model string ("groq/llama-3.3-70b-versatile", "openai:gpt-4o") or a keyword.
-_ROUTERS = {"LiteLLMModel", "LiteLlm", "ChatLiteLLM", "LiteLLM", "LLM", "init_chat_model", "completion",
-            "acompletion", "Agent", "OpenAILike"}
+_ROUTERS = {
+    "LiteLLMModel",
+    "LiteLlm",
+    "ChatLiteLLM",
+    "LiteLLM",
+    "LLM",
+    "init_chat_model",
+    "completion",
+    "acompletion",
+    "Agent",
+    "OpenAILike",
+}
 # Modules whose calls are LLM clients whatever the class (ollama.chat, genai.Client, genai.GenerativeModel).
 _MODULE_PROVIDER = {"ollama": "ollama", "google.genai": "google", "google.generativeai": "google", "vertexai": "google"}
-_LLM_MODULES = ("openai", "anthropic", "groq", "mistralai", "cohere", "together", "fireworks", "ollama", "litellm",
-                "google.genai", "google.generativeai", "vertexai", "huggingface_hub", "boto3")
+_LLM_MODULES = (
+    "openai",
+    "anthropic",
+    "groq",
+    "mistralai",
+    "cohere",
+    "together",
+    "fireworks",
+    "ollama",
+    "litellm",
+    "google.genai",
+    "google.generativeai",
+    "vertexai",
+    "huggingface_hub",
+    "boto3",
+)
 # "provider/model" (LiteLLM) and "provider:model" (PydanticAI, LangChain) prefixes; provider= keyword values.
 _PREFIX_PROVIDER = {
-    "openai": "openai", "azure": "azure", "azure_ai": "azure", "anthropic": "anthropic", "groq": "groq",
-    "ollama": "ollama", "ollama_chat": "ollama", "gemini": "google", "vertex_ai": "google", "google-gla": "google",
-    "google-vertex": "google", "google_genai": "google", "google_vertexai": "google", "bedrock": "bedrock",
-    "bedrock_converse": "bedrock", "mistral": "mistral", "together_ai": "together", "together": "together",
-    "fireworks_ai": "fireworks", "fireworks": "fireworks", "deepseek": "deepseek", "openrouter": "openrouter",
-    "huggingface": "huggingface", "cohere": "cohere", "xai": "xai", "perplexity": "perplexity",
-    "cerebras": "cerebras", "sambanova": "sambanova", "nvidia_nim": "nvidia", "deepinfra": "deepinfra",
-    "replicate": "replicate", "watsonx": "watsonx", "databricks": "databricks", "sagemaker": "bedrock",
+    "openai": "openai",
+    "azure": "azure",
+    "azure_ai": "azure",
+    "anthropic": "anthropic",
+    "groq": "groq",
+    "ollama": "ollama",
+    "ollama_chat": "ollama",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "google-gla": "google",
+    "google-vertex": "google",
+    "google_genai": "google",
+    "google_vertexai": "google",
+    "bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "mistral": "mistral",
+    "together_ai": "together",
+    "together": "together",
+    "fireworks_ai": "fireworks",
+    "fireworks": "fireworks",
+    "deepseek": "deepseek",
+    "openrouter": "openrouter",
+    "huggingface": "huggingface",
+    "cohere": "cohere",
+    "xai": "xai",
+    "perplexity": "perplexity",
+    "cerebras": "cerebras",
+    "sambanova": "sambanova",
+    "nvidia_nim": "nvidia",
+    "deepinfra": "deepinfra",
+    "replicate": "replicate",
+    "watsonx": "watsonx",
+    "databricks": "databricks",
+    "sagemaker": "bedrock",
 }
-_PROVIDER_NAMES = {**_PREFIX_PROVIDER, "mistralai": "mistral", "azure_openai": "azure", "aws": "bedrock",
-                   "hf": "huggingface", "google": "google", "google-genai": "google", "grok": "xai"}
+_PROVIDER_NAMES = {
+    **_PREFIX_PROVIDER,
+    "mistralai": "mistral",
+    "azure_openai": "azure",
+    "aws": "bedrock",
+    "hf": "huggingface",
+    "google": "google",
+    "google-genai": "google",
+    "grok": "xai",
+}
 _HOST_PROVIDER = (
-    (":11434", "ollama"), ("ollama", "ollama"), ("api.groq.com", "groq"), ("together.xyz", "together"),
-    ("together.ai", "together"), ("fireworks.ai", "fireworks"), ("deepseek.com", "deepseek"),
-    ("openrouter.ai", "openrouter"), ("generativelanguage.googleapis.com", "google"),
-    ("aiplatform.googleapis.com", "google"), ("mistral.ai", "mistral"), ("azure.com", "azure"),
-    ("anthropic.com", "anthropic"), ("api.openai.com", "openai"), ("api.x.ai", "xai"), ("cerebras.ai", "cerebras"),
-    ("huggingface.co", "huggingface"), ("hf.space", "huggingface"), ("perplexity.ai", "perplexity"),
-    ("amazonaws.com", "bedrock"), ("deepinfra.com", "deepinfra"), ("sambanova.ai", "sambanova"),
-    ("nvidia.com", "nvidia"), ("cohere.", "cohere"),
+    (":11434", "ollama"),
+    ("ollama", "ollama"),
+    ("api.groq.com", "groq"),
+    ("together.xyz", "together"),
+    ("together.ai", "together"),
+    ("fireworks.ai", "fireworks"),
+    ("deepseek.com", "deepseek"),
+    ("openrouter.ai", "openrouter"),
+    ("generativelanguage.googleapis.com", "google"),
+    ("aiplatform.googleapis.com", "google"),
+    ("mistral.ai", "mistral"),
+    ("azure.com", "azure"),
+    ("anthropic.com", "anthropic"),
+    ("api.openai.com", "openai"),
+    ("api.x.ai", "xai"),
+    ("cerebras.ai", "cerebras"),
+    ("huggingface.co", "huggingface"),
+    ("hf.space", "huggingface"),
+    ("perplexity.ai", "perplexity"),
+    ("amazonaws.com", "bedrock"),
+    ("deepinfra.com", "deepinfra"),
+    ("sambanova.ai", "sambanova"),
+    ("nvidia.com", "nvidia"),
+    ("cohere.", "cohere"),
 )
 _BASE_URL_KEYS = ("base_url", "api_base", "openai_api_base", "endpoint", "host")
 _MODEL_KEYS = ("model", "model_name", "model_id", "id", "ai_model_id", "deployment_name", "azure_deployment")
@@ -142,12 +386,19 @@ _FAMILY_PROVIDER = (
     (re.compile(r"^claude-"), "anthropic"),
     (re.compile(r"^gemini-"), "google"),
     (re.compile(r"^deepseek-(chat|reasoner)$"), "deepseek"),
-    (re.compile(r"^(mistral-(large|medium|small|tiny|saba)-|codestral-|open-mistral-|open-mixtral-|ministral-|"
-                r"pixtral-|magistral-)"), "mistral"),
+    (
+        re.compile(
+            r"^(mistral-(large|medium|small|tiny|saba)-|codestral-|open-mistral-|open-mixtral-|ministral-|"
+            r"pixtral-|magistral-)"
+        ),
+        "mistral",
+    ),
     (re.compile(r"^grok-"), "xai"),
 )
-_MODEL = re.compile(r"^(?:[a-z][a-z0-9_-]*/)?(gpt-|o[1-9]|claude-|llama|qwen|mistral|mixtral|gemini|gemma|deepseek|"
-                    r"phi|command-r|grok-|codestral|Qwen/|meta-llama/|mistralai/)[A-Za-z0-9._:/-]{0,80}$")
+_MODEL = re.compile(
+    r"^(?:[a-z][a-z0-9_-]*/)?(gpt-|o[1-9]|claude-|llama|qwen|mistral|mixtral|gemini|gemma|deepseek|"
+    r"phi|command-r|grok-|codestral|Qwen/|meta-llama/|mistralai/)[A-Za-z0-9._:/-]{0,80}$"
+)
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
 
 APPROVAL_OPS = {"shell", "exec", "file_write", "http_write", "email", "payment", "sql"}
@@ -208,8 +459,8 @@ class RepoModel:
 
 @dataclass
 class _Defined:
-    final: str          # the agent's key in RepoModel.agents
-    local: str          # the name its code uses
+    final: str  # the agent's key in RepoModel.agents
+    local: str  # the name its code uses
     module: int
     klass: str | None
     framework: str
@@ -231,8 +482,9 @@ class _Context:
     def folder(self, module: int) -> str:
         return posixpath.dirname(self.modules[module].path) if 0 <= module < len(self.modules) else ""
 
-    def add(self, model: RepoModel, agent: Agent, module: int = -1, local: str | None = None,
-            klass: str | None = None) -> str:
+    def add(
+        self, model: RepoModel, agent: Agent, module: int = -1, local: str | None = None, klass: str | None = None
+    ) -> str:
         local = local or agent.name
         _add_agent(model, agent, self.lists)
         defined = _Defined(agent.name, local, module, klass, agent.framework)
@@ -244,8 +496,7 @@ class _Context:
         """The agent a name means where it is used: same module, then same folder, then (optionally) anywhere."""
         candidates = [d for d in self.by_local.get(local, ()) if framework in (None, d.framework)]
         folder = self.folder(module)
-        for scope in (lambda d: d.module == module, lambda d: self.folder(d.module) == folder,
-                      lambda d: anywhere):
+        for scope in (lambda d: d.module == module, lambda d: self.folder(d.module) == folder, lambda d: anywhere):
             found = [d for d in candidates if scope(d)]
             if found:
                 return found[0].final
@@ -264,8 +515,12 @@ class _Context:
         return self.lists.get(name)
 
 
-def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_tasks: dict[str, dict],
-                yaml_files: dict[str, dict] | None = None) -> RepoModel:
+def build_model(
+    modules: list[ModuleFacts],
+    yaml_agents: dict[str, dict],
+    yaml_tasks: dict[str, dict],
+    yaml_files: dict[str, dict] | None = None,
+) -> RepoModel:
     """The project model; ``yaml_files`` (repository path → entries of each CrewAI YAML file) scopes YAML to crews."""
     model = RepoModel()
     for i, m in enumerate(modules):
@@ -287,8 +542,12 @@ def build_model(modules: list[ModuleFacts], yaml_agents: dict[str, dict], yaml_t
     _llms(model, calls, modules, yaml_agents)
     model.secrets = sum(m.secrets for m in modules)
     model.env_vars = set().union(*(m.env_vars for m in modules)) if modules else set()
-    http = [c for c in calls if c.name.startswith(("requests.", "httpx.")) and c.name.split(".")[-1] in
-            ("get", "post", "put", "delete", "patch", "request")]
+    http = [
+        c
+        for c in calls
+        if c.name.startswith(("requests.", "httpx."))
+        and c.name.split(".")[-1] in ("get", "post", "put", "delete", "patch", "request")
+    ]
     model.http_calls, model.http_calls_with_timeout = len(http), sum("timeout" in c.keywords for c in http)
     model.mcp_servers = sum(1 for c in calls if "mcp" in c.name.lower() and c.name.split(".")[-1][0].isupper())
     return model
@@ -315,9 +574,14 @@ def framework_of(dotted: str) -> str | None:
     if dotted in memo:
         return memo[dotted]
     root = dotted.split(".")[0]
-    found = next((fw for fw, package, prefix in entries
-                  if (root.startswith(package) if prefix else dotted == package or dotted.startswith(package + "."))),
-                 None)
+    found = next(
+        (
+            fw
+            for fw, package, prefix in entries
+            if (root.startswith(package) if prefix else dotted == package or dotted.startswith(package + "."))
+        ),
+        None,
+    )
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()
     memo[dotted] = found
@@ -345,8 +609,12 @@ def _uses_openai_agents_sdk(modules: list[ModuleFacts]) -> bool:
             return True
         for i in m.imports:
             parts = i.split(".")
-            if parts[0] == "agents" and len(parts) > 1 and parts[1] in _SDK_SUBMODULES and \
-                    ".".join(parts[:2]) not in local:
+            if (
+                parts[0] == "agents"
+                and len(parts) > 1
+                and parts[1] in _SDK_SUBMODULES
+                and ".".join(parts[:2]) not in local
+            ):
                 return True
     return False
 
@@ -393,10 +661,22 @@ def _add_agent(model: RepoModel, agent: Agent, lists: dict[str, list[str]]) -> N
     model.agents[name] = agent
 
 
-def _add(model: RepoModel, ctx: _Context, agent: Agent, call: Call | None = None, local: str | None = None,
-         module: int | None = None, klass: str | None = None) -> str:
-    return ctx.add(model, agent, call.module if call else (module if module is not None else -1), local,
-                   call.klass if call else klass)
+def _add(
+    model: RepoModel,
+    ctx: _Context,
+    agent: Agent,
+    call: Call | None = None,
+    local: str | None = None,
+    module: int | None = None,
+    klass: str | None = None,
+) -> str:
+    return ctx.add(
+        model,
+        agent,
+        call.module if call else (module if module is not None else -1),
+        local,
+        call.klass if call else klass,
+    )
 
 
 def _tools(model, modules, calls, ops, handled) -> None:
@@ -405,8 +685,11 @@ def _tools(model, modules, calls, ops, handled) -> None:
     for m in modules:
         for dec, fn in m.decorated:
             fw = framework_of(dec)
-            if dec.split(".")[-1] in ("tool", "function_tool", "kernel_function") and fw and \
-                    (fw != OPENAI_AGENTS_SDK or sdk):
+            if (
+                dec.split(".")[-1] in ("tool", "function_tool", "kernel_function")
+                and fw
+                and (fw != OPENAI_AGENTS_SDK or sdk)
+            ):
                 model.tools[fn] = Tool(fn, set(ops.get(fn, set())), fn in handled)
         for cls, bases in m.classes:
             if any(b.split(".")[-1] in ("BaseTool", "Tool", "StructuredTool") for b in bases):
@@ -428,9 +711,11 @@ EXTRACTORS: dict[str, Callable[[RepoModel, _Context], None]] = {}
 
 def _extracts(label: str):
     """Register the function that finds the agents and groups of framework ``label`` (a row of the table)."""
+
     def register(extractor):
         EXTRACTORS[label] = extractor
         return extractor
+
     return register
 
 
@@ -438,17 +723,38 @@ def _extracts(label: str):
 def _langchain(model, ctx):
     calls, lists = ctx.calls, ctx.lists
     executors = [c for c in calls if _is(c, "LangChain", "AgentExecutor", "initialize_agent")]
-    makers = {(c.module, c.target): c for c in calls if _is(c, "LangChain", "create_tool_calling_agent",
-                                                            "create_react_agent", "create_openai_tools_agent",
-                                                            "create_structured_chat_agent")}
+    makers = {
+        (c.module, c.target): c
+        for c in calls
+        if _is(
+            c,
+            "LangChain",
+            "create_tool_calling_agent",
+            "create_react_agent",
+            "create_openai_tools_agent",
+            "create_structured_chat_agent",
+        )
+    }
     for c in executors:
         agent_ref = c.keywords.get("agent", "")
-        maker = makers.pop((c.module, agent_ref[6:-1]), None) \
-            if isinstance(agent_ref, str) and agent_ref.startswith("<name:") else None
+        maker = (
+            makers.pop((c.module, agent_ref[6:-1]), None)
+            if isinstance(agent_ref, str) and agent_ref.startswith("<name:")
+            else None
+        )
         tools = _tool_refs(c, lists) or (_tool_refs(maker, lists) if maker else [])
-        _add(model, ctx, Agent(c.target or f"executor_{c.line}", "LangChain", tools,
-                               iteration_cap="max_iterations" in c.keywords or "max_execution_time" in c.keywords,
-                               verbose=c.keywords.get("verbose") is True), c)
+        _add(
+            model,
+            ctx,
+            Agent(
+                c.target or f"executor_{c.line}",
+                "LangChain",
+                tools,
+                iteration_cap="max_iterations" in c.keywords or "max_execution_time" in c.keywords,
+                verbose=c.keywords.get("verbose") is True,
+            ),
+            c,
+        )
     for (_, target), c in makers.items():
         _add(model, ctx, Agent(target or f"agent_{c.line}", "LangChain", _tool_refs(c, lists)), c)
     if any(_is(c, "LangChain", "ConversationBufferMemory", "ConversationSummaryMemory") for c in calls):
@@ -479,7 +785,7 @@ def _langgraph(model, ctx):
     def owner(c: Call, method: str) -> tuple | None:
         """The graph a builder call belongs to: its own variable here, else this module's graph, else the only
         graph of that variable name (a builder imported from another module)."""
-        var = c.name[:-len(method) - 1]
+        var = c.name[: -len(method) - 1]
         if (c.module, c.function, var) in groups:
             return (c.module, c.function, var)
         here = [k for k in groups if k[0] == c.module]
@@ -538,15 +844,20 @@ def _langgraph(model, ctx):
 @_extracts("CrewAI")
 def _crewai(model, ctx):
     calls, lists, modules = ctx.calls, ctx.lists, ctx.modules
-    agent_methods = [(i, cls, meth) for i, m in enumerate(modules) for dec, cls, meth in m.decorated_methods
-                     if dec.split(".")[-1] == "agent" and framework_of(dec) == "CrewAI"]
+    agent_methods = [
+        (i, cls, meth)
+        for i, m in enumerate(modules)
+        for dec, cls, meth in m.decorated_methods
+        if dec.split(".")[-1] == "agent" and framework_of(dec) == "CrewAI"
+    ]
     crew_classes = {(i, cls) for i, cls, _ in agent_methods}
     class_agents: dict[tuple, dict[str, str]] = defaultdict(dict)  # (module, class) → method → agent
     for c in calls:
         if not _is(c, "CrewAI", "Agent"):
             continue
-        method = c.function.split(".", 1)[1] if c.klass and c.function and c.function.startswith(f"{c.klass}.") \
-            else None
+        method = (
+            c.function.split(".", 1)[1] if c.klass and c.function and c.function.startswith(f"{c.klass}.") else None
+        )
         in_crew_class = (c.module, c.klass) in crew_classes
         if in_crew_class and (c.module, c.klass, method) not in agent_methods:
             continue  # a factory helper of a @CrewBase class: its @agent methods are the agents
@@ -556,11 +867,21 @@ def _crewai(model, ctx):
         name = c.function if c.function and not c.target else name
         # in a @CrewBase class, method is one of its @agent methods (else skipped above): never None
         name = method if in_crew_class and method is not None else name.split(".")[-1]
-        final = _add(model, ctx, Agent(name, "CrewAI", _tool_refs(c, lists),
-                                       delegation=c.keywords.get("allow_delegation") is True,
-                                       iteration_cap="max_iter" in c.keywords,
-                                       code_execution=c.keywords.get("allow_code_execution") is True,
-                                       verbose=c.keywords.get("verbose") is True), c, local=name)
+        final = _add(
+            model,
+            ctx,
+            Agent(
+                name,
+                "CrewAI",
+                _tool_refs(c, lists),
+                delegation=c.keywords.get("allow_delegation") is True,
+                iteration_cap="max_iter" in c.keywords,
+                code_execution=c.keywords.get("allow_code_execution") is True,
+                verbose=c.keywords.get("verbose") is True,
+            ),
+            c,
+            local=name,
+        )
         if in_crew_class and method is not None:
             class_agents[(c.module, c.klass)][method] = final
     for i, cls, meth in agent_methods:  # @agent methods that build their Agent elsewhere (self._make(...))
@@ -572,10 +893,15 @@ def _crewai(model, ctx):
             continue
         members = _crew_members(model, ctx, c, class_agents)
         process = str(c.keywords.get("process", ""))
-        group = Group(c.target or c.function or "crew", "CrewAI", "crew", members,
-                      hierarchical="hierarchical" in process.lower() or "manager_llm" in c.keywords,
-                      memory=c.keywords.get("memory") is True,
-                      human_approval=_crew_human_input(ctx, c, members, human_tasks))
+        group = Group(
+            c.target or c.function or "crew",
+            "CrewAI",
+            "crew",
+            members,
+            hierarchical="hierarchical" in process.lower() or "manager_llm" in c.keywords,
+            memory=c.keywords.get("memory") is True,
+            human_approval=_crew_human_input(ctx, c, members, human_tasks),
+        )
         group.flows = list(zip(group.members, group.members[1:]))
         if group.memory:
             model.memory_types.add("crew_memory")
@@ -638,19 +964,34 @@ def _autogen(model, ctx):
             executes = isinstance(code, dict) or c.name.endswith("CodeExecutorAgent")
             mode = c.keywords.get("human_input_mode")
             human = mode in ("ALWAYS", "TERMINATE") or ("input_func" in c.keywords)
-            _add(model, ctx, Agent(name, "AutoGen", _tool_refs(c, lists) + registered.get(name, []),
-                                   human_approval=human, code_execution=executes,
-                                   iteration_cap="max_consecutive_auto_reply" in c.keywords), c)
+            _add(
+                model,
+                ctx,
+                Agent(
+                    name,
+                    "AutoGen",
+                    _tool_refs(c, lists) + registered.get(name, []),
+                    human_approval=human,
+                    code_execution=executes,
+                    iteration_cap="max_consecutive_auto_reply" in c.keywords,
+                ),
+                c,
+            )
             if human:
                 model.guardrails.append("human_input_mode")
     for c in calls:
         if _is(c, "AutoGen", "GroupChat", "RoundRobinGroupChat", "SelectorGroupChat", "Swarm"):
             members = c.list_kw.get("agents") or c.arg_names
             members = [m for m in ctx.members(members, c.module, "AutoGen") if m in model.agents]
-            group = Group(c.target or "team", "AutoGen", "team", members,
-                          hierarchical=c.name.endswith(("SelectorGroupChat", "Swarm")),
-                          iteration_cap="max_round" in c.keywords or "termination_condition" in c.keywords,
-                          human_approval=any(model.agents[m].human_approval for m in members))
+            group = Group(
+                c.target or "team",
+                "AutoGen",
+                "team",
+                members,
+                hierarchical=c.name.endswith(("SelectorGroupChat", "Swarm")),
+                iteration_cap="max_round" in c.keywords or "termination_condition" in c.keywords,
+                human_approval=any(model.agents[m].human_approval for m in members),
+            )
             group.flows = list(zip(members, members[1:] + members[:1])) if len(members) > 1 else []
             if group.iteration_cap:
                 model.guardrails.append("termination")
@@ -663,8 +1004,12 @@ def _llamaindex(model, ctx):
     for c in calls:
         if _is(c, "LlamaIndex", "from_tools", "ReActAgent", "FunctionAgent", "FunctionCallingAgent", "OpenAIAgent"):
             tools = _tool_refs(c, lists)
-            _add(model, ctx, Agent(c.target or f"agent_{c.line}", "LlamaIndex", tools,
-                                   iteration_cap="max_iterations" in c.keywords), c)
+            _add(
+                model,
+                ctx,
+                Agent(c.target or f"agent_{c.line}", "LlamaIndex", tools, iteration_cap="max_iterations" in c.keywords),
+                c,
+            )
     for c in calls:
         if _is(c, "LlamaIndex", "from_defaults") and c.name.endswith("QueryEngineTool.from_defaults") and c.target:
             model.tools.setdefault(c.target, Tool(c.target, {"vector_search"}))
@@ -681,8 +1026,15 @@ def _agno(model, ctx, framework: str = "Agno"):
     for c in calls:
         if _is(c, framework, "Team"):
             members = [m for m in ctx.members(c.list_kw.get("members", []), c.module, framework) if m in model.agents]
-            model.groups.append(Group(c.target or "team", framework, "team", members,
-                                      hierarchical=c.keywords.get("mode") in ("coordinate", "route")))
+            model.groups.append(
+                Group(
+                    c.target or "team",
+                    framework,
+                    "team",
+                    members,
+                    hierarchical=c.keywords.get("mode") in ("coordinate", "route"),
+                )
+            )
 
 
 @_extracts("Phidata")
@@ -694,9 +1046,18 @@ def _phidata(model, ctx):
 def _smolagents(model, ctx):
     for c in ctx.calls:
         if _is(c, "SmolAgents", "CodeAgent", "ToolCallingAgent", "MultiStepAgent"):
-            _add(model, ctx, Agent(c.target or f"agent_{c.line}", "SmolAgents", _tool_refs(c, ctx.lists),
-                                   code_execution=c.name.endswith("CodeAgent"),
-                                   iteration_cap="max_steps" in c.keywords), c)
+            _add(
+                model,
+                ctx,
+                Agent(
+                    c.target or f"agent_{c.line}",
+                    "SmolAgents",
+                    _tool_refs(c, ctx.lists),
+                    code_execution=c.name.endswith("CodeAgent"),
+                    iteration_cap="max_steps" in c.keywords,
+                ),
+                c,
+            )
 
 
 @_extracts("PydanticAI")
@@ -704,8 +1065,16 @@ def _pydantic_ai(model, ctx):
     created: dict[tuple[int, str], str] = {}
     for c in ctx.calls:
         if _is(c, "PydanticAI", "Agent"):
-            final = _add(model, ctx, Agent(c.target or f"agent_{c.line}", "PydanticAI",
-                                           _tool_refs(c, ctx.lists) if "tools" in c.keywords else []), c)
+            final = _add(
+                model,
+                ctx,
+                Agent(
+                    c.target or f"agent_{c.line}",
+                    "PydanticAI",
+                    _tool_refs(c, ctx.lists) if "tools" in c.keywords else [],
+                ),
+                c,
+            )
             if c.target:
                 created[(c.module, c.target)] = final
     for i, m in enumerate(ctx.modules):  # @agent.tool / @agent.tool_plain register a tool on that agent
@@ -725,24 +1094,42 @@ def _openai_agents(model, ctx):
     for c in ctx.calls:
         if _is(c, OPENAI_AGENTS_SDK, "Agent"):
             handoffs = c.list_kw.get("handoffs") or []
-            _add(model, ctx, Agent(c.target or f"agent_{c.line}", OPENAI_AGENTS_SDK,
-                                   _tool_refs(c, ctx.lists) if "tools" in c.keywords else [],
-                                   delegation=bool(handoffs)), c)
+            _add(
+                model,
+                ctx,
+                Agent(
+                    c.target or f"agent_{c.line}",
+                    OPENAI_AGENTS_SDK,
+                    _tool_refs(c, ctx.lists) if "tools" in c.keywords else [],
+                    delegation=bool(handoffs),
+                ),
+                c,
+            )
 
 
 @_extracts("Google ADK")
 def _google_adk(model, ctx):
     for c in ctx.calls:
         if _is(c, "Google ADK", "Agent", "LlmAgent"):
-            _add(model, ctx, Agent(c.target or f"agent_{c.line}", "Google ADK",
-                                   _tool_refs(c, ctx.lists) if "tools" in c.keywords else [],
-                                   delegation=bool(c.list_kw.get("sub_agents"))), c)
+            _add(
+                model,
+                ctx,
+                Agent(
+                    c.target or f"agent_{c.line}",
+                    "Google ADK",
+                    _tool_refs(c, ctx.lists) if "tools" in c.keywords else [],
+                    delegation=bool(c.list_kw.get("sub_agents")),
+                ),
+                c,
+            )
     for c in ctx.calls:
         if _is(c, "Google ADK", "SequentialAgent", "ParallelAgent", "LoopAgent"):
-            members = [m for m in ctx.members(c.list_kw.get("sub_agents", []), c.module, "Google ADK")
-                       if m in model.agents]
-            group = Group(c.target or "workflow", "Google ADK", "team", members,
-                          iteration_cap="max_iterations" in c.keywords)
+            members = [
+                m for m in ctx.members(c.list_kw.get("sub_agents", []), c.module, "Google ADK") if m in model.agents
+            ]
+            group = Group(
+                c.target or "workflow", "Google ADK", "team", members, iteration_cap="max_iterations" in c.keywords
+            )
             if not c.name.endswith("ParallelAgent"):
                 group.flows = list(zip(members, members[1:]))
             model.groups.append(group)
@@ -750,20 +1137,46 @@ def _google_adk(model, ctx):
 
 @_extracts("Semantic Kernel")
 def _semantic_kernel(model, ctx):
-    kinds = ("ChatCompletionAgent", "OpenAIAssistantAgent", "AzureAssistantAgent", "AzureAIAgent",
-             "OpenAIResponsesAgent", "BedrockAgent", "CopilotStudioAgent")
+    kinds = (
+        "ChatCompletionAgent",
+        "OpenAIAssistantAgent",
+        "AzureAssistantAgent",
+        "AzureAIAgent",
+        "OpenAIResponsesAgent",
+        "BedrockAgent",
+        "CopilotStudioAgent",
+    )
     for c in ctx.calls:
         if _is(c, "Semantic Kernel", *kinds):
-            _add(model, ctx, Agent(c.target or f"agent_{c.line}", "Semantic Kernel",
-                                   _tool_refs(c, ctx.lists, "plugins") if "plugins" in c.keywords else []), c)
-    teams = ("AgentGroupChat", "SequentialOrchestration", "ConcurrentOrchestration", "GroupChatOrchestration",
-             "HandoffOrchestration", "MagenticOrchestration")
+            _add(
+                model,
+                ctx,
+                Agent(
+                    c.target or f"agent_{c.line}",
+                    "Semantic Kernel",
+                    _tool_refs(c, ctx.lists, "plugins") if "plugins" in c.keywords else [],
+                ),
+                c,
+            )
+    teams = (
+        "AgentGroupChat",
+        "SequentialOrchestration",
+        "ConcurrentOrchestration",
+        "GroupChatOrchestration",
+        "HandoffOrchestration",
+        "MagenticOrchestration",
+    )
     for c in ctx.calls:
         if _is(c, "Semantic Kernel", *teams):
             names = c.list_kw.get("agents") or c.list_kw.get("members") or c.arg_names
             members = [m for m in ctx.members(names, c.module, "Semantic Kernel") if m in model.agents]
-            group = Group(c.target or "team", "Semantic Kernel", "team", members,
-                          hierarchical=c.name.endswith(("MagenticOrchestration", "HandoffOrchestration")))
+            group = Group(
+                c.target or "team",
+                "Semantic Kernel",
+                "team",
+                members,
+                hierarchical=c.name.endswith(("MagenticOrchestration", "HandoffOrchestration")),
+            )
             if c.name.endswith("SequentialOrchestration"):
                 group.flows = list(zip(members, members[1:]))
             model.groups.append(group)
@@ -780,13 +1193,15 @@ def _llms(model, calls, modules, yaml_agents) -> None:
             continue
         last = c.name.split(".")[-1]
         llm_module = framework_of(c.name) is not None or any(
-            c.name == m or c.name.startswith(m + ".") for m in _LLM_MODULES)
+            c.name == m or c.name.startswith(m + ".") for m in _LLM_MODULES
+        )
         if not llm_module:
             for key in ("llm", "model", "model_name"):  # CrewAI's llm="groq/mixtral-…", client.create(model=…)
                 _add_model(model, c.keywords.get(key))
             continue
-        provider = PROVIDERS.get(last) or next((p for m, p in _MODULE_PROVIDER.items()
-                                                if c.name.startswith(m + ".")), None)
+        provider = PROVIDERS.get(last) or next(
+            (p for m, p in _MODULE_PROVIDER.items() if c.name.startswith(m + ".")), None
+        )
         router = last in _ROUTERS and not provider and (last != "Agent" or framework_of(c.name) == "PydanticAI")
         if not provider and not router:
             for key in ("llm", "model", "model_name"):  # agent constructors: Agent(model="gpt-4o-mini")
@@ -874,5 +1289,9 @@ def _host_provider(url: str) -> str | None:
 def _is_test(path: str) -> bool:
     parts = path.lower().split("/")
     name = parts[-1]
-    return any(p in ("tests", "test", "testing", "unit_tests", "integration_tests") for p in parts[:-1]) or \
-        name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    return (
+        any(p in ("tests", "test", "testing", "unit_tests", "integration_tests") for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )

@@ -88,9 +88,22 @@ class Ping(BaseModel):
     files_scanned: Int
     files_total: Int
     parser_errors: Int
-    failure_reason: Literal["clone_timeout", "clone_404", "clone_rate_limited", "parse_timeout", "parse_crash",
-                            "no_python", "no_agents", "clone_refused", "over_limit", "clone_blocked",
-                            "clone_unclassified"] | None
+    failure_reason: (
+        Literal[
+            "clone_timeout",
+            "clone_404",
+            "clone_rate_limited",
+            "parse_timeout",
+            "parse_crash",
+            "no_python",
+            "no_agents",
+            "clone_refused",
+            "over_limit",
+            "clone_blocked",
+            "clone_unclassified",
+        ]
+        | None
+    )
     archetype_class: Str
     total_capabilities: Int
     capability_distribution: dict[str, Int]
@@ -210,23 +223,39 @@ def _consistency(p: dict, expected_repo_hash: str) -> list[str]:
             errors.append(message)
 
     check(lambda: p["schema_id"] == SCHEMA_ID, f"schema_id: expected {SCHEMA_ID}, got {p.get('schema_id')!r}")
-    check(lambda: p["schema_version"] == SCHEMA_VERSION,
-          f"schema_version: expected {SCHEMA_VERSION!r}, got {p.get('schema_version')!r}")
-    check(lambda: p["repo_hash"] == expected_repo_hash,
-          f"repo_hash: {p.get('repo_hash')!r} is not the manifest's {expected_repo_hash!r}")
-    check(lambda: p["finding_rule_count"] == sum(p["finding_severities"].values()),
-          "finding_rule_count differs from the sum of finding_severities")
-    check(lambda: p["finding_rule_count"] == len(p["finding_rules"]),
-          "finding_rule_count differs from the number of finding_rules")
-    check(lambda: p["total_finding_instances"] == sum(p["finding_instance_counts"].values()),
-          "total_finding_instances differs from the sum of finding_instance_counts")
-    check(lambda: len(p["crew_size_distribution"]) == p["crew_count"],
-          "crew_size_distribution has not crew_count entries")
-    check(lambda: len(p["agent_tool_count_distribution"]) == p["agent_count"],
-          "agent_tool_count_distribution has not agent_count entries")
-    check(lambda: p["deployment_signals"]["deployment_score"] == sum(
-        bool(p["deployment_signals"][k]) for k in SIGNAL_KEYS),
-        "deployment_score is not the number of true deployment signals")
+    check(
+        lambda: p["schema_version"] == SCHEMA_VERSION,
+        f"schema_version: expected {SCHEMA_VERSION!r}, got {p.get('schema_version')!r}",
+    )
+    check(
+        lambda: p["repo_hash"] == expected_repo_hash,
+        f"repo_hash: {p.get('repo_hash')!r} is not the manifest's {expected_repo_hash!r}",
+    )
+    check(
+        lambda: p["finding_rule_count"] == sum(p["finding_severities"].values()),
+        "finding_rule_count differs from the sum of finding_severities",
+    )
+    check(
+        lambda: p["finding_rule_count"] == len(p["finding_rules"]),
+        "finding_rule_count differs from the number of finding_rules",
+    )
+    check(
+        lambda: p["total_finding_instances"] == sum(p["finding_instance_counts"].values()),
+        "total_finding_instances differs from the sum of finding_instance_counts",
+    )
+    check(
+        lambda: len(p["crew_size_distribution"]) == p["crew_count"], "crew_size_distribution has not crew_count entries"
+    )
+    check(
+        lambda: len(p["agent_tool_count_distribution"]) == p["agent_count"],
+        "agent_tool_count_distribution has not agent_count entries",
+    )
+    check(
+        lambda: (
+            p["deployment_signals"]["deployment_score"] == sum(bool(p["deployment_signals"][k]) for k in SIGNAL_KEYS)
+        ),
+        "deployment_score is not the number of true deployment signals",
+    )
     check(lambda: all(v < 0 for v in p["fix_impact_estimates"].values()), "fix_impact_estimates must all be negative")
     check(lambda: 0 <= p["risk_score"] <= 100, f"risk_score {p.get('risk_score')!r} is outside 0-100")
     check(lambda: p["files_scanned"] <= p["files_total"], "files_scanned exceeds files_total")

@@ -22,8 +22,8 @@ TOO_DEEP = "nested too deeply (past the JSON parser's limit, ~1,000 levels): a p
 
 @dataclass(frozen=True)
 class PingVerdict:
-    where: str          # "line 3 (owner/name)" or "ping (owner/name)"
-    errors: list[str]   # empty: valid
+    where: str  # "line 3 (owner/name)" or "ping (owner/name)"
+    errors: list[str]  # empty: valid
 
     @property
     def valid(self) -> bool:

@@ -18,30 +18,45 @@ from dataclasses import dataclass, field
 from .reference_counting import ModuleCount, count_module
 
 SECRET_PATTERNS = (
-    re.compile(r"^sk-[A-Za-z0-9_-]{20,}$"),          # OpenAI-style
-    re.compile(r"^sk-ant-[A-Za-z0-9_-]{20,}$"),      # Anthropic
-    re.compile(r"^gh[pousr]_[A-Za-z0-9]{20,}$"),     # GitHub
-    re.compile(r"^AKIA[0-9A-Z]{16}$"),               # AWS access key id
-    re.compile(r"^xox[baprs]-[A-Za-z0-9-]{10,}$"),   # Slack
-    re.compile(r"^gsk_[A-Za-z0-9]{20,}$"),           # Groq
+    re.compile(r"^sk-[A-Za-z0-9_-]{20,}$"),  # OpenAI-style
+    re.compile(r"^sk-ant-[A-Za-z0-9_-]{20,}$"),  # Anthropic
+    re.compile(r"^gh[pousr]_[A-Za-z0-9]{20,}$"),  # GitHub
+    re.compile(r"^AKIA[0-9A-Z]{16}$"),  # AWS access key id
+    re.compile(r"^xox[baprs]-[A-Za-z0-9-]{10,}$"),  # Slack
+    re.compile(r"^gsk_[A-Za-z0-9]{20,}$"),  # Groq
 )
 _SECRET_NAMES = re.compile(r"(api_?key|secret|token|password)", re.I)
 
-_HTTP_CALLS = {"requests.get", "requests.post", "requests.put", "requests.delete", "requests.patch",
-               "requests.request", "httpx.get", "httpx.post", "urllib.request.urlopen"}
-_SHELL_CALLS = {"subprocess.run", "subprocess.call", "subprocess.Popen", "subprocess.check_output", "os.system",
-                "os.popen"}
+_HTTP_CALLS = {
+    "requests.get",
+    "requests.post",
+    "requests.put",
+    "requests.delete",
+    "requests.patch",
+    "requests.request",
+    "httpx.get",
+    "httpx.post",
+    "urllib.request.urlopen",
+}
+_SHELL_CALLS = {
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.Popen",
+    "subprocess.check_output",
+    "os.system",
+    "os.popen",
+}
 _EXEC_CALLS = {"exec", "eval", "compile"}
 
 
 @dataclass
 class Call:
-    name: str            # resolved dotted name, e.g. "crewai.Agent"
-    target: str | None   # the variable it is assigned to, if any
-    keywords: dict       # keyword → constant value, or "<expr>" / "<name:...>" / "<list:n>"
-    arg_names: list      # names referenced in positional args and list arguments
-    args: list           # positional args as simple values: constants, "<name:x>", "<expr>"
-    list_kw: dict        # keyword → list of names inside a list literal (tools=[a, b])
+    name: str  # resolved dotted name, e.g. "crewai.Agent"
+    target: str | None  # the variable it is assigned to, if any
+    keywords: dict  # keyword → constant value, or "<expr>" / "<name:...>" / "<list:n>"
+    arg_names: list  # names referenced in positional args and list arguments
+    args: list  # positional args as simple values: constants, "<name:x>", "<expr>"
+    list_kw: dict  # keyword → list of names inside a list literal (tools=[a, b])
     line: int
     function: str | None  # enclosing function
     klass: str | None = None  # enclosing class, also inside a method's nested functions
@@ -52,7 +67,7 @@ class Call:
 
 @dataclass
 class ModuleFacts:
-    imports: set[str] = field(default_factory=set)          # top-level packages and full module paths
+    imports: set[str] = field(default_factory=set)  # top-level packages and full module paths
     calls: list[Call] = field(default_factory=list)
     decorated: list[tuple[str, str]] = field(default_factory=list)  # (decorator resolved name, function name)
     classes: list[tuple[str, list[str]]] = field(default_factory=list)  # (class name, resolved base names)
@@ -97,7 +112,9 @@ class _Visitor(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.facts.imports.add(alias.name)
-            self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                alias.name if alias.asname else alias.name.split(".")[0]
+            )
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module and node.level == 0:
@@ -192,11 +209,27 @@ class _Visitor(ast.NodeVisitor):
             elif _name_of(arg):
                 arg_names.append(_name_of(arg))
         args = [_value(a) for a in node.args]
-        nested = {kw.arg: n for kw in node.keywords if kw.arg and isinstance(kw.value, ast.Call)
-                  and (n := self.resolve(kw.value.func))}
+        nested = {
+            kw.arg: n
+            for kw in node.keywords
+            if kw.arg and isinstance(kw.value, ast.Call) and (n := self.resolve(kw.value.func))
+        }
         arg_calls = [self.resolve(a.func) if isinstance(a, ast.Call) else None for a in node.args]
-        self.facts.calls.append(Call(name, target, keywords, arg_names, args, list_kw, node.lineno, self.function,
-                                     self.klass, nested, arg_calls))
+        self.facts.calls.append(
+            Call(
+                name,
+                target,
+                keywords,
+                arg_names,
+                args,
+                list_kw,
+                node.lineno,
+                self.function,
+                self.klass,
+                nested,
+                arg_calls,
+            )
+        )
         self._risky(name, node, keywords)
 
     def _risky(self, name: str, node: ast.Call, keywords: dict) -> None:

@@ -35,9 +35,18 @@ from ..domain import frameworks as framework_table
 # Folders whose files the reference never reads (its walker skips them by name, at any depth).
 SKIPPED_FOLDERS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".stratum"})
 AGENT_KEYS = ("role", "goal", "backstory", "tools")  # a YAML entry with one of these is an agent
-LANGCHAIN_FACTORIES = frozenset({
-    "create_react_agent", "create_openai_functions_agent", "create_tool_calling_agent", "create_openai_tools_agent",
-    "create_structured_chat_agent", "create_json_chat_agent", "create_xml_agent", "initialize_agent"})
+LANGCHAIN_FACTORIES = frozenset(
+    {
+        "create_react_agent",
+        "create_openai_functions_agent",
+        "create_tool_calling_agent",
+        "create_openai_tools_agent",
+        "create_structured_chat_agent",
+        "create_json_chat_agent",
+        "create_xml_agent",
+        "initialize_agent",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,8 @@ class Crew:
 class ModuleCount:
     """What one parsed Python module contributes; the repository decides which parts count (by its labels)."""
 
-    imports: list[str] = field(default_factory=list)     # top-level import records, as the reference keeps them
-    agents: list[Agent] = field(default_factory=list)    # @agent functions, or else the generic constructor calls
+    imports: list[str] = field(default_factory=list)  # top-level import records, as the reference keeps them
+    agents: list[Agent] = field(default_factory=list)  # @agent functions, or else the generic constructor calls
     crewai_crews: list[Crew] = field(default_factory=list)
     graphs: list[list[str]] = field(default_factory=list)  # per StateGraph assignment: its literal node names
     langchain_agents: list[Agent] = field(default_factory=list)
@@ -133,15 +142,23 @@ def _written_name(node: ast.AST | None) -> str:
 
 
 def _decorated(node: ast.AST, name: str, *, call_form: bool) -> bool:
-    return any(_written_name(d) == name or (call_form and isinstance(d, ast.Call) and _written_name(d.func) == name)
-               for d in getattr(node, "decorator_list", ()))
+    return any(
+        _written_name(d) == name or (call_form and isinstance(d, ast.Call) and _written_name(d.func) == name)
+        for d in getattr(node, "decorator_list", ())
+    )
 
 
 def _constructed_classes(nodes: list[ast.AST]) -> dict[str, str]:
     """``x = SomeTool(…)`` anywhere in the module → {"x": "SomeTool"}: how a tool variable is named."""
-    return {n.targets[0].id: _written_name(n.value.func) for n in nodes
-            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
-            and isinstance(n.value, ast.Call) and _written_name(n.value.func)}
+    return {
+        n.targets[0].id: _written_name(n.value.func)
+        for n in nodes
+        if isinstance(n, ast.Assign)
+        and len(n.targets) == 1
+        and isinstance(n.targets[0], ast.Name)
+        and isinstance(n.value, ast.Call)
+        and _written_name(n.value.func)
+    }
 
 
 def _tool_list(value: ast.AST | None, classes: dict[str, str]) -> list[str]:
@@ -168,10 +185,17 @@ def _agent_functions(nodes: list[ast.AST]) -> list[Agent]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _decorated(node, "agent", call_form=False):
             inner = list(ast.walk(node))
             classes = _constructed_classes(inner)
-            tools = [t for call in inner if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"
-                     for t in _tool_list(_keyword(call, "tools"), classes)]
-            roles = [_constant(_keyword(call, "role")) for call in inner
-                     if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"]
+            tools = [
+                t
+                for call in inner
+                if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"
+                for t in _tool_list(_keyword(call, "tools"), classes)
+            ]
+            roles = [
+                _constant(_keyword(call, "role"))
+                for call in inner
+                if isinstance(call, ast.Call) and _written_name(call.func) == "Agent"
+            ]
             agents.append(Agent(node.name, "CrewAI", tuple(tools), next(filter(None, roles), "")))
     return agents
 
@@ -183,8 +207,14 @@ def _constructor_agents(nodes: list[ast.AST], classes: dict[str, str]) -> list[A
         if isinstance(node, ast.Call) and (written := _written_name(node.func)) in constructors:
             name = _keyword(node, "name")
             named = name.value if isinstance(name, ast.Constant) and name.value is not None else written
-            agents.append(Agent(str(named), constructors[written], tuple(_tool_list(_keyword(node, "tools"), classes)),
-                                _constant(_keyword(node, "role"))))
+            agents.append(
+                Agent(
+                    str(named),
+                    constructors[written],
+                    tuple(_tool_list(_keyword(node, "tools"), classes)),
+                    _constant(_keyword(node, "role")),
+                )
+            )
     return agents
 
 
@@ -195,14 +225,25 @@ def _crewai_crews(nodes: list[ast.AST]) -> list[Crew]:
             members = _keyword(node, "agents")
             if isinstance(members, ast.List) and members.elts:
                 process = _keyword(node, "process")  # Process.hierarchical or "hierarchical"
-                managed = any(k.arg in ("manager_llm", "manager_agent") for k in node.keywords) or \
-                    "hierarchical" in (_written_name(process), _constant(process))
-                crews.append(Crew("Crew", tuple(_member_name(e) for e in members.elts),
-                                  "hierarchical" if managed else "sequential"))
+                managed = any(k.arg in ("manager_llm", "manager_agent") for k in node.keywords) or "hierarchical" in (
+                    _written_name(process),
+                    _constant(process),
+                )
+                crews.append(
+                    Crew(
+                        "Crew",
+                        tuple(_member_name(e) for e in members.elts),
+                        "hierarchical" if managed else "sequential",
+                    )
+                )
     for node in nodes:
         if isinstance(node, ast.ClassDef) and _decorated(node, "CrewBase", call_form=True):
-            methods = tuple(item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
-                            and _decorated(item, "agent", call_form=True))
+            methods = tuple(
+                item.name
+                for item in node.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and _decorated(item, "agent", call_form=True)
+            )
             if methods:
                 crews.append(Crew("CrewBase", methods))
     return crews
@@ -222,13 +263,23 @@ def _state_graphs(nodes: list[ast.AST]) -> list[list[str]]:
     added: dict[str, list[str]] = {}
     for node in nodes:
         call = node.value if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(node.value, ast.Call) else None
-        if (call is not None and isinstance(call.func, ast.Attribute) and call.func.attr == "add_node"
-                and isinstance(call.func.value, ast.Name) and call.args
-                and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+        if (
+            call is not None
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "add_node"
+            and isinstance(call.func.value, ast.Name)
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+        ):
             added.setdefault(call.func.value.id, []).append(call.args[0].value)
     graphs = []
     for node in nodes:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _written_name(node.value.func) == "StateGraph":
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and _written_name(node.value.func) == "StateGraph"
+        ):
             variable = node.targets[0].id if isinstance(node.targets[0], ast.Name) else ""
             graphs.append(list(added.get(variable, [])))
     return graphs
@@ -266,8 +317,14 @@ def yaml_agents(document) -> list[Agent]:
     for key, value in document.items():
         if isinstance(value, dict) and any(k in value for k in AGENT_KEYS):
             tools, role = value.get("tools"), value.get("role")
-            agents.append(Agent(str(key), "CrewAI", tuple(map(str, tools)) if isinstance(tools, list) else (),
-                                str(role).strip() if isinstance(role, str) else ""))
+            agents.append(
+                Agent(
+                    str(key),
+                    "CrewAI",
+                    tuple(map(str, tools)) if isinstance(tools, list) else (),
+                    str(role).strip() if isinstance(role, str) else "",
+                )
+            )
     return agents
 
 
@@ -290,8 +347,7 @@ def inventory(modules: list[ModuleCount], yaml_defined: list[Agent]) -> Inventor
     for agent in [*yaml_defined, *(replace(a, file=m.path) for m in modules for a in m.agents)]:
         known = agents.get((agent.name, agent.label))
         if known is not None:  # merged: the tools of both, the first role and place
-            agent = replace(known, tools=tuple(dict.fromkeys(known.tools + agent.tools)),
-                            role=known.role or agent.role)
+            agent = replace(known, tools=tuple(dict.fromkeys(known.tools + agent.tools)), role=known.role or agent.role)
         agents[(agent.name, agent.label)] = agent
     listed, crews = list(agents.values()), []
     if "CrewAI" in frameworks:
@@ -316,52 +372,84 @@ def _labels(records: set[str]) -> set[str]:
 
 # -- the definitions, for docs/RULES.md (rendered by scanner/rules.py) ---------------------------------------------
 DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("frameworks", "labels of the import records of each module's top-level statements (`import x` → `x`, "
-                   "`import x as y` → `y` only, `from m import …` → `m`) that start with a framework's reference "
-                   "prefix (crewai, crewai_tools, langgraph, langchain, autogen, pydantic_ai, llama_index, smolagents, "
-                   "semantic_kernel, agno, phidata). Not seen: imports inside functions, `try` or `if`; Google ADK, "
-                   "the OpenAI Agents SDK, `phi`, `ag2`"),
-    ("agent_count", "YAML: every `.yaml`/`.yml` file's top-level keys whose mapping has role, goal, backstory or "
-                    "tools. Python, per file: functions decorated `@agent` (bare form), or else every call written "
-                    "`Agent`, `AgentExecutor`, `AssistantAgent` or `UserProxyAgent` (named by its `name=` constant, "
-                    "else by the callee; labelled CrewAI, LangChain, AutoGen, AutoGen). These merge on (name, label): "
-                    "all nameless `Agent(…)` calls of a repository are one agent. Appended unmerged: with LangGraph, "
-                    "each `StateGraph` assignment's literal `add_node` names (utility nodes too); with LangChain, each "
-                    "`v = AgentExecutor(…)` and `v = create_*_agent(…)`/`initialize_agent(…)` assignment. Not seen: "
-                    "positional agent names, `ConversableAgent`, LlamaIndex and SmolAgents agents, "
-                    "`create_agent`, folders `.venv`, `node_modules`, `__pycache__`"),
-    ("crew_count", "CrewAI: `Crew(agents=[…])` with a non-empty list literal, `@CrewBase` classes with `@agent` "
-                   "methods; LangGraph: every `StateGraph` assignment (even without literal nodes); LangChain: one "
-                   "per file with LangChain agents. AutoGen, Agno, LlamaIndex and SmolAgents teams are no crews"),
-    ("crew_size_distribution", "each crew's size, descending: list elements, `@agent` methods (call form too), "
-                               "literal nodes, the file's LangChain agents"),
-    ("agent_tool_count_distribution", "each agent's tools, descending: a YAML `tools:` list; the `tools=[…]` list "
-                                      "literal of its call (or of the `Agent(…)` calls in an `@agent` function): a "
-                                      "call is its callee, a variable the class it was built from; LangChain: a "
-                                      "variable holding the list is one tool; LangGraph nodes have none; merged "
-                                      "agents merge their tools"),
-    ("deployment_signals", "names at the repository root only: `Dockerfile`; `.github`, `.gitlab-ci.yml`, "
-                           "`.circleci`, `Jenkinsfile`; `tests`, `test`, `pytest.ini`, `tox.ini`; `poetry.lock`, "
-                           "`Pipfile.lock`, `uv.lock`, `requirements.txt`, `package-lock.json`; `.env.example`, "
-                           "`.env.template`, `.env.sample`. `deployment_score` counts the true ones"),
+    (
+        "frameworks",
+        "labels of the import records of each module's top-level statements (`import x` → `x`, "
+        "`import x as y` → `y` only, `from m import …` → `m`) that start with a framework's reference "
+        "prefix (crewai, crewai_tools, langgraph, langchain, autogen, pydantic_ai, llama_index, smolagents, "
+        "semantic_kernel, agno, phidata). Not seen: imports inside functions, `try` or `if`; Google ADK, "
+        "the OpenAI Agents SDK, `phi`, `ag2`",
+    ),
+    (
+        "agent_count",
+        "YAML: every `.yaml`/`.yml` file's top-level keys whose mapping has role, goal, backstory or "
+        "tools. Python, per file: functions decorated `@agent` (bare form), or else every call written "
+        "`Agent`, `AgentExecutor`, `AssistantAgent` or `UserProxyAgent` (named by its `name=` constant, "
+        "else by the callee; labelled CrewAI, LangChain, AutoGen, AutoGen). These merge on (name, label): "
+        "all nameless `Agent(…)` calls of a repository are one agent. Appended unmerged: with LangGraph, "
+        "each `StateGraph` assignment's literal `add_node` names (utility nodes too); with LangChain, each "
+        "`v = AgentExecutor(…)` and `v = create_*_agent(…)`/`initialize_agent(…)` assignment. Not seen: "
+        "positional agent names, `ConversableAgent`, LlamaIndex and SmolAgents agents, "
+        "`create_agent`, folders `.venv`, `node_modules`, `__pycache__`",
+    ),
+    (
+        "crew_count",
+        "CrewAI: `Crew(agents=[…])` with a non-empty list literal, `@CrewBase` classes with `@agent` "
+        "methods; LangGraph: every `StateGraph` assignment (even without literal nodes); LangChain: one "
+        "per file with LangChain agents. AutoGen, Agno, LlamaIndex and SmolAgents teams are no crews",
+    ),
+    (
+        "crew_size_distribution",
+        "each crew's size, descending: list elements, `@agent` methods (call form too), "
+        "literal nodes, the file's LangChain agents",
+    ),
+    (
+        "agent_tool_count_distribution",
+        "each agent's tools, descending: a YAML `tools:` list; the `tools=[…]` list "
+        "literal of its call (or of the `Agent(…)` calls in an `@agent` function): a "
+        "call is its callee, a variable the class it was built from; LangChain: a "
+        "variable holding the list is one tool; LangGraph nodes have none; merged "
+        "agents merge their tools",
+    ),
+    (
+        "deployment_signals",
+        "names at the repository root only: `Dockerfile`; `.github`, `.gitlab-ci.yml`, "
+        "`.circleci`, `Jenkinsfile`; `tests`, `test`, `pytest.ini`, `tox.ini`; `poetry.lock`, "
+        "`Pipfile.lock`, `uv.lock`, `requirements.txt`, `package-lock.json`; `.env.example`, "
+        "`.env.template`, `.env.sample`. `deployment_score` counts the true ones",
+    ),
     ("repo_metadata.primary_framework", "the label with most agents (ties: the first by name)"),
-    ("topology_signature_hash", "empty, as the reference prints it in every ping of the 24 (`--offline`); the "
-                                "built-in's own hash is `detected_topology_signature_hash`"),
+    (
+        "topology_signature_hash",
+        "empty, as the reference prints it in every ping of the 24 (`--offline`); the "
+        "built-in's own hash is `detected_topology_signature_hash`",
+    ),
 )
 
 DETECTED: tuple[tuple[str, str], ...] = (
-    ("detected_frameworks", "frameworks from imports anywhere (functions, `try`), by the framework table's import "
-                            "packages: also Google ADK, the OpenAI Agents SDK (by its own names), `phi`, `ag2`"),
-    ("detected_agent_count", "agents of the project's model: each constructor of each framework (LlamaIndex, "
-                             "SmolAgents, ConversableAgent… included), named by its variable"),
+    (
+        "detected_frameworks",
+        "frameworks from imports anywhere (functions, `try`), by the framework table's import "
+        "packages: also Google ADK, the OpenAI Agents SDK (by its own names), `phi`, `ag2`",
+    ),
+    (
+        "detected_agent_count",
+        "agents of the project's model: each constructor of each framework (LlamaIndex, "
+        "SmolAgents, ConversableAgent… included), named by its variable",
+    ),
     ("detected_crew_count", "groups the code builds: crews, graphs, group chats, teams"),
     ("detected_crew_size_distribution", "their member counts, descending"),
-    ("detected_deployment_signals", "the same signals anywhere in the tree (compose files, `Dockerfile.*`, "
-                                    "`test_*.py`, more lock files)"),
+    (
+        "detected_deployment_signals",
+        "the same signals anywhere in the tree (compose files, `Dockerfile.*`, `test_*.py`, more lock files)",
+    ),
     ("detected_finding_rules", "the rule ids on the built-in's reading of the project (see Finding fields below)"),
     ("detected_finding_instance_counts", "their instance counts"),
     ("detected_risk_score", "the risk score of those findings"),
-    ("detected_topology_signature_hash", "a Weisfeiler–Lehman hash of the agent graph's node and edge types (the "
-                                         "audit's G5 and the split's topology groups read it where the ping's is "
-                                         "empty)"),
+    (
+        "detected_topology_signature_hash",
+        "a Weisfeiler–Lehman hash of the agent graph's node and edge types (the "
+        "audit's G5 and the split's topology groups read it where the ping's is "
+        "empty)",
+    ),
 )

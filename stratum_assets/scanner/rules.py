@@ -24,8 +24,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import reference_counting, scoring
-from .capabilities import (FINANCIAL_LIBS, HTTP_LIBS, HUMAN_FACING, HUMAN_FACING_TOOLS, OBSERVABILITY_ENV,
-                           OBSERVABILITY_LIBS, TELEMETRY, Cap, Guard, ProjectFacts, same_project, tool_kinds)
+from .capabilities import (
+    FINANCIAL_LIBS,
+    HTTP_LIBS,
+    HUMAN_FACING,
+    HUMAN_FACING_TOOLS,
+    OBSERVABILITY_ENV,
+    OBSERVABILITY_LIBS,
+    TELEMETRY,
+    Cap,
+    Guard,
+    ProjectFacts,
+    same_project,
+    tool_kinds,
+)
 from .model import APPROVAL_OPS, RepoModel
 
 SEVERITIES = scoring.SEVERITIES
@@ -35,10 +47,10 @@ MAX_SUFFIXED = 3
 
 @dataclass(frozen=True)
 class Instance:
-    rule: str                 # the rule id, with its suffix for CR05/CR06 variants
-    severity: str             # after the confidence gate
+    rule: str  # the rule id, with its suffix for CR05/CR06 variants
+    severity: str  # after the confidence gate
     confidence: str
-    evidence: str = ""        # where (file, agent, tool…) — never emitted in the ping
+    evidence: str = ""  # where (file, agent, tool…) — never emitted in the ping
     tags: frozenset = frozenset()  # agent and crew names it concerns
 
 
@@ -46,9 +58,9 @@ class Instance:
 class Rule:
     id: str
     title: str
-    severity: str             # as the catalog states it
+    severity: str  # as the catalog states it
     owasp: str
-    trigger: str              # the catalog's trigger, in one line
+    trigger: str  # the catalog's trigger, in one line
     check: Callable[["Context"], list[Instance]] = field(repr=False, compare=False)
 
     @property
@@ -181,8 +193,11 @@ def _first(instances: list[Instance]) -> list[Instance]:
     if not instances:
         return []
     best = min(instances, key=lambda i: SEVERITIES.index(i.severity))
-    return [Instance(best.rule, best.severity, best.confidence, best.evidence,
-                     frozenset().union(*(i.tags for i in instances)))]
+    return [
+        Instance(
+            best.rule, best.severity, best.confidence, best.evidence, frozenset().union(*(i.tags for i in instances))
+        )
+    ]
 
 
 def _caps(c: Context, *kinds: str) -> list[Cap]:
@@ -200,14 +215,23 @@ def r001(c: Context) -> list[Instance]:
     for d in data:
         for o in out:
             if not c.hitl_covers({d.name, o.name}):
-                return [_one("STRATUM-001", "CRITICAL" if _no_guards(c) else "HIGH",
-                             _weakest(d.confidence, o.confidence), f"{d.file}:{d.line} -> {o.file}:{o.line}")]
+                return [
+                    _one(
+                        "STRATUM-001",
+                        "CRITICAL" if _no_guards(c) else "HIGH",
+                        _weakest(d.confidence, o.confidence),
+                        f"{d.file}:{d.line} -> {o.file}:{o.line}",
+                    )
+                ]
     return []
 
 
 def r002(c: Context) -> list[Instance]:
-    return [_one("STRATUM-002", "CRITICAL" if _no_guards(c) else "HIGH", cap.confidence, f"{cap.file}:{cap.line}")
-            for cap in _caps(c, "destructive") if not c.hitl_covers({cap.name})]
+    return [
+        _one("STRATUM-002", "CRITICAL" if _no_guards(c) else "HIGH", cap.confidence, f"{cap.file}:{cap.line}")
+        for cap in _caps(c, "destructive")
+        if not c.hitl_covers({cap.name})
+    ]
 
 
 def r003(c: Context) -> list[Instance]:
@@ -222,16 +246,22 @@ def _version_below(version: str, fixed: tuple[int, ...]) -> bool:
 
 
 def r004(c: Context) -> list[Instance]:
-    return [_one("STRATUM-004", "CRITICAL", "confirmed", f"{s.file}:{s.name}") for s in c.facts.mcp
-            if s.package == "mcp-remote" and (not s.version or _version_below(s.version, (0, 1, 9)))]
+    return [
+        _one("STRATUM-004", "CRITICAL", "confirmed", f"{s.file}:{s.name}")
+        for s in c.facts.mcp
+        if s.package == "mcp-remote" and (not s.version or _version_below(s.version, (0, 1, 9)))
+    ]
 
 
 _MCP_SECRETS = ("DATABASE", "SECRET", "PASSWORD", "AWS_", "STRIPE_", "OPENAI_", "ANTHROPIC_")
 
 
 def r005(c: Context) -> list[Instance]:
-    return [_one("STRATUM-005", "HIGH", "confirmed", f"{s.file}:{s.name}") for s in c.facts.mcp
-            if not s.trusted and any(m in e.upper() for e in s.env for m in _MCP_SECRETS)]
+    return [
+        _one("STRATUM-005", "HIGH", "confirmed", f"{s.file}:{s.name}")
+        for s in c.facts.mcp
+        if not s.trusted and any(m in e.upper() for e in s.env for m in _MCP_SECRETS)
+    ]
 
 
 def r006(c: Context) -> list[Instance]:
@@ -247,27 +277,37 @@ def r006(c: Context) -> list[Instance]:
 
 
 def r007(c: Context) -> list[Instance]:
-    fin = [cap for cap in c.facts.caps if not cap.validated and (
-        cap.kind == "financial" or (cap.kind == "outbound" and cap.library in FINANCIAL_LIBS))]
+    fin = [
+        cap
+        for cap in c.facts.caps
+        if not cap.validated and (cap.kind == "financial" or (cap.kind == "outbound" and cap.library in FINANCIAL_LIBS))
+    ]
     if not fin or any(g.kind == "validation" for g in c.facts.guards):
         return []
     fin = [cap for cap in fin if not c.hitl_covers({cap.name})]
     if not fin:
         return []
     confidence = _weakest(*(cap.confidence for cap in fin))
-    return [_one("STRATUM-007", "HIGH" if _no_guards(c) else "MEDIUM", confidence, f"{cap.file}:{cap.line}")
-            for cap in fin]
+    return [
+        _one("STRATUM-007", "HIGH" if _no_guards(c) else "MEDIUM", confidence, f"{cap.file}:{cap.line}") for cap in fin
+    ]
 
 
 def r008(c: Context) -> list[Instance]:
-    bare = [cap for cap in _caps(c, "outbound", "data_access", "financial")
-            if cap.confidence == "confirmed" and not cap.in_try]
+    bare = [
+        cap
+        for cap in _caps(c, "outbound", "data_access", "financial")
+        if cap.confidence == "confirmed" and not cap.in_try
+    ]
     return [_one("STRATUM-008", "MEDIUM", "confirmed", f"{len(bare)} calls")] if len(bare) >= 2 else []
 
 
 def r009(c: Context) -> list[Instance]:
-    bare = [cap for cap in _caps(c, "outbound") if cap.confidence == "confirmed" and cap.library in HTTP_LIBS
-            and not cap.timeout]
+    bare = [
+        cap
+        for cap in _caps(c, "outbound")
+        if cap.confidence == "confirmed" and cap.library in HTTP_LIBS and not cap.timeout
+    ]
     return [_one("STRATUM-009", "MEDIUM", "confirmed", f"{len(bare)} calls")] if len(bare) >= 2 else []
 
 
@@ -278,36 +318,79 @@ def r010(c: Context) -> list[Instance]:
 
 def _human_facing(cap: Cap) -> bool:
     lib = cap.library.lower()
-    return cap.kind == "outbound" and (cap.library.split(".")[0] in HUMAN_FACING or cap.tool in HUMAN_FACING_TOOLS
-                                       or any(h in lib for h in ("slack", "gmail", "smtp", "twilio")))
+    return cap.kind == "outbound" and (
+        cap.library.split(".")[0] in HUMAN_FACING
+        or cap.tool in HUMAN_FACING_TOOLS
+        or any(h in lib for h in ("slack", "gmail", "smtp", "twilio"))
+    )
 
 
 def br01(c: Context) -> list[Instance]:
-    return _first([_one("STRATUM-BR01", "HIGH" if cap.confidence == "confirmed" else "MEDIUM", cap.confidence,
-                        f"{cap.file}:{cap.line}") for cap in c.facts.caps
-                   if _human_facing(cap) and not c.reviewed(cap, ("hitl", "output_filter"))])
+    return _first(
+        [
+            _one(
+                "STRATUM-BR01",
+                "HIGH" if cap.confidence == "confirmed" else "MEDIUM",
+                cap.confidence,
+                f"{cap.file}:{cap.line}",
+            )
+            for cap in c.facts.caps
+            if _human_facing(cap) and not c.reviewed(cap, ("hitl", "output_filter"))
+        ]
+    )
 
 
 def br02(c: Context) -> list[Instance]:
-    money = [cap for cap in c.facts.caps if cap.kind == "financial" or cap.library.split(".")[0] in FINANCIAL_LIBS
-             or (cap.kind == "outbound" and any(w in cap.library.lower()
-                                                for w in ("stripe", "paypal", "payment", "invoice")))]
-    return _first([_one("STRATUM-BR02", "HIGH" if cap.confidence == "confirmed" else "MEDIUM", cap.confidence,
-                        f"{cap.file}:{cap.line}") for cap in money if not c.reviewed(cap, ("hitl",))])
+    money = [
+        cap
+        for cap in c.facts.caps
+        if cap.kind == "financial"
+        or cap.library.split(".")[0] in FINANCIAL_LIBS
+        or (
+            cap.kind == "outbound" and any(w in cap.library.lower() for w in ("stripe", "paypal", "payment", "invoice"))
+        )
+    ]
+    return _first(
+        [
+            _one(
+                "STRATUM-BR02",
+                "HIGH" if cap.confidence == "confirmed" else "MEDIUM",
+                cap.confidence,
+                f"{cap.file}:{cap.line}",
+            )
+            for cap in money
+            if not c.reviewed(cap, ("hitl",))
+        ]
+    )
 
 
 def br03(c: Context) -> list[Instance]:
     f = c.facts
     # the reference looks only at capability libraries and root .env names: an imported tracing SDK is not seen
-    observed = (bool(f.telemetry) and f.reading != "reference") or bool(f.env_names & OBSERVABILITY_ENV) or any(
-        o in cap.library for cap in f.caps for o in OBSERVABILITY_LIBS)
+    observed = (
+        (bool(f.telemetry) and f.reading != "reference")
+        or bool(f.env_names & OBSERVABILITY_ENV)
+        or any(o in cap.library for cap in f.caps for o in OBSERVABILITY_LIBS)
+    )
     acts = [cap for cap in _caps(c, "destructive", "financial", "outbound") if cap.confidence == "confirmed"]
-    return [_one("STRATUM-BR03", "MEDIUM", "confirmed", f"{len(acts)} actions")] if len(acts) >= 2 and not observed \
-        else []
+    return (
+        [_one("STRATUM-BR03", "MEDIUM", "confirmed", f"{len(acts)} actions")] if len(acts) >= 2 and not observed else []
+    )
 
 
-DECISION_WORDS = ("approv", "classif", "scor", "evaluat", "filter", "triage", "review", "assess", "judge", "rate",
-                  "rank")
+DECISION_WORDS = (
+    "approv",
+    "classif",
+    "scor",
+    "evaluat",
+    "filter",
+    "triage",
+    "review",
+    "assess",
+    "judge",
+    "rate",
+    "rank",
+)
 INPUT_WORDS = ("filter", "read", "ingest", "parse", "receive", "scan", "fetch", "scrape", "monitor", "watch")
 ACTION_WORDS = ("write", "send", "respond", "action", "execute", "draft", "post", "notify", "dispatch", "create")
 
@@ -327,8 +410,9 @@ def br04(c: Context) -> list[Instance]:
 
 def _confirmed_tool(c: Context, agent: str, kinds: set[str]) -> bool:
     a = c.model.agents.get(agent)
-    return a is not None and any(cap.kind in kinds and cap.confidence == "confirmed"
-                                 for t in a.tools for cap in c.tool_caps(t))
+    return a is not None and any(
+        cap.kind in kinds and cap.confidence == "confirmed" for t in a.tools for cap in c.tool_caps(t)
+    )
 
 
 def cr01(c: Context) -> list[Instance]:
@@ -341,16 +425,23 @@ def cr01(c: Context) -> list[Instance]:
         if len(agents) < 2:
             continue
         ingest = [a for a in agents if any(w in c.text(a) for w in INPUT_WORDS) or "data_access" in c.agent_kinds(a)]
-        act = [a for a in agents if any(w in c.text(a) for w in ACTION_WORDS)
-               or c.agent_kinds(a) & {"outbound", "destructive", "financial"}]
+        act = [
+            a
+            for a in agents
+            if any(w in c.text(a) for w in ACTION_WORDS) or c.agent_kinds(a) & {"outbound", "destructive", "financial"}
+        ]
         for i in ingest:
             for a in act:
                 if i == a or (c.crews_of.get(i) and c.crews_of.get(a) and not c.crews_of[i] & c.crews_of[a]):
                     continue
-                confirmed = _confirmed_tool(c, i, {"data_access"}) and _confirmed_tool(c, a, {"outbound",
-                                                                                             "destructive"})
-                out.append(_one("STRATUM-CR01", "HIGH", "confirmed" if confirmed else "probable",
-                                f"{i} -[{tool}]-> {a}", {i, a}))
+                confirmed = _confirmed_tool(c, i, {"data_access"}) and _confirmed_tool(
+                    c, a, {"outbound", "destructive"}
+                )
+                out.append(
+                    _one(
+                        "STRATUM-CR01", "HIGH", "confirmed" if confirmed else "probable", f"{i} -[{tool}]-> {a}", {i, a}
+                    )
+                )
     return _first(out)
 
 
@@ -360,8 +451,13 @@ def _structured_agents(c: Context) -> set[str]:
 
 def cr02(c: Context) -> list[Instance]:
     checked = _structured_agents(c)
-    return _first([_one("STRATUM-CR02", "MEDIUM", "probable", g.name, {g.name, *g.members})
-                   for g in c.sequential_crews() if not set(g.members[1:-1]) & checked])
+    return _first(
+        [
+            _one("STRATUM-CR02", "MEDIUM", "probable", g.name, {g.name, *g.members})
+            for g in c.sequential_crews()
+            if not set(g.members[1:-1]) & checked
+        ]
+    )
 
 
 def cr03(c: Context) -> list[Instance]:
@@ -373,8 +469,12 @@ def cr03(c: Context) -> list[Instance]:
                 edges |= {(m, other) for other in g.members if other != m}
     out = []
     for src, dst in sorted(edges):
-        if src in c.model.agents and dst in c.model.agents and c.agent_kinds(src) <= {"data_access", "outbound"} \
-                and c.agent_kinds(dst) & {"destructive", "financial"}:
+        if (
+            src in c.model.agents
+            and dst in c.model.agents
+            and c.agent_kinds(src) <= {"data_access", "outbound"}
+            and c.agent_kinds(dst) & {"destructive", "financial"}
+        ):
             out.append(_one("STRATUM-CR03", "HIGH", "probable", f"{src} -> {dst}", {src, dst}))
     return _first(out)
 
@@ -394,14 +494,21 @@ def cr04(c: Context) -> list[Instance]:
             for name, a in c.model.agents.items():
                 if {cap.name, cap.function, cap.owner} & set(a.tools):
                     senders[_target(cap)].add(name)
-    return _first([_one("STRATUM-CR04", "MEDIUM", "probable", target, agents)
-                   for target, agents in sorted(senders.items()) if len(agents) >= 2])
+    return _first(
+        [
+            _one("STRATUM-CR04", "MEDIUM", "probable", target, agents)
+            for target, agents in sorted(senders.items())
+            if len(agents) >= 2
+        ]
+    )
 
 
 def _suffixed(base: str, instances: list[Instance]) -> list[Instance]:
     ordered = sorted(instances, key=lambda i: SEVERITIES.index(i.severity))[:MAX_SUFFIXED]
-    return [Instance(base if n == 0 else f"{base}.{n}", i.severity, i.confidence, i.evidence, i.tags)
-            for n, i in enumerate(ordered)]
+    return [
+        Instance(base if n == 0 else f"{base}.{n}", i.severity, i.confidence, i.evidence, i.tags)
+        for n, i in enumerate(ordered)
+    ]
 
 
 def cr05(c: Context) -> list[Instance]:
@@ -414,8 +521,15 @@ def cr05(c: Context) -> list[Instance]:
             if len(holders) < 2:
                 continue
             external = bool(c.kinds.get(tool, set()) & {"outbound", "financial"})
-            out.append(_one("STRATUM-CR05", "CRITICAL" if len(holders) >= 3 and external else "HIGH", "confirmed",
-                            f"{g.name}:{tool}", {g.name, *holders}))
+            out.append(
+                _one(
+                    "STRATUM-CR05",
+                    "CRITICAL" if len(holders) >= 3 and external else "HIGH",
+                    "confirmed",
+                    f"{g.name}:{tool}",
+                    {g.name, *holders},
+                )
+            )
     return _suffixed("STRATUM-CR05", out)
 
 
@@ -434,16 +548,18 @@ def cr06(c: Context) -> list[Instance]:
     for g in c.sequential_crews():
         members = [m for m in g.members if m in c.model.agents]
         for i, early in enumerate(members):
-            for late in members[i + 1:]:
+            for late in members[i + 1 :]:
                 if _stores(c, early) & _stores(c, late):
                     out.append(_one("STRATUM-CR06", "HIGH", "probable", f"{early} -> {late}", {g.name, early, late}))
     return _suffixed("STRATUM-CR06", out)
 
 
-_PROVIDER_SIGNALS = {"openai": ("OPENAI_API_KEY", "ChatOpenAI", "openai"),
-                     "anthropic": ("ANTHROPIC_API_KEY", "ChatAnthropic", "anthropic"),
-                     "google": ("GOOGLE_API_KEY", "ChatGoogleGenerativeAI", "google"),
-                     "azure": ("AZURE_OPENAI_API_KEY", "AzureChatOpenAI")}
+_PROVIDER_SIGNALS = {
+    "openai": ("OPENAI_API_KEY", "ChatOpenAI", "openai"),
+    "anthropic": ("ANTHROPIC_API_KEY", "ChatAnthropic", "anthropic"),
+    "google": ("GOOGLE_API_KEY", "ChatGoogleGenerativeAI", "google"),
+    "azure": ("AZURE_OPENAI_API_KEY", "AzureChatOpenAI"),
+}
 
 
 def op01(c: Context) -> list[Instance]:
@@ -453,15 +569,16 @@ def op01(c: Context) -> list[Instance]:
 
 
 def op02(c: Context) -> list[Instance]:
-    limited = any(g.kind == "rate_limit" and g.detail in ("max_rpm", "rate_limit", "max_requests_per_minute")
-                  for g in c.facts.guards)
+    limited = any(
+        g.kind == "rate_limit" and g.detail in ("max_rpm", "rate_limit", "max_requests_per_minute")
+        for g in c.facts.guards
+    )
     return [_one("STRATUM-OP02", "MEDIUM", "confirmed")] if len(c.facts.caps) >= 5 and not limited else []
 
 
 def env001(c: Context) -> list[Instance]:
     f = c.facts
-    return [_one("ENV-001", "MEDIUM", "confirmed", ",".join(f.env_files))] if f.env_files and not f.env_ignored \
-        else []
+    return [_one("ENV-001", "MEDIUM", "confirmed", ",".join(f.env_files))] if f.env_files and not f.env_ignored else []
 
 
 def env002(c: Context) -> list[Instance]:
@@ -499,8 +616,7 @@ def learning004(c: Context) -> list[Instance]:
 
 def context001(c: Context) -> list[Instance]:
     f = c.facts
-    return [_one("CONTEXT-001", "MEDIUM", "probable")] if c.learning_loop and not any(p for *_, p in f.writes) \
-        else []
+    return [_one("CONTEXT-001", "MEDIUM", "probable")] if c.learning_loop and not any(p for *_, p in f.writes) else []
 
 
 def context002(c: Context) -> list[Instance]:
@@ -509,8 +625,11 @@ def context002(c: Context) -> list[Instance]:
 
 def context003(c: Context) -> list[Instance]:
     f = c.facts
-    return [_one("CONTEXT-003", "HIGH", "probable")] \
-        if c.learning_loop and c.shared_collections and not any(p for *_, p in f.writes) else []
+    return (
+        [_one("CONTEXT-003", "HIGH", "probable")]
+        if c.learning_loop and c.shared_collections and not any(p for *_, p in f.writes)
+        else []
+    )
 
 
 def _telemetry(c: Context) -> set[str]:
@@ -526,8 +645,11 @@ def telemetry001(c: Context) -> list[Instance]:
 
 
 def telemetry002(c: Context) -> list[Instance]:
-    return [_one("TELEMETRY-002", "HIGH", "confirmed")] \
-        if "LangSmith" in _telemetry(c) and c.facts.model_sdks & {"OpenAI", "Anthropic"} else []
+    return (
+        [_one("TELEMETRY-002", "HIGH", "confirmed")]
+        if "LangSmith" in _telemetry(c) and c.facts.model_sdks & {"OpenAI", "Anthropic"}
+        else []
+    )
 
 
 def telemetry003(c: Context) -> list[Instance]:
@@ -535,8 +657,11 @@ def telemetry003(c: Context) -> list[Instance]:
 
 
 def eval001(c: Context) -> list[Instance]:
-    return [_one("EVAL-001", "MEDIUM", "confirmed")] \
-        if "openai.evals" in c.facts.evals and "OpenAI" in c.facts.model_sdks else []
+    return (
+        [_one("EVAL-001", "MEDIUM", "confirmed")]
+        if "openai.evals" in c.facts.evals and "OpenAI" in c.facts.model_sdks
+        else []
+    )
 
 
 def eval002(c: Context) -> list[Instance]:
@@ -564,22 +689,28 @@ def identity001(c: Context) -> list[Instance]:
 def identity002(c: Context) -> list[Instance]:
     scopes = _agent_scopes(c)
     nameless = [n for n, ident, _ in scopes if not ident]
-    return [_one("IDENTITY-002", "MEDIUM", "probable", nameless[0], nameless)] if len(scopes) >= 2 and nameless \
-        else []
+    return [_one("IDENTITY-002", "MEDIUM", "probable", nameless[0], nameless)] if len(scopes) >= 2 and nameless else []
 
 
 def identity003(c: Context) -> list[Instance]:
     scopes = _agent_scopes(c)
-    personal = [(n, k) for n, _, keys in scopes for k in keys if any(m in k.upper() for m in ("USER_", "PERSONAL_",
-                                                                                              "MY_"))]
-    return [_one("IDENTITY-003", "HIGH", "heuristic", personal[0][1], {personal[0][0]})] \
-        if len(scopes) >= 2 and personal else []
+    personal = [
+        (n, k) for n, _, keys in scopes for k in keys if any(m in k.upper() for m in ("USER_", "PERSONAL_", "MY_"))
+    ]
+    return (
+        [_one("IDENTITY-003", "HIGH", "heuristic", personal[0][1], {personal[0][0]})]
+        if len(scopes) >= 2 and personal
+        else []
+    )
 
 
 def portability001(c: Context) -> list[Instance]:
     sdks = c.facts.model_sdks
-    return [_one("PORTABILITY-001", "LOW", "confirmed", next(iter(sdks)))] \
-        if len(sdks) == 1 and not c.facts.abstraction else []
+    return (
+        [_one("PORTABILITY-001", "LOW", "confirmed", next(iter(sdks)))]
+        if len(sdks) == 1 and not c.facts.abstraction
+        else []
+    )
 
 
 def portability002(c: Context) -> list[Instance]:
@@ -593,182 +724,456 @@ def portability003(c: Context) -> list[Instance]:
 
 # -- the catalog -------------------------------------------------------------------------------------------------
 RULES: tuple[Rule, ...] = (
-    Rule("STRATUM-001", "Data reaches an external sink unguarded", "CRITICAL / HIGH", "ASI01",
-         "a data-access capability and an outbound capability; suppressed by a human gate naming either (or naming "
-         "none) or any active filter; CRITICAL when there are no guards at all", r001),
-    Rule("STRATUM-002", "Destructive action with no human gate", "CRITICAL / HIGH", "ASI09",
-         "one per destructive capability (a destructive tool class is enough) not named by a human gate; CRITICAL "
-         "when there are no guards at all", r002),
-    Rule("STRATUM-003", "Host code execution", "HIGH", "ASI02",
-         "one per code-execution capability (subprocess, os.system/popen, exec/eval, shell and REPL tools, AutoGen "
-         "code execution); nothing suppresses it", r003),
-    Rule("STRATUM-004", "MCP server with a known CVE", "CRITICAL", "ASI06",
-         "an npx MCP server `mcp-remote` unpinned or pinned below 0.1.9 (CVE-2025-6514)", r004),
-    Rule("STRATUM-005", "MCP server receives secrets", "HIGH", "ASI04",
-         "an MCP server outside the trusted npm scopes gets env names with DATABASE, SECRET, PASSWORD, AWS_, "
-         "STRIPE_, OPENAI_ or ANTHROPIC_", r005),
-    Rule("STRATUM-006", "MCP supply-chain risk", "HIGH", "ASI04",
-         "an MCP server outside the trusted scopes: an npx package with no @version; separately, a remote server "
-         "with no auth-like env name", r006),
-    Rule("STRATUM-007", "Payment call with no validation", "HIGH / MEDIUM", "ASI02",
-         "a payment capability in a function that does not validate its input; suppressed by a human gate naming "
-         "it or any validation guard; HIGH when there are no guards at all", r007),
-    Rule("STRATUM-008", "External calls with no error handling", "MEDIUM", "ASI08",
-         "at least 2 confirmed outbound, data or payment capabilities outside a try block", r008),
-    Rule("STRATUM-009", "HTTP calls with no timeout", "MEDIUM", "ASI08",
-         "at least 2 confirmed requests/httpx/aiohttp capabilities with no timeout argument", r009),
-    Rule("STRATUM-010", "No durable checkpointing", "MEDIUM", "ASI05",
-         "at least 3 confirmed capabilities and no file naming langgraph.checkpoint with a Postgres, Sqlite or "
-         "Redis saver", r010),
-    Rule("STRATUM-BR01", "Agent messages people with no review", "HIGH / MEDIUM", "ASI09",
-         "an outbound capability via SMTP, Slack, Gmail, Twilio or SendGrid with no human gate or output filter "
-         "naming it or in the same project", br01),
-    Rule("STRATUM-BR02", "Money moves with no approval", "HIGH / MEDIUM", "ASI09",
-         "a payment capability (or an outbound one whose library mentions stripe, paypal, payment, invoice) with "
-         "no human gate naming it or in the same project", br02),
-    Rule("STRATUM-BR03", "No audit trail", "MEDIUM", "ASI05",
-         "at least 2 confirmed destructive, payment or outbound capabilities and no observability", br03),
-    Rule("STRATUM-BR04", "Decision agent with free-text output", "MEDIUM", "ASI10",
-         "an agent whose role or name reads as a decision (approv, classif, scor, evaluat, filter, triage, review, "
-         "assess, judge, rate, rank) with no output_pydantic in its project", br04),
-    Rule("STRATUM-CR01", "Shared tool links input and action", "HIGH", "ASI01",
-         "two agents (not in different crews) share a tool; one ingests (role words or a data tool), the other "
-         "acts (role words or an outbound, destructive or payment tool)", cr01),
-    Rule("STRATUM-CR02", "Long chain with no checks between steps", "MEDIUM", "ASI10",
-         "a sequential crew of at least 3 agents with no output_pydantic on any middle agent", cr02),
-    Rule("STRATUM-CR03", "Low-privilege agent feeds a powerful one", "HIGH", "ASI01",
-         "a flow or delegation from an agent with only read or outbound tools (or none) to one with destructive "
-         "or payment tools", cr03),
-    Rule("STRATUM-CR04", "Uncoordinated messaging", "MEDIUM", "ASI08",
-         "at least 2 agents send through the same Gmail, Slack, SMTP or Twilio target", cr04),
-    Rule("STRATUM-CR05", "Shared-tool blast radius", "CRITICAL / HIGH", "ASI01",
-         "one per (tool, crew) held by at least 2 agents of the crew; CRITICAL with 3+ agents and an external "
-         "sink; most severe first, suffixed .1, .2, at most 3", cr05),
-    Rule("STRATUM-CR06", "Filtering agent is bypassed", "HIGH", "ASI05",
-         "in a sequential crew a later agent reads the same data store as an earlier one; one per pair, suffixed, "
-         "at most 3", cr06),
-    Rule("STRATUM-OP01", "Single LLM provider", "MEDIUM", "ASI08",
-         "exactly one of openai, anthropic, google, azure in root .env names and capability strings", op01),
-    Rule("STRATUM-OP02", "No cost controls", "MEDIUM", "ASI08",
-         "at least 5 capabilities and no max_rpm / rate_limit setting", op02),
-    Rule("ENV-001", ".env not git-ignored", "MEDIUM", "ASI04",
-         "a root .env or .env.* file and no .env, .env*, .env.* or *.env line in the root .gitignore", env001),
-    Rule("ENV-002", "Hard-coded secret", "MEDIUM", "ASI04",
-         "a .py file holds an sk- key, an sk_live_ key, a Bearer token or a Postgres/Mongo URL with a password; "
-         "one per pattern per file", env002),
-    Rule("LEARNING-001", "Self-feeding memory loop", "MEDIUM / HIGH / CRITICAL", "ASI10",
-         "a file imports a memory store and reads and writes; one per function doing both (confirmed), else one "
-         "per file (probable); HIGH with distillation, CRITICAL with fine-tuning", learning001),
-    Rule("LEARNING-002", "Memory collection with no limits", "HIGH", "ASI10",
-         "a create_collection-style call with a literal name and no ttl, namespace or size setting", learning002),
-    Rule("LEARNING-003", "Memory shared between agents", "HIGH", "ASI07",
-         "the same collection is used from at least 2 scopes", learning003),
-    Rule("LEARNING-004", "Fine-tuning on production data", "CRITICAL", "ASI10",
-         "an import from openai.fine_tuning, or trl's PPOTrainer / DPOTrainer", learning004),
-    Rule("CONTEXT-001", "Memory writes lack provenance", "MEDIUM", "ASI10",
-         "a learning loop and no write passing metadata, source, author, agent_id or timestamp", context001),
-    Rule("CONTEXT-002", "No memory rollback", "MEDIUM", "ASI10",
-         "a learning loop and no snapshot, backup, version= or copy pattern anywhere", context002),
-    Rule("CONTEXT-003", "Unscoped writes to shared memory", "HIGH", "ASI07",
-         "LEARNING-003's condition and no write carrying provenance", context003),
-    Rule("TELEMETRY-001", "Traces sent to an outside vendor", "MEDIUM", "ASI04",
-         "one per provider: langsmith, langfuse, arize, galileo, braintrust, wandb, mlflow, datadog, "
-         "opentelemetry", telemetry001),
-    Rule("TELEMETRY-002", "Traces go back to the model vendor", "HIGH", "ASI04",
-         "LangSmith together with an openai or anthropic import", telemetry002),
+    Rule(
+        "STRATUM-001",
+        "Data reaches an external sink unguarded",
+        "CRITICAL / HIGH",
+        "ASI01",
+        "a data-access capability and an outbound capability; suppressed by a human gate naming either (or naming "
+        "none) or any active filter; CRITICAL when there are no guards at all",
+        r001,
+    ),
+    Rule(
+        "STRATUM-002",
+        "Destructive action with no human gate",
+        "CRITICAL / HIGH",
+        "ASI09",
+        "one per destructive capability (a destructive tool class is enough) not named by a human gate; CRITICAL "
+        "when there are no guards at all",
+        r002,
+    ),
+    Rule(
+        "STRATUM-003",
+        "Host code execution",
+        "HIGH",
+        "ASI02",
+        "one per code-execution capability (subprocess, os.system/popen, exec/eval, shell and REPL tools, AutoGen "
+        "code execution); nothing suppresses it",
+        r003,
+    ),
+    Rule(
+        "STRATUM-004",
+        "MCP server with a known CVE",
+        "CRITICAL",
+        "ASI06",
+        "an npx MCP server `mcp-remote` unpinned or pinned below 0.1.9 (CVE-2025-6514)",
+        r004,
+    ),
+    Rule(
+        "STRATUM-005",
+        "MCP server receives secrets",
+        "HIGH",
+        "ASI04",
+        "an MCP server outside the trusted npm scopes gets env names with DATABASE, SECRET, PASSWORD, AWS_, "
+        "STRIPE_, OPENAI_ or ANTHROPIC_",
+        r005,
+    ),
+    Rule(
+        "STRATUM-006",
+        "MCP supply-chain risk",
+        "HIGH",
+        "ASI04",
+        "an MCP server outside the trusted scopes: an npx package with no @version; separately, a remote server "
+        "with no auth-like env name",
+        r006,
+    ),
+    Rule(
+        "STRATUM-007",
+        "Payment call with no validation",
+        "HIGH / MEDIUM",
+        "ASI02",
+        "a payment capability in a function that does not validate its input; suppressed by a human gate naming "
+        "it or any validation guard; HIGH when there are no guards at all",
+        r007,
+    ),
+    Rule(
+        "STRATUM-008",
+        "External calls with no error handling",
+        "MEDIUM",
+        "ASI08",
+        "at least 2 confirmed outbound, data or payment capabilities outside a try block",
+        r008,
+    ),
+    Rule(
+        "STRATUM-009",
+        "HTTP calls with no timeout",
+        "MEDIUM",
+        "ASI08",
+        "at least 2 confirmed requests/httpx/aiohttp capabilities with no timeout argument",
+        r009,
+    ),
+    Rule(
+        "STRATUM-010",
+        "No durable checkpointing",
+        "MEDIUM",
+        "ASI05",
+        "at least 3 confirmed capabilities and no file naming langgraph.checkpoint with a Postgres, Sqlite or "
+        "Redis saver",
+        r010,
+    ),
+    Rule(
+        "STRATUM-BR01",
+        "Agent messages people with no review",
+        "HIGH / MEDIUM",
+        "ASI09",
+        "an outbound capability via SMTP, Slack, Gmail, Twilio or SendGrid with no human gate or output filter "
+        "naming it or in the same project",
+        br01,
+    ),
+    Rule(
+        "STRATUM-BR02",
+        "Money moves with no approval",
+        "HIGH / MEDIUM",
+        "ASI09",
+        "a payment capability (or an outbound one whose library mentions stripe, paypal, payment, invoice) with "
+        "no human gate naming it or in the same project",
+        br02,
+    ),
+    Rule(
+        "STRATUM-BR03",
+        "No audit trail",
+        "MEDIUM",
+        "ASI05",
+        "at least 2 confirmed destructive, payment or outbound capabilities and no observability",
+        br03,
+    ),
+    Rule(
+        "STRATUM-BR04",
+        "Decision agent with free-text output",
+        "MEDIUM",
+        "ASI10",
+        "an agent whose role or name reads as a decision (approv, classif, scor, evaluat, filter, triage, review, "
+        "assess, judge, rate, rank) with no output_pydantic in its project",
+        br04,
+    ),
+    Rule(
+        "STRATUM-CR01",
+        "Shared tool links input and action",
+        "HIGH",
+        "ASI01",
+        "two agents (not in different crews) share a tool; one ingests (role words or a data tool), the other "
+        "acts (role words or an outbound, destructive or payment tool)",
+        cr01,
+    ),
+    Rule(
+        "STRATUM-CR02",
+        "Long chain with no checks between steps",
+        "MEDIUM",
+        "ASI10",
+        "a sequential crew of at least 3 agents with no output_pydantic on any middle agent",
+        cr02,
+    ),
+    Rule(
+        "STRATUM-CR03",
+        "Low-privilege agent feeds a powerful one",
+        "HIGH",
+        "ASI01",
+        "a flow or delegation from an agent with only read or outbound tools (or none) to one with destructive "
+        "or payment tools",
+        cr03,
+    ),
+    Rule(
+        "STRATUM-CR04",
+        "Uncoordinated messaging",
+        "MEDIUM",
+        "ASI08",
+        "at least 2 agents send through the same Gmail, Slack, SMTP or Twilio target",
+        cr04,
+    ),
+    Rule(
+        "STRATUM-CR05",
+        "Shared-tool blast radius",
+        "CRITICAL / HIGH",
+        "ASI01",
+        "one per (tool, crew) held by at least 2 agents of the crew; CRITICAL with 3+ agents and an external "
+        "sink; most severe first, suffixed .1, .2, at most 3",
+        cr05,
+    ),
+    Rule(
+        "STRATUM-CR06",
+        "Filtering agent is bypassed",
+        "HIGH",
+        "ASI05",
+        "in a sequential crew a later agent reads the same data store as an earlier one; one per pair, suffixed, "
+        "at most 3",
+        cr06,
+    ),
+    Rule(
+        "STRATUM-OP01",
+        "Single LLM provider",
+        "MEDIUM",
+        "ASI08",
+        "exactly one of openai, anthropic, google, azure in root .env names and capability strings",
+        op01,
+    ),
+    Rule(
+        "STRATUM-OP02",
+        "No cost controls",
+        "MEDIUM",
+        "ASI08",
+        "at least 5 capabilities and no max_rpm / rate_limit setting",
+        op02,
+    ),
+    Rule(
+        "ENV-001",
+        ".env not git-ignored",
+        "MEDIUM",
+        "ASI04",
+        "a root .env or .env.* file and no .env, .env*, .env.* or *.env line in the root .gitignore",
+        env001,
+    ),
+    Rule(
+        "ENV-002",
+        "Hard-coded secret",
+        "MEDIUM",
+        "ASI04",
+        "a .py file holds an sk- key, an sk_live_ key, a Bearer token or a Postgres/Mongo URL with a password; "
+        "one per pattern per file",
+        env002,
+    ),
+    Rule(
+        "LEARNING-001",
+        "Self-feeding memory loop",
+        "MEDIUM / HIGH / CRITICAL",
+        "ASI10",
+        "a file imports a memory store and reads and writes; one per function doing both (confirmed), else one "
+        "per file (probable); HIGH with distillation, CRITICAL with fine-tuning",
+        learning001,
+    ),
+    Rule(
+        "LEARNING-002",
+        "Memory collection with no limits",
+        "HIGH",
+        "ASI10",
+        "a create_collection-style call with a literal name and no ttl, namespace or size setting",
+        learning002,
+    ),
+    Rule(
+        "LEARNING-003",
+        "Memory shared between agents",
+        "HIGH",
+        "ASI07",
+        "the same collection is used from at least 2 scopes",
+        learning003,
+    ),
+    Rule(
+        "LEARNING-004",
+        "Fine-tuning on production data",
+        "CRITICAL",
+        "ASI10",
+        "an import from openai.fine_tuning, or trl's PPOTrainer / DPOTrainer",
+        learning004,
+    ),
+    Rule(
+        "CONTEXT-001",
+        "Memory writes lack provenance",
+        "MEDIUM",
+        "ASI10",
+        "a learning loop and no write passing metadata, source, author, agent_id or timestamp",
+        context001,
+    ),
+    Rule(
+        "CONTEXT-002",
+        "No memory rollback",
+        "MEDIUM",
+        "ASI10",
+        "a learning loop and no snapshot, backup, version= or copy pattern anywhere",
+        context002,
+    ),
+    Rule(
+        "CONTEXT-003",
+        "Unscoped writes to shared memory",
+        "HIGH",
+        "ASI07",
+        "LEARNING-003's condition and no write carrying provenance",
+        context003,
+    ),
+    Rule(
+        "TELEMETRY-001",
+        "Traces sent to an outside vendor",
+        "MEDIUM",
+        "ASI04",
+        "one per provider: langsmith, langfuse, arize, galileo, braintrust, wandb, mlflow, datadog, opentelemetry",
+        telemetry001,
+    ),
+    Rule(
+        "TELEMETRY-002",
+        "Traces go back to the model vendor",
+        "HIGH",
+        "ASI04",
+        "LangSmith together with an openai or anthropic import",
+        telemetry002,
+    ),
     Rule("TELEMETRY-003", "No observability", "LOW", "ASI05", "no telemetry provider at all", telemetry003),
-    Rule("EVAL-001", "Evals run by the model vendor", "MEDIUM", "ASI09",
-         "openai.evals together with an openai import", eval001),
-    Rule("EVAL-002", "No eval framework", "MEDIUM", "ASI05",
-         "none of openai.evals, ragas, deepeval, promptfoo, langsmith, trulens, and no langchain import", eval002),
-    Rule("IDENTITY-001", "Agents share one API key", "HIGH", "ASI03",
-         "at least 2 agent scopes (functions of a model-SDK file that call create, generate, invoke, chat or "
-         "complete) read the same API key", identity001),
-    Rule("IDENTITY-002", "Agents have no identifier", "MEDIUM", "ASI03",
-         "at least 2 agent scopes, and one never passes agent_id, name, agent_name or id", identity002),
-    Rule("IDENTITY-003", "Agent may use a person's credentials", "MEDIUM (heuristic)", "ASI03",
-         "at least 2 agent scopes, and a key variable contains USER_, PERSONAL_ or MY_", identity003),
-    Rule("PORTABILITY-001", "Tied to one model SDK", "LOW", "none",
-         "exactly one model SDK imported and no langchain, litellm, haystack or llama_index", portability001),
-    Rule("PORTABILITY-002", "All guardrails from one vendor", "MEDIUM", "ASI05",
-         "the guardrails traceable to a vendor (NVIDIA NeMo, Guardrails AI, OpenAI) all come from one", portability002),
-    Rule("PORTABILITY-003", "Proprietary agent format", "LOW", "none",
-         "a from-import of openai.beta.assistants", portability003),
+    Rule(
+        "EVAL-001",
+        "Evals run by the model vendor",
+        "MEDIUM",
+        "ASI09",
+        "openai.evals together with an openai import",
+        eval001,
+    ),
+    Rule(
+        "EVAL-002",
+        "No eval framework",
+        "MEDIUM",
+        "ASI05",
+        "none of openai.evals, ragas, deepeval, promptfoo, langsmith, trulens, and no langchain import",
+        eval002,
+    ),
+    Rule(
+        "IDENTITY-001",
+        "Agents share one API key",
+        "HIGH",
+        "ASI03",
+        "at least 2 agent scopes (functions of a model-SDK file that call create, generate, invoke, chat or "
+        "complete) read the same API key",
+        identity001,
+    ),
+    Rule(
+        "IDENTITY-002",
+        "Agents have no identifier",
+        "MEDIUM",
+        "ASI03",
+        "at least 2 agent scopes, and one never passes agent_id, name, agent_name or id",
+        identity002,
+    ),
+    Rule(
+        "IDENTITY-003",
+        "Agent may use a person's credentials",
+        "MEDIUM (heuristic)",
+        "ASI03",
+        "at least 2 agent scopes, and a key variable contains USER_, PERSONAL_ or MY_",
+        identity003,
+    ),
+    Rule(
+        "PORTABILITY-001",
+        "Tied to one model SDK",
+        "LOW",
+        "none",
+        "exactly one model SDK imported and no langchain, litellm, haystack or llama_index",
+        portability001,
+    ),
+    Rule(
+        "PORTABILITY-002",
+        "All guardrails from one vendor",
+        "MEDIUM",
+        "ASI05",
+        "the guardrails traceable to a vendor (NVIDIA NeMo, Guardrails AI, OpenAI) all come from one",
+        portability002,
+    ),
+    Rule(
+        "PORTABILITY-003",
+        "Proprietary agent format",
+        "LOW",
+        "none",
+        "a from-import of openai.beta.assistants",
+        portability003,
+    ),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 
 # Catalog rules the built-in scanner never emits, and why.
 NOT_EMITTED = (
-    ("STRATUM-TC-001 … TC-010", "Toxic combinations: the reference computes them but never writes them to its "
-                                "JSON output (and they need a data file missing from its build)."),
+    (
+        "STRATUM-TC-001 … TC-010",
+        "Toxic combinations: the reference computes them but never writes them to its "
+        "JSON output (and they need a data file missing from its build).",
+    ),
 )
 
 # How the reference reads a project where the built-in reads more (rendered into docs/RULES.md): the ping's finding
 # fields follow the reference's reading (capabilities.ProjectFacts.as_reference_reads), the detected_finding_* fields
 # the built-in's.
 READINGS: tuple[tuple[str, str, str], ...] = (
-    ("Agents and crews in the rules (catalog §3)",
-     "BR04 and CR01–CR06 read the agents and crews it counts (Inventory fields): every nameless `Agent(role=…)` of "
-     "the repository is one agent with the first role seen, Agno and PydanticAI agents are CrewAI's, LangGraph "
-     "utility nodes are agents, every LangChain file is a synthetic crew; crew members are the names written in "
-     "the list (`self.scout` → scout), so a crew of nameless agents has no member among the agents; a sequential "
-     "crew's members follow one another (CR03's edges), a manager makes it hierarchical",
-     "the project's own model (`model.py`): agents resolved through imports and named by their variables, crews, "
-     "graphs, group chats and teams where the code builds them"),
-    ("Module-level calls (catalog, Other quirks)",
-     "classifies calls only inside function bodies",
-     "also module-level calls and class bodies: a script's top-level `requests.post(...)` or `subprocess.run(...)` "
-     "is the same capability"),
-    ("Name resolution",
-     "resolves a name through the module's top-level imports and the import statements directly in the "
-     "function's body; records only the alias of `import x as y`; ignores `from subprocess import run; run(...)`, "
-     "module-level clients used inside functions, `with httpx.Client() as c` bindings and imports nested in an "
-     "`if`/`try`/inner block",
-     "resolves all of them to the library they stand for"),
-    ("MCP npx packages (STRATUM-004/005/006)",
-     "takes the first npx argument as the package, so `npx -y pkg` is read as the package `-y`",
-     "skips npx options: `npx -y @modelcontextprotocol/server-x` is a trusted, and `npx -y mcp-remote` a "
-     "vulnerable, package"),
-    ("Same project (BR01, BR02, BR04)",
-     "two files share their first two path components, file names included (two files at the repository root "
-     "never do)",
-     "two files share their first two folders (files at the root are one project)"),
-    ("Human gates in YAML",
-     "only `human_input=True` in Python counts",
-     "a CrewAI tasks.yaml `human_input: true` is the same gate"),
-    ("STRATUM-BR03 and telemetry",
-     "looks only at capability library names and root .env names, so an imported observability SDK does not "
-     "count (and BR03 can fire next to TELEMETRY-001)",
-     "any telemetry provider TELEMETRY-001 finds is an audit trail"),
-    ("IDENTITY-* credentials",
-     "reads API keys only through `.getenv(…)`/`.get(…)` calls: the scope's own, else every such call of the file "
-     "(a key read in `__init__` is shared by every method that calls the model)",
-     "also `os.environ[\"…\"]` subscripts; a scope without keys of its own shares only those read outside "
-     "functions"),
-    ("Guardrail vendors (PORTABILITY-002)",
-     "any imported module whose name contains `guardrails` is a Guardrails AI filter (a local `guardrails.py` "
-     "too)",
-     "only the `guardrails` package (guardrails-ai) and NeMo Guardrails"),
-    ("Hard-coded secrets (ENV-002)",
-     "`sk-` anywhere, also inside words such as `task-…`; only `postgresql://` and `mongodb://` URLs",
-     "`sk-` at a word start; `postgres://`, `postgresql://` and `mongodb+srv://` URLs too"),
-    ("Payment verbs (STRATUM-007, BR02)",
-     "a payment SDK counts only with an outbound verb (create, post, …)",
-     "also sale, capture, refund, charge, transfer, payout"),
+    (
+        "Agents and crews in the rules (catalog §3)",
+        "BR04 and CR01–CR06 read the agents and crews it counts (Inventory fields): every nameless `Agent(role=…)` of "
+        "the repository is one agent with the first role seen, Agno and PydanticAI agents are CrewAI's, LangGraph "
+        "utility nodes are agents, every LangChain file is a synthetic crew; crew members are the names written in "
+        "the list (`self.scout` → scout), so a crew of nameless agents has no member among the agents; a sequential "
+        "crew's members follow one another (CR03's edges), a manager makes it hierarchical",
+        "the project's own model (`model.py`): agents resolved through imports and named by their variables, crews, "
+        "graphs, group chats and teams where the code builds them",
+    ),
+    (
+        "Module-level calls (catalog, Other quirks)",
+        "classifies calls only inside function bodies",
+        "also module-level calls and class bodies: a script's top-level `requests.post(...)` or `subprocess.run(...)` "
+        "is the same capability",
+    ),
+    (
+        "Name resolution",
+        "resolves a name through the module's top-level imports and the import statements directly in the "
+        "function's body; records only the alias of `import x as y`; ignores `from subprocess import run; run(...)`, "
+        "module-level clients used inside functions, `with httpx.Client() as c` bindings and imports nested in an "
+        "`if`/`try`/inner block",
+        "resolves all of them to the library they stand for",
+    ),
+    (
+        "MCP npx packages (STRATUM-004/005/006)",
+        "takes the first npx argument as the package, so `npx -y pkg` is read as the package `-y`",
+        "skips npx options: `npx -y @modelcontextprotocol/server-x` is a trusted, and `npx -y mcp-remote` a "
+        "vulnerable, package",
+    ),
+    (
+        "Same project (BR01, BR02, BR04)",
+        "two files share their first two path components, file names included (two files at the repository root "
+        "never do)",
+        "two files share their first two folders (files at the root are one project)",
+    ),
+    (
+        "Human gates in YAML",
+        "only `human_input=True` in Python counts",
+        "a CrewAI tasks.yaml `human_input: true` is the same gate",
+    ),
+    (
+        "STRATUM-BR03 and telemetry",
+        "looks only at capability library names and root .env names, so an imported observability SDK does not "
+        "count (and BR03 can fire next to TELEMETRY-001)",
+        "any telemetry provider TELEMETRY-001 finds is an audit trail",
+    ),
+    (
+        "IDENTITY-* credentials",
+        "reads API keys only through `.getenv(…)`/`.get(…)` calls: the scope's own, else every such call of the file "
+        "(a key read in `__init__` is shared by every method that calls the model)",
+        'also `os.environ["…"]` subscripts; a scope without keys of its own shares only those read outside functions',
+    ),
+    (
+        "Guardrail vendors (PORTABILITY-002)",
+        "any imported module whose name contains `guardrails` is a Guardrails AI filter (a local `guardrails.py` too)",
+        "only the `guardrails` package (guardrails-ai) and NeMo Guardrails",
+    ),
+    (
+        "Hard-coded secrets (ENV-002)",
+        "`sk-` anywhere, also inside words such as `task-…`; only `postgresql://` and `mongodb://` URLs",
+        "`sk-` at a word start; `postgres://`, `postgresql://` and `mongodb+srv://` URLs too",
+    ),
+    (
+        "Payment verbs (STRATUM-007, BR02)",
+        "a payment SDK counts only with an outbound verb (create, post, …)",
+        "also sale, capture, refund, charge, transfer, payout",
+    ),
 )
 
 # Where the ping's finding fields still differ from the reference's, and why (rendered into docs/RULES.md).
 DIFFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("Top list cut to 5 (catalog, Other quirks)",
-     "after the graph form of STRATUM-001 is added, keeps 5 top findings and drops the rest silently",
-     "keeps every finding"),
-    ("STRATUM-001 graph form",
-     "replaces the pairwise finding with risk-graph paths whose severity follows data sensitivity",
-     "the pairwise form only (one finding, CRITICAL/HIGH); the risk graph and its sensitivity labels are not "
-     "modelled"),
-    ("Python version",
-     "parses with Python 3.12 or later (its CLI does not run on older versions)",
-     "parses with the interpreter it runs on: a file using 3.12-only syntax is a parser error on 3.11"),
+    (
+        "Top list cut to 5 (catalog, Other quirks)",
+        "after the graph form of STRATUM-001 is added, keeps 5 top findings and drops the rest silently",
+        "keeps every finding",
+    ),
+    (
+        "STRATUM-001 graph form",
+        "replaces the pairwise finding with risk-graph paths whose severity follows data sensitivity",
+        "the pairwise form only (one finding, CRITICAL/HIGH); the risk graph and its sensitivity labels are not "
+        "modelled",
+    ),
+    (
+        "Python version",
+        "parses with Python 3.12 or later (its CLI does not run on older versions)",
+        "parses with the interpreter it runs on: a file using 3.12-only syntax is a parser error on 3.11",
+    ),
 )
 
 
@@ -860,55 +1265,85 @@ def rules_markdown() -> str:
     """docs/RULES.md: the rule set, the scoring and where we differ from the reference (kept in sync by a test)."""
     w = scoring.CLASS_WEIGHTS
     lines = [
-        "# Built-in scanner rules", "",
-        "Generated from `stratum_assets/scanner/rules.py` by `stratum-assets rules`; a test keeps it in sync.", "",
+        "# Built-in scanner rules",
+        "",
+        "Generated from `stratum_assets/scanner/rules.py` by `stratum-assets rules`; a test keeps it in sync.",
+        "",
         "The built-in scanner speaks the reference scanner's rule catalog (stratum-cli 0.3.1, "
         "`reference/stratum-rule-catalog.md`): the same id means the same trigger, severity, weight class and "
         "OWASP category, so pings of both scanners can share one dataset. Findings come from a capability layer "
         "(`capabilities.py`: calls classified as outbound, data access, destructive, code execution or payment, "
         "known tool classes, and guards: human gates, filters, validation, rate limits) and, for rules about "
         "agents and crews, from the agents and crews the reference counts (`reference_counting.py`; the "
-        "`detected_*` findings read the project's own model, `model.py`).", "",
-        "| id | finding | severity | class | OWASP | fires when |", "| --- | --- | --- | --- | --- | --- |",
+        "`detected_*` findings read the project's own model, `model.py`).",
+        "",
+        "| id | finding | severity | class | OWASP | fires when |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {r.id} | {r.title} | {r.severity} | {r.klass} | {r.owasp} | {r.trigger} |" for r in RULES]
     lines += ["", "Not emitted:", ""] + [f"- **{rid}** — {why}" for rid, why in NOT_EMITTED]
     lines += [
-        "", "## Score", "",
-        "Severities pass the confidence gate first (heuristic → at most MEDIUM, probable → at most HIGH).", "",
+        "",
+        "## Score",
+        "",
+        "Severities pass the confidence gate first (heuristic → at most MEDIUM, probable → at most HIGH).",
+        "",
         "- `finding_rules`: sorted unique ids (CR05/CR06 variants are ids of their own); `finding_rule_count` "
         "their number; `finding_severities` / `finding_confidences` count unique ids by their first instance; "
         "`finding_instance_counts` / `total_finding_instances` count instances.",
-        "- `fix_impact_estimates`: per id, by severity: " +
-        ", ".join(f"{s} {v}" for s, v in scoring.FIX_IMPACT.items()) + ".",
+        "- `fix_impact_estimates`: per id, by severity: "
+        + ", ".join(f"{s} {v}" for s, v in scoring.FIX_IMPACT.items())
+        + ".",
         "- `risk_score`: raw = sum over every instance of the weight of its class (by base id) and severity; "
         f"score = raw / (raw + {scoring.HALF_LIFE}) × 100 (0 with no findings); floor "
         f"max(score, {scoring.SCORE_FLOOR}, {scoring.PER_INSTANCE_FLOOR} × instances); rounded half to even; "
-        "capped at 100.", "",
-        "| class | CRITICAL | HIGH | MEDIUM | LOW |", "| --- | ---: | ---: | ---: | ---: |",
+        "capped at 100.",
+        "",
+        "| class | CRITICAL | HIGH | MEDIUM | LOW |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     lines += [f"| {k} | " + " | ".join(str(w[k][s]) for s in SEVERITIES) + " |" for k in w]
-    lines += ["", "## Inventory fields: counted as the reference counts", "",
-              "The dataset is compared with scans users make with the `stratum` CLI, so these ping fields follow its "
-              "definitions (`scanner/reference_counting.py`, pinned on 24 real repositories and their reference "
-              "pings by `bench/scanner_agreement.py`), blind spots included. The built-in's own reading of the same "
-              "code is kept in the fields after the schema's (below).", "",
-              "| field | definition (the reference's) |", "| --- | --- |"]
+    lines += [
+        "",
+        "## Inventory fields: counted as the reference counts",
+        "",
+        "The dataset is compared with scans users make with the `stratum` CLI, so these ping fields follow its "
+        "definitions (`scanner/reference_counting.py`, pinned on 24 real repositories and their reference "
+        "pings by `bench/scanner_agreement.py`), blind spots included. The built-in's own reading of the same "
+        "code is kept in the fields after the schema's (below).",
+        "",
+        "| field | definition (the reference's) |",
+        "| --- | --- |",
+    ]
     lines += [f"| `{name}` | {text} |" for name, text in reference_counting.DEFINITIONS]
-    lines += ["", "Fields beyond the reference (appended after the schema's fields; the built-in model's reading):", "",
-              "| field | what it holds |", "| --- | --- |"]
+    lines += [
+        "",
+        "Fields beyond the reference (appended after the schema's fields; the built-in model's reading):",
+        "",
+        "| field | what it holds |",
+        "| --- | --- |",
+    ]
     lines += [f"| `{name}` | {text} |" for name, text in reference_counting.DETECTED]
-    lines += ["", "## Finding fields: the project as the reference reads it", "",
-              "The ping's finding fields (`finding_rules`, severities, confidences, instance counts, fix impact, "
-              "`risk_score`) come from the rules run on the project as the reference reads it; the same rules on the "
-              "built-in's fuller reading fill `detected_finding_rules`, `detected_finding_instance_counts` and "
-              "`detected_risk_score`.", "",
-              "| topic | the ping's finding fields (the reference's reading) | `detected_finding_*` (the built-in's) |",
-              "| --- | --- | --- |"]
+    lines += [
+        "",
+        "## Finding fields: the project as the reference reads it",
+        "",
+        "The ping's finding fields (`finding_rules`, severities, confidences, instance counts, fix impact, "
+        "`risk_score`) come from the rules run on the project as the reference reads it; the same rules on the "
+        "built-in's fuller reading fill `detected_finding_rules`, `detected_finding_instance_counts` and "
+        "`detected_risk_score`.",
+        "",
+        "| topic | the ping's finding fields (the reference's reading) | `detected_finding_*` (the built-in's) |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {topic} | {ref} | {ours} |" for topic, ref, ours in READINGS]
-    lines += ["", "## Where the ping still differs from the reference, and why", "",
-              "| topic | reference scanner | built-in scanner |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        "## Where the ping still differs from the reference, and why",
+        "",
+        "| topic | reference scanner | built-in scanner |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {topic} | {ref} | {ours} |" for topic, ref, ours in DIFFERENCES]
     lines += ["", "Kept as the catalog states them:", ""] + [f"- {note}" for note in KEPT]
     return "\n".join(lines) + "\n"
-

@@ -24,17 +24,37 @@ CLASS_WEIGHTS: dict[str, dict[str, int]] = {
     "none": {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "LOW": 0},
 }
 
-_ARCH = [f"STRATUM-00{i}" for i in range(1, 7)] + ["STRATUM-BR01", "STRATUM-BR02"] + \
-        [f"STRATUM-CR0{i}" for i in range(1, 7)]
-_OPS = [f"STRATUM-00{i}" for i in range(7, 10)] + ["STRATUM-010", "STRATUM-BR03", "STRATUM-BR04",
-                                                   "STRATUM-OP01", "STRATUM-OP02"]
+_ARCH = (
+    [f"STRATUM-00{i}" for i in range(1, 7)]
+    + ["STRATUM-BR01", "STRATUM-BR02"]
+    + [f"STRATUM-CR0{i}" for i in range(1, 7)]
+)
+_OPS = [f"STRATUM-00{i}" for i in range(7, 10)] + [
+    "STRATUM-010",
+    "STRATUM-BR03",
+    "STRATUM-BR04",
+    "STRATUM-OP01",
+    "STRATUM-OP02",
+]
 _HYGIENE = ["ENV-001", "ENV-002", "CONTEXT-001", "CONTEXT-002", "TELEMETRY-003", "IDENTITY-001", "IDENTITY-002"]
 _META = ["EVAL-001", "EVAL-002", "LEARNING-001", "PORTABILITY-001"]
-_NONE = ["LEARNING-002", "LEARNING-003", "LEARNING-004", "CONTEXT-003", "TELEMETRY-001", "TELEMETRY-002",
-         "IDENTITY-003", "PORTABILITY-002", "PORTABILITY-003"]
+_NONE = [
+    "LEARNING-002",
+    "LEARNING-003",
+    "LEARNING-004",
+    "CONTEXT-003",
+    "TELEMETRY-001",
+    "TELEMETRY-002",
+    "IDENTITY-003",
+    "PORTABILITY-002",
+    "PORTABILITY-003",
+]
 RULE_CLASS: dict[str, str] = {
-    **{r: "architecture" for r in _ARCH}, **{r: "operational" for r in _OPS}, **{r: "hygiene" for r in _HYGIENE},
-    **{r: "meta" for r in _META}, **{r: "none" for r in _NONE},
+    **{r: "architecture" for r in _ARCH},
+    **{r: "operational" for r in _OPS},
+    **{r: "hygiene" for r in _HYGIENE},
+    **{r: "meta" for r in _META},
+    **{r: "none" for r in _NONE},
 }
 
 FIX_IMPACT = {"CRITICAL": -25, "HIGH": -15, "MEDIUM": -8, "LOW": -3}

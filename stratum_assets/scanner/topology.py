@@ -69,8 +69,12 @@ def signature(g: Graph, rounds: int = 3) -> str:
         adjacency[t].append((kind, s, "<"))
     labels = {n: kind for n, kind in g.types.items()}
     for _ in range(rounds):
-        labels = {n: hashlib.sha1((labels[n] + "|" + ",".join(sorted(
-            f"{d}{k}:{labels[m]}" for k, m, d in adjacency[n]))).encode()).hexdigest()[:12] for n in labels}
+        labels = {
+            n: hashlib.sha1(
+                (labels[n] + "|" + ",".join(sorted(f"{d}{k}:{labels[m]}" for k, m, d in adjacency[n]))).encode()
+            ).hexdigest()[:12]
+            for n in labels
+        }
     multiset = ",".join(sorted(labels.values()))
     return hashlib.sha256(multiset.encode()).hexdigest()[:16]
 

@@ -77,23 +77,46 @@ from .scanner_commands import ENVIRONMENT_FAILURE, child_env
 log = logging.getLogger(__name__)
 
 SCANNED_PATTERNS = (
-    "*.py", "*.yaml", "*.yml", "*.toml", "*.cfg", "requirements*.txt", "*.lock", "Dockerfile", "Dockerfile.*",
-    ".gitlab-ci.yml", ".env.example", ".env.sample", ".env.template", ".gitignore",
+    "*.py",
+    "*.yaml",
+    "*.yml",
+    "*.toml",
+    "*.cfg",
+    "requirements*.txt",
+    "*.lock",
+    "Dockerfile",
+    "Dockerfile.*",
+    ".gitlab-ci.yml",
+    ".env.example",
+    ".env.sample",
+    ".env.template",
+    ".gitignore",
 )
 
 # What git says when it will not clone or check out a repository, whatever is tried again.
 _REFUSED = re.compile(
     r"invalid path '|url using bad/illegal format|malformed input|is not a git command|unable to find remote helper"
     r"|transport '[^']*' not allowed|fsck error|hasdotgit|bad object|invalid object|is beyond a symbolic link"
-    r"|file name too long|protocol '[^']*' is not supported")
+    r"|file name too long|protocol '[^']*' is not supported"
+)
 _RATE_LIMITED = ("returned error: 429", "rate limit", "http 429")
 # GitHub blocks a repository for legal reasons (451: blocked in a country) or a DMCA takedown (403 with the notice):
 # a fact about the repository that no retry changes.
-_BLOCKED = re.compile(r"returned error: 451\b|dmca takedown|repository access blocked"
-                      r"|access to this repository has been disabled")
+_BLOCKED = re.compile(
+    r"returned error: 451\b|dmca takedown|repository access blocked"
+    r"|access to this repository has been disabled"
+)
 _REDIRECTED = re.compile(r"returned error: 30[1278]\b")
-_NOT_FOUND = ("not found", "could not read username", "authentication failed", "terminal prompts disabled",
-              "returned error: 401", "returned error: 403", "returned error: 404", "does not exist")
+_NOT_FOUND = (
+    "not found",
+    "could not read username",
+    "authentication failed",
+    "terminal prompts disabled",
+    "returned error: 401",
+    "returned error: 403",
+    "returned error: 404",
+    "does not exist",
+)
 _SCHEMES = ("http", "https", "file")
 _URL = re.compile(r"'?[a-z][a-z0-9+.-]*://[^\s']*'?", re.IGNORECASE)
 # What git says when the machine or the connection failed, never the repository (ENVIRONMENT_FAILURE): the server
@@ -106,7 +129,8 @@ _ENVIRONMENT = re.compile(
     r"|server certificate|returned error: 5\d\d|http 5\d\d|early eof"
     r"|unexpected disconnect|the remote end hung up|transfer closed|no space left on device|out of diskspace"
     r"|disk quota exceeded|input/output error|read-only file system|too many open files|cannot allocate memory"
-    r"|out of memory")
+    r"|out of memory"
+)
 
 
 @dataclass
@@ -133,16 +157,17 @@ class CheckoutLimits:
     max_file_bytes: int = 20 << 20  # the scanner reads no file above 20 MB (MAX_DEPENDENCY_BYTES)
 
     def describe(self) -> str:
-        return (f"caps {self.max_files} files, {self.max_bytes >> 20} MB in all, "
-                f"{self.max_file_bytes >> 20} MB per file")
+        return f"caps {self.max_files} files, {self.max_bytes >> 20} MB in all, {self.max_file_bytes >> 20} MB per file"
 
     def admit(self, sizes: list[int]) -> list[bool]:
         """Which of these files (sizes in order) stay within the caps."""
         kept, total, out = 0, 0, []
         for size in sizes:
-            ok = (not self.max_file_bytes or size <= self.max_file_bytes) \
-                and (not self.max_files or kept < self.max_files) \
+            ok = (
+                (not self.max_file_bytes or size <= self.max_file_bytes)
+                and (not self.max_files or kept < self.max_files)
                 and (not self.max_bytes or total + size <= self.max_bytes)
+            )
             if ok:
                 kept, total = kept + 1, total + size
             out.append(ok)
@@ -165,44 +190,84 @@ class GitAuth:
     def __post_init__(self):
         base = self.base_url.rstrip("/")
         parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in base) \
-                or parts.query or parts.fragment or parts.username or parts.password:
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() for c in base)
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or parts.password
+        ):
             raise ValueError(f"not a git host base URL: {base!r}")
         object.__setattr__(self, "base_url", base)
 
     def covers(self, url: str) -> bool:
         """Whether ``url`` is on this git host: same scheme, host and port, under the base path."""
-        return origin(url) == origin(self.base_url) and \
-            (urlsplit(url).path.rstrip("/") + "/").startswith(urlsplit(self.base_url).path + "/")
+        return origin(url) == origin(self.base_url) and (urlsplit(url).path.rstrip("/") + "/").startswith(
+            urlsplit(self.base_url).path + "/"
+        )
 
     def env(self) -> dict[str, str]:
         """git's environment configuration: the header for this host only, and no redirect to follow."""
         basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-        return {"GIT_CONFIG_COUNT": "2",
-                "GIT_CONFIG_KEY_0": f"http.{self.base_url}/.extraheader",
-                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-                "GIT_CONFIG_KEY_1": "http.followRedirects", "GIT_CONFIG_VALUE_1": "false"}
+        return {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": f"http.{self.base_url}/.extraheader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            "GIT_CONFIG_KEY_1": "http.followRedirects",
+            "GIT_CONFIG_VALUE_1": "false",
+        }
 
 
 def git_env(home: Path, auth: GitAuth | None = None) -> dict[str, str]:
     """git's whole environment: no prompt, no askpass, no system or global config, English messages."""
     # auth.env() holds GIT_CONFIG_* variables only: none of them can bind child_env's ``tmp``
-    return child_env(Path(home), LANG="C", LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
-                     GIT_LFS_SKIP_SMUDGE="1", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
-                     **(auth.env() if auth else {}))  # type: ignore[arg-type]
+    return child_env(
+        Path(home),
+        LANG="C",
+        LC_ALL="C",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="",
+        SSH_ASKPASS="",
+        GIT_LFS_SKIP_SMUDGE="1",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        **(auth.env() if auth else {}),
+    )  # type: ignore[arg-type]
 
 
-_SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "credential.helper=", "-c", "protocol.ext.allow=never",
-                "-c", "core.fsmonitor=false", "-c", "advice.detachedHead=false", "-c", "filter.lfs.smudge=",
-                "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false")
+_SAFE_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "advice.detachedHead=false",
+    "-c",
+    "filter.lfs.smudge=",
+    "-c",
+    "filter.lfs.process=",
+    "-c",
+    "filter.lfs.required=false",
+)
 
 
 class CloneLimiter:
     """Clone starts of a whole process: at most ``per_minute`` a minute (0: no cap), and a pause every
     clone takes after one of them was rate limited. Thread-safe; :func:`shared_limiter` is the process's."""
 
-    def __init__(self, per_minute: float = 0.0, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        per_minute: float = 0.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.per_minute = per_minute
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
@@ -241,10 +306,21 @@ def shared_limiter(per_minute: float | None = None) -> CloneLimiter:
     return _SHARED
 
 
-def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, backoff: float = 2.0,
-          partial: bool = True, sleep=time.sleep, auth: GitAuth | None = None, limiter: CloneLimiter | None = None,
-          rate_limit_backoff: float = 60.0, rng: Callable[[], float] = random.random,
-          limits: CheckoutLimits | None = None) -> CloneResult:
+def clone(
+    url: str,
+    dest: Path,
+    *,
+    timeout: float = 300.0,
+    attempts: int = 3,
+    backoff: float = 2.0,
+    partial: bool = True,
+    sleep=time.sleep,
+    auth: GitAuth | None = None,
+    limiter: CloneLimiter | None = None,
+    rate_limit_backoff: float = 60.0,
+    rng: Callable[[], float] = random.random,
+    limits: CheckoutLimits | None = None,
+) -> CloneResult:
     """Clone ``url`` into ``dest`` (which must not exist); never raises for a remote's failure.
 
     ``auth`` is used only if ``url`` is on its host. ``limiter`` (the process's :func:`shared_limiter` in
@@ -281,13 +357,16 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
                 wait, too_late = backoff ** (attempt - 1), False  # the next attempt gets a deadline of its own
             else:
                 wait = backoff ** (attempt - 1)
-                too_late = time.monotonic() + backoff ** attempt >= deadline
+                too_late = time.monotonic() + backoff**attempt >= deadline
             if not err.transient or attempt == attempts or too_late:
                 shutil.rmtree(dest, ignore_errors=True)
                 return result
             if err.failure == "clone_rate_limited":
-                log.warning("clone of %s rate limited (HTTP 429): every clone of this process waits %.0fs",
-                            urlsplit(url).path, wait)
+                log.warning(
+                    "clone of %s rate limited (HTTP 429): every clone of this process waits %.0fs",
+                    urlsplit(url).path,
+                    wait,
+                )
                 if limiter is not None:
                     limiter.hold(wait)
             sleep(wait)
@@ -300,8 +379,9 @@ def clone(url: str, dest: Path, *, timeout: float = 300.0, attempts: int = 3, ba
     result.symlinks_removed = remove_escaping_symlinks(dest)
     skipped = [*fetched.skipped, *trim_checkout(dest, limits)]
     if skipped:
-        result.over_limit = (f"checkout capped: {len(skipped)} files ({sum(skipped) >> 20} MB) not written, "
-                             + limits.describe())
+        result.over_limit = (
+            f"checkout capped: {len(skipped)} files ({sum(skipped) >> 20} MB) not written, " + limits.describe()
+        )
     return result
 
 
@@ -330,8 +410,9 @@ class _Fetched:
     head: tuple[str, str] | None = None  # (commit sha, commit date); None: nobody pushed a commit
 
 
-def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
-                limits: CheckoutLimits) -> _Fetched:
+def _clone_once(
+    url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None, limits: CheckoutLimits
+) -> _Fetched:
     try:
         return _fetch(url, dest, deadline, partial, auth, limits)
     except CloneError as err:
@@ -342,23 +423,43 @@ def _clone_once(url: str, dest: Path, deadline: float, partial: bool, auth: GitA
         return _fetch(url, dest, deadline, partial, None, limits)
 
 
-def _fetch(url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None,
-           limits: CheckoutLimits) -> _Fetched:
+def _fetch(
+    url: str, dest: Path, deadline: float, partial: bool, auth: GitAuth | None, limits: CheckoutLimits
+) -> _Fetched:
     """Clone and check out; returns the head commit, the tree's paths and the sizes left out by ``limits``."""
     env = git_env(dest.parent, auth)
     base = ["git", *_SAFE_CONFIG]
     try:
         if partial:
-            _git([*base, "clone", "--quiet", "--depth", "1", "--filter=blob:none", "--no-checkout", "--no-tags",
-                  "--single-branch", "--", url, str(dest)], env, deadline)
+            _git(
+                [
+                    *base,
+                    "clone",
+                    "--quiet",
+                    "--depth",
+                    "1",
+                    "--filter=blob:none",
+                    "--no-checkout",
+                    "--no-tags",
+                    "--single-branch",
+                    "--",
+                    url,
+                    str(dest),
+                ],
+                env,
+                deadline,
+            )
             head = _head(dest, deadline)
             if head is None:
                 return _Fetched()  # a repository without a commit: nothing to check out (it is empty, not broken)
             _git([*base, "-C", str(dest), "sparse-checkout", "set", "--no-cone", *SCANNED_PATTERNS], env, deadline)
             skipped, files = _bounded_checkout(dest, env, deadline, limits)
             return _Fetched(skipped, files, head)
-        _git([*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
-             env, deadline)
+        _git(
+            [*base, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", url, str(dest)],
+            env,
+            deadline,
+        )
         head = _head(dest, deadline)
         return _Fetched([], _tree(dest, deadline) if head else [], head)
     except CloneError as err:
@@ -373,8 +474,9 @@ def _sparse(path: str) -> bool:
     return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/") for pattern in SCANNED_PATTERNS)
 
 
-def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float,
-                      limits: CheckoutLimits) -> tuple[list[int], list[str]]:
+def _bounded_checkout(
+    dest: Path, env: dict[str, str], deadline: float, limits: CheckoutLimits
+) -> tuple[list[int], list[str]]:
     """Check out the sparse set, writing no blob the caps refuse; returns the sizes left out, and every path
     of HEAD's tree (the listing it reads anyway)."""
     base = ["git", *_SAFE_CONFIG, "-C", str(dest)]
@@ -389,17 +491,35 @@ def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float,
             wanted.append((parts[2], path))
     ids = sorted({oid for oid, _ in wanted})
     if ids:
-        missing = {line[1:] for line in _git([*base, "rev-list", "--objects", "--missing=print", "HEAD"], env,
-                                             deadline).splitlines() if line.startswith("?")}
+        missing = {
+            line[1:]
+            for line in _git([*base, "rev-list", "--objects", "--missing=print", "HEAD"], env, deadline).splitlines()
+            if line.startswith("?")
+        }
         fetch = [oid for oid in ids if oid in missing]
         if fetch:  # one batch, as git's own lazy fetch does it — objects only, no file is written
-            _git([*base, "-c", "fetch.negotiationAlgorithm=noop", "fetch", "origin", "--no-tags",
-                  "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin"], env, deadline,
-                 stdin="\n".join(fetch) + "\n")
+            _git(
+                [
+                    *base,
+                    "-c",
+                    "fetch.negotiationAlgorithm=noop",
+                    "fetch",
+                    "origin",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--recurse-submodules=no",
+                    "--filter=blob:none",
+                    "--stdin",
+                ],
+                env,
+                deadline,
+                stdin="\n".join(fetch) + "\n",
+            )
     sizes: dict[str, int] = {}
     if ids:
-        for line in _git([*base, "cat-file", "--batch-check=%(objectname) %(objectsize)"], env, deadline,
-                         stdin="\n".join(ids) + "\n").splitlines():
+        for line in _git(
+            [*base, "cat-file", "--batch-check=%(objectname) %(objectsize)"], env, deadline, stdin="\n".join(ids) + "\n"
+        ).splitlines():
             oid, _, size = line.partition(" ")
             sizes[oid] = int(size) if size.isdigit() else 0
     admitted = limits.admit([sizes.get(oid, 0) for oid, _ in wanted])
@@ -408,8 +528,12 @@ def _bounded_checkout(dest: Path, env: dict[str, str], deadline: float,
         return [], files
     keep = [path for (_, path), ok in zip(wanted, admitted) if ok]
     if keep:
-        _git([*base, "checkout", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"],
-             {**env, "GIT_LITERAL_PATHSPECS": "1"}, deadline, stdin="\0".join(keep))
+        _git(
+            [*base, "checkout", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            {**env, "GIT_LITERAL_PATHSPECS": "1"},
+            deadline,
+            stdin="\0".join(keep),
+        )
     return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted) if not ok], files
 
 
@@ -437,9 +561,14 @@ def _git(cmd: list[str], env: dict[str, str], deadline: float, stdin: str | None
     if remaining <= 0:
         raise CloneError("clone_timeout", "clone deadline passed", transient=True)
     try:
-        out = subprocess.run(cmd, capture_output=True, env=env, timeout=remaining,
-                             stdin=subprocess.DEVNULL if stdin is None else None,  # None: run() pipes the input
-                             input=None if stdin is None else stdin.encode())
+        out = subprocess.run(
+            cmd,
+            capture_output=True,
+            env=env,
+            timeout=remaining,
+            stdin=subprocess.DEVNULL if stdin is None else None,  # None: run() pipes the input
+            input=None if stdin is None else stdin.encode(),
+        )
     except subprocess.TimeoutExpired:
         raise CloneError("clone_timeout", f"git {cmd[len(_SAFE_CONFIG) + 1]} timed out", transient=True) from None
     if out.returncode != 0:
@@ -460,8 +589,13 @@ def classify(stderr: str) -> CloneError:
     if _REFUSED.search(text):
         return CloneError("clone_refused", detail, transient=False)
     if _BLOCKED.search(text):
-        why = "DMCA takedown" if "dmca" in text else "HTTP 451, unavailable for legal reasons" if "451" in text \
+        why = (
+            "DMCA takedown"
+            if "dmca" in text
+            else "HTTP 451, unavailable for legal reasons"
+            if "451" in text
             else "access disabled"
+        )
         return CloneError("clone_blocked", f"blocked by GitHub ({why}): {detail}"[:200], transient=False)
     if any(s in text for s in _RATE_LIMITED):
         return CloneError("clone_rate_limited", detail, transient=True)
@@ -475,20 +609,25 @@ def classify(stderr: str) -> CloneError:
     return CloneError("clone_unclassified", detail, transient=True)
 
 
-
-
 def _tree(dest: Path, deadline: float) -> list[str]:
-    out = _git(["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"],
-               git_env(dest.parent), deadline)
+    out = _git(
+        ["git", *_SAFE_CONFIG, "-C", str(dest), "ls-tree", "-r", "-z", "--name-only", "HEAD"],
+        git_env(dest.parent),
+        deadline,
+    )
     return [p for p in out.split("\0") if p]
 
 
 def _head(dest: Path, deadline: float) -> tuple[str, str] | None:
     """HEAD's commit and its date; None when the clone has no commit (a repository nobody pushed to)."""
     try:
-        out = subprocess.run(["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI", "HEAD"],
-                             capture_output=True, env=git_env(dest.parent), stdin=subprocess.DEVNULL,
-                             timeout=max(1.0, deadline - time.monotonic()))
+        out = subprocess.run(
+            ["git", *_SAFE_CONFIG, "-C", str(dest), "log", "-1", "--format=%H%x00%cI", "HEAD"],
+            capture_output=True,
+            env=git_env(dest.parent),
+            stdin=subprocess.DEVNULL,
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
     except subprocess.TimeoutExpired:
         raise CloneError("clone_timeout", "git log timed out", transient=True) from None
     sha, _, date = out.stdout.decode("utf-8", "replace").strip().partition("\0")

@@ -33,8 +33,9 @@ from .storage import ping_row
 
 TRANSIENT = {"clone_rate_limited"}
 # errno values that say the machine failed (disk full or failing, out of files or memory), not the repository.
-ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE,
-                                errno.ENOMEM})
+ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+)
 
 
 class EnvironmentFault(Exception):
@@ -51,10 +52,15 @@ class EnvironmentBroken(Exception):
 
     def __init__(self, faults: list[EnvironmentFault], tried: int, total: int, stopped_early: bool):
         self.faults, self.tried, self.total, self.stopped_early = faults, tried, total, stopped_early
-        how = (f"stopped after {len(faults)} environment failures in a row" if stopped_early
-               else f"{len(faults)} of {total} repositories failed because of the environment")
-        super().__init__(f"{how} ({tried} of {total} tried); first: {faults[0]}. Nothing was stored: the "
-                         "partition stays backfillable (`stratum-assets backfill` once the server or disk is back)")
+        how = (
+            f"stopped after {len(faults)} environment failures in a row"
+            if stopped_early
+            else f"{len(faults)} of {total} repositories failed because of the environment"
+        )
+        super().__init__(
+            f"{how} ({tried} of {total} tried); first: {faults[0]}. Nothing was stored: the "
+            "partition stays backfillable (`stratum-assets backfill` once the server or disk is back)"
+        )
 
 
 class ScanKnobs(BaseModel, frozen=True):
@@ -65,14 +71,18 @@ class ScanKnobs(BaseModel, frozen=True):
     workers: int = Field(4, description="repositories of a partition cloned and scanned at a time")
     clone_timeout_s: float = Field(300.0, description="seconds one clone attempt may take")
     clone_attempts: int = Field(3, description="attempts of a clone that times out or fails transiently")
-    partial_clone: bool = Field(True, description="shallow partial clones (--filter=blob:none): only the blobs "
-                                                  "the checkout needs")
+    partial_clone: bool = Field(
+        True, description="shallow partial clones (--filter=blob:none): only the blobs the checkout needs"
+    )
     progress_every: int = Field(25, description="log progress every this many repositories")
     clones_per_minute: float | None = Field(
-        None, description="cap on clone starts per process; default: the GitHub resource's (none offline)")
+        None, description="cap on clone starts per process; default: the GitHub resource's (none offline)"
+    )
     rate_limit_backoff_s: float | None = Field(
-        None, description="first wait after a clone's HTTP 429, doubled per hit, plus jitter; default: the GitHub "
-                          "resource's (60 s on GitHub, 1 s on the loopback emulator)")
+        None,
+        description="first wait after a clone's HTTP 429, doubled per hit, plus jitter; default: the GitHub "
+        "resource's (60 s on GitHub, 1 s on the loopback emulator)",
+    )
     # Caps of one checkout (clone.CheckoutLimits); a repository over a cap is scanned as far as it was written and
     # stored as partial / over_limit, with the caps in failure_detail.
     max_checkout_files: int = Field(20_000, description="files one checkout may write")
@@ -88,8 +98,11 @@ class ScanKnobs(BaseModel, frozen=True):
         return NearDupSettings(shingle_size=self.near_dup_shingle_size, num_perm=self.near_dup_num_perm)
 
     def checkout_limits(self) -> CheckoutLimits:
-        return CheckoutLimits(max_files=self.max_checkout_files, max_bytes=self.max_checkout_mb << 20,
-                              max_file_bytes=self.max_file_mb << 20)
+        return CheckoutLimits(
+            max_files=self.max_checkout_files,
+            max_bytes=self.max_checkout_mb << 20,
+            max_file_bytes=self.max_file_mb << 20,
+        )
 
 
 @dataclass
@@ -115,9 +128,9 @@ class ScanSettings:
 
 @dataclass
 class RepoResult:
-    row: dict            # the manifest row
+    row: dict  # the manifest row
     ping: dict
-    errors: list[str]    # validation errors: non-empty means quarantine
+    errors: list[str]  # validation errors: non-empty means quarantine
     provenance: dict
     rate_limited: int = 0
     code: Fingerprint | None = None  # of the checkout's Python files; None when nothing was cloned
@@ -145,8 +158,11 @@ class ChunkResult:
         reasons = Counter(r.ping.get("failure_reason") for r in self.results if r.ping.get("failure_reason"))
         durations = [r.ping.get("scan_duration_ms") or 0 for r in self.stored]
         return {
-            "repos": len(self.results), "stored": len(self.stored), "quarantined": len(self.quarantined),
-            "by_status": dict(sorted(statuses.items())), "failure_reasons": dict(sorted(reasons.items())),
+            "repos": len(self.results),
+            "stored": len(self.stored),
+            "quarantined": len(self.quarantined),
+            "by_status": dict(sorted(statuses.items())),
+            "failure_reasons": dict(sorted(reasons.items())),
             "rate_limit_hits": sum(r.rate_limited for r in self.results),
             "bytes_fetched": sum(r.provenance.get("bytes_fetched") or 0 for r in self.results),
             "duration_s": round(self.seconds, 2),
@@ -161,19 +177,38 @@ class ChunkResult:
 
 def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: ScanSettings, work_dir: Path) -> RepoResult:
     full_name = row["full_name"]
-    provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
-                  "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": None}
+    provenance = {
+        "chunk_id": row["chunk_id"],
+        "commit_sha": None,
+        "commit_date": None,
+        "clone_attempts": 0,
+        "bytes_fetched": 0,
+        "scanner": scanner.name,
+        "failure_detail": None,
+    }
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     code = None
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
         checkout = Path(tmp) / "checkout"
         knobs = settings.knobs
-        cloned = clone(clone_url, checkout, timeout=knobs.clone_timeout_s, attempts=knobs.clone_attempts,
-                       backoff=settings.backoff, partial=knobs.partial_clone, auth=settings.git_auth,
-                       limiter=shared_limiter(settings.clones_per_minute),
-                       rate_limit_backoff=settings.rate_limit_backoff, limits=knobs.checkout_limits())
-        provenance.update(commit_sha=cloned.commit_sha, commit_date=cloned.commit_date,
-                          clone_attempts=cloned.attempts, bytes_fetched=cloned.bytes_fetched)
+        cloned = clone(
+            clone_url,
+            checkout,
+            timeout=knobs.clone_timeout_s,
+            attempts=knobs.clone_attempts,
+            backoff=settings.backoff,
+            partial=knobs.partial_clone,
+            auth=settings.git_auth,
+            limiter=shared_limiter(settings.clones_per_minute),
+            rate_limit_backoff=settings.rate_limit_backoff,
+            limits=knobs.checkout_limits(),
+        )
+        provenance.update(
+            commit_sha=cloned.commit_sha,
+            commit_date=cloned.commit_date,
+            clone_attempts=cloned.attempts,
+            bytes_fetched=cloned.bytes_fetched,
+        )
         if cloned.failure == ENVIRONMENT_FAILURE:
             raise EnvironmentFault(full_name, cloned.detail)
         if cloned.failure:
@@ -185,14 +220,16 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
             if cloned.over_limit and ping.get("scan_status") != "failed":
                 # Not scanned whole: whatever the scan of the written part found, the repository is partial.
                 ping.update(scan_status="partial", failure_reason="over_limit")
-                provenance["failure_detail"] = "; ".join(filter(None, [cloned.over_limit,
-                                                                       provenance["failure_detail"]]))
+                provenance["failure_detail"] = "; ".join(
+                    filter(None, [cloned.over_limit, provenance["failure_detail"]])
+                )
     ping.update(repo_hash=row["repo_hash"], repo_full_name=full_name, selection_stratum=row["selection_stratum"])
     return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance, cloned.rate_limited, code)
 
 
-def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerCommand, settings: ScanSettings,
-          provenance: dict) -> dict:
+def _scan(
+    checkout: Path, full_name: str, files: list[str], scanner: ScannerCommand, settings: ScanSettings, provenance: dict
+) -> dict:
     has_python = any(f.endswith(".py") for f in files)
     outcome = scanner.scan(checkout, full_name, files, settings.scan_timeout)
     if outcome.failure == ENVIRONMENT_FAILURE:  # a scanner killed from outside: once more, on a fresh process
@@ -202,8 +239,9 @@ def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerComm
     if outcome.failure:
         provenance["failure_detail"] = outcome.detail
         status = "partial" if outcome.failure == "parse_timeout" else "failed"
-        return empty_ping(full_name, status=status, failure_reason=outcome.failure,
-                          files_total=sum(map(is_scannable, files)))
+        return empty_ping(
+            full_name, status=status, failure_reason=outcome.failure, files_total=sum(map(is_scannable, files))
+        )
     ping = outcome.ping
     if not has_python:
         ping.update(scan_status="empty", failure_reason="no_python")
@@ -214,9 +252,14 @@ def _scan(checkout: Path, full_name: str, files: list[str], scanner: ScannerComm
     return ping
 
 
-def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: ScannerCommand,
-               settings: ScanSettings, work_dir: Path, progress: Callable[[int, int, dict], None] | None = None,
-               ) -> ChunkResult:
+def scan_chunk(
+    rows: list[dict],
+    clone_url_for: Callable[[str], str],
+    scanner: ScannerCommand,
+    settings: ScanSettings,
+    work_dir: Path,
+    progress: Callable[[int, int, dict], None] | None = None,
+) -> ChunkResult:
     work_dir = Path(work_dir).resolve()  # scanners run in other working directories
     shutil.rmtree(work_dir, ignore_errors=True)  # a fresh folder: nothing of an earlier attempt
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -229,8 +272,10 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
     answered = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.knobs.workers), thread_name_prefix="scan") as pool:
-            futures = {pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
-                       for row in rows}
+            futures = {
+                pool.submit(scan_repo, row, clone_url_for(row["full_name"]), scanner, settings, work_dir): row
+                for row in rows
+            }
             try:
                 for future in as_completed(futures):
                     try:
@@ -239,14 +284,16 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
                         in_a_row = 0
                         answered = answered or repo.ping.get("failure_reason") != "clone_timeout"
                         if not answered and len(result.results) >= max(1, settings.environment_breaker):
-                            raise EnvironmentBroken(_unanswered(result), len(result.results) + len(faults),
-                                                    len(rows), True)
+                            raise EnvironmentBroken(
+                                _unanswered(result), len(result.results) + len(faults), len(rows), True
+                            )
                     except EnvironmentFault as fault:
                         faults.append(fault)
                         in_a_row += 1
                         if in_a_row >= max(1, settings.environment_breaker):
-                            raise EnvironmentBroken(faults, len(result.results) + len(faults), len(rows),
-                                                    True) from None
+                            raise EnvironmentBroken(
+                                faults, len(result.results) + len(faults), len(rows), True
+                            ) from None
                     done = len(result.results) + len(faults)
                     if progress and (done % max(1, settings.knobs.progress_every) == 0 or done == len(rows)):
                         progress(done, len(rows), Counter(r.ping["scan_status"] for r in result.results))
@@ -266,9 +313,14 @@ def scan_chunk(rows: list[dict], clone_url_for: Callable[[str], str], scanner: S
 
 
 def _unanswered(result: ChunkResult) -> list[EnvironmentFault]:
-    return [EnvironmentFault(r.row["full_name"], "clone timed out and no clone of this partition got an answer "
-                             f"(the server is hung or unreachable): {r.provenance.get('failure_detail')}")
-            for r in result.results]
+    return [
+        EnvironmentFault(
+            r.row["full_name"],
+            "clone timed out and no clone of this partition got an answer "
+            f"(the server is hung or unreachable): {r.provenance.get('failure_detail')}",
+        )
+        for r in result.results
+    ]
 
 
 def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
@@ -288,10 +340,16 @@ def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
 
 def _crash_result(exc: Exception, row: dict, scanner: ScannerCommand) -> RepoResult:
     ping = empty_ping(row["full_name"], status="failed", failure_reason="parse_crash")
-    ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"],
-                selection_stratum=row["selection_stratum"])
-    provenance = {"chunk_id": row["chunk_id"], "commit_sha": None, "commit_date": None, "clone_attempts": 0,
-                  "bytes_fetched": 0, "scanner": scanner.name, "failure_detail": f"internal: {type(exc).__name__}"}
+    ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"], selection_stratum=row["selection_stratum"])
+    provenance = {
+        "chunk_id": row["chunk_id"],
+        "commit_sha": None,
+        "commit_date": None,
+        "clone_attempts": 0,
+        "bytes_fetched": 0,
+        "scanner": scanner.name,
+        "failure_detail": f"internal: {type(exc).__name__}",
+    }
     return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance)
 
 
@@ -302,14 +360,33 @@ def stored_rows(result: ChunkResult) -> list[dict]:
 def fingerprint_rows(result: ChunkResult, settings: NearDupSettings) -> list[dict]:
     """One row per stored ping whose checkout had enough Python code to fingerprint."""
     key = settings.signature_key
-    return [{"repo_hash": r.row["repo_hash"], "chunk_id": r.row["chunk_id"], "content_hash": r.code.content_hash,
-             "minhash": r.code.signature, "signature_key": key, "code_tokens": r.code.tokens,
-             "truncated": r.code.truncated, "file_digests": r.code.files, "part_digests": r.code.parts}
-            for r in result.stored if r.code is not None and r.code.signature is not None]
+    return [
+        {
+            "repo_hash": r.row["repo_hash"],
+            "chunk_id": r.row["chunk_id"],
+            "content_hash": r.code.content_hash,
+            "minhash": r.code.signature,
+            "signature_key": key,
+            "code_tokens": r.code.tokens,
+            "truncated": r.code.truncated,
+            "file_digests": r.code.files,
+            "part_digests": r.code.parts,
+        }
+        for r in result.stored
+        if r.code is not None and r.code.signature is not None
+    ]
 
 
 def quarantine_rows(result: ChunkResult) -> list[dict]:
-    return [{"repo_hash": r.row["repo_hash"], "repo_full_name": r.row["full_name"], "chunk_id": r.row["chunk_id"],
-             "scan_status": r.ping.get("scan_status"), "failure_reason": r.ping.get("failure_reason"),
-             "errors": r.errors, "ping_json": json.dumps(r.ping, sort_keys=True, default=str)}
-            for r in result.quarantined]
+    return [
+        {
+            "repo_hash": r.row["repo_hash"],
+            "repo_full_name": r.row["full_name"],
+            "chunk_id": r.row["chunk_id"],
+            "scan_status": r.ping.get("scan_status"),
+            "failure_reason": r.ping.get("failure_reason"),
+            "errors": r.errors,
+            "ping_json": json.dumps(r.ping, sort_keys=True, default=str),
+        }
+        for r in result.quarantined
+    ]

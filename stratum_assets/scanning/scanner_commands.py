@@ -53,8 +53,10 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds stra
 DEFAULT_MEMORY_LIMIT_MB = 1024
 
 # Sets RLIMIT_AS on itself, then becomes the command (argv[1] is the cap in bytes, the command follows).
-_LIMITED_EXEC = ("import os, resource, sys; n = int(sys.argv[1]); "
-                 "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])")
+_LIMITED_EXEC = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])"
+)
 
 
 def memory_limited(cmd: list[str], memory_limit_mb: int) -> list[str]:
@@ -66,8 +68,14 @@ def memory_limited(cmd: list[str], memory_limit_mb: int) -> list[str]:
 
 def child_env(home: Path, *, tmp: Path | None = None, **extra: str) -> dict[str, str]:
     """The whole environment of a child process: nothing is inherited but ``PATH``."""
-    return {"PATH": os.environ.get("PATH") or os.defpath, "HOME": str(home), "TMPDIR": str(tmp or home),
-            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **extra}
+    return {
+        "PATH": os.environ.get("PATH") or os.defpath,
+        "HOME": str(home),
+        "TMPDIR": str(tmp or home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        **extra,
+    }
 
 
 @dataclass
@@ -106,10 +114,14 @@ class ScannerCommand:
             files_list = Path(tmp) / "files.txt"
             files_list.write_text("\n".join(files))
             try:
-                out = subprocess.run(memory_limited(self.command(target, full_name, files_list), self.memory_limit_mb),
-                                     capture_output=True,
-                                     timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp,
-                                     env=child_env(Path(tmp), PYTHONDONTWRITEBYTECODE="1"))
+                out = subprocess.run(
+                    memory_limited(self.command(target, full_name, files_list), self.memory_limit_mb),
+                    capture_output=True,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                    cwd=tmp,
+                    env=child_env(Path(tmp), PYTHONDONTWRITEBYTECODE="1"),
+                )
             except subprocess.TimeoutExpired:
                 return ScanOutcome(None, "parse_timeout", f"{self.name} exceeded {timeout:.0f}s")
             except OSError as exc:  # the command is gone, or the machine is out of processes or memory
@@ -120,8 +132,13 @@ class ScannerCommand:
         if out.returncode != 0 or ping is None:
             last = (out.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
             cap = f" (memory cap {self.memory_limit_mb} MB)" if self.memory_limit_mb > 0 else ""
-            return ScanOutcome(None, "parse_crash", f"{self.name} exited {out.returncode}{cap}"
-                               + ("" if ping is not None else ", no JSON ping on stdout") + (f": {last}" if last else ""))
+            return ScanOutcome(
+                None,
+                "parse_crash",
+                f"{self.name} exited {out.returncode}{cap}"
+                + ("" if ping is not None else ", no JSON ping on stdout")
+                + (f": {last}" if last else ""),
+            )
         return ScanOutcome(ping)
 
 
@@ -151,9 +168,12 @@ class BuiltinScanner(ScannerCommand):
         except (EOFError, OSError, ValueError) as exc:
             code = worker.kill(grace=2.0)
             if killed_from_outside(code):
-                return ScanOutcome(None, ENVIRONMENT_FAILURE, "builtin scanner worker was killed (SIGKILL) from outside")
-            return ScanOutcome(None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__}, exit {code}"
-                               f"{self._cap()})")
+                return ScanOutcome(
+                    None, ENVIRONMENT_FAILURE, "builtin scanner worker was killed (SIGKILL) from outside"
+                )
+            return ScanOutcome(
+                None, "parse_crash", f"builtin scanner worker died ({type(exc).__name__}, exit {code}{self._cap()})"
+            )
         if "ping" not in answer:
             error = answer.get("error", "an error")
             if error == "MemoryError":  # the worker survived, but may be left fragmented: start a fresh one
@@ -180,11 +200,14 @@ class _Worker:
         # accident, so the package comes from PYTHONPATH — the very copy the caller runs.
         self.home = Path(tempfile.mkdtemp(prefix="scan-worker-"))
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "stratum_assets.scanning.worker",
-                                          "--memory-limit-mb", str(memory_limit_mb)],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                         cwd=self.home, env=child_env(self.home, PYTHONDONTWRITEBYTECODE="1",
-                                                                      PYTHONPATH=str(PACKAGE_ROOT)))
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "stratum_assets.scanning.worker", "--memory-limit-mb", str(memory_limit_mb)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=self.home,
+                env=child_env(self.home, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(PACKAGE_ROOT)),
+            )
         except BaseException:
             shutil.rmtree(self.home, ignore_errors=True)
             raise

@@ -29,8 +29,18 @@ from ..storage.layout import PartitionFiles
 from ..storage.verify import CHECKSUMS, checksums
 
 _I, _B, _S = pa.int64(), pa.bool_(), pa.string()
-PROVENANCE = pa.schema([("chunk_id", _S), ("commit_sha", _S), ("commit_date", _S), ("clone_attempts", _I),
-                        ("bytes_fetched", _I), ("scanner", _S), ("failure_detail", _S), ("extra_json", _S)])
+PROVENANCE = pa.schema(
+    [
+        ("chunk_id", _S),
+        ("commit_sha", _S),
+        ("commit_date", _S),
+        ("clone_attempts", _I),
+        ("bytes_fetched", _I),
+        ("scanner", _S),
+        ("failure_detail", _S),
+        ("extra_json", _S),
+    ]
+)
 
 
 def _bare(annotation):
@@ -82,12 +92,31 @@ def json_text_fields(model: type[BaseModel] = Ping) -> frozenset[str]:
 PING_SCHEMA = ping_schema()
 JSON_TEXT_FIELDS = json_text_fields()
 # Beside each stored ping whose checkout had enough Python code (dedup/): hashes of the code, never code.
-FINGERPRINT_SCHEMA = pa.schema([("repo_hash", _S), ("chunk_id", _S), ("content_hash", _S), ("minhash", pa.binary()),
-                                ("signature_key", _S), ("code_tokens", _I), ("truncated", _B),
-                                # 12 bytes a file (a part: cut before each def/class), max_files of each at most
-                                ("file_digests", pa.binary()), ("part_digests", pa.binary())])
-QUARANTINE_SCHEMA = pa.schema([("repo_hash", _S), ("repo_full_name", _S), ("chunk_id", _S), ("scan_status", _S),
-                               ("failure_reason", _S), ("errors", pa.list_(_S)), ("ping_json", _S)])
+FINGERPRINT_SCHEMA = pa.schema(
+    [
+        ("repo_hash", _S),
+        ("chunk_id", _S),
+        ("content_hash", _S),
+        ("minhash", pa.binary()),
+        ("signature_key", _S),
+        ("code_tokens", _I),
+        ("truncated", _B),
+        # 12 bytes a file (a part: cut before each def/class), max_files of each at most
+        ("file_digests", pa.binary()),
+        ("part_digests", pa.binary()),
+    ]
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("repo_hash", _S),
+        ("repo_full_name", _S),
+        ("chunk_id", _S),
+        ("scan_status", _S),
+        ("failure_reason", _S),
+        ("errors", pa.list_(_S)),
+        ("ping_json", _S),
+    ]
+)
 
 
 def ping_row(ping: dict, provenance: dict, model: type[BaseModel] = Ping) -> dict:
@@ -122,8 +151,9 @@ def fingerprints_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=FINGERPRINT_SCHEMA)
 
 
-def replace_partition(folder: Path, results: pa.Table, quarantine: pa.Table, stats: dict,
-                      fingerprints: pa.Table | None = None) -> Path:
+def replace_partition(
+    folder: Path, results: pa.Table, quarantine: pa.Table, stats: dict, fingerprints: pa.Table | None = None
+) -> Path:
     """Swap in a complete new partition directory; the previous one survives any crash before the swap."""
     with replacing_directory(folder) as staging:
         staged = PartitionFiles(staging)

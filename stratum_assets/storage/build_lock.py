@@ -32,8 +32,15 @@ def lock_path(data_root: Path) -> Path:
 
 
 @contextmanager
-def build_lock(data_root: Path, command: str, *, wait: bool = False, poll_s: float = 1.0,
-               max_wait_s: float | None = None, grace_s: float = _GRACE_S) -> Iterator[dict]:
+def build_lock(
+    data_root: Path,
+    command: str,
+    *,
+    wait: bool = False,
+    poll_s: float = 1.0,
+    max_wait_s: float | None = None,
+    grace_s: float = _GRACE_S,
+) -> Iterator[dict]:
     """Hold the data directory's build lock for the ``with`` block.
 
     Refuses with :class:`BuildLocked` naming the holder (after ``grace_s``: `status` may be peeking
@@ -50,11 +57,17 @@ def build_lock(data_root: Path, command: str, *, wait: bool = False, poll_s: flo
             waited = time.monotonic() - started
             limit = (max_wait_s if max_wait_s is not None else float("inf")) if wait else grace_s
             if waited >= limit:
-                raise BuildLocked(f"another build is running in {Path(data_root)}: {describe(holder)}; "
-                                  "wait for it to finish, or start this one with --wait")
+                raise BuildLocked(
+                    f"another build is running in {Path(data_root)}: {describe(holder)}; "
+                    "wait for it to finish, or start this one with --wait"
+                )
             time.sleep(poll_s if wait else min(poll_s, grace_s / 10))
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-              "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode(), 0)
         os.fsync(fd)
@@ -66,8 +79,9 @@ def build_lock(data_root: Path, command: str, *, wait: bool = False, poll_s: flo
 def describe(holder: dict | None) -> str:
     if not holder:
         return "a build that has not written its name yet"
-    return (f"pid {holder.get('pid')} on {holder.get('host')} (`{holder.get('command')}`, "
-            f"since {holder.get('started_at')})")
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')} (`{holder.get('command')}`, since {holder.get('started_at')})"
+    )
 
 
 def current_holder(data_root: Path) -> dict | None:

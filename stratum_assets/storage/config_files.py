@@ -78,9 +78,9 @@ def describe(err: ValidationError, lines: dict[tuple, int], source: str, model: 
     if first["type"] == "extra_forbidden":
         known = _known_keys(model, loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        message = (f"unknown key {loc[-1]!r}{f' in {where}' if where else ''}"
-                   + (f" (did you mean {hint[0]!r}?)" if hint else f"; the keys are: {', '.join(known)}"
-                      if known else ""))
+        message = f"unknown key {loc[-1]!r}{f' in {where}' if where else ''}" + (
+            f" (did you mean {hint[0]!r}?)" if hint else f"; the keys are: {', '.join(known)}" if known else ""
+        )
     else:
         message = f"{'.'.join(map(str, loc)) or 'the file'}: {first['msg']}"
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""

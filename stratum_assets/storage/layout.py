@@ -30,8 +30,11 @@ class ManifestFiles:
         """The versions frozen under ``manifests``, oldest first (a staging ``.v<N>.new-*`` is none)."""
         if not Path(manifests).exists():
             return []
-        return sorted(int(p.name[1:]) for p in Path(manifests).iterdir()
-                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+        return sorted(
+            int(p.name[1:])
+            for p in Path(manifests).iterdir()
+            if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit()
+        )
 
     @property
     def table(self) -> Path:
@@ -226,8 +229,17 @@ class Layout:
     @property
     def world_outputs(self) -> tuple[Path, ...]:
         """A world's outputs that are not kept per manifest version: they move aside when a new world begins."""
-        return (self.root / "candidates", self.root / "discovery", self.manifest_jsonl, self.pipeline_run_log,
-                self.scan_results_jsonl, self.quarantine_jsonl, self.audit_report, self.split, self.label_audit)
+        return (
+            self.root / "candidates",
+            self.root / "discovery",
+            self.manifest_jsonl,
+            self.pipeline_run_log,
+            self.scan_results_jsonl,
+            self.quarantine_jsonl,
+            self.audit_report,
+            self.split,
+            self.label_audit,
+        )
 
     @property
     def label_audit_cards(self) -> Path:

@@ -105,8 +105,11 @@ def block_record(block: BlockFiles) -> dict[str, dict] | None:
         record = json.loads(block.sources.read_text())["chunks"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    for path, counted in ((block.results, "stored"), (block.quarantine, "quarantined"),
-                          (block.fingerprints, "fingerprinted")):
+    for path, counted in (
+        (block.results, "stored"),
+        (block.quarantine, "quarantined"),
+        (block.fingerprints, "fingerprinted"),
+    ):
         problem, rows = _rows(path)
         if problem or rows != sum(entry.get(counted, 0) for entry in record.values()):
             return None
@@ -130,8 +133,7 @@ def block_coverage(layout: Layout, version: int) -> list[BlockCoverage]:
         if record is None:
             continue
         scans = os.fspath(layout.scans(version))
-        current = frozenset(c for c, entry in record.items()
-                            if stamp(os.path.join(scans, c)) == entry["stamp"])
+        current = frozenset(c for c, entry in record.items() if stamp(os.path.join(scans, c)) == entry["stamp"])
         if current:
             out.append(BlockCoverage(block, current, frozenset(record) - current))
     return out
@@ -150,8 +152,11 @@ def partition_problems(layout: Layout, version: int, every: bool = False) -> dic
     and ``publish``, which hash each partition's files once).
     """
     known = set() if every else vouched(layout, version)
-    return {p.name: problem for p in layout.partition_folders(version)
-            if p.name not in known and (problem := partition_problem(p))}
+    return {
+        p.name: problem
+        for p in layout.partition_folders(version)
+        if p.name not in known and (problem := partition_problem(p))
+    }
 
 
 def whole_partitions(layout: Layout, version: int) -> list[Path]:

@@ -45,8 +45,10 @@ class World:
     def describe(self) -> str:
         if self.github == OFFLINE:
             u = self.universe or {}
-            where = (f"the offline GitHub (seed {u.get('seed')}, {u.get('size')} repositories, "
-                     f"{u.get('size_profile')} size profile)")
+            where = (
+                f"the offline GitHub (seed {u.get('seed')}, {u.get('size')} repositories, "
+                f"{u.get('size_profile')} size profile)"
+            )
         else:
             where = f"the GitHub API at {self.github}"
         return f"{where}, profile {self.profile}"
@@ -118,17 +120,21 @@ def check_version(layout: Layout, world: World, version: int) -> None:
     if current.world != world:
         raise WorldMismatch(mismatch_message(layout, current, world, version))
     if version < current.first_version:
-        raise WorldMismatch(f"manifest v{version} was frozen from an earlier world of {layout.root}; "
-                            f"{current.world.describe()} starts at v{current.first_version}: materialize "
-                            "repo_manifest (or `stratum-assets run`) to freeze it, then scan its partitions")
+        raise WorldMismatch(
+            f"manifest v{version} was frozen from an earlier world of {layout.root}; "
+            f"{current.world.describe()} starts at v{current.first_version}: materialize "
+            "repo_manifest (or `stratum-assets run`) to freeze it, then scan its partitions"
+        )
 
 
 def mismatch_message(layout: Layout, current: Recorded, world: World, active_version: int | None) -> str:
     frozen = f" (manifest v{active_version} is frozen from it)" if active_version else ""
-    return (f"{layout.root} was built from {current.world.describe()}{frozen}; this build is against "
-            f"{world.describe()}. One data directory holds one world: build the other one in another data "
-            "directory (another project home, or the data resource's root), or start a new manifest "
-            "version for it here with `stratum-assets run --new-world` (README: One world per data directory)")
+    return (
+        f"{layout.root} was built from {current.world.describe()}{frozen}; this build is against "
+        f"{world.describe()}. One data directory holds one world: build the other one in another data "
+        "directory (another project home, or the data resource's root), or start a new manifest "
+        "version for it here with `stratum-assets run --new-world` (README: One world per data directory)"
+    )
 
 
 def _history(layout: Layout) -> list[dict]:
@@ -137,13 +143,18 @@ def _history(layout: Layout) -> list[dict]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise WorldMismatch(f"{layout.world} is unreadable ({type(err).__name__}): it names the world this data "
-                            "directory was built from; restore it, or build in another data directory") from None
+        raise WorldMismatch(
+            f"{layout.world} is unreadable ({type(err).__name__}): it names the world this data "
+            "directory was built from; restore it, or build in another data directory"
+        ) from None
 
 
 def _entry(world: World, first_version: int) -> dict:
-    return {"world": asdict(world), "first_version": first_version,
-            "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "world": asdict(world),
+        "first_version": first_version,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _write(layout: Layout, history: list[dict]) -> None:

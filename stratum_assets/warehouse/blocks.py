@@ -41,17 +41,21 @@ class ReadPlan:
     no block covers."""
 
     blocks: list[BlockFiles]
-    outdated: list[str]          # chunks inside those blocks that are read elsewhere or not at all
+    outdated: list[str]  # chunks inside those blocks that are read elsewhere or not at all
     loose: list[PartitionFiles]  # whole partitions no block holds a current copy of
 
 
 def plan(layout: Layout, version: int) -> ReadPlan:
     coverage = block_coverage(layout, version)
     covered = {chunk for c in coverage for chunk in c.current}
-    loose = [PartitionFiles(p) for p in layout.partition_folders(version)
-             if p.name not in covered and partition_problem(p) is None]
-    return ReadPlan(blocks=[c.block for c in coverage], outdated=sorted(set().union(*(c.outdated for c in coverage))),
-                    loose=loose)
+    loose = [
+        PartitionFiles(p)
+        for p in layout.partition_folders(version)
+        if p.name not in covered and partition_problem(p) is None
+    ]
+    return ReadPlan(
+        blocks=[c.block for c in coverage], outdated=sorted(set().union(*(c.outdated for c in coverage))), loose=loose
+    )
 
 
 def manifest_chunks(layout: Layout, version: int) -> list[str]:
@@ -89,10 +93,13 @@ def compact_block(layout: Layout, version: int, index: int, members: list[str]) 
         files = layout.partition_files(version, chunk)
         results.append(read_parquet(files.results))
         quarantine.append(read_parquet(files.quarantine))
-        fingerprints.append(read_parquet(files.fingerprints) if files.fingerprints.exists()
-                            else fingerprints_table([]))
-        sources[chunk] = {"stamp": prints[chunk], "stored": results[-1].num_rows,
-                          "quarantined": quarantine[-1].num_rows, "fingerprinted": fingerprints[-1].num_rows}
+        fingerprints.append(read_parquet(files.fingerprints) if files.fingerprints.exists() else fingerprints_table([]))
+        sources[chunk] = {
+            "stamp": prints[chunk],
+            "stored": results[-1].num_rows,
+            "quarantined": quarantine[-1].num_rows,
+            "fingerprinted": fingerprints[-1].num_rows,
+        }
     if any(stamp(layout.scan_partition(version, c)) != prints[c] for c in members):
         return False  # a partition was swapped while it was read: its run compacts the block again
     with replacing_directory(block.folder) as staging:
@@ -112,11 +119,13 @@ def compact_block_of(layout: Layout, version: int, chunk: str) -> bool:
 
 def compact_ready(layout: Layout, version: int) -> list[int]:
     """Rebuild every outdated block whose chunks are all whole; returns the blocks written."""
-    return [index for index, members in blocks_of(manifest_chunks(layout, version)).items()
-            if compact_block(layout, version, index, members)]
+    return [
+        index
+        for index, members in blocks_of(manifest_chunks(layout, version)).items()
+        if compact_block(layout, version, index, members)
+    ]
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
     """One table of the partitions' rows in chunk order; a column an older partition lacks is null there."""
     return pa.concat_tables(tables, promote_options="default")
-

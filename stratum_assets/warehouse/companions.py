@@ -53,8 +53,7 @@ def ping_line_sql(columns: set[str]) -> str:
     """
     pairs = []
     for name in Ping.model_fields:
-        value = "NULL" if name not in columns else f"json({_ident(name)})" if name in JSON_TEXT_FIELDS \
-            else _ident(name)
+        value = "NULL" if name not in columns else f"json({_ident(name)})" if name in JSON_TEXT_FIELDS else _ident(name)
         pairs.append(f"{_ident(name)} := {value}")
     extra = "json(extra_json)::VARCHAR" if "extra_json" in columns else "NULL"
     return f"to_json(struct_pack({', '.join(pairs)}))::VARCHAR AS j, {extra} AS x"
@@ -63,8 +62,11 @@ def ping_line_sql(columns: set[str]) -> str:
 def quarantine_line_sql(columns: set[str]) -> str:
     """Columns ``j`` and ``x`` of one quarantine row: its fields, then the ``ping`` object; no extras."""
     pairs = [f"{_ident(n)} := {_ident(n) if n in columns else 'NULL'}" for n in QUARANTINE_FIELDS]
-    ping = ("CASE WHEN json_valid(ping_json) THEN json(ping_json) ELSE to_json(ping_json) END"
-            if "ping_json" in columns else "NULL")
+    ping = (
+        "CASE WHEN json_valid(ping_json) THEN json(ping_json) ELSE to_json(ping_json) END"
+        if "ping_json" in columns
+        else "NULL"
+    )
     return f"to_json(struct_pack({', '.join(pairs)}, ping := {ping}))::VARCHAR AS j, NULL AS x"
 
 
@@ -98,8 +100,9 @@ def export_table(files: list[Path], render, path: Path) -> int:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     spill = Path(tempfile.mkdtemp(prefix=".companions-spill-", dir=Path(path).parent))  # beside the export
     try:
-        with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill),
-                                    "preserve_insertion_order": True}) as conn:
+        with duckdb.connect(
+            config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill), "preserve_insertion_order": True}
+        ) as conn:
             write_chunks_atomic(_chunks(conn, files, render, written), path)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
@@ -110,15 +113,18 @@ def _chunks(conn: duckdb.DuckDBPyConnection, files: list[Path], render, written:
     """Text of every line, group after group, in batches; counts lines into ``written``."""
     ranges, presorted = _hash_ranges(files)
     for group in overlapping_groups(ranges):
-        source = (f"read_parquet([{', '.join(_literal(f) for f in group)}], union_by_name = true, "
-                  "filename = true, file_row_number = true)")
+        source = (
+            f"read_parquet([{', '.join(_literal(f) for f in group)}], union_by_name = true, "
+            "filename = true, file_row_number = true)"
+        )
         columns = {row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         # A partition the scan stage wrote is already in repo_hash order: read in file order, it streams
         # without a sort (insertion order is preserved). Otherwise sort; the file name and row number
         # only break ties between duplicate hashes, the order a single sorted file has anyway.
         order = "" if len(group) == 1 and group[0] in presorted else " ORDER BY repo_hash, filename, file_row_number"
-        query = conn.sql(f"SELECT {_LINE} FROM (SELECT repo_hash, filename, file_row_number, {render(columns)} "
-                         f"FROM {source}){order}")
+        query = conn.sql(
+            f"SELECT {_LINE} FROM (SELECT repo_hash, filename, file_row_number, {render(columns)} FROM {source}){order}"
+        )
         with query.to_arrow_reader(batch_size=BATCH_ROWS) as reader:  # a relation's reader streams
             for batch in reader:
                 lines = batch.column(0).to_pylist()
@@ -153,8 +159,11 @@ def write_scan_companions(layout: Layout, version: int) -> dict[str, int]:
     partitions are read one by one instead.
     """
     reading = plan(layout, version)
-    sources = ([*reading.blocks, *reading.loose] if not reading.outdated
-               else [PartitionFiles(p) for p in whole_partitions(layout, version)])
+    sources = (
+        [*reading.blocks, *reading.loose]
+        if not reading.outdated
+        else [PartitionFiles(p) for p in whole_partitions(layout, version)]
+    )
     return {
         "scan_results": export_table([s.results for s in sources], ping_line_sql, layout.scan_results_jsonl),
         "quarantine": export_table([s.quarantine for s in sources], quarantine_line_sql, layout.quarantine_jsonl),
@@ -173,8 +182,10 @@ def clear_scan_companions(layout: Layout) -> list[str]:
 
 def write_all_companions(layout: Layout, version: int) -> dict[str, int]:
     """All three line files of ``version`` from its frozen files, so they agree with each other (publish)."""
-    return {"repo_manifest": export_jsonl_from_parquet(layout.manifest(version).table, layout.manifest_jsonl),
-            **write_scan_companions(layout, version)}
+    return {
+        "repo_manifest": export_jsonl_from_parquet(layout.manifest(version).table, layout.manifest_jsonl),
+        **write_scan_companions(layout, version),
+    }
 
 
 def refresh_scan_companions(layout: Layout, version: int, summary: RunSummary) -> dict:
@@ -185,8 +196,10 @@ def refresh_scan_companions(layout: Layout, version: int, summary: RunSummary) -
     """
     if summary.pending == 0 and summary.duplicates == 0:
         return {"written": write_scan_companions(layout, version)}
-    return {"removed": clear_scan_companions(layout),
-            "reason": f"{summary.pending} pending, {summary.duplicates} duplicated"}
+    return {
+        "removed": clear_scan_companions(layout),
+        "reason": f"{summary.pending} pending, {summary.duplicates} duplicated",
+    }
 
 
 def _ident(name: str) -> str:
@@ -195,4 +208,3 @@ def _ident(name: str) -> str:
 
 def _literal(path: Path) -> str:
     return "'" + str(Path(path).resolve()).replace("'", "''") + "'"
-

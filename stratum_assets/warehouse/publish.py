@@ -72,13 +72,16 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
     if damaged:
         chunk, problem = next(iter(damaged.items()))
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-        raise PublishError(f"partition {chunk} is damaged ({problem}){more}: run `stratum-assets backfill` to "
-                           "rebuild it, then publish")
+        raise PublishError(
+            f"partition {chunk} is damaged ({problem}){more}: run `stratum-assets backfill` to rebuild it, then publish"
+        )
     with _readable(version):
         status = read_status(layout)
     if status.pending:
-        raise PublishError(f"{status.pending} of {status.total} repositories are still pending: "
-                           "run `stratum-assets backfill` until none is, then publish")
+        raise PublishError(
+            f"{status.pending} of {status.total} repositories are still pending: "
+            "run `stratum-assets backfill` until none is, then publish"
+        )
     if filesystem is None:
         filesystem, base = pafs.FileSystem.from_uri(destination)
     else:
@@ -90,19 +93,28 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
     for path, key in dataset_files(layout, version):
         target = f"{base}/{key}"
         filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
-        pafs.copy_files(str(path), target, source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=filesystem)
+        pafs.copy_files(str(path), target, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=filesystem)
         entry = {"key": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         if path.suffix == ".parquet":
             entry["rows"] = rows[key] = pq.read_metadata(path).num_rows
         listing.append(entry)
-    success = {"version": version, "published_at": datetime.now(timezone.utc).isoformat(),
-               "repositories": status.total, "stored": status.stored, "quarantined": status.quarantined,
-               "objects": listing}
+    success = {
+        "version": version,
+        "published_at": datetime.now(timezone.utc).isoformat(),
+        "repositories": status.total,
+        "stored": status.stored,
+        "quarantined": status.quarantined,
+        "objects": listing,
+    }
     with filesystem.open_output_stream(f"{base}/{SUCCESS}") as out:
         out.write(json.dumps(success, indent=2, sort_keys=True).encode())
-    return Published(destination=redact(destination), version=version, objects=len(listing),
-                     bytes=sum(e["bytes"] for e in listing), rows=rows)
+    return Published(
+        destination=redact(destination),
+        version=version,
+        objects=len(listing),
+        bytes=sum(e["bytes"] for e in listing),
+        rows=rows,
+    )
 
 
 @contextmanager
@@ -113,9 +125,11 @@ def _readable(version: int) -> Iterator[None]:
         yield
     except duckdb.Error as err:
         first = (str(err).splitlines() or [""])[0][:200]
-        raise PublishError(f"the scans of v{version} cannot be read ({type(err).__name__}: {first}): a partition "
-                           "written before checksums existed, or a block, is damaged; rebuild its partitions with "
-                           "`stratum-assets backfill --partitions FIRST...LAST`, then publish") from None
+        raise PublishError(
+            f"the scans of v{version} cannot be read ({type(err).__name__}: {first}): a partition "
+            "written before checksums existed, or a block, is damaged; rebuild its partitions with "
+            "`stratum-assets backfill --partitions FIRST...LAST`, then publish"
+        ) from None
 
 
 def redact(uri: str) -> str:
@@ -124,4 +138,3 @@ def redact(uri: str) -> str:
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-

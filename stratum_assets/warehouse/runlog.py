@@ -82,16 +82,22 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
     stats = partition_stats(layout, version)
     return RunSummary(
         manifest_version=version,
-        total_repos=total, stored=stored, quarantined=quarantined, pending=pending,
+        total_repos=total,
+        stored=stored,
+        quarantined=quarantined,
+        pending=pending,
         duplicates=duplicates,
         counts_by_status=pairs("SELECT scan_status, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
         failure_reasons=pairs("SELECT failure_reason, count(*) FROM scan_results GROUP BY 1 ORDER BY 1"),
         framework_distribution=pairs(
-            "SELECT fw, count(*) FROM (SELECT unnest(frameworks) AS fw FROM scan_results) GROUP BY 1 ORDER BY 1"),
+            "SELECT fw, count(*) FROM (SELECT unnest(frameworks) AS fw FROM scan_results) GROUP BY 1 ORDER BY 1"
+        ),
         rate_limit_hits=sum(s.get("rate_limit_hits", 0) for s in stats),
         partitions=len(stats),
-        durations={"partition_seconds_total": round(sum(s.get("duration_s", 0) for s in stats), 2),
-                   "partition_seconds_max": max((s.get("duration_s", 0) for s in stats), default=0)},
+        durations={
+            "partition_seconds_total": round(sum(s.get("duration_s", 0) for s in stats), 2),
+            "partition_seconds_max": max((s.get("duration_s", 0) for s in stats), default=0),
+        },
         avg_scan_duration_ms=round(one("SELECT coalesce(avg(scan_duration_ms), 0) FROM scan_results")[0], 1),
         bytes_fetched=sum(s.get("bytes_fetched", 0) for s in stats),
         scanners=scanner_counts(conn),
@@ -99,25 +105,32 @@ def summarize(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> 
 
 
 def scanner_counts(conn: duckdb.DuckDBPyConnection, src: str = "scan_results") -> dict[str, int]:
-    """"<scanner> <scanner_version>" -> stored pings it produced; one manifest version should show one.
+    """ "<scanner> <scanner_version>" -> stored pings it produced; one manifest version should show one.
 
     The pipeline's skeleton pings (a clone that failed, a scan that timed out) name no version: no
     scanner produced them, so they never count as a second scanner.
     """
-    return dict(conn.execute(f"""SELECT scanner || ' ' || scanner_version, count(*) FROM {src}
-                                 WHERE scanner_version <> '' GROUP BY 1 ORDER BY 1""").fetchall())
+    return dict(
+        conn.execute(f"""SELECT scanner || ' ' || scanner_version, count(*) FROM {src}
+                                 WHERE scanner_version <> '' GROUP BY 1 ORDER BY 1""").fetchall()
+    )
 
 
 def partition_stats(layout: Layout, version: int) -> list[dict]:
     """Every whole partition's stats.json (counts, timings, finished_at), in chunk order."""
-    return [json.loads(files.stats.read_text()) for files in map(PartitionFiles, layout.partition_folders(version))
-            if files.stats.exists() and partition_problem(files.folder) is None]
+    return [
+        json.loads(files.stats.read_text())
+        for files in map(PartitionFiles, layout.partition_folders(version))
+        if files.stats.exists() and partition_problem(files.folder) is None
+    ]
 
 
 def stats_by_chunk(layout: Layout, version: int) -> dict[str, dict]:
     """Chunk id -> stats.json of every whole partition ({} for one laid down without stats)."""
-    return {files.folder.name: json.loads(files.stats.read_text()) if files.stats.exists() else {}
-            for files in map(PartitionFiles, whole_partitions(layout, version))}
+    return {
+        files.folder.name: json.loads(files.stats.read_text()) if files.stats.exists() else {}
+        for files in map(PartitionFiles, whole_partitions(layout, version))
+    }
 
 
 def scanned_since(history: list[dict], stats: dict[str, dict]) -> dict[str, dict]:
@@ -132,8 +145,9 @@ def scanned_since(history: list[dict], stats: dict[str, dict]) -> dict[str, dict
     return {chunk: s for chunk, s in stats.items() if chunk not in known or known[chunk] != s.get("finished_at")}
 
 
-def execution_record(summary: RunSummary, scanned: dict[str, dict], *, run_id: str, started_at: datetime,
-                     completed_at: datetime) -> dict:
+def execution_record(
+    summary: RunSummary, scanned: dict[str, dict], *, run_id: str, started_at: datetime, completed_at: datetime
+) -> dict:
     """One execution's record: the strategy's keys over ``scanned`` partitions, then the version's state."""
     starts = [t for t in map(_partition_start, scanned.values()) if t is not None]
     started = min([*starts, started_at])
@@ -144,12 +158,13 @@ def execution_record(summary: RunSummary, scanned: dict[str, dict], *, run_id: s
     return {
         **asdict(summary),
         "run_id": run_id,
-        "started_at": _iso(started), "completed_at": _iso(completed_at),
+        "started_at": _iso(started),
+        "completed_at": _iso(completed_at),
         "total_duration_hours": round((completed_at - started).total_seconds() / 3600, 4),
-        "manifest_version": f"v{version}", "manifest_version_number": version,
+        "manifest_version": f"v{version}",
+        "manifest_version_number": version,
         "manifest_repo_count": summary.total_repos,
-        "scans_attempted": sum(s.get("repos", s.get("stored", 0) + s.get("quarantined", 0))
-                               for s in scanned.values()),
+        "scans_attempted": sum(s.get("repos", s.get("stored", 0) + s.get("quarantined", 0)) for s in scanned.values()),
         **{f"scans_{status}": by_status.get(status, 0) for status in STATUSES},
         "scans_quarantined": sum(s.get("quarantined", 0) for s in scanned.values()),
         "partitions_scanned": {chunk: s.get("finished_at") for chunk, s in sorted(scanned.items())},

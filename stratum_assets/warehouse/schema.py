@@ -38,15 +38,20 @@ from ..storage.layout import Layout
 MEMORY_LIMIT = "700MB"
 
 # Columns the views promise even before any partition wrote a file.
-_EMPTY_SCAN_RESULTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
-                       "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum, NULL::VARCHAR AS failure_reason, "
-                       "NULL::VARCHAR[] AS frameworks, NULL::BIGINT AS scan_duration_ms, NULL::VARCHAR AS scanner, "
-                       "NULL::VARCHAR AS scanner_version")
-_EMPTY_FINGERPRINTS = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS content_hash, "
-                       "NULL::BLOB AS minhash, NULL::VARCHAR AS signature_key, NULL::BIGINT AS code_tokens, "
-                       "NULL::BOOLEAN AS truncated, NULL::BLOB AS file_digests, NULL::BLOB AS part_digests")
-_EMPTY_QUARANTINE = ("SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, "
-                     "NULL::VARCHAR AS ping_json")
+_EMPTY_SCAN_RESULTS = (
+    "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS scan_status, NULL::VARCHAR AS chunk_id, "
+    "NULL::VARCHAR AS repo_full_name, NULL::VARCHAR AS selection_stratum, NULL::VARCHAR AS failure_reason, "
+    "NULL::VARCHAR[] AS frameworks, NULL::BIGINT AS scan_duration_ms, NULL::VARCHAR AS scanner, "
+    "NULL::VARCHAR AS scanner_version"
+)
+_EMPTY_FINGERPRINTS = (
+    "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS content_hash, "
+    "NULL::BLOB AS minhash, NULL::VARCHAR AS signature_key, NULL::BIGINT AS code_tokens, "
+    "NULL::BOOLEAN AS truncated, NULL::BLOB AS file_digests, NULL::BLOB AS part_digests"
+)
+_EMPTY_QUARANTINE = (
+    "SELECT NULL::VARCHAR AS repo_hash, NULL::VARCHAR AS chunk_id, NULL::VARCHAR AS errors, NULL::VARCHAR AS ping_json"
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,11 @@ def _topology_key(columns: set[str]) -> str:
     built-in scanner's own (``detected_topology_signature_hash``, an extra field): the reference CLI leaves the
     ping's empty, and so does the built-in, which follows it; NULL when neither is known."""
     ping = "nullif(s.topology_signature_hash, '')" if "topology_signature_hash" in columns else "NULL"
-    detected = ("nullif(json_extract_string(s.extra_json, '$.detected_topology_signature_hash'), '')"
-                if "extra_json" in columns else "NULL")
+    detected = (
+        "nullif(json_extract_string(s.extra_json, '$.detected_topology_signature_hash'), '')"
+        if "extra_json" in columns
+        else "NULL"
+    )
     return f"coalesce({ping}, {detected})"
 
 
@@ -131,24 +139,26 @@ def refresh_manifest(conn: duckdb.DuckDBPyConnection, layout: Layout, version: i
     manifest = layout.manifest(version).table
     assignments = layout.split_assignments
     # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
-    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' "
-                    "AND schema_name = 'main'").fetchone()[0]:
+    if conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' AND schema_name = 'main'"
+    ).fetchone()[0]:
         conn.execute("DROP TABLE repo_manifest")  # databases written before it became a view
     if assignments.exists():
         conn.execute(f"""CREATE OR REPLACE VIEW repo_manifest AS
                          SELECT m.*, s.split FROM read_parquet({_sql(manifest)}) m
                          LEFT JOIN read_parquet({_sql(assignments)}) s USING (repo_hash)""")
     else:
-        conn.execute(f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
-                     f"FROM read_parquet({_sql(manifest)})")
+        conn.execute(
+            f"CREATE OR REPLACE VIEW repo_manifest AS SELECT *, NULL::VARCHAR AS split "
+            f"FROM read_parquet({_sql(manifest)})"
+        )
 
 
 def _view_over(conn: duckdb.DuckDBPyConnection, name: str, reading: ReadPlan, kind: str, empty_select: str) -> None:
     """View ``name`` over the ``kind`` files (results or quarantine) of the plan's blocks and loose partitions."""
     parts = []
     if reading.blocks:
-        outdated = (f" WHERE chunk_id NOT IN ({', '.join(map(_sql, reading.outdated))})"
-                    if reading.outdated else "")
+        outdated = f" WHERE chunk_id NOT IN ({', '.join(map(_sql, reading.outdated))})" if reading.outdated else ""
         parts.append(_read([getattr(b, kind) for b in reading.blocks]) + outdated)
     loose = [path for path in (getattr(p, kind) for p in reading.loose) if path.exists()]  # fingerprints: optional
     if loose:

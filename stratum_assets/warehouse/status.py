@@ -63,17 +63,31 @@ def read_status(layout: Layout, build_running: bool | None = None) -> Status:
     schema.refresh(conn, layout, version)
     summary = runlog.summarize(conn, layout, version)
     partitions_total = conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone()[0]
-    pending_partitions = [c for (c,) in conn.execute(
-        "SELECT DISTINCT chunk_id FROM scan_dataset WHERE outcome = 'pending' ORDER BY 1").fetchall()]
-    unsettled_rows = dict(conn.execute(f"SELECT chunk_id, count(*) FROM scan_dataset WHERE outcome = 'stored' "
-                                       f"AND {unsettled()} GROUP BY 1 ORDER BY 1").fetchall())
+    pending_partitions = [
+        c
+        for (c,) in conn.execute(
+            "SELECT DISTINCT chunk_id FROM scan_dataset WHERE outcome = 'pending' ORDER BY 1"
+        ).fetchall()
+    ]
+    unsettled_rows = dict(
+        conn.execute(
+            f"SELECT chunk_id, count(*) FROM scan_dataset WHERE outcome = 'stored' "
+            f"AND {unsettled()} GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
     return Status(
-        corrupt=partition_problems(layout, version), pending_partitions=sorted({*pending_partitions, *unsettled_rows}),
-        unsettled=sum(unsettled_rows.values()), unsettled_partitions=list(unsettled_rows),
+        corrupt=partition_problems(layout, version),
+        pending_partitions=sorted({*pending_partitions, *unsettled_rows}),
+        unsettled=sum(unsettled_rows.values()),
+        unsettled_partitions=list(unsettled_rows),
         build_running=build_running,
-        manifest_version=version, total=summary.total_repos, stored=summary.stored,
-        quarantined=summary.quarantined, partitions_total=partitions_total,
-        partitions_done=summary.partitions, by_status=_largest_first(summary.counts_by_status),
+        manifest_version=version,
+        total=summary.total_repos,
+        stored=summary.stored,
+        quarantined=summary.quarantined,
+        partitions_total=partitions_total,
+        partitions_done=summary.partitions,
+        by_status=_largest_first(summary.counts_by_status),
         failure_reasons=_largest_first(summary.failure_reasons),
         repos_per_min=throughput(runlog.partition_stats(layout, version)),
     )
@@ -81,8 +95,15 @@ def read_status(layout: Layout, build_running: bool | None = None) -> Status:
 
 def throughput(stats: list[dict]) -> float | None:
     """Repositories per minute over the wall-clock span of the finished partitions."""
-    spans = [(datetime.fromisoformat(s["finished_at"]) - timedelta(seconds=s.get("duration_s", 0)),
-              datetime.fromisoformat(s["finished_at"]), s.get("repos", 0)) for s in stats if s.get("finished_at")]
+    spans = [
+        (
+            datetime.fromisoformat(s["finished_at"]) - timedelta(seconds=s.get("duration_s", 0)),
+            datetime.fromisoformat(s["finished_at"]),
+            s.get("repos", 0),
+        )
+        for s in stats
+        if s.get("finished_at")
+    ]
     if not spans:
         return None
     seconds = (max(end for _, end, _ in spans) - min(start for start, _, _ in spans)).total_seconds()
@@ -113,17 +134,22 @@ def render(status: Status, width: int = 40) -> str:
     for chunk, problem in status.corrupt.items():
         lines.append(f"corrupt partition {chunk}: {problem}; it counts as not written")
     if status.unsettled:
-        lines.append(f"unsettled: {status.unsettled:,} repositories in {_listed(status.unsettled_partitions)} were "
-                     f"{UNSETTLED_MEANING} ({', '.join(UNSETTLED_REASONS)}): not done; `stratum-assets backfill` "
-                     "scans them again, and the split waits for them")
+        lines.append(
+            f"unsettled: {status.unsettled:,} repositories in {_listed(status.unsettled_partitions)} were "
+            f"{UNSETTLED_MEANING} ({', '.join(UNSETTLED_REASONS)}): not done; `stratum-assets backfill` "
+            "scans them again, and the split waits for them"
+        )
     if status.pending and status.build_running is False:
-        lines.append(f"no build running: {status.pending:,} repositories pending in "
-                     f"{_listed(status.pending_partitions)} (failed, interrupted, corrupt or never run); "
-                     "re-run them with `stratum-assets backfill`")
+        lines.append(
+            f"no build running: {status.pending:,} repositories pending in "
+            f"{_listed(status.pending_partitions)} (failed, interrupted, corrupt or never run); "
+            "re-run them with `stratum-assets backfill`"
+        )
     elif status.repos_per_min:
         eta = status.eta
-        lines.append(f"throughput: {status.repos_per_min:,.1f} repos/min"
-                     + (f"; ETA {_duration(eta)}" if eta else "; done"))
+        lines.append(
+            f"throughput: {status.repos_per_min:,.1f} repos/min" + (f"; ETA {_duration(eta)}" if eta else "; done")
+        )
     elif status.pending:
         lines.append("throughput: no finished partition yet, no ETA")
     return "\n".join(lines)

@@ -10,8 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 
-def pairwise_precision_recall(predicted: Iterable[Iterable[str]], truth: Iterable[Iterable[str]],
-                              members: Iterable[str]) -> tuple[float, float]:
+def pairwise_precision_recall(
+    predicted: Iterable[Iterable[str]], truth: Iterable[Iterable[str]], members: Iterable[str]
+) -> tuple[float, float]:
     """Pairwise precision and recall of ``predicted`` groups against ``truth`` groups, over ``members``.
 
     A pair of members is predicted if they share a predicted group, true if they share a true

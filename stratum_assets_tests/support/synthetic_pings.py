@@ -29,15 +29,27 @@ from stratum_assets.storage.layout import Layout
 
 # A ping's first framework: the one its stratum searches for (the framework table), or for strata of no single
 # framework the one such repositories are mostly built on.
-FRAMEWORK_OF_STRATUM = {**framework_table.framework_of_stratum(),
-                        "multi_framework": "CrewAI", "high_maturity": "LangChain", "discovery_pool": "LangChain"}
+FRAMEWORK_OF_STRATUM = {
+    **framework_table.framework_of_stratum(),
+    "multi_framework": "CrewAI",
+    "high_maturity": "LangChain",
+    "discovery_pool": "LangChain",
+}
 _FRAMEWORKS = np.array([f.label for f in framework_table.offline()])  # the second framework of some pings
 _STATUSES = np.array(["success", "partial", "empty", "failed"])
 _RULE_IDS = [r.id for r in RULES]
 
 
-def generate(layout: Layout, n: int, *, seed: int = 1, version: int = 1, chunk_size: int = 10_000,
-             invalid_rate: float = 0.01, jsonl: Path | None = None) -> dict:
+def generate(
+    layout: Layout,
+    n: int,
+    *,
+    seed: int = 1,
+    version: int = 1,
+    chunk_size: int = 10_000,
+    invalid_rate: float = 0.01,
+    jsonl: Path | None = None,
+) -> dict:
     """Write manifest v``version`` and its partitions under ``layout``; optionally the pings as JSONL too."""
     rng = np.random.default_rng(seed)
     names = [f"synth-{i % 9973}/agent-repo-{i}" for i in range(n)]
@@ -51,18 +63,30 @@ def generate(layout: Layout, n: int, *, seed: int = 1, version: int = 1, chunk_s
     stratum = np.array(stratum_names)[rng.choice(len(stratum_names), n, p=weights / weights.sum())]
 
     manifest = _manifest(rng, n, names, hashes, chunks, stratum, version)
-    ManifestStore(layout.manifests).freeze(version, manifest, {"fingerprint": f"synthetic-{seed}-{n}", "rows": n,
-                                                               "dropped": {}, "per_stratum": {}})
+    ManifestStore(layout.manifests).freeze(
+        version, manifest, {"fingerprint": f"synthetic-{seed}-{n}", "rows": n, "dropped": {}, "per_stratum": {}}
+    )
     pings = _pings(rng, n, names, hashes, chunks, stratum)
     invalid = rng.random(n) < invalid_rate
     for chunk in np.unique(chunks):
         in_chunk = chunks == chunk
         good = pings.filter(pa.array(in_chunk & ~invalid))
         bad_idx = np.flatnonzero(in_chunk & invalid)
-        quarantine = pa.Table.from_pylist([
-            {"repo_hash": hashes[i], "repo_full_name": names[i], "chunk_id": chunk, "scan_status": "success",
-             "failure_reason": None, "errors": ["finding_rule_count differs from the sum of finding_severities"],
-             "ping_json": "{}"} for i in bad_idx], schema=QUARANTINE_SCHEMA)
+        quarantine = pa.Table.from_pylist(
+            [
+                {
+                    "repo_hash": hashes[i],
+                    "repo_full_name": names[i],
+                    "chunk_id": chunk,
+                    "scan_status": "success",
+                    "failure_reason": None,
+                    "errors": ["finding_rule_count differs from the sum of finding_severities"],
+                    "ping_json": "{}",
+                }
+                for i in bad_idx
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
         replace_partition(layout.scan_partition(version, chunk), good, quarantine, {"synthetic": True})
     if jsonl is not None:
         _write_jsonl(jsonl, manifest, pings, invalid)
@@ -74,25 +98,38 @@ def _manifest(rng, n, names, hashes, chunks, stratum, version) -> pa.Table:
     parents = np.array([f"popular/example-{k}" for k in range(20)])[rng.integers(0, 20, n)]
     python = rng.integers(1_000, 200_000, n)
     other = np.where(rng.random(n) < 0.06, python * rng.integers(5, 20, n), rng.integers(0, 5_000, n))
-    return pa.table({
-        "repo_hash": hashes, "full_name": names, "selection_stratum": stratum,
-        "matched_strata": [[s] for s in stratum], "chunk_id": chunks,
-        "manifest_version": np.full(n, version), "github_stars": rng.pareto(1.2, n).astype(np.int64) * 5,
-        "is_fork": forks, "fork_parent": np.where(forks, parents, None),
-        "language_bytes": [json.dumps({"Python": int(p), "TypeScript": int(o)}) for p, o in zip(python, other)],
-        "html_url": [f"https://github.com/{name}" for name in names],
-        "last_commit_date": np.full(n, "2026-09-01T00:00:00Z"), "license": np.full(n, "MIT"),
-    })
+    return pa.table(
+        {
+            "repo_hash": hashes,
+            "full_name": names,
+            "selection_stratum": stratum,
+            "matched_strata": [[s] for s in stratum],
+            "chunk_id": chunks,
+            "manifest_version": np.full(n, version),
+            "github_stars": rng.pareto(1.2, n).astype(np.int64) * 5,
+            "is_fork": forks,
+            "fork_parent": np.where(forks, parents, None),
+            "language_bytes": [json.dumps({"Python": int(p), "TypeScript": int(o)}) for p, o in zip(python, other)],
+            "html_url": [f"https://github.com/{name}" for name in names],
+            "last_commit_date": np.full(n, "2026-09-01T00:00:00Z"),
+            "license": np.full(n, "MIT"),
+        }
+    )
 
 
 def _pings(rng, n, names, hashes, chunks, stratum) -> pa.Table:
     status = _STATUSES[rng.choice(4, n, p=[0.78, 0.07, 0.09, 0.06])]
     failed, empty = status == "failed", status == "empty"
     usable = ~failed & ~empty
-    reasons = np.where(failed, np.array(["clone_404", "clone_timeout", "parse_crash"])[rng.integers(0, 3, n)],
-                       np.where(empty, np.array(["no_agents", "no_python"])[rng.integers(0, 2, n)],
-                                np.where(status == "partial", np.where(rng.random(n) < 0.3, "parse_timeout", None),
-                                         None)))
+    reasons = np.where(
+        failed,
+        np.array(["clone_404", "clone_timeout", "parse_crash"])[rng.integers(0, 3, n)],
+        np.where(
+            empty,
+            np.array(["no_agents", "no_python"])[rng.integers(0, 2, n)],
+            np.where(status == "partial", np.where(rng.random(n) < 0.3, "parse_timeout", None), None),
+        ),
+    )
     primary = np.array([FRAMEWORK_OF_STRATUM[s] for s in stratum])
     second = _FRAMEWORKS[rng.integers(0, len(_FRAMEWORKS), n)]
     multi = rng.random(n) < 0.15
@@ -113,19 +150,37 @@ def _pings(rng, n, names, hashes, chunks, stratum) -> pa.Table:
     files_scanned = np.where(usable, rng.binomial(files_total, 0.93), 0)
     agents = np.where(usable, rng.integers(1, 8, n), 0)
     columns = {
-        "repo_hash": hashes, "repo_full_name": names, "chunk_id": chunks, "selection_stratum": stratum,
-        "schema_id": np.full(n, 5), "schema_version": np.full(n, "0.3.2"), "scan_status": status,
-        "failure_reason": reasons, "frameworks": frameworks, "risk_score": risk, "finding_rules": finding_rules,
-        "finding_rule_count": fired.sum(axis=1), "topology_signature_hash": topo,
-        "files_total": files_total, "files_scanned": files_scanned, "agent_count": agents,
-        "crew_count": np.where(usable, rng.integers(0, 3, n), 0), "scan_duration_ms": rng.integers(5, 900, n),
-        "deployment_signals": [{"has_dockerfile": bool(a), "has_ci_config": bool(b), "has_tests": bool(c),
-                                "has_lockfile": bool(d), "has_env_example": bool(e),
-                                "deployment_score": int(a) + int(b) + int(c) + int(d) + int(e)}
-                               for a, b, c, d, e in signals],
+        "repo_hash": hashes,
+        "repo_full_name": names,
+        "chunk_id": chunks,
+        "selection_stratum": stratum,
+        "schema_id": np.full(n, 5),
+        "schema_version": np.full(n, "0.3.2"),
+        "scan_status": status,
+        "failure_reason": reasons,
+        "frameworks": frameworks,
+        "risk_score": risk,
+        "finding_rules": finding_rules,
+        "finding_rule_count": fired.sum(axis=1),
+        "topology_signature_hash": topo,
+        "files_total": files_total,
+        "files_scanned": files_scanned,
+        "agent_count": agents,
+        "crew_count": np.where(usable, rng.integers(0, 3, n), 0),
+        "scan_duration_ms": rng.integers(5, 900, n),
+        "deployment_signals": [
+            {
+                "has_dockerfile": bool(a),
+                "has_ci_config": bool(b),
+                "has_tests": bool(c),
+                "has_lockfile": bool(d),
+                "has_env_example": bool(e),
+                "deployment_score": int(a) + int(b) + int(c) + int(d) + int(e),
+            }
+            for a, b, c, d, e in signals
+        ],
     }
-    arrays = [pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(n, f.type)
-              for f in PING_SCHEMA]
+    arrays = [pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(n, f.type) for f in PING_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=PING_SCHEMA)
 
 
@@ -141,7 +196,7 @@ def _write_jsonl(path: Path, manifest: pa.Table, pings: pa.Table, invalid: np.nd
     with open(path, "w") as fh:
         for start in range(0, pings.num_rows, 20_000):
             rows = pings.slice(start, 20_000).to_pylist()
-            for ping, extra, bad in zip(rows, meta.slice(start, 20_000).to_pylist(), invalid[start:start + 20_000]):
+            for ping, extra, bad in zip(rows, meta.slice(start, 20_000).to_pylist(), invalid[start : start + 20_000]):
                 for name in maps:
                     ping[name] = None if ping[name] is None else dict(ping[name])
                 fh.write(json.dumps({**ping, **extra, "quarantined": bool(bad)}) + "\n")
