@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def compaction(data: Path, _exports: bool) -> dict:
     """The blocks of every complete group of partitions, as the scan stage leaves them."""
-    from stratum_assets.warehouse.blocks import compact_ready
     from stratum_assets.storage.layout import Layout
+    from stratum_assets.warehouse.blocks import compact_ready
 
     return {"blocks": len(compact_ready(Layout(data), 1))}
 
@@ -58,9 +58,9 @@ def ours(data: Path, exports: bool) -> dict:
     from stratum_assets.audit.split import export_splits, freeze_assignments, snapshot
     from stratum_assets.dedup.fingerprint import NearDupSettings
     from stratum_assets.discovery.strata import strata
+    from stratum_assets.storage.layout import Layout
     from stratum_assets.warehouse import schema
     from stratum_assets.warehouse.blocks import compact_ready
-    from stratum_assets.storage.layout import Layout
 
     layout = Layout(data)
     assert compact_ready(layout, 1) == [], "the blocks are current, as the scan stage left them"
@@ -131,7 +131,8 @@ def baseline(jsonl: Path, exports: bool) -> dict:
     return {"usable": len(usable), "gates": gates, "test": sum(v == "test" for v in split.values())}
 
 
-from stratum_assets.domain import frameworks as _frameworks, gates as _gates  # noqa: E402 (stdlib only: light)
+from stratum_assets.domain import frameworks as _frameworks  # noqa: E402 (stdlib only: light)
+from stratum_assets.domain import gates as _gates
 from stratum_assets.domain.chunks import default_size as default_chunk_size  # noqa: E402
 
 GATE_FRAMEWORKS = _frameworks.gated()  # the framework table's, as gate G2 has them

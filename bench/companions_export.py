@@ -40,11 +40,11 @@ def generate(n: int, data: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stratum_assets_tests.support.synthetic_pings import generate as synthetic
     from stratum_assets.domain import chunks
     from stratum_assets.scanning.storage import ping_row, pings_table, replace_partition
-    from stratum_assets.warehouse.blocks import compact_ready
     from stratum_assets.storage.layout import Layout
+    from stratum_assets.warehouse.blocks import compact_ready
+    from stratum_assets_tests.support.synthetic_pings import generate as synthetic
 
     layout = Layout(data)
     synthetic(layout, n, seed=5, chunk_size=chunks.default_size("full"))  # the pipeline's partitions
@@ -74,8 +74,8 @@ def generate(n: int, data: Path) -> None:
 
 
 def ours(data: Path) -> dict:
-    from stratum_assets.warehouse.companions import write_scan_companions
     from stratum_assets.storage.layout import Layout
+    from stratum_assets.warehouse.companions import write_scan_companions
 
     return write_scan_companions(Layout(data), 1)
 

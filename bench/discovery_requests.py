@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from report import write_section  # noqa: E402
+
 from stratum_assets.discovery.candidates import discover_stratum  # noqa: E402
 from stratum_assets.discovery.strata import strata  # noqa: E402
 from stratum_assets.github.client import GitHubClient  # noqa: E402
@@ -30,8 +32,6 @@ from stratum_assets.github.governor import RateGovernor  # noqa: E402
 from stratum_assets.github.search import search_all  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
-
-from report import write_section  # noqa: E402
 
 UNLIMITED = {"search": (10**9, 60.0), "core": (10**9, 3600.0), "graphql": (10**9, 3600.0)}
 

@@ -52,15 +52,17 @@ import dagster as dg  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage  # noqa: E402
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage  # noqa: E402
+from discovery_requests import UNLIMITED, ours  # noqa: E402
+from report import BENCHMARKS, SECTION, write_section  # noqa: E402
 
 import stratum_assets.assets.scanning as scan_asset  # noqa: E402
-from stratum_assets.orchestration import partition_workers  # noqa: E402
 from stratum_assets.assets.scanning import ScanConfig  # noqa: E402
-from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
 from stratum_assets.domain.chunks import version_of  # noqa: E402
 from stratum_assets.instance.pools import LIMITS  # noqa: E402
 from stratum_assets.offline_github import OfflineGitHub  # noqa: E402
+from stratum_assets.orchestration import partition_workers  # noqa: E402
+from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanSettings, quarantine_rows, scan_chunk, stored_rows  # noqa: E402
@@ -69,9 +71,6 @@ from stratum_assets_tests.support.checkouts import write_checkout  # noqa: E402
 from stratum_sandbox.limits import DEFAULT_BUDGETS  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
-
-from discovery_requests import UNLIMITED, ours  # noqa: E402
-from report import BENCHMARKS, SECTION, write_section  # noqa: E402
 
 TARGET = 50_000  # repositories of the full dataset
 FULL_CHUNK = 250  # repositories per partition at the full profile (domain.chunks.DEFAULT_SIZE["full"])

@@ -25,17 +25,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
+from report import write_section  # noqa: E402
 
 from stratum_assets.discovery.strata import strata  # noqa: E402
 from stratum_assets.manifest.build import build_manifest  # noqa: E402
 from stratum_assets.manifest.export import export_jsonl_from_parquet  # noqa: E402
 from stratum_assets.manifest.store import ManifestStore  # noqa: E402
+from stratum_assets.storage.layout import Layout  # noqa: E402
+from stratum_assets.warehouse import schema  # noqa: E402
 from stratum_sandbox.payloads import iso  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
-from stratum_assets.warehouse import schema  # noqa: E402
-from stratum_assets.storage.layout import Layout  # noqa: E402
-
-from report import write_section  # noqa: E402
 
 
 def candidates_from(universe) -> dict[str, list[dict]]:
@@ -82,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     universe = build_universe(seed=3, size=args.size)
     candidates = candidates_from(universe)
-    targets = {name: args.size for name in candidates}  # no stratum full: every unique repository is kept
+    targets = dict.fromkeys(candidates, args.size)  # no stratum full: every unique repository is kept
     with tempfile.TemporaryDirectory() as tmp:
         layout = Layout(Path(tmp))
         started = time.perf_counter()

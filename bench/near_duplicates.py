@@ -180,8 +180,8 @@ def real_step(reference: Path) -> dict:
     and to the families: every pair a negative). Only their ``.py`` files are read, as the scan does.
     """
     from stratum_assets.dedup.clusters import near_duplicate_clusters
-    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.dedup.fingerprint import fingerprint
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
 
     families = json.loads((reference / "copy-families" / "families.json").read_text())["families"]
     roots = [reference / "copy-families"] + [reference / c / "repos" for c in ("real-corpus", "real-corpus-2")]
@@ -290,8 +290,8 @@ def _scores(size: int, clusters_file: Path, parquet: Path) -> dict:
     """Pairwise precision/recall of the clusters against the universe's code families."""
     import pyarrow.parquet as pq
 
-    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.domain.identity import repo_hash
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_sandbox.universe import build_universe, code_families
 
     universe = build_universe(seed=SEED, size=size)
@@ -337,8 +337,8 @@ def main() -> None:
         return
     from report import write_section
 
-    from stratum_assets_tests.support.clusters import pairwise_precision_recall
     from stratum_assets.dedup.fingerprint import NearDupSettings
+    from stratum_assets_tests.support.clusters import pairwise_precision_recall
 
     with tempfile.TemporaryDirectory() as tmp:
         parquet, clusters, sample_out = (Path(tmp) / name for name in ("signatures.parquet", "clusters.json", "s.json"))

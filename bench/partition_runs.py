@@ -25,16 +25,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import dagster as dg  # noqa: E402
+from report import write_section  # noqa: E402
 
-from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
 from stratum_assets.definitions import ASSETS  # noqa: E402
-from stratum_assets.orchestration.partition_workers import run_partitions  # noqa: E402
 from stratum_assets.offline_github import OfflineGitHub  # noqa: E402
+from stratum_assets.orchestration.build_driver import _Plan  # noqa: E402
+from stratum_assets.orchestration.partition_workers import run_partitions  # noqa: E402
 from stratum_assets.resources import DataResource, ScannerResource  # noqa: E402
 from stratum_sandbox.server import GitHubEmulator  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
-
-from report import write_section  # noqa: E402
 
 
 def main() -> None:

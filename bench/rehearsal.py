@@ -308,8 +308,8 @@ def partition_content(home: Path) -> dict[str, dict]:
     import duckdb
 
     from stratum_assets.manifest.store import ManifestStore
-    from stratum_assets.warehouse import schema
     from stratum_assets.storage.layout import Layout
+    from stratum_assets.warehouse import schema
 
     layout = Layout(home / "data")
     with duckdb.connect() as conn:

@@ -25,15 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from report import write_section  # noqa: E402
+
 from stratum_assets.manifest.build import repo_hash  # noqa: E402
-from stratum_sandbox.server import GitHubEmulator  # noqa: E402
-from stratum_sandbox.universe import build_universe  # noqa: E402
+from stratum_assets.scanner.engine import scan_repository  # noqa: E402
 from stratum_assets.scanning.clone import clone, git_env  # noqa: E402
 from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_chunk  # noqa: E402
 from stratum_assets.scanning.scanner_commands import BuiltinScanner  # noqa: E402
-from stratum_assets.scanner.engine import scan_repository  # noqa: E402
-
-from report import write_section  # noqa: E402
+from stratum_sandbox.server import GitHubEmulator  # noqa: E402
+from stratum_sandbox.universe import build_universe  # noqa: E402
 
 COMPARED = (
     "frameworks",

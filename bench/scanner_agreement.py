@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from report import write_section  # noqa: E402
+
 from stratum_assets.scanner import scoring  # noqa: E402
 from stratum_assets.scanner.engine import scan_repository  # noqa: E402
-
-from report import write_section  # noqa: E402
 
 # Third-party code stays outside the project: the corpus is named on the command line or in the environment.
 DEFAULT_CORPORA = [Path(p) for p in os.environ.get("STRATUM_REAL_CORPUS", "").split(":") if p]

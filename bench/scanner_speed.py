@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from report import write_section  # noqa: E402
+
+from stratum_assets.scanner.engine import scan_repository  # noqa: E402
+from stratum_assets.scanner.rules import RULES  # noqa: E402
 from stratum_assets_tests.support.checkouts import write_checkout  # noqa: E402
 from stratum_sandbox.universe import build_universe  # noqa: E402
-from stratum_assets.scanner.rules import RULES  # noqa: E402
-from stratum_assets.scanner.engine import scan_repository  # noqa: E402
-
-from report import write_section  # noqa: E402
 
 
 def main() -> None:

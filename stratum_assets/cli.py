@@ -204,8 +204,8 @@ def _gates(args) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     import dagster as dg
 
-    from .orchestration.build_driver import latest_check_evaluations
     from .definitions import defs
+    from .orchestration.build_driver import latest_check_evaluations
 
     with dg.DagsterInstance.get() as instance:
         rows = latest_check_evaluations(defs, instance)
@@ -286,11 +286,10 @@ def _run(args) -> int:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 2
     from .instance.pools import ensure_pool_limits
-    from .orchestration.build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
-
     from .manifest.store import NoManifestError
-    from .resources import GitHubConfigError, GitHubUnreachable
+    from .orchestration.build_driver import UnknownPartitions, backfill_unfinished, build_everything, claim_world
     from .orchestration.stopping import BuildStopped, stop_signals
+    from .resources import GitHubConfigError, GitHubUnreachable
     from .storage.build_lock import BuildLocked, build_lock
     from .storage.world import WorldMismatch
 

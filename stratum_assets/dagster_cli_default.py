@@ -24,7 +24,7 @@ def supply_code_location() -> None:
     """The startup hook: never raises (it runs in every interpreter of the environment)."""
     try:
         module = code_location_to_supply(sys.orig_argv, sys.argv[1:], os.getcwd())
-    except Exception:  # noqa: BLE001 - a hook must not break an interpreter; dagster then says what is missing
+    except Exception:
         return
     if module:
         sys.argv.extend(["-m", module])

@@ -31,10 +31,10 @@ from .github.client import GitHubClient
 from .github.governor import RateGovernor
 from .manifest.store import ManifestStore
 from .scanning.clone import GitAuth
-from .warehouse.blocks import compact_ready
 from .storage.layout import Layout
-from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
 from .storage.world import World
+from .warehouse.blocks import compact_ready
+from .warehouse.schema import MEMORY_LIMIT, Warehouse, refresh
 
 TOKEN_ENV_VAR = "GITHUB_TOKEN"
 GITHUB_API = "https://api.github.com"

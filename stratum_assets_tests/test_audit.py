@@ -24,10 +24,10 @@ from stratum_assets.audit import label_audit
 from stratum_assets.audit.gates import GateThresholds
 from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
-from stratum_assets_tests.support.synthetic_pings import generate
 from stratum_assets.offline_github import OfflineGitHub
 from stratum_assets.resources import DataResource
 from stratum_assets.storage.layout import Layout
+from stratum_assets_tests.support.synthetic_pings import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ["LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex"]

@@ -22,9 +22,9 @@ from stratum_assets.audit.sections import USABLE
 from stratum_assets.audit.split import snapshot, split_and_export
 from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.discovery.strata import strata
+from stratum_assets.storage.layout import Layout
 from stratum_assets.warehouse import schema
 from stratum_assets.warehouse.blocks import compact_ready
-from stratum_assets.storage.layout import Layout
 from stratum_assets_tests.support.synthetic_pings import generate
 
 TARGETS = {name: s.target for name, s in strata("full").items()}

@@ -17,10 +17,10 @@ import pytest
 
 from stratum_assets.domain.chunks import CHUNKS_PER_BLOCK, block_of, chunk_id
 from stratum_assets.scanning.storage import replace_partition
-from stratum_assets.warehouse import schema
-from stratum_assets.warehouse.blocks import compact_block_of, compact_ready, plan
 from stratum_assets.storage.layout import Layout
 from stratum_assets.storage.verify import partition_problems, whole_partitions
+from stratum_assets.warehouse import schema
+from stratum_assets.warehouse.blocks import compact_block_of, compact_ready, plan
 from stratum_assets_tests.support.synthetic_pings import generate
 
 CHUNK_SIZE = 5

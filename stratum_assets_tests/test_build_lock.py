@@ -31,14 +31,16 @@ def _holder_process(data, seconds=60.0) -> subprocess.Popen:
 def test_a_second_build_refuses_and_names_the_first(tmp_path):
     with build_lock(tmp_path, "stratum-assets run") as me:
         assert current_holder(tmp_path) == me and me["pid"] == os.getpid()
-        with pytest.raises(
-            BuildLocked,
-            match=rf"another build is running in {tmp_path}: pid {os.getpid()} on .* "
-            r"\(`stratum-assets run`, since 20\d\d-.*Z\); wait for it to finish, "
-            "or start this one with --wait",
+        with (
+            pytest.raises(
+                BuildLocked,
+                match=rf"another build is running in {tmp_path}: pid {os.getpid()} on .* "
+                r"\(`stratum-assets run`, since 20\d\d-.*Z\); wait for it to finish, "
+                "or start this one with --wait",
+            ),
+            build_lock(tmp_path, "stratum-assets backfill", grace_s=0.2),
         ):
-            with build_lock(tmp_path, "stratum-assets backfill", grace_s=0.2):
-                pass
+            pass
     assert current_holder(tmp_path) is None
     with build_lock(tmp_path, "stratum-assets backfill") as again:
         assert json.loads(lock_path(tmp_path).read_text()) == again

@@ -41,9 +41,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from stratum_assets.orchestration.build_driver import _Plan
-from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.instance.pools import ensure_pool_limits
+from stratum_assets.manifest.store import ManifestStore
+from stratum_assets.orchestration.build_driver import _Plan
 from stratum_assets.storage.layout import Layout, PartitionFiles
 from stratum_assets.warehouse.status import read_status
 from stratum_assets_tests.support.loopback import free_port

@@ -16,13 +16,12 @@ import os
 import shutil
 import subprocess
 import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_sandbox.limits import Fault
+from stratum_assets.scanning.clone import clone
 from stratum_assets.scanning.pipeline import (
     ChunkResult,
     ScanKnobs,
@@ -32,8 +31,8 @@ from stratum_assets.scanning.pipeline import (
     scan_repo,
     stored_rows,
 )
-from stratum_assets.scanning.clone import clone
 from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
+from stratum_sandbox.limits import Fault
 
 from .conftest import fixture_json
 

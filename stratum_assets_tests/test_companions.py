@@ -6,7 +6,7 @@ pings), real DuckDB, real Dagster runs of the finishing stage; the files are rea
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -24,10 +24,10 @@ from stratum_assets.resources import DataResource
 from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse import companions, runlog
 from stratum_assets.storage.files import write_chunks_atomic
-from stratum_assets.warehouse.blocks import compact_ready, plan
 from stratum_assets.storage.layout import Layout
+from stratum_assets.warehouse import companions, runlog
+from stratum_assets.warehouse.blocks import compact_ready, plan
 from stratum_assets.warehouse.publish import PublishError, publish
 
 from .conftest import reference_pings
@@ -123,7 +123,7 @@ def write_partition(layout: Layout, chunk: str, pings: list[dict], quarantined=(
     by_status = {}
     for ping in pings:
         by_status[ping["scan_status"]] = by_status.get(ping["scan_status"], 0) + 1
-    finished = finished_at or datetime.now(timezone.utc)
+    finished = finished_at or datetime.now(UTC)
     replace_partition(
         layout.scan_partition(1, chunk),
         pings_table(stored),
@@ -327,7 +327,7 @@ def _finish(resources) -> dg.ExecuteInProcessResult:
 def test_each_execution_appends_a_record_in_the_strategys_shape(tmp_path):
     names = _names(13)
     chunks = _by_hash(names, 3)
-    started = datetime.now(timezone.utc) - timedelta(minutes=5)
+    started = datetime.now(UTC) - timedelta(minutes=5)
     layout, resources, pings = _home(tmp_path, chunks, quarantined={names[5]}, finished_at=started)
     build = _finish(resources)
     doc = json.loads(layout.pipeline_run_log.read_text())
@@ -472,8 +472,8 @@ def test_a_run_summary_makes_the_record_the_summary_dict_made():
         SUMMARY,
         SCANNED,
         run_id="run-1",
-        started_at=datetime(2026, 1, 2, 3, 5, tzinfo=timezone.utc),
-        completed_at=datetime(2026, 1, 2, 3, 6, tzinfo=timezone.utc),
+        started_at=datetime(2026, 1, 2, 3, 5, tzinfo=UTC),
+        completed_at=datetime(2026, 1, 2, 3, 6, tzinfo=UTC),
     )
     assert list(record.items()) == list(RECORD.items()), "the same keys, values and order"
 

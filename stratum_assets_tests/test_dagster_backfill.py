@@ -23,8 +23,8 @@ import pytest
 import requests
 import yaml
 
-from stratum_sandbox.limits import Fault
 from stratum_assets_tests.support.loopback import free_port, wait_for_dagster_ui
+from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import copy_of_clean_build

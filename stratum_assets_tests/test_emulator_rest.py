@@ -2,7 +2,7 @@
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -70,7 +70,7 @@ def test_search_headers_match_the_recorded_rate_limit_headers(universe, tmp_path
     # The first request of a window, like the recorded one; the second spends one more.
     assert [(v["Remaining"], v["Used"]) for v in values.values()] == [(29, 1), (29, 1), (28, 2)]
     # Reset: the epoch second the one-minute window ends. Recorded: 60 s after its Date header.
-    date = datetime.strptime(recorded["Date"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=timezone.utc)
+    date = datetime.strptime(recorded["Date"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
     assert values["recorded"]["Reset"] == date.timestamp() + 60
     assert values["first"]["Reset"] == values["second"]["Reset"], "one window"
     assert math.ceil(sent_at + 60) <= values["first"]["Reset"] <= math.ceil(answered_at + 60)
@@ -123,7 +123,7 @@ def test_created_windows_partition_the_results(large_emulator):
 
 def test_pushed_and_stars_qualifiers_filter_like_github(emulator, universe):
     items = _search(emulator, "agent pushed:>2025-06-01 stars:>=1", per_page=100).json()["items"]
-    floor = datetime(2025, 6, 2, tzinfo=timezone.utc)
+    floor = datetime(2025, 6, 2, tzinfo=UTC)
     assert items
     for item in items:
         assert datetime.fromisoformat(item["pushed_at"].replace("Z", "+00:00")) >= floor

@@ -338,7 +338,7 @@ def a_server_that_is_not_git():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             body = b"<html>maintenance page</html>\n"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -420,7 +420,7 @@ def test_an_unsettled_row_is_not_done_blocks_freezing_and_backfill_scans_it_agai
     for asset, what in ((train_test_split, "the train/test split"), (label_audit_sample, "the label-audit sample")):
         result = dg.materialize([asset], resources=resources, raise_on_error=False)
         (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        assert f"2 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
+        assert "2 repositories of manifest v1 are unsettled" in str(failure.event_specific_data.error), what
     assert (data / "split" / "assignments.parquet").read_bytes() == frozen, "nothing frozen again over it"
 
     backfill = subprocess.run(

@@ -35,7 +35,7 @@ def sections(**change) -> dict:
             "quarantined": 20,
             "by_status": {"success": 60, "partial": 10, "empty": 20, "failed": 10},
         },
-        "frameworks": {"counts": {f: 20 for f in GATE_FRAMEWORKS} | {"Agno": 0}},
+        "frameworks": {"counts": dict.fromkeys(GATE_FRAMEWORKS, 20) | {"Agno": 0}},
         "maturity": {"mature": 30},
         "findings": {
             "prevalence": {"R01": {"repos": 10}, "R02": {"repos": 10}, "R03": {"repos": 10}, "R04": {"repos": 9}}
@@ -90,7 +90,7 @@ def test_g1_usable_one_below_the_minimum_fails():
 
 @pytest.mark.parametrize("framework", GATE_FRAMEWORKS)
 def test_g2_one_framework_one_repo_short_fails_and_is_shown_as_the_weakest(framework):
-    counts = {f: 20 for f in GATE_FRAMEWORKS} | {framework: 19}
+    counts = dict.fromkeys(GATE_FRAMEWORKS, 20) | {framework: 19}
     gates = judge(sections(frameworks__counts=counts))
     assert {n: g.passed for n, g in gates.items()} == ALL_PASS | {"G2": False}
     assert gates["G2"].measured == f"{framework} 19"
@@ -103,7 +103,7 @@ def test_g2_a_framework_never_seen_counts_as_zero():
 
 
 def test_g2_frameworks_outside_the_gate_do_not_count():
-    counts = {f: 20 for f in GATE_FRAMEWORKS} | {"Agno": 0, "Other": 0}
+    counts = dict.fromkeys(GATE_FRAMEWORKS, 20) | {"Agno": 0, "Other": 0}
     assert passed(sections(frameworks__counts=counts)) == ALL_PASS
 
 
@@ -261,7 +261,7 @@ def test_each_gate_says_what_it_measures():
 
 
 def test_a_framework_missing_from_the_counts_is_the_weakest_at_zero():
-    counts = {f: 20 for f in GATE_FRAMEWORKS[1:]}
+    counts = dict.fromkeys(GATE_FRAMEWORKS[1:], 20)
     gates = judge(sections(frameworks__counts=counts), T.model_copy(update={"g2_min_per_framework": 1}))
     assert gates["G2"].measured == f"{GATE_FRAMEWORKS[0]} 0" and gates["G2"].passed is False
 

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_windowed_search_returns_every_result_past_the_cap(large_emulator):
 
 
 def test_a_window_that_cannot_be_split_is_reported_not_silently_cut(large_universe, tmp_path):
-    burst = datetime(2025, 3, 3, 12, 0, 0, tzinfo=timezone.utc)  # a mass import: 1,100 repos in one second
+    burst = datetime(2025, 3, 3, 12, 0, 0, tzinfo=UTC)  # a mass import: 1,100 repos in one second
     repos = [
         replace(r, created_at=burst, description=f"{r.description} burstword") if i < 1100 else r
         for i, r in enumerate(large_universe.repos)
@@ -95,7 +95,7 @@ def test_a_window_that_cannot_be_split_is_reported_not_silently_cut(large_univer
 
 
 def test_window_split_covers_every_second_once():
-    window = Window(datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1, 0, 0, 9, tzinfo=timezone.utc))
+    window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 0, 0, 9, tzinfo=UTC))
     parts = window.split(3)
     assert parts[0].start == window.start and parts[-1].end == window.end
     assert all(a.end.timestamp() + 1 == b.start.timestamp() for a, b in zip(parts, parts[1:]))

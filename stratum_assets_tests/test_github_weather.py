@@ -8,7 +8,7 @@ everything a clear-weather search finds or lists what it could not get, with the
 
 import json
 import time
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 import requests
@@ -22,7 +22,7 @@ from stratum_sandbox.limits import Fault
 from .conftest import FakeTime
 
 SECRET = "ghp_ThisIsATestTokenThatMustNeverLeak0002"
-UTC = timezone.utc
+UTC = UTC
 
 
 def _fake_time() -> FakeTime:

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_sandbox.limits import Fault
-from stratum_sandbox.server import read_request_body
 from stratum_assets.scanning import clone as clone_module
 from stratum_assets.scanning.clone import classify, clone, git_env
 from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_repo
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import read_request_body
 
 from .conftest import FakeTime
 

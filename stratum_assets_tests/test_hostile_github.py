@@ -178,9 +178,8 @@ def test_a_far_future_reset_fails_fast_instead_of_sleeping(api, caplog):
     api.script("/repos/o/r", (200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": far}, {"id": 1}))
     client = _client(api, t)
     assert client.get("/repos/o/r").status_code == 200
-    with caplog.at_level(logging.INFO, logger="stratum_assets.github"):
-        with pytest.raises(GitHubError) as err:
-            client.get("/repos/o/r")
+    with caplog.at_level(logging.INFO, logger="stratum_assets.github"), pytest.raises(GitHubError) as err:
+        client.get("/repos/o/r")
     assert t.slept == [], "no sleep at all, let alone 1e9 s"
     message = str(err.value)
     assert "/repos/o/r" in message and "reset" in message and SECRET not in message

@@ -146,7 +146,7 @@ def test_per_quintile_agreement_with_wilson_intervals_and_cohens_kappa():
     first = _answers(key, 90)  # pairs 1..90 agree: quintiles 1..5 get 18 each, the last 10 pairs 2 each wrong
     second = _answers(key, 50)
     result = L.evaluate(key, {"ana": first, "ben": second})
-    assert {q: (t.agree, t.decided) for q, t in result.per_quintile.items()} == {q: (28, 40) for q in range(1, 6)}
+    assert {q: (t.agree, t.decided) for q, t in result.per_quintile.items()} == dict.fromkeys(range(1, 6), (28, 40))
     assert result.overall.summary()["ci95"] == [round(x, 4) for x in L.wilson(140, 200)]
     assert L.wilson(80, 100) == pytest.approx((0.7112, 0.8666), abs=1e-4)
     assert L.wilson(0, 10)[0] == 0.0 and L.wilson(10, 10)[1] == 1.0

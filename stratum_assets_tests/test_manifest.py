@@ -18,10 +18,10 @@ from stratum_assets.manifest.build import build_manifest, fingerprint, repo_hash
 from stratum_assets.manifest.store import ManifestFrozenError, ManifestStore
 from stratum_assets.offline_github import OfflineGitHub
 from stratum_assets.resources import DataResource
-from stratum_assets.warehouse import schema
 from stratum_assets.scanner.engine import empty_ping
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
 from stratum_assets.storage.layout import Layout
+from stratum_assets.warehouse import schema
 
 
 # -- pure rules -------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ before the edited clones existed, because the offline build is compared byte for
 from __future__ import annotations
 
 import ast
-import os
 import hashlib
+import os
 import random
 import time
 

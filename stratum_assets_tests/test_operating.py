@@ -20,19 +20,19 @@ from stratum_assets.assets.audit import audit_report, label_audit_sample, train_
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
+from stratum_assets.definitions import defs as project_defs
 from stratum_assets.orchestration.build_driver import (
     UnknownPartitions,
     backfill_unfinished,
     build_everything,
     partition_range,
 )
-from stratum_assets.definitions import defs as project_defs
 from stratum_assets.resources import DataResource, ScannerResource
-from stratum_sandbox.limits import Fault
-from stratum_sandbox.server import GitHubEmulator
 from stratum_assets.storage.layout import Layout
 from stratum_assets.warehouse.publish import SUCCESS, PublishError, publish
 from stratum_assets.warehouse.status import read_status, render, throughput
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
 
 from .conftest import ShortBackoffGitHub
 

@@ -18,11 +18,11 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from stratum_assets.orchestration import partition_workers
 from stratum_assets.assets.scanning import ScanConfig
-from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.definitions import ASSETS
 from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.orchestration import partition_workers
+from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.resources import DataResource, GitHubResource, ScannerResource
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator

@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from stratum_assets.scanner.ping import SCHEMA_ID, SCHEMA_VERSION, validate_ping
 from stratum_assets.scanner.engine import empty_ping
+from stratum_assets.scanner.ping import SCHEMA_ID, SCHEMA_VERSION, validate_ping
 
 from .conftest import fixture_json
 

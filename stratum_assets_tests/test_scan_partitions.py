@@ -18,16 +18,13 @@ from dagster_duckdb import DuckDBResource
 from stratum_assets.assets.discovery import candidate_assets
 from stratum_assets.assets.manifest import repo_manifest
 from stratum_assets.assets.scanning import pipeline_run_log, scan_partition
-from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.dedup.clusters import near_duplicate_clusters
 from stratum_assets.dedup.fingerprint import NearDupSettings
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.manifest.store import ManifestStore
 from stratum_assets.offline_github import OfflineGitHub
+from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.resources import DataResource, ScannerResource
-from stratum_sandbox.limits import Fault
-from stratum_sandbox.server import GitHubEmulator
-from stratum_sandbox.universe import code_families
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
 from stratum_assets.scanning.pipeline import (
     ChunkResult,
@@ -40,9 +37,12 @@ from stratum_assets.scanning.pipeline import (
 )
 from stratum_assets.scanning.scanner_commands import BuiltinScanner, ExternalScanner, extract_json_object
 from stratum_assets.scanning.storage import pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse.blocks import plan
 from stratum_assets.storage.files import recover_directory
 from stratum_assets.storage.layout import Layout
+from stratum_assets.warehouse.blocks import plan
+from stratum_sandbox.limits import Fault
+from stratum_sandbox.server import GitHubEmulator
+from stratum_sandbox.universe import code_families
 
 from .conftest import fixture_path
 from .test_companions import assert_source_metadata
@@ -289,7 +289,7 @@ def test_every_repo_accounted_for_keeps_one_result_per_partition(built):
             evaluation = event.dagster_event.event_specific_data
             if evaluation.check_name == "every_repo_accounted_for":
                 evaluations[evaluation.partition] = evaluation.passed
-    assert evaluations == {chunk: True for chunk in instance.get_dynamic_partitions("manifest_chunks")}
+    assert evaluations == dict.fromkeys(instance.get_dynamic_partitions("manifest_chunks"), True)
 
 
 @pytest.mark.slow

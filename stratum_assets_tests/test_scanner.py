@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from stratum_assets.manifest.build import repo_hash
-from stratum_assets_tests.support.checkouts import reference_counts_agents, write_checkout
-from stratum_sandbox.codegen import REFERENCE_UNSEEN, has_counted_companion
+from stratum_assets.scanner.engine import scan_repository
 from stratum_assets.scanner.ping import REQUIRED_FIELDS, validate_ping
 from stratum_assets.scanner.rules import RULES
-from stratum_assets.scanner.engine import scan_repository
+from stratum_assets_tests.support.checkouts import reference_counts_agents, write_checkout
+from stratum_sandbox.codegen import REFERENCE_UNSEEN, has_counted_companion
 
 from .conftest import fixture_json
 

@@ -10,9 +10,9 @@ import pytest
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.scanner import scoring
 from stratum_assets.scanner.capabilities import extract, is_root_file, same_project
+from stratum_assets.scanner.engine import scan_repository
 from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.rules import DIFFERENCES, READINGS, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
-from stratum_assets.scanner.engine import scan_repository
 
 
 def scan(tmp_path: Path, files: dict[str, str]) -> dict:

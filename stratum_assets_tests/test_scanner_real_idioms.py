@@ -16,8 +16,8 @@ import pytest
 
 from stratum_assets.manifest.build import repo_hash
 from stratum_assets.scanner import dependencies
-from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.engine import read_repository, scan_repository
+from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.topology import Graph, _longest_chain, metrics
 
 

@@ -9,7 +9,7 @@ page would start past the 1,000th result — exactly what GitHub does.
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -25,7 +25,7 @@ from stratum_assets.github.search import (
     slim,
 )
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -151,7 +151,7 @@ def test_slim_keeps_the_pipeline_fields_and_the_license_spdx_only():
 
 def test_slim_license_without_spdx_and_missing_fields_are_none():
     assert slim(repo(1, at(0), license_id=None))["license"] is None
-    assert slim({"id": 3, "license": {"key": "other"}}) == {**{k: None for k in SLIM_FIELDS}, "id": 3, "license": None}
+    assert slim({"id": 3, "license": {"key": "other"}}) == {**dict.fromkeys(SLIM_FIELDS), "id": 3, "license": None}
     assert slim({"id": 4})["license"] is None
     assert slim({"id": 5, "license": {"spdx_id": "Apache-2.0"}})["license"] == "Apache-2.0"
 
@@ -392,7 +392,7 @@ def test_default_range_is_github_epoch_to_now():
     assert len(fake.queries) == 3 and fake.queries[1].startswith("agent created:2008-01-01T00:00:00Z..")
     assert fake.queries[2].endswith(f"..{iso(end)}")
     assert set(outcome.items) == set(created)
-    assert GITHUB_EPOCH == datetime(2008, 1, 1, tzinfo=UTC)
+    assert datetime(2008, 1, 1, tzinfo=UTC) == GITHUB_EPOCH
 
 
 # -- checkpoints --------------------------------------------------------------------------------

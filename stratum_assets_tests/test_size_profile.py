@@ -9,8 +9,8 @@ from statistics import median
 import pytest
 
 from stratum_assets.scanner.engine import scan_repository
-from stratum_sandbox import bulk
 from stratum_assets_tests.support.checkouts import write_checkout
+from stratum_sandbox import bulk
 from stratum_sandbox.codegen import FILE_MODE, render_files
 from stratum_sandbox.universe import build_universe
 
@@ -35,8 +35,8 @@ def _unique_code(universe):
 def test_the_profile_is_fitted_to_the_real_corpus_measured_file_by_file():
     """The constants are the real corpus's (a copy of its per-repository counts, kept as a fixture)."""
     corpus = json.loads((FIXTURES / "real_corpus_sizes.json").read_text())
-    assert bulk.REAL_CORPUS_FILES == tuple(r["files"] for r in corpus)
-    assert bulk.REAL_CORPUS_PYTHON_FILES == tuple(r["python_files"] for r in corpus)
+    assert tuple(r["files"] for r in corpus) == bulk.REAL_CORPUS_FILES
+    assert tuple(r["python_files"] for r in corpus) == bulk.REAL_CORPUS_PYTHON_FILES
     per_file = median(r["python_bytes"] / r["python_files"] for r in corpus)
     assert abs(per_file - bulk.REAL_CORPUS_MEDIAN_PYTHON_BYTES) / per_file < 0.05
 

@@ -2,7 +2,7 @@
 
 import ast
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from statistics import median
 
 import pytest
@@ -71,7 +71,7 @@ def _python_structure(repo) -> dict[str, str]:
 
 def test_every_rare_archetype_is_present(universe):
     repos = universe.repos
-    floor = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    floor = datetime(2024, 6, 1, tzinfo=UTC)
     assert sum(r.pushed_at < floor for r in repos) >= 20, "stale repositories below every recency floor"
     assert sum(r.archetype == "non_python" for r in repos) >= 5
     assert sum(r.archetype == "no_agents" for r in repos) >= 5

@@ -22,8 +22,8 @@ from stratum_assets.scanner.engine import UNMEASURED, empty_ping, scan_repositor
 from stratum_assets.scanner.ping import Ping, validate_ping
 from stratum_assets.scanner.ping_file import stamp_identity
 from stratum_assets.scanning.storage import ping_row, pings_table, quarantine_table, replace_partition
-from stratum_assets.warehouse import companions, schema
 from stratum_assets.storage.layout import Layout
+from stratum_assets.warehouse import companions, schema
 
 from .conftest import ROOT, reference_pings
 from .test_scanner import LANGCHAIN
@@ -248,4 +248,4 @@ def test_the_audit_groups_by_the_pings_topology_else_the_builtins_detected_one(b
     keys = dict(conn.execute("SELECT full_name, topology_key FROM scan_dataset").fetchall())
     detected = {n: p.get("detected_topology_signature_hash") or None for n, p in builtin.items()}
     assert any(detected.values()) and all(p["topology_signature_hash"] == "" for p in builtin.values())
-    assert keys == {**detected, **{n: None for n in references}, hashed_name: "a-scanners-own-hash"}
+    assert keys == {**detected, **dict.fromkeys(references), hashed_name: "a-scanners-own-hash"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stratum_assets.storage.config_files import ConfigError
 from stratum_assets.discovery.strata import DEFAULT_FILE, load_strata_file
+from stratum_assets.storage.config_files import ConfigError
 
 from .conftest import BIN, ROOT, small_disk
 

@@ -4,7 +4,6 @@ import copy
 import json
 import subprocess
 
-
 from stratum_assets.cli import main
 from stratum_assets.manifest.build import repo_hash
 

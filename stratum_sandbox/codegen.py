@@ -587,7 +587,7 @@ def _langchain(plan: _Plan, repo: Repo) -> dict[str, str]:
         "google": 'from langchain_google_genai import ChatGoogleGenerativeAI\nllm = ChatGoogleGenerativeAI(model="{m}")',
     }[plan.provider].format(m=plan.model)
     lines = [
-        '"""LangChain agents for {d}."""'.format(d=plan.domain),
+        f'"""LangChain agents for {plan.domain}."""',
         "from langchain.agents import AgentExecutor, create_tool_calling_agent",
         "from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder",
         "from langchain_core.tools import tool",
@@ -633,7 +633,7 @@ def _langchain(plan: _Plan, repo: Repo) -> dict[str, str]:
 def _langgraph(plan: _Plan, repo: Repo) -> dict[str, str]:
     names = [a.name for a in plan.agents]
     lines = [
-        '"""A LangGraph state machine for {d}."""'.format(d=plan.domain),
+        f'"""A LangGraph state machine for {plan.domain}."""',
         "from typing import Annotated, TypedDict",
         "",
         "from langgraph.graph import END, START, StateGraph",
@@ -760,7 +760,7 @@ def _crewai(plan: _Plan, repo: Repo) -> dict[str, str]:
             f'    ProjectCrew().crew().kickoff(inputs={{"topic": "{plan.domain}"}})\n',
         }
     body = [
-        '"""A CrewAI crew for {d}."""'.format(d=plan.domain),
+        f'"""A CrewAI crew for {plan.domain}."""',
         "from crewai import Agent, Crew, Process, Task",
         "",
         f"from custom_tools import {', '.join(cls(k) for k in _all_tools(plan)) or 'BaseTool'}",
@@ -800,7 +800,7 @@ def _crewai(plan: _Plan, repo: Repo) -> dict[str, str]:
 def _autogen(plan: _Plan, repo: Repo) -> dict[str, str]:
     if plan.autogen_new_api:
         lines = [
-            '"""An AutoGen AgentChat team for {d}."""'.format(d=plan.domain),
+            f'"""An AutoGen AgentChat team for {plan.domain}."""',
             "import asyncio",
             "",
             "from autogen_agentchat.agents import AssistantAgent, UserProxyAgent",
@@ -843,7 +843,7 @@ def _autogen(plan: _Plan, repo: Repo) -> dict[str, str]:
     executes = any("python_exec" in a.tools or "shell" in a.tools for a in plan.agents)
     code_exec = '{"work_dir": "coding", "use_docker": False}' if executes else "False"
     lines = [
-        '"""AutoGen group chat for {d}."""'.format(d=plan.domain),
+        f'"""AutoGen group chat for {plan.domain}."""',
         "import os",
         "",
         "from autogen import AssistantAgent, GroupChat, GroupChatManager, UserProxyAgent, register_function",
@@ -883,7 +883,7 @@ def _llamaindex(plan: _Plan, repo: Repo) -> dict[str, str]:
         "ollama": f'from llama_index.llms.ollama import Ollama\nllm = Ollama(model="{plan.model}", request_timeout=120.0)',
     }.get(plan.provider, f'from llama_index.llms.openai import OpenAI\nllm = OpenAI(model="{plan.model}")')
     lines = [
-        '"""LlamaIndex agents for {d}."""'.format(d=plan.domain),
+        f'"""LlamaIndex agents for {plan.domain}."""',
         "from llama_index.core import SimpleDirectoryReader, VectorStoreIndex",
         "from llama_index.core.agent import ReActAgent",
         "from llama_index.core.tools import FunctionTool, QueryEngineTool",
@@ -916,7 +916,7 @@ def _agno(plan: _Plan, repo: Repo) -> dict[str, str]:
         "groq": ("from agno.models.groq import Groq", f'Groq(id="{plan.model}")'),
     }.get(plan.provider, ("from agno.models.openai import OpenAIChat", f'OpenAIChat(id="{plan.model}")'))
     lines = [
-        '"""Agno agents for {d}."""'.format(d=plan.domain),
+        f'"""Agno agents for {plan.domain}."""',
         "from agno.agent import Agent",
         model[0],
         "from agno.team import Team",
@@ -945,7 +945,7 @@ def _agno(plan: _Plan, repo: Repo) -> dict[str, str]:
 
 def _smolagents(plan: _Plan, repo: Repo) -> dict[str, str]:
     lines = [
-        '"""smolagents for {d}."""'.format(d=plan.domain),
+        f'"""smolagents for {plan.domain}."""',
         "from smolagents import CodeAgent, DuckDuckGoSearchTool, InferenceClientModel, ToolCallingAgent, tool",
         "",
         "import tools as impl",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from .universe import Repo
 
@@ -157,10 +157,10 @@ def _date_bounds(value: str) -> tuple[float, float]:
     if "T" in value:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp(), moment.timestamp()
     day = date.fromisoformat(value)
-    start = datetime.combine(day, time(0), tzinfo=timezone.utc)
+    start = datetime.combine(day, time(0), tzinfo=UTC)
     return start.timestamp(), (start + timedelta(days=1)).timestamp() - 1
 
 

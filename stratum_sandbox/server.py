@@ -259,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "GitHub.com"
 
-    def log_message(self, format, *args):  # noqa: A002 - silence: request lines may carry queries
+    def log_message(self, format, *args):
         pass
 
     # -- dispatch ------------------------------------------------------------------

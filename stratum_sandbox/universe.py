@@ -28,7 +28,7 @@ import base64
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from stratum_assets.domain import frameworks as framework_table
@@ -44,7 +44,7 @@ _FRAMEWORK_BIRTH = {
         f.released.year,
         f.released.month,
         f.released.day,  # type: ignore[union-attr]
-        tzinfo=timezone.utc,
+        tzinfo=UTC,
     )
     for f in _OFFLINE
 }
@@ -142,11 +142,11 @@ DRIFT_ARCHETYPES = ("evolving", "snapshot", "grown_clone", "template", "template
 CODE_EDITS = ("rename", "add_file", "drop_file")
 COSMETIC_EDITS = ("docstring", "comment", "prompt")
 
-_EPOCH_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
+_EPOCH_START = datetime(2022, 11, 1, tzinfo=UTC)
 # "Now" of the synthetic universe: fixed so that generated dates never drift.
-UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 # Stale repositories stop before the most permissive recency floor (pushed>2024-06-01).
-_STALE_BEFORE = datetime(2024, 5, 1, tzinfo=timezone.utc)
+_STALE_BEFORE = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from ..audit import label_audit
 from ..audit.gates import GateThresholds, check_descriptions
 from ..audit.groups import duplicate_groups
 from ..audit.report import audit, render
-from ..audit.split import LABEL_COLUMNS, split_and_export, snapshot as split_snapshot
+from ..audit.split import LABEL_COLUMNS, split_and_export
+from ..audit.split import snapshot as split_snapshot
 from ..discovery.strata import strata
 from ..domain.choices import Profile
 from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled

@@ -15,8 +15,8 @@ from ..manifest.build import build_manifest, fingerprint, what_changed
 from ..manifest.exclusions import Exclusions, ExclusionsError, load_exclusions, summary_line
 from ..manifest.export import export_jsonl_from_parquet
 from ..resources import DataResource
-from ..warehouse.companions import clear_scan_companions
 from ..storage.world import recorded
+from ..warehouse.companions import clear_scan_companions
 from .discovery import STRATUM_NAMES, candidate_assets
 
 chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
@@ -146,4 +146,4 @@ def _strata_table(per_stratum: dict, targets: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["repo_manifest", "chunk_partitions"]
+__all__ = ["chunk_partitions", "repo_manifest"]

@@ -4,14 +4,14 @@ The partitions never open the warehouse (each swaps in its own directory, ``scan
 ``pipeline_run_log`` reads them through the ``data`` resource's warehouse connection.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..instance.dead_runs import claim_run
 from ..domain.chunks import version_of
+from ..instance.dead_runs import claim_run
 from ..instance.pools import GIT_CLONES
 from ..resources import DataResource, GitHubConfigError, GitHubResource, GitHubUnreachable, ScannerResource, world_of
 from ..scanning.pipeline import (
@@ -24,8 +24,8 @@ from ..scanning.pipeline import (
     stored_rows,
 )
 from ..scanning.storage import fingerprints_table, pings_table, quarantine_table, replace_partition
-from ..warehouse import blocks, companions, runlog
 from ..storage.world import WorldMismatch, check_version
+from ..warehouse import blocks, companions, runlog
 from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
@@ -128,7 +128,7 @@ def scan_partition(
         layout.scan_partition(version, chunk),
         pings_table(stored_rows(result)),
         quarantine_table(quarantine_rows(result)),
-        {**stats, "chunk": chunk, "finished_at": datetime.now(timezone.utc).isoformat()},
+        {**stats, "chunk": chunk, "finished_at": datetime.now(UTC).isoformat()},
         fingerprints_table(fingerprint_rows(result, settings.near_dup)),
     )
     completed_block = blocks.compact_block_of(layout, version, chunk)  # the last of its block's chunks: a block
@@ -191,7 +191,7 @@ def scan_partition(
     "scan_results.jsonl and quarantine.jsonl exports.",
 )
 def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     layout = data.layout
     compacted = data.compact()
     with data.warehouse() as warehouse:
@@ -206,7 +206,7 @@ def pipeline_run_log(context: dg.AssetExecutionContext, data: DataResource):
             runlog.scanned_since(history, stats),
             run_id=context.run.run_id,
             started_at=started,
-            completed_at=datetime.now(timezone.utc),
+            completed_at=datetime.now(UTC),
         ),
     )
     if warning:

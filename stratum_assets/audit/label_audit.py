@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 from collections import defaultdict

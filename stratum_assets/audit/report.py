@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..domain import frameworks as framework_table
 from ..dedup.fingerprint import NearDupSettings
+from ..domain import frameworks as framework_table
 from ..domain import gates as gate_table
 from ..domain.choices import Profile
 from ..manifest.exclusions import summary_line as exclusions_line

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -68,7 +68,7 @@ class ReviewStore:
                 "b_full_name": pair["b_full_name"],
                 "answer": answer,
                 "notes": notes,
-                "answered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "answered_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             text = label_audit.to_csv([rows[p] for p in sorted(rows)], label_audit.REVIEW_COLUMNS)
             write_text_atomic(text, self.layout.label_audit_review(reviewer))
@@ -152,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         answered = store.save(reviewer, pair_id, answer, notes)
         self._json(HTTPStatus.OK, {"answered": answered, "total": len(store.pairs)})
 
-    def _reviewer(self, path: str) -> str | None | bool:
+    def _reviewer(self, path: str) -> str | bool | None:
         """The reviewer of /api/reviews/<reviewer>; None for another path; False (answered 400) for a bad name."""
         prefix = "/api/reviews/"
         if not path.startswith(prefix):

@@ -42,9 +42,9 @@ from functools import partial
 import pyarrow.parquet as pq
 
 from ..manifest.export import DATE_FIELDS
-from ..warehouse import schema
 from ..storage.files import replacing
 from ..storage.layout import Layout
+from ..warehouse import schema
 from .groups import KEY_COLUMNS
 from .sections import USABLE
 

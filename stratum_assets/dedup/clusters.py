@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-
 from typing import TYPE_CHECKING
 
 from .fingerprint import NearDupSettings, decode_files, decode_signature

@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # datasketch is imported where a signature is made or read: i
     from datasketch import LeanMinHash
 from functools import lru_cache
 
-
 SCHEME = "affine32"  # datasketch's default since 2.0: uint32 values, collision-free permutations
 _BYTEORDER = "<"  # stored signatures are little-endian on every machine
 STRING = "<str>"  # the placeholder of every string literal when strings are normalised
@@ -326,9 +325,7 @@ def _normalised(tokens: Iterator[tokenize.TokenInfo], settings: NearDupSettings,
             if tok.type == _FSTRING_END or fstring_depth > 1:
                 continue
             text = STRING  # a 3.12 f-string is one string token, as it is on 3.11
-        elif fstring_depth:
-            continue
-        elif tok.type in _LAYOUT:
+        elif fstring_depth or tok.type in _LAYOUT:
             continue
         elif tok.type in _STATEMENT_END:
             if held and not settings.drop_docstrings:

@@ -14,7 +14,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..github.client import GitHubClient
@@ -112,7 +112,7 @@ def discover_stratum(
             hits.setdefault(repo_id, item)
             found_by.setdefault(repo_id, q)
     result.search_hits = len(hits)
-    collected_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    collected_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     enriched = enrich(client, [item["node_id"] for item in hits.values()])
     result.dropped["deleted_since_indexed"] = len(enriched.gone)
     result.dropped["enrichment_failed"] = len(enriched.failed)

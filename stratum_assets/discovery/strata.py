@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..storage.config_files import read_model
 from ..domain import frameworks as framework_table
 from ..domain.choices import Profile
+from ..storage.config_files import read_model
 
 DEFAULT_FILE = Path(__file__).with_name("strata.yaml")
 ENV_VAR = "STRATUM_STRATA_FILE"

@@ -193,7 +193,7 @@ class GitHubClient:
                 if decision is None:
                     raise GitHubError(
                         f"{what} answered {response.status_code} but the body is not JSON "
-                        f"({problem}) after {attempt} tries: {repr(self.redact(response.text)[:80])}",
+                        f"({problem}) after {attempt} tries: {self.redact(response.text)[:80]!r}",
                         response.status_code,
                     )
                 log.warning("%s answered %s with a body that is not JSON (%s)", what, response.status_code, problem)

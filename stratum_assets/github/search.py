@@ -18,14 +18,14 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .client import GitHubClient, SearchCapReached
 
 CAP = 1000
 _TARGET_PER_WINDOW = 800
-GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=timezone.utc)
+GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
 
 # The search-item fields the pipeline keeps; the rest of GitHub's ~90 fields are dropped at once.
 SLIM_FIELDS = (
@@ -154,7 +154,7 @@ def search_all(
     more, then split (smaller windows time out less); one that cannot be split any further is recorded
     with what it still misses and why, never as finished.
     """
-    end = end or datetime.now(timezone.utc).replace(microsecond=0)
+    end = end or datetime.now(UTC).replace(microsecond=0)
     outcome, pending = checkpoint.load() if checkpoint else (SearchOutcome(), None)
     if pending is None:
         pending = [Window(start, end)]
@@ -251,7 +251,7 @@ def _pages(client: GitHubClient, q: str):
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(text: str) -> datetime:

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import yaml
 
-from ..storage.config_files import ConfigError
 from ..github.names import full_name_problem
+from ..storage.config_files import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("exclusions.yaml")
 ENV_VAR = "STRATUM_EXCLUSIONS_FILE"

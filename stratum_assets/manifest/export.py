@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -50,7 +50,7 @@ def as_date(value) -> str | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00")) if len(value) > 10 else date.fromisoformat(value)
     if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc).date() if value.tzinfo else value.date()
+        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
     return value.isoformat()
 
 

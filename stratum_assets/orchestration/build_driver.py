@@ -21,14 +21,14 @@ from typing import Any
 
 import dagster as dg
 
-from . import stopping
-from ..instance.dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from ..domain.reasons import UNSETTLED_REASONS
-from .partition_workers import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
+from ..instance.dead_runs import fail_dead_runs, process_tags, sweep_work_dirs
 from ..resources import world_of
-from ..warehouse.status import partitions_not_settled
 from ..storage.verify import partition_problems
 from ..storage.world import World, claim, start_new_world
+from ..warehouse.status import partitions_not_settled
+from . import stopping
+from .partition_workers import CONSOLE_INFO, EnvironmentStopped, default_parallelism, max_retries, run_partitions
 
 
 @dataclass

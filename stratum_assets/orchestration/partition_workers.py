@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from . import stopping
 from ..instance.dead_runs import fail_dead_runs, process_tags
+from . import stopping
 
 PARENT_RUN, ROOT_RUN, RETRY_NUMBER, MAX_RETRIES = (
     "dagster/parent_run_id",

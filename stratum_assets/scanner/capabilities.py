@@ -90,9 +90,8 @@ _CREW, _LCC, _LCX, _LLI = (
 )
 KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # web search and scraping
-    **{
-        t: (("outbound",), _CREW)
-        for t in (
+    **dict.fromkeys(
+        (
             "SerperDevTool",
             "ScrapeWebsiteTool",
             "WebsiteSearchTool",
@@ -110,11 +109,11 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "SeleniumScrapingTool",
             "ScrapeElementFromWebsiteTool",
             "TavilySearchTool",
-        )
-    },
-    **{
-        t: (("outbound",), _LCC)
-        for t in (
+        ),
+        (("outbound",), _CREW),
+    ),
+    **dict.fromkeys(
+        (
             "SerpAPIWrapper",
             "GoogleSearchAPIWrapper",
             "GoogleSerperAPIWrapper",
@@ -126,11 +125,11 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "RequestsPostTool",
             "GmailCreateDraft",
             "GmailSendMessage",
-        )
-    },
-    **{
-        t: (("outbound", "data_access"), _LCC)
-        for t in (
+        ),
+        (("outbound",), _LCC),
+    ),
+    **dict.fromkeys(
+        (
             "WikipediaQueryRun",
             "ArxivQueryRun",
             "PubmedQueryRun",
@@ -138,11 +137,11 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "O365Toolkit",
             "SlackToolkit",
             "JiraToolkit",
-        )
-    },
-    **{
-        t: (("data_access",), _LCC)
-        for t in (
+        ),
+        (("outbound", "data_access"), _LCC),
+    ),
+    **dict.fromkeys(
+        (
             "GmailGetThread",
             "GmailGetMessage",
             "GmailSearch",
@@ -150,16 +149,16 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "ListDirectoryTool",
             "QuerySQLDataBaseTool",
             "VectorStoreQATool",
-        )
-    },
+        ),
+        (("data_access",), _LCC),
+    ),
     "GithubToolkit": (("outbound", "data_access"), _CREW + _LCC),
     "GithubSearchTool": (("outbound", "data_access"), _CREW),
     "ZapierToolkit": (("outbound", "data_access", "destructive"), _LCC),
     "ZapierNLARunAction": (("outbound", "data_access", "destructive"), _LCC),
     # files and databases
-    **{
-        t: (("data_access",), _CREW)
-        for t in (
+    **dict.fromkeys(
+        (
             "FileReadTool",
             "DirectoryReadTool",
             "DirectorySearchTool",
@@ -173,8 +172,9 @@ KNOWN_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "PGSearchTool",
             "MySQLSearchTool",
             "RagTool",
-        )
-    },
+        ),
+        (("data_access",), _CREW),
+    ),
     "FileWriterTool": (("destructive",), _CREW),
     "WriteFileTool": (("destructive",), _LCC),
     "MoveFileTool": (("destructive",), _LCC),

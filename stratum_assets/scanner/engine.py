@@ -25,19 +25,18 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
 import yaml
 
 from .. import __version__
-from . import dependencies
+from . import dependencies, reference_counting
 from .capabilities import ProjectFacts, is_root_file
 from .capabilities import extract as extract_capabilities
 from .model import APPROVAL_OPS, Agent, Group, RepoModel, build_model
 from .ping import Ping
-from . import reference_counting
 from .python_facts import ModuleFacts, parse_module
 from .rules import Context, Findings, evaluate, external_to_action
 from .topology import Graph, build_graph, metrics, signature
@@ -480,7 +479,7 @@ def _identity(repo_full_name: str) -> dict:
     because only the pipeline knows them (it stamps them from the manifest)."""
     return {
         "scan_id": uuid.uuid4().hex[:8],
-        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "timestamp": datetime.now(UTC).isoformat(),
         "scanner_version": f"stratum-assets-builtin-{__version__}",
         "repo_hash": "",
         "schema_id": SCHEMA_ID,

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, ValidationError
 from pydantic import StrictBool as Bool
-from pydantic import StrictFloat, StrictInt
 
 SCHEMA_ID = 5
 SCHEMA_VERSION = "0.3.2"

@@ -61,7 +61,7 @@ class Rule:
     severity: str  # as the catalog states it
     owasp: str
     trigger: str  # the catalog's trigger, in one line
-    check: Callable[["Context"], list[Instance]] = field(repr=False, compare=False)
+    check: Callable[[Context], list[Instance]] = field(repr=False, compare=False)
 
     @property
     def klass(self) -> str:

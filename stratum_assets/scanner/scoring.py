@@ -50,11 +50,11 @@ _NONE = [
     "PORTABILITY-003",
 ]
 RULE_CLASS: dict[str, str] = {
-    **{r: "architecture" for r in _ARCH},
-    **{r: "operational" for r in _OPS},
-    **{r: "hygiene" for r in _HYGIENE},
-    **{r: "meta" for r in _META},
-    **{r: "none" for r in _NONE},
+    **dict.fromkeys(_ARCH, "architecture"),
+    **dict.fromkeys(_OPS, "operational"),
+    **dict.fromkeys(_HYGIENE, "hygiene"),
+    **dict.fromkeys(_META, "meta"),
+    **dict.fromkeys(_NONE, "none"),
 }
 
 FIX_IMPACT = {"CRITICAL": -25, "HIGH": -15, "MEDIUM": -8, "LOW": -3}

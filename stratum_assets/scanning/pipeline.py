@@ -24,11 +24,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..dedup.fingerprint import Fingerprint, NearDupSettings
+from ..scanner.engine import empty_ping, is_scannable
+from ..scanner.ping import validate_ping
 from .clone import ENVIRONMENT_FAILURE, CheckoutLimits, GitAuth, clone, shared_limiter
 from .code_fingerprints import checkout_fingerprint
-from ..scanner.ping import validate_ping
 from .scanner_commands import ScannerCommand
-from ..scanner.engine import empty_ping, is_scannable
 from .storage import ping_row
 
 TRANSIENT = {"clone_rate_limited"}
@@ -334,7 +334,7 @@ def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
         if exc.errno in ENVIRONMENT_ERRNOS:
             raise EnvironmentFault(row["full_name"], f"{type(exc).__name__}: {exc.strerror or exc}") from exc
         return _crash_result(exc, row, scanner)
-    except Exception as exc:  # noqa: BLE001 - classified and recorded, never swallowed
+    except Exception as exc:
         return _crash_result(exc, row, scanner)
 
 

@@ -31,7 +31,7 @@ def main() -> None:
         try:
             ping = scan_repository(Path(request["path"]), request["name"], all_files=request.get("files"))
             answer: dict[str, object] = {"ping": ping}
-        except Exception as exc:  # noqa: BLE001 - reported to the parent as a crash of this scan
+        except Exception as exc:
             answer = {"error": type(exc).__name__}
         try:
             text = json.dumps(answer)

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 
 from .files import move_aside, write_text_atomic
 from .layout import Layout
@@ -153,7 +152,7 @@ def _entry(world: World, first_version: int) -> dict:
     return {
         "world": asdict(world),
         "first_version": first_version,
-        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

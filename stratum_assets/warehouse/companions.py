@@ -36,9 +36,9 @@ from ..scanner.ping import Ping
 from ..scanning.storage import JSON_TEXT_FIELDS
 from ..storage.files import read_parquet, write_chunks_atomic
 from ..storage.layout import Layout, PartitionFiles
+from ..storage.verify import whole_partitions
 from .blocks import plan
 from .runlog import RunSummary
-from ..storage.verify import whole_partitions
 
 BATCH_ROWS = 5_000  # finished lines per write: a few MiB of text
 MEMORY_LIMIT = "512MB"  # DuckDB's share of the 1 GiB budget; it spills past it

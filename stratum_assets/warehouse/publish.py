@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,11 +29,11 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..manifest.store import ManifestStore
-from .companions import write_all_companions
 from ..storage.files import sha256_file
 from ..storage.layout import Layout, PartitionFiles
-from .status import read_status
 from ..storage.verify import partition_problems
+from .companions import write_all_companions
+from .status import read_status
 
 SUCCESS = "_SUCCESS.json"
 
@@ -100,7 +100,7 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
         listing.append(entry)
     success = {
         "version": version,
-        "published_at": datetime.now(timezone.utc).isoformat(),
+        "published_at": datetime.now(UTC).isoformat(),
         "repositories": status.total,
         "stored": status.stored,
         "quarantined": status.quarantined,

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -216,9 +216,9 @@ def _partition_start(stats: dict) -> datetime | None:
         finished = datetime.fromisoformat(stats["finished_at"])
     except (KeyError, TypeError, ValueError):
         return None
-    finished = finished if finished.tzinfo else finished.replace(tzinfo=timezone.utc)
+    finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
     return finished - timedelta(seconds=float(stats.get("duration_s") or 0))
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

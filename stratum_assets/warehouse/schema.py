@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .blocks import ReadPlan, plan
 from ..storage.layout import Layout
+from .blocks import ReadPlan, plan
 
 # DuckDB's own cap for a warehouse connection (it spills beyond it to <database>.tmp; its default is 80% of the
 # machine's memory): with Python and Arrow around it, the audit and the split of a million repositories stay

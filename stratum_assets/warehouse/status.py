@@ -16,9 +16,9 @@ import duckdb
 
 from ..domain.reasons import UNSETTLED_MEANING, UNSETTLED_REASONS, unsettled
 from ..manifest.store import ManifestStore
-from . import runlog, schema
 from ..storage.layout import Layout
 from ..storage.verify import partition_problems
+from . import runlog, schema
 
 
 @dataclass
