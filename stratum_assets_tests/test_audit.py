@@ -278,7 +278,7 @@ GATE_LINE = re.compile(r"^  (PASS|FAIL)  (G[1-8])  .*: (.+) \(threshold (.+)\)$"
 
 @pytest.mark.slow
 def test_dg_launch_audit_report_prints_gate_status(audit_workspace, tmp_path):
-    data, resources = audit_workspace
+    _data, resources = audit_workspace
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "STRATUM_SANDBOX": "1", "PYTHONPATH": str(ROOT)}
     env.pop("STRATUM_PROFILE", None)  # offline: the sample profile

@@ -32,7 +32,7 @@ import shutil
 import signal
 import subprocess
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -145,10 +145,8 @@ def _stop(procs: list[subprocess.Popen], group: bool, grace_s: float = 30) -> No
 
     def signal_all(sig):
         for proc in procs:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
-            except ProcessLookupError:
-                pass
 
     def gone(proc):
         return proc.poll() is not None and (not group or not _group_alive(proc.pid))
@@ -444,7 +442,7 @@ def dataset(data: Path) -> dict:
     manifest = layout.manifest(version)
     chunks = {p.name: PartitionFiles(p) for p in layout.partition_folders(version)}
     manifest_rows = _rows(manifest.table, RUN_DEPENDENT["manifest"])
-    github = {urlunsplit(urlsplit(r["html_url"])[:2] + ("", "", "")) for r in manifest_rows}
+    github = {urlunsplit((*urlsplit(r["html_url"])[:2], "", "", "")) for r in manifest_rows}
     return {
         "github": github,
         "manifest": [{**r, "html_url": urlsplit(r["html_url"]).path} for r in manifest_rows],

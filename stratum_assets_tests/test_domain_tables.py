@@ -107,7 +107,7 @@ def test_a_framework_added_to_the_table_is_named_by_discovery(fake_framework, fa
     assert [own.search_query(q) for q in own.queries] == ["fakeagents pushed:>2020-01-01"]
     assert frameworks_named("my-fakeagents-bot") == {"FakeAgents"}
 
-    stratum, found = _discover(em, strata_file, "fake_multi")
+    _stratum, found = _discover(em, strata_file, "fake_multi")
     rows = {r["full_name"]: r for r in found.rows}
     assert sorted(rows) == fake_repos, (found.dropped, found.search_hits)
     for row in rows.values():

@@ -1,5 +1,6 @@
 """The GitHub client against the loopback emulator: no candidate lost to the cap, faults or crashes."""
 
+import itertools
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -98,7 +99,7 @@ def test_window_split_covers_every_second_once():
     window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 0, 0, 9, tzinfo=UTC))
     parts = window.split(3)
     assert parts[0].start == window.start and parts[-1].end == window.end
-    assert all(a.end.timestamp() + 1 == b.start.timestamp() for a, b in zip(parts, parts[1:]))
+    assert all(a.end.timestamp() + 1 == b.start.timestamp() for a, b in itertools.pairwise(parts))
     assert Window(window.start, window.start).splittable is False
 
 

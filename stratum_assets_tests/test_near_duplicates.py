@@ -270,9 +270,9 @@ def test_template_boilerplate_joins_no_projects():
     though the template is wholly contained in each. Unweighted, the shared file alone would join them all."""
     projects = [_row(f"p{i}", AGENTS, _own_code(i)) for i in range(10)]
     template = _row("template", AGENTS)
-    assert near_duplicate_clusters(projects + [template]) == []
+    assert near_duplicate_clusters([*projects, template]) == []
     heavy = NearDupSettings(common_repos=49)  # every holder weighs in full: the template's file joins them
-    assert len(near_duplicate_clusters(projects + [template], heavy)[0]) == 11
+    assert len(near_duplicate_clusters([*projects, template], heavy)[0]) == 11
     # Two of them also share a module of their own (68 tokens): with the template's file in full weight, the
     # shared files would make 208 / 412 = 50% of each; weighed (140 x 5/10), 132 / 336 = 39%: not a copy.
     pair = [_row(f"q{i}", AGENTS, TOOLS, _own_code(20 + i, 17)) for i in range(2)]
@@ -294,7 +294,7 @@ def test_a_copy_that_grew_joins_a_source_that_many_similar_copies_hold():
     clusters = near_duplicate_clusters([source, *edited, grown])
     assert clusters == [tuple(sorted(["a-source", "g-grown", *(f"e{i}" for i in range(8))]))]
     projects = [_row(f"p{i}", AGENTS, _own_code(i)) for i in range(10)]
-    assert near_duplicate_clusters(projects + [_row("template", AGENTS)]) == []
+    assert near_duplicate_clusters([*projects, _row("template", AGENTS)]) == []
 
 
 def test_clusters_do_not_depend_on_the_order_of_the_rows(universe_fingerprints):

@@ -155,7 +155,7 @@ def test_partition_range_reads_first_to_last_in_partition_order():
 
 
 def test_rescanning_a_partition_requests_the_audit_once_it_is_done(broken_build):
-    data, instance, defs, _, _, _ = broken_build
+    _data, instance, defs, _, _, _ = broken_build
     after_scans = {"pipeline_run_log", "audit_report", "train_test_split", "label_audit_sample"}
     fresh = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     assert fresh.total_requested == 0, "everything is up to date after the backfill"

@@ -96,7 +96,7 @@ def test_finding_rule_count_is_the_sum_of_finding_severities(base):
 def test_finding_rule_count_is_the_number_of_finding_rules(base):
     rules = base["finding_rules"]
     assert len(rules) == 18
-    assert errors_of(base, finding_rules=rules + ["STRATUM-999"]) == [RULE_NUMBER]
+    assert errors_of(base, finding_rules=[*rules, "STRATUM-999"]) == [RULE_NUMBER]
     assert errors_of(base, finding_rules=rules[:-1]) == [RULE_NUMBER]
 
 
@@ -126,8 +126,8 @@ def test_crew_size_distribution_has_crew_count_entries(base):
     sizes = base["crew_size_distribution"]
     assert errors_of(base, crew_count=31) == [CREWS]
     assert errors_of(base, crew_count=29) == [CREWS]
-    assert errors_of(base, crew_size_distribution=sizes + [1]) == [CREWS]
-    assert errors_of(base, crew_size_distribution=sizes + [1], crew_count=31) == []
+    assert errors_of(base, crew_size_distribution=[*sizes, 1]) == [CREWS]
+    assert errors_of(base, crew_size_distribution=[*sizes, 1], crew_count=31) == []
     assert errors_of(base, crew_size_distribution=[], crew_count=0) == []
 
 

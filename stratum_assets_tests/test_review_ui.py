@@ -119,7 +119,7 @@ def test_a_reviewer_answers_every_pair_with_the_keyboard_reloads_resumes_and_the
     served = urllib.request.urlopen(f"{review_page}/api/pairs", timeout=10).read()  # the cards the asset wrote
     for word in (b"risk_score", b"quintile", b"higher", b"score_gap", b"adjacent_quintile", b"any_lower"):
         assert word not in served, word
-    by_position = {i: p for i, p in enumerate(sorted(pairs, key=lambda p: p["pair_id"]), start=1)}
+    by_position = dict(enumerate(sorted(pairs, key=lambda p: p["pair_id"]), start=1))
     lower = {"A": "B", "B": "A"}
 
     browser.get(review_page + "/")

@@ -11,6 +11,7 @@ Every step talks to one offline GitHub of 150 repositories (``small_universe``, 
 the ``git_clones`` pool hold a third run back, and the default world's 400 (five partitions) took longer.
 """
 
+import itertools
 import os
 import subprocess
 import sys
@@ -132,7 +133,7 @@ def _most_at_once(windows: list[tuple[float, float]]) -> int:
 
 
 def _overlaps(windows: list[tuple[float, float]]) -> int:
-    return sum(1 for (_, end), (start, _) in zip(windows, windows[1:]) if start < end)
+    return sum(1 for (_, end), (start, _) in itertools.pairwise(windows) if start < end)
 
 
 def test_documented_kubernetes_run_launcher_config_is_valid():

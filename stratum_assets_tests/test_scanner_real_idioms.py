@@ -6,6 +6,7 @@ dependency pins in every common file format, LLM providers behind OpenAI-compati
 connected agent graphs, pathological files, and the frameworks the reference scanner misses.
 """
 
+import itertools
 import json
 import subprocess
 import sys
@@ -610,7 +611,7 @@ def test_longest_chain_is_exact_on_acyclic_graphs_with_exponentially_many_paths(
 
 def test_a_long_sequential_crew_does_not_overflow_the_stack():
     names = [f"a{i}" for i in range(3000)]
-    assert _longest_chain(_flows(list(zip(names, names[1:])))) == 2999
+    assert _longest_chain(_flows(list(itertools.pairwise(names)))) == 2999
 
 
 @pytest.mark.timeout(60)

@@ -811,7 +811,7 @@ def test_freeze_with_groups_keeps_groups_whole_and_reports_leaks(v1, tmp_path):
         v1.split / "assignments.parquet",
     )
     write_dataset(tmp_path / "data", 2, V1 + pings("zz", 3, "LangChain", 5))
-    pairs = GROUPS_V1 + [("zz0000", "cl0000"), ("zz0001", "cm0000")]
+    pairs = [*GROUPS_V1, ("zz0000", "cl0000"), ("zz0001", "cm0000")]
     summary = freeze_assignments(conn, v1, 2, groups=register_groups(conn, pairs))
     after = stored(v1)
     assert {h: after[h] for h in flipped} == flipped, "nobody moves, not even the leaking member"
