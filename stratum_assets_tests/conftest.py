@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -34,6 +35,12 @@ def fixture_path(relative: str) -> Path:
 
 def fixture_json(relative: str):
     return json.loads(fixture_path(relative).read_text())
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file the code under test wrote, read as the csv module asks (``newline=""``)."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def reference_pings() -> dict[str, dict]:
@@ -326,7 +333,8 @@ class ProjectBuild:
         self.home = home
         self.env = {**os.environ, "DAGSTER_HOME": str(home), "STRATUM_SANDBOX": "1", **extra_env}
         self.env.pop("GITHUB_TOKEN", None)
-        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        # Open until stop(): the build writes into them while it runs, and they are read after it ends.
+        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
         self._deadline = time.monotonic() + self.TIMEOUT_S
         self._proc = subprocess.Popen(
             [str(BIN / "stratum-assets"), "run", *args],

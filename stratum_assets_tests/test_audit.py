@@ -1,6 +1,5 @@
 """Audit sections, gates G1–G8 (each both ways), report, split and label audit."""
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -28,6 +27,8 @@ from stratum_assets.offline_github import OfflineGitHub
 from stratum_assets.resources import DataResource
 from stratum_assets.storage.layout import Layout
 from stratum_assets_tests.support.synthetic_pings import generate
+
+from .conftest import csv_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ["LangChain", "CrewAI", "LangGraph", "AutoGen", "LlamaIndex"]
@@ -490,7 +491,7 @@ def test_label_audit_pairs_twenty_per_quintile_and_checks_agreement_at_80_percen
     assert (good.passed, good.metadata["agreement"].value, good.metadata["decided"].value) == (True, 0.8, 100)
     both = review(agree=100, reviewer="ben")  # two reviewers: pooled, and their kappa
     assert (both.metadata["agree"].value, both.metadata["decided"].value, both.passed) == (180, 200, True)
-    answers = {name: [r["answer"] for r in csv.DictReader(open(reviews / f"{name}.csv"))] for name in ("ana", "ben")}
+    answers = {name: [r["answer"] for r in csv_rows(reviews / f"{name}.csv")] for name in ("ana", "ben")}
     assert both.metadata["cohen_kappa"].value == {"ana vs ben": round(label_audit.cohen_kappa(*answers.values()), 4)}
     (reviews / "ben.csv").unlink()
     undecided = review(agree=72, cannot_tell=10)  # 72 of 90 decided pairs

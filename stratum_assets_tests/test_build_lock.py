@@ -50,9 +50,11 @@ def test_a_build_killed_with_sigkill_leaves_no_stale_lock(tmp_path):
     child = _holder_process(tmp_path)
     try:
         assert current_holder(tmp_path)["pid"] == child.pid
-        with pytest.raises(BuildLocked, match=f"pid {child.pid} "):
-            with build_lock(tmp_path, "stratum-assets run", grace_s=0.2):
-                pass
+        with (
+            pytest.raises(BuildLocked, match=f"pid {child.pid} "),
+            build_lock(tmp_path, "stratum-assets run", grace_s=0.2),
+        ):
+            pass
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)

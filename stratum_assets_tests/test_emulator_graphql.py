@@ -39,7 +39,7 @@ def test_a_batch_of_one_hundred_repositories_costs_two_points(emulator, universe
     assert resp.headers["X-RateLimit-Resource"] == "graphql"
     nodes = body["data"]["nodes"]
     assert [n["databaseId"] for n in nodes] == [r.id for r in repos]
-    for repo, node in zip(repos, nodes):
+    for repo, node in zip(repos, nodes, strict=True):
         assert node["nameWithOwner"] == repo.full_name
         assert node["isFork"] is repo.is_fork
         assert (node["parent"] or {}).get("nameWithOwner") == repo.parent

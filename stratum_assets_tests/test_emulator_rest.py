@@ -61,7 +61,7 @@ def test_search_headers_match_the_recorded_rate_limit_headers(universe, tmp_path
     for who, headers in (("recorded", recorded), ("first", first.headers), ("second", second.headers)):
         raw = [headers[f"X-RateLimit-{n}"] for n in counters]
         assert all(v.isdigit() for v in raw), (who, raw)  # plain decimal integers, as GitHub sends them
-        values[who] = dict(zip(counters, map(int, raw)))
+        values[who] = dict(zip(counters, map(int, raw), strict=True))
     for who, v in values.items():
         assert v["Limit"] == 30 and 0 <= v["Remaining"] <= v["Limit"] and v["Used"] == v["Limit"] - v["Remaining"], (
             who,
@@ -150,7 +150,7 @@ def test_get_repository_carries_the_fork_parent_and_the_recorded_fields(emulator
     forks = [r for r in universe.repos if r.is_fork and not r.deleted]
     bodies = [requests.get(f"{emulator.url}/repos/{r.full_name}", timeout=30).json() for r in forks[:20]]
     # The recorded repository belongs to an organization, so compare with one that does too.
-    fork, body = next((r, b) for r, b in zip(forks, bodies) if b["owner"]["type"] == "Organization")
+    fork, body = next((r, b) for r, b in zip(forks[:20], bodies, strict=True) if b["owner"]["type"] == "Organization")
     _same_shape(body, recorded, "repository")
     assert body["fork"] is True
     assert body["parent"]["full_name"] == fork.parent

@@ -118,7 +118,7 @@ def test_only_not_found_means_deleted_other_nulls_are_asked_again(emulator, univ
     """10 of 100 nodes fail with SERVICE_UNAVAILABLE once: none is counted deleted, all are enriched."""
     repos = universe.repos[:100]
     emulator.faults.add(Fault("graphql_node_errors", "graphql", times=1, nodes_every=10))
-    enriched, client, _ = _enriched(emulator, [r.node_id for r in repos])
+    enriched, _, _ = _enriched(emulator, [r.node_id for r in repos])
     assert emulator.faults.fired() == 1
     assert sorted(enriched.gone) == sorted(r.node_id for r in repos if r.deleted)
     assert set(enriched.found) == {r.node_id for r in repos if not r.deleted} and enriched.failed == {}
@@ -147,7 +147,7 @@ def test_a_batch_that_times_out_is_halved_until_github_answers(emulator, univers
     """A server that serves 50 (or 25) ids but not 100: every repository is still enriched."""
     repos = universe.repos[:250]
     emulator.faults.add(fault)
-    enriched, client, t = _enriched(emulator, [r.node_id for r in repos])
+    enriched, _, t = _enriched(emulator, [r.node_id for r in repos])
     assert emulator.faults.fired() >= 1
     assert set(enriched.found) == {r.node_id for r in repos if not r.deleted} and enriched.failed == {}
     assert max(size for size in enriched.batch_sizes if size <= fault.above) <= fault.above
@@ -265,8 +265,8 @@ def test_a_repository_renamed_after_search_keeps_githubs_current_name_and_url(em
             "HTTP 451",
         ),
         (
-            "remote: Repository unavailable due to DMCA takedown.\nfatal: unable to access 'https://github.com/o/r/': The "
-            "requested URL returned error: 403\n",
+            "remote: Repository unavailable due to DMCA takedown.\n"
+            "fatal: unable to access 'https://github.com/o/r/': The requested URL returned error: 403\n",
             "DMCA takedown",
         ),
     ],
@@ -332,7 +332,7 @@ def test_discovery_in_github_weather_finds_what_a_clear_sky_finds(large_universe
     stormy, fired = run(True)
     assert fired >= {"search_incomplete", "graphql_timeout", "graphql_node_errors"}, fired
     assert fired <= {f.kind for f in WEATHER}
-    for sunny, wet in zip(clear, stormy):
+    for sunny, wet in zip(clear, stormy, strict=True):
         names = {r["repo_id"]: r["full_name"] for r in sunny.rows}
         wet_names = {r["repo_id"]: r["full_name"] for r in wet.rows}
         assert set(names) == set(wet_names) and wet.truncated_windows == [] and wet.enrichment_failed == []

@@ -304,7 +304,7 @@ def test_a_real_git_child_gets_the_minimal_environment(secrets_in_parent, emulat
     result = clone(f"{proxy.url}/git/{repo.full_name}.git", tmp_path / "c", timeout=60)
     assert result.failure is None, result.detail
     assert proxy.processes, "git and its remote helper were seen while they talked to the host"
-    for pid, seen in proxy.processes.items():
+    for seen in proxy.processes.values():
         _assert_no_secrets(seen["environ"], f"git process {seen['argv'][:2]}")
         others = {k for k in seen["environ"] if not k.startswith("GIT_")} - {
             "PATH",
@@ -468,8 +468,8 @@ def test_a_url_git_cannot_use_is_clone_refused_and_not_retried(tmp_path, url, mo
         ("fatal: unable to access 'https://x/': The requested URL returned error: 502\n", "environment", True),
         ("fatal: early EOF\nfatal: index-pack failed\n", "environment", True),
         (
-            "fatal: unable to access 'http://127.0.0.1:8765/git/o/r.git/': Failed to connect to 127.0.0.1 port 8765 after"
-            " 0 ms: Couldn't connect to server\n",
+            "fatal: unable to access 'http://127.0.0.1:8765/git/o/r.git/': "
+            "Failed to connect to 127.0.0.1 port 8765 after 0 ms: Couldn't connect to server\n",
             "environment",
             True,
         ),

@@ -1,6 +1,5 @@
 """The label audit's protocol: the pairing rules, the agreement and its boundary, the blind review server."""
 
-import csv
 import http.client
 import json
 import re
@@ -11,6 +10,8 @@ from stratum_assets.audit import label_audit as L
 from stratum_assets.audit.review import ReviewServer
 from stratum_assets.storage.files import write_text_atomic
 from stratum_assets.storage.layout import Layout
+
+from .conftest import csv_rows
 
 
 def repos(scores: list[int]) -> list[L.Repo]:
@@ -242,7 +243,11 @@ def test_no_served_byte_carries_a_score_a_quintile_or_the_key(review_server):
         b"repo_hash",
     ):
         assert word not in served, word
-    assert all(p[side]["full_name"] == q[f"{side}_full_name"] for p, q in zip(payload["pairs"], pairs) for side in "ab")
+    assert all(
+        p[side]["full_name"] == q[f"{side}_full_name"]
+        for p, q in zip(payload["pairs"], pairs, strict=True)
+        for side in "ab"
+    )
 
 
 def test_each_answer_is_saved_at_once_and_foreign_requests_are_refused(review_server):
@@ -257,7 +262,7 @@ def test_each_answer_is_saved_at_once_and_foreign_requests_are_refused(review_se
         200,
         b'{"answered": 2, "total": 100}',
     )
-    rows = list(csv.DictReader(open(layout.label_audit_review("ana"), newline="")))
+    rows = csv_rows(layout.label_audit_review("ana"))
     assert [(r["pair_id"], r["a_full_name"], r["b_full_name"], r["answer"], r["notes"]) for r in rows] == [
         ("1", first["a_full_name"], first["b_full_name"], "A", "changed my mind"),
         ("2", second["a_full_name"], second["b_full_name"], "cannot tell", ""),
@@ -277,5 +282,5 @@ def test_each_answer_is_saved_at_once_and_foreign_requests_are_refused(review_se
         _request(server, "POST", "/api/reviews/ana", {"pair_id": 3, "answer": "A", "notes": "x" * 4001}),
     ]
     assert [status for status, _ in refused] == [403, 403, 415, 400, 400, 400, 400]
-    assert len(list(csv.DictReader(open(layout.label_audit_review("ana"))))) == 2, "nothing refused was saved"
+    assert len(csv_rows(layout.label_audit_review("ana"))) == 2, "nothing refused was saved"
     assert sorted(p.name for p in layout.label_audit_reviews.iterdir()) == ["ana.csv"], "no temporary file left"

@@ -286,7 +286,7 @@ def test_jsonl_export_has_one_line_per_repository_with_source_metadata(workspace
         assert line["repo_hash"] == repo_hash(line["repo_full_name"])
         assert line["repo_source_metadata"]["selection_stratum"] == line["selection_stratum"]
         assert isinstance(line["repo_source_metadata"]["language_bytes"], dict)
-    assert {l["selection_stratum"] for l in lines} == set(STRATUM_NAMES) - {
+    assert {row["selection_stratum"] for row in lines} == set(STRATUM_NAMES) - {
         s for s, n in meta["per_stratum"].value.items() if n == 0
     }
 

@@ -1,5 +1,6 @@
 """Opt-outs and the licence allowlist: parsed with line numbers, applied before strata, recorded, versioned."""
 
+import re
 from collections import Counter
 
 import dagster as dg
@@ -22,6 +23,9 @@ from stratum_assets.manifest.exclusions import (
 from stratum_assets.resources import DataResource
 
 from .test_audit import THRESHOLDS, constructed
+
+# Fixtures (the sample universe's candidates; a home): pytest passes them as arguments, which ruff reads as a
+# redefinition (F811) of the imported name.
 from .test_manifest import discovered, workspace  # noqa: F401  (the sample universe's candidates; a home)
 
 OPT_OUTS = """\
@@ -251,7 +255,7 @@ def test_the_config_path_wins_over_the_environment_which_wins_over_the_project_f
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.yaml"))
     assert exclusions_path() == tmp_path / "env.yaml"
     assert exclusions_path(str(tmp_path / "config.yaml")) == tmp_path / "config.yaml"
-    with pytest.raises(ExclusionsError, match="env.yaml: no such exclusions file"):
+    with pytest.raises(ExclusionsError, match=re.escape("env.yaml: no such exclusions file")):
         load_exclusions()
 
 
@@ -337,7 +341,7 @@ def _candidate_names(data) -> set[str]:
     }
 
 
-def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_repositories(workspace, tmp_path):
+def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_repositories(workspace, tmp_path):  # noqa: F811  (a fixture)
     data, resources, instance = workspace
     policy = tmp_path / "exclusions.yaml"
     policy.write_text("opt_outs: []\n")
@@ -404,7 +408,7 @@ def test_an_opt_out_after_v1_leaves_v1_frozen_and_the_next_version_without_the_r
     )
 
 
-def test_the_allowlist_through_the_asset_leaves_out_unlisted_and_unlicensed_repositories(workspace, tmp_path):
+def test_the_allowlist_through_the_asset_leaves_out_unlisted_and_unlicensed_repositories(workspace, tmp_path):  # noqa: F811  (a fixture)
     data, resources, instance = workspace
     policy = tmp_path / "exclusions.yaml"
     policy.write_text("licence_allowlist: [MIT, Apache-2.0]\n")
@@ -425,7 +429,7 @@ def test_the_allowlist_through_the_asset_leaves_out_unlisted_and_unlicensed_repo
     assert (left_out["licence_missing"], left_out["licence_not_allowed"]) == (missing, other)
 
 
-def test_a_malformed_exclusions_file_fails_the_manifest_and_names_the_line(workspace, tmp_path):
+def test_a_malformed_exclusions_file_fails_the_manifest_and_names_the_line(workspace, tmp_path):  # noqa: F811  (a fixture)
     data, resources, instance = workspace
     policy = tmp_path / "exclusions.yaml"
     policy.write_text("opt_outs:\n  - repository: someone\n    reason: ok\n  - repository: other\n")

@@ -7,7 +7,6 @@ check then reads the reviews and must report exactly the answers given. Screensh
 temporary folder, or to docs/screenshots/ (the README's) with ``STRATUM_UPDATE_SCREENSHOTS=1``.
 """
 
-import csv
 import subprocess
 import time
 import urllib.request
@@ -24,7 +23,7 @@ from stratum_assets.storage.layout import Layout
 from stratum_assets_tests.support.loopback import free_port
 from stratum_assets_tests.support.synthetic_pings import generate
 
-from .conftest import BIN, chromium
+from .conftest import BIN, chromium, csv_rows
 
 pytestmark = pytest.mark.slow  # runs a server and a browser
 
@@ -165,7 +164,7 @@ def test_a_reviewer_answers_every_pair_with_the_keyboard_reloads_resumes_and_the
         answer(position, {"A": "a", "B": "b", "cannot tell": "c"}[value], value)
     _wait_for(browser, "100 of 100 answered", "all 100 pairs answered")
 
-    saved = {int(r["pair_id"]): r for r in csv.DictReader(open(sampled / "label_audit" / "reviews" / "ana.csv"))}
+    saved = {int(r["pair_id"]): r for r in csv_rows(sampled / "label_audit" / "reviews" / "ana.csv")}
     assert {p: r["answer"] for p, r in saved.items()} == given
     assert saved[by_position[2]["pair_id"]]["notes"] == "both run code; the other one also moves money"
 

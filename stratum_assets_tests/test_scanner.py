@@ -343,7 +343,7 @@ def universe_pings(universe, tmp_path_factory):
 
 
 def test_every_universe_ping_validates(universe_pings):
-    for name, (repo, ping) in universe_pings.items():
+    for name, (_, ping) in universe_pings.items():
         errors = validate_ping({**ping, "repo_hash": repo_hash(name)}, repo_hash(name))
         assert errors == [], (name, errors)
 
@@ -374,7 +374,7 @@ def test_topology_hash_is_shared_by_copies_and_differs_between_architectures(uni
     """The built-in's hash (detected_*); the ping's field is empty, as the reference CLI prints it offline."""
     assert {ping["topology_signature_hash"] for _, ping in universe_pings.values()} == {""}
     by_seed = defaultdict(set)
-    for name, (repo, ping) in universe_pings.items():
+    for repo, ping in universe_pings.values():
         if ping["agent_count"] and "symlink_escape" not in repo.quirks:
             by_seed[repo.code_seed].add(ping["detected_topology_signature_hash"])
     assert all(len(hashes) == 1 for hashes in by_seed.values()), "copy-paste clones hash alike"

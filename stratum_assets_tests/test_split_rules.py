@@ -381,7 +381,7 @@ def test_freeze_assigns_only_usable_repositories_and_reports_what_it_did(v1):
     assert hashes == sorted(p["repo_hash"] for p in V1), "usable repositories only, in repo_hash order"
     assignments = stored(v1)
     strata = {}
-    for h, (split, stratum) in assignments.items():
+    for h, (_, stratum) in assignments.items():
         strata.setdefault(stratum, []).append(h)
     assert {s: len(m) for s, m in strata.items()} == {"CrewAI|low": 200, "CrewAI|any": 200, "other|any": 35}
     for stratum, members in strata.items():

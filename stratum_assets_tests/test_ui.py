@@ -9,6 +9,7 @@ environment variable ``STRATUM_UPDATE_SCREENSHOTS=1`` is set, e.g.
 ``STRATUM_UPDATE_SCREENSHOTS=1 python -m pytest stratum_assets_tests/test_ui.py``.
 """
 
+import contextlib
 import os
 import re
 import subprocess
@@ -79,10 +80,8 @@ def _dismiss_community_dialog(browser, settle: float = 3.0) -> None:
     deadline = time.monotonic() + settle
     while time.monotonic() < deadline:
         for button in browser.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
-            try:
+            with contextlib.suppress(WebDriverException):  # gone or animating: look again
                 button.click()
-            except WebDriverException:
-                pass  # gone or animating: look again
         time.sleep(0.3)
     assert "Join the Dagster community" not in browser.find_element(By.TAG_NAME, "body").text
 

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -172,7 +173,7 @@ def _files(data) -> dict[str, str]:
         for name in names:
             path = os.path.join(folder, name)
             if name != ".build.lock":
-                out[os.path.relpath(path, data)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+                out[os.path.relpath(path, data)] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return out
 
 

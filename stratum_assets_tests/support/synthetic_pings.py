@@ -109,7 +109,9 @@ def _manifest(rng, n, names, hashes, chunks, stratum, version) -> pa.Table:
             "github_stars": rng.pareto(1.2, n).astype(np.int64) * 5,
             "is_fork": forks,
             "fork_parent": np.where(forks, parents, None),
-            "language_bytes": [json.dumps({"Python": int(p), "TypeScript": int(o)}) for p, o in zip(python, other)],
+            "language_bytes": [
+                json.dumps({"Python": int(p), "TypeScript": int(o)}) for p, o in zip(python, other, strict=True)
+            ],
             "html_url": [f"https://github.com/{name}" for name in names],
             "last_commit_date": np.full(n, "2026-09-01T00:00:00Z"),
             "license": np.full(n, "MIT"),
@@ -133,7 +135,10 @@ def _pings(rng, n, names, hashes, chunks, stratum) -> pa.Table:
     primary = np.array([FRAMEWORK_OF_STRATUM[s] for s in stratum])
     second = _FRAMEWORKS[rng.integers(0, len(_FRAMEWORKS), n)]
     multi = rng.random(n) < 0.15
-    frameworks = [([p, s] if m and s != p else [p]) if u else [] for p, s, m, u in zip(primary, second, multi, usable)]
+    frameworks = [
+        ([p, s] if m and s != p else [p]) if u else []
+        for p, s, m, u in zip(primary, second, multi, usable, strict=True)
+    ]
     high = rng.random(n) < 0.45  # two populations: toy projects and tool-heavy ones
     risk = np.clip(np.where(high, rng.normal(72, 10, n), rng.normal(28, 12, n)), 0, 100).round().astype(np.int64)
     risk = np.where(usable, risk, 0)
@@ -196,7 +201,9 @@ def _write_jsonl(path: Path, manifest: pa.Table, pings: pa.Table, invalid: np.nd
     with open(path, "w") as fh:
         for start in range(0, pings.num_rows, 20_000):
             rows = pings.slice(start, 20_000).to_pylist()
-            for ping, extra, bad in zip(rows, meta.slice(start, 20_000).to_pylist(), invalid[start : start + 20_000]):
+            for ping, extra, bad in zip(
+                rows, meta.slice(start, 20_000).to_pylist(), invalid[start : start + 20_000], strict=True
+            ):
                 for name in maps:
                     ping[name] = None if ping[name] is None else dict(ping[name])
                 fh.write(json.dumps({**ping, **extra, "quarantined": bool(bad)}) + "\n")
