@@ -24,8 +24,8 @@ from stratum_assets.resources import DataResource
 
 from .test_audit import THRESHOLDS, constructed
 
-# Fixtures (the sample universe's candidates; a home): pytest passes them as arguments, which ruff reads as a
-# redefinition (F811) of the imported name.
+# Fixtures: pytest passes them to the tests as arguments, which ruff reads as a redefinition (F811) of the
+# imported name.
 from .test_manifest import discovered, workspace  # noqa: F401  (the sample universe's candidates; a home)
 
 OPT_OUTS = """\
