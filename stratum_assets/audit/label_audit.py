@@ -247,7 +247,7 @@ def cards(
             "agents": agents,
             "crews": crews,
             "tools": sum(tool_counts) if tool_counts else None,
-            "capabilities": {"total": total_caps, **{k: v for k, v in (capabilities or {}).items()}},
+            "capabilities": {"total": total_caps, **(capabilities or {})},
             "guardrails": list(guardrails or []),
             "human_in_the_loop": hitl,
             "mcp_servers": mcp,
@@ -314,7 +314,7 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
     n = len(first)
     if n == 0:
         return None
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
     expected = sum(first.count(c) * second.count(c) for c in ANSWERS) / (n * n)
     return None if expected == 1 else (observed - expected) / (1 - expected)
 
