@@ -37,6 +37,7 @@ import io
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def usable_repos(conn: duckdb.DuckDBPyConnection, src: str = "scan_dataset") -> 
 
 def sample(
     repos: list[Repo],
-    groups: list[tuple[str, ...]] = (),
+    groups: Sequence[tuple[str, ...]] = (),
     seed: int = 23,
     per_quintile: int = PER_QUINTILE,
     min_gap: int = MIN_GAP,
@@ -366,7 +367,8 @@ def evaluate(sample_rows: list[dict], reviews: dict[str, dict[int, dict]]) -> Ev
     result = Evaluation(pairs=len(key), progress={}, complete=[])
     answers = {}
     for reviewer, rows in sorted(reviews.items()):
-        given, tally, quintiles = {}, Tally(), defaultdict(Tally)
+        given, tally = {}, Tally()
+        quintiles: defaultdict[int, Tally] = defaultdict(Tally)
         for pair_id, row in sorted(rows.items()):
             pair = key.get(pair_id)
             if pair is None or (row["a_full_name"], row["b_full_name"]) != (pair["a_full_name"], pair["b_full_name"]):

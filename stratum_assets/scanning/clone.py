@@ -234,8 +234,8 @@ def git_env(home: Path, auth: GitAuth | None = None) -> dict[str, str]:
         GIT_LFS_SKIP_SMUDGE="1",
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
-        **(auth.env() if auth else {}),
-    )  # type: ignore[arg-type]
+        **(auth.env() if auth else {}),  # type: ignore[arg-type]  # GIT_CONFIG_* only: never binds ``tmp``
+    )
 
 
 _SAFE_CONFIG = (
