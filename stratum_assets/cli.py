@@ -30,7 +30,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from .domain.choices import ScannerKind
 
@@ -293,9 +295,10 @@ def _run(args) -> int:
     from .storage.build_lock import BuildLocked, build_lock
     from .storage.world import WorldMismatch
 
+    resources = cast(Mapping[str, Any], defs.resources)  # the code location names its resources
     try:
         with (
-            build_lock(defs.resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait),
+            build_lock(resources["data"].layout.root, f"stratum-assets {args.command}", wait=args.wait),
             dg.DagsterInstance.get() as instance,
             stop_signals(),
         ):
@@ -316,7 +319,7 @@ def _run(args) -> int:
         print(f"stratum-assets {args.command}: {err}", file=sys.stderr)
         return 1
     except BuildStopped as stop:
-        resume = "backfill" if defs.resources["data"].manifest_store.active() is not None else "run"
+        resume = "backfill" if resources["data"].manifest_store.active() is not None else "run"
         print(
             f"stratum-assets {args.command}: stopped by {stop}; the interrupted runs are marked failed. "
             f"Resume with `stratum-assets {resume}`.",

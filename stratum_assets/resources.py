@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -259,7 +260,7 @@ def scanner_from_environment() -> ScannerResource:
     kind = os.environ.get(SCANNER_ENV_VAR)
     if kind and kind not in tuple(ScannerKind):
         raise ValueError(f"{SCANNER_ENV_VAR} must be one of {one_of(ScannerKind)}, not {kind!r}")
-    config = {}
+    config: dict[str, Any] = {}  # dg.EnvVar stands in for a field's value until the resource is built
     if kind:
         config["kind"] = dg.EnvVar(SCANNER_ENV_VAR)
     if os.environ.get(SCANNER_COMMAND_ENV_VAR):

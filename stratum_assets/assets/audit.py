@@ -5,6 +5,7 @@ active manifest version) and need no GitHub: the profile is the data resource's.
 """
 
 import json
+from typing import Any, cast
 
 import dagster as dg
 
@@ -27,7 +28,8 @@ GATE_DESCRIPTIONS = check_descriptions()  # from the gate table (domain/gates.py
 
 class AuditConfig(dg.Config):
     profile: Profile | None = None  # default: the data resource's (sample offline, full with a token)
-    thresholds: dict[str, float] = {}  # e.g. {"g1_min_usable": 30000}: overrides of the profile
+    # e.g. {"g1_min_usable": 30000}: overrides of the profile
+    thresholds: dict[str, float] = {}  # noqa: RUF012  # a pydantic field: each instance gets its own copy
 
 
 @dg.asset(
@@ -46,7 +48,7 @@ def audit_report(context: dg.AssetExecutionContext, config: AuditConfig, data: D
     data.compact()  # a partition re-run since the scans finished: its block again, so the audit reads few files
     with data.warehouse() as warehouse:
         conn, version = warehouse.conn, warehouse.version
-        manifest_rows = conn.execute("SELECT count(*) FROM repo_manifest").fetchone()[0]
+        manifest_rows = cast(tuple, conn.execute("SELECT count(*) FROM repo_manifest").fetchone())[0]
         thresholds = GateThresholds.for_profile(profile, manifest_rows, **config.thresholds)
         results = audit(
             conn,
@@ -114,10 +116,13 @@ def refuse_to_freeze_while_pending(warehouse: Warehouse, what: str, src: str = "
     Freezing with repositories pending would assign them later, by another rule of arrival, and a
     re-run after a crash would differ from a clean build. ``src``: the view or a snapshot of it.
     """
-    pending, unsettled_rows = warehouse.conn.execute(
-        f"SELECT count(*) FILTER (outcome = 'pending'), count(*) FILTER (outcome = 'stored' AND {unsettled()}) "
-        f"FROM {src}"
-    ).fetchone()
+    pending, unsettled_rows = cast(  # aggregates answer one row
+        tuple,
+        warehouse.conn.execute(
+            f"SELECT count(*) FILTER (outcome = 'pending'), count(*) FILTER (outcome = 'stored' AND {unsettled()}) "
+            f"FROM {src}"
+        ).fetchone(),
+    )
     if pending:
         raise dg.Failure(
             f"{pending} repositories of manifest v{warehouse.version} are still pending: {what} is "
@@ -172,6 +177,8 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
             groups=groups.register(warehouse.conn, "split_groups_input"),
             src=src,
         )
+    # set, as the split ran with duplicate groups
+    in_both, deviations = cast(list[dict], out.groups_in_both), cast(dict, out.share_deviations)
     yield dg.MaterializeResult(
         metadata={
             "train": out.train,
@@ -182,7 +189,7 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
             "undersized_test_strata": dg.MetadataValue.json(out.undersized),
             "exports": dg.MetadataValue.json(out.exports),
             "duplicate_groups": groups.summary()["joined"]["groups"],
-            "stratum_share_deviations": dg.MetadataValue.json(out.share_deviations),
+            "stratum_share_deviations": dg.MetadataValue.json(deviations),
         }
     )
     yield dg.AssetCheckResult(
@@ -190,8 +197,8 @@ def train_test_split(context: dg.AssetExecutionContext, config: SplitConfig, dat
         passed=not out.groups_in_both,
         metadata={
             "groups": len(groups.joined),
-            "groups_in_both": len(out.groups_in_both),
-            "examples": dg.MetadataValue.json(out.groups_in_both[:20]),
+            "groups_in_both": len(in_both),
+            "examples": dg.MetadataValue.json(in_both[:20]),
         },
     )
     yield dg.AssetCheckResult(
@@ -242,7 +249,7 @@ def label_audit_sample(context: dg.AssetExecutionContext, config: LabelAuditConf
     yield dg.MaterializeResult(
         metadata={
             "pairs": len(pairs),
-            "pairs_per_quintile": dg.MetadataValue.json(per_quintile),
+            "pairs_per_quintile": dg.MetadataValue.json(per_quintile),  # type: ignore[arg-type]  # int keys: the JSON writes them as text
             "comparison_rules": dg.MetadataValue.json(
                 {r: sum(p["rule"] == r for p in pairs) for r in ("adjacent_quintile", "any_lower")}
             ),
@@ -270,7 +277,7 @@ def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetChec
             description=str(err),
             metadata={"evaluated": False, "status": "unreadable review"},
         )
-    metadata = {
+    metadata: dict[str, Any] = {
         "evaluated": result.evaluated,
         "pairs": result.pairs,
         "threshold": label_audit.THRESHOLD,
@@ -291,6 +298,7 @@ def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetChec
             metadata={**metadata, "status": status},
         )
     overall = result.overall.summary()
+    per_quintile = {q: t.summary() for q, t in sorted(result.per_quintile.items())}
     return dg.AssetCheckResult(
         check_name="label_agreement",
         passed=result.passed,
@@ -303,7 +311,7 @@ def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetChec
             "cannot_tell": overall["cannot_tell"],
             "ci95": dg.MetadataValue.json(overall["ci95"]),
             "complete_reviews": len(result.complete),
-            "per_quintile": dg.MetadataValue.json({q: t.summary() for q, t in sorted(result.per_quintile.items())}),
+            "per_quintile": dg.MetadataValue.json(per_quintile),  # type: ignore[arg-type]  # int keys: the JSON writes them as text
             "cohen_kappa": dg.MetadataValue.json(result.kappa),
             "profile": profile.value,
         },

@@ -19,7 +19,8 @@ from ..storage.world import recorded
 from ..warehouse.companions import clear_scan_companions
 from .discovery import STRATUM_NAMES, candidate_assets
 
-chunk_partitions = dg.DynamicPartitionsDefinition(name="manifest_chunks")
+CHUNK_PARTITIONS = "manifest_chunks"
+chunk_partitions = dg.DynamicPartitionsDefinition(name=CHUNK_PARTITIONS)
 
 
 class ManifestConfig(dg.Config):
@@ -84,7 +85,9 @@ def repo_manifest(
             },
         )
         clear_scan_companions(layout)  # the previous version's pings: v{active}'s come when it is finished
-        status = f"new version v{active} frozen" + (f" for {world.world.describe()}" if new_world else "")
+        status = f"new version v{active} frozen" + (
+            f" for {world.world.describe()}" if new_world and world is not None else ""
+        )
     export_jsonl_from_parquet(store.path(active), layout.manifest_jsonl)  # always the active version's, current format
     meta = store.meta(active)
     excluded = meta.get("exclusions") or {}  # none in a version frozen before exclusions existed
@@ -123,12 +126,12 @@ def repo_manifest(
 def _register_chunks(instance: dg.DagsterInstance, chunk_ids: list[str]) -> list[str]:
     """Make the partitions of ``scan_results`` exactly the chunks of the active version."""
     wanted = sorted(set(chunk_ids))
-    existing = set(instance.get_dynamic_partitions(chunk_partitions.name))
+    existing = set(instance.get_dynamic_partitions(CHUNK_PARTITIONS))
     missing = [c for c in wanted if c not in existing]
     if missing:
-        instance.add_dynamic_partitions(chunk_partitions.name, missing)
+        instance.add_dynamic_partitions(CHUNK_PARTITIONS, missing)
     for stale in sorted(existing - set(wanted)):
-        instance.delete_dynamic_partition(chunk_partitions.name, stale)
+        instance.delete_dynamic_partition(CHUNK_PARTITIONS, stale)
     return wanted
 
 

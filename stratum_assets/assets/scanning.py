@@ -30,7 +30,7 @@ from .automation import AFTER_THE_SCANS
 from .manifest import chunk_partitions, repo_manifest
 
 
-class ScanConfig(dg.Config, ScanKnobs):
+class ScanConfig(dg.Config, ScanKnobs):  # type: ignore[misc]  # dg.Config is frozen too (its model_config)
     """The scan's knobs (scanning/pipeline.py's ``ScanKnobs``, each written there once) as run config."""
 
 

@@ -11,6 +11,7 @@ judged by the same standard in proportion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -32,7 +33,7 @@ class _Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
-    def for_profile(cls, profile: Profile, manifest_rows: int, **overrides) -> GateThresholds:
+    def for_profile(cls, profile: Profile, manifest_rows: int, **overrides) -> Self:
         full = cls()
         if profile not in tuple(Profile):
             raise ValueError(f"unknown gate profile {profile!r}: {' or '.join(Profile)}")
@@ -46,7 +47,7 @@ class _Thresholds(BaseModel):
         return cls.checked({**full.model_dump(), **scaled, **overrides})
 
     @classmethod
-    def checked(cls, values: dict) -> GateThresholds:
+    def checked(cls, values: dict) -> Self:
         """Validated thresholds; a misspelt key or a value out of range is refused with a clear message."""
         unknown = sorted(set(values) - set(cls.model_fields))
         if unknown:
@@ -66,10 +67,19 @@ def _field(t: gate_table.Threshold):
     return int, Field(t.default, ge=1, le=t.maximum)
 
 
-# One field per threshold of the gate table, in its order, with the full profile's default.
-GateThresholds = create_model(
-    "GateThresholds", __base__=_Thresholds, __module__=__name__, **{t.key: _field(t) for t in gate_table.thresholds()}
-)
+if TYPE_CHECKING:  # the fields are the gate table's, made at import: unknown to mypy by name and type
+
+    class GateThresholds(_Thresholds):
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    # One field per threshold of the gate table, in its order, with the full profile's default.
+    GateThresholds = create_model(
+        "GateThresholds",
+        __base__=_Thresholds,
+        __module__=__name__,
+        **{t.key: _field(t) for t in gate_table.thresholds()},
+    )
 
 
 @dataclass(frozen=True)

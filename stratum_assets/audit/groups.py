@@ -152,7 +152,8 @@ def _fork_families(conn, usable: str) -> list[tuple[str, ...]]:
 def _shared(conn, rows: str, column: str) -> list[tuple[str, str]]:
     """(value, repo_hash) of the rows whose non-empty ``column`` value another row shares: the grouping is done
     in SQL, so a million unique values never come into Python."""
-    return conn.execute(f"""WITH valued AS (SELECT {column} AS v, repo_hash FROM {rows} WHERE coalesce({column}, '') <> '')
+    return conn.execute(f"""WITH valued AS (SELECT {column} AS v, repo_hash FROM {rows}
+                                            WHERE coalesce({column}, '') <> '')
                             SELECT v, repo_hash FROM valued
                             WHERE v IN (SELECT v FROM valued GROUP BY v HAVING count(*) > 1)""").fetchall()
 

@@ -37,6 +37,7 @@ import io
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def usable_repos(conn: duckdb.DuckDBPyConnection, src: str = "scan_dataset") -> 
 
 def sample(
     repos: list[Repo],
-    groups: list[tuple[str, ...]] = (),
+    groups: Sequence[tuple[str, ...]] = (),
     seed: int = 23,
     per_quintile: int = PER_QUINTILE,
     min_gap: int = MIN_GAP,
@@ -247,7 +248,7 @@ def cards(
             "agents": agents,
             "crews": crews,
             "tools": sum(tool_counts) if tool_counts else None,
-            "capabilities": {"total": total_caps, **{k: v for k, v in (capabilities or {}).items()}},
+            "capabilities": {"total": total_caps, **(capabilities or {})},
             "guardrails": list(guardrails or []),
             "human_in_the_loop": hitl,
             "mcp_servers": mcp,
@@ -314,7 +315,7 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
     n = len(first)
     if n == 0:
         return None
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
     expected = sum(first.count(c) * second.count(c) for c in ANSWERS) / (n * n)
     return None if expected == 1 else (observed - expected) / (1 - expected)
 
@@ -366,7 +367,8 @@ def evaluate(sample_rows: list[dict], reviews: dict[str, dict[int, dict]]) -> Ev
     result = Evaluation(pairs=len(key), progress={}, complete=[])
     answers = {}
     for reviewer, rows in sorted(reviews.items()):
-        given, tally, quintiles = {}, Tally(), defaultdict(Tally)
+        given, tally = {}, Tally()
+        quintiles: defaultdict[int, Tally] = defaultdict(Tally)
         for pair_id, row in sorted(rows.items()):
             pair = key.get(pair_id)
             if pair is None or (row["a_full_name"], row["b_full_name"]) != (pair["a_full_name"], pair["b_full_name"]):

@@ -103,7 +103,9 @@ def compute(
 def histogram(labels: list[str], counts: list[int]) -> str:
     peak = max(counts, default=0) or 1
     width = max(len(label) for label in labels)
-    return "\n".join(f"{label:>{width}} | {'#' * round(BAR * c / peak):<{BAR}} {c}" for label, c in zip(labels, counts))
+    return "\n".join(
+        f"{label:>{width}} | {'#' * round(BAR * c / peak):<{BAR}} {c}" for label, c in zip(labels, counts, strict=False)
+    )
 
 
 def render(d: AuditResults, version: int, profile: Profile) -> str:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
+from typing import Literal
 
 from ..storage.files import write_text_atomic
 from ..storage.layout import Layout
@@ -152,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         answered = store.save(reviewer, pair_id, answer, notes)
         self._json(HTTPStatus.OK, {"answered": answered, "total": len(store.pairs)})
 
-    def _reviewer(self, path: str) -> str | bool | None:
+    def _reviewer(self, path: str) -> str | Literal[False] | None:
         """The reviewer of /api/reviews/<reviewer>; None for another path; False (answered 400) for a bad name."""
         prefix = "/api/reviews/"
         if not path.startswith(prefix):

@@ -161,7 +161,8 @@ def _fill_strata(conn) -> None:
                   OVER (PARTITION BY stratum) AS stuck FROM bounds""")
     walk = conn.execute("""SELECT stratum, gid, size, target, ceiling, stuck FROM split_walk
                            WHERE before >= stuck ORDER BY stratum, pos, gid""").fetchall()
-    chosen, count = [], {}
+    chosen = []
+    count: dict[str, int] = {}
     for stratum, gid, size, target, ceiling, stuck in walk:
         test = count.setdefault(stratum, stuck)
         if test < target and test + size <= ceiling:

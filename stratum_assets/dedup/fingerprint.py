@@ -79,10 +79,10 @@ class NearDupSettings:
     ``threshold`` of the larger code base for a pair estimated >= ``threshold``, or containment
     (files of ``min_file_tokens`` or more shared by ``containment`` of the smaller code base and
     ``grown_share`` of the larger, in ``min_shared_files`` files or all of the smaller's, a file
-    held by more than ``common_repos`` projects (code bases not joined by similarity) weighing common_repos / holders and never
-    joining alone). Measured (bench/near_duplicates.py): the universe's agent code, with its drifted
-    copies (snapshots, grown copies, template-started projects), 0.999 / 1.000 at the default universe,
-    0.998 / 0.983 at seed 11, size 2,000; the real copy families of
+    held by more than ``common_repos`` projects (code bases not joined by similarity) weighing
+    common_repos / holders and never joining alone). Measured (bench/near_duplicates.py): the
+    universe's agent code, with its drifted copies (snapshots, grown copies, template-started projects),
+    0.999 / 1.000 at the default universe, 0.998 / 0.983 at seed 11, size 2,000; the real copy families of
     the team's shared reference material (a template with its started projects, copies of an evolving source at
     four dates) 1.000 / 1.000 under their intended reading, and none of 596 pairs of unrelated
     real repositories joined. Chosen on those families (few: see docs/BENCHMARKS.md for the

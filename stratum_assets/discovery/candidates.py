@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from ..github.client import GitHubClient
 from ..github.enrich import Enrichment, enrich
@@ -152,6 +153,10 @@ def clear_checkpoints(checkpoint_dir: Path, stratum: Stratum) -> None:
         _checkpoint(checkpoint_dir, stratum, stratum.search_query(query)).clear()
 
 
+@overload
+def _checkpoint(directory: Path, stratum: Stratum, q: str) -> SearchCheckpoint: ...
+@overload
+def _checkpoint(directory: Path | None, stratum: Stratum, q: str) -> SearchCheckpoint | None: ...
 def _checkpoint(directory: Path | None, stratum: Stratum, q: str) -> SearchCheckpoint | None:
     if directory is None:
         return None

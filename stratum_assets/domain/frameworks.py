@@ -190,7 +190,8 @@ def labels() -> tuple[str, ...]:
 
 def gated() -> tuple[str, ...]:
     """The labels gate G2 requires, in its order."""
-    return tuple(f.label for f in sorted((f for f in FRAMEWORKS if f.gate_rank is not None), key=lambda f: f.gate_rank))
+    ranked = [(f.gate_rank, f.label) for f in FRAMEWORKS if f.gate_rank is not None]
+    return tuple(label for _, label in sorted(ranked, key=lambda r: r[0]))
 
 
 def strata_of() -> dict[str, tuple[str, ...]]:

@@ -136,7 +136,7 @@ def _take_answer(
             "a short answer would drop repositories silently"
         )
     errors = _errors_by_node(body.get("errors"))
-    for i, (node_id, node) in enumerate(zip(batch, nodes)):
+    for i, (node_id, node) in enumerate(zip(batch, nodes, strict=True)):
         if node is not None:
             try:
                 result.found[node_id] = _parse(node)

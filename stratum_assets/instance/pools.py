@@ -28,8 +28,8 @@ def ensure_pool_limits(home: Path | str | None = None) -> dict[str, int]:
     """Set each pool's limit unless the instance already has one; returns the limits in force.
 
     ``home`` is the instance's $DAGSTER_HOME (default: the environment's): Dagster's command opens
-    the instance from there, as every Dagster process does. The command runs in ``home``, where this project's dagster.yaml
-    expects to be run from (its storage paths are relative: ``data/dagster/…``).
+    the instance from there, as every Dagster process does. The command runs in ``home``, where this
+    project's dagster.yaml expects to be run from (its storage paths are relative: ``data/dagster/…``).
     """
     home = _home_of(home)
     configured = pool_limits(home)

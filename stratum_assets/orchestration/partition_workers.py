@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import dagster as dg
@@ -230,10 +230,8 @@ class _Slot:
     def signal(self, signum: int) -> None:
         """Send ``signum`` to this slot's worker process (the executor's own record of its process)."""
         for pid in list(getattr(self._pool, "_processes", None) or ()):
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
 
     def close(self) -> None:
         if self._pool is not None:

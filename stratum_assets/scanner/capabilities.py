@@ -642,7 +642,7 @@ class _File:
             for child in ast.iter_child_nodes(node):
                 s, k, f = scope, klass, fns
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    s, f = scope or child.name, fns + (child,)
+                    s, f = scope or child.name, (*fns, child)
                     self.functions.append(child)
                     self.fn_nodes[id(child)] = []
                 elif isinstance(child, ast.ClassDef):
@@ -784,7 +784,7 @@ class _File:
 
     def _tool_classes(self) -> None:
         """Known tool classes: imported, listed in an agent's tools, AutoGen code execution."""
-        for local, target in self.names.items():
+        for target in self.names.values():
             tool = target.rsplit(".", 1)[-1]
             if tool in KNOWN_TOOLS and target.split(".")[0] in KNOWN_TOOLS[tool][1]:
                 self._tool_cap(tool, target.rsplit(".", 1)[0], 0)
@@ -1090,7 +1090,7 @@ def _mcp_server(name: str, path: str, config: dict) -> McpServer:
     package = version = ""
     if words and words[0].rsplit("/", 1)[-1] in ("npx", "npx.cmd"):
         # the package is the first argument that is not an npx option (-y, --yes, -p …)
-        candidates = [w for w in words[1:] + args]
+        candidates = words[1:] + args
         for word in candidates:
             if not word.startswith("-"):
                 package, version = _npm(word)
@@ -1177,9 +1177,12 @@ def _scoped(call: ast.Call) -> bool:
     for kw in call.keywords:
         if kw.arg in SCOPING_KEYS:
             return True
-        if kw.arg == "metadata" and isinstance(kw.value, ast.Dict):
-            if any(isinstance(k, ast.Constant) and str(k.value) in SCOPING_KEYS for k in kw.value.keys):
-                return True
+        if (
+            kw.arg == "metadata"
+            and isinstance(kw.value, ast.Dict)
+            and any(isinstance(k, ast.Constant) and str(k.value) in SCOPING_KEYS for k in kw.value.keys)
+        ):
+            return True
     return False
 
 

@@ -18,6 +18,7 @@ second, so ``files_scanned / files_total`` is the scan's coverage (gate G8).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -210,12 +212,10 @@ def project_facts(root: Path, files: list[Path]):
             data = _read(path, MAX_FILE_BYTES // 4)
             if not data or (path.name not in _CREW_YAML and b"tools" not in data):
                 continue  # only agent/task configs and YAML that lists tools matter to the rules
-            try:
+            with contextlib.suppress(yaml.YAMLError, RecursionError, MemoryError, ValueError):
                 docs += [
                     (rel, _bounded_yaml(d)) for d in yaml.load_all(data.decode("utf-8", "replace"), Loader=_YAML_LOADER)
                 ]
-            except (yaml.YAMLError, RecursionError, MemoryError, ValueError):
-                pass
         elif is_root_file(rel):
             data = _read(path)
             if data is not None:
@@ -466,7 +466,7 @@ def _as_reference_counts(model: RepoModel, reference: reference_counting.Invento
             "crew" if crew.process == "sequential" else crew.process,
             members=list(crew.members),
             hierarchical=crew.process == "hierarchical",
-            flows=list(zip(crew.members, crew.members[1:])) if crew.process == "sequential" else [],
+            flows=list(pairwise(crew.members)) if crew.process == "sequential" else [],
         )
         for i, crew in enumerate(reference.crews)
     ]

@@ -18,6 +18,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from urllib.parse import urlparse
 
 from ..domain import frameworks as framework_table  # which imports are which framework: the table's `imports`
@@ -650,7 +651,7 @@ def _tool_refs(call: Call, lists: dict[str, list[str]], keyword: str = "tools") 
 
 
 def _add_agent(model: RepoModel, agent: Agent, lists: dict[str, list[str]]) -> None:
-    agent.tools = [t for t in dict.fromkeys(agent.tools)]
+    agent.tools = list(dict.fromkeys(agent.tools))
     for t in agent.tools:
         model.tools.setdefault(t, Tool(t, set(LIBRARY_TOOL_OPS.get(t, set()))))
     name, n = agent.name, 1
@@ -902,7 +903,7 @@ def _crewai(model, ctx):
             memory=c.keywords.get("memory") is True,
             human_approval=_crew_human_input(ctx, c, members, human_tasks),
         )
-        group.flows = list(zip(group.members, group.members[1:]))
+        group.flows = list(pairwise(group.members))
         if group.memory:
             model.memory_types.add("crew_memory")
         if group.human_approval:
@@ -942,9 +943,12 @@ def _crew_human_input(ctx: _Context, c: Call, members: list[str], human_tasks: l
     folder = ctx.folder(c.module)
     for path, entries in ctx.yaml_files.items():
         name = path.rsplit("/", 1)[-1]
-        if name.startswith("tasks") and (not folder or path.startswith(folder + "/")):
-            if any(isinstance(t, dict) and t.get("human_input") for t in entries.values()):
-                return True
+        if (
+            name.startswith("tasks")
+            and (not folder or path.startswith(folder + "/"))
+            and any(isinstance(t, dict) and t.get("human_input") for t in entries.values())
+        ):
+            return True
     return False
 
 
@@ -992,7 +996,7 @@ def _autogen(model, ctx):
                 iteration_cap="max_round" in c.keywords or "termination_condition" in c.keywords,
                 human_approval=any(model.agents[m].human_approval for m in members),
             )
-            group.flows = list(zip(members, members[1:] + members[:1])) if len(members) > 1 else []
+            group.flows = list(zip(members, members[1:] + members[:1], strict=True)) if len(members) > 1 else []
             if group.iteration_cap:
                 model.guardrails.append("termination")
             model.groups.append(group)
@@ -1131,7 +1135,7 @@ def _google_adk(model, ctx):
                 c.target or "workflow", "Google ADK", "team", members, iteration_cap="max_iterations" in c.keywords
             )
             if not c.name.endswith("ParallelAgent"):
-                group.flows = list(zip(members, members[1:]))
+                group.flows = list(pairwise(members))
             model.groups.append(group)
 
 
@@ -1178,7 +1182,7 @@ def _semantic_kernel(model, ctx):
                 hierarchical=c.name.endswith(("MagenticOrchestration", "HandoffOrchestration")),
             )
             if c.name.endswith("SequentialOrchestration"):
-                group.flows = list(zip(members, members[1:]))
+                group.flows = list(pairwise(members))
             model.groups.append(group)
 
 

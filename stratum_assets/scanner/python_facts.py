@@ -298,7 +298,7 @@ def _value(node: ast.AST):
     if isinstance(node, ast.Name):
         return f"<name:{node.id}>"
     if isinstance(node, ast.Dict):
-        return {(_value(k) if k is not None else "**"): _value(v) for k, v in zip(node.keys, node.values)}
+        return {(_value(k) if k is not None else "**"): _value(v) for k, v in zip(node.keys, node.values, strict=True)}
     return "<expr>"
 
 

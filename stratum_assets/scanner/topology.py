@@ -67,7 +67,7 @@ def signature(g: Graph, rounds: int = 3) -> str:
     for s, t, kind in g.edges:
         adjacency[s].append((kind, t, ">"))
         adjacency[t].append((kind, s, "<"))
-    labels = {n: kind for n, kind in g.types.items()}
+    labels = dict(g.types)
     for _ in range(rounds):
         labels = {
             n: hashlib.sha1(

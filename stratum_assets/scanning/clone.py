@@ -57,6 +57,7 @@ rate-limit waits — but not the time spent waiting for the shared limiter
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import logging
 import os
@@ -233,8 +234,8 @@ def git_env(home: Path, auth: GitAuth | None = None) -> dict[str, str]:
         GIT_LFS_SKIP_SMUDGE="1",
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
-        **(auth.env() if auth else {}),
-    )  # type: ignore[arg-type]
+        **(auth.env() if auth else {}),  # type: ignore[arg-type]  # GIT_CONFIG_* only: never binds ``tmp``
+    )
 
 
 _SAFE_CONFIG = (
@@ -526,7 +527,7 @@ def _bounded_checkout(
     if all(admitted):
         _git([*base, "checkout", "--quiet"], env, deadline)
         return [], files
-    keep = [path for (_, path), ok in zip(wanted, admitted) if ok]
+    keep = [path for (_, path), ok in zip(wanted, admitted, strict=True) if ok]
     if keep:
         _git(
             [*base, "checkout", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"],
@@ -534,7 +535,7 @@ def _bounded_checkout(
             deadline,
             stdin="\0".join(keep),
         )
-    return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted) if not ok], files
+    return [sizes.get(oid, 0) for (oid, _), ok in zip(wanted, admitted, strict=True) if not ok], files
 
 
 def trim_checkout(root: Path, limits: CheckoutLimits) -> list[int]:
@@ -544,12 +545,10 @@ def trim_checkout(root: Path, limits: CheckoutLimits) -> list[int]:
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(names):
             path = Path(folder) / name
-            try:
+            with contextlib.suppress(OSError):
                 files.append((path, path.lstat().st_size))
-            except OSError:
-                pass
     removed = []
-    for (path, size), ok in zip(files, limits.admit([size for _, size in files])):
+    for (path, size), ok in zip(files, limits.admit([size for _, size in files]), strict=True):
         if not ok:
             path.unlink(missing_ok=True)
             removed.append(size)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from pydantic import BaseModel, Field
 
@@ -68,30 +69,30 @@ class ScanKnobs(BaseModel, frozen=True):
     of ``scan_partition`` is this model (``ScanConfig`` in assets/scanning.py inherits it), so the launchpad
     shows what is written here, and the plain code reads the same fields."""
 
-    workers: int = Field(4, description="repositories of a partition cloned and scanned at a time")
-    clone_timeout_s: float = Field(300.0, description="seconds one clone attempt may take")
-    clone_attempts: int = Field(3, description="attempts of a clone that times out or fails transiently")
+    workers: int = Field(default=4, description="repositories of a partition cloned and scanned at a time")
+    clone_timeout_s: float = Field(default=300.0, description="seconds one clone attempt may take")
+    clone_attempts: int = Field(default=3, description="attempts of a clone that times out or fails transiently")
     partial_clone: bool = Field(
-        True, description="shallow partial clones (--filter=blob:none): only the blobs the checkout needs"
+        default=True, description="shallow partial clones (--filter=blob:none): only the blobs the checkout needs"
     )
-    progress_every: int = Field(25, description="log progress every this many repositories")
+    progress_every: int = Field(default=25, description="log progress every this many repositories")
     clones_per_minute: float | None = Field(
-        None, description="cap on clone starts per process; default: the GitHub resource's (none offline)"
+        default=None, description="cap on clone starts per process; default: the GitHub resource's (none offline)"
     )
     rate_limit_backoff_s: float | None = Field(
-        None,
+        default=None,
         description="first wait after a clone's HTTP 429, doubled per hit, plus jitter; default: the GitHub "
         "resource's (60 s on GitHub, 1 s on the loopback emulator)",
     )
     # Caps of one checkout (clone.CheckoutLimits); a repository over a cap is scanned as far as it was written and
     # stored as partial / over_limit, with the caps in failure_detail.
-    max_checkout_files: int = Field(20_000, description="files one checkout may write")
-    max_checkout_mb: int = Field(200, description="MB one checkout may write")
-    max_file_mb: int = Field(20, description="MB one file of a checkout may have")
+    max_checkout_files: int = Field(default=20_000, description="files one checkout may write")
+    max_checkout_mb: int = Field(default=200, description="MB one checkout may write")
+    max_file_mb: int = Field(default=20, description="MB one file of a checkout may have")
     # Code fingerprints beside each ping (dedup/): one value per manifest version, since signatures made with other
     # settings are never compared (their signature_key differs).
-    near_dup_shingle_size: int = Field(10, description="tokens per shingle of the code fingerprints")
-    near_dup_num_perm: int = Field(128, description="MinHash permutations of the code fingerprints")
+    near_dup_shingle_size: int = Field(default=10, description="tokens per shingle of the code fingerprints")
+    near_dup_num_perm: int = Field(default=128, description="MinHash permutations of the code fingerprints")
 
     def near_dup(self) -> NearDupSettings:
         """The code fingerprints' settings: the dedup's defaults with the two knobs."""
@@ -242,7 +243,7 @@ def _scan(
         return empty_ping(
             full_name, status=status, failure_reason=outcome.failure, files_total=sum(map(is_scannable, files))
         )
-    ping = outcome.ping
+    ping = cast(dict, outcome.ping)  # no failure: the scanner answered its ping
     if not has_python:
         ping.update(scan_status="empty", failure_reason="no_python")
     elif not ping.get("agent_count"):

@@ -32,6 +32,7 @@ repository.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -239,18 +240,14 @@ class _Worker:
         """Stop the worker (if it still runs after ``grace`` seconds: one that closed its output is exiting by
         itself, and its own exit code says why) and remove its home; returns its exit code."""
         if grace > 0:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
         if self.proc.poll() is None:
             self.proc.kill()
         code = self.proc.wait()
         for stream in (cast(IO[bytes], self.proc.stdin), cast(IO[bytes], self.proc.stdout)):  # PIPEs: never None
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
         shutil.rmtree(self.home, ignore_errors=True)
         return code
 

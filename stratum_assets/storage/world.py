@@ -86,7 +86,8 @@ def claim(layout: Layout, world: World, active_version: int | None) -> Recorded:
     """The data directory's world, recording ``world`` as it if none is; :class:`WorldMismatch` if another is."""
     current = recorded(layout)
     if current is None:
-        # A directory without a record: new, or built before worlds were recorded (its versions are taken as this world's).
+        # A directory without a record: new, or built before worlds were recorded (its versions are taken as
+        # this world's).
         _write(layout, [_entry(world, 1)])
         return recorded(layout)  # type: ignore[return-value]  # just written: the read-back finds a world
     if current.world != world:

@@ -82,7 +82,7 @@ def overlapping_groups(ranges: list[tuple[str, str, Path]]) -> list[list[Path]]:
     groups in order then orders the whole export; with the pipeline's chunks every group is one file.
     """
     groups: list[list[Path]] = []
-    upper = None
+    upper = ""  # read only once a group exists, which sets it
     for low, high, path in sorted(ranges):
         if groups and low <= upper:
             groups[-1].append(path)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
@@ -89,12 +90,13 @@ def publish(layout: Layout, destination: str, filesystem: pafs.FileSystem | None
     with _readable(version):
         write_all_companions(layout, version)  # fresh from the frozen files: the three JSONL agree with each other
     base = f"{base.rstrip('/')}/v{version}"
-    listing, rows = [], {}
+    listing: list[dict[str, Any]] = []
+    rows: dict[str, int] = {}
     for path, key in dataset_files(layout, version):
         target = f"{base}/{key}"
         filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
         pafs.copy_files(str(path), target, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=filesystem)
-        entry = {"key": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        entry: dict[str, Any] = {"key": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         if path.suffix == ".parquet":
             entry["rows"] = rows[key] = pq.read_metadata(path).num_rows
         listing.append(entry)

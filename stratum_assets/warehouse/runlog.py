@@ -151,7 +151,7 @@ def execution_record(
     """One execution's record: the strategy's keys over ``scanned`` partitions, then the version's state."""
     starts = [t for t in map(_partition_start, scanned.values()) if t is not None]
     started = min([*starts, started_at])
-    by_status = Counter()
+    by_status: Counter[str] = Counter()
     for stats in scanned.values():
         by_status.update(stats.get("by_status") or {})
     version = summary.manifest_version

@@ -26,6 +26,7 @@ assignments) is safe.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import duckdb
 
@@ -117,7 +118,7 @@ def ensure(conn: duckdb.DuckDBPyConnection, layout: Layout, version: int) -> Non
     ``version`` — one plan of which files to read per connection (each plan opens a footer per block) —
     or all of them on a connection that has none."""
     try:
-        key = conn.execute(f"SELECT key FROM {_SCANS_OF}").fetchone()[0]
+        key = cast(tuple, conn.execute(f"SELECT key FROM {_SCANS_OF}").fetchone())[0]  # the table has its one row
     except duckdb.CatalogException:
         key = None
     if key == _scans_key(layout, version):
@@ -139,9 +140,12 @@ def refresh_manifest(conn: duckdb.DuckDBPyConnection, layout: Layout, version: i
     manifest = layout.manifest(version).table
     assignments = layout.split_assignments
     # A view over the frozen file: nothing is copied, and the file can never be changed through DuckDB.
-    if conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' AND schema_name = 'main'"
-    ).fetchone()[0]:
+    if cast(  # count(*) answers one row
+        tuple,
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'repo_manifest' AND schema_name = 'main'"
+        ).fetchone(),
+    )[0]:
         conn.execute("DROP TABLE repo_manifest")  # databases written before it became a view
     if assignments.exists():
         conn.execute(f"""CREATE OR REPLACE VIEW repo_manifest AS

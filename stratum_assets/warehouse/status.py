@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import duckdb
 
@@ -62,7 +63,7 @@ def read_status(layout: Layout, build_running: bool | None = None) -> Status:
     conn = duckdb.connect()
     schema.refresh(conn, layout, version)
     summary = runlog.summarize(conn, layout, version)
-    partitions_total = conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone()[0]
+    partitions_total = cast(tuple, conn.execute("SELECT count(DISTINCT chunk_id) FROM repo_manifest").fetchone())[0]
     pending_partitions = [
         c
         for (c,) in conn.execute(
