@@ -1,8 +1,8 @@
 """Benchmark: near-duplicate signatures + LSH clusters at 50,000 repositories, time and peak memory.
 
 The repositories are the offline universe's (``build_universe(seed=3, size=N)``: N plus 2% lightly
-edited clones and ~4.7% drifted copies), their Python files rendered by the universe's code generator. Each step runs in a
-fresh child process, so its peak memory (VmHWM) is its own:
+edited clones and ~4.7% drifted copies), their Python files rendered by the universe's code generator.
+Each step runs in a fresh child process, so its peak memory (VmHWM) is its own:
 
 * fingerprint: render each repository's Python files, then ``dedup.fingerprint`` (tokens, shingles,
   MinHash, content hash) — the part the scan stage will add per repository; the rendering is timed
@@ -430,7 +430,8 @@ repositories have a signature; fingerprinting them took {real["fingerprint_s"]:.
 | truth | pairwise precision | pairwise recall |
 | --- | ---: | ---: |
 | both families (intended groups) | **{real["families"][0]:.3f}** | **{real["families"][1]:.3f}** |
-| F2 (template + started projects) | {fam["F2-new-langgraph-project"][0]:.3f} | {fam["F2-new-langgraph-project"][1]:.3f} |
+| F2 (template + started projects) | {fam["F2-new-langgraph-project"][0]:.3f} | \
+{fam["F2-new-langgraph-project"][1]:.3f} |
 | F3 (copies at four dates) | {fam["F3-crewAI-examples-copies"][0]:.3f} | {fam["F3-crewAI-examples-copies"][1]:.3f} |
 
 Unrelated pairs (across families, corpus repositories with each other and with the families): \
