@@ -130,9 +130,10 @@ def baseline(data: Path) -> dict:
 
 def _peak_rss_bytes() -> int:
     """This process's own high-water mark (VmHWM)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 

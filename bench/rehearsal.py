@@ -27,6 +27,7 @@ emulator as before (same universe, same port: the manifest's clone URLs carry it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -119,7 +120,7 @@ def start_emulator(
     home: Path, size: int, max_repos: int, per_minute: int, port: int, weather: bool = False
 ) -> tuple[subprocess.Popen, str]:
     """The offline GitHub on ``port``: the same port in every sitting, since the manifest's clone URLs carry it."""
-    log = open(home / "emulator.log", "a")
+    log = open(home / "emulator.log", "a")  # noqa: SIM115  # the emulator's stdout: it outlives this function
     proc = subprocess.Popen(
         [
             str(BIN / "stratum-assets"),
@@ -187,10 +188,8 @@ def run_build(home: Path, env: dict[str, str], emulator: subprocess.Popen, comma
         memory.start()
         code = None
         while code is None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 code = build.wait(timeout=HEARTBEAT_S)
-            except subprocess.TimeoutExpired:
-                pass
             sitting = {
                 "command": command,
                 "exit_code": code,
@@ -375,7 +374,7 @@ def ui_timings(home: Path, env: dict[str, str], repeats: int = 3) -> dict:
                     began = time.perf_counter()
                     driver.get(page)
                     WebDriverWait(driver, 180, poll_frequency=0.05).until(
-                        lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts)
+                        lambda d, texts=texts: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts)
                     )
                     out[name].append(time.perf_counter() - began)
             body = driver.find_element(By.TAG_NAME, "body").text
