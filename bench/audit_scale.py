@@ -82,7 +82,8 @@ def ours(data: Path, exports: bool) -> dict:
 
 def baseline(jsonl: Path, exports: bool) -> dict:
     """The same numbers from Python dicts, the way a notebook would."""
-    pings = [json.loads(line) for line in open(jsonl)]
+    with open(jsonl) as fh:
+        pings = [json.loads(line) for line in fh]
     stored = [p for p in pings if not p["quarantined"]]
     usable = [p for p in stored if p["scan_status"] in ("success", "partial")]
     by_status = Counter(p["scan_status"] for p in stored)
@@ -132,7 +133,7 @@ def baseline(jsonl: Path, exports: bool) -> dict:
 
 
 from stratum_assets.domain import frameworks as _frameworks  # noqa: E402 (stdlib only: light)
-from stratum_assets.domain import gates as _gates
+from stratum_assets.domain import gates as _gates  # noqa: E402
 from stratum_assets.domain.chunks import default_size as default_chunk_size  # noqa: E402
 
 GATE_FRAMEWORKS = _frameworks.gated()  # the framework table's, as gate G2 has them
@@ -141,9 +142,10 @@ GATE_DEFAULTS = _gates.defaults()
 
 def _peak_rss_bytes() -> int:
     """This process's own high-water mark (VmHWM is per address space; ru_maxrss survives exec)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 

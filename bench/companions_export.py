@@ -130,9 +130,10 @@ def baseline(data: Path) -> dict:
 
 def _peak_rss_bytes() -> int:
     """This process's own high-water mark (VmHWM)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
@@ -210,7 +211,8 @@ def main() -> None:
 (machine: {platform.machine()}, 2 cores, Python {platform.python_version()}).
 
 Scan results written as the pipeline writes them (the audit benchmark's synthetic partitions, one per chunk
-of 250 repositories, and their blocks; ~1% quarantined, every column the generator leaves null filled from a real reference ping, so each ping is
+of 250 repositories, and their blocks; ~1% quarantined, every column the generator leaves null filled from a real \
+reference ping, so each ping is
 as wide as a real one), exported to `scan_results.jsonl` + `quarantine.jsonl`, ordered by repo_hash.
 Each side runs in a fresh process; wall time includes interpreter start and imports; peak memory is the
 process's own high-water mark (VmHWM). Both sides write the same pings in the same order (checked).
@@ -222,7 +224,8 @@ process's own high-water mark (VmHWM). Both sides write the same pings in the sa
 stratum_assets = `companions.write_scan_companions`, what the finishing stage (`pipeline_run_log`) and
 `publish` run: DuckDB (memory limit 512 MB) renders each ping's line from the blocks' Parquet (40
 partitions each, `warehouse/blocks.py`) in repo_hash order (partitions are hash ranges, each written in
-order by the scan stage, so it streams without a sort; a file out of order would be sorted) and Python writes the lines 5,000 at a time to
+order by the scan stage, so it streams without a sort; a file out of order would be sorted) and Python writes the \
+lines 5,000 at a time to
 a temporary file renamed into place. Baseline = each partition's rows as Python dicts, sorted, the ping
 rebuilt and `json.dumps`-ed.
 

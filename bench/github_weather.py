@@ -114,8 +114,10 @@ seventh answer 502, secondary limits as 403, GraphQL 200 and the abuse wording; 
 
 | | candidate rows | search requests | GraphQL requests | waits (count) | wait seconds | wall time |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| clear sky | {len(clear["rows"]):,} | {c["requests"].get("search", 0):,} | {c["requests"].get("graphql", 0):,} | {sum(c["waits"].values())} | {c["wait_seconds"]:.0f} | {clear["seconds"]:.0f} s |
-| GitHub weather | {len(stormy["rows"]):,} | {s["requests"].get("search", 0):,} | {s["requests"].get("graphql", 0):,} | {sum(s["waits"].values())} | {s["wait_seconds"]:.0f} | {stormy["seconds"]:.0f} s |
+| clear sky | {len(clear["rows"]):,} | {c["requests"].get("search", 0):,} | {c["requests"].get("graphql", 0):,} | \
+{sum(c["waits"].values())} | {c["wait_seconds"]:.0f} | {clear["seconds"]:.0f} s |
+| GitHub weather | {len(stormy["rows"]):,} | {s["requests"].get("search", 0):,} | {s["requests"].get("graphql", 0):,} \
+| {sum(s["waits"].values())} | {s["wait_seconds"]:.0f} | {stormy["seconds"]:.0f} s |
 
 Differences between the candidate sets: **{len(diff["explained"])} listed with their reason, \
 {len(diff["unexplained"])} unlisted** (goal: zero unlisted). Renamed repositories kept under GitHub's current name \

@@ -336,7 +336,8 @@ def _table_rows(body: str) -> list[dict]:
             for row in lines[i + 1 :]:
                 if not row.startswith("|"):
                     break
-                rows.append(dict(zip(header, (c.strip().strip("*") for c in row.strip("|").split("|")))))
+                cells = (c.strip().strip("*") for c in row.strip("|").split("|"))
+                rows.append(dict(zip(header, cells, strict=False)))  # a short or long row: what it has
             return rows
     return []
 
@@ -400,7 +401,7 @@ def report(args, measured: dict, real: dict | None, found: dict, corpus_given: b
     bookkeeping = [p["a"]["claim"] + p["a"]["block"] for p in pairs]
     writes = [p["a"]["event_writes"] + p["a"]["run_writes"] for p in pairs]
     shards = [p["a"]["shard"] for p in pairs]
-    rest = [i - w - p["a"]["block"] for i, w, p in zip(inside, writes, pairs)]
+    rest = [i - w - p["a"]["block"] for i, w, p in zip(inside, writes, pairs, strict=True)]
     overhead = statistics.median(overheads)
     overhead_inside = statistics.median(inside)
     med = statistics.median

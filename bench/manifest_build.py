@@ -1,9 +1,9 @@
 """Benchmark: building a 60,000-row manifest (dedup, primary strata, chunks, freeze, JSONL, DuckDB).
 
 Candidates come straight from a 70,000-repository synthetic universe (no HTTP; its forks of
-manifest repositories drop out, leaving about 61,000 rows), spread over the ten strata with overlaps. Baseline in the same run: loading the same manifest rows into DuckDB
-row by row with executemany, the naive way to store a table. Writes its section of
-docs/BENCHMARKS.md.
+manifest repositories drop out, leaving about 61,000 rows), spread over the ten strata with overlaps.
+Baseline in the same run: loading the same manifest rows into DuckDB row by row with executemany, the
+naive way to store a table. Writes its section of docs/BENCHMARKS.md.
 
     .venv/bin/python bench/manifest_build.py [--size 70000]
 """

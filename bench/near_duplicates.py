@@ -1,8 +1,8 @@
 """Benchmark: near-duplicate signatures + LSH clusters at 50,000 repositories, time and peak memory.
 
 The repositories are the offline universe's (``build_universe(seed=3, size=N)``: N plus 2% lightly
-edited clones and ~4.7% drifted copies), their Python files rendered by the universe's code generator. Each step runs in a
-fresh child process, so its peak memory (VmHWM) is its own:
+edited clones and ~4.7% drifted copies), their Python files rendered by the universe's code generator.
+Each step runs in a fresh child process, so its peak memory (VmHWM) is its own:
 
 * fingerprint: render each repository's Python files, then ``dedup.fingerprint`` (tokens, shingles,
   MinHash, content hash) — the part the scan stage will add per repository; the rendering is timed
@@ -106,9 +106,11 @@ def lsh_step(parquet: Path, out: Path) -> dict:
 
     table = pq.read_table(parquet, columns=["repo_hash", "content_hash", "signature", "files", "parts"]).to_pydict()
     started = time.perf_counter()
-    clusters = near_duplicate_clusters(zip(table["repo_hash"], table["signature"], table["files"], table["parts"]))
+    clusters = near_duplicate_clusters(
+        zip(table["repo_hash"], table["signature"], table["files"], table["parts"], strict=True)
+    )
     seconds = time.perf_counter() - started
-    exact = exact_groups(zip(table["repo_hash"], table["content_hash"]))
+    exact = exact_groups(zip(table["repo_hash"], table["content_hash"], strict=True))
     out.write_text(json.dumps(clusters))
     return {
         "seconds": seconds,
@@ -155,7 +157,9 @@ def baseline_step(size: int, sample: int, parquet: Path, out: Path) -> dict:
     table = pq.read_table(parquet, columns=["repo_hash", "signature", "files", "parts"]).to_pydict()
     chosen = set(files)
     rows = [
-        row for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"]) if row[0] in chosen
+        row
+        for row in zip(table["repo_hash"], table["signature"], table["files"], table["parts"], strict=True)
+        if row[0] in chosen
     ]
     started = time.perf_counter()
     approximate = near_duplicate_clusters(rows)
@@ -238,7 +242,7 @@ def _pair_shares(rows: list[tuple], family_of: dict[str, str]) -> dict:
     frequency = document_frequency(files)
     files = [weighted(f, frequency, settings) for f in files]
     inside, unrelated = [], {"estimate": 0.0, "of_smaller": 0.0, "of_larger": 0.0}
-    for (a, fa, ra), (b, fb, rb) in itertools.combinations(zip([r[0] for r in rows], files, rows), 2):
+    for (a, fa, ra), (b, fb, rb) in itertools.combinations(zip([r[0] for r in rows], files, rows, strict=True), 2):
         shared = sum(w for d, w in fa.items() if d in fb)
         small, large = sorted((sum(fa.values()), sum(fb.values())))
         pair = {
@@ -263,17 +267,19 @@ def _root(parent: dict[str, str], key: str) -> str:
 
 
 def _rss_bytes() -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def _peak_rss_bytes() -> int:
     """This process's own high-water mark (VmHWM is per address space; ru_maxrss survives exec)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
@@ -296,7 +302,7 @@ def _scores(size: int, clusters_file: Path, parquet: Path) -> dict:
 
     universe = build_universe(seed=SEED, size=size)
     table = pq.read_table(parquet, columns=["repo_hash", "signature"]).to_pydict()
-    signed = {h for h, s in zip(table["repo_hash"], table["signature"]) if s is not None}
+    signed = {h for h, s in zip(table["repo_hash"], table["signature"], strict=True) if s is not None}
     families = [[repo_hash(n) for n in family] for family in code_families(universe)]
     agent = {repo_hash(r.full_name) for r in universe.repos if r.archetype in AGENT_CODE} & signed
     clusters = json.loads(clusters_file.read_text())
@@ -430,7 +436,8 @@ repositories have a signature; fingerprinting them took {real["fingerprint_s"]:.
 | truth | pairwise precision | pairwise recall |
 | --- | ---: | ---: |
 | both families (intended groups) | **{real["families"][0]:.3f}** | **{real["families"][1]:.3f}** |
-| F2 (template + started projects) | {fam["F2-new-langgraph-project"][0]:.3f} | {fam["F2-new-langgraph-project"][1]:.3f} |
+| F2 (template + started projects) | {fam["F2-new-langgraph-project"][0]:.3f} | \
+{fam["F2-new-langgraph-project"][1]:.3f} |
 | F3 (copies at four dates) | {fam["F3-crewAI-examples-copies"][0]:.3f} | {fam["F3-crewAI-examples-copies"][1]:.3f} |
 
 Unrelated pairs (across families, corpus repositories with each other and with the families): \

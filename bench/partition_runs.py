@@ -75,7 +75,7 @@ def _measure(latency: float, args) -> dict:
                     instance,
                     parallel,
                     retries=0,
-                    on_done=lambda p, ok, _: failed.extend([] if ok else [p]),
+                    on_done=lambda p, ok, _, failed=failed: failed.extend([] if ok else [p]),
                     log=lambda _: None,
                 )
                 seconds[parallel].append(time.perf_counter() - started)

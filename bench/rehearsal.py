@@ -27,6 +27,7 @@ emulator as before (same universe, same port: the manifest's clone URLs carry it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -119,7 +120,7 @@ def start_emulator(
     home: Path, size: int, max_repos: int, per_minute: int, port: int, weather: bool = False
 ) -> tuple[subprocess.Popen, str]:
     """The offline GitHub on ``port``: the same port in every sitting, since the manifest's clone URLs carry it."""
-    log = open(home / "emulator.log", "a")
+    log = open(home / "emulator.log", "a")  # noqa: SIM115  # the emulator's stdout: it outlives this function
     proc = subprocess.Popen(
         [
             str(BIN / "stratum-assets"),
@@ -187,10 +188,8 @@ def run_build(home: Path, env: dict[str, str], emulator: subprocess.Popen, comma
         memory.start()
         code = None
         while code is None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 code = build.wait(timeout=HEARTBEAT_S)
-            except subprocess.TimeoutExpired:
-                pass
             sitting = {
                 "command": command,
                 "exit_code": code,
@@ -375,7 +374,7 @@ def ui_timings(home: Path, env: dict[str, str], repeats: int = 3) -> dict:
                     began = time.perf_counter()
                     driver.get(page)
                     WebDriverWait(driver, 180, poll_frequency=0.05).until(
-                        lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts)
+                        lambda d, texts=texts: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts)
                     )
                     out[name].append(time.perf_counter() - began)
             body = driver.find_element(By.TAG_NAME, "body").text
@@ -430,8 +429,10 @@ def section(args, figures: dict) -> str:
             f"{GITHUB_SEARCH_PER_MINUTE}/min the same {searches:,} search requests need "
             f"{searches / GITHUB_SEARCH_PER_MINUTE:.0f} min, which replaces the discovery row's wall time."
         )
-    return f"""Command: `.venv/bin/python bench/rehearsal.py --size {args.size} --search-per-minute {args.search_per_minute} \
---max-repos {args.max_repos}` (machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}).
+    return f"""Command: `.venv/bin/python bench/rehearsal.py --size {args.size} --search-per-minute \
+{args.search_per_minute} \
+--max-repos {args.max_repos}` (machine: {platform.machine()}, {os.cpu_count()} cores, Python \
+{platform.python_version()}).
 
 `stratum-assets run` on the offline GitHub, full profile: a universe of {args.size:,} repositories (seed 3) with the
 real corpus's sizes (`--size-profile real`: median 27 files, half Python), at most {args.max_repos:,} bare repositories
@@ -440,7 +441,8 @@ on disk at once; production settings from dagster.yaml (2 partition runs at a ti
 **{acc["manifest_rows"]:,} manifest rows in {partitions} partitions: {acc["stored"]:,} stored pings +
 {acc["quarantined"]:,} quarantined = {acc["stored"] + acc["quarantined"]:,}; {acc["unaccounted"]} unaccounted
 (zero drops {"met" if acc["unaccounted"] == 0 else "NOT met"}).** Build exit code {build["exit_code"]}; whole build
-{build["wall_s"] / 60:,.1f} min{sittings_note}; mean one-minute load average {build.get("mean_load") or 0:.1f} on {os.cpu_count()} cores
+{build["wall_s"] / 60:,.1f} min{sittings_note}; mean one-minute load average {build.get("mean_load") or 0:.1f} on \
+{os.cpu_count()} cores
 (the build's own processes: two partition runs, their eight clone+scan workers, git on both sides and the
 emulator keep it near 9 on their own).{(" " + args.remark) if args.remark else ""}
 
@@ -452,23 +454,29 @@ Partitions: {len(ok_runs)} successful partition runs (of {len(runs)} launched, r
 **{partitions / (scan_wall / 60) if scan_wall else 0:.2f} partitions/min**,
 {acc["stored"] + acc["quarantined"]:,} repositories in {scan_wall / 60:,.1f} min
 ({(acc["stored"] + acc["quarantined"]) / scan_wall if scan_wall else 0:.1f} repositories/s).
-Dagster's overhead per partition run (run span − step span): median {statistics.median(overhead) if overhead else 0:.2f} s
-(max {max(overhead, default=0):.2f} s); the partition runs' steps were {statistics.median([r["step"] for r in ok_runs]) if ok_runs else 0:.1f} s (median).
+Dagster's overhead per partition run (run span − step span): median \
+{statistics.median(overhead) if overhead else 0:.2f} s
+(max {max(overhead, default=0):.2f} s); the partition runs' steps were \
+{statistics.median([r["step"] for r in ok_runs]) if ok_runs else 0:.1f} s (median).
 Growth: the first tenth of the partition runs ({tenth}) took {first:.1f} s each (median step), the last tenth
 {last:.1f} s ({last / first - 1 if first else 0:+.0%}){growth}
 
 Instance storage (`data/dagster/`): {figures["instance_mib"]:,.0f} MiB. Peak resident memory: build process tree
 {build["peak_tree_mib"]:,.0f} MiB (largest single process {build["peak_process_mib"]:,.0f} MiB), emulator
-{build["peak_emulator_mib"]:,.0f} MiB. Data directory: {figures["data_mib"]:,.0f} MiB; bare repositories on disk at the end:
+{build["peak_emulator_mib"]:,.0f} MiB. Data directory: {figures["data_mib"]:,.0f} MiB; bare repositories on disk at \
+the end:
 {figures["git_repos_on_disk"]:,}.
 
-UI with {partitions} partitions in the instance (Chromium, headless; seconds from navigation until the page shows its content):
+UI with {partitions} partitions in the instance (Chromium, headless; seconds from navigation until the page shows its \
+content):
 
 | page | first load s | median of the next loads s |
 | --- | ---: | ---: |
 {ui_rows or "| not measured (--no-ui) | | |"}
 
-Ratio: {acc["manifest_rows"]:,} repositories end to end in {build["wall_s"] / 60:,.0f} min with {acc["unaccounted"]} drops; the stage that dominates is **{dominant}** ({stages.get(dominant, {}).get("wall_s", 0) / build["wall_s"]:.0%} of the wall time).
+Ratio: {acc["manifest_rows"]:,} repositories end to end in {build["wall_s"] / 60:,.0f} min with {acc["unaccounted"]} \
+drops; the stage that dominates is **{dominant}** ({stages.get(dominant, {}).get("wall_s", 0) / build["wall_s"]:.0%} \
+of the wall time).
 """
 
 

@@ -107,18 +107,21 @@ def main() -> None:
 
 | clone | total bytes | per repository | scan results |
 | --- | ---: | ---: | --- |
-| shallow partial clone + sparse checkout (pipeline) | {partial_bytes:,} | {partial_bytes // n:,} | {"identical" if not mismatches else f"{len(mismatches)} field mismatches"} |
+| shallow partial clone + sparse checkout (pipeline) | {partial_bytes:,} | {partial_bytes // n:,} | \
+{"identical" if not mismatches else f"{len(mismatches)} field mismatches"} |
 | plain shallow clone (`--depth 1`) | {full_bytes:,} | {full_bytes // n:,} | |
 
 Ratio: the pipeline fetches **{100 * partial_bytes / full_bytes:.1f}%** of the shallow-clone bytes \
 (goal <= 25%: {"met" if partial_bytes <= 0.25 * full_bytes else "NOT met"}); the compared fields \
-({", ".join(COMPARED)}) are {"identical for every repository" if not mismatches else "different for " + str(mismatches[:5])}.
+({", ".join(COMPARED)}) are \
+{"identical for every repository" if not mismatches else "different for " + str(mismatches[:5])}.
 
 **Throughput:**
 
 | approach | seconds | repos/min |
 | --- | ---: | ---: |
-| pipeline chunk scan ({args.workers} workers, partial clones, scanner in worker processes) | {ours:.1f} | **{60 * n / ours:.0f}** |
+| pipeline chunk scan ({args.workers} workers, partial clones, scanner in worker processes) | {ours:.1f} | \
+**{60 * n / ours:.0f}** |
 | sequential loop: plain shallow clone + in-process scan | {baseline:.1f} | {60 * n / baseline:.0f} |
 
 Ratio: **{baseline / ours:.2f}x** the sequential loop's throughput. Here the emulator (git http-backend) \

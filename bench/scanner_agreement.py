@@ -263,7 +263,8 @@ def main() -> int:
     all_labels = [lbl for r in rows for lbl in r["labels"]]
     unexplained = sum(lbl.endswith(("unexplained", "a built-in bug to fix)")) for lbl in all_labels)
     shown = ", ".join(f"`{_shown(c)}`" for c in corpora)
-    body = f"""Command: `STRATUM_REAL_CORPUS=<corpus>[:<corpus>] .venv/bin/python bench/scanner_agreement.py` (machine: \
+    body = f"""Command: `STRATUM_REAL_CORPUS=<corpus>[:<corpus>] .venv/bin/python bench/scanner_agreement.py` \
+(machine: \
 {platform.machine()}, Python {platform.python_version()}, one process; corpora: {shown}, {len(rows)} real repositories \
 with the reference scanner's ping for each, stratum-cli 0.3.1 `--offline`).
 
@@ -275,7 +276,8 @@ Agent and crew counts per framework (a repository counts under every framework t
 
 Medians: rule-set Jaccard **{jaccard:.2f}**, |risk_score difference| **{risk:g}**, built-in scanner \
 **{ms:.0f} ms** per repository (median of {args.runs} scans each). The reference CLI costs ~{REFERENCE_SECONDS} s \
-per real repository — the team's earlier measurement on this machine (median of 10 real repositories), not measured in this \
+per real repository — the team's earlier measurement on this machine (median of 10 real repositories), not measured in \
+this \
 run, since the reference CLI is not installed here.
 
 Goals: {goals(rows)}

@@ -21,11 +21,13 @@ Nothing here is ever executed; it is text that only has to look real.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from stratum_assets.domain import frameworks as framework_table
 
@@ -351,7 +353,9 @@ def template_files(template_seed: int) -> dict[str, str]:
         "",
     ]
     return {
-        f"src/{package}/__init__.py": f'"""A starter project."""\nfrom {package}.graph import build\n\n__all__ = ["build"]\n',
+        f"src/{package}/__init__.py": (
+            f'"""A starter project."""\nfrom {package}.graph import build\n\n__all__ = ["build"]\n'
+        ),
         f"src/{package}/configuration.py": "\n".join(config),
         f"src/{package}/state.py": "\n".join(state),
         f"src/{package}/graph.py": "\n".join(graph),
@@ -494,23 +498,28 @@ def _tool_body(key: str, timeouts: bool, style: tuple[int, int, int] = (30, 2000
     return {
         "web_search": (
             "Search the web and return the top results.",
-            f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n    return resp.text[:{limit}]',
+            f'resp = requests.get("https://duckduckgo.com/html/", params={{"q": query}}{to})\n'
+            f"    return resp.text[:{limit}]",
         ),
         "web_scrape": (
             "Download a web page and return its text.",
-            f'html = requests.get(query{to}).text\n    return BeautifulSoup(html, "html.parser").get_text()[:{limit * 5 // 2}]',
+            f"html = requests.get(query{to}).text\n"
+            f'    return BeautifulSoup(html, "html.parser").get_text()[:{limit * 5 // 2}]',
         ),
         "shell": (
             "Run a shell command and return its output.",
-            "result = subprocess.run(query, shell=True, capture_output=True, text=True)\n    return result.stdout + result.stderr",
+            "result = subprocess.run(query, shell=True, capture_output=True, text=True)\n"
+            "    return result.stdout + result.stderr",
         ),
         "python_exec": (
             "Execute Python code and return what it printed.",
-            "buffer = io.StringIO()\n    with contextlib.redirect_stdout(buffer):\n        exec(query, {})\n    return buffer.getvalue()",
+            "buffer = io.StringIO()\n    with contextlib.redirect_stdout(buffer):\n"
+            "        exec(query, {})\n    return buffer.getvalue()",
         ),
         "file_write": (
             "Write text to a file in the workspace.",
-            'path, _, content = query.partition("\\n")\n    with open(path, "w") as fh:\n        fh.write(content)\n    return f"wrote {len(content)} chars"',
+            'path, _, content = query.partition("\\n")\n    with open(path, "w") as fh:\n'
+            '        fh.write(content)\n    return f"wrote {len(content)} chars"',
         ),
         "file_read": (
             "Read a text file from the workspace.",
@@ -522,16 +531,19 @@ def _tool_body(key: str, timeouts: bool, style: tuple[int, int, int] = (30, 2000
         ),
         "http_post": (
             "Post a message to the team webhook.",
-            f'resp = requests.post(os.environ["WEBHOOK_URL"], json={{"text": query}}{to})\n    return str(resp.status_code)',
+            f'resp = requests.post(os.environ["WEBHOOK_URL"], json={{"text": query}}{to})\n'
+            "    return str(resp.status_code)",
         ),
         "send_email": (
             "Send an email to a customer.",
             'msg = EmailMessage()\n    msg["To"], _, body = query.partition(":")\n    msg.set_content(body)\n'
-            '    with smtplib.SMTP(os.environ.get("SMTP_HOST", "localhost")) as smtp:\n        smtp.send_message(msg)\n    return "sent"',
+            '    with smtplib.SMTP(os.environ.get("SMTP_HOST", "localhost")) as smtp:\n'
+            '        smtp.send_message(msg)\n    return "sent"',
         ),
         "calculator": (
             "Evaluate a simple arithmetic expression.",
-            'allowed = set("0123456789+-*/(). ")\n    if not set(query) <= allowed:\n        return "invalid"\n    return str(eval(query, {"__builtins__": {}}))',
+            'allowed = set("0123456789+-*/(). ")\n    if not set(query) <= allowed:\n        return "invalid"\n'
+            '    return str(eval(query, {"__builtins__": {}}))',
         ),
         "vector_search": (
             "Look up relevant passages in the knowledge base.",
@@ -539,7 +551,8 @@ def _tool_body(key: str, timeouts: bool, style: tuple[int, int, int] = (30, 2000
         ),
         "payment": (
             "Refund or charge a customer through Stripe.",
-            'stripe.api_key = os.environ["STRIPE_API_KEY"]\n    charge = stripe.Refund.create(charge=query)\n    return charge.status',
+            'stripe.api_key = os.environ["STRIPE_API_KEY"]\n    charge = stripe.Refund.create(charge=query)\n'
+            "    return charge.status",
         ),
     }[key]
 
@@ -584,7 +597,9 @@ def _langchain(plan: _Plan, repo: Repo) -> dict[str, str]:
         "anthropic": 'from langchain_anthropic import ChatAnthropic\nllm = ChatAnthropic(model="{m}")',
         "ollama": 'from langchain_ollama import ChatOllama\nllm = ChatOllama(model="{m}")',
         "groq": 'from langchain_groq import ChatGroq\nllm = ChatGroq(model="{m}")',
-        "google": 'from langchain_google_genai import ChatGoogleGenerativeAI\nllm = ChatGoogleGenerativeAI(model="{m}")',
+        "google": (
+            'from langchain_google_genai import ChatGoogleGenerativeAI\nllm = ChatGoogleGenerativeAI(model="{m}")'
+        ),
     }[plan.provider].format(m=plan.model)
     lines = [
         f'"""LangChain agents for {plan.domain}."""',
@@ -671,7 +686,7 @@ def _langgraph(plan: _Plan, repo: Repo) -> dict[str, str]:
     for n in names:
         lines.append(f'builder.add_node("{n}", {n})')
     lines.append(f'builder.add_edge(START, "{names[0]}")')
-    for src, dst in zip(names, names[1:]):
+    for src, dst in itertools.pairwise(names):
         lines.append(f'builder.add_edge("{src}", "{dst}")')
     if plan.hierarchical and len(names) > 2:
         lines.append(f'builder.add_conditional_edges("{names[-1]}", route, {{"{names[0]}": "{names[0]}", END: END}})')
@@ -782,7 +797,8 @@ def _crewai(plan: _Plan, repo: Repo) -> dict[str, str]:
     for i, a in enumerate(plan.agents):
         hi = ", human_input=True" if plan.human_approval and i == len(plan.agents) - 1 else ""
         body += [
-            f'{a.name}_task = Task(description="Do the {a.name} part.", expected_output="A report.", agent={a.name}{hi})'
+            f'{a.name}_task = Task(description="Do the {a.name} part.", expected_output="A report.", '
+            f"agent={a.name}{hi})"
         ]
     agents = ", ".join(a.name for a in plan.agents)
     tasks = ", ".join(f"{a.name}_task" for a in plan.agents)
@@ -880,7 +896,9 @@ def _autogen(plan: _Plan, repo: Repo) -> dict[str, str]:
 def _llamaindex(plan: _Plan, repo: Repo) -> dict[str, str]:
     llm = {
         "anthropic": f'from llama_index.llms.anthropic import Anthropic\nllm = Anthropic(model="{plan.model}")',
-        "ollama": f'from llama_index.llms.ollama import Ollama\nllm = Ollama(model="{plan.model}", request_timeout=120.0)',
+        "ollama": (
+            f'from llama_index.llms.ollama import Ollama\nllm = Ollama(model="{plan.model}", request_timeout=120.0)'
+        ),
     }.get(plan.provider, f'from llama_index.llms.openai import OpenAI\nllm = OpenAI(model="{plan.model}")')
     lines = [
         f'"""LlamaIndex agents for {plan.domain}."""',
@@ -894,7 +912,8 @@ def _llamaindex(plan: _Plan, repo: Repo) -> dict[str, str]:
         "",
         'documents = SimpleDirectoryReader("data").load_data()',
         "index = VectorStoreIndex.from_documents(documents)",
-        'docs_tool = QueryEngineTool.from_defaults(index.as_query_engine(), name="docs", description="Project documents")',
+        "docs_tool = QueryEngineTool.from_defaults("
+        'index.as_query_engine(), name="docs", description="Project documents")',
         "",
     ]
     for a in plan.agents:
@@ -1029,8 +1048,8 @@ _RENDERERS = {
 # The distribution each framework's repositories pin and its version pattern: the framework table's (every row
 # with an offline weight has an offline_version).
 _PACKAGES: dict[str, tuple[str, str]] = {
-    f.label: (f.own_distribution, f.offline_version) for f in framework_table.offline()
-}  # type: ignore[misc]
+    f.label: cast(tuple[str, str], (f.own_distribution, f.offline_version)) for f in framework_table.offline()
+}
 
 
 def _dependency_files(repo: Repo, rng: random.Random) -> dict[str, str]:
@@ -1100,7 +1119,9 @@ def _noise_files(repo: Repo, rng: random.Random) -> dict[str, bytes | str]:
 def _no_agent_project(plan: _Plan, repo: Repo, rng: random.Random) -> dict[str, str]:
     fw = repo.frameworks[0]
     imports = {
-        "LlamaIndex": "from llama_index.core.node_parser import SentenceSplitter\nsplitter = SentenceSplitter(chunk_size=512)",
+        "LlamaIndex": (
+            "from llama_index.core.node_parser import SentenceSplitter\nsplitter = SentenceSplitter(chunk_size=512)"
+        ),
     }.get(
         fw,
         "from langchain_text_splitters import RecursiveCharacterTextSplitter\n"
@@ -1122,7 +1143,8 @@ def _typescript_project(plan: _Plan, repo: Repo) -> dict[str, str]:
         "dependencies": {"langchain": "^0.3.0", "@langchain/openai": "^0.3.0", "@langchain/langgraph": "^0.2.0"},
     }
     ts = (
-        'import { ChatOpenAI } from "@langchain/openai";\nimport { createReactAgent } from "@langchain/langgraph/prebuilt";\n\n'
+        'import { ChatOpenAI } from "@langchain/openai";\n'
+        'import { createReactAgent } from "@langchain/langgraph/prebuilt";\n\n'
         f'const llm = new ChatOpenAI({{ model: "{plan.model}" }});\n'
         "export const agent = createReactAgent({ llm, tools: [] });\n"
     )

@@ -167,7 +167,7 @@ class GraphQLApi:
         if len(ids) > MAX_NODES:
             raise GraphQLError(f"You may not request more than {MAX_NODES} nodes at once (asked for {len(ids)}).")
         views = [self._repo_by_node(node_id, raise_missing=False) for node_id in ids]
-        missing.extend((i, node_id) for i, (node_id, view) in enumerate(zip(ids, views)) if view is None)
+        missing.extend((i, node_id) for i, (node_id, view) in enumerate(zip(ids, views, strict=True)) if view is None)
         if failing:
             every, kind = failing
             for i in range(every - 1, len(views), every):

@@ -29,6 +29,7 @@ repositories are. Tokens are accepted in the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -82,14 +83,12 @@ class _QuietServer(ThreadingHTTPServer):
         if kind not in self._reported:
             self._reported.add(kind)
             first = (str(error).strip().splitlines() or [""])[0][:300]
-            try:  # stderr may be a log file on the very disk that is full
+            with contextlib.suppress(OSError):  # stderr may be a log file on the very disk that is full
                 print(
                     f"GitHub emulator: a request failed ({kind}: {first}); further failures of this kind are not shown",
                     file=sys.stderr,
                     flush=True,
                 )
-            except OSError:
-                pass
 
 
 class SearchIndex:
@@ -364,8 +363,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "errors": [
                         {
                             "message": (
-                                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-                                "If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000."
+                                "You have exceeded a secondary rate limit. "
+                                "Please wait a few minutes before you try again. "
+                                "If you reach out to GitHub Support for help, "
+                                "please include the request ID 0000:0000:0000000."
                             )
                         }
                     ],
@@ -380,9 +381,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "errors": [
                         {
                             "message": (
-                                "Something went wrong while executing your query. This may be the result of a timeout, or it "
-                                "could be a GitHub bug. Please include `0000:0000:0000000:0000000:00000000` when reporting "
-                                "this issue."
+                                "Something went wrong while executing your query. "
+                                "This may be the result of a timeout, or it could be a GitHub bug. "
+                                "Please include `0000:0000:0000000:0000000:00000000` when reporting this issue."
                             )
                         }
                     ],

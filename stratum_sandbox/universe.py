@@ -28,8 +28,9 @@ import base64
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import cast
 
 from stratum_assets.domain import frameworks as framework_table
 
@@ -39,15 +40,7 @@ FRAMEWORKS = tuple(f.label for f in _OFFLINE)
 
 # First public release of each framework: no repository uses one before it existed.
 # (Every framework row with an offline weight carries its release date: stratum_assets/domain/frameworks.py.)
-_FRAMEWORK_BIRTH = {
-    f.label: datetime(
-        f.released.year,
-        f.released.month,
-        f.released.day,  # type: ignore[union-attr]
-        tzinfo=UTC,
-    )
-    for f in _OFFLINE
-}
+_FRAMEWORK_BIRTH = {f.label: datetime.combine(cast(date, f.released), time(), tzinfo=UTC) for f in _OFFLINE}
 
 # How often an original (non-fork, non-clone) repository is built on each framework.
 _FRAMEWORK_WEIGHTS = {f.label: f.offline_weight for f in _OFFLINE}
@@ -382,7 +375,7 @@ class _Generator:
     def _archetype(self) -> tuple[str, tuple[str, ...]]:
         rng = self.rng
         roll = rng.random()
-        fws, weights = zip(*_FRAMEWORK_WEIGHTS.items())
+        fws, weights = zip(*_FRAMEWORK_WEIGHTS.items(), strict=True)
         main = rng.choices(fws, weights)[0]
         if roll < 0.08:
             others = [f for f in FRAMEWORKS if f != main]
@@ -400,7 +393,7 @@ class _Generator:
     def _text(self, frameworks: tuple[str, ...], archetype: str, domain: str, kind: str) -> tuple[str, tuple[str, ...]]:
         rng = self.rng
         words = [rng.choice(_FRAMEWORK_WORDS[f]) for f in frameworks]
-        label = " + ".join(f if rng.random() < 0.5 else w for f, w in zip(frameworks, words))
+        label = " + ".join(f if rng.random() < 0.5 else w for f, w in zip(frameworks, words, strict=True))
         pretty = domain.replace("-", " ")
         if archetype == "no_agents":
             desc = rng.choice(
@@ -498,7 +491,7 @@ class _Generator:
         # One example repository gets most of the forks (30+ in the default universe).
         shares = [0.65, 0.25, 0.10]
         forks: list[Repo] = []
-        for parent, share in zip(popular, shares):
+        for parent, share in zip(popular, shares, strict=False):  # fewer than three originals: fewer forked
             for _ in range(max(1, round(n_forks * share))):
                 if len(forks) >= n_forks:
                     break
