@@ -17,7 +17,14 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from .resources import GITHUB_API, TOKEN_ENV_VAR, GitHubConfigError, GitHubResource, GitHubUnreachable, sandbox_forced
+from .resources import (
+    GITHUB_API,
+    TOKEN_ENV_VAR,
+    GitHubConfigError,
+    GitHubResource,
+    GitHubUnreachable,
+    offline_by_default,
+)
 from .storage.world import OFFLINE
 
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"  # what the offline GitHub's clients send: it checks none
@@ -121,7 +128,7 @@ def github_from_environment(**config) -> GitHubResource:
     when that variable is set and ``STRATUM_SANDBOX`` is not; else the offline GitHub (at the search budget of
     ``$STRATUM_SANDBOX_SEARCH_PER_MINUTE`` when set). Chosen here, when the code loads: Dagster has no optional
     EnvVar (one for an unset variable fails every run), and the class decides how every step talks to GitHub."""
-    if sandbox_forced() or not os.environ.get(TOKEN_ENV_VAR):
+    if offline_by_default():
         if os.environ.get(SANDBOX_SEARCH_ENV_VAR):  # an emulator serving a bigger budget (a rehearsal's)
             config.setdefault("search_per_minute", dg.EnvVar.int(SANDBOX_SEARCH_ENV_VAR))
         return OfflineGitHub(**config)

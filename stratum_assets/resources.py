@@ -140,12 +140,17 @@ def sandbox_forced() -> bool:
     return os.environ.get("STRATUM_SANDBOX", "").lower() in ("1", "true", "yes")
 
 
+def offline_by_default() -> bool:
+    """Whether the code location's GitHub is the offline one: no ``GITHUB_TOKEN``, or ``STRATUM_SANDBOX=1``.
+    The one test for it: the GitHub factory and the default profile both read it."""
+    return sandbox_forced() or not os.environ.get(TOKEN_ENV_VAR)
+
+
 def default_profile() -> str:
     """The profile when none is configured: ``$STRATUM_PROFILE``, else the one that suits the code
-    location's GitHub (:func:`github_from_environment`): ``sample`` targets and gates for the offline
-    universe (no ``GITHUB_TOKEN``, or ``STRATUM_SANDBOX=1``), ``full`` for the scan of real GitHub."""
-    offline = sandbox_forced() or not os.environ.get(TOKEN_ENV_VAR)
-    return os.environ.get("STRATUM_PROFILE") or ("sample" if offline else "full")
+    location's GitHub (:func:`offline_by_default`): ``sample`` targets and gates for the offline
+    universe, ``full`` for the scan of real GitHub."""
+    return os.environ.get("STRATUM_PROFILE") or ("sample" if offline_by_default() else "full")
 
 
 class DataResource(dg.ConfigurableResource):
