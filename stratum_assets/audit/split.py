@@ -41,7 +41,7 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
-from ..manifest.export import DATE_FIELDS
+from ..manifest.export import DATE_FIELDS, SOURCE_METADATA
 from ..storage.files import replacing
 from ..storage.layout import Layout
 from ..warehouse import schema
@@ -223,24 +223,8 @@ FEATURE_COLUMNS = (
     "repo_metadata",
 )
 LABEL_COLUMNS = ("risk_score", "finding_rules", "finding_severities", "finding_instance_counts", "fix_impact_estimates")
-METADATA_COLUMNS = (
-    "github_stars",
-    "github_forks",
-    "last_commit_date",
-    "repo_created_date",
-    "is_fork",
-    "fork_parent",
-    "license",
-    "github_topics",
-    "primary_language",
-    "language_bytes",
-    "has_readme",
-    "discovery_query",
-    "selection_stratum",
-    "collected_at",
-    "framework_versions",
-    "llm_providers",
-)
+# The repository's source metadata as the manifest exports it, then what the scan adds about its stack.
+METADATA_COLUMNS = (*SOURCE_METADATA, "framework_versions", "llm_providers")
 
 
 # What the assignment reads of scan_dataset: of a repository's frameworks and deployment signals its fine stratum
