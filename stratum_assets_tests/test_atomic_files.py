@@ -1,7 +1,6 @@
-"""storage/files.py is the product's one place that renames written files and directories into place, and the
-data directory's paths are the layout's: the manifest store and the partition storage write where it says. (The
-offline GitHub, a program of its own that imports only the domain facts, renames its cache of bare repositories
-into place in git_store.py, with no fsync: it rebuilds them byte for byte.)"""
+"""storage/files.py is the one place that renames written files and directories into place (the offline GitHub's
+git store uses it too, without fsync: it rebuilds its bare repositories byte for byte), and the data directory's
+paths are the layout's: the manifest store and the partition storage write where it says."""
 
 import locale
 import re
@@ -35,7 +34,7 @@ RENAMES = re.compile(r"\bos\.(replace|rename)\(|\.rename\(|renameat")
 def test_only_the_atomic_files_module_renames_anything_into_place():
     sources = [*(ROOT / "stratum_assets").rglob("*.py"), *(ROOT / "stratum_sandbox").rglob("*.py")]
     renaming = sorted(str(p.relative_to(ROOT)) for p in sources if RENAMES.search(p.read_text()))
-    assert renaming == ["stratum_assets/storage/files.py", "stratum_sandbox/git_store.py"]
+    assert renaming == ["stratum_assets/storage/files.py"]
 
 
 def test_a_file_written_by_duckdb_is_renamed_into_place_whole_or_not_at_all(tmp_path):

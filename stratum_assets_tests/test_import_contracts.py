@@ -3,9 +3,9 @@
 Each room imports only the rooms below it (``exhaustive``: a new top-level module must be given a layer), the
 plain code (the stages' logic, the engine, the offline GitHub) never imports Dagster, and the product and the
 offline GitHub meet only where the code location and the commands are assembled: nothing below the code location
-imports ``stratum_sandbox``, which imports only the product's domain facts. The fast tier runs ``lint-imports``
-on the checkout, so an upward import fails here before it tangles the rooms; the other tests break a copy of the
-packages and watch each contract report it.
+imports ``stratum_sandbox``, which imports only the product's bottom layers (domain facts, storage primitives).
+The fast tier runs ``lint-imports`` on the checkout, so an upward import fails here before it tangles the
+rooms; the other tests break a copy of the packages and watch each contract report it.
 """
 
 import os
@@ -19,7 +19,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 LAYERS = ("Layers: each room imports only the rooms below it", "Plain code never imports Dagster")
 SEAM = (
     "The product below the code location does not import the offline GitHub",
-    "The offline GitHub imports only the product's domain facts",
+    "The offline GitHub imports only the product's bottom layers",
 )
 CONTRACTS = LAYERS + SEAM
 
@@ -72,10 +72,10 @@ def test_an_upward_import_dagster_in_plain_code_and_a_module_without_a_layer_are
     assert "stratum_assets.helpers" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
-def test_the_resources_starting_the_emulator_and_the_emulator_using_the_products_storage_are_each_reported(tmp_path):
-    """The two imports this seam took away (resources.py started the emulator itself; git_store.py wrote with the
-    product's storage helpers), put back in a copy: each forbidden contract names its own, and nothing else
-    breaks."""
+def test_the_resources_starting_the_emulator_and_the_emulator_reading_a_stage_are_each_reported(tmp_path):
+    """The import this seam took away (resources.py started the emulator itself) put back in a copy, and the
+    emulator reaching above the storage primitives (into the scanner): each forbidden contract names its own,
+    and nothing else breaks."""
     _copy(tmp_path)
     _append(
         tmp_path / "stratum_assets" / "resources.py",
@@ -83,7 +83,7 @@ def test_the_resources_starting_the_emulator_and_the_emulator_using_the_products
     )
     _append(
         tmp_path / "stratum_sandbox" / "git_store.py",
-        "\nfrom stratum_assets.storage.files import new_directory  # the product's storage\n",
+        "\nfrom stratum_assets.scanner import rules  # a stage's engine, above the storage primitives\n",
     )
 
     result = _lint_imports(tmp_path)
@@ -93,4 +93,4 @@ def test_the_resources_starting_the_emulator_and_the_emulator_using_the_products
     for contract in LAYERS:
         assert f"{contract} KEPT" in result.stdout, result.stdout
     assert "stratum_assets.resources -> stratum_sandbox.server" in result.stdout, result.stdout
-    assert "stratum_sandbox.git_store -> stratum_assets.storage.files" in result.stdout, result.stdout
+    assert "stratum_sandbox.git_store -> stratum_assets.scanner" in result.stdout, result.stdout

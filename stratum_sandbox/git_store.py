@@ -16,14 +16,12 @@ if it is asked for again (a retried clone). Several emulator processes may share
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from stratum_assets.storage.files import new_directory, remove_directory
 
 from .codegen import render_files
 from .universe import Repo
@@ -94,7 +92,7 @@ class GitStore:
         idle_before = time.time() - self.idle_seconds
         victims = [p for when, p in sorted(served) if when < idle_before][: max(0, len(served) - self.max_repos)]
         trash = self.root / ".evicted"
-        removed = sum(_remove(path, trash) for path in victims)
+        removed = sum(remove_directory(path, trash) for path in victims)
         with self._guard:
             self.evicted += removed
         return removed
@@ -120,7 +118,7 @@ class GitStore:
 
     def _build(self, repo: Repo, target: Path) -> None:
         try:  # built beside, renamed in: a concurrent reader sees all or nothing (a cache: no fsync)
-            with _built_beside(target) as staging:
+            with new_directory(target, durable=False) as staging:  # no fsync: the store is a cache
                 _run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(staging)])
                 _serve_config(staging / "config")
                 _run(
@@ -130,34 +128,6 @@ class GitStore:
         except OSError:
             if not (target / "HEAD").exists():
                 raise  # else another process built it first, and ours is gone
-
-
-@contextmanager
-def _built_beside(target: Path) -> Iterator[Path]:
-    """A staging directory beside ``target`` to fill, renamed to ``target`` in one step when the block ends (the
-    rename fails if another process got there first); removed on an error. No fsync: the store is a cache."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        yield staging
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _remove(folder: Path, trash: Path) -> bool:
-    """Rename ``folder`` into ``trash`` and delete it there: a concurrent clone sees the whole repository or none,
-    never one half deleted. False if it could not be moved (gone, or evicted by another process meanwhile)."""
-    trash.mkdir(parents=True, exist_ok=True)
-    doomed = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=trash))
-    try:
-        folder.rename(doomed)  # over the empty placeholder: a directory may replace an empty one
-    except OSError:
-        doomed.rmdir()
-        return False
-    shutil.rmtree(doomed, ignore_errors=True)
-    return True
 
 
 def _serve_config(config: Path) -> None:
