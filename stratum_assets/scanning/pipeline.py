@@ -176,17 +176,23 @@ class ChunkResult:
         return bool(self.results) and all(r.ping.get("failure_reason") in TRANSIENT for r in self.results)
 
 
-def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: ScanSettings, work_dir: Path) -> RepoResult:
-    full_name = row["full_name"]
-    provenance = {
+def _provenance_before_clone(row: dict, scanner: ScannerCommand, failure_detail: str | None = None) -> dict:
+    """How a repository's ping was made, as far as it is known before its clone: the fields the clone fills later
+    (commit, attempts, bytes) start empty; a crash before the clone keeps them so."""
+    return {
         "chunk_id": row["chunk_id"],
         "commit_sha": None,
         "commit_date": None,
         "clone_attempts": 0,
         "bytes_fetched": 0,
         "scanner": scanner.name,
-        "failure_detail": None,
+        "failure_detail": failure_detail,
     }
+
+
+def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: ScanSettings, work_dir: Path) -> RepoResult:
+    full_name = row["full_name"]
+    provenance = _provenance_before_clone(row, scanner)
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     code = None
     with tempfile.TemporaryDirectory(prefix="repo-", dir=work_dir) as tmp:  # removed even on a crash
@@ -342,15 +348,7 @@ def _result_or_crash(future, row: dict, scanner: ScannerCommand) -> RepoResult:
 def _crash_result(exc: Exception, row: dict, scanner: ScannerCommand) -> RepoResult:
     ping = empty_ping(row["full_name"], status="failed", failure_reason="parse_crash")
     ping.update(repo_hash=row["repo_hash"], repo_full_name=row["full_name"], selection_stratum=row["selection_stratum"])
-    provenance = {
-        "chunk_id": row["chunk_id"],
-        "commit_sha": None,
-        "commit_date": None,
-        "clone_attempts": 0,
-        "bytes_fetched": 0,
-        "scanner": scanner.name,
-        "failure_detail": f"internal: {type(exc).__name__}",
-    }
+    provenance = _provenance_before_clone(row, scanner, failure_detail=f"internal: {type(exc).__name__}")
     return RepoResult(row, ping, validate_ping(ping, row["repo_hash"]), provenance)
 
 
