@@ -303,7 +303,7 @@ def _run(args) -> int:
             stop_signals(),
         ):
             claim_world(defs, new_world=getattr(args, "new_world", False))  # one world per data directory
-            ensure_pool_limits()  # for the UI's backfills and runs in this instance, too
+            ensure_pool_limits(instance)  # for the UI's backfills and runs in this instance, too
             if args.command == "run":
                 report = build_everything(defs, instance, parallel=args.parallel)
             else:

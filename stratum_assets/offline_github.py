@@ -45,6 +45,7 @@ class OfflineGitHub(GitHubResource):
     max_repos: int = 2000  # bare repositories kept on disk; older idle ones are rebuilt on demand
     git_root: str = "data/sandbox/git"
     clone_rate_limit_backoff_s: float = 1.0  # a second, not minutes: nothing to spare on loopback
+    clone_retry_wait_s: float = 0.1  # loopback answers at once: a refused connection or a full disk is not waited on
     clones_per_minute: float = 0.0  # no cap on loopback
 
     _emulator = PrivateAttr(default=None)

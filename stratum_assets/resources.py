@@ -58,6 +58,7 @@ class GitHubResource(dg.ConfigurableResource):
     token: str | None = None  # give it as dg.EnvVar("GITHUB_TOKEN"), never as a literal; None: no token
     search_per_minute: int = 30
     clone_rate_limit_backoff_s: float = 60.0  # first wait after GitHub answers a clone with 429 (doubles per hit)
+    clone_retry_wait_s: float = 1.0  # first wait before retrying a clone that failed transiently (doubles per attempt)
     max_required_wait_s: float = 3700.0  # longest wait GitHub may demand before a request fails instead
     max_total_wait_s: float = 7200.0  # longest one request may wait in all
     clones_per_minute: float = 120.0  # cap on clone starts per process (0: none)

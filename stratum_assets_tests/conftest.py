@@ -206,7 +206,9 @@ def git_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def _emulator(universe, git_root):
-    with GitHubEmulator(universe, git_root, slow_clone_seconds=3.0) as em:
+    """The session's sample emulator. Its search budget is no test's subject (tests of the budget start their own
+    emulator with one): at GitHub's 30 a minute, the module's discovery tests waited out its window in turn."""
+    with GitHubEmulator(universe, git_root, slow_clone_seconds=3.0, budgets={"search": (10_000, 60.0)}) as em:
         yield em
 
 

@@ -323,7 +323,8 @@ def celery_build(celery_home, redis_url, sandbox):
     plan = _Plan.of(defs)  # the stages and partitions, in the order `stratum-assets run` builds them
     with ExitStack() as stack:
         workers = stack.enter_context(celery_workers(home, env, config))
-        assert ensure_pool_limits(home) == {"github_api": 1, "git_clones": 2}  # as `stratum-assets run` does
+        with dg.DagsterInstance.from_config(str(home)) as instance:  # as `stratum-assets run` does
+            assert ensure_pool_limits(instance, home) == {"github_api": 1, "git_clones": 2}
         coordinators = []
 
         def run(*selections: list[dg.AssetKey], partition: str | None = None) -> subprocess.Popen:

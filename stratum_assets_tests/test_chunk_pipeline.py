@@ -164,7 +164,7 @@ def _identity(result) -> tuple:
 
 # Full clones are one git command instead of three: the default for every test but the partial-clone ones.
 SETTINGS = ScanSettings(
-    ScanKnobs(clone_timeout_s=60, clone_attempts=3, partial_clone=False, workers=2), scan_timeout=7.5, backoff=100
+    ScanKnobs(clone_timeout_s=60, clone_attempts=3, partial_clone=False, workers=2), scan_timeout=7.5, retry_wait=100
 )
 
 
@@ -272,7 +272,7 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
 
 def test_a_clone_past_its_deadline_is_a_failed_clone_timeout_and_nothing_is_scanned(repos, tmp_path):
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=-1), scan_timeout=5, backoff=0.01)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=-1), scan_timeout=5, retry_wait=0.01)
     result = scan_repo(_row("acme/crew"), repos["crew"][0], scanner, settings, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
     assert result.ping["files_total"] == 0 and result.stored and result.rate_limited == 0
@@ -291,16 +291,16 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
         _row(repo.full_name),
         emulator.clone_url(repo.full_name),
         scanner,
-        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), backoff=0.01),
+        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), retry_wait=0.01),
         tmp_path,
     )
-    # Three attempts allowed, but the next backoff (100 s) ends past the deadline: no retry either.
+    # Three attempts allowed, but the next wait (100 s) ends past the deadline: no retry either.
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
     late = scan_repo(
         _row(repo.full_name),
         emulator.clone_url(repo.full_name),
         scanner,
-        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), backoff=100),
+        ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), retry_wait=100),
         tmp_path,
     )
     for result in (once, late):

@@ -34,8 +34,8 @@ def test_pool_limits_are_set_once_with_dagsters_command_and_a_later_change_is_ke
     from stratum_assets.instance.pools import ensure_pool_limits, pool_limits
 
     with dg.instance_for_test() as instance:
-        assert pool_limits() == {}
-        assert ensure_pool_limits() == {"github_api": 1, "git_clones": 2}
+        assert pool_limits(instance) == {}
+        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 2}
         assert instance.event_log_storage.get_concurrency_info("git_clones").slot_count == 2, "in the instance"
         changed = subprocess.run(
             [str(Path(sys.executable).with_name("dagster")), "instance", "concurrency", "set", "git_clones", "4"],
@@ -45,7 +45,7 @@ def test_pool_limits_are_set_once_with_dagsters_command_and_a_later_change_is_ke
             timeout=120,
         )  # a user on a bigger machine
         assert changed.returncode == 0, changed.stderr
-        assert ensure_pool_limits() == {"github_api": 1, "git_clones": 4}
+        assert ensure_pool_limits(instance) == {"github_api": 1, "git_clones": 4}
 
 
 @pytest.mark.slow

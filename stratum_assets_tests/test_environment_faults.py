@@ -22,7 +22,10 @@ from stratum_sandbox.server import GitHubEmulator
 from .conftest import small_disk
 
 QUICK = ScanSettings(
-    ScanKnobs(clone_timeout_s=60, clone_attempts=2, workers=2), scan_timeout=60, backoff=0.05, rate_limit_backoff=0.05
+    ScanKnobs(clone_timeout_s=60, clone_attempts=2, workers=2),
+    scan_timeout=60,
+    retry_wait=0.05,
+    rate_limit_backoff=0.05,
 )
 
 

@@ -206,7 +206,7 @@ def test_a_stratum_lists_and_counts_the_candidates_whose_enrichment_failed(emula
     from stratum_assets.discovery.strata import strata
 
     stratum = strata("sample")["crewai"]
-    clear = discover_stratum(_client(emulator), stratum)  # real clock: the sample's search budget is 30 a minute
+    clear = discover_stratum(_client(emulator), stratum)
     emulator.faults.add(Fault("graphql_node_errors", "graphql", times=10_000, nodes_every=1, error_type="FORBIDDEN"))
     stormy = discover_stratum(_client(emulator), stratum)
     failed = {f["full_name"] for f in stormy.enrichment_failed}

@@ -490,6 +490,24 @@ def test_classify_by_what_git_said(stderr, failure, transient):
     assert "://" not in err.detail
 
 
+@pytest.mark.parametrize("retry_wait, waits", [(None, [1.0, 2.0]), (0.1, [0.1, 0.2])], ids=["default", "offline"])
+def test_a_server_that_is_gone_is_retried_after_waits_doubled_per_attempt(tmp_path, retry_wait, waits):
+    """Connection refused is the environment: every attempt is made, the first wait `retry_wait` (1 s unless the
+    GitHub resource says otherwise: the offline one's loopback needs 0.1 s), doubled before each next attempt."""
+    from stratum_assets.offline_github import OfflineGitHub
+    from stratum_assets.resources import GitHubResource
+    from stratum_assets.scanning.scanner_commands import ENVIRONMENT_FAILURE
+    from stratum_assets_tests.support.loopback import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/o/r.git"  # nothing listens there
+    slept: list[float] = []
+    given = {} if retry_wait is None else {"retry_wait": retry_wait}
+    result = clone(url, tmp_path / "c", timeout=60, attempts=3, sleep=slept.append, **given)
+    assert (result.failure, result.attempts, slept) == (ENVIRONMENT_FAILURE, 3, waits)
+    wait_of = {"default": GitHubResource().clone_retry_wait_s, "offline": OfflineGitHub().clone_retry_wait_s}
+    assert wait_of == {"default": 1.0, "offline": 0.1}, "what each GitHub resource gives the scan (ScanSettings)"
+
+
 def test_a_refused_clone_is_a_stored_failed_ping(tmp_path):
     url = _hostile_repo(tmp_path / "evil")
     row = {"full_name": "o/evil", "repo_hash": repo_hash("o/evil"), "chunk_id": "v1-c0000", "selection_stratum": "x"}

@@ -24,7 +24,7 @@ MEMORY_MB = 150  # the worker alone needs ~60 MB; the 990 KB file below needs ~2
 SETTINGS = ScanSettings(
     ScanKnobs(clone_timeout_s=60, clone_attempts=1, max_checkout_files=200, max_checkout_mb=8, max_file_mb=2),
     scan_timeout=30,
-    backoff=0.0,
+    retry_wait=0.0,
 )
 AGENT = b"from crewai import Agent\nresearcher = Agent(role='r', goal='g', backstory='b')\n"
 

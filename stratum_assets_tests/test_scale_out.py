@@ -88,9 +88,9 @@ def _build_with_the_dagster_cli(home: Path) -> None:
         discovery_run = instance.get_run_records(limit=1)[0].dagster_run.run_id
         assert _overlaps(_step_windows(instance, discovery_run, "candidates_")) == 0, "github_api pool: one at a time"
         partitions = sorted(instance.get_dynamic_partitions("manifest_chunks"))
+        assert ensure_pool_limits(instance, home) == {"github_api": 1, "git_clones": 2}
     assert len(partitions) >= 3
 
-    assert ensure_pool_limits(home) == {"github_api": 1, "git_clones": 2}
     launched = [
         _dagster(home, "asset", "materialize", "--select", "scan_results,quarantine", "--partition", p)
         for p in partitions

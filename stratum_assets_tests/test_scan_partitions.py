@@ -70,7 +70,7 @@ def _fake_stratum(tmp_path: Path, body: str) -> str:
 
 
 # Rate-limited clones back off for minutes by default (issue 15): tests use a fraction of a second.
-FAST = ScanSettings(ScanKnobs(clone_timeout_s=60, workers=2), scan_timeout=60, backoff=0.2, rate_limit_backoff=0.2)
+FAST = ScanSettings(ScanKnobs(clone_timeout_s=60, workers=2), scan_timeout=60, retry_wait=0.2, rate_limit_backoff=0.2)
 
 
 # -- one repository at a time: every failure is classified, every ping stamped ----------------------
@@ -94,7 +94,7 @@ def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path):
 
 def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path):
     repo = next(r for r in universe.repos if r.slow)
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=1.0), backoff=0.2)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=1.0), retry_wait=0.2)
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
 
@@ -121,7 +121,7 @@ def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp
 def test_external_scanner_failures_still_yield_one_ping(emulator, universe, tmp_path, body, status, reason):
     repo = _pick(universe, archetype="single")
     scanner = ExternalScanner(_fake_stratum(tmp_path, body))
-    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=2, backoff=0.2)
+    settings = ScanSettings(ScanKnobs(clone_timeout_s=60), scan_timeout=2, retry_wait=0.2)
     result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), scanner, settings, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, reason)
     assert result.stored, result.errors

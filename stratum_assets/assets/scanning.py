@@ -90,6 +90,7 @@ def scan_partition(
         knobs=config,
         scan_timeout=scanner.timeout_s,
         git_auth=github.git_auth(),
+        retry_wait=github.clone_retry_wait_s,
         clones_per_minute=github.clone_rate_cap() if config.clones_per_minute is None else config.clones_per_minute,
         rate_limit_backoff=(
             github.clone_rate_limit_backoff() if config.rate_limit_backoff_s is None else config.rate_limit_backoff_s

@@ -11,38 +11,40 @@ since (``dagster instance concurrency set git_clones 4`` on a bigger machine).
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+import dagster as dg
 
 GITHUB_API = "github_api"  # the ten discovery steps share one search budget (30/min per token)
 GIT_CLONES = "git_clones"  # one slot = one scan partition's pool of clone+scan workers
 
 LIMITS = {GITHUB_API: 1, GIT_CLONES: 2}
 
-_LIMIT_LINE = re.compile(r'^"(?P<pool>[^"]+)": \d+ / (?P<limit>\d+) slots', re.M)
 
-
-def ensure_pool_limits(home: Path | str | None = None) -> dict[str, int]:
+def ensure_pool_limits(instance: dg.DagsterInstance, home: Path | str | None = None) -> dict[str, int]:
     """Set each pool's limit unless the instance already has one; returns the limits in force.
 
-    ``home`` is the instance's $DAGSTER_HOME (default: the environment's): Dagster's command opens
-    the instance from there, as every Dagster process does. The command runs in ``home``, where this
-    project's dagster.yaml expects to be run from (its storage paths are relative: ``data/dagster/…``).
+    Every build and backfill calls this, so the limits are read from the open ``instance`` (what
+    ``dagster instance concurrency get`` reads) and the command, a Python start and an instance load
+    of ~2 s, runs only for a pool that has none. ``home`` is the $DAGSTER_HOME ``instance`` was opened
+    from (default: the environment's): the command opens the instance from there, as every Dagster
+    process does, and runs there, where this project's dagster.yaml expects to be run from (its
+    storage paths are relative: ``data/dagster/…``).
     """
-    home = _home_of(home)
-    configured = pool_limits(home)
+    in_force = {pool: limit for pool, limit in pool_limits(instance).items() if pool in LIMITS}
     for pool, limit in LIMITS.items():
-        if pool not in configured:
-            _dagster_cli(home, "instance", "concurrency", "set", pool, str(limit))
-    return {pool: limit for pool, limit in pool_limits(home).items() if pool in LIMITS}
+        if pool not in in_force:  # the command fails loudly or the limit is set: no second read to confirm it
+            _dagster_cli(_home_of(home), "instance", "concurrency", "set", pool, str(limit))
+            in_force[pool] = limit
+    return in_force
 
 
-def pool_limits(home: Path | str | None = None) -> dict[str, int]:
-    """Every pool limit set in the instance, as ``dagster instance concurrency get --all`` reports it."""
-    listed = _dagster_cli(_home_of(home), "instance", "concurrency", "get", "--all")
-    return {m["pool"]: int(m["limit"]) for m in _LIMIT_LINE.finditer(listed)}
+def pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
+    """Every pool limit set in the instance (``dagster instance concurrency get --all`` lists the same)."""
+    storage = instance.event_log_storage
+    return {pool: storage.get_concurrency_info(pool).slot_count for pool in storage.get_concurrency_keys()}
 
 
 def _home_of(home: Path | str | None) -> str:

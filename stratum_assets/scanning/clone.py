@@ -43,7 +43,8 @@ did not deliver in time, attempt after attempt) and ``clone_unclassified``
 unsettled and is scanned again). A failure of the environment (the server
 unreachable or answering 5xx, the local disk full, see ``ENVIRONMENT_FAILURE``)
 is no reason at all: the pipeline fails the partition instead of storing a
-ping. Network errors are retried with exponential backoff (``backoff``), and
+ping. Network errors are retried with exponential backoff (``retry_wait``, doubled
+per attempt), and
 so is a timeout, as the dataset strategy has it: ``attempts`` attempts of
 ``timeout`` each, then ``clone_timeout``. A rate limit is retried after
 minutes, not seconds (``rate_limit_backoff`` doubling per hit, plus up to 50 %
@@ -313,7 +314,7 @@ def clone(
     *,
     timeout: float = 300.0,
     attempts: int = 3,
-    backoff: float = 2.0,
+    retry_wait: float = 1.0,
     partial: bool = True,
     sleep=time.sleep,
     auth: GitAuth | None = None,
@@ -326,7 +327,8 @@ def clone(
 
     ``auth`` is used only if ``url`` is on its host. ``limiter`` (the process's :func:`shared_limiter` in
     the pipeline) paces clone starts and spreads a rate limit's pause to every clone of the process.
-    ``limits`` bounds what the checkout writes (default :class:`CheckoutLimits`).
+    ``limits`` bounds what the checkout writes (default :class:`CheckoutLimits`). ``retry_wait`` is the first
+    wait before a transient failure's retry (doubled per attempt).
     """
     limits = limits or CheckoutLimits()
     fetched = _Fetched()
@@ -355,10 +357,10 @@ def clone(
                 wait = rate_limit_backoff * 2 ** (result.rate_limited - 1) * (1 + 0.5 * rng())
                 too_late = time.monotonic() + wait >= deadline
             elif err.failure == "clone_timeout":
-                wait, too_late = backoff ** (attempt - 1), False  # the next attempt gets a deadline of its own
+                wait, too_late = retry_wait * 2 ** (attempt - 1), False  # the next attempt gets its own deadline
             else:
-                wait = backoff ** (attempt - 1)
-                too_late = time.monotonic() + backoff**attempt >= deadline
+                wait = retry_wait * 2 ** (attempt - 1)
+                too_late = time.monotonic() + 2 * wait >= deadline  # no time left for the attempt after the wait
             if not err.transient or attempt == attempts or too_late:
                 shutil.rmtree(dest, ignore_errors=True)
                 return result

@@ -113,7 +113,7 @@ class ScanSettings:
 
     knobs: ScanKnobs = field(default_factory=ScanKnobs)
     scan_timeout: float = 300.0
-    backoff: float = 2.0
+    retry_wait: float = 1.0  # first wait before a clone's retry (network, timeout, environment), doubled per attempt
     # Consecutive environment failures (in completion order) after which a chunk stops trying: a server that is
     # gone or a full disk would fail every remaining repository the same way.
     environment_breaker: int = 5
@@ -203,7 +203,7 @@ def scan_repo(row: dict, clone_url: str, scanner: ScannerCommand, settings: Scan
             checkout,
             timeout=knobs.clone_timeout_s,
             attempts=knobs.clone_attempts,
-            backoff=settings.backoff,
+            retry_wait=settings.retry_wait,
             partial=knobs.partial_clone,
             auth=settings.git_auth,
             limiter=shared_limiter(settings.clones_per_minute),
