@@ -52,7 +52,7 @@ def ours(data: Path, exports: bool) -> dict:
     """What ``audit_report`` and ``train_test_split`` run (assets/audit.py), one after the other."""
     import duckdb
 
-    from stratum_assets.audit.gates import GateThresholds
+    from stratum_assets.audit.gate_measures import GateThresholds
     from stratum_assets.audit.groups import duplicate_groups
     from stratum_assets.audit.report import audit, render
     from stratum_assets.audit.split import export_splits, freeze_assignments, snapshot
@@ -133,11 +133,11 @@ def baseline(jsonl: Path, exports: bool) -> dict:
 
 
 from stratum_assets.domain import frameworks as _frameworks  # noqa: E402 (stdlib only: light)
-from stratum_assets.domain import gates as _gates  # noqa: E402
+from stratum_assets.domain import gate_table  # noqa: E402
 from stratum_assets.domain.chunks import default_size as default_chunk_size  # noqa: E402
 
 GATE_FRAMEWORKS = _frameworks.gated()  # the framework table's, as gate G2 has them
-GATE_DEFAULTS = _gates.defaults()
+GATE_DEFAULTS = gate_table.defaults()
 
 
 def _peak_rss_bytes() -> int:

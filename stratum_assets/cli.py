@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from stratum_sandbox.universe import SizeProfile
+
 from .domain.choices import ScannerKind
 
 PROJECT_ROOT = Path.cwd()
@@ -158,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--git-root", type=Path, default=Path("data/sandbox/git"))
     serve.add_argument(
         "--size-profile",
-        choices=("compact", "real"),
-        default="compact",
+        choices=[p.value for p in SizeProfile],
+        default=SizeProfile.compact.value,
         help="files per repository: compact (~10) or real (the real corpus's, median 27)",
     )
     serve.add_argument(

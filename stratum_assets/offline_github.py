@@ -17,6 +17,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from stratum_sandbox.universe import SizeProfile
+
 from .resources import (
     GITHUB_API,
     TOKEN_ENV_VAR,
@@ -41,7 +43,7 @@ class OfflineGitHub(GitHubResource):
     url: str | None = None  # an emulator already running; default: $STRATUM_SANDBOX_URL
     seed: int = 7
     size: int = 400
-    size_profile: str = "compact"  # "real": repositories with the real corpus's file counts (rehearsals)
+    size_profile: SizeProfile = SizeProfile.compact  # real: the real corpus's file counts (rehearsals)
     max_repos: int = 2000  # bare repositories kept on disk; older idle ones are rebuilt on demand
     git_root: str = "data/sandbox/git"
     clone_rate_limit_backoff_s: float = 1.0  # a second, not minutes: nothing to spare on loopback
@@ -77,7 +79,7 @@ class OfflineGitHub(GitHubResource):
         self._refuse_a_named_api()
         if self._emulator is None and self.running_url:
             return OFFLINE, _universe_of(self.running_url)
-        return OFFLINE, {"seed": self.seed, "size": self.size, "size_profile": self.size_profile}
+        return OFFLINE, {"seed": self.seed, "size": self.size, "size_profile": self.size_profile.value}
 
     @property
     def base_url(self) -> str:

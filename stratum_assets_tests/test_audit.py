@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 
 from stratum_assets.assets.audit import audit_report, label_audit_sample, train_test_split
 from stratum_assets.audit import label_audit
-from stratum_assets.audit.gates import GateThresholds
+from stratum_assets.audit.gate_measures import GateThresholds
 from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import LABEL_COLUMNS, assign_sql, position
 from stratum_assets.offline_github import OfflineGitHub

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from stratum_assets.audit import split as split_module
-from stratum_assets.audit.gates import GateThresholds
+from stratum_assets.audit.gate_measures import GateThresholds
 from stratum_assets.audit.groups import duplicate_groups
 from stratum_assets.audit.report import audit, compute
 from stratum_assets.audit.sections import USABLE

@@ -13,18 +13,18 @@ import hashlib
 import re
 import textwrap
 from dataclasses import replace
+from datetime import date
 
 import duckdb
 import pytest
 
 from stratum_assets.audit import report
-from stratum_assets.audit.gates import GateThresholds, check_descriptions, evaluate
+from stratum_assets.audit.gate_measures import GateThresholds, check_descriptions, evaluate
 from stratum_assets.audit.report import compute, recommendations, render
 from stratum_assets.discovery.candidates import discover_stratum
 from stratum_assets.discovery.strata import frameworks_named, load_strata_file, strata
-from stratum_assets.domain import chunks
+from stratum_assets.domain import chunks, gate_table
 from stratum_assets.domain import frameworks as framework_table
-from stratum_assets.domain import gates as gate_table
 from stratum_assets.domain.frameworks import Framework
 from stratum_assets.domain.identity import repo_hash
 from stratum_assets.github.client import GitHubClient
@@ -380,9 +380,28 @@ def test_the_table_lists_the_frameworks_and_discovery_names_the_first_seven():
 
 
 def test_a_framework_built_offline_even_rarely_is_in_the_offline_draw(monkeypatch):
-    rare = Framework("RareAgents", ("rareagents",), offline_weight=1)
+    rare = Framework(
+        "RareAgents",
+        ("rareagents",),
+        (("rareagents", 0),),
+        released=date(2025, 1, 1),
+        offline_weight=1,
+        offline_version="1.{}.0",
+    )
     monkeypatch.setattr(framework_table, "FRAMEWORKS", (*framework_table.FRAMEWORKS, rare))
     assert [f.label for f in framework_table.offline()] == [*ALL_LABELS[:7], "RareAgents"]
+
+
+def test_a_row_built_offline_without_its_release_version_or_distribution_is_refused_at_the_table():
+    """universe.py and codegen.py read these three of every row with an offline weight when they load."""
+    with pytest.raises(ValueError) as refused:
+        Framework("RareAgents", ("rareagents",), offline_weight=1)
+    assert str(refused.value) == (
+        "framework 'RareAgents' has offline_weight > 0 but no released, offline_version, its own distribution (rank 0)"
+    )
+    with pytest.raises(ValueError, match=r"but no offline_version$"):
+        Framework("RareAgents", ("rareagents",), (("rareagents", 0),), released=date(2025, 1, 1), offline_weight=1)
+    assert Framework("Unbuilt", ("unbuilt",)).offline_weight == 0, "a row the offline GitHub never builds needs none"
 
 
 def test_a_derived_index_is_built_once_per_table_and_again_for_a_replaced_table(monkeypatch):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from stratum_assets.audit.gates import FULL_SCAN_SIZE, GateThresholds, ThresholdError, evaluate
+from stratum_assets.audit.gate_measures import FULL_SCAN_SIZE, GateThresholds, ThresholdError, evaluate
 from stratum_assets.audit.sections import GATE_FRAMEWORKS
 
 T = GateThresholds(
@@ -330,8 +330,8 @@ def test_every_misspelt_or_invalid_threshold_is_named_in_one_message():
 def test_a_threshold_of_the_table_becomes_a_field_with_its_default_and_its_range():
     from pydantic import ValidationError, create_model
 
-    from stratum_assets.audit.gates import _field
-    from stratum_assets.domain.gates import Threshold
+    from stratum_assets.audit.gate_measures import _field
+    from stratum_assets.domain.gate_table import Threshold
 
     probe = create_model(
         "Probe", share=_field(Threshold("share", 0.25, share=True)), count=_field(Threshold("count", 5, maximum=9))

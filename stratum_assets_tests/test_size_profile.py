@@ -49,6 +49,24 @@ def test_real_profile_changes_files_not_metadata():
         build_universe(seed=3, size=400, size_profile="huge")
 
 
+def test_the_size_profile_is_a_closed_choice_recorded_as_its_plain_value():
+    """The offline GitHub's ``size_profile`` is the emulator's enum (a run config's ``size_profile: huge`` is refused
+    by name), and the world a data directory records holds its value as plain JSON text."""
+    from pydantic import ValidationError
+
+    from stratum_assets.offline_github import OfflineGitHub
+    from stratum_sandbox.universe import SizeProfile
+
+    github = OfflineGitHub(size_profile="real")
+    assert github.size_profile is SizeProfile.real
+    _, universe = github.world()
+    assert universe is not None and type(universe["size_profile"]) is str
+    assert json.dumps(universe) == '{"seed": 7, "size": 400, "size_profile": "real"}'
+    assert build_universe(seed=3, size=50, size_profile=SizeProfile.real).identity()["size_profile"] == "real"
+    with pytest.raises(ValidationError, match="'compact' or 'real'"):
+        OfflineGitHub(size_profile="huge")
+
+
 def test_file_counts_python_share_and_sizes_match_the_real_corpus(real_universe):
     repos = _unique_code(real_universe)
     counts, python, python_bytes = [], 0, []

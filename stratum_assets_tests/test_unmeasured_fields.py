@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from stratum_assets.audit.gates import GateThresholds
+from stratum_assets.audit.gate_measures import GateThresholds
 from stratum_assets.audit.report import compute, render
 from stratum_assets.audit.split import FEATURE_COLUMNS, split_and_export
 from stratum_assets.manifest.build import repo_hash

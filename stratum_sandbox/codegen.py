@@ -32,7 +32,7 @@ from typing import cast
 from stratum_assets.domain import frameworks as framework_table
 
 from .bulk import bulk_files, python_module, python_unit
-from .universe import Repo
+from .universe import Repo, SizeProfile
 
 FILE_MODE = "100644"
 SYMLINK_MODE = "120000"
@@ -163,7 +163,7 @@ def _code_files(repo: Repo) -> dict[str, bytes | str]:
         files["README.md"] = _readme(repo, plan)
     if repo.template is not None:
         files.update(template_files(repo.template))
-    if repo.size_profile == "real":
+    if repo.size_profile == SizeProfile.real:
         files.update(bulk_files(repo.code_origin, len(files), python=repo.archetype != "non_python"))
     files.update(_drift_files(repo, files))
     if repo.edits:

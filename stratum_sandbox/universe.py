@@ -29,6 +29,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cached_property
 from typing import cast
 
@@ -142,6 +143,15 @@ UNIVERSE_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 _STALE_BEFORE = datetime(2024, 5, 1, tzinfo=UTC)
 
 
+class SizeProfile(StrEnum):
+    """How many files a repository has beyond its agent code: ``compact`` (a handful, for tests) or ``real`` (the
+    real corpus's file counts and Python share, for rehearsals; :mod:`stratum_sandbox.bulk`). Member names equal
+    their values, as in ``stratum_assets.domain.choices``: Dagster's enum config takes a member's name."""
+
+    compact = "compact"
+    real = "real"
+
+
 @dataclass(frozen=True)
 class Repo:
     """One repository of the synthetic GitHub, as much as its metadata says."""
@@ -168,9 +178,7 @@ class Repo:
     # A lightly edited clone renders the code of ``source_seed`` (its source's ``code_seed``), then ``edits``.
     source_seed: int | None = None
     edits: tuple[str, ...] = ()
-    # How many files the repository has beyond its agent code: "compact" (a handful, for tests) or "real"
-    # (the real corpus's file counts and Python share; :mod:`stratum_sandbox.bulk`).
-    size_profile: str = "compact"
+    size_profile: SizeProfile = SizeProfile.compact
     # Drift (rendered by codegen): how many steps of its source's history the code holds (an evolving source:
     # all of them; an older snapshot: fewer; None: a source without history), how many modules of its own a
     # copy added, and the ``code_seed`` of the template whose boilerplate a template-started project carries.
@@ -232,11 +240,11 @@ class Universe:
     seed: int
     size: int
     repos: list[Repo] = field(default_factory=list)
-    size_profile: str = "compact"
+    size_profile: SizeProfile = SizeProfile.compact
 
     def identity(self) -> dict:
         """What tells this universe from any other: a data directory built from it records this."""
-        return {"seed": self.seed, "size": self.size, "size_profile": self.size_profile}
+        return {"seed": self.seed, "size": self.size, "size_profile": self.size_profile.value}
 
     @cached_property
     def by_full_name(self) -> dict[str, Repo]:
@@ -253,11 +261,12 @@ class Universe:
         return [r for r in self.repos if r.parent and r.parent.lower() == full_name.lower()]
 
 
-SIZE_PROFILES = ("compact", "real")
-
-
 def build_universe(
-    seed: int = 7, size: int = 400, edited_clones: bool = True, size_profile: str = "compact", drift: bool = True
+    seed: int = 7,
+    size: int = 400,
+    edited_clones: bool = True,
+    size_profile: SizeProfile | str = SizeProfile.compact,
+    drift: bool = True,
 ) -> Universe:
     """Generate ``size`` repositories (originals, their forks and copy-paste clones), then the edited clones,
     then the drifted copies.
@@ -268,12 +277,13 @@ def build_universe(
     too. ``size_profile`` only changes how many files each repository renders (``"real"``: as many
     as real agent repositories have); the metadata, and so discovery and the manifest, are the same.
     """
-    if size_profile not in SIZE_PROFILES:
-        raise ValueError(f"size_profile must be one of {SIZE_PROFILES}, got {size_profile!r}")
+    if size_profile not in set(SizeProfile):
+        raise ValueError(f"size_profile must be one of {', '.join(SizeProfile)}, got {size_profile!r}")
+    profile = SizeProfile(size_profile)
     universe = _Generator(seed, size).build(edited_clones, drift)
-    if size_profile != "compact":
-        universe.repos = [replace(r, size_profile=size_profile) for r in universe.repos]
-        universe.size_profile = size_profile
+    if profile is not SizeProfile.compact:
+        universe.repos = [replace(r, size_profile=profile) for r in universe.repos]
+        universe.size_profile = profile
     return universe
 
 

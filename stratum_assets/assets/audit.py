@@ -10,7 +10,7 @@ from typing import Any, cast
 import dagster as dg
 
 from ..audit import label_audit
-from ..audit.gates import GateThresholds, check_descriptions
+from ..audit.gate_measures import GateThresholds, check_descriptions
 from ..audit.groups import duplicate_groups
 from ..audit.report import audit, render
 from ..audit.split import LABEL_COLUMNS, split_and_export
@@ -23,7 +23,7 @@ from ..storage.files import write_text_atomic
 from ..warehouse.schema import Warehouse
 from .automation import AFTER_THE_SCANS
 
-GATE_DESCRIPTIONS = check_descriptions()  # from the gate table (domain/gates.py): G1..G8, full profile
+GATE_DESCRIPTIONS = check_descriptions()  # from the gate table (domain/gate_table.py): G1..G8, full profile
 
 
 class AuditConfig(dg.Config):
@@ -245,11 +245,11 @@ def label_audit_sample(context: dg.AssetExecutionContext, config: LabelAuditConf
         cards = label_audit.cards(conn, hashes, label_audit.descriptions(conn, str(layout.candidates("*"))))
     path = write_text_atomic(label_audit.to_csv(pairs), layout.label_audit_sample)
     write_text_atomic(json.dumps(cards, sort_keys=True, indent=1), layout.label_audit_cards)
-    per_quintile = {q: sum(p["quintile"] == q for p in pairs) for q in range(1, 6)}
+    per_quintile = {str(q): sum(p["quintile"] == q for p in pairs) for q in range(1, 6)}  # JSON keys are text
     yield dg.MaterializeResult(
         metadata={
             "pairs": len(pairs),
-            "pairs_per_quintile": dg.MetadataValue.json(per_quintile),  # type: ignore[arg-type]  # int keys: the JSON writes them as text
+            "pairs_per_quintile": dg.MetadataValue.json(per_quintile),
             "comparison_rules": dg.MetadataValue.json(
                 {r: sum(p["rule"] == r for p in pairs) for r in ("adjacent_quintile", "any_lower")}
             ),
@@ -298,7 +298,7 @@ def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetChec
             metadata={**metadata, "status": status},
         )
     overall = result.overall.summary()
-    per_quintile = {q: t.summary() for q, t in sorted(result.per_quintile.items())}
+    per_quintile = {str(q): t.summary() for q, t in sorted(result.per_quintile.items())}  # JSON keys are text
     return dg.AssetCheckResult(
         check_name="label_agreement",
         passed=result.passed,
@@ -311,7 +311,7 @@ def label_agreement(layout, pairs: list[dict], profile: Profile) -> dg.AssetChec
             "cannot_tell": overall["cannot_tell"],
             "ci95": dg.MetadataValue.json(overall["ci95"]),
             "complete_reviews": len(result.complete),
-            "per_quintile": dg.MetadataValue.json(per_quintile),  # type: ignore[arg-type]  # int keys: the JSON writes them as text
+            "per_quintile": dg.MetadataValue.json(per_quintile),
             "cohen_kappa": dg.MetadataValue.json(result.kappa),
             "profile": profile.value,
         },

@@ -12,12 +12,12 @@ import duckdb
 
 from ..dedup.fingerprint import NearDupSettings
 from ..domain import frameworks as framework_table
-from ..domain import gates as gate_table
+from ..domain import gate_table
 from ..domain.choices import Profile
 from ..manifest.exclusions import summary_line as exclusions_line
 from ..warehouse.runlog import scanner_counts
 from . import sections as S
-from .gates import Gate, GateThresholds, evaluate
+from .gate_measures import Gate, GateThresholds, evaluate
 from .groups import KEY_COLUMNS, DuplicateGroups, duplicate_groups
 
 BAR = 40

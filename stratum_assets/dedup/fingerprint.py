@@ -61,18 +61,11 @@ _FILE_ENTRY = struct.Struct("<8sI")  # one distinctive file: 8 bytes of its norm
 class NearDupSettings:
     """How signatures are computed and compared; stored signatures only compare under equal settings.
 
-    The defaults were chosen against the offline universe's code families (sources, forks,
-    clones, edited clones; ``stratum_assets_tests/test_near_duplicates.py``). Pairwise precision /
-    recall over repositories with agent code, 10-token shingles, threshold 0.85, prose strings:
-    0.997 / 0.999 at the default universe (seed 7, size 400), 0.997 / 0.986 at seed 11, size
-    2,000 (and at seed 3: 0.994 / 0.967 at 2,000, 0.996 / 0.978 at 3,000, 0.988 / 0.970 at
-    10,000). The alternatives, at seed 11, size 2,000: threshold 0.8 0.987 / 0.990 (but 0.900 at
-    seed 3, 3,000: one unrelated template twin chains into the most forked family); 5-token
-    shingles 0.979 / 0.990 (short shingles make unrelated template code look alike); every string
-    a placeholder 0.986 / 0.986; no string normalised 0.999 / 0.952 (clones change their prompts);
-    identifiers normalised 0.811 / 0.996 (every project of a framework looks alike); docstrings
-    kept 0.997 / 0.986 (no effect here). 128 permutations make a 525-byte signature with a
-    standard error of ~0.03 on the Jaccard estimate near the threshold.
+    The defaults are the measured best of their alternatives on the offline universe's code families and the
+    real copy families (docs/BENCHMARKS.md, "Near-duplicates: how the settings were chosen"): shingles long
+    enough that unrelated template code does not look alike, prose strings normalised because clones change
+    their prompts, identifiers kept because every project of a framework would look alike without them.
+    128 permutations make a 525-byte signature with a standard error of ~0.03 near the threshold.
 
     Same project (issue 29): an estimate of at least ``sure_threshold`` (0.945) joins; below it
     the stored digests decide exactly — parts (a file cut before each def/class) shared by
@@ -80,14 +73,9 @@ class NearDupSettings:
     (files of ``min_file_tokens`` or more shared by ``containment`` of the smaller code base and
     ``grown_share`` of the larger, in ``min_shared_files`` files or all of the smaller's, a file
     held by more than ``common_repos`` projects (code bases not joined by similarity) weighing
-    common_repos / holders and never joining alone). Measured (bench/near_duplicates.py): the
-    universe's agent code, with its drifted copies (snapshots, grown copies, template-started projects),
-    0.999 / 1.000 at the default universe, 0.998 / 0.983 at seed 11, size 2,000; the real copy families of
-    the team's shared reference material (a template with its started projects, copies of an evolving source at
-    four dates) 1.000 / 1.000 under their intended reading, and none of 596 pairs of unrelated
-    real repositories joined. Chosen on those families (few: see docs/BENCHMARKS.md for the
-    margins): containment 0.45 sits under the lowest share that keeps the latest snapshot in its
-    family (0.47); grown_share 0.1 over the template inside its biggest started project (0.03).
+    common_repos / holders and never joining alone). ``containment`` sits under the lowest share that keeps a
+    real source's latest snapshot in its family, ``grown_share`` over a real template's share of its biggest
+    started project (docs/BENCHMARKS.md, "Near-duplicates on real copy families", with their margins).
     """
 
     shingle_size: int = 10

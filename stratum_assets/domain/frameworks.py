@@ -12,7 +12,8 @@ Adding a framework is one new row of :data:`FRAMEWORKS`:
   (scanner/reference_counting.py): a framework that CLI does not know has neither;
 * the audit sums the targets of its ``strata`` (strata.yaml) into its target, and gate G2
   requires it when it has a ``gate_rank``;
-* the offline GitHub builds repositories on it when ``offline_weight`` > 0 (and then needs a
+* the offline GitHub builds repositories on it when ``offline_weight`` > 0 (and then needs its
+  ``released`` date, ``offline_version`` and own distribution, refused without them, and a
   renderer in ``stratum_sandbox/codegen.py``: idiomatic code is code, not a table).
 
 The row order is the order the offline universe draws frameworks in (and lists them in a
@@ -51,6 +52,22 @@ class Framework:
     # with one of these labels the repository with it; a call written with one of these names is its agent.
     reference_imports: tuple[str, ...] = ()
     reference_constructors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """A row the offline GitHub builds on says when it was released and which version its repositories pin:
+        a row without them would fail the emulator's import far from the table, not here."""
+        if self.offline_weight > 0:
+            missing = [
+                name
+                for name, value in (
+                    ("released", self.released),
+                    ("offline_version", self.offline_version),
+                    ("its own distribution (rank 0)", self.own_distribution),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(f"framework {self.label!r} has offline_weight > 0 but no {', '.join(missing)}")
 
     @property
     def own_distribution(self) -> str | None:

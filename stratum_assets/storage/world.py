@@ -76,8 +76,10 @@ class Recorded:
 def recorded(layout: Layout) -> Recorded | None:
     """The data directory's current world; None when none is recorded yet."""
     history = _history(layout)
-    if not history:
-        return None
+    return _current(history) if history else None
+
+
+def _current(history: list[dict]) -> Recorded:
     last = history[-1]
     return Recorded(World.from_record(last["world"]), int(last["first_version"]), len(history) - 1)
 
@@ -88,8 +90,7 @@ def claim(layout: Layout, world: World, active_version: int | None) -> Recorded:
     if current is None:
         # A directory without a record: new, or built before worlds were recorded (its versions are taken as
         # this world's).
-        _write(layout, [_entry(world, 1)])
-        return recorded(layout)  # type: ignore[return-value]  # just written: the read-back finds a world
+        return _write(layout, [_entry(world, 1)])
     if current.world != world:
         raise WorldMismatch(mismatch_message(layout, current, world, active_version))
     return current
@@ -108,8 +109,7 @@ def start_new_world(layout: Layout, world: World, active_version: int | None) ->
     history = _history(layout) or ([_entry(UNRECORDED, 1)] if active_version is not None else [])
     if history:  # the current world's outputs go to worlds/w<its index>; after a crash here, the rest follow
         move_aside(layout.world_outputs, layout.root, layout.world_archive(len(history) - 1))
-    _write(layout, [*history, _entry(world, (active_version or 0) + 1)])
-    return recorded(layout)  # type: ignore[return-value]  # just written: the read-back finds a world
+    return _write(layout, [*history, _entry(world, (active_version or 0) + 1)])
 
 
 def check_version(layout: Layout, world: World, version: int) -> None:
@@ -157,5 +157,7 @@ def _entry(world: World, first_version: int) -> dict:
     }
 
 
-def _write(layout: Layout, history: list[dict]) -> None:
+def _write(layout: Layout, history: list[dict]) -> Recorded:
+    """Record ``history`` (atomically) and return its current world, as :func:`recorded` will read it."""
     write_text_atomic(json.dumps({"worlds": history}, indent=2, sort_keys=True) + "\n", layout.world)
+    return _current(history)

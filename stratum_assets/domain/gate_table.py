@@ -1,7 +1,7 @@
 """Quality gates G1–G8: each gate's thresholds, comparison, wording and advice, written once.
 
 The dataset strategy's acceptance criteria for the full 50k scan. The audit measures each
-gate (``audit/gates.py``) and compares the measured value with the gate's ``compares``
+gate (``audit/gate_measures.py``) and compares the measured value with the gate's ``compares``
 threshold; the report's gate table (title, threshold), the asset checks' descriptions and the
 report's recommendations are all rendered from this table, never parsed back from text.
 

@@ -1,7 +1,7 @@
 """Quality gates G1–G8: measured value, threshold, pass/fail.
 
 What each gate requires — its thresholds and their defaults, comparison, wording, advice and
-the sample profile's scaling rule — is the gate table, :mod:`stratum_assets.domain.gates`;
+the sample profile's scaling rule — is the gate table, :mod:`stratum_assets.domain.gate_table`;
 this module measures each gate on the audit's sections and judges it by that table. The
 ``full`` profile holds the full-scan numbers; the ``sample`` profile keeps the ratios (G5–G8)
 and scales the absolute counts (G1–G4) by manifest size / 50,000, so the offline universe is
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..domain import frameworks as framework_table
-from ..domain import gates as gate_table
+from ..domain import gate_table
 from ..domain.choices import Profile
-from ..domain.gates import FULL_SCAN_SIZE, GATES
+from ..domain.gate_table import FULL_SCAN_SIZE, GATES
 
 __all__ = ["FULL_SCAN_SIZE", "GATES", "Gate", "GateThresholds", "ThresholdError", "evaluate"]
 
