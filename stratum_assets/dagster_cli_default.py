@@ -8,7 +8,9 @@ repository/job". The project's install puts a one-line startup hook into its env
 :func:`supply_code_location` when an interpreter starts: for those two commands run from the root of
 this project without a code location of their own, it adds ``-m`` with the module pyproject.toml names
 (``[tool.dg.project] code_location_target_module``), the one ``dg`` loads. Every other interpreter —
-another command, another folder, another project — is left exactly as it was.
+another command, another folder, another project — is left exactly as it was: the hook's own import of
+this package is forgotten, so a later ``import stratum_assets`` finds whichever copy that interpreter's
+path names first (a working copy run from its folder, mutmut's ``mutants/``), not the installed one.
 """
 
 import os
@@ -25,9 +27,17 @@ def supply_code_location() -> None:
     try:
         module = code_location_to_supply(sys.orig_argv, sys.argv[1:], os.getcwd())
     except Exception:
-        return
+        module = None
     if module:
         sys.argv.extend(["-m", module])
+    else:
+        _forget_this_package()
+
+
+def _forget_this_package() -> None:
+    """Drop the modules the hook's import loaded, as if it had never run."""
+    for name in [n for n in sys.modules if n == PROJECT_ROOT_MODULE or n.startswith(f"{PROJECT_ROOT_MODULE}.")]:
+        del sys.modules[name]
 
 
 def code_location_to_supply(orig_argv: list[str], args: list[str], cwd: str) -> str | None:

@@ -162,6 +162,18 @@ def test_the_install_put_the_startup_hook_into_the_environment():
     assert [hook.read_text() for hook in hooks] == [HOOK_LINE]
 
 
+def test_the_startup_hook_leaves_every_other_interpreter_to_import_this_project_from_its_own_path(tmp_path):
+    """The hook imports this package in every interpreter of the environment; one that is not `dagster asset
+    materialize|list` must not keep it: a copy on its own path (mutmut's mutants/, another working copy run
+    from its folder) is the one it imports, not the installed one."""
+    copy = tmp_path / "stratum_assets"
+    copy.mkdir()
+    (copy / "__init__.py").write_text("WHICH = 'the copy in this folder'\n")
+    code = "import sys; print('stratum_assets' in sys.modules); import stratum_assets; print(stratum_assets.WHICH)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["False", "the copy in this folder"], out.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_dagster_cli_lists_the_code_location_assets():
     """`dagster asset list` as typed from the project root: no -m, the startup hook names the code location."""
