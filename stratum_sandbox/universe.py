@@ -277,9 +277,10 @@ def build_universe(
     too. ``size_profile`` only changes how many files each repository renders (``"real"``: as many
     as real agent repositories have); the metadata, and so discovery and the manifest, are the same.
     """
-    if size_profile not in set(SizeProfile):
-        raise ValueError(f"size_profile must be one of {', '.join(SizeProfile)}, got {size_profile!r}")
-    profile = SizeProfile(size_profile)
+    try:
+        profile = SizeProfile(size_profile)
+    except ValueError:
+        raise ValueError(f"size_profile must be one of {', '.join(SizeProfile)}, got {size_profile!r}") from None
     universe = _Generator(seed, size).build(edited_clones, drift)
     if profile is not SizeProfile.compact:
         universe.repos = [replace(r, size_profile=profile) for r in universe.repos]

@@ -43,9 +43,8 @@ did not deliver in time, attempt after attempt) and ``clone_unclassified``
 unsettled and is scanned again). A failure of the environment (the server
 unreachable or answering 5xx, the local disk full, see ``ENVIRONMENT_FAILURE``)
 is no reason at all: the pipeline fails the partition instead of storing a
-ping. Network errors are retried with exponential backoff (``retry_wait``, doubled
-per attempt), and
-so is a timeout, as the dataset strategy has it: ``attempts`` attempts of
+ping. Network errors are retried with exponential backoff (``retry_wait``,
+doubled per attempt), and so is a timeout, as the dataset strategy has it: ``attempts`` attempts of
 ``timeout`` each, then ``clone_timeout``. A rate limit is retried after
 minutes, not seconds (``rate_limit_backoff`` doubling per hit, plus up to 50 %
 jitter), and pauses every clone of the process through the shared
@@ -356,11 +355,10 @@ def clone(
                 result.rate_limited += 1
                 wait = rate_limit_backoff * 2 ** (result.rate_limited - 1) * (1 + 0.5 * rng())
                 too_late = time.monotonic() + wait >= deadline
-            elif err.failure == "clone_timeout":
-                wait, too_late = retry_wait * 2 ** (attempt - 1), False  # the next attempt gets its own deadline
             else:
                 wait = retry_wait * 2 ** (attempt - 1)
-                too_late = time.monotonic() + 2 * wait >= deadline  # no time left for the attempt after the wait
+                # After a timeout the next attempt gets a deadline of its own; else it must fit in this one.
+                too_late = err.failure != "clone_timeout" and time.monotonic() + 2 * wait >= deadline
             if not err.transient or attempt == attempts or too_late:
                 shutil.rmtree(dest, ignore_errors=True)
                 return result
