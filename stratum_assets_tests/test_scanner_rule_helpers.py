@@ -99,16 +99,16 @@ def test_the_weakest_confidence_is_by_the_catalogs_order_not_the_alphabets():
 
 
 # -- one instance, and the first of a rule's instances ----------------------------------------------------
-def test_an_instance_is_gated_and_keeps_its_evidence_and_tags():
-    made = _one("STRATUM-001", "CRITICAL", "probable", "agents.py:researcher", ("researcher", "writer"))
+def test_an_instance_is_gated_and_keeps_its_tags():
+    made = _one("STRATUM-001", "CRITICAL", "probable", ("researcher", "writer"))
     tags = frozenset({"researcher", "writer"})
-    assert made == Instance("STRATUM-001", "HIGH", "probable", "agents.py:researcher", tags)
+    assert made == Instance("STRATUM-001", "HIGH", "probable", tags)
 
 
 def test_the_first_instance_is_the_most_severe_and_carries_every_instances_tags():
-    low = Instance("STRATUM-BR01", "LOW", "confirmed", "a.py", frozenset({"a"}))
-    high = Instance("STRATUM-BR01", "HIGH", "probable", "b.py", frozenset({"b"}))
-    assert _first([low, high]) == [Instance("STRATUM-BR01", "HIGH", "probable", "b.py", frozenset({"a", "b"}))]
+    low = Instance("STRATUM-BR01", "LOW", "confirmed", frozenset({"a"}))
+    high = Instance("STRATUM-BR01", "HIGH", "probable", frozenset({"b"}))
+    assert _first([low, high]) == [Instance("STRATUM-BR01", "HIGH", "probable", frozenset({"a", "b"}))]
     assert _first([]) == []
 
 

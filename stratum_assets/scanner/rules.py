@@ -47,10 +47,11 @@ MAX_SUFFIXED = 3
 
 @dataclass(frozen=True)
 class Instance:
+    """One finding as the ping counts it. Where it was found is not kept: no ping field, report or check reads it."""
+
     rule: str  # the rule id, with its suffix for CR05/CR06 variants
     severity: str  # after the confidence gate
     confidence: str
-    evidence: str = ""  # where (file, agent, tool…) — never emitted in the ping
     tags: frozenset = frozenset()  # agent and crew names it concerns
 
 
@@ -184,8 +185,8 @@ class Context:
 
 
 # -- checks -----------------------------------------------------------------------------------------------
-def _one(rule: str, severity: str, confidence: str, evidence: str = "", tags=()) -> Instance:
-    return Instance(rule, gate(severity, confidence), confidence, evidence, frozenset(tags))
+def _one(rule: str, severity: str, confidence: str, tags=()) -> Instance:
+    return Instance(rule, gate(severity, confidence), confidence, frozenset(tags))
 
 
 def _first(instances: list[Instance]) -> list[Instance]:
@@ -193,11 +194,7 @@ def _first(instances: list[Instance]) -> list[Instance]:
     if not instances:
         return []
     best = min(instances, key=lambda i: SEVERITIES.index(i.severity))
-    return [
-        Instance(
-            best.rule, best.severity, best.confidence, best.evidence, frozenset().union(*(i.tags for i in instances))
-        )
-    ]
+    return [Instance(best.rule, best.severity, best.confidence, frozenset().union(*(i.tags for i in instances)))]
 
 
 def _caps(c: Context, *kinds: str) -> list[Cap]:
@@ -216,26 +213,21 @@ def r001(c: Context) -> list[Instance]:
         for o in out:
             if not c.hitl_covers({d.name, o.name}):
                 return [
-                    _one(
-                        "STRATUM-001",
-                        "CRITICAL" if _no_guards(c) else "HIGH",
-                        _weakest(d.confidence, o.confidence),
-                        f"{d.file}:{d.line} -> {o.file}:{o.line}",
-                    )
+                    _one("STRATUM-001", "CRITICAL" if _no_guards(c) else "HIGH", _weakest(d.confidence, o.confidence))
                 ]
     return []
 
 
 def r002(c: Context) -> list[Instance]:
     return [
-        _one("STRATUM-002", "CRITICAL" if _no_guards(c) else "HIGH", cap.confidence, f"{cap.file}:{cap.line}")
+        _one("STRATUM-002", "CRITICAL" if _no_guards(c) else "HIGH", cap.confidence)
         for cap in _caps(c, "destructive")
         if not c.hitl_covers({cap.name})
     ]
 
 
 def r003(c: Context) -> list[Instance]:
-    return [_one("STRATUM-003", "HIGH", cap.confidence, f"{cap.file}:{cap.line}") for cap in _caps(c, "code_exec")]
+    return [_one("STRATUM-003", "HIGH", cap.confidence) for cap in _caps(c, "code_exec")]
 
 
 def _version_below(version: str, fixed: tuple[int, ...]) -> bool:
@@ -247,7 +239,7 @@ def _version_below(version: str, fixed: tuple[int, ...]) -> bool:
 
 def r004(c: Context) -> list[Instance]:
     return [
-        _one("STRATUM-004", "CRITICAL", "confirmed", f"{s.file}:{s.name}")
+        _one("STRATUM-004", "CRITICAL", "confirmed")
         for s in c.facts.mcp
         if s.package == "mcp-remote" and (not s.version or _version_below(s.version, (0, 1, 9)))
     ]
@@ -258,7 +250,7 @@ _MCP_SECRETS = ("DATABASE", "SECRET", "PASSWORD", "AWS_", "STRIPE_", "OPENAI_", 
 
 def r005(c: Context) -> list[Instance]:
     return [
-        _one("STRATUM-005", "HIGH", "confirmed", f"{s.file}:{s.name}")
+        _one("STRATUM-005", "HIGH", "confirmed")
         for s in c.facts.mcp
         if not s.trusted and any(m in e.upper() for e in s.env for m in _MCP_SECRETS)
     ]
@@ -270,9 +262,9 @@ def r006(c: Context) -> list[Instance]:
         if s.trusted:
             continue
         if s.package and not s.version:
-            out.append(_one("STRATUM-006", "HIGH", "confirmed", f"{s.file}:{s.name}:unpinned"))
+            out.append(_one("STRATUM-006", "HIGH", "confirmed"))
         if s.remote and not s.auth:
-            out.append(_one("STRATUM-006", "HIGH", "confirmed", f"{s.file}:{s.name}:remote-no-auth"))
+            out.append(_one("STRATUM-006", "HIGH", "confirmed"))
     return out
 
 
@@ -288,9 +280,7 @@ def r007(c: Context) -> list[Instance]:
     if not fin:
         return []
     confidence = _weakest(*(cap.confidence for cap in fin))
-    return [
-        _one("STRATUM-007", "HIGH" if _no_guards(c) else "MEDIUM", confidence, f"{cap.file}:{cap.line}") for cap in fin
-    ]
+    return [_one("STRATUM-007", "HIGH" if _no_guards(c) else "MEDIUM", confidence) for cap in fin]
 
 
 def r008(c: Context) -> list[Instance]:
@@ -299,7 +289,7 @@ def r008(c: Context) -> list[Instance]:
         for cap in _caps(c, "outbound", "data_access", "financial")
         if cap.confidence == "confirmed" and not cap.in_try
     ]
-    return [_one("STRATUM-008", "MEDIUM", "confirmed", f"{len(bare)} calls")] if len(bare) >= 2 else []
+    return [_one("STRATUM-008", "MEDIUM", "confirmed")] if len(bare) >= 2 else []
 
 
 def r009(c: Context) -> list[Instance]:
@@ -308,7 +298,7 @@ def r009(c: Context) -> list[Instance]:
         for cap in _caps(c, "outbound")
         if cap.confidence == "confirmed" and cap.library in HTTP_LIBS and not cap.timeout
     ]
-    return [_one("STRATUM-009", "MEDIUM", "confirmed", f"{len(bare)} calls")] if len(bare) >= 2 else []
+    return [_one("STRATUM-009", "MEDIUM", "confirmed")] if len(bare) >= 2 else []
 
 
 def r010(c: Context) -> list[Instance]:
@@ -328,12 +318,7 @@ def _human_facing(cap: Cap) -> bool:
 def br01(c: Context) -> list[Instance]:
     return _first(
         [
-            _one(
-                "STRATUM-BR01",
-                "HIGH" if cap.confidence == "confirmed" else "MEDIUM",
-                cap.confidence,
-                f"{cap.file}:{cap.line}",
-            )
+            _one("STRATUM-BR01", "HIGH" if cap.confidence == "confirmed" else "MEDIUM", cap.confidence)
             for cap in c.facts.caps
             if _human_facing(cap) and not c.reviewed(cap, ("hitl", "output_filter"))
         ]
@@ -352,12 +337,7 @@ def br02(c: Context) -> list[Instance]:
     ]
     return _first(
         [
-            _one(
-                "STRATUM-BR02",
-                "HIGH" if cap.confidence == "confirmed" else "MEDIUM",
-                cap.confidence,
-                f"{cap.file}:{cap.line}",
-            )
+            _one("STRATUM-BR02", "HIGH" if cap.confidence == "confirmed" else "MEDIUM", cap.confidence)
             for cap in money
             if not c.reviewed(cap, ("hitl",))
         ]
@@ -373,9 +353,7 @@ def br03(c: Context) -> list[Instance]:
         or any(o in cap.library for cap in f.caps for o in OBSERVABILITY_LIBS)
     )
     acts = [cap for cap in _caps(c, "destructive", "financial", "outbound") if cap.confidence == "confirmed"]
-    return (
-        [_one("STRATUM-BR03", "MEDIUM", "confirmed", f"{len(acts)} actions")] if len(acts) >= 2 and not observed else []
-    )
+    return [_one("STRATUM-BR03", "MEDIUM", "confirmed")] if len(acts) >= 2 and not observed else []
 
 
 DECISION_WORDS = (
@@ -404,7 +382,7 @@ def br04(c: Context) -> list[Instance]:
         site = c.site(name)
         if any(site is None or c.same_project(g.file, site.file) for g in structured):
             continue
-        out.append(_one("STRATUM-BR04", "MEDIUM", "probable", name, {name}))
+        out.append(_one("STRATUM-BR04", "MEDIUM", "probable", {name}))
     return _first(out)
 
 
@@ -421,7 +399,7 @@ def cr01(c: Context) -> list[Instance]:
         for t in dict.fromkeys(agent.tools):
             holders[t].append(name)
     out = []
-    for tool, agents in holders.items():
+    for agents in holders.values():
         if len(agents) < 2:
             continue
         ingest = [a for a in agents if any(w in c.text(a) for w in INPUT_WORDS) or "data_access" in c.agent_kinds(a)]
@@ -437,11 +415,7 @@ def cr01(c: Context) -> list[Instance]:
                 confirmed = _confirmed_tool(c, i, {"data_access"}) and _confirmed_tool(
                     c, a, {"outbound", "destructive"}
                 )
-                out.append(
-                    _one(
-                        "STRATUM-CR01", "HIGH", "confirmed" if confirmed else "probable", f"{i} -[{tool}]-> {a}", {i, a}
-                    )
-                )
+                out.append(_one("STRATUM-CR01", "HIGH", "confirmed" if confirmed else "probable", {i, a}))
     return _first(out)
 
 
@@ -453,7 +427,7 @@ def cr02(c: Context) -> list[Instance]:
     checked = _structured_agents(c)
     return _first(
         [
-            _one("STRATUM-CR02", "MEDIUM", "probable", g.name, {g.name, *g.members})
+            _one("STRATUM-CR02", "MEDIUM", "probable", {g.name, *g.members})
             for g in c.sequential_crews()
             if not set(g.members[1:-1]) & checked
         ]
@@ -475,7 +449,7 @@ def cr03(c: Context) -> list[Instance]:
             and c.agent_kinds(src) <= {"data_access", "outbound"}
             and c.agent_kinds(dst) & {"destructive", "financial"}
         ):
-            out.append(_one("STRATUM-CR03", "HIGH", "probable", f"{src} -> {dst}", {src, dst}))
+            out.append(_one("STRATUM-CR03", "HIGH", "probable", {src, dst}))
     return _first(out)
 
 
@@ -495,19 +469,14 @@ def cr04(c: Context) -> list[Instance]:
                 if {cap.name, cap.function, cap.owner} & set(a.tools):
                     senders[_target(cap)].add(name)
     return _first(
-        [
-            _one("STRATUM-CR04", "MEDIUM", "probable", target, agents)
-            for target, agents in sorted(senders.items())
-            if len(agents) >= 2
-        ]
+        [_one("STRATUM-CR04", "MEDIUM", "probable", agents) for agents in senders.values() if len(agents) >= 2]
     )
 
 
 def _suffixed(base: str, instances: list[Instance]) -> list[Instance]:
     ordered = sorted(instances, key=lambda i: SEVERITIES.index(i.severity))[:MAX_SUFFIXED]
     return [
-        Instance(base if n == 0 else f"{base}.{n}", i.severity, i.confidence, i.evidence, i.tags)
-        for n, i in enumerate(ordered)
+        Instance(base if n == 0 else f"{base}.{n}", i.severity, i.confidence, i.tags) for n, i in enumerate(ordered)
     ]
 
 
@@ -526,7 +495,6 @@ def cr05(c: Context) -> list[Instance]:
                     "STRATUM-CR05",
                     "CRITICAL" if len(holders) >= 3 and external else "HIGH",
                     "confirmed",
-                    f"{g.name}:{tool}",
                     {g.name, *holders},
                 )
             )
@@ -550,7 +518,7 @@ def cr06(c: Context) -> list[Instance]:
         for i, early in enumerate(members):
             for late in members[i + 1 :]:
                 if _stores(c, early) & _stores(c, late):
-                    out.append(_one("STRATUM-CR06", "HIGH", "probable", f"{early} -> {late}", {g.name, early, late}))
+                    out.append(_one("STRATUM-CR06", "HIGH", "probable", {g.name, early, late}))
     return _suffixed("STRATUM-CR06", out)
 
 
@@ -565,7 +533,7 @@ _PROVIDER_SIGNALS = {
 def op01(c: Context) -> list[Instance]:
     strings = list(c.facts.env_names) + [f"{cap.library} {cap.tool}" for cap in c.facts.caps]
     found = {p for p, signals in _PROVIDER_SIGNALS.items() if any(s in x for s in signals for x in strings)}
-    return [_one("STRATUM-OP01", "MEDIUM", "confirmed", next(iter(found)))] if len(found) == 1 else []
+    return [_one("STRATUM-OP01", "MEDIUM", "confirmed")] if len(found) == 1 else []
 
 
 def op02(c: Context) -> list[Instance]:
@@ -578,11 +546,11 @@ def op02(c: Context) -> list[Instance]:
 
 def env001(c: Context) -> list[Instance]:
     f = c.facts
-    return [_one("ENV-001", "MEDIUM", "confirmed", ",".join(f.env_files))] if f.env_files and not f.env_ignored else []
+    return [_one("ENV-001", "MEDIUM", "confirmed")] if f.env_files and not f.env_ignored else []
 
 
 def env002(c: Context) -> list[Instance]:
-    return [_one("ENV-002", "MEDIUM", "confirmed", f"{file}:{label}") for file, label in c.facts.secrets]
+    return [_one("ENV-002", "MEDIUM", "confirmed") for _ in c.facts.secrets]
 
 
 def learning001(c: Context) -> list[Instance]:
@@ -595,19 +563,19 @@ def learning001(c: Context) -> list[Instance]:
     severity = "CRITICAL" if f.fine_tuning else "HIGH" if f.distillation else "MEDIUM"
     # As the reference counts: once some file has a store with reads and writes, every (file, scope) of the
     # repository that both reads and writes is an instance, in files without a store too.
-    both = sorted({(fl, s) for fl, s in f.reads} & {(fl, s) for fl, s, _ in f.writes})
+    both = {(fl, s) for fl, s in f.reads} & {(fl, s) for fl, s, _ in f.writes}
     if both:
-        return [_one("LEARNING-001", severity, "confirmed", f"{fl}:{s}") for fl, s in both]
-    return [_one("LEARNING-001", severity, "probable", fl) for fl in sorted(loop_files)]
+        return [_one("LEARNING-001", severity, "confirmed") for _ in both]
+    return [_one("LEARNING-001", severity, "probable") for _ in loop_files]
 
 
 def learning002(c: Context) -> list[Instance]:
-    unscoped = [(fl, name) for fl, _, name, scoped in c.facts.collections if not scoped]
-    return [_one("LEARNING-002", "HIGH", "confirmed", f"{unscoped[0][0]}:{unscoped[0][1]}")] if unscoped else []
+    unscoped = any(not scoped for *_, scoped in c.facts.collections)
+    return [_one("LEARNING-002", "HIGH", "confirmed")] if unscoped else []
 
 
 def learning003(c: Context) -> list[Instance]:
-    return [_one("LEARNING-003", "HIGH", "probable", name) for name in c.shared_collections]
+    return [_one("LEARNING-003", "HIGH", "probable") for _ in c.shared_collections]
 
 
 def learning004(c: Context) -> list[Instance]:
@@ -641,7 +609,7 @@ def _telemetry(c: Context) -> set[str]:
 
 
 def telemetry001(c: Context) -> list[Instance]:
-    return [_one("TELEMETRY-001", "MEDIUM", "confirmed", p) for p in sorted(_telemetry(c))]
+    return [_one("TELEMETRY-001", "MEDIUM", "confirmed") for _ in _telemetry(c)]
 
 
 def telemetry002(c: Context) -> list[Instance]:
@@ -683,13 +651,13 @@ def identity001(c: Context) -> list[Instance]:
         for key in keys:
             users[key].add(name)
     shared = sorted(k for k, names in users.items() if len(names) >= 2)
-    return [_one("IDENTITY-001", "HIGH", "confirmed", shared[0], users[shared[0]])] if shared else []
+    return [_one("IDENTITY-001", "HIGH", "confirmed", users[shared[0]])] if shared else []
 
 
 def identity002(c: Context) -> list[Instance]:
     scopes = _agent_scopes(c)
     nameless = [n for n, ident, _ in scopes if not ident]
-    return [_one("IDENTITY-002", "MEDIUM", "probable", nameless[0], nameless)] if len(scopes) >= 2 and nameless else []
+    return [_one("IDENTITY-002", "MEDIUM", "probable", nameless)] if len(scopes) >= 2 and nameless else []
 
 
 def identity003(c: Context) -> list[Instance]:
@@ -697,25 +665,17 @@ def identity003(c: Context) -> list[Instance]:
     personal = [
         (n, k) for n, _, keys in scopes for k in keys if any(m in k.upper() for m in ("USER_", "PERSONAL_", "MY_"))
     ]
-    return (
-        [_one("IDENTITY-003", "HIGH", "heuristic", personal[0][1], {personal[0][0]})]
-        if len(scopes) >= 2 and personal
-        else []
-    )
+    return [_one("IDENTITY-003", "HIGH", "heuristic", {personal[0][0]})] if len(scopes) >= 2 and personal else []
 
 
 def portability001(c: Context) -> list[Instance]:
     sdks = c.facts.model_sdks
-    return (
-        [_one("PORTABILITY-001", "LOW", "confirmed", next(iter(sdks)))]
-        if len(sdks) == 1 and not c.facts.abstraction
-        else []
-    )
+    return [_one("PORTABILITY-001", "LOW", "confirmed")] if len(sdks) == 1 and not c.facts.abstraction else []
 
 
 def portability002(c: Context) -> list[Instance]:
     vendors = {g.vendor for g in c.facts.guards if g.vendor}
-    return [_one("PORTABILITY-002", "MEDIUM", "confirmed", next(iter(vendors)))] if len(vendors) == 1 else []
+    return [_one("PORTABILITY-002", "MEDIUM", "confirmed")] if len(vendors) == 1 else []
 
 
 def portability003(c: Context) -> list[Instance]:
