@@ -136,6 +136,7 @@ def test_a_version_is_below_the_fix_unless_it_is_known_to_be_at_or_above_it(vers
     [
         (_cap(library="smtplib.SMTP"), True),  # the library's top package
         (_cap(library="sendgrid"), True),
+        (_cap(library="sendgrid.helpers"), True),  # a dotted package: its top package decides
         (_cap(library="requests", tool="GmailSendMessage"), True),  # a tool class that messages people
         (_cap(library="acme_slack"), True),  # a word in the library's name, in any case
         (_cap(library="My_Gmail_Client"), True),

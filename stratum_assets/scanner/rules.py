@@ -112,10 +112,10 @@ class Context:
         return next((s for s in sites if s.role), sites[0] if sites else None)
 
     def text(self, agent: str) -> str:
+        """Its name (without a repeat's ``#n``) and its role, else the roles of every site of that name."""
         own = self.model.agents[agent].role if agent in self.model.agents else ""
-        site = self.site(agent)
         roles = own or " ".join(s.role for s in self.sites.get(agent.split("#")[0], []) if s.role)
-        return f"{agent.split('#')[0]} {roles or (site.role if site else '')}".lower()
+        return f"{agent.split('#')[0]} {roles}".lower()
 
     @cached_property
     def crews_of(self) -> dict[str, set[int]]:

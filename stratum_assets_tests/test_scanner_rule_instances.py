@@ -1,0 +1,364 @@
+"""Each rule's exact instances on small projects: the severity after the gate, the confidence, and the agents and
+crews it tags (the ping's topology counts findings per crew by these tags).
+
+test_scanner_catalog.py checks that every rule fires on a repository that should fire it and stays quiet on a near
+miss, by the ping's counts. Mutation testing (docs/TESTING.md) found conditions inside the rules that no count
+there could tell apart: which agents of a shared tool pair up, when crews keep two agents apart, when a finding
+is confirmed rather than probable, which store two agents share. Each case here is one of those, with the whole
+list of instances it must give.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from stratum_assets.scanner import rules
+from stratum_assets.scanner.engine import project_facts, read_repository
+from stratum_assets.scanner.rules import Context, Instance
+
+TOOLS = '''
+import requests
+import sqlite3
+from crewai import Agent, Crew, Process, Task
+from crewai.tools import tool
+
+
+@tool("inbox")
+def inbox(q: str) -> str:
+    """A tool that does nothing a scanner can name."""
+    return q
+
+
+@tool("lookup")
+def lookup(q: str) -> str:
+    """Reads a database."""
+    return str(sqlite3.connect("app.db").execute(q).fetchall())
+
+
+@tool("post")
+def post(text: str) -> str:
+    """Sends to the outside."""
+    return requests.post("https://hooks.example/post", json={"t": text}, timeout=5).text
+'''
+
+
+@pytest.fixture
+def context(tmp_path):
+    """context(agents source) -> the rules' view of TOOLS plus those lines, read as the scanner reads a checkout."""
+    n = iter(range(1000))
+
+    def read(body: str, extra: dict[str, str] | None = None) -> Context:
+        root = tmp_path / f"project{next(n)}"
+        for name, text in {"crew.py": TOOLS + body, **(extra or {})}.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        model, files, *_ = read_repository(Path(root))
+        return Context(model, project_facts(root, files))
+
+    return read
+
+
+def _agent(var: str, role: str, tools: str) -> str:
+    return f'{var} = Agent(role="{role}", goal="g", backstory="b", tools=[{tools}])\n'
+
+
+def _found(rule: str, severity: str, confidence: str, *tags: str) -> list[Instance]:
+    return [Instance(rule, severity, confidence, frozenset(tags))]
+
+
+# -- CR01: a shared tool links an agent that takes input to one that acts --------------------------------------
+def test_cr01_pairs_an_input_agent_and_an_acting_agent_by_their_words(context):
+    c = context(_agent("reader", "Inbox Reader", "inbox") + _agent("sender", "Reply Sender", "inbox"))
+    assert rules.cr01(c) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
+
+
+def test_cr01_reads_input_and_action_from_the_agents_tools_too_and_is_confirmed_when_both_tools_are(context):
+    c = context(_agent("historian", "Historian", "inbox, lookup") + _agent("poet", "Poet", "inbox, post"))
+    assert rules.cr01(c) == _found("STRATUM-CR01", "HIGH", "confirmed", "historian", "poet")
+
+
+def test_cr01_is_probable_when_only_one_side_holds_a_confirmed_tool(context):
+    reads_by_tool = _agent("historian", "Historian", "inbox, lookup") + _agent("sender", "Reply Sender", "inbox")
+    assert rules.cr01(context(reads_by_tool)) == _found("STRATUM-CR01", "HIGH", "probable", "historian", "sender")
+    acts_by_tool = _agent("reader", "Inbox Reader", "inbox") + _agent("poet", "Poet", "inbox, post")
+    assert rules.cr01(context(acts_by_tool)) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "poet")
+
+
+def test_cr01_tags_every_agent_of_every_pair(context):
+    three = (
+        _agent("reader", "Inbox Reader", "inbox")
+        + _agent("sender", "Reply Sender", "inbox")
+        + _agent("watcher", "Watcher who will Notify", "inbox")
+    )
+    assert rules.cr01(context(three)) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender", "watcher")
+
+
+def test_cr01_needs_two_holders_of_one_tool_and_never_pairs_an_agent_with_itself(context):
+    alone = _agent("clerk", "Reader and Sender", "inbox, inbox") + _agent("other", "Poet", "post")
+    assert rules.cr01(context(alone)) == []
+    neither_acts = _agent("reader", "Inbox Reader", "inbox") + _agent("scout", "Feed Scanner", "inbox")
+    assert rules.cr01(context(neither_acts)) == []
+
+
+def test_cr01_crews_keep_agents_apart_only_when_both_have_crews_and_share_none(context):
+    pair = _agent("reader", "Inbox Reader", "inbox") + _agent("sender", "Reply Sender", "inbox")
+    apart = pair + "c1 = Crew(agents=[reader], tasks=[])\nc2 = Crew(agents=[sender], tasks=[])\n"
+    assert rules.cr01(context(apart)) == []
+    one_crewless = pair + "c1 = Crew(agents=[reader], tasks=[])\n"
+    assert rules.cr01(context(one_crewless)) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
+    other_crewless = pair + "c1 = Crew(agents=[sender], tasks=[])\n"
+    assert rules.cr01(context(other_crewless)) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
+    overlapping = pair + "c1 = Crew(agents=[reader], tasks=[])\nc2 = Crew(agents=[reader, sender], tasks=[])\n"
+    assert rules.cr01(context(overlapping)) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
+
+
+# -- CR03: an agent with no more than read/send power feeds one that can destroy or pay --------------------------
+CLASSES = "from crewai_tools import SerperDevTool, FileWriterTool, PGSearchTool, CSVSearchTool\n"
+PAY = '''
+import stripe
+
+
+@tool("refund")
+def refund(charge: str) -> str:
+    """Moves money."""
+    return str(stripe.Refund.create(charge=charge))
+'''
+
+
+def _crew(*agents: str, process: str = "Process.sequential") -> str:
+    return f"crew = Crew(agents=[{', '.join(agents)}], tasks=[], process={process})\n"
+
+
+def test_cr03_follows_the_crews_order_and_tags_both_ends(context):
+    c = context(
+        CLASSES
+        + _agent("scout", "Scout", "SerperDevTool()")
+        + _agent("scribe", "Scribe", "FileWriterTool()")
+        + _agent("idle", "Idle", "")
+        + _crew("scout", "scribe", "idle")
+    )
+    assert rules.cr03(c) == _found("STRATUM-CR03", "HIGH", "probable", "scout", "scribe")
+
+
+def test_cr03_a_delegating_agent_reaches_every_other_member_against_the_order(context):
+    body = _agent("scribe", "Scribe", "FileWriterTool()") + "boss = Agent(role='Boss', goal='g', backstory='b'"
+    delegating = body + ", allow_delegation=True)\n" + _crew("scribe", "boss")
+    assert rules.cr03(context(CLASSES + delegating)) == _found("STRATUM-CR03", "HIGH", "probable", "boss", "scribe")
+    assert rules.cr03(context(CLASSES + body + ")\n" + _crew("scribe", "boss"))) == []
+
+
+def test_cr03_a_reader_and_sender_at_once_is_still_low_privilege_and_a_payer_is_powerful(context):
+    c = context(
+        CLASSES
+        + PAY
+        + _agent("scout", "Scout", "SerperDevTool(), PGSearchTool()")
+        + _agent("payer", "Payer", "refund")
+        + _crew("scout", "payer")
+    )
+    assert rules.cr03(c) == _found("STRATUM-CR03", "HIGH", "probable", "scout", "payer")
+
+
+def test_cr03_a_powerful_agent_feeding_another_is_not_this_finding(context):
+    c = context(
+        CLASSES
+        + _agent("scribe", "Scribe", "FileWriterTool()")
+        + _agent("editor", "Editor", "FileWriterTool()")
+        + _crew("scribe", "editor")
+    )
+    assert rules.cr03(c) == []
+
+
+def test_cr03_tags_the_agents_of_every_edge(context):
+    c = context(
+        CLASSES
+        + _agent("scout", "Scout", "SerperDevTool()")
+        + _agent("scribe", "Scribe", "FileWriterTool()")
+        + _agent("clerk", "Clerk", "CSVSearchTool()")
+        + _agent("keeper", "Keeper", "FileWriterTool()")
+        + _crew("scout", "scribe")
+        + "other = Crew(agents=[clerk, keeper], tasks=[])\n"
+    )
+    assert rules.cr03(c) == _found("STRATUM-CR03", "HIGH", "probable", "scout", "scribe", "clerk", "keeper")
+
+
+# -- CR05: one tool in the hands of several agents of a crew -----------------------------------------------------
+def test_cr05_is_critical_for_three_holders_of_an_outside_sink_and_high_below(context):
+    three = [_agent(v, v.title(), "SerperDevTool()") for v in ("a", "b", "c")]
+    c = context(CLASSES + "".join(three) + _crew("a", "b", "c"))
+    assert rules.cr05(c) == _found("STRATUM-CR05", "CRITICAL", "confirmed", "crew", "a", "b", "c")
+    c = context(CLASSES + "".join(three[:2]) + _crew("a", "b"))
+    assert rules.cr05(c) == _found("STRATUM-CR05", "HIGH", "confirmed", "crew", "a", "b")
+
+
+def test_cr05_money_is_an_outside_sink_and_a_member_listed_twice_holds_once(context):
+    payers = [_agent(v, v.title(), "refund") for v in ("a", "b", "c")]
+    c = context(CLASSES + PAY + "".join(payers) + _crew("a", "b", "c"))
+    assert rules.cr05(c) == _found("STRATUM-CR05", "CRITICAL", "confirmed", "crew", "a", "b", "c")
+    c = context(CLASSES + "".join(_agent(v, v.title(), "SerperDevTool()") for v in ("a", "b")) + _crew("a", "a", "b"))
+    assert rules.cr05(c) == _found("STRATUM-CR05", "HIGH", "confirmed", "crew", "a", "b")
+
+
+# -- CR06: a later agent of a sequential crew reads the store an earlier one fed ----------------------------------
+def test_cr06_two_tools_reading_the_same_database_are_one_store(context):
+    second = '''
+
+@tool("archive")
+def archive(q: str) -> str:
+    """Reads the same database."""
+    return str(sqlite3.connect("app.db").execute(q).fetchall())
+'''
+    c = context(
+        second
+        + _agent("early", "Filter", "lookup")
+        + _agent("middle", "Middle", "")
+        + _agent("late", "Answerer", "archive")
+        + _crew("early", "middle", "late")
+    )
+    assert rules.cr06(c) == _found("STRATUM-CR06", "HIGH", "probable", "crew", "early", "late")
+
+
+def test_cr06_pairs_an_agent_only_with_later_ones_in_a_sequential_crew_of_three(context):
+    one_reader = _agent("early", "Filter", "lookup") + _agent("middle", "Middle", "") + _agent("late", "Late", "")
+    assert rules.cr06(context(one_reader + _crew("early", "middle", "late"))) == []
+    two = _agent("early", "Filter", "lookup") + _agent("late", "Answerer", "lookup")
+    assert rules.cr06(context(two + _crew("early", "late"))) == []
+    three = two + _agent("middle", "Middle", "")
+    managed = _crew("early", "middle", "late", process="Process.hierarchical, manager_llm='gpt-4o'")
+    assert rules.cr06(context(three + managed)) == []
+
+
+# -- BR01: an agent messages people and nobody reviews it ----------------------------------------------------------
+MAIL = "import smtplib\n\n\ndef notify(to):\n    smtplib.SMTP('mail').sendmail('me', to, 'hi')\n"
+MESSAGES_PEOPLE = _found("STRATUM-BR01", "HIGH", "confirmed")
+
+
+@pytest.mark.parametrize(
+    "path, text, reviewed",
+    [
+        ("other/x/graph.py", "g = builder.compile(interrupt_before=['notify'])\n", True),  # names it, anywhere
+        ("other/x/graph.py", "g = builder.compile(interrupt_before=['draft'])\n", False),  # names another tool
+        ("app/tools/guard.py", "from guardrails import Guard\nguard = Guard()\n", True),  # a filter of its project
+        ("other/x/guard.py", "from guardrails import Guard\nguard = Guard()\n", False),  # another project's filter
+        ("app/tools/check.py", "def ok(x):\n    return isinstance(x, str)\n", False),  # validation is no review
+    ],
+)
+def test_br01_a_review_names_the_sender_or_sits_in_its_project(context, path, text, reviewed):
+    c = context("", {"app/tools/mail.py": MAIL, path: text})
+    assert rules.br01(c) == ([] if reviewed else MESSAGES_PEOPLE)
+
+
+# -- A human gate on a task covers what the task's agent holds (STRATUM-002 shows it) -----------------------------
+WRITER = "writer = Agent(role='Writer', goal='g', backstory='b', tools=[FileWriterTool()])\n"
+UNGATED_WRITE = _found("STRATUM-002", "HIGH", "confirmed")  # HIGH: a guard exists, it does not cover the write
+
+
+@pytest.mark.parametrize(
+    "agents, gated_agent, gated",
+    [
+        ("", "writer", True),  # the writer's own task asks a human
+        (_agent("scout", "Scout", "SerperDevTool()"), "scout", False),  # another agent's task: its tools only
+        (_agent("idle", "Idle", ""), "idle", True),  # an agent with no tools: the gate names nothing, covers all
+        ("", "ghost", True),  # an agent the scanner does not know: likewise
+    ],
+)
+def test_a_human_gate_on_a_task_covers_the_tools_of_the_tasks_agent(context, agents, gated_agent, gated):
+    task = f"t = Task(description='d', expected_output='e', agent={gated_agent}, human_input=True)\n"
+    c = context(CLASSES + WRITER + agents + task)
+    assert rules.r002(c) == ([] if gated else UNGATED_WRITE)
+
+
+CREWBASE = """
+from crewai.project import CrewBase, agent, task
+
+
+@CrewBase
+class Newsroom:
+    @agent
+    def writer(self) -> Agent:
+        return Agent(config=self.agents_config["writer"])
+
+    @agent
+    def scout(self) -> Agent:
+        return Agent(config=self.agents_config["scout"])
+
+    @task
+    def write_task(self) -> Task:
+        return Task(config=self.tasks_config["write_task"], human_input=True)
+"""
+AGENTS_YAML = """\
+writer:
+  role: Writer
+  goal: g
+  backstory: b
+  tools:
+    - FileWriterTool
+scout:
+  role: Scout
+  goal: g
+  backstory: b
+  tools:
+    - SerperDevTool
+"""
+
+
+@pytest.mark.parametrize("task_agent, gated", [("writer", True), ("scout", False)])
+def test_a_human_gate_on_a_yaml_task_covers_the_yaml_tools_of_its_agent(context, task_agent, gated):
+    tasks = f"write_task:\n  description: d\n  expected_output: e\n  agent: {task_agent}\n"
+    c = context(CLASSES + CREWBASE, {"config/agents.yaml": AGENTS_YAML, "config/tasks.yaml": tasks})
+    # FileWriterTool is held twice: imported in crew.py and listed in agents.yaml
+    assert rules.r002(c) == ([] if gated else UNGATED_WRITE * 2)
+
+
+def test_cr06_an_agents_stores_are_those_of_all_its_tools(context):
+    c = context(
+        CLASSES
+        + _agent("early", "Filter", "lookup, PGSearchTool()")
+        + _agent("middle", "Middle", "")
+        + _agent("late", "Answerer", "inbox, lookup")
+        + _crew("early", "middle", "late")
+    )
+    assert rules.cr06(c) == _found("STRATUM-CR06", "HIGH", "probable", "crew", "early", "late")
+
+
+# -- BR04: an agent that decides answers in free text ---------------------------------------------------------------
+DECIDERS = """\
+from crewai import Agent, Task
+approver = Agent(role="Loan Approver", goal="g", backstory="b")
+ranker = Agent(role="Ranker", goal="g", backstory="b")
+writer = Agent(role="Writer", goal="g", backstory="b")
+"""
+STRUCTURED = "from crewai import Task\nt = Task(description='d', expected_output='e', output_{}=Decision)\n"
+
+
+@pytest.mark.parametrize(
+    "path, text, free_text",
+    [
+        ("loans/crew/tasks.py", STRUCTURED.format("pydantic"), False),  # a structured answer in their project
+        ("other/x/tasks.py", STRUCTURED.format("pydantic"), True),  # in another project
+        ("loans/crew/tasks.py", STRUCTURED.format("json"), True),  # JSON text is not a checked structure
+    ],
+)
+def test_br04_tags_every_deciding_agent_unless_their_project_answers_in_a_structure(context, path, text, free_text):
+    c = context("", {"loans/crew/crew.py": DECIDERS, path: text})
+    assert rules.br04(c) == (_found("STRATUM-BR04", "MEDIUM", "probable", "approver", "ranker") if free_text else [])
+
+
+REPEATED = {
+    "loans/crew/a.py": 'from crewai import Agent\napprover = Agent(role="Loan Officer", goal="g", backstory="b")\n',
+    "loans/crew/b.py": 'from crewai import Agent\napprover = Agent(role="Credit Officer", goal="g", backstory="b")\n',
+    "loans/crew/c.py": "from crewai import Agent\n\n\ndef ranker():\n    return Agent(config=cfg)\n",
+    "other/x/tasks.py": STRUCTURED.format("pydantic"),
+}
+
+
+def test_a_repeated_agent_name_reads_the_text_and_site_of_its_name(context):
+    c = context("", REPEATED)
+    assert list(c.model.agents) == ["approver", "approver#2", "ranker"]
+    assert c.text("approver#2") == c.text("approver") == "approver loan officer credit officer"
+    assert c.site("approver#2") == c.site("approver")
+    assert c.site("approver#2").file == "loans/crew/a.py"
+
+
+def test_br04_an_agent_defined_without_a_role_is_still_sited_where_it_is_defined(context):
+    c = context("", REPEATED)  # the structured answer is another project's: none of these three is checked
+    assert rules.br04(c) == _found("STRATUM-BR04", "MEDIUM", "probable", "approver", "approver#2", "ranker")
