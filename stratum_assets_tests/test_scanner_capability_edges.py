@@ -1,0 +1,251 @@
+"""The capability layer (scanner/capabilities.py) at its edges: the cases no whole repository of the suite reached.
+
+The rules are checked on whole repositories (test_scanner_catalog.py); a fact the layer misreads in one rare shape
+only shows when a repository happens to have that shape. Mutation testing (docs/TESTING.md) named the shapes no
+test reached: MCP configs of odd types, npm aliases, CrewAI YAML tool lists, CrewBase tasks, project boundaries and
+the per-file readings of guards, capabilities, agents, memory and governance. Each is here, read through
+``extract`` as the scanner reads it, with the whole value it must give.
+"""
+
+import json
+
+import pytest
+
+from stratum_assets.scanner.capabilities import AgentSite, Cap, Guard, McpServer, _npm, extract, same_project
+
+
+def _servers(config: object, path: str = "mcp.json") -> list[McpServer]:
+    """The MCP servers the layer reads from one root config holding the server ``s``."""
+    return extract([], root_files={path: json.dumps({"mcpServers": {"s": config}})}).mcp
+
+
+def _server(package="", version="", remote=False, auth=False, env=(), reference=("", "")) -> McpServer:
+    return McpServer("s", "mcp.json", package, version, remote, auth, env, *reference)
+
+
+# -- MCP servers: which command is npx, and where its package is ----------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    ["/usr/local/bin/npx", "/opt/node/bin/npx.cmd", "npx.cmd"],
+)
+def test_an_npx_given_by_its_path_or_as_npx_cmd_is_still_npx_but_the_reference_wants_the_bare_word(command):
+    got = _servers({"command": command, "args": ["-y", "@acme/server@1.0.0"]})
+    assert got == [_server("@acme/server", "1.0.0")]
+
+
+def test_the_package_may_be_given_in_the_command_itself():
+    got = _servers({"command": "npx -y @acme/server@2.1.0", "args": ["--port", "3000"]})
+    assert got == [_server("@acme/server", "2.1.0", reference=("-y", ""))]
+    got = _servers({"command": "npx mcp-remote@0.1.7"})
+    assert got == [_server("mcp-remote", "0.1.7", reference=("mcp-remote", "0.1.7"))]
+
+
+def test_a_command_that_is_not_npx_has_no_package_in_either_reading():
+    got = _servers({"command": "uvx", "args": ["mcp-server-git@1.0"]})
+    assert got == [_server()]
+    got = _servers({"command": "node", "args": ["npx", "server.js"]})
+    assert got == [_server()], "npx as an argument is not the command"
+
+
+def test_a_command_of_the_wrong_json_type_is_no_command():
+    assert _servers({"command": ["npx", "mcp-remote"], "args": ["mcp-remote"]}) == [_server()]
+    assert _servers({"command": 7}) == [_server()]
+
+
+# -- MCP servers: args, env and url of the wrong JSON type ------------------------------------------------------
+def test_args_that_are_not_a_list_are_no_args():
+    assert _servers({"command": "npx", "args": "mcp-remote"}) == [_server()]
+    assert _servers({"command": "npx", "args": {"mcp-remote": "https://x.example"}}) == [_server()]
+
+
+def test_args_keep_their_strings_and_numbers_as_text_and_drop_the_rest():
+    got = _servers({"command": "npx", "args": [None, {"a": 1}, ["b"], 3, "https://x.example/mcp"]})
+    assert got == [_server("3", "", remote=True, reference=("3", ""))]
+
+
+def test_env_that_is_not_a_mapping_names_no_variables():
+    assert _servers({"command": "uvx", "env": ["GITHUB_TOKEN"]}) == [_server()]
+    assert _servers({"command": "uvx", "env": "GITHUB_TOKEN=x"}) == [_server()]
+
+
+def test_a_url_that_is_not_a_string_is_no_url():
+    assert _servers({"url": ["https://x.example/mcp"]}) == [_server()]
+    assert _servers({"url": {"href": "https://x.example/mcp"}}) == [_server()]
+
+
+def test_a_server_is_remote_by_its_url_or_an_https_argument_only():
+    assert _servers({"command": "uvx", "args": ["mcp-server-time", "http://x.example"]}) == [_server()]
+    assert _servers({"command": "uvx", "args": ["--url=https://x.example"]}) == [_server(remote=True)]
+    assert _servers({"url": "https://x.example/sse"}) == [_server(remote=True)]
+
+
+def test_auth_is_an_env_name_with_an_auth_marker_in_any_case():
+    env = {"REGION": "eu", "PORT": "1"}
+    assert _servers({"command": "uvx", "env": env}) == [_server(env=("REGION", "PORT"))]
+    env = {"REGION": "eu", "github_oauth": "x"}
+    assert _servers({"command": "uvx", "env": env}) == [_server(auth=True, env=("REGION", "github_oauth"))]
+
+
+def test_the_server_keeps_its_name_and_config_file():
+    root = {".cursor/mcp.json": json.dumps({"mcpServers": {"pg": {"command": "npx", "args": ["pg-mcp@1.2"]}}})}
+    assert extract([], root_files=root).mcp == [
+        McpServer("pg", ".cursor/mcp.json", "pg-mcp", "1.2", False, False, (), "pg-mcp", "1.2")
+    ]
+
+
+# -- npm package specs ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec, parsed",
+    [
+        ("@acme/server@npm:@other/server@1.0.0", ("@acme/server", "npm:@other/server@1.0.0")),
+        ("server@npm:other@1.0.0", ("server", "npm:other@1.0.0")),
+        ("@acme/server", ("@acme/server", "")),
+        ("@acme/server@^2", ("@acme/server", "^2")),
+        ("@acme/tools/sub@1", ("@acme/tools/sub", "1")),
+        ("mcp-remote@0.1.9", ("mcp-remote", "0.1.9")),
+        ("mcp-remote", ("mcp-remote", "")),
+        ("a@b@c", ("a", "b@c")),
+    ],
+)
+def test_an_npm_spec_is_the_package_up_to_its_first_version_at(spec, parsed):
+    """An alias ``name@npm:other@v`` installs under ``name``: the rest is its version spec (not a second package)."""
+    assert _npm(spec) == parsed
+
+
+# -- CrewAI YAML: agents.* and tasks.* files, and their tools: lists -------------------------------------------
+def _yaml_cap(path: str, tool: str, kind: str, library: str = "crewai_tools") -> Cap:
+    return Cap(kind, library, "confirmed", path, f"[YAML: {tool}]", 0, tool=tool, via="tool")
+
+
+@pytest.mark.parametrize("path", ["agents.yaml", "config/agents.yml", "src/crew/config/agents.yaml"])
+def test_an_agents_file_is_named_agents_dot_anything_at_any_depth(path):
+    doc = {
+        "researcher": {"role": "  Senior Researcher\n", "tools": ["SerperDevTool", "my_search", 5]},
+        "writer": {"role": None, "tools": ["SerperDevTool", "GithubSearchTool", "ZapierToolkit"]},
+        "editor": {"goal": "edit"},
+        "defaults": "plain",
+    }
+    facts = extract([], [(path, doc)])
+    assert facts.yaml_tool_agents == {
+        "researcher": ["SerperDevTool", "my_search"],
+        "writer": ["SerperDevTool", "GithubSearchTool", "ZapierToolkit"],
+    }
+    assert facts.all_caps == [
+        _yaml_cap(path, "SerperDevTool", "outbound"),  # once per (tool, kind) in a file, however many list it
+        _yaml_cap(path, "GithubSearchTool", "outbound"),
+        _yaml_cap(path, "GithubSearchTool", "data_access"),
+        _yaml_cap(path, "ZapierToolkit", "outbound", "langchain_community"),  # the first package it comes from
+        _yaml_cap(path, "ZapierToolkit", "data_access", "langchain_community"),
+        _yaml_cap(path, "ZapierToolkit", "destructive", "langchain_community"),
+    ]
+    assert facts.agent_sites == [
+        AgentSite({"researcher"}, path, "Senior Researcher"),
+        AgentSite({"writer"}, path, ""),
+        AgentSite({"editor"}, path, ""),
+    ]
+
+
+@pytest.mark.parametrize("path", ["crew.yaml", "config/my_agents.yaml", "agents/crew.yaml", "config/tasks.yaml"])
+def test_tools_in_another_file_are_capabilities_but_name_no_agent(path):
+    facts = extract([], [(path, {"researcher": {"role": "Researcher", "tools": ["FileWriterTool"]}})])
+    assert facts.yaml_tool_agents == {} and facts.agent_sites == []
+    assert facts.all_caps == [_yaml_cap(path, "FileWriterTool", "destructive")]
+
+
+def test_a_tools_list_belongs_to_the_top_level_key_above_it_however_deep():
+    doc = {
+        "researcher": {"config": {"tools": ["SerperDevTool"]}},
+        "writer": [{"tools": ["FileReadTool"]}],
+        "tools": ["ShellTool"],  # at the top: nobody's
+    }
+    facts = extract([], [("agents.yaml", doc)])
+    assert facts.yaml_tool_agents == {"researcher": ["SerperDevTool"], "writer": ["FileReadTool"]}
+    assert [c.tool for c in facts.all_caps] == ["SerperDevTool", "FileReadTool", "ShellTool"]
+
+
+def test_only_a_list_under_the_key_tools_is_a_tools_list():
+    doc = {
+        "researcher": {"tools": "SerperDevTool", "tags": ["FileWriterTool"], "Tools": ["ShellTool"]},
+        "writer": {"tools": []},
+    }
+    facts = extract([], [("agents.yaml", doc)])
+    assert facts.yaml_tool_agents == {"writer": []}
+    assert facts.all_caps == []
+
+
+def test_a_list_document_has_no_owner_for_its_tools():
+    facts = extract([], [("agents.yaml", [{"tools": ["SerperDevTool"]}])])
+    assert facts.yaml_tool_agents == {} and facts.agent_sites == []
+    assert facts.all_caps == [_yaml_cap("agents.yaml", "SerperDevTool", "outbound")]
+
+
+@pytest.mark.parametrize("path", ["tasks.yaml", "src/crew/config/tasks.yml"])
+def test_a_tasks_file_names_each_tasks_agent_and_its_human_gate(path):
+    doc = {
+        "research_task": {"agent": "researcher", "human_input": True},
+        "write_task": {"agent": "writer", "human_input": "yes"},  # not the YAML boolean
+        "review_task": {"agent": 7, "human_input": True},  # no agent named
+        "notes": "free text",
+    }
+    facts = extract([], [(path, doc)])
+    assert facts.yaml_task_agents == {"research_task": "researcher", "write_task": "writer"}
+    assert facts.guards == [Guard("hitl", path, "human_input", agent="researcher", seen_by_reference=False)]
+    assert facts.agent_sites == [] and facts.all_caps == []
+
+
+@pytest.mark.parametrize("path", ["config/agents.yaml", "crew.yaml", "tasks/crew.yaml", "tasks_v2.yaml"])
+def test_tasks_in_another_file_are_not_tasks(path):
+    facts = extract([], [(path, {"research_task": {"agent": "researcher", "human_input": True}})])
+    assert facts.yaml_task_agents == {} and facts.guards == []
+
+
+# -- CrewBase tasks: the guard on a task names the task's agent --------------------------------------------------
+def _facts(text: str, path: str = "crew.py"):
+    return extract([(path, text)])
+
+
+CREW_BASE = """\
+from crewai import Task
+from crewai.project import CrewBase, task
+
+
+@CrewBase
+class Crew:
+    @task
+    def review_task(self) -> Task:
+        return Task(config=self.tasks_config["review_task"], human_input=True, output_pydantic=Verdict)
+
+    @task
+    def write_task(self) -> Task:
+        return Task(agent=self.writer(), human_input=True)
+
+
+standalone = Task(description="d", human_input=True, output_json=Report)
+"""
+
+
+def test_a_task_built_in_a_method_is_guarded_for_that_methods_yaml_task_and_elsewhere_for_nobody():
+    assert _facts(CREW_BASE).guards == [  # breadth-first: module level first
+        Guard("hitl", "crew.py", "human_input"),
+        Guard("validation", "crew.py", "output_json"),
+        Guard("hitl", "crew.py", "human_input", agent="<task:review_task>"),
+        Guard("validation", "crew.py", "output_pydantic", agent="<task:review_task>"),
+        Guard("hitl", "crew.py", "human_input", agent="writer"),  # its own agent= wins
+    ]
+
+
+# -- one project or two ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "a, b, built_in, reference",
+    [
+        ("a.py", "b.py", True, False),  # root files: one project; the reference compares file names too
+        ("x/a.py", "x/b.py", True, False),
+        ("x/y/a.py", "x/y/b.py", True, True),
+        ("x/y/z/a.py", "x/y/w/b.py", True, True),  # the first two folders decide
+        ("x/y/a.py", "x/z/a.py", False, False),
+        ("x/a.py", "a.py", False, False),
+    ],
+)
+def test_two_files_are_one_project_when_their_first_two_folders_agree(a, b, built_in, reference):
+    assert same_project(a, b) is built_in and same_project(b, a) is built_in
+    assert same_project(a, b, "reference") is reference and same_project(b, a, "reference") is reference
