@@ -11,7 +11,17 @@ import json
 
 import pytest
 
-from stratum_assets.scanner.capabilities import AgentSite, Cap, Guard, McpServer, _npm, extract, same_project
+from stratum_assets.scanner.capabilities import (
+    AgentSite,
+    Cap,
+    Guard,
+    LlmScope,
+    McpServer,
+    _npm,
+    extract,
+    is_root_file,
+    same_project,
+)
 
 
 def _servers(config: object, path: str = "mcp.json") -> list[McpServer]:
@@ -249,3 +259,181 @@ def test_a_task_built_in_a_method_is_guarded_for_that_methods_yaml_task_and_else
 def test_two_files_are_one_project_when_their_first_two_folders_agree(a, b, built_in, reference):
     assert same_project(a, b) is built_in and same_project(b, a) is built_in
     assert same_project(a, b, "reference") is reference and same_project(b, a, "reference") is reference
+
+
+# -- root files: .env names, .gitignore, and which JSON files are MCP configs ------------------------------------
+ENV = """\
+# OPENAI_API_KEY=commented out
+#HIDDEN=1
+
+OPENAI_API_KEY=sk-test
+  export  DATABASE_URL = postgres://x
+REGION=eu=west
+=no-name
+NOEQUALS
+"""
+
+
+def test_env_names_are_the_assigned_names_of_root_env_files_only():
+    files = {
+        ".env": ENV,
+        ".env.local": b"CAF\xc3\x89_KEY=1\n",  # UTF-8
+        ".env.prod": b"NA\xefVE_KEY=1\n",  # not UTF-8: read as Latin-1
+        "config/.env": "NESTED=1\n",
+        "prod.env": "OTHER=1\n",
+        "old .env": "SPACED=1\n",
+    }
+    facts = extract([], root_files=files)
+    assert facts.env_files == [".env", ".env.local", ".env.prod"]
+    assert facts.env_names == {"OPENAI_API_KEY", "DATABASE_URL", "REGION", "CAF\u00c9_KEY", "NA\u00efVE_KEY"}
+
+
+@pytest.mark.parametrize("line", [".env", ".env*", ".env.*", "*.env", "  .env  "])
+def test_a_gitignore_ignores_env_files_by_one_of_four_exact_lines(line):
+    assert extract([], root_files={".gitignore": f"node_modules/\n{line}\n"}).env_ignored is True
+
+
+@pytest.mark.parametrize("gitignore", [".env.local\n*.env.bak\n.env/\n", "", None])
+def test_other_gitignore_lines_or_none_ignore_nothing(gitignore):
+    files = {".env": "A=1\n"} if gitignore is None else {".gitignore": gitignore, "sub/.gitignore": ".env\n"}
+    assert extract([], root_files=files).env_ignored is False
+
+
+def _config(**servers) -> str:
+    return json.dumps({"mcpServers": servers})
+
+
+def test_mcp_configs_are_root_json_files_and_the_known_config_paths():
+    files = {
+        ".cursor/mcp.json": _config(cursor={"command": "uvx"}),
+        ".env": "A=1\n",  # sorted among them: not JSON, skipped
+        "a_broken.json": "{not json",
+        "b_list.json": "[1, 2]",
+        "c_servers_list.json": json.dumps({"mcpServers": [{"command": "npx"}]}),
+        "mcp.json.bak": _config(backup={"command": "uvx"}),
+        "servers.json": _config(root={"command": "uvx"}, bad="npx", also=["x"]),
+        "sub/mcp.json": _config(nested={"command": "uvx"}),
+        "zz.json": _config(last={"url": "https://x.example"}),
+    }
+    facts = extract([], root_files=files)
+    assert [(m.file, m.name) for m in facts.mcp] == [
+        (".cursor/mcp.json", "cursor"),
+        ("servers.json", "root"),
+        ("zz.json", "last"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, read",
+    [
+        (".gitignore", True),
+        (".env", True),
+        (".env.example", True),
+        ("package.json", True),
+        (".cursor/mcp.json", True),
+        (".vscode/mcp.json", True),
+        ("README.md", False),
+        (".envrc", False),
+        ("x.gitignore", False),
+        ("sub/.env", False),
+        ("sub/.gitignore", False),
+        ("sub/package.json", False),
+        ("sub/.cursor/mcp.json", False),
+        ("package.json.bak", False),
+        ("old .gitignore", False),  # a name is the whole last path component, spaces included
+    ],
+)
+def test_the_root_files_the_layer_reads(path, read):
+    assert is_root_file(path) is read
+
+
+# -- agents: where they are built, and the model calls with their identity and credentials ----------------------
+AGENTS = """\
+import os
+from os import environ
+
+import langchain.agents
+import openai
+from autogen import AssistantAgent
+from crewai import Agent
+
+MODULE_KEY = os.environ["OPENAI_API_KEY"]
+researcher = Agent(role="Market Researcher", name="res")
+helper = AssistantAgent("helper", name=helper_name, role=chosen_role)
+executor = langchain.agents.AgentExecutor(agent=a)
+other = mylib.Agent(role="Not an agent")
+Agent(role="Anonymous")
+
+
+def build_writer(topic):
+    return Agent(role=f"Writer of {topic}", agent_name="scribe")
+
+
+def by_getenv():
+    key = os.getenv("ANTHROPIC_API_KEY")
+    return openai.chat.completions.create(model="m", api_key=key)
+
+
+def by_environ_get():
+    return client.chat.completions.create(api_key=environ.get("groq_secret_key"), name="bot")
+
+
+def by_other_reads():
+    cfg.get("SERVICE_API_KEY")
+    settings.getenv("X_ACCESS_TOKEN")
+    return client.complete(prompt=os.environ.get("MODEL_NAME"), user_id="u")
+
+
+def by_subscript():
+    token = environ["SLACK_AUTH_TOKEN"]
+    other = config["DB_API_KEY"]
+    return llm.invoke(token, id=os.environ["GH_AUTH_TOKEN"])
+
+
+def no_keys():
+    return model.generate(os.environ.get(key_name))
+
+
+def not_a_model_call():
+    return os.getenv("STRIPE_SECRET_KEY")
+"""
+
+
+def test_an_agent_site_is_a_framework_constructor_named_by_its_variable_function_and_name_argument():
+    assert extract([("app/agents.py", AGENTS)]).agent_sites == [
+        AgentSite({"researcher", "res"}, "app/agents.py", "Market Researcher"),
+        AgentSite({"helper"}, "app/agents.py", ""),  # name= and role= that are not text say nothing
+        AgentSite({"executor"}, "app/agents.py", ""),  # langchain.agents.AgentExecutor by its dotted name
+        AgentSite(set(), "app/agents.py", "Anonymous"),
+        AgentSite({"build_writer", "scribe"}, "app/agents.py", "Writer of "),  # an f-string: its literal text
+    ]
+
+
+def test_a_model_calling_function_reads_its_own_api_keys_else_the_modules_or_for_the_reference_the_files():
+    file_keys = ("ANTHROPIC_API_KEY", "X_ACCESS_TOKEN", "STRIPE_SECRET_KEY", "groq_secret_key")  # calls, walk order
+    assert extract([("app/agents.py", AGENTS)]).llm_scopes == [
+        LlmScope("app/agents.py", "by_getenv", False, ("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_KEY",)),
+        LlmScope("app/agents.py", "by_environ_get", True, ("groq_secret_key",), ("groq_secret_key",)),
+        LlmScope("app/agents.py", "by_other_reads", False, ("X_ACCESS_TOKEN",), ("X_ACCESS_TOKEN",)),  # any getenv
+        LlmScope("app/agents.py", "by_subscript", True, ("SLACK_AUTH_TOKEN", "GH_AUTH_TOKEN"), file_keys),
+        LlmScope("app/agents.py", "no_keys", False, ("OPENAI_API_KEY",), file_keys),
+    ]
+
+
+def test_a_file_without_a_model_sdk_has_no_model_scopes():
+    text = AGENTS.replace("import openai\n", "")
+    assert extract([("app/agents.py", text)]).llm_scopes == []
+
+
+# -- human gates: which graph nodes an interrupt covers ----------------------------------------------------------
+def test_an_interrupt_covers_the_node_names_given_as_text():
+    text = """\
+app = graph.compile(interrupt_before=["send_email", "", 3, f"pay_{kind}"], interrupt_after="approve")
+later = graph.compile(interrupt_before=nodes, interrupt_after=("review",))
+"""
+    assert _facts(text).guards == [
+        Guard("hitl", "crew.py", "interrupt_before", covers=("send_email", "pay_")),
+        Guard("hitl", "crew.py", "interrupt_after", covers=("approve",)),
+        Guard("hitl", "crew.py", "interrupt_before"),
+        Guard("hitl", "crew.py", "interrupt_after", covers=("review",)),
+    ]
