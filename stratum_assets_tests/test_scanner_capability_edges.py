@@ -359,7 +359,7 @@ from crewai import Agent
 
 MODULE_KEY = os.environ["OPENAI_API_KEY"]
 researcher = Agent(role="Market Researcher", name="res")
-helper = AssistantAgent("helper", name=helper_name, role=chosen_role)
+helper = AssistantAgent("helper", name=pick_name(), role=chosen_role)
 executor = langchain.agents.AgentExecutor(agent=a)
 other = mylib.Agent(role="Not an agent")
 Agent(role="Anonymous")
@@ -381,6 +381,7 @@ def by_environ_get():
 def by_other_reads():
     cfg.get("SERVICE_API_KEY")
     settings.getenv("X_ACCESS_TOKEN")
+    backup = os.environ.get("BACKUP_API_KEY")
     return client.complete(prompt=os.environ.get("MODEL_NAME"), user_id="u")
 
 
@@ -410,11 +411,12 @@ def test_an_agent_site_is_a_framework_constructor_named_by_its_variable_function
 
 
 def test_a_model_calling_function_reads_its_own_api_keys_else_the_modules_or_for_the_reference_the_files():
-    file_keys = ("ANTHROPIC_API_KEY", "X_ACCESS_TOKEN", "STRIPE_SECRET_KEY", "groq_secret_key")  # calls, walk order
+    file_keys = ("ANTHROPIC_API_KEY", "X_ACCESS_TOKEN", "BACKUP_API_KEY", "STRIPE_SECRET_KEY", "groq_secret_key")  # calls, walk order
+    other_keys = ("X_ACCESS_TOKEN", "BACKUP_API_KEY")
     assert extract([("app/agents.py", AGENTS)]).llm_scopes == [
         LlmScope("app/agents.py", "by_getenv", False, ("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_KEY",)),
         LlmScope("app/agents.py", "by_environ_get", True, ("groq_secret_key",), ("groq_secret_key",)),
-        LlmScope("app/agents.py", "by_other_reads", False, ("X_ACCESS_TOKEN",), ("X_ACCESS_TOKEN",)),  # any getenv
+        LlmScope("app/agents.py", "by_other_reads", False, other_keys, other_keys),  # getenv on anything counts
         LlmScope("app/agents.py", "by_subscript", True, ("SLACK_AUTH_TOKEN", "GH_AUTH_TOKEN"), file_keys),
         LlmScope("app/agents.py", "no_keys", False, ("OPENAI_API_KEY",), file_keys),
     ]
@@ -437,3 +439,50 @@ later = graph.compile(interrupt_before=nodes, interrupt_after=("review",))
         Guard("hitl", "crew.py", "interrupt_before"),
         Guard("hitl", "crew.py", "interrupt_after", covers=("review",)),
     ]
+
+
+# -- known tool classes: imported, listed in tools=, and AutoGen code execution ----------------------------------
+TOOLS = """\
+import autogen
+from crewai import Agent
+from crewai_tools import FileWriterTool as Writer
+from crewai_tools import SerperDevTool
+from langchain_community.tools.shell.tool import ShellTool
+from mylib.tools import FileReadTool
+
+search = SerperDevTool()
+agent = Agent(role="r", tools=[SerperDevTool(), search, PythonREPLTool], other=[ShellTool()])
+crew = Crew(agents=[agent], tools=(ShellTool(),))
+pick = tools[0]()
+proxy = autogen.UserProxyAgent("p", code_execution_config=False, extra={"a": 1}, tools=known_tools)
+
+
+def build():
+    return autogen.UserProxyAgent("u", code_execution_config={"work_dir": "w"})
+"""
+
+
+def _tool(tool: str, kind: str, library: str, line: int = 0, function: str = "") -> Cap:
+    return Cap(kind, library, "confirmed", "crew/tools.py", function or f"[{tool}]", line, tool=tool, via="tool")
+
+
+def test_a_known_tool_class_counts_when_imported_from_its_package_and_when_listed_in_tools():
+    assert extract([("crew/tools.py", TOOLS)]).all_caps == [
+        _tool("FileWriterTool", "destructive", "crewai_tools"),  # imported under another name: still the class
+        _tool("SerperDevTool", "outbound", "crewai_tools"),
+        _tool("ShellTool", "code_exec", "langchain_community.tools.shell.tool"),  # the module it is imported from
+        # (mylib's FileReadTool is another class of the same name)
+        _tool("SerperDevTool", "outbound", "crewai_tools", 9),  # listed: its first package
+        _tool("PythonREPLTool", "code_exec", "langchain_community", 9),  # listed as the class itself
+        _tool("ShellTool", "code_exec", "langchain_community", 10),  # a tuple; other=[...] is no tool list
+        _tool("code_execution_config", "code_exec", "autogen", 16, function="build"),  # a dict, not False
+    ]
+
+
+def test_a_variable_assigned_an_instance_of_a_capitalised_class_names_the_class():
+    assert extract([("crew/tools.py", TOOLS)]).tool_vars == {
+        "search": "SerperDevTool",
+        "agent": "Agent",
+        "crew": "Crew",
+        "proxy": "UserProxyAgent",
+    }
