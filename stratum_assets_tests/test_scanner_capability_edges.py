@@ -12,15 +12,18 @@ import json
 import pytest
 
 from stratum_assets.scanner.capabilities import (
+    KNOWN_TOOLS,
     AgentSite,
     Cap,
     Guard,
     LlmScope,
     McpServer,
+    ProjectFacts,
     _npm,
     extract,
     is_root_file,
     same_project,
+    tool_kinds,
 )
 
 
@@ -454,6 +457,8 @@ search = SerperDevTool()
 agent = Agent(role="r", tools=[SerperDevTool(), search, PythonREPLTool], other=[ShellTool()])
 crew = Crew(agents=[agent], tools=(ShellTool(),))
 pick = tools[0]()
+shell: ShellTool = ShellTool()
+holder.reader = FileReadTool()
 proxy = autogen.UserProxyAgent("p", code_execution_config=False, extra={"a": 1}, tools=known_tools)
 
 
@@ -475,7 +480,7 @@ def test_a_known_tool_class_counts_when_imported_from_its_package_and_when_liste
         _tool("SerperDevTool", "outbound", "crewai_tools", 9),  # listed: its first package
         _tool("PythonREPLTool", "code_exec", "langchain_community", 9),  # listed as the class itself
         _tool("ShellTool", "code_exec", "langchain_community", 10),  # a tuple; other=[...] is no tool list
-        _tool("code_execution_config", "code_exec", "autogen", 16, function="build"),  # a dict, not False
+        _tool("code_execution_config", "code_exec", "autogen", 18, function="build"),  # a dict, not False
     ]
 
 
@@ -484,5 +489,91 @@ def test_a_variable_assigned_an_instance_of_a_capitalised_class_names_the_class(
         "search": "SerperDevTool",
         "agent": "Agent",
         "crew": "Crew",
+        "shell": "ShellTool",  # annotated
+        "reader": "FileReadTool",  # an attribute
         "proxy": "UserProxyAgent",
     }
+
+
+def test_a_tools_kinds_are_those_of_its_function_class_and_known_class_and_of_the_class_a_variable_holds():
+    text = """\
+import requests
+import sqlite3
+
+requests.post("https://example.com/boot")
+
+
+def post_update(text):
+    return requests.post("https://example.com/hook", json={"t": text})
+
+
+class OrdersTool(BaseTool):
+    def _run(self, q):
+        return sqlite3.connect("orders.db").execute(q)
+
+
+class FileReadTool:  # a local class that shadows a known one
+    def _run(self, url):
+        return requests.get(url)
+
+
+def orders():
+    return requests.get("https://example.com/orders")
+
+
+search = SerperDevTool()
+orders = OrdersTool()
+"""
+    facts = extract([("tools.py", text)], [("agents.yaml", {"a": {"tools": ["ShellTool", "my_tool"]}})])
+    kinds = tool_kinds(facts)
+    assert {name: kinds[name] for name in kinds if name not in KNOWN_TOOLS or name == "FileReadTool"} == {
+        "post_update": {"outbound"},
+        "OrdersTool": {"data_access"},
+        "_run": {"data_access", "outbound"},
+        "FileReadTool": {"outbound", "data_access"},  # its own calls and the known class's kinds
+        "search": {"outbound"},
+        "orders": {"outbound", "data_access"},  # a function and a variable of one name: both
+    }
+    assert kinds["ShellTool"] == {"code_exec"} and kinds["PythonREPLTool"] == {"code_exec"}
+
+
+# -- memory: stores, reads and writes per scope, collections and their limits -------------------------------------
+MEMORY = """\
+import chromadb
+
+client = chromadb.Client()
+docs = client.get_or_create_collection("docs", metadata={"hnsw:space": "cosine"})
+notes = client.create_collection("notes", ttl=3600)
+scoped = client.create_collection("scoped", metadata={"namespace": "team"})
+loose = client.get_collection("loose", metadata=meta)
+keyed = client.Collection("keyed", metadata={key: 1}, other={"ttl": 1})
+named = client.get_collection(name_var)
+docs.add(documents=["x"], metadata={"source": "web"})
+
+
+class Memory:
+    def remember(self, text):
+        docs.upsert(ids=["1"], documents=[text])
+
+    def recall(self, q):
+        return docs.query(query_texts=[q])
+
+
+def latest():
+    return docs.get()
+"""
+
+
+def test_memory_reads_writes_and_collections_are_read_per_outermost_scope():
+    facts = extract([("mem/store.py", MEMORY), ("mem/other.py", "import json\njson.get(x)\n")])
+    assert facts.store_files == {"mem/store.py"}
+    assert facts.writes == [("mem/store.py", "<module>", True), ("mem/store.py", "Memory", False)]
+    # breadth-first: the shallower call first
+    assert facts.reads == [("mem/store.py", "latest"), ("mem/store.py", "Memory"), ("mem/other.py", "<module>")]
+    assert facts.collections == [
+        ("mem/store.py", "<module>", "docs", False),  # metadata without a limit
+        ("mem/store.py", "<module>", "notes", True),
+        ("mem/store.py", "<module>", "scoped", True),  # a limit inside metadata
+        ("mem/store.py", "<module>", "loose", False),
+        ("mem/store.py", "<module>", "keyed", False),  # a limit outside metadata is not the store's
+    ]
