@@ -18,7 +18,6 @@ from stratum_assets.scanner.capabilities import (
     Guard,
     LlmScope,
     McpServer,
-    ProjectFacts,
     _npm,
     extract,
     is_root_file,
@@ -414,7 +413,13 @@ def test_an_agent_site_is_a_framework_constructor_named_by_its_variable_function
 
 
 def test_a_model_calling_function_reads_its_own_api_keys_else_the_modules_or_for_the_reference_the_files():
-    file_keys = ("ANTHROPIC_API_KEY", "X_ACCESS_TOKEN", "BACKUP_API_KEY", "STRIPE_SECRET_KEY", "groq_secret_key")  # calls, walk order
+    file_keys = (
+        "ANTHROPIC_API_KEY",
+        "X_ACCESS_TOKEN",
+        "BACKUP_API_KEY",
+        "STRIPE_SECRET_KEY",
+        "groq_secret_key",
+    )  # calls, walk order
     other_keys = ("X_ACCESS_TOKEN", "BACKUP_API_KEY")
     assert extract([("app/agents.py", AGENTS)]).llm_scopes == [
         LlmScope("app/agents.py", "by_getenv", False, ("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_KEY",)),
@@ -524,7 +529,9 @@ def orders():
 search = SerperDevTool()
 orders = OrdersTool()
 """
-    facts = extract([("tools.py", text)], [("agents.yaml", {"a": {"tools": ["ShellTool", "my_tool"]}})])
+    facts = extract(
+        [("tools.py", text)], [("agents.yaml", {"a": {"tools": ["ShellTool", "XMLSearchTool", "my_tool"]}})]
+    )
     kinds = tool_kinds(facts)
     assert {name: kinds[name] for name in kinds if name not in KNOWN_TOOLS or name == "FileReadTool"} == {
         "post_update": {"outbound"},
@@ -576,4 +583,211 @@ def test_memory_reads_writes_and_collections_are_read_per_outermost_scope():
         ("mem/store.py", "<module>", "scoped", True),  # a limit inside metadata
         ("mem/store.py", "<module>", "loose", False),
         ("mem/store.py", "<module>", "keyed", False),  # a limit outside metadata is not the store's
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, flag, expected",
+    [
+        ("from openai.fine_tuning import jobs\n", "fine_tuning", True),
+        ("import openai.fine_tuning\n", "fine_tuning", True),
+        ("from trl import PPOTrainer\n", "fine_tuning", True),
+        ("from trl import DPOTrainer\n", "fine_tuning", True),
+        ("from trl import SFTTrainer\nimport openai\n", "fine_tuning", False),
+        ("import langsmith\nclient.create_example(x)\n", "distillation", True),
+        ("import mlflow\nmlflow.log_model(m)\n", "distillation", True),
+        ("import wandb\nwandb.save(path)\n", "distillation", True),
+        ("import wandb\nrun.log_artifact(x)\n", "distillation", False),  # mlflow's method, not wandb's
+        ("client.create_dataset(x)\n", "distillation", False),  # no langsmith import
+        ("store.snapshot(x)\n", "rollback", True),
+        ("def rollback(state):\n    pass\n", "rollback", True),
+        ("shutil.copytree(a, b)\n", "rollback", True),
+        ("restore(state)\n", "rollback", False),
+        ("from langgraph.checkpoint.postgres import PostgresSaver\n", "durable_checkpoint", True),
+        ("import langgraph.checkpoint.sqlite\nsaver = SqliteSaver(c)\n", "durable_checkpoint", True),
+        ("from langgraph.checkpoint.redis import RedisSaver\n", "durable_checkpoint", True),
+        ("from langgraph.checkpoint.memory import MemorySaver\n", "durable_checkpoint", False),
+        ("saver = PostgresSaver(conn)\n", "durable_checkpoint", False),
+    ],
+)
+def test_learning_and_rollback_flags_need_their_import_and_their_call(text, flag, expected):
+    assert getattr(extract([("learn.py", text)]), flag) == expected
+
+
+def test_secrets_are_one_per_pattern_per_file_in_both_readings():
+    one = 'KEY = "sk-abcdefghijklmnopqrstuvwx"\nDSN = "postgresql+psycopg2://app:pw@db/x"\n'
+    two = 'TOKEN = "xsk-abcdefghijklmnopqrstuvwx"\n'
+    facts = extract([("one.py", one), ("two.py", two)])
+    assert facts.secrets == [("one.py", "openai_key"), ("one.py", "postgres_url")]
+    assert facts.reference_secrets == [("one.py", "openai_key"), ("two.py", "openai_key")]  # sk- inside a word
+
+
+# -- capabilities: what a call resolves to, and how -----------------------------------------------------------------
+CALLS = """\
+import os
+import sqlite3
+import subprocess
+from subprocess import check_output
+
+import httpx
+import requests as r
+import stripe
+
+client = httpx.Client()
+subprocess.run(["make"])
+
+
+def fetch(url):
+    try:
+        resp = r.get(url, timeout=5)
+        r.get(url)
+    except ValueError:
+        resp = None
+    client.post(url)
+    check_output(["ls"])
+    os.system("ls")
+    eval("1")
+    with sqlite3.connect("x.db") as conn:
+        conn.execute("DELETE FROM users")
+    return resp
+
+
+def nested():
+    if True:
+        import requests
+    requests.post("u")
+    session = requests.Session()
+    session.get("u")
+
+
+def pay(amount):
+    if amount <= 0:
+        raise ValueError(amount)
+    stripe.Refund.refund(amount)
+    stripe.Charge.create(amount=amount)
+
+
+def pay_unchecked(amount):
+    stripe.PaymentIntent.capture(amount)
+
+
+class Orders:
+    def drop(self, db):
+        cursor.execute("select 1")
+        db.delete_many({})
+        sqlite3.connect("a").drop()
+"""
+
+MORE = """\
+import pydantic
+import psycopg2
+import stripe
+from pydantic import TypeAdapter
+
+QUERY = "TRUNCATE audit"
+
+
+async def load(dsn):
+    handle = await psycopg2.pool(dsn)
+    handle.fetchall()
+    other = psycopg2.pool(dsn)
+    other = make()  # no longer a database handle
+    other.delete("x")
+    return "sep".join(rows)
+
+
+def pay_isinstance(x):
+    isinstance(x, int)
+    stripe.Charge.create(amount=x)
+
+
+def pay_adapter(x):
+    TypeAdapter(int).validate_python(x)
+    stripe.Charge.create(amount=x)
+
+
+def pay_model(x):
+    Model.model_validate(x)
+    stripe.Charge.create(amount=x)
+
+
+def pay_pydantic_adapter(x):
+    pydantic.TypeAdapter(int)
+    stripe.Charge.create(amount=x)
+
+
+def pay_assert(x):
+    assert x
+    stripe.Charge.create(amount=x)
+
+
+def pay_unvalidated(x):
+    if x:
+        log(x)
+    stripe.Charge.create(amount=x)
+"""
+
+
+def _read(caps: list[Cap]) -> list[tuple]:
+    """kind, library, confidence, function, line, owner, in_try, timeout, validated, via, seen_by_reference."""
+    return [
+        (
+            c.kind,
+            c.library,
+            c.confidence,
+            c.function,
+            c.line,
+            c.owner,
+            c.in_try,
+            c.timeout,
+            c.validated,
+            c.via,
+            c.seen_by_reference,
+        )
+        for c in caps
+    ]
+
+
+def test_calls_resolve_through_aliases_variables_with_bindings_cursors_and_nested_imports():
+    facts = extract([("app.py", CALLS)])
+    assert all(c.file == "app.py" and c.tool == "" for c in facts.all_caps)
+    assert _read(facts.all_caps) == [
+        # functions first, each breadth-first: the first call per (kind, library, seen by the reference)
+        ("outbound", "httpx", "confirmed", "fetch", 20, "", False, False, False, "module-variable", False),
+        ("code_exec", "subprocess", "confirmed", "fetch", 21, "", False, False, False, "from-import-call", False),
+        ("code_exec", "os", "confirmed", "fetch", 22, "", False, False, False, "import", True),
+        ("code_exec", "eval", "confirmed", "fetch", 23, "", False, False, False, "builtin", True),
+        ("outbound", "requests", "confirmed", "fetch", 16, "", True, True, False, "alias", False),
+        ("data_access", "sqlite3", "confirmed", "fetch", 24, "", False, False, False, "import", True),
+        ("destructive", "sqlite3", "confirmed", "fetch", 25, "", False, False, False, "with", False),
+        ("outbound", "requests", "confirmed", "nested", 32, "", False, False, False, "nested-import", False),
+        ("financial", "stripe", "confirmed", "pay", 40, "", False, False, True, "import", False),  # refund: no verb
+        ("financial", "stripe", "confirmed", "pay", 41, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_unchecked", 45, "", False, False, False, "import", False),
+        ("data_access", "sqlite3", "confirmed", "drop", 50, "Orders", False, False, False, "cursor", True),
+        ("destructive", "sqlite3", "confirmed", "drop", 51, "Orders", False, False, False, "cursor", True),
+        ("code_exec", "subprocess", "confirmed", "<module>", 11, "", False, False, False, "import", False),
+    ]
+    assert [(c.kind, c.library, c.function) for c in facts.caps] == [
+        ("outbound", "httpx", "fetch"),
+        ("code_exec", "subprocess", "fetch"),
+        ("code_exec", "os", "fetch"),
+        ("code_exec", "eval", "fetch"),
+        ("outbound", "requests", "fetch"),
+        ("data_access", "sqlite3", "fetch"),
+        ("destructive", "sqlite3", "fetch"),
+        ("financial", "stripe", "pay"),
+    ]
+
+
+def test_a_payment_is_validated_by_its_functions_checks_and_sql_text_alone_is_a_probable_deletion():
+    assert _read(extract([("more.py", MORE)]).all_caps) == [
+        ("data_access", "psycopg2", "confirmed", "load", 11, "", False, False, False, "variable", True),  # awaited
+        ("financial", "stripe", "confirmed", "pay_isinstance", 20, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_adapter", 25, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_model", 30, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_pydantic_adapter", 35, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_assert", 40, "", False, False, True, "import", True),
+        ("financial", "stripe", "confirmed", "pay_unvalidated", 46, "", False, False, False, "import", True),
+        ("destructive", "psycopg2", "probable", "<module>", 6, "", False, False, False, "sql-text", False),
     ]
