@@ -791,3 +791,92 @@ def test_a_payment_is_validated_by_its_functions_checks_and_sql_text_alone_is_a_
         ("financial", "stripe", "confirmed", "pay_unvalidated", 46, "", False, False, False, "import", True),
         ("destructive", "psycopg2", "probable", "<module>", 6, "", False, False, False, "sql-text", False),
     ]
+
+
+EDGES = """\
+import os.path
+import sqlite3
+import subprocess
+from subprocess import check_output
+
+from stripe import Charge
+
+print("starting")
+handlers[0]("boot")
+if __name__ == "__main__":
+    Charge.create(amount=1)
+
+
+def run_job(cmd):
+    handlers[0](cmd)
+    print(cmd)
+    try:
+        os.system(cmd)
+    except OSError:
+        pass
+    subprocess.run(cmd, timeout=30)
+
+
+def compile_all(cmd):
+    check_output(cmd, timeout=30)
+
+
+def charge(amount):
+    Charge.create(amount=amount, timeout=10)
+
+
+def query(primary, replica):
+    cursor = (primary or replica).cursor()
+    try:
+        rows = list(
+            cursor.execute("select 1", timeout=5),
+        )
+    except sqlite3.Error:
+        rows = []
+    if len(rows) > 1:
+        print(rows)
+    return rows
+
+
+def purge_text():
+    return "DELETE FROM jobs"
+
+
+def purge(path):
+    sqlite3.connect(path).execute("DELETE FROM jobs")
+"""
+
+
+def test_timeouts_try_blocks_from_imports_and_the_most_confident_representative():
+    facts = extract([("edges.py", EDGES), ("nodb.py", "def f(cursor):\n    cursor.execute('DELETE FROM x')\n")])
+    assert _read(facts.all_caps) == [
+        # a bare or subscripted call before them does not end the function's reading
+        ("code_exec", "subprocess", "confirmed", "run_job", 21, "", False, True, False, "import", True),
+        ("code_exec", "os", "confirmed", "run_job", 18, "", True, False, False, "import", True),  # `import os.path`
+        ("code_exec", "subprocess", "confirmed", "compile_all", 25, "", False, True, False, "from-import-call", False),
+        ("financial", "stripe", "confirmed", "charge", 29, "", False, True, False, "from-import", True),
+        # a cursor from an expression; a call on a later line of the try body's last statement is in the try
+        ("data_access", "sqlite3", "confirmed", "query", 36, "", True, True, False, "cursor", True),
+        ("destructive", "sqlite3", "probable", "purge_text", 46, "", False, False, False, "sql-text", True),
+        ("data_access", "sqlite3", "confirmed", "purge", 50, "", False, False, False, "import", True),
+        ("destructive", "sqlite3", "confirmed", "purge", 50, "", False, False, False, "import", True),
+        # module level: validated by no function, even under a comparison
+        ("financial", "stripe", "confirmed", "<module>", 11, "", False, False, False, "from-import", False),
+    ]  # nodb.py: a cursor name without a database library is nothing
+    assert [(c.kind, c.function) for c in facts.caps] == [
+        ("code_exec", "run_job"),
+        ("code_exec", "run_job"),
+        ("financial", "charge"),
+        ("data_access", "query"),
+        ("destructive", "purge"),  # the confirmed one replaces the probable one found first
+    ]
+
+
+def test_one_capability_per_file_kind_and_top_level_package():
+    caps = extract([("crew/tools.py", TOOLS)]).caps
+    assert [(c.kind, c.library, c.line) for c in caps] == [
+        ("destructive", "crewai_tools", 0),
+        ("outbound", "crewai_tools", 0),
+        ("code_exec", "langchain_community.tools.shell.tool", 0),  # PythonREPLTool and ShellTool listed: the same
+        ("code_exec", "autogen", 18),
+    ]
