@@ -880,3 +880,120 @@ def test_one_capability_per_file_kind_and_top_level_package():
         ("code_exec", "langchain_community.tools.shell.tool", 0),  # PythonREPLTool and ShellTool listed: the same
         ("code_exec", "autogen", 18),
     ]
+
+
+# -- guards: filters by vendor and use, rate limits, human modes, validation ----------------------------------------
+def _g(kind: str, detail: str, **kw) -> Guard:
+    return Guard(kind, "g.py", detail, **kw)
+
+
+NEMO, GAI = {"vendor": "NVIDIA"}, {"vendor": "Guardrails AI"}
+
+
+@pytest.mark.parametrize(
+    "text, guards",
+    [
+        (
+            "from nemoguardrails import LLMRails\nrails = LLMRails(config)\n",
+            {_g("input_filter", "nemoguardrails", **NEMO)},
+        ),
+        (
+            "from nemoguardrails import RailsConfig\nc = RailsConfig.from_path(p)\n",
+            {_g("input_filter", "nemoguardrails", **NEMO)},
+        ),
+        ("import nemoguardrails\n", {_g("input_filter", "nemoguardrails", active=False, **NEMO)}),
+        ("import guardrails as gd\ng = gd.Guard()\n", {_g("output_filter", "guardrails-ai", **GAI)}),
+        ("import guardrails\nx.use(ToxicLanguage)\n", {_g("output_filter", "guardrails-ai", **GAI)}),
+        ("import guardrails\nguard.validate(text)\n", {_g("output_filter", "guardrails-ai", **GAI)}),
+        ("import guardrails\nguard(text)\n", {_g("output_filter", "guardrails-ai", **GAI)}),
+        ("from guardrails.hub import ToxicLanguage\n", {_g("output_filter", "guardrails-ai", active=False, **GAI)}),
+        ("from llm_guard import scan_output\n", {_g("output_filter", "llm_guard")}),
+        ("import Guardrails_Kit\n", set()),  # named like it: only the reference takes it for Guardrails AI
+        (
+            "from agents import InputGuardrail, OutputGuardrail as Out\nchecker = InputGuardrail(check)\n",
+            {
+                _g("input_filter", "InputGuardrail", vendor="OpenAI"),
+                _g("output_filter", "OutputGuardrail", active=False, vendor="OpenAI"),  # imported, never used
+            },
+        ),
+        ("from agents import Agent\n", set()),
+    ],
+)
+def test_a_filter_is_known_by_its_vendors_module_and_active_when_used(text, guards):
+    assert set(extract([("g.py", text)]).guards) == guards
+
+
+@pytest.mark.parametrize(
+    "text, reference_guards",
+    [
+        (
+            "from my_guardrails_lib import check\nimport app.guardrails\n",
+            [_g("output_filter", "guardrails", active=False, **GAI)],
+        ),
+        ("import Guardrails_Kit\n", [_g("output_filter", "guardrails", active=False, **GAI)]),
+        ("import guardrails\nimport nemoguardrails\nimport llm_guard\n", []),
+    ],
+)
+def test_the_reference_takes_any_module_named_like_guardrails_for_guardrails_ai_once_per_file(text, reference_guards):
+    assert extract([("g.py", text)]).reference_guards == reference_guards
+
+
+def test_limits_human_modes_structured_outputs_and_validator_decorators_are_guards():
+    text = """\
+crew = Crew(max_rpm=10)
+llm = Model(rate_limit=5, max_requests_per_minute=60, timeout=3)
+a = UserProxyAgent("a", human_input_mode="ALWAYS")
+b = UserProxyAgent("b", human_input_mode="TERMINATE")
+c = UserProxyAgent("c", human_input_mode="NEVER")
+d = Task(human_input=False)
+e = Task(human_input="yes")
+isinstance(x, int)
+Model.model_validate(y)
+agent = Agent(model, output_type=Report, result_type=R, output_json=J)
+task = Task(agent=writer, output_pydantic=Report, response_format=F)
+
+
+@agent.output_validator
+def check_output(ctx, out):
+    return out
+
+
+@agent.result_validator
+async def check_result(ctx, out):
+    return out
+
+
+@validator
+@other.validate
+def plain():
+    pass
+"""
+    assert extract([("g.py", text)]).guards == [  # breadth-first: the decorated definitions first
+        _g("output_filter", "output_validator"),
+        _g("output_filter", "result_validator"),
+        _g("rate_limit", "max_rpm"),
+        _g("rate_limit", "rate_limit"),
+        _g("rate_limit", "max_requests_per_minute"),
+        _g("hitl", "human_input_mode"),
+        _g("hitl", "human_input_mode"),  # ALWAYS and TERMINATE ask a human; NEVER does not
+        _g("validation", "isinstance/model_validate"),  # once per file
+        _g("validation", "output_type"),
+        _g("validation", "result_type"),
+        _g("validation", "output_json"),
+        _g("validation", "output_pydantic", agent="writer"),
+        _g("validation", "response_format", agent="writer"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, guards",
+    [
+        ("# max_turns in a comment counts\n", [_g("rate_limit", "recursion/iteration limit")]),
+        ("agent = AgentExecutor(max_iterations=3)\n", [_g("rate_limit", "recursion/iteration limit")]),
+        ("app.invoke(x, {'recursion_limit': 5})\n", [_g("rate_limit", "recursion/iteration limit")]),
+        ("pydantic.TypeAdapter(int)\n", [_g("validation", "isinstance/model_validate")]),
+        ("print(max_tokens)\n", []),
+    ],
+)
+def test_limits_by_their_text_and_validation_by_its_call(text, guards):
+    assert extract([("g.py", text)]).guards == guards
