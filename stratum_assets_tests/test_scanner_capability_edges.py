@@ -907,10 +907,10 @@ NEMO, GAI = {"vendor": "NVIDIA"}, {"vendor": "Guardrails AI"}
         ("import guardrails\nguard.validate(text)\n", {_g("output_filter", "guardrails-ai", **GAI)}),
         ("import guardrails\nguard(text)\n", {_g("output_filter", "guardrails-ai", **GAI)}),
         ("from guardrails.hub import ToxicLanguage\n", {_g("output_filter", "guardrails-ai", active=False, **GAI)}),
-        ("from llm_guard import scan_output\n", {_g("output_filter", "llm_guard")}),
+        ("from llm_guard.output_scanners import Toxicity\n", {_g("output_filter", "llm_guard")}),
         ("import Guardrails_Kit\n", set()),  # named like it: only the reference takes it for Guardrails AI
         (
-            "from agents import InputGuardrail, OutputGuardrail as Out\nchecker = InputGuardrail(check)\n",
+            "from agents.guardrail import InputGuardrail, OutputGuardrail as Out\nchecker = InputGuardrail(check)\n",
             {
                 _g("input_filter", "InputGuardrail", vendor="OpenAI"),
                 _g("output_filter", "OutputGuardrail", active=False, vendor="OpenAI"),  # imported, never used
@@ -992,8 +992,39 @@ def plain():
         ("agent = AgentExecutor(max_iterations=3)\n", [_g("rate_limit", "recursion/iteration limit")]),
         ("app.invoke(x, {'recursion_limit': 5})\n", [_g("rate_limit", "recursion/iteration limit")]),
         ("pydantic.TypeAdapter(int)\n", [_g("validation", "isinstance/model_validate")]),
+        ("isinstance(x, int)\n", [_g("validation", "isinstance/model_validate")]),
+        ("Model.model_validate(y)\n", [_g("validation", "isinstance/model_validate")]),
         ("print(max_tokens)\n", []),
     ],
 )
 def test_limits_by_their_text_and_validation_by_its_call(text, guards):
     assert extract([("g.py", text)]).guards == guards
+
+
+# -- governance: telemetry, model SDKs, evals, abstraction, proprietary formats -------------------------------------
+@pytest.mark.parametrize(
+    "text, fact, value",
+    [
+        ("import langsmith\n", "telemetry", {"LangSmith"}),
+        ('key = os.getenv("LANGFUSE_SECRET_KEY")\n', "telemetry", {"Langfuse"}),  # its env key, quoted
+        ("key = os.getenv('WANDB_API_KEY')\n", "telemetry", {"Weights & Biases"}),
+        ("LANGFUSE_HOST = 1\n", "telemetry", set()),  # a bare name is no env read
+        ("import ddtrace\n", "telemetry", {"Datadog"}),
+        ("from opentelemetry.sdk import trace\n", "telemetry", {"OpenTelemetry"}),
+        ("import anthropic\nfrom google import genai\n", "model_sdks", {"Anthropic", "Google"}),
+        ("import openai_helpers\n", "model_sdks", set()),
+        ("import openai\nopenai.evals.run(x)\n", "evals", {"openai.evals"}),
+        ("from openai.evals import runner\n", "evals", {"openai.evals"}),
+        ("x = 'openai.evals'\n", "evals", set()),  # no openai import
+        ("import ragas\nimport trulens.core\nimport langsmith\n", "evals", {"ragas", "trulens", "langsmith"}),
+        ("import langchain.agents\n", "langchain_imported", True),
+        ("import langchain_community\n", "langchain_imported", False),
+        ("import litellm\n", "abstraction", True),
+        ("from llama_index.core import VectorStoreIndex\n", "abstraction", True),
+        ("import openai\n", "abstraction", False),
+        ("from openai.beta.assistants import Assistant\n", "proprietary_format", True),
+        ("import openai.beta.assistants\nfrom . import local\nfrom os import path\n", "proprietary_format", False),
+    ],
+)
+def test_governance_facts_come_from_imports_and_quoted_env_keys(text, fact, value):
+    assert getattr(extract([("gov.py", text)]), fact) == value
