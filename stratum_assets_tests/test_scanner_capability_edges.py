@@ -1028,3 +1028,50 @@ def test_limits_by_their_text_and_validation_by_its_call(text, guards):
 )
 def test_governance_facts_come_from_imports_and_quoted_env_keys(text, fact, value):
     assert getattr(extract([("gov.py", text)]), fact) == value
+
+
+# -- the reference's reading of the same facts ------------------------------------------------------------------
+REFERENCE_APP = """\
+import os
+import openai
+import requests as r
+import requests
+from my_guardrails import check
+
+TOKEN = "xsk-abcdefghijklmnopqrstuvwx"
+
+
+def post(u):
+    r.post(u)
+    requests.get(u)
+
+
+def ask():
+    key = os.environ["OPENAI_API_KEY"]
+    return openai.chat.completions.create(model="m", api_key=os.getenv("OTHER_API_KEY"))
+"""
+
+
+def test_the_reference_reading_keeps_what_the_reference_sees_and_swaps_in_its_own_readings():
+    facts = extract(
+        [("app.py", REFERENCE_APP)],
+        [("tasks.yaml", {"t": {"agent": "a", "human_input": True}})],
+        {"mcp.json": json.dumps({"mcpServers": {"s": {"command": "npx", "args": ["-y", "mcp-remote@0.1.7"]}}})},
+    )
+    ref = facts.as_reference_reads()
+    requests_get = Cap("outbound", "requests", "confirmed", "app.py", "post", 12)
+    assert ref.reading == "reference" and facts.reading == "built-in"
+    assert ref.all_caps == [requests_get] and ref.caps == [requests_get]  # not the aliased r.post
+    assert ref.guards == [Guard("output_filter", "app.py", "guardrails", active=False, vendor="Guardrails AI")]
+    assert ref.mcp == [McpServer("s", "mcp.json", "-y", "", False, False, (), "-y", "")]
+    assert ref.llm_scopes == [LlmScope("app.py", "ask", False, ("OTHER_API_KEY",), ("OTHER_API_KEY",))]
+    assert ref.secrets == [("app.py", "openai_key")]
+    assert ref.reference_guards == [] and ref.reference_secrets == []
+    # the built-in reading is left as it was
+    assert facts.mcp == [McpServer("s", "mcp.json", "mcp-remote", "0.1.7", False, False, (), "-y", "")]
+    assert facts.llm_scopes == [
+        LlmScope("app.py", "ask", False, ("OPENAI_API_KEY", "OTHER_API_KEY"), ("OTHER_API_KEY",))
+    ]
+    assert facts.guards == [Guard("hitl", "tasks.yaml", "human_input", agent="a", seen_by_reference=False)]
+    assert facts.secrets == [] and facts.reference_secrets == [("app.py", "openai_key")]
+    assert len(facts.all_caps) == 2 and len(facts.reference_guards) == 1
