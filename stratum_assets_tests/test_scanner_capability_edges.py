@@ -438,11 +438,11 @@ def test_a_file_without_a_model_sdk_has_no_model_scopes():
 # -- human gates: which graph nodes an interrupt covers ----------------------------------------------------------
 def test_an_interrupt_covers_the_node_names_given_as_text():
     text = """\
-app = graph.compile(interrupt_before=["send_email", "", 3, f"pay_{kind}"], interrupt_after="approve")
+app = graph.compile(interrupt_before=["send_email", "", 3, f"pay_{kind}_node"], interrupt_after="approve")
 later = graph.compile(interrupt_before=nodes, interrupt_after=("review",))
 """
     assert _facts(text).guards == [
-        Guard("hitl", "crew.py", "interrupt_before", covers=("send_email", "pay_")),
+        Guard("hitl", "crew.py", "interrupt_before", covers=("send_email", "pay__node")),
         Guard("hitl", "crew.py", "interrupt_after", covers=("approve",)),
         Guard("hitl", "crew.py", "interrupt_before"),
         Guard("hitl", "crew.py", "interrupt_after", covers=("review",)),
@@ -592,6 +592,8 @@ def test_memory_reads_writes_and_collections_are_read_per_outermost_scope():
         ("from openai.fine_tuning import jobs\n", "fine_tuning", True),
         ("import openai.fine_tuning\n", "fine_tuning", True),
         ("from trl import PPOTrainer\n", "fine_tuning", True),
+        ("from langchain_community.vectorstores import Chroma\n", "store_files", {"learn.py"}),
+        ("from json import loads\n", "store_files", set()),
         ("from trl import DPOTrainer\n", "fine_tuning", True),
         ("from trl import SFTTrainer\nimport openai\n", "fine_tuning", False),
         ("import langsmith\nclient.create_example(x)\n", "distillation", True),
@@ -1015,6 +1017,7 @@ def test_limits_by_their_text_and_validation_by_its_call(text, guards):
         ("import openai_helpers\n", "model_sdks", set()),
         ("import openai\nopenai.evals.run(x)\n", "evals", {"openai.evals"}),
         ("from openai.evals import runner\n", "evals", {"openai.evals"}),
+        ("import openai\nfrom openai import evals\n", "evals", {"openai.evals"}),
         ("x = 'openai.evals'\n", "evals", set()),  # no openai import
         ("import ragas\nimport trulens.core\nimport langsmith\n", "evals", {"ragas", "trulens", "langsmith"}),
         ("import langchain.agents\n", "langchain_imported", True),
@@ -1075,3 +1078,16 @@ def test_the_reference_reading_keeps_what_the_reference_sees_and_swaps_in_its_ow
     assert facts.guards == [Guard("hitl", "tasks.yaml", "human_input", agent="a", seen_by_reference=False)]
     assert facts.secrets == [] and facts.reference_secrets == [("app.py", "openai_key")]
     assert len(facts.all_caps) == 2 and len(facts.reference_guards) == 1
+
+
+# -- files the layer cannot read ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "unreadable",
+    [
+        "def broken(:\n",  # does not parse
+        "import crewai\nx = " + "a." * 2500 + "b()\n",  # parses, but too deep to walk
+    ],
+)
+def test_an_unreadable_file_is_skipped_and_the_files_after_it_are_still_read(unreadable):
+    facts = extract([("bad.py", unreadable), ("ok.py", "import os\nos.system('make')\n")])
+    assert [(c.file, c.kind, c.library) for c in facts.all_caps] == [("ok.py", "code_exec", "os")]
