@@ -1091,3 +1091,14 @@ def test_the_reference_reading_keeps_what_the_reference_sees_and_swaps_in_its_ow
 def test_an_unreadable_file_is_skipped_and_the_files_after_it_are_still_read(unreadable):
     facts = extract([("bad.py", unreadable), ("ok.py", "import os\nos.system('make')\n")])
     assert [(c.file, c.kind, c.library) for c in facts.all_caps] == [("ok.py", "code_exec", "os")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import importlib\ncrewai = importlib.import_module('crewai')\nwriter = crewai.Agent(role='Writer')\n",
+        "import crewai as cr\nwriter = cr.Agent(role='Writer')\n",
+    ],
+)
+def test_an_agent_constructor_is_known_through_a_module_bound_by_assignment_or_by_an_alias(text):
+    assert extract([("crew.py", text)]).agent_sites == [AgentSite({"writer"}, "crew.py", "Writer")]
