@@ -3,8 +3,9 @@
 The rules are checked on whole repositories (test_scanner_catalog.py); a fact the layer misreads in one rare shape
 only shows when a repository happens to have that shape. Mutation testing (docs/TESTING.md) named the shapes no
 test reached: MCP configs of odd types, npm aliases, CrewAI YAML tool lists, CrewBase tasks, project boundaries and
-the per-file readings of guards, capabilities, agents, memory and governance. Each is here, read through
-``extract`` as the scanner reads it, with the whole value it must give.
+the per-file readings of guards, capabilities, agents, memory and governance. Each is here, read through the
+module's public functions (``extract`` as the scanner calls it, ``same_project``, ``tool_kinds``, ``is_root_file``;
+``_npm`` directly, for the specs no config reaches), with the whole value it must give.
 """
 
 import json
