@@ -8,6 +8,7 @@ is confirmed rather than probable, which store two agents share. Each case here 
 list of instances it must give.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,24 @@ def test_a_repeated_agent_name_reads_the_text_and_site_of_its_name(context):
 def test_br04_an_agent_defined_without_a_role_is_still_sited_where_it_is_defined(context):
     c = context("", REPEATED)  # the structured answer is another project's: none of these three is checked
     assert rules.br04(c) == _found("STRATUM-BR04", "MEDIUM", "probable", "approver", "approver#2", "ranker")
+
+
+# -- STRATUM-004/005/006: MCP servers, each read on its own ---------------------------------------------------------
+MCP = {
+    "mcpServers": {
+        "fs": {"command": "npx", "args": ["@modelcontextprotocol/server-filesystem"]},  # trusted: never checked
+        "acme": {
+            "command": "npx",
+            "args": ["-y", "@acme/server", "https://acme.example/mcp"],
+            "env": {"DATABASE_URL": "x"},
+        },
+        "remote": {"command": "npx", "args": ["mcp-remote@0.1.5", "https://r.example/sse"], "env": {"R_TOKEN": "t"}},
+    }
+}
+
+
+def test_mcp_rules_check_every_untrusted_server_after_a_trusted_one(context):
+    c = context("", {"mcp.json": json.dumps(MCP)})
+    assert rules.r004(c) == _found("STRATUM-004", "CRITICAL", "confirmed")  # mcp-remote below 0.1.9
+    assert rules.r005(c) == _found("STRATUM-005", "HIGH", "confirmed")  # acme gets a database URL
+    assert rules.r006(c) == _found("STRATUM-006", "HIGH", "confirmed") * 2  # acme: unpinned, and remote without auth
