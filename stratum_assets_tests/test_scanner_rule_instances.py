@@ -384,3 +384,17 @@ def test_mcp_rules_check_every_untrusted_server_after_a_trusted_one(context):
     assert rules.r004(c) == _found("STRATUM-004", "CRITICAL", "confirmed")  # mcp-remote below 0.1.9
     assert rules.r005(c) == _found("STRATUM-005", "HIGH", "confirmed")  # acme gets a database URL
     assert rules.r006(c) == _found("STRATUM-006", "HIGH", "confirmed") * 2  # acme: unpinned, and remote without auth
+
+
+# -- STRATUM-001: data reaches an outside sink unless a filter is active --------------------------------------------
+@pytest.mark.parametrize(
+    "guard, filtered",
+    [
+        ("from nemoguardrails import LLMRails, RailsConfig\nrails = LLMRails(RailsConfig.from_path('c'))\n", True),
+        ("import nemoguardrails\n", False),  # imported, never used: not active
+        ("from guardrails import Guard\nguard = Guard()\n", True),
+    ],
+)
+def test_001_an_active_input_or_output_filter_stops_the_path(context, guard, filtered):
+    c = context("", {"rails.py": guard})  # TOOLS: lookup reads a database, post sends out
+    assert rules.r001(c) == ([] if filtered else _found("STRATUM-001", "HIGH", "confirmed"))

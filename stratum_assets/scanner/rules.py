@@ -206,11 +206,10 @@ def _no_guards(c: Context) -> bool:
 
 
 def r001(c: Context) -> list[Instance]:
-    data, out = _caps(c, "data_access"), _caps(c, "outbound")
-    if not data or not out or any(g.kind in ("output_filter", "input_filter") and g.active for g in c.facts.guards):
+    if any(g.kind in ("output_filter", "input_filter") and g.active for g in c.facts.guards):
         return []
-    for d in data:
-        for o in out:
+    for d in _caps(c, "data_access"):
+        for o in _caps(c, "outbound"):
             if not c.hitl_covers({d.name, o.name}):
                 return [
                     _one("STRATUM-001", "CRITICAL" if _no_guards(c) else "HIGH", _weakest(d.confidence, o.confidence))
