@@ -104,6 +104,7 @@ def test_a_variable_built_by_a_call_without_a_written_name_keeps_its_own_name_as
 
 # -- Python agents: @agent functions, else the constructor calls ---------------------------------------------------
 def test_agent_functions_take_tools_of_every_inner_agent_call_and_the_first_role_given():
+    """Only the bare decorator, by name or attribute, makes an agent function; ``@agent()`` does not."""
     count = _count(
         """
         from crewai import Agent, Task
@@ -119,6 +120,10 @@ def test_agent_functions_take_tools_of_every_inner_agent_call_and_the_first_role
         @crewai.project.agent
         async def writer(self):
             return Agent(role=ROLE)
+
+        @agent()
+        def called(self):
+            return Agent(role="Called")
 
         @tool
         def helper():
