@@ -46,10 +46,9 @@ def test_every_top_level_import_is_recorded_in_order_as_written():
         x = 1
         import autogen
         from . import local
-        from .tools import search
         """
     )
-    assert count.imports == ["crewai", "lc", "langgraph.graph", "autogen", "tools"]
+    assert count.imports == ["crewai", "lc", "langgraph.graph", "autogen"]
 
 
 def test_imports_below_the_top_level_are_no_records():
