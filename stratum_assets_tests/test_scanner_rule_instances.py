@@ -398,3 +398,24 @@ def test_mcp_rules_check_every_untrusted_server_after_a_trusted_one(context):
 def test_001_an_active_input_or_output_filter_stops_the_path(context, guard, filtered):
     c = context("", {"rails.py": guard})  # TOOLS: lookup reads a database, post sends out
     assert rules.r001(c) == ([] if filtered else _found("STRATUM-001", "HIGH", "confirmed"))
+
+
+def test_cr01_acting_is_holding_a_destructive_or_paying_tool_too_and_a_destructive_one_confirms(context):
+    scribe = _agent("historian", "Historian", "inbox, lookup") + _agent("scribe", "Scribe", "inbox, FileWriterTool()")
+    assert rules.cr01(context(CLASSES + scribe)) == _found("STRATUM-CR01", "HIGH", "confirmed", "historian", "scribe")
+    payer = _agent("historian", "Historian", "inbox, lookup") + _agent("payer", "Payer", "inbox, refund")
+    assert rules.cr01(context(PAY + payer)) == _found("STRATUM-CR01", "HIGH", "probable", "historian", "payer")
+
+
+def test_cr01_two_agents_that_only_act_are_no_path(context):
+    c = context(_agent("sender", "Reply Sender", "inbox") + _agent("poet", "Poet", "inbox, post"))
+    assert rules.cr01(c) == []
+
+
+def test_cr01_looks_past_a_tool_held_once_and_past_pairing_an_agent_with_itself(context):
+    c = context(
+        CLASSES
+        + _agent("reader", "Inbox Reader and Sender", "CSVSearchTool(), inbox")
+        + _agent("sender", "Reply Sender", "inbox")
+    )
+    assert rules.cr01(c) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
