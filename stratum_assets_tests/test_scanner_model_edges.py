@@ -270,6 +270,7 @@ def test_an_agent_tool_list_is_read_from_a_literal_a_variable_or_positional_argu
             a = Agent(role="a", goal="g", backstory="b", tools=[search, search, FileReadTool])
             b = Agent(role="b", goal="g", backstory="b", tools=toolset)
             c = Agent(role="c", goal="g", backstory="b", tools=unknown)
+            f = Agent(role="f", goal="g", backstory="b", tools=None)
             d = create_react_agent(model, toolset, prompt)
             e = create_react_agent(llm, [calc, fetch])
             """,
@@ -279,6 +280,7 @@ def test_an_agent_tool_list_is_read_from_a_literal_a_variable_or_positional_argu
         "a": ["search", "FileReadTool"],
         "b": ["search", "calc"],
         "c": [],
+        "f": [],
         "d": ["search", "calc"],
         "e": ["calc", "fetch"],
     }
@@ -359,6 +361,18 @@ def test_a_member_list_is_looked_up_in_the_same_folder_before_anywhere(tmp_path)
     assert [(g.name, g.members) for g in model.groups] == [("team", ["helper#2"])]
 
 
+def test_a_member_defined_in_another_folder_is_found_anywhere_among_its_own_framework(tmp_path):
+    model = _read(
+        tmp_path,
+        {
+            "a/crew.py": "from crewai import Agent\nwriter = Agent(role='w', goal='g', backstory='b')\n",
+            "b/agents.py": "from agno.agent import Agent\nwriter = Agent(name='w')\n",
+            "c/team.py": "from agno.team import Team\nfrom b.agents import writer\nteam = Team(members=[writer])\n",
+        },
+    )
+    assert [(g.name, g.members) for g in model.groups] == [("team", ["writer#2"])]
+
+
 def test_autogen_group_chat_members_resolve_to_their_agents(tmp_path):
     agent = "from autogen import AssistantAgent\nbot = AssistantAgent(name='bot')\n"
     chat = """\
@@ -379,12 +393,43 @@ def test_a_crew_list_variable_is_read_from_its_own_module_first(tmp_path):
     from crewai import Agent, Crew
     a = Agent(role="a", goal="g", backstory="b")
     b = Agent(role="b", goal="g", backstory="b")
-    team = [a, b]
+    team = [b]
     crew = Crew(agents=team, tasks=[])
     """
     other = "team = [z]\n"
     model = _read(tmp_path, {"a_crew.py": crew, "b_other.py": other})
-    assert [(g.name, g.members) for g in model.groups] == [("crew", ["a", "b"])]
+    assert [(g.name, g.members) for g in model.groups] == [("crew", ["b"])]
+
+
+def test_a_crew_holds_the_agents_its_list_names_not_all_of_its_module(tmp_path):
+    crew = """\
+    from crewai import Agent, Crew
+    a = Agent(role="a", goal="g", backstory="b")
+    b = Agent(role="b", goal="g", backstory="b")
+
+
+    class Builder:
+        def build(self):
+            return Crew(agents=[b], tasks=[])
+    """
+    model = _read(tmp_path, {"crew.py": crew})
+    assert [(g.name, g.members) for g in model.groups] == [("Builder.build", ["b"])]
+
+
+def test_a_crew_member_is_the_crewai_agent_of_that_name_not_another_framework_s(tmp_path):
+    crew = """\
+    from crewai import Agent, Crew
+    from langgraph.prebuilt import create_react_agent
+    writer = create_react_agent(model, [search])
+    writer = Agent(role="w", goal="g", backstory="b")
+    editor = Agent(role="e", goal="g", backstory="b")
+    crew = Crew(agents=[writer, editor, ghost], tasks=[])
+    """
+    model = _read(tmp_path, {"crew.py": crew})
+    assert list(model.agents) == ["writer", "writer#2", "editor"]
+    assert [(g.name, g.members, g.flows) for g in model.groups] == [
+        ("crew", ["writer#2", "editor", "ghost"], [("writer#2", "editor"), ("editor", "ghost")])
+    ]
 
 
 def test_a_crew_list_variable_of_another_module_is_used_when_its_own_has_none(tmp_path):
@@ -441,6 +486,7 @@ crew = Crew(agents=[writer], tasks=[])
         ({"crew.py": HUMAN_CREW, "config/tasks.yaml": "t:\n  description: d\n  human_input: true\n"}, True),
         ({"crew.py": HUMAN_CREW, "config/tasks.yaml": "t:\n  description: d\n  human_input: false\n"}, False),
         ({"crew.py": HUMAN_CREW, "config/agents.yaml": "t:\n  role: r\n  human_input: true\n"}, False),
+        ({"crew.py": HUMAN_CREW, "tasks.yaml": "t:\n  description: d\n  human_input: true\n"}, True),
         ({"x/crew.py": HUMAN_CREW, "y/tasks.yaml": "t:\n  description: d\n  human_input: true\n"}, False),
         ({"x/crew.py": HUMAN_CREW, "x/config/tasks.yaml": "t:\n  description: d\n  human_input: true\n"}, True),
         ({"x/crew.py": HUMAN_CREW, "xy/tasks.yaml": "t:\n  description: d\n  human_input: true\n"}, False),
