@@ -247,6 +247,8 @@ def test_the_agents_sdk_decorator_makes_a_tool_only_when_the_sdk_is_used(tmp_pat
         ({"app.py": "import agents\n"}, False),
         ({"app.py": "import agents.mcp\n", "agents/mcp.py": "X = 1\n"}, False),  # the project's own agents.mcp
         ({"app.py": "import agents.mcp\n", "agents/mcp/__init__.py": "X = 1\n"}, False),
+        ({"app.py": "import agents.mcp\n", "agents/mcp.py": "X = 1\n", "zz/other.py": "X = 1\n"}, False),
+        ({"app.py": "from agents import Agent\nfrom tasks import Runner\n"}, False),  # Runner of another module
         ({"app.py": "import agents.mcp\n", "src/agents/mcp.py": "X = 1\n"}, False),
         ({"app.py": "import agents.mcp\n", "agents/mcp.txt": "x\n"}, True),
         ({"app.py": "import agents.crew\n"}, False),  # not an SDK submodule
@@ -450,6 +452,7 @@ def test_a_crew_without_an_agent_list_holds_the_agents_of_its_module_else_of_its
             b = Agent(role="b", goal="g", backstory="b")
             crew = Crew(tasks=[])
             """,
+            "y/other.py": "from crewai import Agent\nd = Agent(role='d', goal='g', backstory='b')\n",
             "z/agents.py": "from crewai import Agent\nc = Agent(role='c', goal='g', backstory='b')\n",
         },
     )
