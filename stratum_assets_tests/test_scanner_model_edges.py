@@ -318,15 +318,26 @@ def test_a_plain_function_given_as_a_tool_keeps_the_ops_of_its_body_and_its_call
         return shell(x)
 
 
+    def guarded(x):
+        try:
+            return x.upper()
+        except AttributeError:
+            return ""
+
+
     class Mailer:
         def _run(self, to):
             return eval(to)
 
 
-    a = Agent(role="a", goal="g", backstory="b", tools=[deploy, Mailer])
+    a = Agent(role="a", goal="g", backstory="b", tools=[deploy, guarded, Mailer])
     """
     model = _read(tmp_path, {"app.py": source})
-    assert model.tools == {"deploy": Tool("deploy", {"shell"}, False), "Mailer": Tool("Mailer", {"exec"}, False)}
+    assert model.tools == {
+        "deploy": Tool("deploy", {"shell"}, False),
+        "guarded": Tool("guarded", set(), True),
+        "Mailer": Tool("Mailer", {"exec"}, False),
+    }
 
 
 # -- agents: one name each, resolved where it is used -------------------------------------------------------
@@ -557,7 +568,10 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             from agents.mcp import MCPServerStdio
             requests.get("https://x", timeout=5)
             requests.post("https://x")
+            requests.put("https://x", timeout=5)
+            httpx.delete("https://x")
             httpx.patch("https://x", timeout=1)
+            TOKEN = "sk-abcdefghijklmnopqrstuvwxyz012345"
             requests.head("https://x")
             requests.Session()
             server = MCPServerStdio(params={})
@@ -568,12 +582,14 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             import httpx
             from mcp import server
             httpx.request("GET", "https://x")
+            TOKEN = "sk-zyxwvutsrqponmlkjihgfedcba543210"
             server.run()
             HOST = os.getenv("HOST")
             """,
         },
     )
-    assert (model.http_calls, model.http_calls_with_timeout) == (4, 2)
+    assert (model.http_calls, model.http_calls_with_timeout) == (6, 3)
+    assert model.secrets == 2
     assert model.mcp_servers == 1
     assert model.env_vars == {"API_KEY", "HOST"}
 
