@@ -166,6 +166,9 @@ def test_a_tool_is_what_a_framework_makes_one_with_the_ops_of_its_body(tmp_path)
             from llama_index.core.tools import FunctionTool
             from semantic_kernel.functions import kernel_function
             from helpers import tool as not_a_framework
+            from autogen import register_function
+            from smolagents import Tool
+            from langchain_core.tools import StructuredTool
 
 
             @tool("run")
@@ -207,8 +210,24 @@ def test_a_tool_is_what_a_framework_makes_one_with_the_ops_of_its_body(tmp_path)
                     return eval(text)
 
 
+            class Search(Tool):
+                def forward(self, q: str) -> str:
+                    return requests.get(q).text
+
+
+            class Structured(StructuredTool):
+                def _run(self, q: str) -> str:
+                    return open(q).read()
+
+
+            class Empty(BaseTool):
+                name = "empty"
+
+
             lookup_tool = FunctionTool.from_defaults(fn=lookup)
             FunctionTool.from_defaults(post)
+            FunctionTool.from_defaults(fn=imported)
+            register_function(register_me, caller=assistant, executor=user)
             """,
         },
     )
@@ -219,6 +238,11 @@ def test_a_tool_is_what_a_framework_makes_one_with_the_ops_of_its_body(tmp_path)
         "Runner": Tool("Runner", {"exec"}, False),
         "lookup": Tool("lookup", {"file_read"}, False),
         "post": Tool("post", {"http", "http_write"}, False),
+        "Search": Tool("Search", {"http_no_timeout"}, False),
+        "Structured": Tool("Structured", {"file_read"}, False),
+        "Empty": Tool("Empty", set(), False),
+        "imported": Tool("imported", set(), False),
+        "register_me": Tool("register_me", set(), False),
     }
 
 
