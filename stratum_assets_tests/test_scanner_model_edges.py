@@ -42,6 +42,7 @@ OPENAI = "from langchain_openai import ChatOpenAI\nllm = ChatOpenAI(model='gpt-4
         ("'https://llm.example.com/v1'", set()),  # an unknown host names none
         ("os.environ['BASE']", set()),  # an endpoint from configuration names none
         ("'http://[::1'", set()),  # a URL urlparse refuses names none
+        ("1234", set()),  # an endpoint that is no string names none
     ],
 )
 def test_an_openai_compatible_client_sent_elsewhere_names_the_provider_of_its_host(tmp_path, base_url, providers):
@@ -97,6 +98,36 @@ def test_a_dedicated_client_keeps_its_class_provider_whatever_its_endpoint(tmp_p
             ({"ollama"}, {"llama3"}),
         ),
         ("import ollama\nollama.chat(model='llama3')\n", ({"ollama"}, {"llama3"})),
+        ("from litellm import completion\ncompletion(model='acme-7b')\n", (set(), {"acme-7b"})),  # a router's own word
+        (
+            "from litellm import completion\ncompletion(model='llama-3', api_base='https://api.groq.com/openai/v1')\n",
+            ({"groq"}, {"llama-3"}),
+        ),
+        (
+            "from litellm import completion\ncompletion(model='llama-3', provider='together')\n",
+            ({"together"}, {"llama-3"}),
+        ),
+        ("from langchain_openai import ChatOpenAI\nllm = ChatOpenAI(model='my-model')\n", ({"openai"}, {"my-model"})),
+        ("from langchain_openai import ChatOpenAI\nllm = ChatOpenAI(model='my model')\n", ({"openai"}, set())),
+        (
+            "from langchain_openai import AzureChatOpenAI\nllm = AzureChatOpenAI(deployment_name='o1-mini')\n",
+            ({"azure"}, {"o1-mini"}),  # only an OpenAI client is sent to a family's maker
+        ),
+        (
+            "from crewai import Agent\n"
+            "Agent(llm='gemini-1.5-pro')\nAgent(model='deepseek-chat')\nAgent(model_name='grok-2')\n",
+            ({"google", "deepseek", "xai"}, {"gemini-1.5-pro", "deepseek-chat", "grok-2"}),
+        ),
+        (
+            "import helpers\n"
+            "helpers.a(llm='gemini-1.5-pro')\nhelpers.b(model='deepseek-chat')\nhelpers.c(model_name='grok-2')\n",
+            ({"google", "deepseek", "xai"}, {"gemini-1.5-pro", "deepseek-chat", "grok-2"}),
+        ),
+        (
+            "from litellm import completion\nfrom langchain_groq import ChatGroq\n"
+            "completion(model='groq/llama-3')\nllm = ChatGroq(model='mixtral')\n",
+            ({"groq"}, {"llama-3", "mixtral"}),
+        ),
     ],
 )
 def test_the_provider_comes_from_the_strongest_evidence(tmp_path, source, expected):
@@ -111,6 +142,7 @@ def test_the_provider_comes_from_the_strongest_evidence(tmp_path, source, expect
         ("MODEL = 'google/gemini-2.0-flash'\n", ({"google"}, {"gemini-2.0-flash"})),
         ("MODEL = 'google/gemma-2-9b'\n", (set(), set())),  # open weights: no provider, not counted
         ("MODEL = 'llama3.1'\n", (set(), set())),
+        ("MODEL = 'openai/my-finetune'\n", (set(), set())),  # no family this project knows
     ],
 )
 def test_configuration_strings_count_only_a_maker_family_or_a_provider_path(tmp_path, strings, expected):
@@ -141,6 +173,11 @@ CLAUDE = "from langchain_anthropic import ChatAnthropic\nllm = ChatAnthropic(mod
 def test_a_model_named_in_a_test_is_no_evidence_of_use(tmp_path, path, is_test):
     expected = (set(), set()) if is_test else ({"anthropic", "openai"}, {"claude-3-haiku", "gpt-4o"})
     assert _llm(tmp_path, CLAUDE, path) == expected
+
+
+def test_a_test_module_read_first_hides_nothing_of_the_modules_after_it(tmp_path):
+    model = _read(tmp_path, {"a_test.py": CLAUDE, "b.py": CLAUDE})
+    assert (model.providers, model.models) == ({"anthropic", "openai"}, {"claude-3-haiku", "gpt-4o"})
 
 
 def test_a_yaml_agent_names_its_model(tmp_path):
@@ -276,6 +313,7 @@ def test_the_agents_sdk_decorator_makes_a_tool_only_when_the_sdk_is_used(tmp_pat
         ({"app.py": "import agents.mcp\n", "src/agents/mcp.py": "X = 1\n"}, False),
         ({"app.py": "import agents.mcp\n", "agents/mcp.txt": "x\n"}, True),
         ({"app.py": "import agents.crew\n"}, False),  # not an SDK submodule
+        ({"app.py": "import agents.mcp.server\n", "agents/mcp.py": "X = 1\n"}, False),
         ({"app.py": "from agents.extensions.models import LitellmModel\n"}, True),
     ],
 )
