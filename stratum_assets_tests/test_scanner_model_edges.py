@@ -658,3 +658,71 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
 
 def test_an_empty_project_is_an_empty_model():
     assert build_model([], {}, {}) == RepoModel()
+
+
+# -- frameworks, functions of one name, agents made without a call of their own ------------------------------
+def test_a_framework_is_named_by_its_package_or_its_prefix_never_by_a_longer_word(tmp_path):
+    model = _read(
+        tmp_path,
+        {
+            "a.py": "import langchain_openai\nimport langchainx\nimport llama_index.core\nimport agnostic\n"
+            "import google.cloud\nimport agents\n",
+            "b.py": "from google.adk.agents import Agent\n",
+        },
+    )
+    assert model.frameworks == {"LangChain", "LlamaIndex", "Google ADK"}
+
+
+def test_functions_of_one_name_in_two_modules_pool_their_ops(tmp_path):
+    model = _read(
+        tmp_path,
+        {
+            "a.py": "import subprocess\n\n\ndef deploy(x):\n    return subprocess.run(x, shell=True)\n",
+            "b.py": """\
+            from crewai import Agent
+
+
+            def deploy(x):
+                return x
+
+
+            a = Agent(role="a", goal="g", backstory="b", tools=[deploy])
+            """,
+        },
+    )
+    assert model.tools == {"deploy": Tool("deploy", {"shell"}, False)}
+
+
+def test_graph_nodes_and_crewbase_agents_built_elsewhere_are_agents_of_their_module(tmp_path):
+    model = _read(
+        tmp_path,
+        {
+            "crew.py": """\
+            from crewai import Agent, Crew
+            from crewai.project import CrewBase, agent, crew
+
+
+            @CrewBase
+            class Team:
+                @agent
+                def scout(self) -> Agent:
+                    return self._make("scout")
+
+                @crew
+                def crew(self) -> Crew:
+                    return Crew(agents=self.agents, tasks=[])
+            """,
+            "graph.py": """\
+            from langgraph.graph import StateGraph
+
+            graph = StateGraph(dict)
+            graph.add_node("research", research)
+            graph.add_node("write", write)
+            graph.add_edge("research", "write")
+            """,
+        },
+    )
+    assert [(g.name, g.kind, g.members, g.flows) for g in model.groups] == [
+        ("graph", "graph", ["research", "write"], [("research", "write")]),
+        ("Team.crew", "crew", ["scout"], []),
+    ]
