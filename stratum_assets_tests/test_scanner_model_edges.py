@@ -99,6 +99,7 @@ def test_a_dedicated_client_keeps_its_class_provider_whatever_its_endpoint(tmp_p
         ),
         ("import ollama\nollama.chat(model='llama3')\n", ({"ollama"}, {"llama3"})),
         ("from litellm import completion\ncompletion(model='acme-7b')\n", (set(), {"acme-7b"})),  # a router's own word
+        ("from mylib import completion\ncompletion(model='acme-7b')\n", (set(), set())),  # a project's own function
         (
             "from litellm import completion\ncompletion(model='llama-3', api_base='https://api.groq.com/openai/v1')\n",
             ({"groq"}, {"llama-3"}),
@@ -176,8 +177,10 @@ def test_a_model_named_in_a_test_is_no_evidence_of_use(tmp_path, path, is_test):
 
 
 def test_a_test_module_read_first_hides_nothing_of_the_modules_after_it(tmp_path):
-    model = _read(tmp_path, {"a_test.py": CLAUDE, "b.py": CLAUDE})
-    assert (model.providers, model.models) == ({"anthropic", "openai"}, {"claude-3-haiku", "gpt-4o"})
+    source = "from langchain_mistralai import ChatMistralAI\nllm = ChatMistralAI(model='mistral-large-latest')\n"
+    source += "X = 'gpt-4o'\n"
+    model = _read(tmp_path, {"a_test.py": source, "b.py": source})
+    assert (model.providers, model.models) == ({"mistral", "openai"}, {"mistral-large-latest", "gpt-4o"})
 
 
 def test_a_yaml_agent_names_its_model(tmp_path):
