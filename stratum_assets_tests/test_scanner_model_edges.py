@@ -139,6 +139,7 @@ def test_the_provider_comes_from_the_strongest_evidence(tmp_path, source, expect
     "strings, expected",
     [
         ("MODEL = 'gpt-4o-mini'\n", ({"openai"}, {"gpt-4o-mini"})),
+        ("MODEL = 'claude-3-5-sonnet'\n", ({"anthropic"}, {"claude-3-5-sonnet"})),
         ("MODEL = 'anthropic/claude-3-haiku'\n", ({"anthropic"}, {"claude-3-haiku"})),
         ("MODEL = 'google/gemini-2.0-flash'\n", ({"google"}, {"gemini-2.0-flash"})),
         ("MODEL = 'google/gemma-2-9b'\n", (set(), set())),  # open weights: no provider, not counted
