@@ -84,6 +84,7 @@ def test_a_dedicated_client_keeps_its_class_provider_whatever_its_endpoint(tmp_p
             (set(), {"google/gemma-2-9b"}),
         ),
         ("from crewai import Agent\na = Agent(role='r', goal='g', backstory='b', llm='my-model')\n", (set(), set())),
+        ("from crewai import Agent\na = Agent(role='r', goal='g', backstory='b', llm={'k': 1})\n", (set(), set())),
         ("import client\nclient.create(model='claude-3-5-sonnet')\n", ({"anthropic"}, {"claude-3-5-sonnet"})),
         ("import client\nclient.create(model_name='')\n", (set(), set())),
         (
@@ -265,6 +266,11 @@ def test_a_tool_is_what_a_framework_makes_one_with_the_ops_of_its_body(tmp_path)
                 name = "empty"
 
 
+            class ShellTool(BaseTool):
+                def _run(self, command: str) -> str:
+                    return command
+
+
             lookup_tool = FunctionTool.from_defaults(fn=lookup)
             FunctionTool.from_defaults(post)
             FunctionTool.from_defaults(fn=imported)
@@ -282,6 +288,7 @@ def test_a_tool_is_what_a_framework_makes_one_with_the_ops_of_its_body(tmp_path)
         "Search": Tool("Search", {"http_no_timeout"}, False),
         "Structured": Tool("Structured", {"file_read"}, False),
         "Empty": Tool("Empty", set(), False),
+        "ShellTool": Tool("ShellTool", {"shell"}, False),  # a library tool's name says what it does
         "imported": Tool("imported", set(), False),
         "register_me": Tool("register_me", set(), False),
     }
@@ -632,6 +639,7 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             import requests
             import httpx
             from agents.mcp import MCPServerStdio
+            from mcp.server.fastmcp import FastMCP
             requests.get("https://x", timeout=5)
             requests.post("https://x")
             requests.put("https://x", timeout=5)
@@ -640,7 +648,10 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             TOKEN = "sk-abcdefghijklmnopqrstuvwxyz012345"
             requests.head("https://x")
             requests.Session()
+            httpx.Client()
+            requests.api.get("https://x")
             server = MCPServerStdio(params={})
+            app = FastMCP("x")
             KEY = os.environ["API_KEY"]
             """,
             "b.py": """\
@@ -654,9 +665,9 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             """,
         },
     )
-    assert (model.http_calls, model.http_calls_with_timeout) == (6, 3)
+    assert (model.http_calls, model.http_calls_with_timeout) == (7, 3)
     assert model.secrets == 2
-    assert model.mcp_servers == 1
+    assert model.mcp_servers == 2
     assert model.env_vars == {"API_KEY", "HOST"}
 
 
