@@ -649,6 +649,7 @@ def test_http_calls_mcp_servers_secrets_and_environment_are_counted_over_all_mod
             requests.head("https://x")
             requests.Session()
             httpx.Client()
+            httpx.AsyncClient()
             requests.api.get("https://x")
             server = MCPServerStdio(params={})
             app = FastMCP("x")
