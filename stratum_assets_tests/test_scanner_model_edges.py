@@ -689,12 +689,13 @@ def test_a_framework_is_named_by_its_package_or_its_prefix_never_by_a_longer_wor
     assert model.frameworks == {"LangChain", "LlamaIndex", "Google ADK"}
 
 
-def test_functions_of_one_name_in_two_modules_pool_their_ops(tmp_path):
+def test_functions_of_one_name_pool_their_ops_and_a_call_through_a_module_reaches_them(tmp_path):
     model = _read(
         tmp_path,
         {
             "a.py": "import subprocess\n\n\ndef deploy(x):\n    return subprocess.run(x, shell=True)\n",
             "b.py": """\
+            import a
             from crewai import Agent
 
 
@@ -702,11 +703,15 @@ def test_functions_of_one_name_in_two_modules_pool_their_ops(tmp_path):
                 return x
 
 
-            a = Agent(role="a", goal="g", backstory="b", tools=[deploy])
+            def release(x):
+                return a.deploy(x)
+
+
+            agent = Agent(role="a", goal="g", backstory="b", tools=[deploy, release])
             """,
         },
     )
-    assert model.tools == {"deploy": Tool("deploy", {"shell"}, False)}
+    assert model.tools == {"deploy": Tool("deploy", {"shell"}, False), "release": Tool("release", {"shell"}, False)}
 
 
 def test_graph_nodes_and_crewbase_agents_built_elsewhere_are_agents_of_their_module(tmp_path):
