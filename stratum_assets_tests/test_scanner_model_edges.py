@@ -520,7 +520,8 @@ def test_a_crew_member_is_the_crewai_agent_of_that_name_not_another_framework_s(
 
 def test_a_crew_list_variable_of_another_module_is_used_when_its_own_has_none(tmp_path):
     crew = "from crewai import Crew\nfrom .team import team\ncrew = Crew(agents=team, tasks=[])\n"
-    team = "from crewai import Agent\na = Agent(role='a', goal='g', backstory='b')\nteam = [a]\n"
+    team = "from crewai import Agent\na = Agent(role='a', goal='g', backstory='b')\n"
+    team += "b = Agent(role='b', goal='g', backstory='b')\nteam = [a]\n"
     model = _read(tmp_path, {"crew.py": crew, "team.py": team})
     assert [(g.name, g.members) for g in model.groups] == [("crew", ["a"])]
 
