@@ -419,3 +419,35 @@ def test_cr01_looks_past_a_tool_held_once_and_past_pairing_an_agent_with_itself(
         + _agent("sender", "Reply Sender", "inbox")
     )
     assert rules.cr01(c) == _found("STRATUM-CR01", "HIGH", "probable", "reader", "sender")
+
+
+def test_cr03_delegation_adds_edges_to_the_crews_order(context):
+    c = context(
+        CLASSES
+        + _agent("scout", "Scout", "SerperDevTool()")
+        + _agent("scribe", "Scribe", "FileWriterTool()")
+        + "boss = Agent(role='Boss', goal='g', backstory='b', allow_delegation=True)\n"
+        + _crew("scout", "scribe", "boss")
+    )
+    assert rules.cr03(c) == _found("STRATUM-CR03", "HIGH", "probable", "scout", "scribe", "boss")
+
+
+def test_cr05_looks_past_a_tool_held_once_and_a_tool_without_capabilities_is_no_outside_sink(context):
+    c = context(
+        CLASSES
+        + _agent("a", "A", "SerperDevTool(), inbox")
+        + _agent("b", "B", "inbox")
+        + _agent("c", "C", "inbox")
+        + _crew("a", "b", "c")
+    )
+    assert rules.cr05(c) == _found("STRATUM-CR05", "HIGH", "confirmed", "crew", "a", "b", "c")
+
+
+def test_cr06_neighbours_in_the_crew_share_a_store_too(context):
+    c = context(
+        _agent("early", "Filter", "lookup")
+        + _agent("next", "Checker", "lookup")
+        + _agent("last", "Answerer", "")
+        + _crew("early", "next", "last")
+    )
+    assert rules.cr06(c) == _found("STRATUM-CR06", "HIGH", "probable", "crew", "early", "next")

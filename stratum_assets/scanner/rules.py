@@ -472,10 +472,11 @@ def cr04(c: Context) -> list[Instance]:
     )
 
 
-def _suffixed(base: str, instances: list[Instance]) -> list[Instance]:
+def _suffixed(instances: list[Instance]) -> list[Instance]:
+    """CR05/CR06 variants: the most severe first, numbered after the first (``STRATUM-CR05.1``…), three at most."""
     ordered = sorted(instances, key=lambda i: SEVERITIES.index(i.severity))[:MAX_SUFFIXED]
     return [
-        Instance(base if n == 0 else f"{base}.{n}", i.severity, i.confidence, i.tags) for n, i in enumerate(ordered)
+        Instance(i.rule if n == 0 else f"{i.rule}.{n}", i.severity, i.confidence, i.tags) for n, i in enumerate(ordered)
     ]
 
 
@@ -497,7 +498,7 @@ def cr05(c: Context) -> list[Instance]:
                     {g.name, *holders},
                 )
             )
-    return _suffixed("STRATUM-CR05", out)
+    return _suffixed(out)
 
 
 def _stores(c: Context, agent: str) -> set[str]:
@@ -518,7 +519,7 @@ def cr06(c: Context) -> list[Instance]:
             for late in members[i + 1 :]:
                 if _stores(c, early) & _stores(c, late):
                     out.append(_one("STRATUM-CR06", "HIGH", "probable", {g.name, early, late}))
-    return _suffixed("STRATUM-CR06", out)
+    return _suffixed(out)
 
 
 _PROVIDER_SIGNALS = {
