@@ -451,3 +451,16 @@ def test_cr06_neighbours_in_the_crew_share_a_store_too(context):
         + _crew("early", "next", "last")
     )
     assert rules.cr06(c) == _found("STRATUM-CR06", "HIGH", "probable", "crew", "early", "next")
+
+
+# -- BR03: two consequential actions and nothing that traces them ---------------------------------------------------
+@pytest.mark.parametrize(
+    "extra, untraced",
+    [
+        ("", False),  # TOOLS alone: post sends out, one action is not enough
+        ("from crewai_tools import FileWriterTool\n", True),  # writing files is the second action
+        (PAY, True),  # so is paying
+    ],
+)
+def test_br03_counts_destructive_paying_and_sending_actions(context, extra, untraced):
+    assert rules.br03(context(extra)) == (_found("STRATUM-BR03", "MEDIUM", "confirmed") if untraced else [])
