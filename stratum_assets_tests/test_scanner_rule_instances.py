@@ -45,12 +45,13 @@ def post(text: str) -> str:
 
 @pytest.fixture
 def context(tmp_path):
-    """context(agents source) -> the rules' view of TOOLS plus those lines, read as the scanner reads a checkout."""
+    """context(agents source, other files, base=TOOLS) -> the rules' view of crew.py (base plus those lines) and the
+    other files, read as the scanner reads a checkout."""
     n = iter(range(1000))
 
-    def read(body: str, extra: dict[str, str] | None = None) -> Context:
+    def read(body: str, extra: dict[str, str] | None = None, base: str = TOOLS) -> Context:
         root = tmp_path / f"project{next(n)}"
-        for name, text in {"crew.py": TOOLS + body, **(extra or {})}.items():
+        for name, text in {"crew.py": base + body, **(extra or {})}.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(text)
         model, files, *_ = read_repository(Path(root))
@@ -464,3 +465,24 @@ def test_cr06_neighbours_in_the_crew_share_a_store_too(context):
 )
 def test_br03_counts_destructive_paying_and_sending_actions(context, extra, untraced):
     assert rules.br03(context(extra)) == (_found("STRATUM-BR03", "MEDIUM", "confirmed") if untraced else [])
+
+
+# -- STRATUM-007/008: payments and external calls -------------------------------------------------------------------
+def test_007_only_payments_count_and_a_human_gate_must_name_them(context):
+    assert rules.r007(context("")) == [], "TOOLS' post sends out but moves no money"
+    assert rules.r007(context(PAY)) == _found("STRATUM-007", "HIGH", "confirmed")
+    gated_elsewhere = context(PAY, {"graph.py": "g = builder.compile(interrupt_before=['post'])\n"})
+    assert rules.r007(gated_elsewhere) == _found("STRATUM-007", "MEDIUM", "confirmed"), "a guard exists: MEDIUM"
+    assert rules.r007(context(PAY, {"graph.py": "g = builder.compile(interrupt_before=['refund'])\n"})) == []
+
+
+@pytest.mark.parametrize(
+    "base, unhandled",
+    [
+        (TOOLS, True),  # a database read and a post
+        ("import requests\n\n\ndef f():\n    return requests.get('u', timeout=1)\n", False),  # one call
+        ("import requests\n\n\ndef f():\n    return requests.get('u', timeout=1)\n" + PAY, True),  # and a payment
+    ],
+)
+def test_008_reads_sends_and_payments_count_as_external_calls(context, base, unhandled):
+    assert rules.r008(context("", base=base)) == (_found("STRATUM-008", "MEDIUM", "confirmed") if unhandled else [])
