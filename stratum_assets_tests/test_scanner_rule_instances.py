@@ -486,3 +486,32 @@ def test_007_only_payments_count_and_a_human_gate_must_name_them(context):
 )
 def test_008_reads_sends_and_payments_count_as_external_calls(context, base, unhandled):
     assert rules.r008(context("", base=base)) == (_found("STRATUM-008", "MEDIUM", "confirmed") if unhandled else [])
+
+
+# -- CR04: several agents message the same people on their own ------------------------------------------------------
+SENDERS = '''
+import smtplib
+
+
+@tool("notify")
+def notify(to: str) -> str:
+    """Mails someone."""
+    smtplib.SMTP("mail").sendmail("me", to, "x")
+
+
+@tool("alert")
+def alert(to: str) -> str:
+    """Mails someone else."""
+    smtplib.SMTP("mail").sendmail("me", to, "y")
+'''
+
+
+def test_cr04_tags_every_agent_sending_through_the_same_channel(context):
+    c = context(SENDERS + _agent("support", "Support", "notify") + _agent("ops", "Ops", "alert"))
+    assert rules.cr04(c) == _found("STRATUM-CR04", "MEDIUM", "probable", "support", "ops")
+
+
+def test_cr04_reading_a_mailbox_is_not_messaging(context):
+    readers = "from langchain_community.tools.gmail import GmailSearch\n"
+    readers += _agent("a", "A", "GmailSearch()") + _agent("b", "B", "GmailSearch()")
+    assert rules.cr04(context(readers)) == []
