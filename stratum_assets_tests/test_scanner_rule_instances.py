@@ -515,3 +515,16 @@ def test_cr04_reading_a_mailbox_is_not_messaging(context):
     readers = "from langchain_community.tools.gmail import GmailSearch\n"
     readers += _agent("a", "A", "GmailSearch()") + _agent("b", "B", "GmailSearch()")
     assert rules.cr04(context(readers)) == []
+
+
+# -- BR02 and CR02 ----------------------------------------------------------------------------------------------------
+def test_br02_a_payment_with_no_human_approval_is_high_and_confirmed(context):
+    assert rules.br02(context(PAY)) == _found("STRATUM-BR02", "HIGH", "confirmed")
+    assert rules.br02(context(PAY, {"graph.py": "g = builder.compile(interrupt_before=['refund'])\n"})) == []
+
+
+def test_cr02_tags_the_crew_and_every_member_of_an_unchecked_chain(context):
+    chain = _agent("a", "Researcher", "") + _agent("b", "Analyst", "") + _agent("c", "Writer", "")
+    assert rules.cr02(context(chain + _crew("a", "b", "c"))) == _found(
+        "STRATUM-CR02", "MEDIUM", "probable", "crew", "a", "b", "c"
+    )
