@@ -528,3 +528,51 @@ def test_cr02_tags_the_crew_and_every_member_of_an_unchecked_chain(context):
     assert rules.cr02(context(chain + _crew("a", "b", "c"))) == _found(
         "STRATUM-CR02", "MEDIUM", "probable", "crew", "a", "b", "c"
     )
+
+
+def test_br04_looks_past_an_agent_that_decides_nothing_and_one_whose_project_is_checked(context):
+    first_writes = 'from crewai import Agent\nwriter = Agent(role="Writer", goal="g", backstory="b")\n'
+    first_writes += 'approver = Agent(role="Loan Approver", goal="g", backstory="b")\n'
+    assert rules.br04(context("", {"loans/crew/crew.py": first_writes})) == _found(
+        "STRATUM-BR04", "MEDIUM", "probable", "approver"
+    )
+    checked_first = {
+        "loans/crew/a.py": 'from crewai import Agent\napprover = Agent(role="Loan Approver", goal="g", backstory="b")\n',
+        "loans/crew/tasks.py": STRUCTURED.format("pydantic"),
+        "ranks/crew/b.py": 'from crewai import Agent\nranker = Agent(role="Ranker", goal="g", backstory="b")\n',
+    }
+    assert rules.br04(context("", checked_first)) == _found("STRATUM-BR04", "MEDIUM", "probable", "ranker")
+
+
+# -- LEARNING-001: a memory loop read and written in different functions --------------------------------------------
+SPLIT_LOOP = """\
+import chromadb
+
+
+def save(col, text):
+    col.add(documents=[text], ids=["1"])
+
+
+def recall(col, q):
+    return col.query(query_texts=[q])
+"""
+
+
+def test_learning001_a_loop_split_across_functions_is_one_probable_instance_per_loop_file(context):
+    assert rules.learning001(context("", {"mem.py": SPLIT_LOOP}, base="")) == _found(
+        "LEARNING-001", "MEDIUM", "probable"
+    )
+    others = {
+        "mem.py": SPLIT_LOOP,
+        "store_only.py": "import chromadb\nclient = chromadb.Client()\n",  # a store, neither read nor written
+        "reader.py": "def r(c):\n    return c.query(query_texts=['x'])\n",  # reads, no store, no write
+    }
+    assert rules.learning001(context("", others, base="")) == _found("LEARNING-001", "MEDIUM", "probable")
+
+
+def test_learning001_a_function_that_reads_and_writes_the_store_is_a_confirmed_instance(context):
+    one_scope = "import chromadb\n\n\ndef remember(col, t):\n    col.add(documents=[t], ids=['1'])\n"
+    one_scope += "    return col.query(query_texts=[t])\n"
+    assert rules.learning001(context("", {"mem.py": one_scope}, base="")) == _found(
+        "LEARNING-001", "MEDIUM", "confirmed"
+    )
