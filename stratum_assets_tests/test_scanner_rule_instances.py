@@ -576,3 +576,21 @@ def test_learning001_a_function_that_reads_and_writes_the_store_is_a_confirmed_i
     assert rules.learning001(context("", {"mem.py": one_scope}, base="")) == _found(
         "LEARNING-001", "MEDIUM", "confirmed"
     )
+
+
+# -- every other rule: the catalog's severity and confidence on a project that fires it ------------------------------
+NO_TIMEOUT = "import requests\n\n\ndef f():\n    return requests.get('https://a.example')\n"
+
+
+@pytest.mark.parametrize(
+    "check, files, expected",
+    [
+        (rules.env001, {".env": "OPENAI_API_KEY=x\n"}, _found("ENV-001", "MEDIUM", "confirmed")),
+        (rules.env002, {"keys.py": "KEY = 'sk-" + "a" * 24 + "'\n"}, _found("ENV-002", "MEDIUM", "confirmed")),
+        (rules.r009, {"a.py": NO_TIMEOUT, "b.py": NO_TIMEOUT}, _found("STRATUM-009", "MEDIUM", "confirmed")),
+        (rules.r010, {"pay.py": TOOLS + PAY}, _found("STRATUM-010", "MEDIUM", "confirmed")),
+        (rules.op01, {".env": "OPENAI_API_KEY=x\n"}, _found("STRATUM-OP01", "MEDIUM", "confirmed")),
+    ],
+)
+def test_a_rule_that_fires_gives_the_catalogs_severity_and_confidence(context, check, files, expected):
+    assert check(context("", files, base="")) == expected
