@@ -17,6 +17,8 @@ from stratum_assets.scanner import rules
 from stratum_assets.scanner.engine import project_facts, read_repository
 from stratum_assets.scanner.rules import Context, Instance
 
+from .test_scanner_catalog import MEMORY, SCOPES
+
 TOOLS = '''
 import requests
 import sqlite3
@@ -537,7 +539,7 @@ def test_br04_looks_past_an_agent_that_decides_nothing_and_one_whose_project_is_
         "STRATUM-BR04", "MEDIUM", "probable", "approver"
     )
     checked_first = {
-        "loans/crew/a.py": 'from crewai import Agent\napprover = Agent(role="Loan Approver", goal="g", backstory="b")\n',
+        "loans/crew/a.py": first_writes.replace('writer = Agent(role="Writer", goal="g", backstory="b")\n', ""),
         "loans/crew/tasks.py": STRUCTURED.format("pydantic"),
         "ranks/crew/b.py": 'from crewai import Agent\nranker = Agent(role="Ranker", goal="g", backstory="b")\n',
     }
@@ -579,6 +581,23 @@ def test_learning001_a_function_that_reads_and_writes_the_store_is_a_confirmed_i
 
 
 # -- every other rule: the catalog's severity and confidence on a project that fires it ------------------------------
+FIVE_CALLS = {
+    f"m{i}.py": f"import {lib}\n\n\ndef f():\n    {lib}.{call}\n"
+    for i, (lib, call) in enumerate(
+        [
+            ("requests", "get('u', timeout=1)"),
+            ("httpx", "get('u', timeout=1)"),
+            ("subprocess", "run('x')"),
+            ("sqlite3", "connect('d')"),
+            ("stripe", "Refund.create(amount=1)"),
+        ]
+    )
+}
+LOOP = MEMORY.format(scoping="", provenance="")
+SHARED = LOOP + "\ndef recall(q):\n    return client.get_collection('memories').query(query_texts=[q])\n"
+SHARED_KEY = SCOPES.format(k1="OPENAI_API_KEY", k2="OPENAI_API_KEY", n1="", n2="")
+PERSONAL = SCOPES.format(k1="MY_OPENAI_API_KEY", k2="CRITIC_API_KEY", n1="", n2="")
+SCOPE_NAMES = ("agents.py:planner", "agents.py:critic")
 NO_TIMEOUT = "import requests\n\n\ndef f():\n    return requests.get('https://a.example')\n"
 
 
@@ -590,6 +609,47 @@ NO_TIMEOUT = "import requests\n\n\ndef f():\n    return requests.get('https://a.
         (rules.r009, {"a.py": NO_TIMEOUT, "b.py": NO_TIMEOUT}, _found("STRATUM-009", "MEDIUM", "confirmed")),
         (rules.r010, {"pay.py": TOOLS + PAY}, _found("STRATUM-010", "MEDIUM", "confirmed")),
         (rules.op01, {".env": "OPENAI_API_KEY=x\n"}, _found("STRATUM-OP01", "MEDIUM", "confirmed")),
+        (rules.op02, FIVE_CALLS, _found("STRATUM-OP02", "MEDIUM", "confirmed")),
+        (rules.op02, {**FIVE_CALLS, "c.py": "crew = make(rate_limit=10)\n"}, []),
+        (rules.op02, {**FIVE_CALLS, "c.py": "crew = make(max_requests_per_minute=10)\n"}, []),
+        (rules.learning002, {"mem.py": LOOP}, _found("LEARNING-002", "HIGH", "confirmed")),
+        (rules.learning003, {"mem.py": SHARED}, _found("LEARNING-003", "HIGH", "probable")),
+        (rules.learning004, {"ft.py": "from trl import PPOTrainer\n"}, _found("LEARNING-004", "CRITICAL", "confirmed")),
+        (rules.context001, {"mem.py": LOOP}, _found("CONTEXT-001", "MEDIUM", "probable")),
+        (rules.context002, {"mem.py": LOOP}, _found("CONTEXT-002", "MEDIUM", "probable")),
+        (rules.context003, {"mem.py": SHARED}, _found("CONTEXT-003", "HIGH", "probable")),
+        (rules.telemetry001, {"t.py": "import langfuse\n"}, _found("TELEMETRY-001", "MEDIUM", "confirmed")),
+        (
+            rules.telemetry002,
+            {"t.py": "import langsmith\nimport openai\n"},
+            _found("TELEMETRY-002", "HIGH", "confirmed"),
+        ),
+        (
+            rules.telemetry002,
+            {"t.py": "import langsmith\nimport anthropic\n"},
+            _found("TELEMETRY-002", "HIGH", "confirmed"),
+        ),
+        (rules.telemetry003, {"t.py": "x = 1\n"}, _found("TELEMETRY-003", "LOW", "probable")),
+        (rules.eval001, {"e.py": "import openai\nrun = openai.evals\n"}, _found("EVAL-001", "MEDIUM", "confirmed")),
+        (rules.eval002, {"e.py": "x = 1\n"}, _found("EVAL-002", "MEDIUM", "probable")),
+        (rules.identity001, {"agents.py": SHARED_KEY}, _found("IDENTITY-001", "HIGH", "confirmed", *SCOPE_NAMES)),
+        (rules.identity002, {"agents.py": SHARED_KEY}, _found("IDENTITY-002", "MEDIUM", "probable", *SCOPE_NAMES)),
+        (
+            rules.identity003,
+            {"agents.py": PERSONAL},
+            _found("IDENTITY-003", "MEDIUM", "heuristic", "agents.py:planner"),
+        ),
+        (rules.portability001, {"p.py": "import anthropic\n"}, _found("PORTABILITY-001", "LOW", "confirmed")),
+        (
+            rules.portability002,
+            {"g.py": "from guardrails import Guard\n"},
+            _found("PORTABILITY-002", "MEDIUM", "confirmed"),
+        ),
+        (
+            rules.portability003,
+            {"a.py": "from openai.beta.assistants import Assistant\n"},
+            _found("PORTABILITY-003", "LOW", "confirmed"),
+        ),
     ],
 )
 def test_a_rule_that_fires_gives_the_catalogs_severity_and_confidence(context, check, files, expected):
