@@ -374,20 +374,21 @@ def test_op01_single_llm_provider(fires):
     assert "STRATUM-OP01" not in fires({".env": "OPENAI_API_KEY=x\nANTHROPIC_API_KEY=y\n", ".gitignore": ".env\n"})
 
 
+FIVE_CALLS = {  # five capabilities in five files
+    f"m{i}.py": f"import {lib}\n\ndef f():\n    {lib}.{call}\n"
+    for i, (lib, call) in enumerate(
+        [
+            ("requests", "get('u', timeout=1)"),
+            ("httpx", "get('u', timeout=1)"),
+            ("subprocess", "run('x')"),
+            ("sqlite3", "connect('d')"),
+        ]
+    )
+} | {"m4.py": "import smtplib\n\ndef f():\n    s = smtplib.SMTP('h')\n    s.sendmail('a', 'b', 'c')\n"}
+
+
 def test_op02_no_cost_controls(fires):
-    five = {
-        f"m{i}.py": f"import {lib}\n\ndef f():\n    {lib}.{call}\n"
-        for i, (lib, call) in enumerate(
-            [
-                ("requests", "get('u', timeout=1)"),
-                ("httpx", "get('u', timeout=1)"),
-                ("subprocess", "run('x')"),
-                ("sqlite3", "connect('d')"),
-                ("smtplib", "SMTP('h').sendmail('a', 'b', 'c')"),
-            ]
-        )
-    }
-    five["m4.py"] = "import smtplib\n\ndef f():\n    s = smtplib.SMTP('h')\n    s.sendmail('a', 'b', 'c')\n"
+    five = FIVE_CALLS
     assert fires(five)["STRATUM-OP02"] == 1
     capped = {**five, "crew.py": "from crewai import Agent\na = Agent(role='r', max_rpm=10)\n"}
     assert "STRATUM-OP02" not in fires(capped)

@@ -17,7 +17,7 @@ from stratum_assets.scanner import rules
 from stratum_assets.scanner.engine import project_facts, read_repository
 from stratum_assets.scanner.rules import Context, Instance
 
-from .test_scanner_catalog import MEMORY, SCOPES
+from .test_scanner_catalog import FIVE_CALLS, MEMORY, SCOPES
 
 TOOLS = '''
 import requests
@@ -581,18 +581,6 @@ def test_learning001_a_function_that_reads_and_writes_the_store_is_a_confirmed_i
 
 
 # -- every other rule: the catalog's severity and confidence on a project that fires it ------------------------------
-FIVE_CALLS = {
-    f"m{i}.py": f"import {lib}\n\n\ndef f():\n    {lib}.{call}\n"
-    for i, (lib, call) in enumerate(
-        [
-            ("requests", "get('u', timeout=1)"),
-            ("httpx", "get('u', timeout=1)"),
-            ("subprocess", "run('x')"),
-            ("sqlite3", "connect('d')"),
-            ("stripe", "Refund.create(amount=1)"),
-        ]
-    )
-}
 LOOP = MEMORY.format(scoping="", provenance="")
 SHARED = LOOP + "\ndef recall(q):\n    return client.get_collection('memories').query(query_texts=[q])\n"
 SHARED_KEY = SCOPES.format(k1="OPENAI_API_KEY", k2="OPENAI_API_KEY", n1="", n2="")
