@@ -12,13 +12,11 @@ from textwrap import dedent
 import pytest
 
 from stratum_assets.scanner.engine import scan_repository
+from stratum_assets_tests.support.checkouts import write_files
 
 
 def _scan(tmp_path: Path, files: dict[str, str]) -> dict:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dedent(text))
+    write_files(tmp_path, {name: dedent(text) for name, text in files.items()})
     return scan_repository(tmp_path, "team/idiom")
 
 

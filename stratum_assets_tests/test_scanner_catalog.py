@@ -13,14 +13,11 @@ from stratum_assets.scanner.capabilities import extract, is_root_file, same_proj
 from stratum_assets.scanner.engine import scan_repository
 from stratum_assets.scanner.ping import validate_ping
 from stratum_assets.scanner.rules import DIFFERENCES, READINGS, RULES, RULES_BY_ID, Findings, Instance, rules_markdown
+from stratum_assets_tests.support.checkouts import write_files
 
 
 def scan(tmp_path: Path, files: dict[str, str]) -> dict:
-    for path, content in files.items():
-        target = tmp_path / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    ping = scan_repository(tmp_path, "o/r")
+    ping = scan_repository(write_files(tmp_path, files), "o/r")
     assert validate_ping({**ping, "repo_hash": repo_hash("o/r")}, repo_hash("o/r")) == []
     return ping
 

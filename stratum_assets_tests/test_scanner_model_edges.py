@@ -13,13 +13,12 @@ import pytest
 from stratum_assets.scanner.engine import read_repository
 from stratum_assets.scanner.model import RepoModel, Tool, build_model
 from stratum_assets.scanner.python_facts import parse_module
+from stratum_assets_tests.support.checkouts import write_files
 
 
 def _read(tmp_path: Path, files: dict[str, str]) -> RepoModel:
     """The model of a checkout holding ``files`` (path → text), read by the scanner."""
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(dedent(text))
+    write_files(tmp_path, {name: dedent(text) for name, text in files.items()})
     model, *_ = read_repository(tmp_path)
     return model
 

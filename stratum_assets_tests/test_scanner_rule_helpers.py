@@ -5,12 +5,9 @@ case there only shows when a repository happens to need that case. Mutation test
 the cases no repository of the suite reached: each is here, with the value it must give.
 """
 
-from pathlib import Path
-
 import pytest
 
 from stratum_assets.scanner.capabilities import Cap
-from stratum_assets.scanner.engine import project_facts, read_repository
 from stratum_assets.scanner.rules import (
     Context,
     Instance,
@@ -24,6 +21,7 @@ from stratum_assets.scanner.rules import (
     _weakest,
     gate,
 )
+from stratum_assets_tests.support.checkouts import rules_context, write_files
 
 # A crew with a custom web tool, a custom database tool and a tool class, written as people write them.
 CREW = {
@@ -63,12 +61,7 @@ research_task:
 @pytest.fixture(scope="module")
 def crew(tmp_path_factory) -> Context:
     """The rules' view of CREW, read by the scanner as it reads any checkout."""
-    root = tmp_path_factory.mktemp("crew")
-    for name, text in CREW.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    model, files, *_ = read_repository(Path(root))
-    return Context(model, project_facts(root, files))
+    return rules_context(write_files(tmp_path_factory.mktemp("crew"), CREW))
 
 
 def _cap(kind: str = "outbound", library: str = "requests", tool: str = "") -> Cap:

@@ -9,13 +9,12 @@ list of instances it must give.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
 from stratum_assets.scanner import rules
-from stratum_assets.scanner.engine import project_facts, read_repository
 from stratum_assets.scanner.rules import Context, Instance
+from stratum_assets_tests.support.checkouts import rules_context, write_files
 
 from .test_scanner_catalog import FIVE_CALLS, MEMORY, SCOPES
 
@@ -52,12 +51,8 @@ def context(tmp_path):
     n = iter(range(1000))
 
     def read(body: str, extra: dict[str, str] | None = None, base: str = TOOLS) -> Context:
-        root = tmp_path / f"project{next(n)}"
-        for name, text in {"crew.py": base + body, **(extra or {})}.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
-        model, files, *_ = read_repository(Path(root))
-        return Context(model, project_facts(root, files))
+        files = {"crew.py": base + body, **(extra or {})}
+        return rules_context(write_files(tmp_path / f"project{next(n)}", files))
 
     return read
 

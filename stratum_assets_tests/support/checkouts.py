@@ -6,8 +6,11 @@ benchmarks): the files are the ones the offline GitHub would serve for it (``str
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from stratum_assets.scanner.engine import project_facts, read_repository
+from stratum_assets.scanner.rules import Context
 from stratum_sandbox.codegen import REFERENCE_UNSEEN, SYMLINK_MODE, RepoFile, has_counted_companion, render_files
 from stratum_sandbox.universe import Repo
 
@@ -24,6 +27,21 @@ def write_checkout(repo: Repo, root: Path) -> list[RepoFile]:
         else:
             path.write_bytes(f.data)
     return rendered
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> Path:
+    """A checkout written by hand: each path (relative to ``root``) with its text; returns ``root``."""
+    for name, text in files.items():
+        path = Path(root) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return Path(root)
+
+
+def rules_context(root: Path) -> Context:
+    """What the rules see of a checkout: the scanner's model and project facts, read as for any repository."""
+    model, files, *_ = read_repository(Path(root))
+    return Context(model, project_facts(Path(root), files))
 
 
 def reference_counts_agents(repo: Repo) -> bool:
