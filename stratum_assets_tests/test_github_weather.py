@@ -279,10 +279,9 @@ def test_classify_names_a_block_and_makes_it_permanent(stderr, why):
     assert why in err.detail and "://" not in err.detail
 
 
-def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_path):
+def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_path, builtin_scanner):
     from stratum_assets.manifest.build import repo_hash
     from stratum_assets.scanning.pipeline import ScanKnobs, ScanSettings, scan_repo
-    from stratum_assets.scanning.scanner_commands import BuiltinScanner
 
     repo = next(r for r in universe.repos if not r.deleted)
     emulator.block(repo.full_name, "legal")
@@ -296,7 +295,7 @@ def test_a_blocked_repository_is_a_stored_failed_ping(emulator, universe, tmp_pa
         result = scan_repo(
             row,
             emulator.clone_url(repo.full_name),
-            BuiltinScanner(),
+            builtin_scanner(),
             ScanSettings(ScanKnobs(clone_timeout_s=60)),
             tmp_path / "w",
         )

@@ -375,7 +375,7 @@ def test_a_redirect_to_another_host_does_not_carry_the_git_token(emulator, unive
     assert set(elsewhere.auth_headers()) == {None}, "the other host never saw the token"
 
 
-def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxies, tmp_path):
+def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxies, tmp_path, builtin_scanner):
     from stratum_assets.scanning.clone import GitAuth
 
     repo = _a_repo(universe)
@@ -388,7 +388,7 @@ def test_scan_settings_carry_the_git_auth_to_the_clone(emulator, universe, proxi
         "chunk_id": "v1-c0000",
         "selection_stratum": "x",
     }
-    result = scan_repo(row, f"{proxy.url}/git/{repo.full_name}.git", BuiltinScanner(), settings, tmp_path / "w")
+    result = scan_repo(row, f"{proxy.url}/git/{repo.full_name}.git", builtin_scanner(), settings, tmp_path / "w")
     assert result.provenance["commit_sha"], result.provenance
     assert proxy.requests and set(proxy.auth_headers()) == {f"Basic {BASIC}"}
 
@@ -508,10 +508,10 @@ def test_a_server_that_is_gone_is_retried_after_waits_doubled_per_attempt(tmp_pa
     assert wait_of == {"default": 1.0, "offline": 0.1}, "what each GitHub resource gives the scan (ScanSettings)"
 
 
-def test_a_refused_clone_is_a_stored_failed_ping(tmp_path):
+def test_a_refused_clone_is_a_stored_failed_ping(tmp_path, builtin_scanner):
     url = _hostile_repo(tmp_path / "evil")
     row = {"full_name": "o/evil", "repo_hash": repo_hash("o/evil"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
-    result = scan_repo(row, url, BuiltinScanner(), ScanSettings(ScanKnobs(clone_timeout_s=60)), tmp_path / "w")
+    result = scan_repo(row, url, builtin_scanner(), ScanSettings(ScanKnobs(clone_timeout_s=60)), tmp_path / "w")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_refused")
     assert result.stored and result.errors == [] and result.provenance["clone_attempts"] == 1
 
@@ -612,7 +612,7 @@ def test_a_rate_limited_clone_holds_the_shared_limiter(emulator, universe, tmp_p
     assert result.failure is None and holds == [60.0] and t.slept == [60.0]
 
 
-def test_the_process_shares_one_limiter_and_scan_settings_configure_it(emulator, universe, tmp_path):
+def test_the_process_shares_one_limiter_and_scan_settings_configure_it(emulator, universe, tmp_path, builtin_scanner):
     assert clone_module.shared_limiter(30) is clone_module.shared_limiter(0)
     repo = _a_repo(universe)
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
@@ -625,7 +625,7 @@ def test_the_process_shares_one_limiter_and_scan_settings_configure_it(emulator,
         "chunk_id": "v1-c0000",
         "selection_stratum": "x",
     }
-    result = scan_repo(row, emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path / "w")
+    result = scan_repo(row, emulator.clone_url(repo.full_name), builtin_scanner(), settings, tmp_path / "w")
     assert result.provenance["clone_attempts"] == 2 and result.rate_limited == 1
     assert clone_module.shared_limiter().per_minute == 600
     clone_module.shared_limiter(0)

@@ -74,9 +74,9 @@ FAST = ScanSettings(ScanKnobs(clone_timeout_s=60, workers=2), scan_timeout=60, r
 
 
 # -- one repository at a time: every failure is classified, every ping stamped ----------------------
-def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_path):
+def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_path, builtin_scanner):
     repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path)
     assert result.stored, result.errors
     assert result.ping["repo_hash"] == repo_hash(repo.full_name) and result.ping["selection_stratum"] == "crewai"
     assert result.ping["scan_status"] == "success" and "CrewAI" in result.ping["frameworks"]
@@ -85,28 +85,28 @@ def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_pat
     assert list(tmp_path.iterdir()) == [], "the clone is removed"
 
 
-def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path):
+def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path, builtin_scanner):
     repo = next(r for r in universe.repos if r.deleted)
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_404")
     assert result.stored and result.provenance["clone_attempts"] == 1, "a 404 is not retried"
 
 
-def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path):
+def test_slow_repository_is_a_clone_timeout(emulator, universe, tmp_path, builtin_scanner):
     repo = next(r for r in universe.repos if r.slow)
     settings = ScanSettings(ScanKnobs(clone_timeout_s=1.0), retry_wait=0.2)
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), settings, tmp_path)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), settings, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
 
 
 @pytest.mark.slow
-def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp_path):
+def test_rate_limited_clones_are_retried_then_classified(emulator, universe, tmp_path, builtin_scanner):
     repo = _pick(universe, archetype="single")
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=1))
-    ok = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    ok = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path)
     assert ok.ping["scan_status"] in ("success", "partial") and ok.provenance["clone_attempts"] == 2
     emulator.faults.add(Fault("secondary_429", "git", times=10, retry_after=1))
-    limited = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    limited = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path)
     assert limited.ping["failure_reason"] == "clone_rate_limited" and limited.provenance["clone_attempts"] == 3
 
 
@@ -171,7 +171,7 @@ def test_symlinks_out_of_the_clone_are_removed_before_scanning(emulator, univers
     assert remove_escaping_symlinks(inside) == 0 and (inside / "ok_link.py").is_symlink()
 
 
-def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
+def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path, builtin_scanner):
     # The non_utf8 quirk adds legacy/notes_latin1.py (a Latin-1 comment and `VALUE = 1`) to an otherwise normal
     # project; in the seed-7 universe the first such repository is a single-crew AutoGen project (3 agents; 2 and
     # no crew to the reference, which names AutoGen agents by `name=` only).
@@ -181,7 +181,7 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
         if r.quirks == {"non_utf8"} and r.archetype == "single" and not r.deleted and not r.slow
     )
     assert repo.frameworks == ("AutoGen",)
-    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path / "work")
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path / "work")
     ping = result.ping
     assert result.stored, result.errors
     assert (ping["scan_status"], ping["failure_reason"], ping["parser_errors"]) == ("success", None, 0)
@@ -215,11 +215,11 @@ def test_non_utf8_sources_are_scanned(emulator, universe, tmp_path):
         assert a[key] == b[key] == ping[key], key
 
 
-def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_path):
+def test_partial_clone_fetches_less_and_scans_the_same(emulator, universe, tmp_path, builtin_scanner):
     repo = _pick(universe, archetype="single")
-    partial = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), FAST, tmp_path)
+    partial = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path)
     full_settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False), scan_timeout=60)
-    full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), BuiltinScanner(), full_settings, tmp_path)
+    full = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), full_settings, tmp_path)
     assert partial.provenance["bytes_fetched"] < full.provenance["bytes_fetched"]
     for key in (
         "finding_rules",
@@ -551,10 +551,10 @@ def _local_repo(path: Path, files: dict[str, str]) -> str:
     return f"file://{path}"
 
 
-def test_a_repository_without_python_is_empty_no_python(tmp_path):
+def test_a_repository_without_python_is_empty_no_python(tmp_path, builtin_scanner):
     url = _local_repo(tmp_path / "ts", {"package.json": "{}", "src/agent.ts": "export const a = 1;\n"})
     row = {"full_name": "o/ts", "repo_hash": repo_hash("o/ts"), "chunk_id": "v1-c0000", "selection_stratum": "x"}
-    result = scan_repo(row, url, BuiltinScanner(), FAST, tmp_path / "work")
+    result = scan_repo(row, url, builtin_scanner(), FAST, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("empty", "no_python")
     assert result.stored and result.ping["files_total"] == 0
 
