@@ -461,9 +461,7 @@ class RepoModel:
 @dataclass
 class _Defined:
     final: str  # the agent's key in RepoModel.agents
-    local: str  # the name its code uses
     module: int
-    klass: str | None
     framework: str
 
 
@@ -474,7 +472,6 @@ class _Context:
     modules: list[ModuleFacts]
     calls: list[Call]
     lists: dict[str, list[str]]
-    yaml_agents: dict[str, dict]
     yaml_tasks: dict[str, dict]
     yaml_files: dict[str, dict] | None
     defined: list[_Defined] = field(default_factory=list)
@@ -483,12 +480,12 @@ class _Context:
     def folder(self, module: int) -> str:
         return posixpath.dirname(self.modules[module].path) if 0 <= module < len(self.modules) else ""
 
-    def add(
-        self, model: RepoModel, agent: Agent, module: int = -1, local: str | None = None, klass: str | None = None
-    ) -> str:
+    def add(self, model: RepoModel, agent: Agent, module: int = -1, local: str | None = None) -> str:
+        """Adds the agent to the model and remembers it under the name its code uses (``local``, else the name it
+        had before the model made it unique)."""
         local = local or agent.name
-        _add_agent(model, agent, self.lists)
-        defined = _Defined(agent.name, local, module, klass, agent.framework)
+        _add_agent(model, agent)
+        defined = _Defined(agent.name, module, agent.framework)
         self.defined.append(defined)
         self.by_local[local].append(defined)
         return agent.name
@@ -532,7 +529,7 @@ def build_model(
     handled = set().union(*(m.handled for m in modules)) if modules else set()
     calls = [c for m in modules for c in m.calls]
     lists = {k: v for m in modules for k, v in m.lists.items()}
-    ctx = _Context(modules, calls, lists, yaml_agents, yaml_tasks, yaml_files)
+    ctx = _Context(modules, calls, lists, yaml_tasks, yaml_files)
     _tools(model, modules, calls, ops, handled)
     for framework in framework_table.FRAMEWORKS:  # each row's agents and groups, by its extractor below
         if framework.label in EXTRACTORS:  # a new row without one is detected, its agents not yet known
@@ -650,7 +647,7 @@ def _tool_refs(call: Call, lists: dict[str, list[str]], keyword: str = "tools") 
     return names
 
 
-def _add_agent(model: RepoModel, agent: Agent, lists: dict[str, list[str]]) -> None:
+def _add_agent(model: RepoModel, agent: Agent) -> None:
     agent.tools = list(dict.fromkeys(agent.tools))
     for t in agent.tools:
         model.tools.setdefault(t, Tool(t, set(LIBRARY_TOOL_OPS.get(t, set()))))
@@ -669,15 +666,8 @@ def _add(
     call: Call | None = None,
     local: str | None = None,
     module: int | None = None,
-    klass: str | None = None,
 ) -> str:
-    return ctx.add(
-        model,
-        agent,
-        call.module if call else (module if module is not None else -1),
-        local,
-        call.klass if call else klass,
-    )
+    return ctx.add(model, agent, call.module if call else (module if module is not None else -1), local)
 
 
 def _tools(model, modules, calls, ops, handled) -> None:
@@ -887,7 +877,7 @@ def _crewai(model, ctx):
             class_agents[(c.module, c.klass)][method] = final
     for i, cls, meth in agent_methods:  # @agent methods that build their Agent elsewhere (self._make(...))
         if meth not in class_agents[(i, cls)]:
-            class_agents[(i, cls)][meth] = _add(model, ctx, Agent(meth, "CrewAI"), module=i, local=meth, klass=cls)
+            class_agents[(i, cls)][meth] = _add(model, ctx, Agent(meth, "CrewAI"), module=i, local=meth)
     human_tasks = [c for c in calls if _is(c, "CrewAI", "Task") and c.keywords.get("human_input") is True]
     for c in calls:
         if not _is(c, "CrewAI", "Crew"):

@@ -141,10 +141,10 @@ def _written_name(node: ast.AST | None) -> str:
     return ""
 
 
-def _decorated(node: ast.AST, name: str, *, call_form: bool) -> bool:
+def _decorated(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, name: str, *, call_form: bool) -> bool:
     return any(
         _written_name(d) == name or (call_form and isinstance(d, ast.Call) and _written_name(d.func) == name)
-        for d in getattr(node, "decorator_list", ())
+        for d in node.decorator_list
     )
 
 
