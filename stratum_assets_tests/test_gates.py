@@ -241,8 +241,10 @@ def test_overrides_win_over_the_profile():
 
 @pytest.mark.parametrize("profile", ["Full", "smoke", ""])
 def test_an_unknown_profile_is_refused(profile):
-    with pytest.raises(ValueError, match="unknown gate profile"):
+    """The refusal names what it got and the profiles there are."""
+    with pytest.raises(ValueError) as refused:
         GateThresholds.for_profile(profile, 178)
+    assert str(refused.value) == f"unknown gate profile {profile!r}: full or sample"
 
 
 def test_each_gate_says_what_it_measures():
