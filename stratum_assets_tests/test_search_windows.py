@@ -332,6 +332,14 @@ def test_items_skipped_between_pages_are_found_by_reading_the_window_again():
     assert outcome.truncated == [] and outcome.windows_searched == 1
 
 
+def test_a_window_of_exactly_the_cap_read_again_is_kept_whole():
+    """1,000 results fit the pages: a window read twice because the first read skipped one is not split."""
+    fake = FakeSearch("agent", spread(1000, 10), unstable_first_read=True)
+    outcome = search_all(fake, "agent", start=at(0), end=at(9))
+    assert fake.queries == [q_for("agent", 0, 9)] * 2
+    assert len(outcome.items) == 1000 and outcome.truncated == [] and outcome.windows_searched == 1
+
+
 def test_a_complete_window_is_not_read_twice():
     fake = FakeSearch("agent", spread(250, 10))
     search_all(fake, "agent", start=at(0), end=at(9))
@@ -621,6 +629,24 @@ def test_an_incomplete_window_is_read_again_and_done_when_the_second_read_is_com
     outcome = search_all(search, "agent", start=at(0), end=at(9))
     assert set(outcome.items) == {1, 2} and outcome.truncated == [] and outcome.windows_searched == 1
     assert search.queries == [q_for("agent", 0, 9)] * 2
+
+
+def test_an_incomplete_first_page_sends_the_window_to_a_second_read_though_later_pages_are_complete():
+    """``incomplete_results`` is per answer (GitHub: that request timed out): one incomplete page makes the read
+    incomplete, whatever the pages after it say."""
+
+    class FirstPageTimesOut(_Scripted):
+        def search_pages(self, q, per_page=30):
+            first_read = not self.queries
+            self.queries.append(q)
+            for page in range(2):
+                items = [repo(i, at(0)) for i in range(1 + page * 2, 3 + page * 2)]
+                yield {"total_count": 4, "incomplete_results": first_read and page == 0, "items": items}
+
+    search = FirstPageTimesOut([])
+    outcome = search_all(search, "agent", start=at(0), end=at(9))
+    assert search.queries == [q_for("agent", 0, 9)] * 2
+    assert set(outcome.items) == {1, 2, 3, 4} and outcome.truncated == [] and outcome.windows_searched == 1
 
 
 def test_an_incomplete_window_read_twice_is_split_in_two_halves():
