@@ -206,9 +206,9 @@ def labels() -> tuple[str, ...]:
 
 
 def gated() -> tuple[str, ...]:
-    """The labels gate G2 requires, in its order."""
+    """The labels gate G2 requires, in its order (by rank; a tie, which the table has none of, by label)."""
     ranked = [(f.gate_rank, f.label) for f in FRAMEWORKS if f.gate_rank is not None]
-    return tuple(label for _, label in sorted(ranked, key=lambda r: r[0]))
+    return tuple(label for _, label in sorted(ranked))
 
 
 def strata_of() -> dict[str, tuple[str, ...]]:
