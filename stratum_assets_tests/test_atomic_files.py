@@ -4,6 +4,7 @@ paths are the layout's: the manifest store and the partition storage write where
 
 import locale
 import re
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,6 +27,8 @@ from stratum_assets.storage.files import (
 )
 from stratum_assets.storage.layout import Layout
 from stratum_assets.storage.verify import whole_partitions
+
+from .conftest import small_disk
 
 ROOT = Path(__file__).resolve().parents[1]
 RENAMES = re.compile(r"\bos\.(replace|rename)\(|\.rename\(|renameat")
@@ -158,3 +161,16 @@ def test_a_removed_directory_is_gone_whole_and_a_missing_one_is_reported(tmp_pat
     assert list(trash.iterdir()) == [], "nothing left behind in the trash"
     assert files.remove_directory(repo, trash) is False, "already gone: reported, not raised"
     assert list(trash.iterdir()) == []
+
+
+def test_a_directory_is_removed_through_its_own_filesystem_whatever_the_temp_folder(tmp_path, monkeypatch):
+    """The placeholder it is renamed over is made in the trash (made with its parents), never in the process's
+    temp folder: a rename cannot cross filesystems, and TMPDIR on a disk of its own must not matter."""
+    repo = tmp_path / "store" / "r.git"
+    (repo / "objects").mkdir(parents=True)
+    trash = tmp_path / "store" / "trash" / "evicted"
+    with small_disk(tmp_path / "elsewhere", "size=1m") as temp_folder:
+        monkeypatch.setattr(tempfile, "tempdir", str(temp_folder))
+        assert files.remove_directory(repo, trash) is True
+        assert list(temp_folder.iterdir()) == []
+    assert not repo.exists() and list(trash.iterdir()) == []
