@@ -166,17 +166,14 @@ def remove_directory(folder: Path, trash: Path) -> bool:
     return True
 
 
-def move_aside(paths: Iterable[Path], root: Path, aside: Path) -> list[Path]:
-    """Rename each existing path of ``paths`` (under ``root``) to the same relative place under ``aside``; returns
-    those moved. A crash part-way leaves each one moved or not: calling again moves the rest."""
-    moved = []
+def move_aside(paths: Iterable[Path], root: Path, aside: Path) -> None:
+    """Rename each existing path of ``paths`` (under ``root``) to the same relative place under ``aside``. A crash
+    part-way leaves each one moved or not: calling again moves the rest."""
     for path in paths:
         if path.exists():
             target = aside / Path(path).relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(path).rename(target)
-            moved.append(path)
-    return moved
 
 
 def recover_directory(folder: Path) -> None:
