@@ -42,18 +42,29 @@ def _rows(universe, n: int) -> list[dict]:
     ]
 
 
-def test_a_github_that_is_gone_stores_nothing_and_the_breaker_stops_the_chunk(universe, tmp_path):
+BACKFILLABLE = (
+    "Nothing was stored: the partition stays backfillable (`stratum-assets backfill` once the server or disk is back)"
+)
+
+
+@pytest.mark.parametrize("breaker, size", [(5, 20), (1, 3)])
+def test_a_github_that_is_gone_stores_nothing_and_the_breaker_stops_the_chunk(universe, tmp_path, breaker, size):
     """The issue's case: the server died mid-scan and 101 repositories were stored as clone_timeout."""
     gone = GitHubEmulator(universe, tmp_path / "git").start()
     url_for = gone.clone_url
     gone.stop()  # connection refused from here on
-    rows = _rows(universe, 20)
+    rows = _rows(universe, size)
+    settings = dataclasses.replace(QUICK, environment_breaker=breaker)
     with pytest.raises(EnvironmentBroken) as broken:
-        scan_chunk(rows, url_for, BuiltinScanner(), QUICK, tmp_path / "work")
-    assert broken.value.stopped_early and len(broken.value.faults) == QUICK.environment_breaker == 5
-    assert broken.value.tried < len(rows), "the breaker stopped before trying every repository"
+        scan_chunk(rows, url_for, BuiltinScanner(), settings, tmp_path / "work")
+    assert broken.value.stopped_early and len(broken.value.faults) == broken.value.tried == breaker
+    assert broken.value.total == size, "the breaker stopped before trying every repository"
     assert all("connect" in fault.detail.lower() for fault in broken.value.faults), broken.value.faults[0].detail
-    assert "Nothing was stored" in str(broken.value) and "backfill" in str(broken.value)
+    first = broken.value.faults[0]
+    assert str(broken.value) == (
+        f"stopped after {breaker} environment failures in a row ({breaker} of {size} tried); first: {first}. "
+        + BACKFILLABLE
+    )
 
 
 def test_a_server_answering_5xx_fails_the_chunk_after_retries_and_stores_nothing(emulator, universe, tmp_path):
@@ -102,14 +113,34 @@ def test_a_slow_repository_times_out_after_three_attempts_while_github_serves_th
     assert sum(r.ping["failure_reason"] != "clone_timeout" for r in result.results) == 3
 
 
-def test_a_github_that_answers_no_clone_in_time_is_the_environment_not_timeouts(emulator, universe, tmp_path):
-    """A hung server (every git request answered after the deadline): no clone of the chunk got an answer."""
+@pytest.mark.parametrize("breaker, size, tried", [(5, 8, 5), (1, 3, 1), (100, 3, 3)])
+def test_a_github_that_answers_no_clone_in_time_is_the_environment_not_timeouts(
+    emulator, universe, tmp_path, breaker, size, tried
+):
+    """A hung server (every git request answered after the deadline): no clone of the chunk got an answer. The
+    breaker stops the chunk after ``breaker`` unanswered clones; out of its reach, the chunk fails once every clone
+    went unanswered."""
     emulator.faults.add(Fault("slow", "git", times=10**6, delay=2.0))
-    settings = dataclasses.replace(QUICK, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 0.5}))
+    settings = dataclasses.replace(
+        QUICK, environment_breaker=breaker, knobs=QUICK.knobs.model_copy(update={"clone_timeout_s": 0.5})
+    )
+    rows = _rows(universe, size)
     with pytest.raises(EnvironmentBroken) as broken:
-        scan_chunk(_rows(universe, 8), emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
-    assert broken.value.stopped_early and len(broken.value.faults) == settings.environment_breaker
-    assert "no clone of this partition got an answer" in str(broken.value)
+        scan_chunk(rows, emulator.clone_url, BuiltinScanner(), settings, tmp_path / "work")
+    faults = broken.value.faults
+    assert (broken.value.tried, broken.value.total, broken.value.stopped_early) == (tried, size, tried < size)
+    assert len({fault.full_name for fault in faults}) == len(faults) == tried
+    assert {fault.full_name for fault in faults} <= {row["full_name"] for row in rows}
+    assert {fault.detail for fault in faults} == {
+        "clone timed out and no clone of this partition got an answer (the server is hung or unreachable): "
+        "git clone timed out"
+    }
+    how = (
+        f"stopped after {tried} environment failures in a row"
+        if tried < size
+        else f"{tried} of {size} repositories failed because of the environment"
+    )
+    assert str(broken.value) == f"{how} ({tried} of {size} tried); first: {faults[0]}. " + BACKFILLABLE
 
 
 @pytest.fixture
