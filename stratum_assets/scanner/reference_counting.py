@@ -349,9 +349,8 @@ def inventory(modules: list[ModuleCount], yaml_defined: list[Agent]) -> Inventor
         if known is not None:  # merged: the tools of both, the first role and place
             agent = replace(known, tools=tuple(dict.fromkeys(known.tools + agent.tools)), role=known.role or agent.role)
         agents[(agent.name, agent.label)] = agent
-    listed, crews = list(agents.values()), []
-    if "CrewAI" in frameworks:
-        crews += [crew for m in modules for crew in m.crewai_crews]
+    listed = list(agents.values())
+    crews = [crew for m in modules for crew in m.crewai_crews] if "CrewAI" in frameworks else []
     if "LangGraph" in frameworks:
         for m in modules:
             crews += [Crew("StateGraph", tuple(nodes), "graph") for nodes in m.graphs]
