@@ -10,6 +10,7 @@ from textwrap import dedent
 
 import pytest
 
+from stratum_assets.scanner import rules
 from stratum_assets.scanner.engine import read_repository
 from stratum_assets.scanner.model import RepoModel, Tool, build_model
 from stratum_assets.scanner.python_facts import parse_module
@@ -747,3 +748,41 @@ def test_graph_nodes_and_crewbase_agents_built_elsewhere_are_agents_of_their_mod
         ("graph", "graph", ["research", "write"], [("research", "write")]),
         ("Team.crew", "crew", ["scout"], []),
     ]
+
+
+# -- trust crossings: agents that read the web and can also act ----------------------------------------------
+def _crew_agents(*tool_lists: str) -> str:
+    agents = "".join(
+        f"a{i} = Agent(role='r{i}', goal='g', backstory='b', tools=[{tools}])\n" for i, tools in enumerate(tool_lists)
+    )
+    return (
+        "from crewai import Agent\n"
+        "from crewai_tools import FileWriterTool, ScrapeWebsiteTool, SerperDevTool, FileReadTool\n"
+        "from langchain_community.tools import ShellTool\n"
+        "from crewai.tools import tool\n"
+        "import requests, subprocess\n\n"
+        "@tool\ndef fetch(url):\n    return requests.get(url, timeout=5).text\n\n"
+        "@tool\ndef fetch_unbounded(url):\n    return requests.get(url).text\n\n"
+        "@tool\ndef run(cmd):\n    return subprocess.run(cmd)\n\n" + agents
+    )
+
+
+@pytest.mark.parametrize(
+    "tool_lists, crossings",
+    [
+        (["ScrapeWebsiteTool(), FileWriterTool()"], 1),  # scrape, then write a file
+        (["SerperDevTool(), ShellTool()"], 1),  # search, then run a shell
+        (["fetch, run"], 1),  # the repository's own tools: an HTTP read and a subprocess
+        (["fetch_unbounded, run"], 1),  # an HTTP read without a timeout reads the web too
+        (["SerperDevTool(), FileWriterTool()", "ScrapeWebsiteTool(), ShellTool()"], 2),  # counted per agent
+        (["SerperDevTool()", "FileWriterTool()"], 0),  # reading and acting are on different agents
+        (["SerperDevTool(), ScrapeWebsiteTool()"], 0),  # reads only
+        (["FileWriterTool(), ShellTool()"], 0),  # acts only
+        (["FileReadTool(), FileWriterTool()"], 0),  # reading a file is not reading the web
+        ([""], 0),  # no tools
+    ],
+)
+def test_external_to_action_counts_agents_whose_own_tools_both_read_the_web_and_act(tmp_path, tool_lists, crossings):
+    model = _read(tmp_path, {"crew.py": _crew_agents(*tool_lists)})
+    assert len(model.agents) == len(tool_lists)
+    assert rules.external_to_action(model) == crossings

@@ -1233,7 +1233,7 @@ def external_to_action(model: RepoModel) -> int:
     web = {"scrape", "web_search", "http", "http_no_timeout"}
     count = 0
     for a in model.agents.values():
-        ops = set().union(*(model.tools[t].ops for t in a.tools if t in model.tools)) if a.tools else set()
+        ops = set().union(*(model.tools[t].ops for t in a.tools if t in model.tools))
         count += bool(ops & web and ops & APPROVAL_OPS)
     return count
 
