@@ -202,7 +202,7 @@ def _scan_workers_of_this_process() -> list[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_scan_worker_outlives_its_test():
+def every_scan_worker_is_closed():
     """Whoever starts a built-in scanner closes it (``builtin_scanner`` below does it for tests): the suite fails if
     a worker process is still a child of pytest when it ends."""
     yield
