@@ -2,6 +2,7 @@
 git store uses it too, without fsync: it rebuilds its bare repositories byte for byte), and the data directory's
 paths are the layout's: the manifest store and the partition storage write where it says."""
 
+import hashlib
 import locale
 import re
 import tempfile
@@ -149,6 +150,16 @@ def test_without_renameat2_exchange_declines_and_a_partition_is_replaced_by_two_
         (staging / "stats.json").write_text("new")
     assert [(p.name, p.read_text()) for p in folder.iterdir()] == [("stats.json", "new")]
     assert [p.name for p in folder.parent.iterdir()] == ["v1-c0000"], "nothing left aside or staged"
+
+
+def test_a_files_sha256_is_the_digest_of_all_its_bytes_read_block_by_block(tmp_path):
+    """Over a MiB, so the reading loop takes several blocks; the last one short."""
+    data = bytes(range(256)) * (5 * 4096 + 3)  # 5 MiB and 768 bytes
+    path = tmp_path / "part-0.parquet"
+    path.write_bytes(data)
+    assert files.sha256_file(path) == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert files.sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 
 
 def test_a_removed_directory_is_gone_whole_and_a_missing_one_is_reported(tmp_path):
