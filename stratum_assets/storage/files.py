@@ -194,7 +194,7 @@ def exchange(a: Path, b: Path) -> bool:
     """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader sees the old
     one or the new one, never none. False when the system or filesystem cannot."""
     try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+        renameat2 = ctypes.CDLL(None).renameat2  # only its return value is read, never errno
     except (AttributeError, OSError):
         return False
     return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
