@@ -26,6 +26,7 @@ from stratum_assets.offline_github import OfflineGitHub
 from stratum_assets.orchestration.build_driver import build_everything
 from stratum_assets.resources import DataResource, ScannerResource
 from stratum_assets.scanning.clone import clone, remove_escaping_symlinks
+from stratum_assets.scanning.code_fingerprints import checkout_fingerprint
 from stratum_assets.scanning.pipeline import (
     ChunkResult,
     ScanKnobs,
@@ -40,6 +41,7 @@ from stratum_assets.scanning.storage import pings_table, quarantine_table, repla
 from stratum_assets.storage.files import recover_directory
 from stratum_assets.storage.layout import Layout
 from stratum_assets.warehouse.blocks import plan
+from stratum_assets_tests.support.checkouts import write_checkout
 from stratum_sandbox.limits import Fault
 from stratum_sandbox.server import GitHubEmulator
 from stratum_sandbox.universe import code_families
@@ -83,6 +85,28 @@ def test_a_good_repository_is_stored_with_provenance(emulator, universe, tmp_pat
     assert len(result.provenance["commit_sha"]) == 40 and result.provenance["commit_date"]
     assert result.ping["files_total"] == result.ping["files_scanned"] > 0, "every listed source was fetched and parsed"
     assert list(tmp_path.iterdir()) == [], "the clone is removed"
+
+
+def test_a_scanned_checkout_is_fingerprinted_with_the_scan_settings(emulator, universe, tmp_path, builtin_scanner):
+    """The code fingerprint stored beside the ping is that of the cloned Python files, made with the knobs' settings."""
+    repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), FAST, tmp_path / "work")
+    copy = write_checkout(repo, tmp_path / "copy")
+    expected = checkout_fingerprint(tmp_path / "copy", [f.path for f in copy], FAST.near_dup)
+    assert expected.signature is not None and result.code == expected
+
+
+def test_a_checkout_over_its_file_cap_is_scanned_in_part_and_stored_partial(
+    emulator, universe, tmp_path, builtin_scanner
+):
+    """A clone capped by the knobs is scanned as far as it was written: never a success, the cap in its detail."""
+    repo = _pick(universe, archetype="single", frameworks=("CrewAI",))
+    capped = ScanSettings(ScanKnobs(clone_timeout_s=60, max_checkout_files=1), scan_timeout=60, retry_wait=0.2)
+    result = scan_repo(_row(repo), emulator.clone_url(repo.full_name), builtin_scanner(), capped, tmp_path)
+    assert result.stored, result.errors
+    assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("partial", "over_limit")
+    detail = result.provenance["failure_detail"]
+    assert detail.startswith("checkout capped: ") and "; " not in detail, detail
 
 
 def test_deleted_repository_is_a_failed_clone_404(emulator, universe, tmp_path, builtin_scanner):
