@@ -32,6 +32,7 @@ from stratum_assets.scanning.pipeline import (
     stored_rows,
 )
 from stratum_assets.scanning.scanner_commands import ScannerCommand, ScanOutcome
+from stratum_assets_tests.support.manifest_rows import manifest_row
 from stratum_sandbox.limits import Fault
 
 from .conftest import fixture_json
@@ -84,10 +85,6 @@ def _make_repo(root: Path, files: dict[str, str]) -> tuple[str, str]:
 def repos(tmp_path_factory):
     base = tmp_path_factory.mktemp("sources")
     return {"crew": _make_repo(base / "crew", CREW_FILES), "docs": _make_repo(base / "docs", DOCS_FILES)}
-
-
-def _row(full_name: str, stratum: str = "crewai_active") -> dict:
-    return {"full_name": full_name, "repo_hash": repo_hash(full_name), "chunk_id": CHUNK, "selection_stratum": stratum}
 
 
 def _reference(name: str, **changes) -> dict:
@@ -171,7 +168,7 @@ SETTINGS = ScanSettings(
 # -- one repository -------------------------------------------------------------------------------
 def test_a_scanned_repository_is_stamped_from_the_manifest_with_full_provenance(repos, tmp_path):
     url, sha = repos["crew"]
-    row = _row("acme/crew")
+    row = manifest_row("acme/crew")
     scanner = ScriptedScanner({"acme/crew": _reference(CREW_PING, scan_duration_ms=1234)})
     work = tmp_path / "deep" / "work"  # does not exist yet, nor does its parent
     partial = dataclasses.replace(SETTINGS, knobs=SETTINGS.knobs.model_copy(update={"partial_clone": True}))
@@ -203,8 +200,8 @@ def test_a_full_clone_checks_out_every_file_and_an_existing_work_dir_is_reused(r
     url, sha = repos["crew"]
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
     settings = ScanSettings(ScanKnobs(clone_timeout_s=60, partial_clone=False), scan_timeout=9.0)
-    first = scan_repo(_row("acme/crew"), url, scanner, settings, tmp_path)
-    second = scan_repo(_row("acme/crew"), url, scanner, settings, tmp_path)  # tmp_path exists already
+    first = scan_repo(manifest_row("acme/crew"), url, scanner, settings, tmp_path)
+    second = scan_repo(manifest_row("acme/crew"), url, scanner, settings, tmp_path)  # tmp_path exists already
     assert [r.ping["scan_status"] for r in (first, second)] == ["success", "success"]
     assert [c["on_disk"] for c in scanner.calls] == [sorted(CREW_FILES)] * 2
     assert [c["timeout"] for c in scanner.calls] == [9.0, 9.0]
@@ -236,7 +233,9 @@ def test_a_repository_nobody_pushed_to_clones_with_no_commit_and_no_files(tmp_pa
     ],
 )
 def test_the_pipeline_classifies_what_the_scanner_returns(repos, tmp_path, answer, status, reason):
-    result = scan_repo(_row("acme/crew"), repos["crew"][0], ScriptedScanner({}, default=answer), SETTINGS, tmp_path)
+    result = scan_repo(
+        manifest_row("acme/crew"), repos["crew"][0], ScriptedScanner({}, default=answer), SETTINGS, tmp_path
+    )
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, reason)
     assert result.errors == [] and result.provenance["failure_detail"] is None
     assert set(result.ping) == set(answer), "classification rewrites fields, it adds none"
@@ -245,7 +244,7 @@ def test_the_pipeline_classifies_what_the_scanner_returns(repos, tmp_path, answe
 def test_a_repository_without_python_is_empty_whatever_the_scanner_found(repos, tmp_path):
     url, sha = repos["docs"]
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))  # 56 agents: a scanner's word is not enough
-    result = scan_repo(_row("acme/docs", "langchain_active"), url, scanner, SETTINGS, tmp_path)
+    result = scan_repo(manifest_row("acme/docs", "langchain_active"), url, scanner, SETTINGS, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("empty", "no_python")
     assert result.stored and result.ping["selection_stratum"] == "langchain_active"
     assert scanner.calls[0]["files"] == sorted(DOCS_FILES) and result.provenance["commit_sha"] == sha
@@ -256,7 +255,7 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
     url, sha = repos["crew"]
     detail = f"scripted {failure} after 7s"
     scanner = ScriptedScanner({}, default=ScanOutcome(None, failure, detail))
-    result = scan_repo(_row("acme/crew"), url, scanner, SETTINGS, tmp_path)
+    result = scan_repo(manifest_row("acme/crew"), url, scanner, SETTINGS, tmp_path)
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == (status, failure)
     assert (result.ping["files_total"], result.ping["files_scanned"], result.ping["agent_count"]) == (3, 0, 0)
     assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active")
@@ -273,7 +272,7 @@ def test_a_scanner_failure_becomes_a_skeleton_ping_counting_the_readable_files(r
 def test_a_clone_past_its_deadline_is_a_failed_clone_timeout_and_nothing_is_scanned(repos, tmp_path):
     scanner = ScriptedScanner({}, default=_reference(CREW_PING))
     settings = ScanSettings(ScanKnobs(clone_timeout_s=-1), scan_timeout=5, retry_wait=0.01)
-    result = scan_repo(_row("acme/crew"), repos["crew"][0], scanner, settings, tmp_path / "work")
+    result = scan_repo(manifest_row("acme/crew"), repos["crew"][0], scanner, settings, tmp_path / "work")
     assert (result.ping["scan_status"], result.ping["failure_reason"]) == ("failed", "clone_timeout")
     assert result.ping["files_total"] == 0 and result.stored and result.rate_limited == 0
     assert _identity(result) == (repo_hash("acme/crew"), "acme/crew", "crewai_active")
@@ -288,7 +287,7 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
     # One attempt allowed: the first 429 is final.
     emulator.faults.add(Fault("secondary_429", "git", times=1, retry_after=None))
     once = scan_repo(
-        _row(repo.full_name),
+        manifest_row(repo.full_name),
         emulator.clone_url(repo.full_name),
         scanner,
         ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=1), retry_wait=0.01),
@@ -297,7 +296,7 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
     # Three attempts allowed, but the next wait (100 s) ends past the deadline: no retry either.
     emulator.faults.add(Fault("secondary_429", "git", times=3, retry_after=None))
     late = scan_repo(
-        _row(repo.full_name),
+        manifest_row(repo.full_name),
         emulator.clone_url(repo.full_name),
         scanner,
         ScanSettings(ScanKnobs(clone_timeout_s=60, clone_attempts=3), retry_wait=100),
@@ -317,7 +316,7 @@ def test_a_rate_limited_clone_is_recorded_and_not_retried_beyond_the_settings(em
 def test_a_crashing_scanner_still_leaves_no_clone_behind(repos, tmp_path):
     scanner = ScriptedScanner({}, default=RuntimeError("adapter bug"))
     with pytest.raises(RuntimeError, match="adapter bug"):
-        scan_repo(_row("acme/crew"), repos["crew"][0], scanner, SETTINGS, tmp_path)
+        scan_repo(manifest_row("acme/crew"), repos["crew"][0], scanner, SETTINGS, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -350,7 +349,7 @@ def _mixed_chunk(repos, emulator, universe):
         "acme/crash": KeyError("files"),
         "acme/invalid": lambda checkout: {**invalid, "leaked_path": checkout},  # not JSON: kept as text
     }
-    return [_row(name) for name in urls], urls.get, ScriptedScanner(answers), limited
+    return [manifest_row(name) for name in urls], urls.get, ScriptedScanner(answers), limited
 
 
 def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path):
@@ -455,7 +454,7 @@ def test_a_chunk_accounts_for_every_outcome(repos, emulator, universe, tmp_path)
 
 def test_chunk_order_progress_and_worker_threads(repos, tmp_path):
     names = sorted((f"acme/r{i}" for i in range(3)), key=repo_hash, reverse=True)  # manifest order ≠ hash order
-    rows = [_row(name) for name in names]
+    rows = [manifest_row(name) for name in names]
     work = tmp_path / "work"
     (work / "stale-repo").mkdir(parents=True)  # leftovers of a killed run
     (work / "stale-repo" / "x.py").write_text("x = 1\n")
@@ -486,7 +485,7 @@ def test_chunk_order_progress_and_worker_threads(repos, tmp_path):
 def test_only_a_chunk_of_rate_limits_is_all_transient(emulator, universe, tmp_path):
     repo = next(r for r in universe.repos if not r.deleted and not r.slow)
     emulator.faults.add(Fault("secondary_429", "git", times=2, retry_after=None))
-    rows = [_row(repo.full_name), _row("acme/limited-too")]
+    rows = [manifest_row(repo.full_name), manifest_row("acme/limited-too")]
     result = scan_chunk(
         rows,
         lambda name: emulator.clone_url(repo.full_name),
@@ -533,13 +532,13 @@ def test_a_scanner_that_wipes_the_work_dir_does_not_fail_the_chunk(repos, tmp_pa
         return _reference(CREW_PING)
 
     scanner = ScriptedScanner({"acme/wiper": wipe})
-    result = scan_chunk([_row("acme/wiper")], lambda name: repos["crew"][0], scanner, SETTINGS, work)
+    result = scan_chunk([manifest_row("acme/wiper")], lambda name: repos["crew"][0], scanner, SETTINGS, work)
     assert [(r.ping["scan_status"], r.stored) for r in result.results] == [("success", True)]
     assert not work.exists() and scanner.closed == 1
 
 
 def test_progress_every_zero_reports_every_repository_instead_of_crashing_the_chunk(repos, tmp_path):
-    rows = [_row(f"acme/p{i}") for i in range(2)]
+    rows = [manifest_row(f"acme/p{i}") for i in range(2)]
     calls = []
     settings = ScanSettings(
         ScanKnobs(clone_timeout_s=60, partial_clone=False, workers=1, progress_every=0), scan_timeout=5

@@ -22,10 +22,7 @@ from stratum_assets.scanning.pipeline import (
     fingerprint_rows,
 )
 from stratum_assets.scanning.scanner_commands import BuiltinScanner
-
-
-def _row(full_name: str = "octo/agent") -> dict:
-    return {"full_name": full_name, "repo_hash": repo_hash(full_name), "chunk_id": "v1-c0007", "selection_stratum": "s"}
+from stratum_assets_tests.support.manifest_rows import manifest_row
 
 
 def _raising(exc: BaseException) -> Future:
@@ -37,9 +34,9 @@ def _raising(exc: BaseException) -> Future:
 # -- one repository's error ------------------------------------------------------------------------------
 def test_a_finished_scan_is_its_own_result():
     done: Future = Future()
-    result = RepoResult(_row(), {}, [], {})
+    result = RepoResult(manifest_row("octo/agent", "s"), {}, [], {})
     done.set_result(result)
-    assert _result_or_crash(done, _row(), BuiltinScanner()) is result
+    assert _result_or_crash(done, manifest_row("octo/agent", "s"), BuiltinScanner()) is result
 
 
 @pytest.mark.parametrize(
@@ -51,7 +48,7 @@ def test_a_finished_scan_is_its_own_result():
     ],
 )
 def test_an_unexpected_error_is_that_repositorys_stored_failed_ping(error, detail):
-    row = _row()
+    row = manifest_row("octo/agent", "s")
     result = _result_or_crash(_raising(error), row, BuiltinScanner())
     assert result.errors == [] and result.row is row
     assert {k: result.ping[k] for k in ("scan_status", "failure_reason", "repo_hash", "selection_stratum")} == {
@@ -77,7 +74,7 @@ def test_a_failure_of_the_machine_is_raised_not_stored(code):
     """A full disk, a read-only or failing disk, no file handles or no memory says nothing of the repository."""
     error = OSError(code, os.strerror(code))
     with pytest.raises(EnvironmentFault) as raised:
-        _result_or_crash(_raising(error), _row(), BuiltinScanner())
+        _result_or_crash(_raising(error), manifest_row("octo/agent", "s"), BuiltinScanner())
     assert (raised.value.full_name, raised.value.detail) == ("octo/agent", f"OSError: {os.strerror(code)}")
     assert raised.value.__cause__ is error
 
@@ -85,7 +82,7 @@ def test_a_failure_of_the_machine_is_raised_not_stored(code):
 def test_an_environment_fault_passes_through_unchanged():
     fault = EnvironmentFault("octo/agent", "clone timed out")
     with pytest.raises(EnvironmentFault) as raised:
-        _result_or_crash(_raising(fault), _row(), BuiltinScanner())
+        _result_or_crash(_raising(fault), manifest_row("octo/agent", "s"), BuiltinScanner())
     assert raised.value is fault
 
 
@@ -94,7 +91,7 @@ CODE = b"".join(b"def step_%d(state):\n    return state.get('k%d', %d) + %d\n\n"
 
 
 def _result(name: str, code, errors=()) -> RepoResult:
-    row = _row(name)
+    row = manifest_row(name, "s")
     return RepoResult(row, empty_ping(name, status="success", failure_reason=None), list(errors), {}, code=code)
 
 
